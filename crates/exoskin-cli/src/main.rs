@@ -1,0 +1,72 @@
+//! The `exoskin` command line: a thin layer over the library crates.
+//!
+//! Exit codes: 0 success, 1 a failure while running, 2 bad input (a file, flag or value the
+//! user must fix). Every subcommand lives in its own module and returns `anyhow::Result`;
+//! errors built with [`bad_input`] map to exit code 2.
+
+use clap::{Parser, Subcommand};
+use std::fmt;
+use std::process::ExitCode;
+
+mod batch;
+mod label;
+mod simulate;
+
+/// An error in what the user gave us: a file, a flag, a value. Exit code 2.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl fmt::Display for BadInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// Build an error that exits with code 2.
+pub fn bad_input(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(BadInput(msg.into()))
+}
+
+#[derive(Parser)]
+#[command(name = "exoskin", version, about = "Exosome skincare, in numbers: simulate, decode labels, certify batches")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario file (franz_cell or in_vivo) and report transport and outcomes.
+    Simulate(simulate::Args),
+    /// Decode an ingredient list or check a product file for red flags.
+    Label(label::Args),
+    /// Batch quality certificates: keygen, issue, verify.
+    #[command(subcommand)]
+    Batch(batch::BatchCommand),
+    /// Serve the certificate registry and GS1 Digital Link resolver over HTTP.
+    Serve(batch::ServeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Simulate(a) => simulate::run(a),
+        Command::Label(a) => label::run(a),
+        Command::Batch(c) => batch::run(c),
+        Command::Serve(a) => batch::serve(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if let Some(b) = e.downcast_ref::<BadInput>() {
+                eprintln!("error: {b}");
+                ExitCode::from(2)
+            } else {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            }
+        }
+    }
+}
