@@ -1,1 +1,32 @@
-//! exoskin-batch
+//! exoskin-batch: signed, scannable batch quality certificates for extracellular-vesicle
+//! (exosome) products, and the registry that resolves them.
+//!
+//! The pieces, in the order a batch goes through them:
+//!
+//! 1. [`record`]: the QC record of one batch (product, GTIN, lot, dates, source and donor
+//!    screening, manufacturing, MISEV-style characterization, safety, storage, stability).
+//! 2. [`profile`]: acceptance profiles (data files with sources) and the assessment of a
+//!    record against one: every check with its value, limit and pass/fail.
+//! 3. [`cert`]: a W3C Verifiable Credential 2.0-style certificate over the record and the
+//!    assessment, secured with an `eddsa-jcs-2022` Data Integrity proof ([`jcs`] canonical
+//!    JSON, [`keys`] Ed25519 keys in PKCS#8/SPKI PEM and `did:key` identifiers).
+//! 4. [`gs1`]: GTIN check digits and GS1 Digital Link URIs; [`qr`] renders them to PNG/SVG.
+//! 5. [`store`] (SQLite or PostgreSQL) and [`server`]: the registry and resolver over HTTP,
+//!    with an append-only, hash-chained audit log. [`client`] is a minimal HTTP/1.1 client
+//!    for the CLI, the tests and the load benchmark.
+
+pub mod cert;
+pub mod client;
+pub mod date;
+pub mod error;
+pub mod gs1;
+pub mod html;
+pub mod jcs;
+pub mod keys;
+pub mod profile;
+pub mod qr;
+pub mod record;
+pub mod server;
+pub mod store;
+
+pub use error::BatchError;

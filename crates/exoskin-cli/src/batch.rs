@@ -1,19 +1,358 @@
 //! `exoskin batch` and `exoskin serve`: batch certificates and the registry.
+//!
+//! A thin layer over `exoskin_batch`: parse flags, read files, call the library, print.
+use anyhow::Context;
 use clap::{Args as ClapArgs, Subcommand};
+use exoskin_batch::cert::{self, IssueOptions, RevocationList};
+use exoskin_batch::date::Timestamp;
+use exoskin_batch::profile::{Assessment, Profile};
+use exoskin_batch::record::QcRecord;
+use exoskin_batch::{client, gs1, keys, qr, server, BatchError};
+use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
 pub enum BatchCommand {
-    /// Generate an Ed25519 key pair.
-    Keygen,
+    /// Generate an Ed25519 key pair: the private key to PATH (mode 0600), the public to PATH.pub.
+    Keygen {
+        /// Where to write the private key (PKCS#8 PEM); never overwritten.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Assess a QC record against an acceptance profile and print every check.
+    Assess {
+        /// QC record (TOML or JSON).
+        record: PathBuf,
+        /// Acceptance profile (TOML); default: the bundled data/batch/profiles/default.toml.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+    },
+    /// Issue a signed certificate for a batch: writes certificate.json, qr.png and qr.svg.
+    Issue {
+        /// QC record (TOML or JSON).
+        record: PathBuf,
+        /// Issuer's private key (from `exoskin batch keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        /// Output directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Resolver host (https implied) or base URL that the QR code points to.
+        #[arg(long, default_value = "id.gs1.org")]
+        resolver: String,
+        /// Acceptance profile (TOML); default: the bundled default profile.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+        /// Issue even if the batch fails the profile (the certificate says it failed).
+        #[arg(long)]
+        allow_failing: bool,
+        /// Issuance time (validFrom), RFC 3339 UTC or YYYY-MM-DD; default: now.
+        #[arg(long)]
+        issued_at: Option<String>,
+    },
+    /// Verify a certificate: signature, issuer, dates, revocation. Exit 0 valid, 1 not valid.
+    Verify {
+        /// certificate.json
+        cert: PathBuf,
+        /// The issuer's public key you trust (PEM from keygen, or a file holding its did:key).
+        #[arg(long)]
+        pubkey: PathBuf,
+        /// A revocation list (JSON from the registry's GET /api/v1/revocations).
+        #[arg(long)]
+        revocations: Option<PathBuf>,
+        /// Verify as of this time (RFC 3339 UTC or YYYY-MM-DD) instead of now.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Print the GS1 Digital Link URI of a GTIN, lot and expiry date.
+    Uri {
+        #[arg(long)]
+        gtin: String,
+        #[arg(long)]
+        lot: String,
+        /// Expiry date YYYY-MM-DD.
+        #[arg(long)]
+        expiry: Option<String>,
+        #[arg(long, default_value = "id.gs1.org")]
+        resolver: String,
+    },
+    /// Publish a certificate to a registry (POST /api/v1/certificates).
+    Publish {
+        cert: PathBuf,
+        /// Registry base URL, e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        registry: String,
+        /// File holding the issuer's bearer token.
+        #[arg(long)]
+        token_file: PathBuf,
+    },
+    /// Revoke a published certificate (POST /api/v1/revocations).
+    Revoke {
+        #[arg(long)]
+        registry: String,
+        #[arg(long)]
+        token_file: PathBuf,
+        /// Certificate id (urn:uuid:...); or give --gtin and --lot.
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        gtin: Option<String>,
+        #[arg(long)]
+        lot: Option<String>,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(ClapArgs)]
-pub struct ServeArgs {}
-
-pub fn run(_c: BatchCommand) -> anyhow::Result<u8> {
-    Err(anyhow::anyhow!("exoskin batch is not built yet"))
+pub struct ServeArgs {
+    /// SQLite database file, or a postgres:// URL.
+    #[arg(long, default_value = "exoskin-registry.sqlite3")]
+    db: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Issuers file (TOML: [[issuer]] name, did, token_sha256).
+    #[arg(long)]
+    issuers: Option<PathBuf>,
+    /// One issuer's public key (with --token-file): the quick way to run a registry.
+    #[arg(long, requires = "token_file")]
+    issuer_pubkey: Option<PathBuf>,
+    /// File holding that issuer's bearer token.
+    #[arg(long, requires = "issuer_pubkey")]
+    token_file: Option<PathBuf>,
+    /// Worker threads (and database connections).
+    #[arg(long, default_value_t = 8)]
+    threads: usize,
+    /// Largest request body accepted, in KiB.
+    #[arg(long, default_value_t = 256)]
+    max_body_kib: usize,
 }
 
-pub fn serve(_a: ServeArgs) -> anyhow::Result<u8> {
-    Err(anyhow::anyhow!("exoskin serve is not built yet"))
+/// Map library errors: bad input and unreadable files exit 2, the rest 1.
+fn lib_err(e: BatchError) -> anyhow::Error {
+    match e {
+        BatchError::Invalid(_) | BatchError::Io { .. } => crate::bad_input(e.to_string()),
+        other => anyhow::Error::new(other),
+    }
+}
+
+fn load_profile(p: &Option<PathBuf>) -> anyhow::Result<Profile> {
+    match p {
+        Some(p) => Profile::load(p).map_err(lib_err),
+        None => Ok(Profile::default_profile()),
+    }
+}
+
+fn parse_time(s: &Option<String>, flag: &str) -> anyhow::Result<Timestamp> {
+    match s {
+        Some(s) => Timestamp::parse(s).map_err(|e| crate::bad_input(format!("{flag}: {e}"))),
+        None => Ok(Timestamp::now()),
+    }
+}
+
+fn print_assessment(a: &Assessment) {
+    println!("profile {} ({})", a.profile, a.profile_version);
+    for c in &a.checks {
+        println!(
+            "  {} {:<34} {}  (limit {}; {})",
+            if c.pass { "PASS" } else { "FAIL" },
+            c.id,
+            c.value,
+            c.limit,
+            c.source
+        );
+    }
+    println!("result: {}", if a.pass { "PASS" } else { "FAIL" });
+}
+
+fn write(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, data).with_context(|| format!("writing {}", path.display()))
+}
+
+pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
+    match c {
+        BatchCommand::Keygen { out } => {
+            let key = keys::generate().map_err(lib_err)?;
+            let pub_path = keys::write_key_pair(&out, &key).map_err(lib_err)?;
+            println!("private key: {} (mode 0600; keep it secret)", out.display());
+            println!("public key:  {}", pub_path.display());
+            println!("issuer id:   {}", keys::did_key(&key.verifying_key()));
+            Ok(0)
+        }
+        BatchCommand::Assess { record, profile } => {
+            let rec = QcRecord::load(&record).map_err(lib_err)?;
+            let a = load_profile(&profile)?.assess(&rec);
+            print_assessment(&a);
+            Ok(if a.pass { 0 } else { 1 })
+        }
+        BatchCommand::Issue {
+            record,
+            key,
+            out,
+            resolver,
+            profile,
+            allow_failing,
+            issued_at,
+        } => {
+            gs1::validate_resolver(&resolver).map_err(lib_err)?;
+            let rec = QcRecord::load(&record).map_err(lib_err)?;
+            let key = keys::read_private_key(&key).map_err(lib_err)?;
+            let profile = load_profile(&profile)?;
+            let opts = IssueOptions {
+                profile: &profile,
+                resolver: &resolver,
+                issued_at: parse_time(&issued_at, "--issued-at")?,
+                allow_failing,
+            };
+            let issued = cert::issue(&rec, &key, &opts).map_err(lib_err)?;
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let code = qr::encode(&issued.uri).map_err(lib_err)?;
+            write(&out.join("certificate.json"), issued.text.as_bytes())?;
+            write(&out.join("qr.png"), &code.to_png(8))?;
+            write(&out.join("qr.svg"), code.to_svg(&issued.uri).as_bytes())?;
+            print_assessment(&issued.assessment);
+            println!("certificate: {}", out.join("certificate.json").display());
+            println!("qr:          {} and qr.svg", out.join("qr.png").display());
+            println!("uri:         {}", issued.uri);
+            Ok(0)
+        }
+        BatchCommand::Verify {
+            cert,
+            pubkey,
+            revocations,
+            at,
+        } => {
+            let text = std::fs::read_to_string(&cert)
+                .map_err(|e| crate::bad_input(format!("{}: {e}", cert.display())))?;
+            let key = keys::read_public_key(&pubkey).map_err(lib_err)?;
+            let revs = match &revocations {
+                Some(p) => {
+                    let t = std::fs::read_to_string(p)
+                        .map_err(|e| crate::bad_input(format!("{}: {e}", p.display())))?;
+                    RevocationList::parse(&t, &p.display().to_string())
+                        .map_err(lib_err)?
+                        .revoked
+                }
+                None => Vec::new(),
+            };
+            let now = parse_time(&at, "--at")?;
+            match cert::verify(&text, &key, now, &revs) {
+                Ok(v) => {
+                    println!("VALID: {} (GTIN {} lot {})", v.id, v.gtin, v.lot);
+                    println!("issuer: {} ({})", v.issuer_name, v.issuer_did);
+                    println!("valid {} .. {}", v.valid_from, v.valid_until);
+                    println!(
+                        "batch acceptance: {}",
+                        if v.assessment_pass {
+                            "PASS"
+                        } else {
+                            "FAIL (the certificate records a failing batch)"
+                        }
+                    );
+                    Ok(0)
+                }
+                Err(e) => {
+                    println!("INVALID: {e}");
+                    eprintln!("error: certificate {} is not valid: {e}", cert.display());
+                    Ok(1)
+                }
+            }
+        }
+        BatchCommand::Uri {
+            gtin,
+            lot,
+            expiry,
+            resolver,
+        } => {
+            gs1::validate_resolver(&resolver).map_err(lib_err)?;
+            let exp = match expiry {
+                Some(e) => Some(exoskin_batch::date::Date::parse(&e).map_err(lib_err)?),
+                None => None,
+            };
+            let dl = gs1::DigitalLink::new(&gtin, &lot, exp).map_err(lib_err)?;
+            println!("{}", dl.uri(&resolver));
+            Ok(0)
+        }
+        BatchCommand::Publish {
+            cert,
+            registry,
+            token_file,
+        } => {
+            let body = std::fs::read(&cert)
+                .map_err(|e| crate::bad_input(format!("{}: {e}", cert.display())))?;
+            post(&registry, "/api/v1/certificates", &token_file, &body)
+        }
+        BatchCommand::Revoke {
+            registry,
+            token_file,
+            id,
+            gtin,
+            lot,
+            reason,
+        } => {
+            let body = match (id, gtin, lot) {
+                (Some(id), None, None) => serde_json::json!({"id": id, "reason": reason}),
+                (None, Some(g), Some(l)) => {
+                    serde_json::json!({"gtin": g, "lot": l, "reason": reason})
+                }
+                _ => return Err(crate::bad_input("give --id, or --gtin and --lot")),
+            };
+            post(
+                &registry,
+                "/api/v1/revocations",
+                &token_file,
+                body.to_string().as_bytes(),
+            )
+        }
+    }
+}
+
+fn post(registry: &str, path: &str, token_file: &Path, body: &[u8]) -> anyhow::Result<u8> {
+    let (addr, base) = client::split_url(registry).map_err(crate::bad_input)?;
+    let token = server::read_token(token_file).map_err(lib_err)?;
+    let auth = format!("Bearer {token}");
+    let resp = client::request(
+        &addr,
+        "POST",
+        &format!("{base}{path}"),
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body,
+    )
+    .with_context(|| format!("contacting {registry}"))?;
+    print!("{}", resp.text());
+    if (200..300).contains(&resp.status) {
+        Ok(0)
+    } else {
+        eprintln!("error: registry answered HTTP {}", resp.status);
+        Ok(if (400..500).contains(&resp.status) {
+            2
+        } else {
+            1
+        })
+    }
+}
+
+pub fn serve(a: ServeArgs) -> anyhow::Result<u8> {
+    if a.threads == 0 || a.threads > 256 {
+        return Err(crate::bad_input("--threads must be 1..=256"));
+    }
+    if a.max_body_kib == 0 {
+        return Err(crate::bad_input("--max-body-kib must be positive"));
+    }
+    let single = match (&a.issuer_pubkey, &a.token_file) {
+        (Some(p), Some(t)) => Some((p.as_path(), t.as_path())),
+        _ => None,
+    };
+    let issuers = server::load_issuers(a.issuers.as_deref(), single).map_err(lib_err)?;
+    if issuers.is_empty() {
+        eprintln!("note: no issuers configured (--issuers or --issuer-pubkey/--token-file): the registry is read-only");
+    }
+    let mut cfg = server::ServerConfig::new(&a.listen, &a.db, issuers);
+    cfg.threads = a.threads;
+    cfg.max_body_bytes = a.max_body_kib * 1024;
+    server::serve_forever(cfg).map_err(lib_err)?;
+    Ok(0)
 }

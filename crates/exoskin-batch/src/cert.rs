@@ -1,0 +1,384 @@
+//! Batch certificates: W3C Verifiable Credential 2.0-style JSON secured with a Data Integrity
+//! proof using the `eddsa-jcs-2022` cryptosuite (Ed25519 over SHA-256 hashes of the RFC 8785
+//! canonical forms of the proof options and of the credential).
+use crate::date::{Date, Timestamp};
+use crate::error::{BatchError, Result};
+use crate::gs1::DigitalLink;
+use crate::jcs::canonicalize;
+use crate::keys;
+use crate::profile::{Assessment, Profile};
+use crate::record::QcRecord;
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+pub const VC_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
+pub const CREDENTIAL_TYPE: &str = "BatchQualityCertificate";
+pub const CRYPTOSUITE: &str = "eddsa-jcs-2022";
+
+/// Why a certificate is not valid. Each variant is one check; the message says which.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum VerifyError {
+    #[error("malformed certificate: {0}")]
+    Malformed(String),
+    #[error("unsupported proof: {0}")]
+    UnsupportedProof(String),
+    #[error("issuer mismatch: the certificate names issuer {certificate}, but the trusted key is {trusted}")]
+    IssuerMismatch {
+        certificate: String,
+        trusted: String,
+    },
+    #[error("signature does not verify: the certificate was altered after signing, or signed by another key")]
+    BadSignature,
+    #[error("not yet valid: validFrom is {valid_from}, now is {now}")]
+    NotYetValid { valid_from: String, now: String },
+    #[error("expired: validUntil was {valid_until}, now is {now}")]
+    Expired { valid_until: String, now: String },
+    #[error("revoked on {revoked_at}: {reason}")]
+    Revoked { reason: String, revoked_at: String },
+}
+
+/// One revoked certificate.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Revocation {
+    pub id: String,
+    pub reason: String,
+    #[serde(rename = "revokedAt")]
+    pub revoked_at: String,
+}
+
+/// A revocation list as the registry publishes it at `GET /api/v1/revocations`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct RevocationList {
+    pub revoked: Vec<Revocation>,
+}
+
+impl RevocationList {
+    pub fn parse(text: &str, what: &str) -> Result<RevocationList> {
+        serde_json::from_str(text).map_err(|e| {
+            BatchError::invalid(format!(
+                "{what}:{}:{}: not a revocation list: {e}",
+                e.line(),
+                e.column()
+            ))
+        })
+    }
+}
+
+/// What `issue` produces.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub certificate: Value,
+    /// Pretty JSON text of the certificate, as written to `certificate.json`.
+    pub text: String,
+    pub link: DigitalLink,
+    pub uri: String,
+    pub assessment: Assessment,
+}
+
+/// Options of `issue`.
+pub struct IssueOptions<'a> {
+    pub profile: &'a Profile,
+    /// Resolver host or base URL of the QR's Digital Link.
+    pub resolver: &'a str,
+    pub issued_at: Timestamp,
+    /// Issue even when the record fails the profile (the certificate then says so).
+    pub allow_failing: bool,
+}
+
+/// Make numbers stable under serialize/parse so the signed bytes match what a verifier
+/// re-derives from the file.
+fn stabilize(v: Value) -> Value {
+    let mut text = v.to_string();
+    for _ in 0..4 {
+        let parsed: Value = serde_json::from_str(&text).expect("own serialization parses");
+        let again = parsed.to_string();
+        if again == text {
+            return parsed;
+        }
+        text = again;
+    }
+    serde_json::from_str(&text).expect("own serialization parses")
+}
+
+/// Assess the record, build the credential and sign it.
+pub fn issue(record: &QcRecord, key: &SigningKey, opts: &IssueOptions) -> Result<Issued> {
+    record.validate()?;
+    let assessment = opts.profile.assess(record);
+    if !assessment.pass && !opts.allow_failing {
+        let fails: Vec<String> = assessment
+            .failures()
+            .map(|c| format!("{}: {} (limit {})", c.id, c.value, c.limit))
+            .collect();
+        return Err(BatchError::invalid(format!(
+            "batch {} fails profile {}: {}",
+            record.batch.lot,
+            opts.profile.id,
+            fails.join("; ")
+        )));
+    }
+    let expires = record.expires()?;
+    let link = DigitalLink::new(&record.product.gtin, &record.batch.lot, Some(expires))?;
+    let uri = link.uri(opts.resolver);
+    let valid_until = Timestamp::end_of(expires);
+    if opts.issued_at >= valid_until {
+        return Err(BatchError::invalid(format!(
+            "batch {} expired on {expires}; a certificate would never be valid",
+            record.batch.lot
+        )));
+    }
+    let uuid = keys::random_bytes::<16>();
+    let id = format!("urn:uuid:{}", uuid_v4(uuid));
+    let vk = key.verifying_key();
+    let doc = json!({
+        "@context": [VC_CONTEXT],
+        "id": id,
+        "type": ["VerifiableCredential", CREDENTIAL_TYPE],
+        "issuer": { "id": keys::did_key(&vk), "name": record.issuer.name },
+        "validFrom": opts.issued_at.to_string(),
+        "validUntil": valid_until.to_string(),
+        "credentialSubject": {
+            "id": uri,
+            "gtin": link.gtin,
+            "lot": link.lot,
+            "expiry": expires.to_string(),
+            "qcRecord": serde_json::to_value(record).map_err(|e| BatchError::invalid(e.to_string()))?,
+            "assessment": serde_json::to_value(&assessment).map_err(|e| BatchError::invalid(e.to_string()))?,
+        },
+    });
+    let doc = stabilize(doc);
+    let signed = sign(doc, key, opts.issued_at)?;
+    let text = serde_json::to_string_pretty(&signed).expect("a Value serializes") + "\n";
+    Ok(Issued {
+        certificate: signed,
+        text,
+        link,
+        uri,
+        assessment,
+    })
+}
+
+fn uuid_v4(mut b: [u8; 16]) -> String {
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn hash_data(proof_config: &Value, unsecured: &Value) -> std::result::Result<Vec<u8>, VerifyError> {
+    let pc = canonicalize(proof_config).map_err(VerifyError::Malformed)?;
+    let doc = canonicalize(unsecured).map_err(VerifyError::Malformed)?;
+    let mut out = Sha256::digest(pc.as_bytes()).to_vec();
+    out.extend_from_slice(&Sha256::digest(doc.as_bytes()));
+    Ok(out)
+}
+
+/// Add an `eddsa-jcs-2022` DataIntegrityProof to an unsecured credential.
+pub fn sign(mut doc: Value, key: &SigningKey, created: Timestamp) -> Result<Value> {
+    let obj = doc
+        .as_object_mut()
+        .ok_or_else(|| BatchError::invalid("a credential must be a JSON object"))?;
+    obj.remove("proof");
+    let mut proof = json!({
+        "type": "DataIntegrityProof",
+        "cryptosuite": CRYPTOSUITE,
+        "created": created.to_string(),
+        "verificationMethod": keys::verification_method(&key.verifying_key()),
+        "proofPurpose": "assertionMethod",
+    });
+    let mut config = proof.clone();
+    config["@context"] = obj.get("@context").cloned().unwrap_or(Value::Null);
+    let data = hash_data(&config, &doc).map_err(|e| BatchError::invalid(e.to_string()))?;
+    let sig = key.sign(&data);
+    proof["proofValue"] = Value::String(format!("z{}", keys::base58_encode(&sig.to_bytes())));
+    doc["proof"] = proof;
+    Ok(doc)
+}
+
+/// A certificate that passed verification, with the fields people look at.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub id: String,
+    pub issuer_did: String,
+    pub issuer_name: String,
+    pub gtin: String,
+    pub lot: String,
+    pub valid_from: Timestamp,
+    pub valid_until: Timestamp,
+    pub subject_uri: String,
+    pub assessment_pass: bool,
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> std::result::Result<&'a str, VerifyError> {
+    let mut cur = v;
+    for p in path {
+        cur = cur
+            .get(p)
+            .ok_or_else(|| VerifyError::Malformed(format!("missing `{}`", path.join("."))))?;
+    }
+    cur.as_str()
+        .ok_or_else(|| VerifyError::Malformed(format!("`{}` must be a string", path.join("."))))
+}
+
+/// Check the proof and the certificate's internal consistency, not dates or revocation.
+/// With `trusted`, the issuer must be that key; without, the issuer's own `did:key`
+/// (self-certifying) is used, as the registry does before it matches the issuer's token.
+pub fn verify_signature(
+    cert: &Value,
+    trusted: Option<&VerifyingKey>,
+) -> std::result::Result<Verified, VerifyError> {
+    let obj = cert
+        .as_object()
+        .ok_or_else(|| VerifyError::Malformed("not a JSON object".into()))?;
+    let types = obj.get("type").and_then(Value::as_array);
+    let has_type = |t: &str| types.is_some_and(|a| a.iter().any(|x| x == t));
+    if !has_type("VerifiableCredential") || !has_type(CREDENTIAL_TYPE) {
+        return Err(VerifyError::Malformed(format!(
+            "`type` must include VerifiableCredential and {CREDENTIAL_TYPE}"
+        )));
+    }
+    let proof = obj
+        .get("proof")
+        .and_then(Value::as_object)
+        .ok_or_else(|| VerifyError::Malformed("no `proof` object".into()))?;
+    let pstr = |k: &str| {
+        proof
+            .get(k)
+            .and_then(Value::as_str)
+            .ok_or_else(|| VerifyError::Malformed(format!("proof.{k} missing or not a string")))
+    };
+    if pstr("type")? != "DataIntegrityProof" || pstr("cryptosuite")? != CRYPTOSUITE {
+        return Err(VerifyError::UnsupportedProof(format!(
+            "expected DataIntegrityProof with cryptosuite {CRYPTOSUITE}"
+        )));
+    }
+    if pstr("proofPurpose")? != "assertionMethod" {
+        return Err(VerifyError::UnsupportedProof(
+            "proofPurpose must be assertionMethod".into(),
+        ));
+    }
+    let issuer_did = str_at(cert, &["issuer", "id"])?.to_string();
+    let issuer_key = keys::did_key_to_public(&issuer_did).map_err(|_| {
+        VerifyError::Malformed(format!(
+            "issuer.id `{issuer_did}` is not an Ed25519 did:key"
+        ))
+    })?;
+    if let Some(t) = trusted {
+        if *t != issuer_key {
+            return Err(VerifyError::IssuerMismatch {
+                certificate: issuer_did,
+                trusted: keys::did_key(t),
+            });
+        }
+    }
+    let vm = pstr("verificationMethod")?;
+    if vm != keys::verification_method(&issuer_key) {
+        return Err(VerifyError::IssuerMismatch {
+            certificate: format!("{issuer_did} (proof made by {vm})"),
+            trusted: issuer_did.clone(),
+        });
+    }
+    let pv = pstr("proofValue")?;
+    let sig_bytes = pv
+        .strip_prefix('z')
+        .and_then(keys::base58_decode)
+        .ok_or_else(|| VerifyError::Malformed("proofValue is not multibase base58btc".into()))?;
+    let sig = Signature::from_slice(&sig_bytes).map_err(|_| VerifyError::BadSignature)?;
+    let mut unsecured = Map::clone(obj);
+    unsecured.remove("proof");
+    let mut config = Value::Object(proof.clone());
+    config.as_object_mut().map(|m| m.remove("proofValue"));
+    config["@context"] = obj.get("@context").cloned().unwrap_or(Value::Null);
+    let data = hash_data(&config, &Value::Object(unsecured))?;
+    issuer_key
+        .verify(&data, &sig)
+        .map_err(|_| VerifyError::BadSignature)?;
+
+    // Signed, so the fields below are the issuer's; still check they agree with each other.
+    let ts = |k: &str| -> std::result::Result<Timestamp, VerifyError> {
+        Timestamp::parse(str_at(cert, &[k])?)
+            .map_err(|e| VerifyError::Malformed(format!("{k}: {e}")))
+    };
+    let valid_from = ts("validFrom")?;
+    let valid_until = ts("validUntil")?;
+    let subj = &cert["credentialSubject"];
+    let gtin = str_at(subj, &["gtin"])?.to_string();
+    let lot = str_at(subj, &["lot"])?.to_string();
+    let subject_uri = str_at(subj, &["id"])?.to_string();
+    let link = DigitalLink::parse(&subject_uri)
+        .map_err(|e| VerifyError::Malformed(format!("credentialSubject.id: {e}")))?;
+    if link.gtin != gtin || link.lot != lot {
+        return Err(VerifyError::Malformed(
+            "credentialSubject.id does not name the subject's GTIN and lot".into(),
+        ));
+    }
+    let expiry = Date::parse(str_at(subj, &["expiry"])?)
+        .map_err(|e| VerifyError::Malformed(format!("credentialSubject.expiry: {e}")))?;
+    if Timestamp::end_of(expiry) != valid_until {
+        return Err(VerifyError::Malformed(
+            "validUntil is not the end of the expiry date".into(),
+        ));
+    }
+    Ok(Verified {
+        id: str_at(cert, &["id"])?.to_string(),
+        issuer_name: str_at(cert, &["issuer", "name"]).unwrap_or("").to_string(),
+        issuer_did,
+        gtin,
+        lot,
+        valid_from,
+        valid_until,
+        subject_uri,
+        assessment_pass: subj["assessment"]["pass"].as_bool().unwrap_or(false),
+    })
+}
+
+/// Dates and revocation of an already signature-checked certificate at time `now`.
+pub fn check_status(
+    v: &Verified,
+    now: Timestamp,
+    revocations: &[Revocation],
+) -> std::result::Result<(), VerifyError> {
+    if let Some(r) = revocations.iter().find(|r| r.id == v.id) {
+        return Err(VerifyError::Revoked {
+            reason: r.reason.clone(),
+            revoked_at: r.revoked_at.clone(),
+        });
+    }
+    if now < v.valid_from {
+        return Err(VerifyError::NotYetValid {
+            valid_from: v.valid_from.to_string(),
+            now: now.to_string(),
+        });
+    }
+    if now > v.valid_until {
+        return Err(VerifyError::Expired {
+            valid_until: v.valid_until.to_string(),
+            now: now.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Full verification of certificate text: signature with `trusted`, dates at `now`, revocation.
+pub fn verify(
+    text: &str,
+    trusted: &VerifyingKey,
+    now: Timestamp,
+    revocations: &[Revocation],
+) -> std::result::Result<Verified, VerifyError> {
+    let cert: Value = serde_json::from_str(text).map_err(|e| {
+        VerifyError::Malformed(format!("not JSON ({}:{}): {e}", e.line(), e.column()))
+    })?;
+    let v = verify_signature(&cert, Some(trusted))?;
+    check_status(&v, now, revocations)?;
+    Ok(v)
+}

@@ -1,0 +1,267 @@
+//! GTIN check digits and GS1 Digital Link URIs.
+//!
+//! A certificate's QR code carries `https://<resolver>/01/<GTIN-14>/10/<lot>?17=<YYMMDD>`
+//! (GS1 Digital Link URI Syntax 1.4: AI 01 the GTIN, AI 10 the batch/lot, AI 17 the
+//! expiry date). The lot is percent-encoded: every byte outside the URI unreserved set
+//! `A-Z a-z 0-9 - . _ ~` becomes `%XX`.
+use crate::date::Date;
+use crate::error::{BatchError, Result};
+
+/// GS1 modulo-10 check digit of the digits before it (any GTIN length).
+pub fn check_digit(body: &[u8]) -> u8 {
+    // Weights 3,1,3,1... from the rightmost digit of the body.
+    let sum: u32 = body
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| (d - b'0') as u32 * if i % 2 == 0 { 3 } else { 1 })
+        .sum();
+    ((10 - sum % 10) % 10) as u8
+}
+
+/// Validate a GTIN-8, -12, -13 or -14 and return it as GTIN-14 (left-padded with zeros).
+pub fn normalize_gtin(s: &str) -> Result<String> {
+    let s = s.trim();
+    if !matches!(s.len(), 8 | 12 | 13 | 14) || !s.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(BatchError::invalid(format!(
+            "GTIN `{}` must be 8, 12, 13 or 14 digits",
+            truncate_for_message(s)
+        )));
+    }
+    let b = s.as_bytes();
+    let (body, last) = b.split_at(b.len() - 1);
+    let expected = check_digit(body);
+    if last[0] - b'0' != expected {
+        return Err(BatchError::invalid(format!(
+            "GTIN `{s}` has check digit {}, expected {expected}",
+            last[0] as char
+        )));
+    }
+    Ok(format!("{s:0>14}"))
+}
+
+/// GS1 AI encodable character set 82, the characters allowed in AI (10) batch/lot.
+pub fn is_cset82(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!\"%&'()*+,-./:;<=>?_".contains(c)
+}
+
+/// Maximum length of AI (10) batch/lot.
+pub const LOT_MAX_LEN: usize = 20;
+
+/// Validate a batch/lot number: 1 to 20 characters of GS1 character set 82.
+pub fn validate_lot(lot: &str) -> Result<()> {
+    let n = lot.chars().count();
+    if n == 0 || n > LOT_MAX_LEN {
+        return Err(BatchError::invalid(format!(
+            "lot `{}` must be 1 to {LOT_MAX_LEN} characters long (it has {n})",
+            truncate_for_message(lot)
+        )));
+    }
+    if let Some(c) = lot.chars().find(|&c| !is_cset82(c)) {
+        return Err(BatchError::invalid(format!(
+            "lot `{}` contains {:?}, which GS1 AI (10) does not allow (allowed: A-Z a-z 0-9 and !\"%&'()*+,-./:;<=>?_)",
+            truncate_for_message(lot),
+            c
+        )));
+    }
+    Ok(())
+}
+
+fn truncate_for_message(s: &str) -> String {
+    let t: String = s.chars().take(40).collect();
+    if t.len() < s.len() {
+        format!("{t}…")
+    } else {
+        t
+    }
+}
+
+/// Percent-encode everything outside the URI unreserved set.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Decode `%XX` escapes; rejects malformed escapes and non-UTF-8 results.
+pub fn percent_decode(s: &str) -> Result<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| BatchError::invalid("malformed percent-escape in the URI"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| BatchError::invalid("the URI does not decode to UTF-8"))
+}
+
+/// The identifiers a Digital Link carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigitalLink {
+    /// GTIN-14.
+    pub gtin: String,
+    pub lot: String,
+    pub expiry: Option<Date>,
+}
+
+impl DigitalLink {
+    pub fn new(gtin: &str, lot: &str, expiry: Option<Date>) -> Result<DigitalLink> {
+        validate_lot(lot)?;
+        Ok(DigitalLink {
+            gtin: normalize_gtin(gtin)?,
+            lot: lot.to_string(),
+            expiry,
+        })
+    }
+
+    /// The path part: `/01/<gtin>/10/<lot>`.
+    pub fn path(&self) -> String {
+        format!("/01/{}/10/{}", self.gtin, percent_encode(&self.lot))
+    }
+
+    /// The full URI on `resolver`: a host (`id.example.com`, https is implied) or a base URL
+    /// (`http://127.0.0.1:8080`).
+    pub fn uri(&self, resolver: &str) -> String {
+        let base = resolver_base(resolver);
+        let mut u = format!("{base}{}", self.path());
+        if let Some(d) = self.expiry {
+            u.push_str("?17=");
+            u.push_str(&d.yymmdd());
+        }
+        u
+    }
+
+    /// Parse a Digital Link URI or path (`https://host/01/.../10/...?17=...` or `/01/...`).
+    pub fn parse(uri: &str) -> Result<DigitalLink> {
+        let rest = match uri.find("://") {
+            Some(i) => {
+                let after = &uri[i + 3..];
+                &after[after.find('/').unwrap_or(after.len())..]
+            }
+            None => uri,
+        };
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (gtin, lot) = parse_path(path)?.ok_or_else(|| {
+            BatchError::invalid("not a GS1 Digital Link path /01/<GTIN>/10/<lot>")
+        })?;
+        let mut expiry = None;
+        for kv in query.split('&').filter(|s| !s.is_empty()) {
+            if let Some(v) = kv.strip_prefix("17=") {
+                expiry = Some(parse_yymmdd(v)?);
+            }
+        }
+        Ok(DigitalLink { gtin, lot, expiry })
+    }
+}
+
+/// `/01/<gtin>/10/<lot>` → (GTIN-14, decoded lot); `Ok(None)` when the path has another shape.
+pub fn parse_path(path: &str) -> Result<Option<(String, String)>> {
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if segs.len() != 4 || segs[0] != "01" || segs[2] != "10" {
+        return Ok(None);
+    }
+    let gtin = normalize_gtin(&percent_decode(segs[1])?)?;
+    let lot = percent_decode(segs[3])?;
+    validate_lot(&lot)?;
+    Ok(Some((gtin, lot)))
+}
+
+fn resolver_base(resolver: &str) -> String {
+    let r = resolver.trim().trim_end_matches('/');
+    if r.starts_with("http://") || r.starts_with("https://") {
+        r.to_string()
+    } else {
+        format!("https://{r}")
+    }
+}
+
+/// Validate a resolver given on the command line: a host[:port] or an http(s) base URL
+/// without path, query or spaces.
+pub fn validate_resolver(resolver: &str) -> Result<()> {
+    let r = resolver.trim().trim_end_matches('/');
+    let host = r
+        .strip_prefix("https://")
+        .or_else(|| r.strip_prefix("http://"))
+        .unwrap_or(r);
+    if host.is_empty()
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+    {
+        return Err(BatchError::invalid(format!(
+            "resolver `{resolver}` must be a host name (id.example.com, host:port) or an http(s) URL with no path"
+        )));
+    }
+    Ok(())
+}
+
+/// GS1 `YYMMDD` (AI 17). Years 00-99 map into the 50-year window centred on 2026 is not
+/// needed here: certificates are for current products, so YY means 20YY.
+pub fn parse_yymmdd(s: &str) -> Result<Date> {
+    if s.len() != 6 || !s.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(BatchError::invalid(format!("`{s}` is not a YYMMDD date")));
+    }
+    let y: i32 = s[0..2].parse().unwrap_or(0);
+    let m: u32 = s[2..4].parse().unwrap_or(0);
+    let d: u32 = s[4..6].parse().unwrap_or(0);
+    Date::new(2000 + y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_gtins() {
+        // GS1's own example GTIN, a retail EAN-13, a UPC-A and an EAN-8.
+        assert_eq!(normalize_gtin("09506000134352").unwrap(), "09506000134352");
+        assert_eq!(normalize_gtin("4006381333931").unwrap(), "04006381333931");
+        assert_eq!(normalize_gtin("036000291452").unwrap(), "00036000291452");
+        assert_eq!(normalize_gtin("96385074").unwrap(), "00000096385074");
+        assert!(normalize_gtin("4006381333932").is_err());
+        assert!(normalize_gtin("40063813339a1").is_err());
+        assert_eq!(check_digit(b"950600013435"), 2);
+    }
+
+    #[test]
+    fn uri_and_parse_round_trip() {
+        let dl = DigitalLink::new(
+            "9506000134352",
+            "AB/12",
+            Some(Date::parse("2028-04-30").unwrap()),
+        )
+        .unwrap();
+        let u = dl.uri("id.example.com");
+        assert_eq!(
+            u,
+            "https://id.example.com/01/09506000134352/10/AB%2F12?17=280430"
+        );
+        assert_eq!(DigitalLink::parse(&u).unwrap(), dl);
+    }
+
+    #[test]
+    fn lots() {
+        assert!(validate_lot("'; DROP TABLE x;--").is_err()); // spaces are not CSET 82
+        assert!(validate_lot("'OR'1'='1").is_ok());
+        assert!(validate_lot("<script>").is_ok());
+        assert!(validate_lot("").is_err());
+        assert!(validate_lot("ABCDEFGHIJKLMNOPQRSTU").is_err());
+        assert!(validate_lot("LOT\u{e9}").is_err());
+    }
+}

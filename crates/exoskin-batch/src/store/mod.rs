@@ -1,0 +1,230 @@
+//! The registry's storage: certificates, revocations and an append-only, hash-chained audit
+//! log, in SQLite (embedded, the default) or PostgreSQL (`postgres://` URLs).
+//!
+//! Every change runs in one transaction that also appends its audit entry; the caller is
+//! answered only after the commit returns. SQLite runs in WAL mode with `synchronous=FULL`,
+//! so a commit is on disk before it is acknowledged. Triggers reject UPDATE and DELETE on
+//! all three tables: certificates are immutable, revocations final, the log append-only.
+//! Every value is bound as a parameter; no SQL is built from input.
+use crate::cert::Revocation;
+use crate::error::{BatchError, Result};
+use crate::jcs::canonicalize;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::sync::{Condvar, Mutex};
+
+mod pg;
+mod sqlite;
+
+/// A verified certificate about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewCertificate {
+    pub id: String,
+    pub gtin: String,
+    pub lot: String,
+    pub issuer: String,
+    pub valid_until: String,
+    /// The certificate JSON exactly as the issuer sent it.
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PublishOutcome {
+    /// Stored; the audit entry's sequence number.
+    Created { seq: i64 },
+    /// The identical certificate was already stored (a retried publish).
+    Unchanged,
+    /// Another certificate holds this GTIN and lot, or this id.
+    Conflict(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RevokeOutcome {
+    Revoked {
+        seq: i64,
+    },
+    AlreadyRevoked,
+    NotFound,
+    /// The certificate belongs to another issuer.
+    NotIssuer,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCertificate {
+    pub id: String,
+    pub gtin: String,
+    pub lot: String,
+    pub issuer: String,
+    pub body: String,
+    pub published_at: String,
+    pub revocation: Option<Revocation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    #[serde(rename = "certId")]
+    pub cert_id: String,
+    pub detail: String,
+    #[serde(rename = "prevHash")]
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Hash of the first entry's predecessor.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+impl AuditEntry {
+    /// SHA-256 over the canonical JSON of every field but `hash`.
+    pub fn compute_hash(&self) -> String {
+        let v = json!({
+            "seq": self.seq, "at": self.at, "actor": self.actor, "action": self.action,
+            "certId": self.cert_id, "detail": self.detail, "prevHash": self.prev_hash,
+        });
+        let c = canonicalize(&v).expect("strings and small integers canonicalize");
+        Sha256::digest(c.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    pub(crate) fn new(
+        seq: i64,
+        prev_hash: String,
+        actor: &str,
+        action: &str,
+        cert_id: &str,
+        detail: String,
+    ) -> Self {
+        let mut e = AuditEntry {
+            seq,
+            at: crate::date::Timestamp::now().to_string(),
+            actor: actor.into(),
+            action: action.into(),
+            cert_id: cert_id.into(),
+            detail,
+            prev_hash,
+            hash: String::new(),
+        };
+        e.hash = e.compute_hash();
+        e
+    }
+}
+
+/// Check a run of audit entries: each hash correct, each linked to its predecessor.
+pub fn verify_chain(entries: &[AuditEntry], mut prev: String) -> std::result::Result<(), String> {
+    for e in entries {
+        if e.prev_hash != prev {
+            return Err(format!(
+                "audit entry {} does not link to its predecessor",
+                e.seq
+            ));
+        }
+        if e.compute_hash() != e.hash {
+            return Err(format!("audit entry {} was altered", e.seq));
+        }
+        prev = e.hash.clone();
+    }
+    Ok(())
+}
+
+/// Counts of rows, for tests and health checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub certificates: i64,
+    pub revocations: i64,
+    pub audit: i64,
+}
+
+pub trait Store: Send + Sync {
+    fn publish(&self, c: &NewCertificate, actor: &str) -> Result<PublishOutcome>;
+    fn revoke(&self, id: &str, issuer: &str, reason: &str, actor: &str) -> Result<RevokeOutcome>;
+    fn find(&self, gtin: &str, lot: &str) -> Result<Option<StoredCertificate>>;
+    fn revocations(&self) -> Result<Vec<Revocation>>;
+    /// Audit entries with `seq > after`, oldest first, at most `limit`.
+    fn audit(&self, after: i64, limit: i64) -> Result<Vec<AuditEntry>>;
+    fn counts(&self) -> Result<Counts>;
+    /// Which backend, for logs: `sqlite` or `postgres`.
+    fn kind(&self) -> &'static str;
+}
+
+/// Open a store: a `postgres://` or `postgresql://` URL, or a SQLite file path.
+pub fn open(db: &str, pool_size: usize) -> Result<Box<dyn Store>> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        Ok(Box::new(pg::PgStore::open(db, pool_size)?))
+    } else {
+        Ok(Box::new(sqlite::SqliteStore::open(db, pool_size)?))
+    }
+}
+
+fn db_err(e: impl std::fmt::Display) -> BatchError {
+    BatchError::Store(e.to_string())
+}
+
+fn publish_detail(c: &NewCertificate) -> String {
+    json!({"gtin": c.gtin, "lot": c.lot, "issuer": c.issuer, "validUntil": c.valid_until})
+        .to_string()
+}
+
+/// A fixed-size pool of connections, created lazily; broken ones are dropped and replaced.
+pub(crate) struct Pool<C> {
+    state: Mutex<(Vec<C>, usize)>,
+    cv: Condvar,
+    size: usize,
+    make: Box<dyn Fn() -> Result<C> + Send + Sync>,
+    healthy: fn(&C) -> bool,
+}
+
+impl<C> Pool<C> {
+    pub(crate) fn new(
+        size: usize,
+        make: Box<dyn Fn() -> Result<C> + Send + Sync>,
+        healthy: fn(&C) -> bool,
+    ) -> Self {
+        Pool {
+            state: Mutex::new((Vec::new(), 0)),
+            cv: Condvar::new(),
+            size: size.max(1),
+            make,
+            healthy,
+        }
+    }
+
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut C) -> Result<R>) -> Result<R> {
+        let mut conn = {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                if let Some(c) = st.0.pop() {
+                    break c;
+                }
+                if st.1 < self.size {
+                    st.1 += 1;
+                    drop(st);
+                    match (self.make)() {
+                        Ok(c) => break c,
+                        Err(e) => {
+                            self.state.lock().unwrap_or_else(|p| p.into_inner()).1 -= 1;
+                            self.cv.notify_one();
+                            return Err(e);
+                        }
+                    }
+                }
+                st = self.cv.wait(st).unwrap_or_else(|p| p.into_inner());
+            }
+        };
+        let r = f(&mut conn);
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if (self.healthy)(&conn) {
+            st.0.push(conn);
+        } else {
+            st.1 -= 1;
+        }
+        drop(st);
+        self.cv.notify_one();
+        r
+    }
+}

@@ -1,0 +1,227 @@
+//! PostgreSQL backend (synchronous client; `synchronous_commit` as the server sets it, on by
+//! default). Writers serialize on a transaction-scoped advisory lock so the audit chain stays
+//! linear.
+use super::*;
+use postgres::{Client, NoTls};
+
+/// Advisory lock key for writers ("exosk" in ASCII-ish digits).
+const WRITE_LOCK: i64 = 0x65786f736b;
+
+const SCHEMA: &str = "
+SELECT pg_advisory_xact_lock(7306087);
+CREATE TABLE IF NOT EXISTS certificates (
+  id TEXT PRIMARY KEY, gtin TEXT NOT NULL, lot TEXT NOT NULL, issuer TEXT NOT NULL,
+  valid_until TEXT NOT NULL, body TEXT NOT NULL, published_at TEXT NOT NULL, UNIQUE (gtin, lot));
+CREATE TABLE IF NOT EXISTS revocations (
+  cert_id TEXT PRIMARY KEY REFERENCES certificates(id), reason TEXT NOT NULL,
+  revoked_at TEXT NOT NULL, actor TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_log (
+  seq BIGINT PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+  cert_id TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE OR REPLACE FUNCTION exoskin_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$;
+CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION exoskin_append_only();
+CREATE OR REPLACE TRIGGER certificates_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON certificates
+  FOR EACH STATEMENT EXECUTE FUNCTION exoskin_append_only();
+CREATE OR REPLACE TRIGGER revocations_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON revocations
+  FOR EACH STATEMENT EXECUTE FUNCTION exoskin_append_only();
+";
+
+pub struct PgStore {
+    pool: Pool<Client>,
+}
+
+fn connect(url: &str) -> Result<Client> {
+    Client::connect(url, NoTls)
+        .map_err(|e| BatchError::Store(format!("cannot connect to PostgreSQL: {e}")))
+}
+
+impl PgStore {
+    pub fn open(url: &str, pool_size: usize) -> Result<PgStore> {
+        let mut c = connect(url)?;
+        let mut tx = c.transaction().map_err(db_err)?;
+        tx.batch_execute(SCHEMA).map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        let u = url.to_string();
+        let pool = Pool::new(pool_size, Box::new(move || connect(&u)), |c: &Client| {
+            !c.is_closed()
+        });
+        Ok(PgStore { pool })
+    }
+}
+
+fn append_audit(
+    tx: &mut postgres::Transaction,
+    actor: &str,
+    action: &str,
+    cert_id: &str,
+    detail: String,
+) -> Result<i64> {
+    let last = tx
+        .query_opt(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+        .map_err(db_err)?;
+    let (seq, prev) = last
+        .map(|r| (r.get::<_, i64>(0) + 1, r.get::<_, String>(1)))
+        .unwrap_or((1, GENESIS_HASH.to_string()));
+    let e = AuditEntry::new(seq, prev, actor, action, cert_id, detail);
+    tx.execute(
+        "INSERT INTO audit_log (seq, at, actor, action, cert_id, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[&e.seq, &e.at, &e.actor, &e.action, &e.cert_id, &e.detail, &e.prev_hash, &e.hash],
+    )
+    .map_err(db_err)?;
+    Ok(seq)
+}
+
+fn write_tx(c: &mut Client) -> Result<postgres::Transaction<'_>> {
+    let mut tx = c.transaction().map_err(db_err)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+        .map_err(db_err)?;
+    Ok(tx)
+}
+
+impl Store for PgStore {
+    fn publish(&self, c: &NewCertificate, actor: &str) -> Result<PublishOutcome> {
+        self.pool.with(|conn| {
+            let mut tx = write_tx(conn)?;
+            let existing = tx
+                .query_opt(
+                    "SELECT id, body FROM certificates WHERE (gtin = $1 AND lot = $2) OR id = $3 LIMIT 1",
+                    &[&c.gtin, &c.lot, &c.id],
+                )
+                .map_err(db_err)?;
+            if let Some(r) = existing {
+                let (id, body): (String, String) = (r.get(0), r.get(1));
+                return Ok(if body == c.body {
+                    PublishOutcome::Unchanged
+                } else {
+                    PublishOutcome::Conflict(format!(
+                        "certificate {id} already holds GTIN {} lot {} (or this id); certificates are immutable, revoke it and issue a new lot",
+                        c.gtin, c.lot
+                    ))
+                });
+            }
+            let now = crate::date::Timestamp::now().to_string();
+            tx.execute(
+                "INSERT INTO certificates (id, gtin, lot, issuer, valid_until, body, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[&c.id, &c.gtin, &c.lot, &c.issuer, &c.valid_until, &c.body, &now],
+            )
+            .map_err(db_err)?;
+            let seq = append_audit(&mut tx, actor, "publish", &c.id, publish_detail(c))?;
+            tx.commit().map_err(db_err)?;
+            Ok(PublishOutcome::Created { seq })
+        })
+    }
+
+    fn revoke(&self, id: &str, issuer: &str, reason: &str, actor: &str) -> Result<RevokeOutcome> {
+        self.pool.with(|conn| {
+            let mut tx = write_tx(conn)?;
+            let owner = tx
+                .query_opt("SELECT issuer FROM certificates WHERE id = $1", &[&id])
+                .map_err(db_err)?;
+            match owner.map(|r| r.get::<_, String>(0)) {
+                None => return Ok(RevokeOutcome::NotFound),
+                Some(o) if o != issuer => return Ok(RevokeOutcome::NotIssuer),
+                _ => {}
+            }
+            if tx
+                .query_opt("SELECT 1 FROM revocations WHERE cert_id = $1", &[&id])
+                .map_err(db_err)?
+                .is_some()
+            {
+                return Ok(RevokeOutcome::AlreadyRevoked);
+            }
+            let now = crate::date::Timestamp::now().to_string();
+            tx.execute(
+                "INSERT INTO revocations (cert_id, reason, revoked_at, actor) VALUES ($1, $2, $3, $4)",
+                &[&id, &reason, &now, &actor],
+            )
+            .map_err(db_err)?;
+            let seq = append_audit(&mut tx, actor, "revoke", id, json!({ "reason": reason }).to_string())?;
+            tx.commit().map_err(db_err)?;
+            Ok(RevokeOutcome::Revoked { seq })
+        })
+    }
+
+    fn find(&self, gtin: &str, lot: &str) -> Result<Option<StoredCertificate>> {
+        self.pool.with(|conn| {
+            let row = conn
+                .query_opt(
+                    "SELECT c.id, c.gtin, c.lot, c.issuer, c.body, c.published_at, r.reason, r.revoked_at
+                     FROM certificates c LEFT JOIN revocations r ON r.cert_id = c.id
+                     WHERE c.gtin = $1 AND c.lot = $2",
+                    &[&gtin, &lot],
+                )
+                .map_err(db_err)?;
+            Ok(row.map(|r| {
+                let id: String = r.get(0);
+                let reason: Option<String> = r.get(6);
+                let at: Option<String> = r.get(7);
+                StoredCertificate {
+                    revocation: reason.map(|reason| Revocation { id: id.clone(), reason, revoked_at: at.unwrap_or_default() }),
+                    id,
+                    gtin: r.get(1),
+                    lot: r.get(2),
+                    issuer: r.get(3),
+                    body: r.get(4),
+                    published_at: r.get(5),
+                }
+            }))
+        })
+    }
+
+    fn revocations(&self) -> Result<Vec<Revocation>> {
+        self.pool.with(|conn| {
+            let rows = conn
+                .query("SELECT cert_id, reason, revoked_at FROM revocations ORDER BY revoked_at, cert_id", &[])
+                .map_err(db_err)?;
+            Ok(rows
+                .iter()
+                .map(|r| Revocation { id: r.get(0), reason: r.get(1), revoked_at: r.get(2) })
+                .collect())
+        })
+    }
+
+    fn audit(&self, after: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+        self.pool.with(|conn| {
+            let rows = conn
+                .query(
+                    "SELECT seq, at, actor, action, cert_id, detail, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    &[&after, &limit],
+                )
+                .map_err(db_err)?;
+            Ok(rows
+                .iter()
+                .map(|r| AuditEntry {
+                    seq: r.get(0),
+                    at: r.get(1),
+                    actor: r.get(2),
+                    action: r.get(3),
+                    cert_id: r.get(4),
+                    detail: r.get(5),
+                    prev_hash: r.get(6),
+                    hash: r.get(7),
+                })
+                .collect())
+        })
+    }
+
+    fn counts(&self) -> Result<Counts> {
+        self.pool.with(|conn| {
+            let r = conn
+                .query_one(
+                    "SELECT (SELECT COUNT(*) FROM certificates), (SELECT COUNT(*) FROM revocations), (SELECT COUNT(*) FROM audit_log)",
+                    &[],
+                )
+                .map_err(db_err)?;
+            Ok(Counts { certificates: r.get(0), revocations: r.get(1), audit: r.get(2) })
+        })
+    }
+
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+}

@@ -1,0 +1,220 @@
+//! SQLite backend (WAL, synchronous=FULL).
+use super::*;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS certificates (
+  id TEXT PRIMARY KEY, gtin TEXT NOT NULL, lot TEXT NOT NULL, issuer TEXT NOT NULL,
+  valid_until TEXT NOT NULL, body TEXT NOT NULL, published_at TEXT NOT NULL, UNIQUE (gtin, lot));
+CREATE TABLE IF NOT EXISTS revocations (
+  cert_id TEXT PRIMARY KEY REFERENCES certificates(id), reason TEXT NOT NULL,
+  revoked_at TEXT NOT NULL, actor TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_log (
+  seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+  cert_id TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS certificates_no_update BEFORE UPDATE ON certificates BEGIN SELECT RAISE(ABORT, 'certificates are immutable'); END;
+CREATE TRIGGER IF NOT EXISTS certificates_no_delete BEFORE DELETE ON certificates BEGIN SELECT RAISE(ABORT, 'certificates are immutable'); END;
+CREATE TRIGGER IF NOT EXISTS revocations_no_update BEFORE UPDATE ON revocations BEGIN SELECT RAISE(ABORT, 'revocations are final'); END;
+CREATE TRIGGER IF NOT EXISTS revocations_no_delete BEFORE DELETE ON revocations BEGIN SELECT RAISE(ABORT, 'revocations are final'); END;
+";
+
+pub struct SqliteStore {
+    pool: Pool<Connection>,
+}
+
+fn connect(path: &str) -> Result<Connection> {
+    let c = Connection::open(path).map_err(|e| BatchError::Store(format!("{path}: {e}")))?;
+    c.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(db_err)?;
+    c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+        .map_err(db_err)?;
+    Ok(c)
+}
+
+impl SqliteStore {
+    pub fn open(path: &str, pool_size: usize) -> Result<SqliteStore> {
+        let c = connect(path)?;
+        c.execute_batch(SCHEMA).map_err(db_err)?;
+        let p = path.to_string();
+        let pool = Pool::new(pool_size, Box::new(move || connect(&p)), |_| true);
+        Ok(SqliteStore { pool })
+    }
+}
+
+fn append_audit(
+    tx: &rusqlite::Transaction,
+    actor: &str,
+    action: &str,
+    cert_id: &str,
+    detail: String,
+) -> Result<i64> {
+    let last: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(db_err)?;
+    let (seq, prev) = last
+        .map(|(s, h)| (s + 1, h))
+        .unwrap_or((1, GENESIS_HASH.to_string()));
+    let e = AuditEntry::new(seq, prev, actor, action, cert_id, detail);
+    tx.execute(
+        "INSERT INTO audit_log (seq, at, actor, action, cert_id, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![e.seq, e.at, e.actor, e.action, e.cert_id, e.detail, e.prev_hash, e.hash],
+    )
+    .map_err(db_err)?;
+    Ok(seq)
+}
+
+impl Store for SqliteStore {
+    fn publish(&self, c: &NewCertificate, actor: &str) -> Result<PublishOutcome> {
+        self.pool.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+            let existing: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT id, body FROM certificates WHERE (gtin = ?1 AND lot = ?2) OR id = ?3 LIMIT 1",
+                    params![c.gtin, c.lot, c.id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(db_err)?;
+            if let Some((id, body)) = existing {
+                return Ok(if body == c.body {
+                    PublishOutcome::Unchanged
+                } else {
+                    PublishOutcome::Conflict(format!(
+                        "certificate {id} already holds GTIN {} lot {} (or this id); certificates are immutable, revoke it and issue a new lot",
+                        c.gtin, c.lot
+                    ))
+                });
+            }
+            tx.execute(
+                "INSERT INTO certificates (id, gtin, lot, issuer, valid_until, body, published_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![c.id, c.gtin, c.lot, c.issuer, c.valid_until, c.body, crate::date::Timestamp::now().to_string()],
+            )
+            .map_err(db_err)?;
+            let seq = append_audit(&tx, actor, "publish", &c.id, publish_detail(c))?;
+            tx.commit().map_err(db_err)?;
+            Ok(PublishOutcome::Created { seq })
+        })
+    }
+
+    fn revoke(&self, id: &str, issuer: &str, reason: &str, actor: &str) -> Result<RevokeOutcome> {
+        self.pool.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+            let owner: Option<String> = tx
+                .query_row("SELECT issuer FROM certificates WHERE id = ?1", params![id], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?;
+            match owner {
+                None => return Ok(RevokeOutcome::NotFound),
+                Some(o) if o != issuer => return Ok(RevokeOutcome::NotIssuer),
+                _ => {}
+            }
+            let already: Option<i64> = tx
+                .query_row("SELECT 1 FROM revocations WHERE cert_id = ?1", params![id], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?;
+            if already.is_some() {
+                return Ok(RevokeOutcome::AlreadyRevoked);
+            }
+            let now = crate::date::Timestamp::now().to_string();
+            tx.execute(
+                "INSERT INTO revocations (cert_id, reason, revoked_at, actor) VALUES (?1, ?2, ?3, ?4)",
+                params![id, reason, now, actor],
+            )
+            .map_err(db_err)?;
+            let seq = append_audit(&tx, actor, "revoke", id, json!({ "reason": reason }).to_string())?;
+            tx.commit().map_err(db_err)?;
+            Ok(RevokeOutcome::Revoked { seq })
+        })
+    }
+
+    fn find(&self, gtin: &str, lot: &str) -> Result<Option<StoredCertificate>> {
+        self.pool.with(|conn| {
+            let mut st = conn
+                .prepare_cached(
+                    "SELECT c.id, c.gtin, c.lot, c.issuer, c.body, c.published_at, r.reason, r.revoked_at
+                     FROM certificates c LEFT JOIN revocations r ON r.cert_id = c.id
+                     WHERE c.gtin = ?1 AND c.lot = ?2",
+                )
+                .map_err(db_err)?;
+            st.query_row(params![gtin, lot], |r| {
+                let reason: Option<String> = r.get(6)?;
+                let at: Option<String> = r.get(7)?;
+                let id: String = r.get(0)?;
+                Ok(StoredCertificate {
+                    revocation: reason.map(|reason| Revocation {
+                        id: id.clone(),
+                        reason,
+                        revoked_at: at.unwrap_or_default(),
+                    }),
+                    id,
+                    gtin: r.get(1)?,
+                    lot: r.get(2)?,
+                    issuer: r.get(3)?,
+                    body: r.get(4)?,
+                    published_at: r.get(5)?,
+                })
+            })
+            .optional()
+            .map_err(db_err)
+        })
+    }
+
+    fn revocations(&self) -> Result<Vec<Revocation>> {
+        self.pool.with(|conn| {
+            let mut st = conn
+                .prepare_cached("SELECT cert_id, reason, revoked_at FROM revocations ORDER BY revoked_at, cert_id")
+                .map_err(db_err)?;
+            let rows = st
+                .query_map([], |r| Ok(Revocation { id: r.get(0)?, reason: r.get(1)?, revoked_at: r.get(2)? }))
+                .map_err(db_err)?;
+            rows.collect::<std::result::Result<Vec<_>, _>>().map_err(db_err)
+        })
+    }
+
+    fn audit(&self, after: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+        self.pool.with(|conn| {
+            let mut st = conn
+                .prepare_cached(
+                    "SELECT seq, at, actor, action, cert_id, detail, prev_hash, hash FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                )
+                .map_err(db_err)?;
+            let rows = st
+                .query_map(params![after, limit], |r| {
+                    Ok(AuditEntry {
+                        seq: r.get(0)?,
+                        at: r.get(1)?,
+                        actor: r.get(2)?,
+                        action: r.get(3)?,
+                        cert_id: r.get(4)?,
+                        detail: r.get(5)?,
+                        prev_hash: r.get(6)?,
+                        hash: r.get(7)?,
+                    })
+                })
+                .map_err(db_err)?;
+            rows.collect::<std::result::Result<Vec<_>, _>>().map_err(db_err)
+        })
+    }
+
+    fn counts(&self) -> Result<Counts> {
+        self.pool.with(|conn| {
+            conn.query_row(
+                "SELECT (SELECT COUNT(*) FROM certificates), (SELECT COUNT(*) FROM revocations), (SELECT COUNT(*) FROM audit_log)",
+                [],
+                |r| Ok(Counts { certificates: r.get(0)?, revocations: r.get(1)?, audit: r.get(2)? }),
+            )
+            .map_err(db_err)
+        })
+    }
+
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+}
