@@ -30,7 +30,11 @@ pub fn bad_input(msg: impl Into<String>) -> anyhow::Error {
 }
 
 #[derive(Parser)]
-#[command(name = "exoskin", version, about = "Exosome skincare, in numbers: simulate, decode labels, certify batches")]
+#[command(
+    name = "exoskin",
+    version,
+    about = "Exosome skincare, in numbers: simulate, decode labels, certify batches"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

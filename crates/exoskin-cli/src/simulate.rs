@@ -1,12 +1,311 @@
-//! `exoskin simulate`.
+//! `exoskin simulate FILE [--json] [--out DIR]`: run a scenario and report.
+
+use crate::bad_input;
+use anyhow::Context;
 use clap::Args as ClapArgs;
+use exoskin_model::{load_scenario, parse_scenario, Scenario, TransportParams};
+use exoskin_transport::{engine::sink_names, simulate, Transport};
+use serde_json::{json, Map, Value};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The scenario run when no file is given (also in `scenarios/`).
+const DEFAULT_SCENARIO: &str = include_str!("../../../scenarios/in_vivo_microneedling.toml");
 
 #[derive(ClapArgs)]
 pub struct Args {
-    /// Scenario file (TOML).
-    pub file: String,
+    /// Scenario file (TOML). Without it, the bundled microneedling scenario runs.
+    pub file: Option<PathBuf>,
+    /// Print one JSON document to stdout instead of the readable summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write time series and profiles as CSV files into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
-pub fn run(_a: Args) -> anyhow::Result<u8> {
-    Err(anyhow::anyhow!("exoskin simulate is not built yet"))
+pub fn run(a: Args) -> anyhow::Result<u8> {
+    let (scenario, name) = match &a.file {
+        Some(f) => (
+            load_scenario(f).map_err(|e| bad_input(e.to_string()))?,
+            f.display().to_string(),
+        ),
+        None => (
+            parse_scenario(DEFAULT_SCENARIO, "<bundled in_vivo_microneedling.toml>")
+                .map_err(|e| bad_input(e.to_string()))?,
+            "<bundled in_vivo_microneedling.toml>".to_string(),
+        ),
+    };
+    let params = TransportParams::defaults();
+    let t = simulate(&scenario, params);
+    let doc = report_json(&scenario, &name, &t);
+    if let Some(dir) = &a.out {
+        write_csv(dir, &t).with_context(|| format!("writing CSV files into {}", dir.display()))?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print!("{}", summary(&scenario, &name, &t));
+    }
+    Ok(0)
+}
+
+fn mass_balance(t: &Transport) -> Value {
+    let r = t.run();
+    let last = r.times_h.len() - 1;
+    let mut comps = Map::new();
+    for (k, name) in r.compartments.iter().enumerate() {
+        comps.insert(name.clone(), json!(r.amounts_per_cm2[k][last]));
+    }
+    for (s, name) in sink_names().iter().enumerate() {
+        if r.sinks_per_cm2[s][last] != 0.0 {
+            comps.insert(name.to_string(), json!(r.sinks_per_cm2[s][last]));
+        }
+    }
+    if matches!(t, Transport::Franz(_)) {
+        comps.insert("receptor".into(), json!(r.drained_per_cm2[last]));
+    }
+    json!({
+        "applied_per_cm2": r.applied_per_cm2[last],
+        "compartments_per_cm2": comps,
+        "recovery": r.recovery(),
+    })
+}
+
+/// The JSON document of a run.
+pub fn report_json(s: &Scenario, file: &str, t: &Transport) -> Value {
+    let r = t.run();
+    let mut tr = Map::new();
+    tr.insert("times_h".into(), json!(r.times_h));
+    let mut series = Map::new();
+    for (k, name) in r.compartments.iter().enumerate() {
+        series.insert(name.clone(), json!(r.amounts_per_cm2[k]));
+    }
+    tr.insert("compartments_per_cm2".into(), Value::Object(series));
+    tr.insert("mass_balance".into(), mass_balance(t));
+    tr.insert("steps".into(), json!(r.steps));
+    match t {
+        Transport::Franz(f) => {
+            tr.insert(
+                "cumulative_receptor_per_cm2".into(),
+                json!(r.drained_per_cm2),
+            );
+            tr.insert(
+                "steady_flux_per_cm2_h".into(),
+                json!(f.fit.as_ref().map(|x| x.steady_flux_per_cm2_h)),
+            );
+            tr.insert(
+                "lag_time_h".into(),
+                json!(f.fit.as_ref().map(|x| x.lag_time_h)),
+            );
+            tr.insert(
+                "steady_state_reached".into(),
+                json!(f.fit.as_ref().map(|x| x.steady_state_reached)),
+            );
+            tr.insert(
+                "theoretical_steady_flux_per_cm2_h".into(),
+                json!(f.theoretical_steady_flux_per_cm2_h),
+            );
+            tr.insert(
+                "theoretical_lag_time_h".into(),
+                json!(f.theoretical_lag_time_h),
+            );
+            tr.insert("size_classes".into(), json!(f.classes));
+        }
+        Transport::InVivo(v) => {
+            tr.insert("geometry".into(), json!(v.geometry));
+            tr.insert(
+                "reached_dermis_fraction".into(),
+                json!(v.reached_dermis_fraction),
+            );
+            tr.insert("reached_dermis_per_cm2".into(), json!(r.tracked_per_cm2));
+            tr.insert(
+                "storage_retained_fraction".into(),
+                json!(v.storage_retained_fraction),
+            );
+            tr.insert(
+                "dose_per_application_per_cm2".into(),
+                json!(v.dose_per_application_per_cm2),
+            );
+            let mut sinks = Map::new();
+            for (k, name) in sink_names().iter().enumerate() {
+                sinks.insert(name.to_string(), json!(r.sinks_per_cm2[k]));
+            }
+            tr.insert("cumulative_sinks_per_cm2".into(), Value::Object(sinks));
+            tr.insert(
+                "size_classes".into(),
+                json!(v
+                    .size_classes
+                    .iter()
+                    .map(|(d, w)| json!({"diameter_nm": d, "fraction": w}))
+                    .collect::<Vec<_>>()),
+            );
+            tr.insert("channel".into(), json!(v.channel));
+        }
+    }
+    let e = s.experiment();
+    json!({
+        "scenario": {
+            "file": file,
+            "kind": match s { Scenario::FranzCell(_) => "franz_cell", Scenario::InVivo(_) => "in_vivo" },
+            "name": e.name,
+            "duration_h": e.duration_h,
+        },
+        "transport": Value::Object(tr),
+    })
+}
+
+fn sci(x: f64) -> String {
+    if x == 0.0 {
+        "0".into()
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
+/// The readable summary.
+pub fn summary(s: &Scenario, file: &str, t: &Transport) -> String {
+    let r = t.run();
+    let last = r.times_h.len() - 1;
+    let e = s.experiment();
+    let mut o = String::new();
+    let _ = writeln!(o, "exoskin simulate: {file}");
+    if !e.name.is_empty() {
+        let _ = writeln!(o, "  {}", e.name);
+    }
+    match (s, t) {
+        (Scenario::FranzCell(f), Transport::Franz(res)) => {
+            let _ = writeln!(
+                o,
+                "Franz cell (OECD TG 428), {} layer(s), {} dose, {} h",
+                f.layers.len(),
+                if f.donor.infinite {
+                    "infinite"
+                } else {
+                    "finite"
+                },
+                e.duration_h
+            );
+            let _ = writeln!(
+                o,
+                "  cumulative in receptor at {} h: {} per cm2",
+                r.times_h[last],
+                sci(r.drained_per_cm2[last])
+            );
+            if let Some(fit) = &res.fit {
+                let _ = writeln!(
+                    o,
+                    "  steady flux (fit):    {} per cm2 per h{}",
+                    sci(fit.steady_flux_per_cm2_h),
+                    if fit.steady_state_reached {
+                        ""
+                    } else {
+                        "  (steady state NOT reached: run longer)"
+                    }
+                );
+                let _ = writeln!(o, "  lag time (fit):       {:.4} h", fit.lag_time_h);
+            }
+            let _ = writeln!(
+                o,
+                "  steady flux (theory): {} per cm2 per h",
+                sci(res.theoretical_steady_flux_per_cm2_h)
+            );
+            if let Some(l) = res.theoretical_lag_time_h {
+                let _ = writeln!(o, "  lag time (theory):    {l:.4} h");
+            }
+        }
+        (Scenario::InVivo(v), Transport::InVivo(res)) => {
+            let _ = writeln!(
+                o,
+                "In vivo: {} on {} ({} y), procedure {}, {} application(s)/day for {} day(s), {} h, geometry {}",
+                v.product.source, v.skin.site, v.skin.age_years, v.procedure.name(), v.regimen.applications_per_day, v.regimen.days, e.duration_h, res.geometry
+            );
+            let _ = writeln!(
+                o,
+                "  dose per application: {} vesicles per cm2 ({:.1} % intact after storage)",
+                sci(res.dose_per_application_per_cm2),
+                100.0 * res.storage_retained_fraction
+            );
+            let _ = writeln!(
+                o,
+                "  reached the dermis:   {:.3e} of the applied vesicles ({} per cm2)",
+                res.reached_dermis_fraction,
+                sci(r.tracked_per_cm2[last])
+            );
+            if let Some(ch) = &res.channel {
+                let _ = writeln!(o, "  channel: radius {:.1} um, depth {:.0} um, unit cell radius {:.0} um, closure half-life {} h", ch.channel_radius_um, ch.channel_depth_um, ch.unit_cell_radius_um, ch.closure_half_life_h);
+            }
+        }
+        _ => {}
+    }
+    let _ = writeln!(o, "Mass balance at {} h (per cm2):", r.times_h[last]);
+    let _ = writeln!(o, "  applied {:>30}", sci(r.applied_per_cm2[last]));
+    for (k, name) in r.compartments.iter().enumerate() {
+        let _ = writeln!(o, "  {name:<24}{:>14}", sci(r.amounts_per_cm2[k][last]));
+    }
+    for (k, name) in sink_names().iter().enumerate() {
+        if r.sinks_per_cm2[k][last] != 0.0 {
+            let _ = writeln!(o, "  {name:<24}{:>14}", sci(r.sinks_per_cm2[k][last]));
+        }
+    }
+    if matches!(t, Transport::Franz(_)) {
+        let _ = writeln!(
+            o,
+            "  {:<24}{:>14}",
+            "receptor",
+            sci(r.drained_per_cm2[last])
+        );
+    }
+    let _ = writeln!(o, "  recovery {:>29.12}", r.recovery());
+    o
+}
+
+fn write_csv(dir: &Path, t: &Transport) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let r = t.run();
+    let mut s = String::from("time_h");
+    for c in &r.compartments {
+        let _ = write!(s, ",{c}_per_cm2");
+    }
+    for n in sink_names() {
+        let _ = write!(s, ",{n}_per_cm2");
+    }
+    s.push_str(",receptor_per_cm2,reached_dermis_per_cm2,applied_per_cm2\n");
+    for i in 0..r.times_h.len() {
+        let _ = write!(s, "{}", r.times_h[i]);
+        for c in &r.amounts_per_cm2 {
+            let _ = write!(s, ",{:e}", c[i]);
+        }
+        for c in &r.sinks_per_cm2 {
+            let _ = write!(s, ",{:e}", c[i]);
+        }
+        let _ = writeln!(
+            s,
+            ",{:e},{:e},{:e}",
+            r.drained_per_cm2[i], r.tracked_per_cm2[i], r.applied_per_cm2[i]
+        );
+    }
+    write_atomic(&dir.join("timeseries.csv"), &s)?;
+    let (depth, radius): (&[f64], &[f64]) = match t {
+        Transport::Franz(f) => (&f.cell_depth_um, &[]),
+        Transport::InVivo(v) => (&v.cell_depth_um, &v.cell_radius_um),
+    };
+    let mut p = String::from("cell,compartment,depth_um,radius_um,concentration_per_ml\n");
+    for (i, c) in r.final_concentration_per_ml.iter().enumerate() {
+        let _ = writeln!(
+            p,
+            "{i},{},{},{},{c:e}",
+            r.compartments[r.cell_compartment[i]],
+            depth.get(i).copied().unwrap_or(f64::NAN),
+            radius.get(i).map(|x| x.to_string()).unwrap_or_default()
+        );
+    }
+    write_atomic(&dir.join("profile_final.csv"), &p)
+}
+
+/// Write to a temporary file and rename, so a crash never leaves a half-written file.
+fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("csv.tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(tmp, path)
 }

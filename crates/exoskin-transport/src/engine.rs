@@ -1,0 +1,217 @@
+//! The time loop shared by every geometry: doses, output times, adaptive steps, uptake
+//! saturation, and the bookkeeping that closes the mass balance.
+
+use crate::network::{Accounts, Network, Stepper, N_SINKS, SINK_NAMES, UM_ML_TO_PER_CM2};
+use serde::Serialize;
+
+/// An amount put into a cell at a time (a product application, a finite donor).
+#[derive(Debug, Clone)]
+pub struct Dose {
+    pub time_h: f64,
+    pub cell: usize,
+    /// Total over all size classes, `particles/mL * um`.
+    pub amount: f64,
+}
+
+/// Properties that change with time: called before each step with the step's end time.
+pub type Update<'a> = dyn FnMut(f64, &mut [Network]) + 'a;
+
+/// What the engine needs: one network per size class (same topology), the class weights,
+/// names of compartments, doses and the time grid.
+pub struct Setup<'a> {
+    pub nets: Vec<Network>,
+    pub weights: Vec<f64>,
+    pub compartments: Vec<String>,
+    /// Saturation capacity per cell for uptake, `particles/mL * um` (0 where no cells take up).
+    pub uptake_capacity: Vec<f64>,
+    /// First-order loss of internalized vesicles (frees capacity), 1/h.
+    pub lysosomal_rate_per_h: f64,
+    pub doses: Vec<Dose>,
+    pub duration_h: f64,
+    pub output_interval_h: f64,
+    pub dt_initial_h: f64,
+    pub dt_max_h: f64,
+    pub update: Option<Box<Update<'a>>>,
+}
+
+/// Time series and final state of a run; amounts per cm2 of skin.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    pub times_h: Vec<f64>,
+    /// Compartment names, in the order of `amounts_per_cm2`.
+    pub compartments: Vec<String>,
+    /// `amounts_per_cm2[k][t]`: particles per cm2 in compartment k at output time t.
+    pub amounts_per_cm2: Vec<Vec<f64>>,
+    /// Cumulative sinks (names in [`SINK_NAMES`]), per cm2, at each output time.
+    pub sinks_per_cm2: Vec<Vec<f64>>,
+    /// Cumulative amount into the receptor (drains), per cm2.
+    pub drained_per_cm2: Vec<f64>,
+    /// Cumulative amount applied (doses plus infinite-donor inflow), per cm2.
+    pub applied_per_cm2: Vec<f64>,
+    /// Cumulative net amount across tracked edges (into the dermis), per cm2.
+    pub tracked_per_cm2: Vec<f64>,
+    /// Final state: concentration per cell (tissue concentration, particles/mL) and cell
+    /// compartment, for profiles.
+    pub final_concentration_per_ml: Vec<f64>,
+    pub cell_compartment: Vec<usize>,
+    pub steps: usize,
+}
+
+impl Run {
+    /// Total of everything found at the last output, over the applied amount.
+    pub fn recovery(&self) -> f64 {
+        let t = self.times_h.len() - 1;
+        let found: f64 = self.amounts_per_cm2.iter().map(|c| c[t]).sum::<f64>()
+            + self.sinks_per_cm2.iter().map(|c| c[t]).sum::<f64>()
+            + self.drained_per_cm2[t];
+        found / self.applied_per_cm2[t]
+    }
+}
+
+/// Run the setup to its duration.
+pub fn run(mut s: Setup) -> Run {
+    let ncls = s.nets.len();
+    let n = s.nets[0].len();
+    let bw = s.nets.iter().map(|x| x.bandwidth()).max().unwrap_or(0);
+    let mut stepper = Stepper::new(n, bw);
+    let mut m = vec![vec![0.0; n]; ncls];
+    let mut acc = vec![Accounts::default(); ncls];
+    let mut internal = vec![0.0; n];
+    let mut uptake_step = vec![0.0; n];
+    let mut saturation = vec![1.0; n];
+    let mut applied = 0.0;
+
+    let mut doses = s.doses.clone();
+    doses.retain(|d| d.time_h <= s.duration_h);
+    doses.sort_by(|a, b| a.time_h.total_cmp(&b.time_h));
+    let nout = (s.duration_h / s.output_interval_h).round().max(1.0) as usize;
+    let out_time = |k: usize| {
+        if k == nout {
+            s.duration_h
+        } else {
+            s.output_interval_h * k as f64
+        }
+    };
+    let ncomp = s.compartments.len();
+    let mut r = Run {
+        times_h: Vec::with_capacity(nout + 1),
+        compartments: s.compartments.clone(),
+        amounts_per_cm2: vec![Vec::with_capacity(nout + 1); ncomp],
+        sinks_per_cm2: vec![Vec::with_capacity(nout + 1); N_SINKS],
+        drained_per_cm2: Vec::with_capacity(nout + 1),
+        applied_per_cm2: Vec::with_capacity(nout + 1),
+        tracked_per_cm2: Vec::with_capacity(nout + 1),
+        final_concentration_per_ml: vec![],
+        cell_compartment: s.nets[0].compartment.clone(),
+        steps: 0,
+    };
+
+    let eps = 1e-9 * s.duration_h.max(1.0);
+    let mut t = 0.0;
+    let mut next_dose = 0;
+    let mut next_out = 0;
+    let mut dt = s.dt_initial_h;
+    if let Some(u) = s.update.as_mut() {
+        u(0.0, &mut s.nets);
+    }
+    loop {
+        while next_dose < doses.len() && doses[next_dose].time_h <= t + eps {
+            let d = &doses[next_dose];
+            for c in 0..ncls {
+                m[c][d.cell] += d.amount * s.weights[c];
+            }
+            applied += d.amount;
+            next_dose += 1;
+            dt = s.dt_initial_h;
+        }
+        if next_out <= nout && out_time(next_out) <= t + eps {
+            record(&mut r, &s.nets[0], &m, &acc, applied, t);
+            next_out += 1;
+        }
+        if t >= s.duration_h - eps {
+            break;
+        }
+        let mut target = out_time(next_out.min(nout));
+        if next_dose < doses.len() {
+            target = target.min(doses[next_dose].time_h);
+        }
+        let h = dt.min(target - t).max(eps * 0.5);
+        let h = if target - t - h < 1e-3 * h {
+            target - t
+        } else {
+            h
+        };
+        if let Some(u) = s.update.as_mut() {
+            u(t + h, &mut s.nets);
+        }
+        for i in 0..n {
+            saturation[i] = if s.uptake_capacity[i] > 0.0 {
+                (1.0 - internal[i] / s.uptake_capacity[i]).max(0.0)
+            } else {
+                0.0
+            };
+            uptake_step[i] = 0.0;
+        }
+        for c in 0..ncls {
+            stepper.step(
+                &s.nets[c],
+                &mut m[c],
+                h,
+                &saturation,
+                &mut acc[c],
+                &mut uptake_step,
+            );
+        }
+        let keep = (-s.lysosomal_rate_per_h * h).exp();
+        for i in 0..n {
+            internal[i] = internal[i] * keep + uptake_step[i];
+        }
+        t = if (target - (t + h)).abs() <= eps {
+            target
+        } else {
+            t + h
+        };
+        r.steps += 1;
+        dt = (dt * 1.3).min(s.dt_max_h);
+    }
+    let net = &s.nets[0];
+    r.final_concentration_per_ml = (0..n)
+        .map(|i| {
+            let total: f64 = m.iter().map(|mc| mc[i]).sum();
+            if net.volume[i] > 0.0 {
+                total / net.volume[i]
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    r
+}
+
+fn record(r: &mut Run, net: &Network, m: &[Vec<f64>], acc: &[Accounts], applied: f64, t: f64) {
+    r.times_h.push(t);
+    let ncomp = r.compartments.len();
+    let mut comp = vec![0.0; ncomp];
+    for mc in m {
+        for (i, v) in mc.iter().enumerate() {
+            comp[net.compartment[i]] += v;
+        }
+    }
+    for k in 0..ncomp {
+        r.amounts_per_cm2[k].push(comp[k] * UM_ML_TO_PER_CM2);
+    }
+    for s in 0..N_SINKS {
+        r.sinks_per_cm2[s].push(acc.iter().map(|a| a.sinks[s]).sum::<f64>() * UM_ML_TO_PER_CM2);
+    }
+    r.drained_per_cm2
+        .push(acc.iter().map(|a| a.outflow).sum::<f64>() * UM_ML_TO_PER_CM2);
+    r.applied_per_cm2
+        .push((applied + acc.iter().map(|a| a.inflow).sum::<f64>()) * UM_ML_TO_PER_CM2);
+    r.tracked_per_cm2
+        .push(acc.iter().map(|a| a.tracked).sum::<f64>() * UM_ML_TO_PER_CM2);
+}
+
+/// Sink names, re-exported for reports.
+pub fn sink_names() -> [&'static str; N_SINKS] {
+    SINK_NAMES
+}

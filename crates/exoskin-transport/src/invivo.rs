@@ -1,0 +1,728 @@
+//! A product on living skin: the layered slab with a follicular shunt (intact skin, peels),
+//! or an axisymmetric unit cell around one micro-channel (microneedling, fractional CO2).
+//!
+//! Geometry choices (see the model brief):
+//! - Intact skin: 1D stack film / stratum corneum / viable epidermis / dermis, and beside it a
+//!   follicle column (orifice area fraction of the site) from the surface to the follicle
+//!   depth, exchanging with the tissue at the same depth through the follicle wall below
+//!   the epidermis (the upper infundibulum is cornified like the SC). Cells are ordered by
+//!   depth, tissue and follicle interleaved, so the system is banded with width 2.
+//! - Micro-channels: a cylinder of radius `R = 1 / sqrt(pi n)` around one channel (n per cm2,
+//!   the classic unit-cell approach), zero flux on its side by symmetry. The channel lumen is
+//!   free fluid while open and turns into the surrounding tissue as it closes, with an
+//!   openness `exp(-ln 2 t / t_half)` whose half-life depends on the procedure and occlusion.
+//! - Uptake by keratinocytes (viable epidermis) and fibroblasts (dermis) saturates with the
+//!   vesicles the cells already hold, which they degrade in lysosomes. Dermal clearance,
+//!   tissue and surface degradation, surface removal, desquamation and follicular purging
+//!   are first-order sinks.
+
+use crate::engine::{self, Dose, Run, Setup};
+use crate::network::{faces, Edge, Network, Segment, Sink, N_SINKS};
+use crate::physics::{
+    follicle_wall_permeability_um_per_h, free_diffusivity_um2_per_s, tissue_properties,
+};
+use exoskin_model::params::TransportParams;
+use exoskin_model::scenario::{Formulation, InVivo, Procedure, Tissue};
+use serde::Serialize;
+use std::f64::consts::{LN_2, PI};
+
+/// Compartments of an in-vivo run, in this order.
+pub const COMPARTMENTS: [&str; 6] = [
+    "film",
+    "stratum_corneum",
+    "viable_epidermis",
+    "dermis",
+    "follicles",
+    "channels",
+];
+const FILM: usize = 0;
+const SC: usize = 1;
+const VE: usize = 2;
+const DERMIS: usize = 3;
+const FOLLICLE: usize = 4;
+const CHANNEL: usize = 5;
+
+/// Results of an in-vivo run.
+#[derive(Debug, Clone, Serialize)]
+pub struct InVivoResult {
+    pub run: Run,
+    /// "layered_1d" or "axisymmetric_unit_cell".
+    pub geometry: &'static str,
+    /// Fraction of the vesicles left intact after storage (first-order loss).
+    pub storage_retained_fraction: f64,
+    /// Particles per cm2 put on the skin at each application (after storage loss).
+    pub dose_per_application_per_cm2: f64,
+    /// Fraction of the applied vesicles that entered the dermis over the run.
+    pub reached_dermis_fraction: f64,
+    pub size_classes: Vec<(f64, f64)>,
+    /// Unit cell and channel, for the axisymmetric geometry.
+    pub channel: Option<ChannelGeometry>,
+    /// Depth (and radius, 2D) of each cell centre, um, for profiles.
+    pub cell_depth_um: Vec<f64>,
+    pub cell_radius_um: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelGeometry {
+    pub unit_cell_radius_um: f64,
+    pub channel_radius_um: f64,
+    pub channel_depth_um: f64,
+    pub closure_half_life_h: f64,
+}
+
+/// First-order storage half-life, days, by formulation and temperature: log-linear
+/// (Arrhenius-like) interpolation between the 4 C and 25 C values of the data file.
+pub fn storage_half_life_d(form: Formulation, temp_c: f64, p: &TransportParams) -> f64 {
+    let (h4, h25) = match form {
+        Formulation::Liquid => (
+            p.storage_half_life_liquid_4c_d.v(),
+            p.storage_half_life_liquid_25c_d.v(),
+        ),
+        Formulation::Lyophilized => (
+            p.storage_half_life_lyophilized_4c_d.v(),
+            p.storage_half_life_lyophilized_25c_d.v(),
+        ),
+    };
+    (h4.ln() + (temp_c - 4.0) / 21.0 * (h25.ln() - h4.ln())).exp()
+}
+
+fn rates(comp: usize, p: &TransportParams) -> [f64; N_SINKS] {
+    let mut r = [0.0; N_SINKS];
+    let hl = |x: f64| LN_2 / x;
+    match comp {
+        FILM => {
+            r[Sink::Degraded as usize] = hl(p.surface_degradation_half_life_h.v());
+            r[Sink::Removed as usize] = hl(p.surface_removal_half_life_h.v());
+        }
+        SC => r[Sink::Removed as usize] = 1.0 / (p.sc_turnover_days.v() * 24.0),
+        VE => {
+            r[Sink::UptakeKeratinocytes as usize] = p.uptake_rate_per_h.v();
+            r[Sink::Degraded as usize] = hl(p.tissue_degradation_half_life_h.v());
+        }
+        DERMIS => {
+            r[Sink::UptakeFibroblasts as usize] = p.uptake_rate_per_h.v();
+            r[Sink::Cleared as usize] = hl(p.dermal_clearance_half_life_h.v());
+            r[Sink::Degraded as usize] = hl(p.tissue_degradation_half_life_h.v());
+        }
+        FOLLICLE => r[Sink::Removed as usize] = hl(p.follicle_residence_half_life_h.v()),
+        _ => r[Sink::Degraded as usize] = hl(p.tissue_degradation_half_life_h.v()),
+    }
+    r
+}
+
+fn tissue_of(comp: usize) -> Tissue {
+    match comp {
+        SC => Tissue::StratumCorneum,
+        VE => Tissue::ViableEpidermis,
+        _ => Tissue::Dermis,
+    }
+}
+
+/// Depth segments with their compartment; `extra` adds break points (follicle or channel depth).
+fn depth_segments(
+    sc: f64,
+    ve: f64,
+    dermis: f64,
+    extra: Option<f64>,
+    cpl: usize,
+    cap_per_segment: bool,
+) -> (Vec<Segment>, Vec<usize>) {
+    let total = sc + ve + dermis;
+    let mut bps = vec![0.0, sc, sc + ve, total];
+    if let Some(x) = extra {
+        if x > 1e-6 && x < total - 1e-6 {
+            bps.push(x);
+        }
+    }
+    bps.sort_by(f64::total_cmp);
+    bps.dedup_by(|a, b| (*a - *b).abs() < 1e-6);
+    let mut segs = Vec::new();
+    let mut comp = Vec::new();
+    for w in bps.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let c = if a < sc - 1e-9 {
+            SC
+        } else if a < sc + ve - 1e-9 {
+            VE
+        } else {
+            DERMIS
+        };
+        let cells = match c {
+            SC => (cpl / 4).max(3),
+            VE => (cpl / 2).max(4),
+            _ if cap_per_segment => ((cpl as f64 * (b - a) / 400.0).round() as usize).clamp(4, cpl),
+            _ => (cpl / 2).max(4),
+        };
+        segs.push(Segment {
+            thickness_um: b - a,
+            cells,
+        });
+        comp.extend(std::iter::repeat_n(c, cells));
+    }
+    (segs, comp)
+}
+
+/// Film volume (um of liquid) at time t after applications at `apps`: each dries to a
+/// residual fraction and is removed from the surface at the removal rate.
+fn film_volume_um(t: f64, apps: &[f64], dose_um: f64, p: &TransportParams) -> f64 {
+    let fres = p.film_residual_fraction.v();
+    let tau = p.film_evaporation_time_h.v();
+    let krm = LN_2 / p.surface_removal_half_life_h.v();
+    let v: f64 = apps
+        .iter()
+        .filter(|&&ta| ta <= t + 1e-12)
+        .map(|&ta| {
+            let s = t - ta;
+            dose_um * (fres + (1.0 - fres) * (-s / tau).exp()) * (-krm * s).exp()
+        })
+        .sum();
+    v.max(1e-3 * dose_um)
+}
+
+/// Simulate an in-vivo scenario.
+pub fn simulate(v: &InVivo, p: &TransportParams) -> InVivoResult {
+    let pr = &v.product;
+    let classes: Vec<(f64, f64)> = pr
+        .size
+        .classes(
+            pr.size_classes,
+            exoskin_model::MIN_DIAMETER_NM,
+            exoskin_model::MAX_DIAMETER_NM,
+        )
+        .iter()
+        .map(|c| (c.diameter_nm, c.fraction))
+        .collect();
+    let half_life_d = storage_half_life_d(pr.formulation, pr.storage.temperature_c, p);
+    let retained = (-LN_2 * pr.storage.age_days / half_life_d).exp();
+    let dose_um = pr.dose_ul_per_cm2 * 10.0;
+    // Amount per application in particles/mL * um (converted to per cm2 on output).
+    let amount = pr.particles_per_ml * retained * dose_um;
+    let apps = v.regimen.application_times_h();
+    let doses: Vec<Dose> = apps
+        .iter()
+        .map(|&t| Dose {
+            time_h: t,
+            cell: 0,
+            amount,
+        })
+        .collect();
+    let skin = &v.skin;
+    let cpl = v.numerics.cells_per_layer;
+
+    let (nets, capacity, update, geometry, channel, depth, radius): (
+        Vec<Network>,
+        Vec<f64>,
+        Box<engine::Update>,
+        _,
+        _,
+        Vec<f64>,
+        Vec<f64>,
+    ) = match &v.procedure {
+        Procedure::Microneedling { .. } | Procedure::FractionalCo2 { .. } => {
+            let (r_ch, depth_ch, density, t_half) = match v.procedure {
+                Procedure::Microneedling {
+                    depth_um,
+                    channel_width_um,
+                    channels_per_cm2,
+                    occluded,
+                    ..
+                } => (
+                    0.5 * channel_width_um,
+                    depth_um,
+                    channels_per_cm2,
+                    if occluded {
+                        p.microneedle_closure_half_life_occluded_h.v()
+                    } else {
+                        p.microneedle_closure_half_life_h.v()
+                    },
+                ),
+                Procedure::FractionalCo2 {
+                    spot_um,
+                    depth_um,
+                    coverage_pct,
+                    ..
+                } => {
+                    let r = 0.5 * spot_um;
+                    (
+                        r,
+                        depth_um,
+                        coverage_pct / 100.0 / (PI * (r * 1e-4).powi(2)),
+                        p.co2_closure_half_life_h.v(),
+                    )
+                }
+                _ => unreachable!(),
+            };
+            let total = skin.sc_thickness_um + skin.ve_thickness_um + skin.dermis_thickness_um;
+            let depth_ch = depth_ch.min(total * 0.9);
+            let rr = 1e4 / (PI * density).sqrt();
+            let geo = Axisym::new(
+                skin.sc_thickness_um,
+                skin.ve_thickness_um,
+                skin.dermis_thickness_um,
+                r_ch,
+                depth_ch,
+                rr,
+                cpl,
+                v.numerics.radial_cells,
+            );
+            let props: Vec<ClassTissue> =
+                classes.iter().map(|c| ClassTissue::new(c.0, p)).collect();
+            let nets: Vec<Network> = props
+                .iter()
+                .map(|ct| geo.build(ct, 1.0, dose_um, p))
+                .collect();
+            let cap = geo.uptake_capacity(p);
+            let (depth, radius) = geo.centres();
+            let pp = p.clone();
+            let apps2 = apps.clone();
+            let update: Box<engine::Update> = Box::new(move |t, nets: &mut [Network]| {
+                let s = (-LN_2 * t / t_half).exp();
+                let film = film_volume_um(t, &apps2, dose_um, &pp);
+                for (net, ct) in nets.iter_mut().zip(&props) {
+                    geo.refresh(net, ct, s, film, &pp);
+                }
+            });
+            let ch = ChannelGeometry {
+                unit_cell_radius_um: rr,
+                channel_radius_um: r_ch,
+                channel_depth_um: depth_ch,
+                closure_half_life_h: t_half,
+            };
+            (
+                nets,
+                cap,
+                update,
+                "axisymmetric_unit_cell",
+                Some(ch),
+                depth,
+                radius,
+            )
+        }
+        _ => {
+            let sc = match v.procedure {
+                Procedure::ChemicalPeel {
+                    sc_removed_fraction,
+                } => skin.sc_thickness_um * (1.0 - sc_removed_fraction),
+                _ => skin.sc_thickness_um,
+            };
+            let geo = Layered::new(
+                sc,
+                skin.ve_thickness_um,
+                skin.dermis_thickness_um,
+                skin,
+                cpl,
+                p,
+            );
+            let nets: Vec<Network> = classes
+                .iter()
+                .map(|c| geo.build(&ClassTissue::new(c.0, p), p))
+                .collect();
+            let cap = geo.uptake_capacity(&nets[0], p);
+            let depth = geo.centres();
+            let pp = p.clone();
+            let apps2 = apps.clone();
+            let update: Box<engine::Update> = Box::new(move |t, nets: &mut [Network]| {
+                let film = film_volume_um(t, &apps2, dose_um, &pp);
+                for net in nets.iter_mut() {
+                    net.capacity[0] = film;
+                    net.volume[0] = film;
+                }
+            });
+            (nets, cap, update, "layered_1d", None, depth, vec![])
+        }
+    };
+    let run = engine::run(Setup {
+        nets,
+        weights: classes.iter().map(|c| c.1).collect(),
+        compartments: COMPARTMENTS.iter().map(|s| s.to_string()).collect(),
+        uptake_capacity: capacity,
+        lysosomal_rate_per_h: LN_2 / p.lysosomal_half_life_h.v(),
+        doses,
+        duration_h: v.experiment.duration_h,
+        output_interval_h: v.experiment.output_interval_h,
+        dt_initial_h: v.numerics.dt_initial_h,
+        dt_max_h: v.numerics.dt_max_h,
+        update: Some(update),
+    });
+    let last = run.times_h.len() - 1;
+    let applied = run.applied_per_cm2[last];
+    InVivoResult {
+        reached_dermis_fraction: if applied > 0.0 {
+            run.tracked_per_cm2[last] / applied
+        } else {
+            0.0
+        },
+        run,
+        geometry,
+        storage_retained_fraction: retained,
+        dose_per_application_per_cm2: amount * crate::network::UM_ML_TO_PER_CM2,
+        size_classes: classes,
+        channel,
+        cell_depth_um: depth,
+        cell_radius_um: radius,
+    }
+}
+
+/// Per-size-class tissue properties: (K, K D in um^2/h) by compartment, and the follicle.
+struct ClassTissue {
+    k: [f64; 4],
+    kd: [f64; 4],
+    free_d: f64,
+    follicle_kd: f64,
+    wall_p: f64,
+}
+
+impl ClassTissue {
+    fn new(d_nm: f64, p: &TransportParams) -> Self {
+        let mut k = [1.0; 4];
+        let mut kd = [0.0; 4];
+        for c in [SC, VE, DERMIS] {
+            let (kk, dd) = tissue_properties(tissue_of(c), d_nm, p);
+            k[c] = kk;
+            kd[c] = kk * dd * 3600.0;
+        }
+        ClassTissue {
+            k,
+            kd,
+            free_d: free_diffusivity_um2_per_s(d_nm, p) * 3600.0,
+            follicle_kd: p.follicle_effective_diffusivity_um2_per_s.v() * 3600.0,
+            wall_p: follicle_wall_permeability_um_per_h(d_nm, p),
+        }
+    }
+}
+
+/// The layered slab with a follicle column.
+struct Layered {
+    fc: Vec<f64>,
+    comp: Vec<usize>,
+    n_fol: usize,
+    frac: f64,
+    /// Follicle wall area per cm2 of skin per um of depth.
+    wall_per_um: f64,
+    epi_bottom: f64,
+    tis_idx: Vec<usize>,
+    fol_idx: Vec<usize>,
+}
+
+impl Layered {
+    fn new(
+        sc: f64,
+        ve: f64,
+        dermis: f64,
+        skin: &exoskin_model::Skin,
+        cpl: usize,
+        p: &TransportParams,
+    ) -> Self {
+        let total = sc + ve + dermis;
+        let fdepth = p.follicle_depth_um.v().min(total);
+        let (segs, comp) = depth_segments(sc, ve, dermis, Some(fdepth), cpl, false);
+        let fc = faces(&segs);
+        let frac = if skin.follicles_per_cm2 > 0.0 {
+            skin.follicle_orifice_fraction
+        } else {
+            0.0
+        };
+        let n_fol = if frac > 0.0 {
+            (0..comp.len())
+                .take_while(|&k| 0.5 * (fc[k] + fc[k + 1]) < fdepth)
+                .count()
+        } else {
+            0
+        };
+        // Orifice radius from density and area fraction: frac = n pi r^2.
+        let r_f_cm = if frac > 0.0 {
+            (frac / (PI * skin.follicles_per_cm2)).sqrt()
+        } else {
+            0.0
+        };
+        let wall_per_um = skin.follicles_per_cm2 * 2.0 * PI * r_f_cm * 1e-4;
+        let mut tis_idx = Vec::new();
+        let mut fol_idx = Vec::new();
+        let mut next = 1;
+        for k in 0..comp.len() {
+            tis_idx.push(next);
+            next += 1;
+            if k < n_fol {
+                fol_idx.push(next);
+                next += 1;
+            }
+        }
+        Layered {
+            fc,
+            comp,
+            n_fol,
+            frac,
+            wall_per_um,
+            epi_bottom: sc + ve,
+            tis_idx,
+            fol_idx,
+        }
+    }
+
+    fn centres(&self) -> Vec<f64> {
+        let mut d = vec![0.0];
+        for k in 0..self.comp.len() {
+            let z = 0.5 * (self.fc[k] + self.fc[k + 1]);
+            d.push(z);
+            if k < self.n_fol {
+                d.push(z);
+            }
+        }
+        d
+    }
+
+    fn build(&self, ct: &ClassTissue, p: &TransportParams) -> Network {
+        let mut net = Network::default();
+        let f = self.frac;
+        net.push_cell(1.0, 1.0, FILM, rates(FILM, p));
+        let nz = self.comp.len();
+        let h = |k: usize| self.fc[k + 1] - self.fc[k];
+        for k in 0..nz {
+            let c = self.comp[k];
+            net.push_cell(ct.k[c] * (1.0 - f) * h(k), (1.0 - f) * h(k), c, rates(c, p));
+            if k < self.n_fol {
+                net.push_cell(f * h(k), f * h(k), FOLLICLE, rates(FOLLICLE, p));
+            }
+        }
+        let rt = |k: usize| 0.5 * h(k) / ct.kd[self.comp[k]];
+        let rf = |k: usize| 0.5 * h(k) / ct.follicle_kd;
+        net.edges.push(Edge {
+            a: 0,
+            b: self.tis_idx[0],
+            g: (1.0 - f) / rt(0),
+            tracked: false,
+        });
+        if self.n_fol > 0 {
+            net.edges.push(Edge {
+                a: 0,
+                b: self.fol_idx[0],
+                g: f / rf(0),
+                tracked: false,
+            });
+        }
+        for k in 0..nz - 1 {
+            let into_dermis = self.comp[k] != DERMIS && self.comp[k + 1] == DERMIS;
+            net.edges.push(Edge {
+                a: self.tis_idx[k],
+                b: self.tis_idx[k + 1],
+                g: (1.0 - f) / (rt(k) + rt(k + 1)),
+                tracked: into_dermis,
+            });
+            if k + 1 < self.n_fol {
+                net.edges.push(Edge {
+                    a: self.fol_idx[k],
+                    b: self.fol_idx[k + 1],
+                    g: f / (rf(k) + rf(k + 1)),
+                    tracked: false,
+                });
+            }
+        }
+        for k in 0..self.n_fol {
+            let z = 0.5 * (self.fc[k] + self.fc[k + 1]);
+            if z > self.epi_bottom {
+                let g = self.wall_per_um * h(k) * ct.wall_p;
+                net.edges.push(Edge {
+                    a: self.fol_idx[k],
+                    b: self.tis_idx[k],
+                    g,
+                    tracked: self.comp[k] == DERMIS,
+                });
+            }
+        }
+        net
+    }
+
+    fn uptake_capacity(&self, net: &Network, p: &TransportParams) -> Vec<f64> {
+        (0..net.len())
+            .map(|i| match net.compartment[i] {
+                VE => p.keratinocyte_capacity_per_ml.v() * net.volume[i],
+                DERMIS => p.fibroblast_capacity_per_ml.v() * net.volume[i],
+                _ => 0.0,
+            })
+            .collect()
+    }
+}
+
+/// The axisymmetric unit cell around one channel; cells row-major (depth rows of radial
+/// rings), index 0 is the film.
+struct Axisym {
+    zf: Vec<f64>,
+    zcomp: Vec<usize>,
+    rf: Vec<f64>,
+    n_in: usize,
+    depth: f64,
+    big_r: f64,
+}
+
+impl Axisym {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        sc: f64,
+        ve: f64,
+        dermis: f64,
+        r_ch: f64,
+        depth: f64,
+        big_r: f64,
+        cpl: usize,
+        nr: usize,
+    ) -> Self {
+        let (segs, zcomp) = depth_segments(sc, ve, dermis, Some(depth), cpl, true);
+        let zf = faces(&segs);
+        let n_in = (nr / 4).max(3);
+        let n_out = nr - n_in;
+        let rf = faces(&[
+            Segment {
+                thickness_um: r_ch,
+                cells: n_in,
+            },
+            Segment {
+                thickness_um: big_r - r_ch,
+                cells: n_out,
+            },
+        ]);
+        Axisym {
+            zf,
+            zcomp,
+            rf,
+            n_in,
+            depth,
+            big_r,
+        }
+    }
+
+    fn nr(&self) -> usize {
+        self.rf.len() - 1
+    }
+
+    fn idx(&self, k: usize, i: usize) -> usize {
+        1 + k * self.nr() + i
+    }
+
+    fn is_lumen(&self, k: usize, i: usize) -> bool {
+        i < self.n_in && 0.5 * (self.zf[k] + self.zf[k + 1]) < self.depth
+    }
+
+    fn centres(&self) -> (Vec<f64>, Vec<f64>) {
+        let mut d = vec![0.0];
+        let mut r = vec![0.0];
+        for k in 0..self.zcomp.len() {
+            for i in 0..self.nr() {
+                d.push(0.5 * (self.zf[k] + self.zf[k + 1]));
+                r.push(0.5 * (self.rf[i] + self.rf[i + 1]));
+            }
+        }
+        (d, r)
+    }
+
+    /// (K, K D) of a cell at openness s.
+    fn props(&self, ct: &ClassTissue, k: usize, i: usize, s: f64) -> (f64, f64) {
+        let c = self.zcomp[k];
+        if self.is_lumen(k, i) {
+            (
+                s + (1.0 - s) * ct.k[c],
+                s * ct.free_d + (1.0 - s) * ct.kd[c],
+            )
+        } else {
+            (ct.k[c], ct.kd[c])
+        }
+    }
+
+    fn build(&self, ct: &ClassTissue, s: f64, film: f64, p: &TransportParams) -> Network {
+        let mut net = Network::default();
+        net.push_cell(film, film, FILM, rates(FILM, p));
+        let r2 = self.big_r * self.big_r;
+        for k in 0..self.zcomp.len() {
+            let h = self.zf[k + 1] - self.zf[k];
+            for i in 0..self.nr() {
+                let v = (self.rf[i + 1].powi(2) - self.rf[i].powi(2)) / r2 * h;
+                let c = if self.is_lumen(k, i) {
+                    CHANNEL
+                } else {
+                    self.zcomp[k]
+                };
+                net.push_cell(0.0, v, c, rates(c, p));
+            }
+        }
+        self.refresh(&mut net, ct, s, film, p);
+        net
+    }
+
+    /// Recompute capacities and conductances for openness `s` and film volume.
+    fn refresh(
+        &self,
+        net: &mut Network,
+        ct: &ClassTissue,
+        s: f64,
+        film: f64,
+        _p: &TransportParams,
+    ) {
+        let nr = self.nr();
+        let nz = self.zcomp.len();
+        let r2 = self.big_r * self.big_r;
+        net.capacity[0] = film;
+        net.volume[0] = film;
+        net.edges.clear();
+        let rc: Vec<f64> = (0..nr)
+            .map(|i| 0.5 * (self.rf[i] + self.rf[i + 1]))
+            .collect();
+        let dermis_tissue = |k: usize, i: usize| self.zcomp[k] == DERMIS && !self.is_lumen(k, i);
+        for k in 0..nz {
+            let h = self.zf[k + 1] - self.zf[k];
+            for i in 0..nr {
+                let (kk, kd) = self.props(ct, k, i, s);
+                let id = self.idx(k, i);
+                net.capacity[id] = kk * net.volume[id];
+                let area = (self.rf[i + 1].powi(2) - self.rf[i].powi(2)) / r2;
+                if k == 0 {
+                    net.edges.push(Edge {
+                        a: 0,
+                        b: id,
+                        g: area / (0.5 * h / kd),
+                        tracked: false,
+                    });
+                }
+                if k + 1 < nz {
+                    let h2 = self.zf[k + 2] - self.zf[k + 1];
+                    let (_, kd2) = self.props(ct, k + 1, i, s);
+                    let tracked = !dermis_tissue(k, i) && dermis_tissue(k + 1, i);
+                    net.edges.push(Edge {
+                        a: id,
+                        b: self.idx(k + 1, i),
+                        g: area / (0.5 * h / kd + 0.5 * h2 / kd2),
+                        tracked,
+                    });
+                }
+                if i + 1 < nr {
+                    let (_, kd2) = self.props(ct, k, i + 1, s);
+                    let face = self.rf[i + 1];
+                    let a = 2.0 * face * h / r2;
+                    let tracked = !dermis_tissue(k, i) && dermis_tissue(k, i + 1);
+                    net.edges.push(Edge {
+                        a: id,
+                        b: self.idx(k, i + 1),
+                        g: a / ((face - rc[i]) / kd + (rc[i + 1] - face) / kd2),
+                        tracked,
+                    });
+                }
+            }
+        }
+    }
+
+    fn uptake_capacity(&self, p: &TransportParams) -> Vec<f64> {
+        let nr = self.nr();
+        let r2 = self.big_r * self.big_r;
+        let mut cap = vec![0.0];
+        for k in 0..self.zcomp.len() {
+            let h = self.zf[k + 1] - self.zf[k];
+            for i in 0..nr {
+                let v = (self.rf[i + 1].powi(2) - self.rf[i].powi(2)) / r2 * h;
+                cap.push(match (self.is_lumen(k, i), self.zcomp[k]) {
+                    (false, VE) => p.keratinocyte_capacity_per_ml.v() * v,
+                    (false, DERMIS) => p.fibroblast_capacity_per_ml.v() * v,
+                    _ => 0.0,
+                });
+            }
+        }
+        cap
+    }
+}
