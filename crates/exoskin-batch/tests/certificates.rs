@@ -1,0 +1,301 @@
+//! Certificates: the examples against the default profile, signing and verifying, and
+//! every way a certificate can be wrong (tampered bytes or fields, another key, dates,
+//! revocation).
+mod common;
+use common::*;
+use exoskin_batch::cert::{self, Revocation, VerifyError};
+use exoskin_batch::date::Timestamp;
+use exoskin_batch::jcs::canonicalize;
+use exoskin_batch::profile::Profile;
+use exoskin_batch::record::QcRecord;
+use serde_json::Value;
+
+#[test]
+fn bundled_examples_pass_or_fail_for_their_stated_reasons() {
+    let p = Profile::default_profile();
+    let failing = |name: &str| -> Vec<String> {
+        let a = p.assess(&example(name));
+        a.failures().map(|c| c.id.clone()).collect()
+    };
+    assert!(failing("pass_msc_serum.toml").is_empty());
+    assert!(failing("pass_plant_mist.json").is_empty());
+    assert_eq!(
+        failing("fail_viable_cells.toml"),
+        ["safety.viable_cells", "safety.residual_dna"]
+    );
+    assert_eq!(
+        failing("fail_markers_calnexin.toml"),
+        ["markers.cytosolic", "markers.negative"]
+    );
+    assert_eq!(
+        failing("fail_purity_endotoxin.toml"),
+        [
+            "size.fraction_30_150_nm",
+            "purity.particles_per_ug_protein",
+            "safety.endotoxin"
+        ]
+    );
+    assert_eq!(
+        failing("fail_no_gmp_screening.toml"),
+        [
+            "manufacturing.gmp",
+            "source.donor_screening",
+            "stability.shelf_life"
+        ]
+    );
+}
+
+#[test]
+fn every_example_file_is_covered() {
+    let n = std::fs::read_dir(examples_dir()).unwrap().count();
+    assert_eq!(
+        n, 6,
+        "a new example needs its expectation in the test above"
+    );
+}
+
+#[test]
+fn failing_batches_are_refused_unless_allowed_and_then_say_so() {
+    let rec = example("fail_viable_cells.toml");
+    let p = Profile::default_profile();
+    let mut opts = cert::IssueOptions {
+        profile: &p,
+        resolver: "id.example.com",
+        issued_at: t0(),
+        allow_failing: false,
+    };
+    let err = cert::issue(&rec, &key(1), &opts).unwrap_err().to_string();
+    assert!(err.contains("safety.viable_cells"), "{err}");
+    opts.allow_failing = true;
+    let i = cert::issue(&rec, &key(1), &opts).unwrap();
+    let v = cert::verify(&i.text, &key(1).verifying_key(), t0(), &[]).unwrap();
+    assert!(!v.assessment_pass);
+}
+
+#[test]
+fn record_errors_name_the_place_and_the_fix() {
+    let text = std::fs::read_to_string(examples_dir().join("pass_msc_serum.toml")).unwrap();
+    let bad = text.replace("gtin = \"09506000134352\"", "gtin = \"09506000134353\"");
+    let e = QcRecord::parse(&bad, "r.toml").unwrap_err().to_string();
+    assert!(
+        e.contains("product.gtin") && e.contains("expected 2"),
+        "{e}"
+    );
+    let bad = text.replace("size_mode_nm = 98.0", "size_mode_nm = \"big\"");
+    let e = QcRecord::parse(&bad, "r.toml").unwrap_err().to_string();
+    assert!(e.starts_with("r.toml:"), "{e}");
+    let bad = text.replace("lot = \"EXO2604-12\"", "lot = \"EXO 2604\"");
+    assert!(QcRecord::parse(&bad, "r.toml")
+        .unwrap_err()
+        .to_string()
+        .contains("batch.lot"));
+    let bad = text.replace("[safety]", "[safety]\nunknown_field = 1");
+    assert!(QcRecord::parse(&bad, "r.toml")
+        .unwrap_err()
+        .to_string()
+        .contains("unknown_field"));
+    let bad = text.replace("fraction_30_150_nm = 0.82", "fraction_30_150_nm = 82.0");
+    assert!(QcRecord::parse(&bad, "r.toml")
+        .unwrap_err()
+        .to_string()
+        .contains("0..=1"));
+}
+
+#[test]
+fn a_fresh_certificate_verifies_and_has_the_vc_shape() {
+    let i = issue_at(&example("pass_msc_serum.toml"), &key(1), t0());
+    let v = cert::verify(&i.text, &key(1).verifying_key(), t0(), &[]).unwrap();
+    assert_eq!(v.gtin, "09506000134352");
+    assert_eq!(v.lot, "EXO2604-12");
+    assert_eq!(v.valid_until.to_string(), "2028-04-11T23:59:59Z");
+    assert!(v.assessment_pass);
+    let c = &i.certificate;
+    assert_eq!(c["@context"][0], "https://www.w3.org/ns/credentials/v2");
+    assert_eq!(c["type"][1], "BatchQualityCertificate");
+    assert_eq!(c["proof"]["cryptosuite"], "eddsa-jcs-2022");
+    assert_eq!(
+        c["credentialSubject"]["id"],
+        "https://id.example.com/01/09506000134352/10/EXO2604-12?17=280411"
+    );
+    assert_eq!(
+        c["credentialSubject"]["assessment"]["checks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        16
+    );
+}
+
+fn canonical_of(text: &str) -> Option<String> {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| canonicalize(&v).ok())
+}
+
+#[test]
+fn changing_any_byte_fails_unless_the_json_means_the_same() {
+    let i = issue_at(&example("pass_msc_serum.toml"), &key(1), t0());
+    let original = canonical_of(&i.text).unwrap();
+    let pk = key(1).verifying_key();
+    let bytes = i.text.as_bytes();
+    let mut rejected = 0;
+    for pos in 0..bytes.len() {
+        for delta in [1u8, 0x20] {
+            let mut b = bytes.to_vec();
+            b[pos] ^= delta;
+            let Ok(t) = String::from_utf8(b) else {
+                rejected += 1;
+                continue;
+            };
+            match cert::verify(&t, &pk, t0(), &[]) {
+                Err(_) => rejected += 1,
+                // Only an encoding change that leaves the JSON value identical may pass
+                // (e.g. `e` -> `E` in a number's exponent).
+                Ok(_) => assert_eq!(
+                    canonical_of(&t).as_deref(),
+                    Some(original.as_str()),
+                    "byte {pos} changed and still verified"
+                ),
+            }
+        }
+    }
+    assert!(rejected > bytes.len(), "{rejected}");
+}
+
+/// Every leaf of the JSON tree, as a pointer.
+fn leaves(v: &Value, path: String, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => m.iter().for_each(|(k, x)| {
+            leaves(
+                x,
+                format!("{path}/{}", k.replace('~', "~0").replace('/', "~1")),
+                out,
+            )
+        }),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| leaves(x, format!("{path}/{i}"), out)),
+        _ => out.push(path),
+    }
+}
+
+#[test]
+fn changing_any_field_fails() {
+    let i = issue_at(&example("pass_msc_serum.toml"), &key(1), t0());
+    let pk = key(1).verifying_key();
+    let mut ptrs = Vec::new();
+    leaves(&i.certificate, String::new(), &mut ptrs);
+    assert!(ptrs.len() > 80);
+    for p in &ptrs {
+        let mut c = i.certificate.clone();
+        let leaf = c.pointer_mut(p).unwrap();
+        *leaf = match leaf.clone() {
+            Value::String(s) => Value::String(format!("{s}x")),
+            Value::Number(n) => serde_json::json!(n.as_f64().unwrap() + 1.0),
+            Value::Bool(b) => Value::Bool(!b),
+            _ => Value::String("x".into()),
+        };
+        let t = serde_json::to_string(&c).unwrap();
+        assert!(
+            cert::verify(&t, &pk, t0(), &[]).is_err(),
+            "changing {p} still verified"
+        );
+    }
+    // Adding or removing a member fails too.
+    let mut c = i.certificate.clone();
+    c["credentialSubject"]["extra"] = Value::Bool(true);
+    assert_eq!(
+        cert::verify(&c.to_string(), &pk, t0(), &[]).unwrap_err(),
+        VerifyError::BadSignature
+    );
+    let mut c = i.certificate.clone();
+    c["credentialSubject"]["qcRecord"]["safety"]
+        .as_object_mut()
+        .unwrap()
+        .remove("endotoxin_eu_per_ml");
+    assert_eq!(
+        cert::verify(&c.to_string(), &pk, t0(), &[]).unwrap_err(),
+        VerifyError::BadSignature
+    );
+}
+
+#[test]
+fn another_key_fails_whether_or_not_the_issuer_is_swapped() {
+    let i = issue_at(&example("pass_msc_serum.toml"), &key(1), t0());
+    // Verified against another trusted key: the issuer does not match.
+    let e = cert::verify(&i.text, &key(2).verifying_key(), t0(), &[]).unwrap_err();
+    assert!(matches!(e, VerifyError::IssuerMismatch { .. }), "{e}");
+    // Re-signed by an attacker's key but still naming the real issuer.
+    let mut forged = i.certificate.clone();
+    let real_proof = forged["proof"].clone();
+    forged = cert::sign(forged, &key(3), t0()).unwrap();
+    forged["proof"]["verificationMethod"] = real_proof["verificationMethod"].clone();
+    let e = cert::verify(&forged.to_string(), &key(1).verifying_key(), t0(), &[]).unwrap_err();
+    assert_eq!(e, VerifyError::BadSignature);
+    // The real proof value grafted onto a changed document.
+    let mut graft = i.certificate.clone();
+    graft["validUntil"] = Value::String("2099-12-31T23:59:59Z".into());
+    assert!(cert::verify(&graft.to_string(), &key(1).verifying_key(), t0(), &[]).is_err());
+}
+
+#[test]
+fn dates_and_revocation_report_why() {
+    let i = issue_at(&example("pass_msc_serum.toml"), &key(1), t0());
+    let pk = key(1).verifying_key();
+    let e = cert::verify(
+        &i.text,
+        &pk,
+        Timestamp::parse("2028-04-12T00:00:00Z").unwrap(),
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "expired: validUntil was 2028-04-11T23:59:59Z, now is 2028-04-12T00:00:00Z"
+    );
+    assert!(cert::verify(
+        &i.text,
+        &pk,
+        Timestamp::parse("2028-04-11T23:59:59Z").unwrap(),
+        &[]
+    )
+    .is_ok());
+    let e = cert::verify(&i.text, &pk, Timestamp::parse("2026-11-22").unwrap(), &[]).unwrap_err();
+    assert!(matches!(e, VerifyError::NotYetValid { .. }));
+    let v = cert::verify(&i.text, &pk, t0(), &[]).unwrap();
+    let revs = vec![Revocation {
+        id: v.id.clone(),
+        reason: "recall: endotoxin".into(),
+        revoked_at: "2026-12-01T00:00:00Z".into(),
+    }];
+    let e = cert::verify(&i.text, &pk, t0(), &revs).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "revoked on 2026-12-01T00:00:00Z: recall: endotoxin"
+    );
+    // An expired batch cannot be certified at all.
+    let p = Profile::default_profile();
+    let late = cert::IssueOptions {
+        profile: &p,
+        resolver: "x.example",
+        issued_at: Timestamp::parse("2028-05-01").unwrap(),
+        allow_failing: false,
+    };
+    assert!(cert::issue(&example("pass_msc_serum.toml"), &key(1), &late).is_err());
+}
+
+#[test]
+fn garbage_is_reported_as_malformed_not_a_panic() {
+    let pk = key(1).verifying_key();
+    for t in [
+        "",
+        "null",
+        "[]",
+        "{}",
+        "{\"type\":[\"VerifiableCredential\",\"BatchQualityCertificate\"]}",
+        "{\"a\":1e999}",
+    ] {
+        assert!(cert::verify(t, &pk, t0(), &[]).is_err(), "{t}");
+    }
+}
