@@ -1,0 +1,1161 @@
+//! Product files and their red flags.
+//!
+//! A product file is TOML with these top-level keys (only `name` is required):
+//!
+//! ```toml
+//! name = "ExoGlow Recovery Serum"        # product name as sold
+//! brand = "Example Labs"                 # optional
+//! region = "EU"                          # where it is sold: EU (or a member state), UK, CH,
+//!                                        # US, KR, JP, CN; see data/labels/regions.toml
+//! ingredients = "Aqua, Glycerin, ..."    # the ingredient list as printed
+//! claims = ["Clinically proven", "..."]  # marketing claims as printed (a string or a list)
+//! directions = "Apply after cleansing."  # directions for use
+//! batch_number = "EX24-0917"             # lot/batch number (string or integer)
+//! expiry_date = "2027-09"                # YYYY-MM, YYYY-MM-DD, MM/YYYY or a TOML date
+//! certifications = ["GMP (ISO 22716)", "Third-party purity report"]
+//! ```
+//!
+//! Unknown keys are an error (a typo such as `batch = ...` would otherwise hide a batch
+//! number), reported with line and column.
+
+use crate::error::LabelError;
+use crate::lexicon::{Class, Match, Source};
+use crate::normalize::key;
+use crate::regions::RegionStatus;
+use crate::report::{codes, Flag, Ingredient, ProductSummary, Report, Severity};
+use crate::Decoder;
+use serde::Deserialize;
+use std::ops::Range;
+
+/// A calendar date (proleptic Gregorian).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date {
+    /// Year.
+    pub year: i32,
+    /// Month, 1 to 12.
+    pub month: u32,
+    /// Day, 1 to 31.
+    pub day: u32,
+}
+
+fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+impl Date {
+    /// A valid date, or `None`.
+    pub fn new(year: i32, month: u32, day: u32) -> Option<Date> {
+        ((1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month))
+            .then_some(Date { year, month, day })
+    }
+
+    /// Today in UTC, from the system clock.
+    pub fn today_utc() -> Date {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Date::from_unix_days((secs / 86_400) as i64)
+    }
+
+    /// The date `days` days after 1970-01-01 (H. Hinnant's civil-from-days algorithm).
+    pub fn from_unix_days(days: i64) -> Date {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+        Date { year, month, day }
+    }
+
+    /// Read an expiry date as printed: `2027-09-30`, `2027-09`, `2027/09`, `09/2027`,
+    /// `30/09/2027`, `Sep 2027`, with an optional "EXP" in front. A month without a day means
+    /// the end of that month. Ambiguous day/month orders take the earlier date.
+    pub fn parse_expiry(text: &str) -> Option<Date> {
+        const MONTHS: [&str; 12] = [
+            "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+        ];
+        let lower = text.to_ascii_lowercase();
+        let mut nums: Vec<u32> = Vec::new();
+        let mut month_word = None;
+        for part in lower.split(|c: char| !c.is_ascii_alphanumeric()) {
+            if part.is_empty() {
+                continue;
+            }
+            if part.bytes().all(|b| b.is_ascii_digit()) {
+                nums.push(part.parse().ok().filter(|_| part.len() <= 4)?);
+            } else if let Some(m) = MONTHS.iter().position(|m| part.starts_with(m)) {
+                month_word = Some(m as u32 + 1);
+            } else if !matches!(
+                part,
+                "exp"
+                    | "expiry"
+                    | "expires"
+                    | "best"
+                    | "before"
+                    | "use"
+                    | "by"
+                    | "bb"
+                    | "date"
+                    | "end"
+            ) {
+                return None;
+            }
+        }
+        let end_of = |y: u32, m: u32| Date::new(y as i32, m, days_in_month(y as i32, m));
+        let is_year = |n: u32| (1900..=2200).contains(&n);
+        match (month_word, nums.as_slice()) {
+            (Some(m), [y]) if is_year(*y) => end_of(*y, m),
+            (Some(m), [d, y]) if is_year(*y) => Date::new(*y as i32, m, *d),
+            (None, [y, m]) if is_year(*y) => end_of(*y, *m),
+            (None, [m, y]) if is_year(*y) => end_of(*y, *m),
+            (None, [y, m, d]) if is_year(*y) => Date::new(*y as i32, *m, *d),
+            (None, [a, b, y]) if is_year(*y) => {
+                let dm = Date::new(*y as i32, *b, *a);
+                let md = Date::new(*y as i32, *a, *b);
+                match (dm, md) {
+                    (Some(x), Some(z)) => Some(x.min(z)),
+                    (x, z) => x.or(z),
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Date {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// A product to check.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Product {
+    /// Product name as sold.
+    pub name: String,
+    /// Brand.
+    pub brand: Option<String>,
+    /// Region code where it is sold.
+    pub region: Option<String>,
+    /// Ingredient list as printed.
+    pub ingredients: String,
+    /// Marketing claims as printed.
+    pub claims: Vec<String>,
+    /// Directions for use.
+    pub directions: Option<String>,
+    /// Batch (lot) number.
+    pub batch_number: Option<String>,
+    /// Expiry date as printed.
+    pub expiry_date: Option<String>,
+    /// Certificates and reports the maker provides.
+    pub certifications: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductToml {
+    name: String,
+    brand: Option<String>,
+    region: Option<String>,
+    #[serde(default)]
+    ingredients: String,
+    claims: Option<toml::Spanned<OneOrManyValue>>,
+    directions: Option<String>,
+    batch_number: Option<toml::Spanned<toml::Value>>,
+    expiry_date: Option<toml::Spanned<toml::Value>>,
+    certifications: Option<toml::Spanned<OneOrManyValue>>,
+}
+
+/// Claims and certifications: a string or a list of strings (checked after reading, so the
+/// error can name the field and place).
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct OneOrManyValue(toml::Value);
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let mut start = offset;
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before, |p| &before[p + 1..])
+        .chars()
+        .count()
+        + 1;
+    (line, col)
+}
+
+fn product_error(text: &str, span: Option<Range<usize>>, message: String) -> LabelError {
+    let (line, column) = span.map_or((1, 1), |s| line_col(text, s.start));
+    LabelError::Product {
+        line,
+        column,
+        message,
+    }
+}
+
+fn value_to_string(v: &toml::Value) -> Option<String> {
+    match v {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Datetime(d) => Some(d.to_string()),
+        _ => None,
+    }
+}
+
+fn string_list(
+    text: &str,
+    field: &str,
+    v: Option<toml::Spanned<OneOrManyValue>>,
+) -> Result<Vec<String>, LabelError> {
+    let Some(v) = v else { return Ok(Vec::new()) };
+    let span = v.span();
+    let bad = || {
+        product_error(
+            text,
+            Some(span.clone()),
+            format!("`{field}` must be a string or a list of strings, e.g. {field} = [\"...\", \"...\"]"),
+        )
+    };
+    let parsed = match v.into_inner().0 {
+        toml::Value::String(s) => OneOrMany::One(s),
+        toml::Value::Array(a) => OneOrMany::Many(
+            a.into_iter()
+                .map(|x| match x {
+                    toml::Value::String(s) => Ok(s),
+                    _ => Err(bad()),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        _ => return Err(bad()),
+    };
+    Ok(parsed.into_vec())
+}
+
+fn scalar(
+    text: &str,
+    field: &str,
+    example: &str,
+    v: Option<toml::Spanned<toml::Value>>,
+) -> Result<Option<String>, LabelError> {
+    let Some(v) = v else { return Ok(None) };
+    let span = v.span();
+    value_to_string(v.get_ref()).map(Some).ok_or_else(|| {
+        product_error(
+            text,
+            Some(span),
+            format!("`{field}` must be a string, e.g. {field} = \"{example}\""),
+        )
+    })
+}
+
+impl Product {
+    /// Read a product file. Errors carry the line and column and say how to fix the file.
+    pub fn from_toml_str(text: &str) -> Result<Product, LabelError> {
+        let raw: ProductToml = toml::from_str(text).map_err(|e| {
+            let mut msg = e.message().trim().to_string();
+            if msg.starts_with("unknown field") {
+                msg.push_str(
+                    " (a product file has: name, brand, region, ingredients, claims, directions, \
+                     batch_number, expiry_date, certifications)",
+                );
+            } else if msg.starts_with("missing field `name`") {
+                msg.push_str(" (add a line: name = \"Product name\")");
+            }
+            product_error(text, e.span(), msg)
+        })?;
+        Ok(Product {
+            name: raw.name,
+            brand: raw.brand,
+            region: raw.region,
+            ingredients: raw.ingredients,
+            claims: string_list(text, "claims", raw.claims)?,
+            directions: raw.directions,
+            batch_number: scalar(text, "batch_number", "EX24-0917", raw.batch_number)?,
+            expiry_date: scalar(text, "expiry_date", "2027-09", raw.expiry_date)?,
+            certifications: string_list(text, "certifications", raw.certifications)?,
+        })
+    }
+}
+
+/// Normalised text for phrase matching (lookup-key form, padded with spaces).
+struct Text(String);
+
+impl Text {
+    fn new<'a>(parts: impl IntoIterator<Item = &'a str>) -> Text {
+        let mut s = String::from(" ");
+        for p in parts {
+            s.push_str(&key(p));
+            s.push_str(" | ");
+        }
+        Text(s)
+    }
+
+    fn find<'p>(&self, phrases: &[&'p str]) -> Option<&'p str> {
+        phrases.iter().copied().find(|p| {
+            let mut pat = String::with_capacity(p.len() + 2);
+            pat.push(' ');
+            pat.push_str(p);
+            pat.push(' ');
+            self.0.contains(&pat)
+        })
+    }
+
+    fn has(&self, phrases: &[&str]) -> bool {
+        self.find(phrases).is_some()
+    }
+
+    /// A token starting with `prefix` (brand names such as "ExoGlow").
+    fn has_prefix(&self, prefix: &str, not: &[&str]) -> Option<String> {
+        self.0
+            .split(' ')
+            .find(|t| {
+                t.len() > prefix.len() + 1
+                    && t.starts_with(prefix)
+                    && !not.iter().any(|n| t.starts_with(n))
+            })
+            .map(str::to_string)
+    }
+}
+
+const REF_SEED000: &str = "seed000 (Exosome Skincare Science: questions to ask, red flags)";
+const REF_MISEV: &str = "MISEV2023 (Welsh et al. 2024, J Extracell Vesicles 13:e12404)";
+
+const EXOSOME_WORDS: &[&str] = &[
+    "exosome",
+    "exosomal",
+    "exosomes",
+    "extracellular vesicle",
+    "vesicle",
+    "nanovesicle",
+    "ev",
+    "exo",
+    "엑소좀",
+    "外泌体",
+];
+const DRUG_STRONG: &[&str] = &[
+    "treat",
+    "treating",
+    "treated",
+    "cure",
+    "cured",
+    "curing",
+    "regrow",
+    "regrowth",
+    "regrowing",
+    "regrows",
+    "hair growth",
+    "stop hair loss",
+    "stops hair loss",
+    "reverse hair loss",
+    "reverses hair loss",
+    "prevent hair loss",
+    "prevents hair loss",
+    "alopecia",
+    "eczema",
+    "psoriasis",
+    "dermatitis",
+    "rosacea",
+    "vitiligo",
+    "melasma",
+    "keloid",
+    "lupus",
+    "cancer",
+    "infection",
+    "disease",
+    "wound",
+    "ulcer",
+    "scleroderma",
+    "hyperhidrosis",
+    "herpes",
+    "arthritis",
+];
+const DRUG_SOFT: &[&str] = &[
+    "heal",
+    "healing",
+    "healed",
+    "anti inflammatory",
+    "antiinflammatory",
+];
+const INJECTION_WORDS: &[&str] = &[
+    "inject",
+    "injected",
+    "injecting",
+    "injection",
+    "injectable",
+    "mesotherapy",
+    "meso therapy",
+    "intradermal",
+    "intradermally",
+    "subcutaneou",
+    "subcutaneously",
+    "intramuscular",
+    "intravenou",
+    "iv drip",
+    "syringe",
+    "skin booster",
+    "skinbooster",
+    "filler",
+    "hydra pen",
+    "hydrapen",
+];
+const NEEDLE_WORDS: &[&str] = &[
+    "microneedling",
+    "micro needling",
+    "microneedle",
+    "micro needle",
+    "needle",
+    "needling",
+    "dermaroller",
+    "derma roller",
+    "dermapen",
+    "derma pen",
+    "mts",
+    "dermastamp",
+    "derma stamp",
+];
+const QUALITY_WORDS: &[&str] = &[
+    "gmp",
+    "cgmp",
+    "22716",
+    "third party",
+    "3rd party",
+    "purity",
+    "certificate analysi",
+    "coa",
+    "sterility",
+    "endotoxin",
+    "nta",
+    "independent lab",
+    "independent laboratory",
+];
+const VEGAN_WORDS: &[&str] = &[
+    "vegan",
+    "plant based",
+    "animal free",
+    "no animal",
+    "100 plant",
+    "cruelty free vegan",
+];
+const HUMAN_FREE_WORDS: &[&str] = &[
+    "no human",
+    "human free",
+    "without human",
+    "non human",
+    "not human",
+];
+const PLANT_EXOSOME_CLAIMS: &[&str] = &[
+    "plant exosome",
+    "plant based exosome",
+    "vegan exosome",
+    "botanical exosome",
+    "phyto exosome",
+    "plant ev",
+    "plant extracellular vesicle",
+];
+const HUMAN_CLAIM_WORDS: &[&str] = &["human", "bioidentical", "bio identical", "skin identical"];
+const EQUIVALENCE_WORDS: &[&str] = &[
+    "identical",
+    "equivalent",
+    "same a",
+    "as effective a",
+    "just like",
+    "comparable",
+    "as good a",
+    "as powerful a",
+];
+const PLANT_CONTEXT: &[&str] = &[
+    "plant stem cell",
+    "callus",
+    "apple stem cell",
+    "plant",
+    "botanical",
+];
+const PREGNANCY_WORDS: &[&str] = &["pregnancy", "pregnant", "breastfeeding", "nursing mother"];
+const APPROVAL_WORDS: &[&str] = &[
+    "fda approved",
+    "fda cleared",
+    "approved by fda",
+    "fda approval",
+    "cleared by fda",
+];
+
+fn positions(ings: &[Ingredient], pred: impl Fn(&Ingredient) -> bool) -> Vec<usize> {
+    ings.iter()
+        .filter(|i| pred(i))
+        .map(|i| i.position)
+        .collect()
+}
+
+fn names_at(ings: &[Ingredient], pos: &[usize]) -> String {
+    let names: Vec<String> = ings
+        .iter()
+        .filter(|i| pos.contains(&i.position))
+        .take(4)
+        .map(|i| format!("\"{}\" (#{})", i.name, i.position))
+        .collect();
+    let more = pos.len().saturating_sub(4);
+    if more > 0 {
+        format!("{} and {more} more", names.join(", "))
+    } else {
+        names.join(", ")
+    }
+}
+
+fn is_bio(i: &Ingredient) -> bool {
+    matches!(
+        i.class,
+        Class::Vesicle | Class::ConditionedMedia | Class::CellExtractOrLysate
+    )
+}
+
+/// Flags that follow from the ingredient list alone. `product` is `None` for bare lists (then
+/// the "no vesicle" and human-origin notes are informational).
+pub(crate) fn list_flags(ings: &[Ingredient], product: Option<&ProductContext>) -> Vec<Flag> {
+    let mut flags = Vec::new();
+    for i in ings
+        .iter()
+        .filter(|i| i.class == Class::Vesicle && i.matched == Match::Guess)
+    {
+        let src = i.source.unwrap_or(Source::Unknown).as_str();
+        flags.push(Flag {
+            code: codes::UNRECOGNISED_VESICLE_NAME,
+            severity: Severity::Low,
+            message: format!(
+                "\"{}\" (#{}) is not in the lexicon but looks like a vesicle ingredient; best \
+                 guess: source {src}. Ask the maker for the INCI name, the cell source and a \
+                 purity report.",
+                i.name, i.position
+            ),
+            positions: vec![i.position],
+            reference: REF_MISEV,
+        });
+    }
+    // A lipid carrier whose printed name says exosome or vesicle.
+    let named = positions(ings, |i| {
+        i.class == Class::LiposomeComponent && {
+            let k = key(&i.name);
+            k.contains("exosom") || k.contains("vesicle")
+        }
+    });
+    if !named.is_empty() {
+        flags.push(Flag {
+            code: codes::LIPOSOME_AS_EXOSOME,
+            severity: Severity::High,
+            message: format!(
+                "{} is a liposome (lipid carrier) whose name borrows \"exosome\"/\"vesicle\": a \
+                 synthetic lipid vesicle is not a cell-derived EV.",
+                names_at(ings, &named)
+            ),
+            positions: named,
+            reference: "seed000 (\"nano liposome\" alone is not an exosome); MISEV2023",
+        });
+    }
+    let has_vesicle = ings.iter().any(|i| i.class == Class::Vesicle);
+    if !has_vesicle && product.is_none() {
+        flags.push(Flag {
+            code: codes::NO_VESICLE_INGREDIENT,
+            severity: Severity::Info,
+            message: format!(
+                "No vesicle (EV, \"exosome\") ingredient in this list{}. If the product is sold as \
+                 an exosome product, that is a red flag.",
+                look_alikes(ings)
+            ),
+            positions: Vec::new(),
+            reference: REF_SEED000,
+        });
+    }
+    let marketed = product.is_some_and(|p| p.marketed.is_some());
+    if ings.iter().any(is_bio) || marketed {
+        let safe_claim = product.is_some_and(|p| p.claims.has(PREGNANCY_WORDS));
+        flags.push(Flag {
+            code: codes::PREGNANCY_NO_DATA,
+            severity: if safe_claim {
+                Severity::Medium
+            } else {
+                Severity::Info
+            },
+            message: if safe_claim {
+                "The claims mention pregnancy or breastfeeding, but no reproductive-toxicology \
+                 data exist for exosome (EV) ingredients; physicians advise pregnancy-safe \
+                 actives with a track record instead."
+                    .to_string()
+            } else {
+                "Pregnancy: no reproductive-toxicology data exist for exosome (EV) ingredients; \
+                 physicians advise sticking to tried-and-tested pregnancy-safe actives."
+                    .to_string()
+            },
+            positions: Vec::new(),
+            reference: "seed000 (FAQ: \"We do not yet have reproductive-toxicology data\")",
+        });
+    }
+    let human = positions(ings, |i| i.human_derived);
+    let region_known = product.is_some_and(|p| p.region_found);
+    if !human.is_empty() && !region_known {
+        flags.push(Flag {
+            code: codes::HUMAN_DERIVED_INGREDIENT,
+            severity: Severity::Info,
+            message: format!(
+                "{} is of human origin. Cells, tissues or products of human origin are prohibited \
+                 in cosmetics in the EU (Annex II entry 416); give the product's region to check it.",
+                names_at(ings, &human)
+            ),
+            positions: human,
+            reference: "Regulation (EC) 1223/2009 Annex II entry 416",
+        });
+    }
+    flags
+}
+
+/// " (it has ...)" listing liposome components, conditioned media and cell extracts.
+fn look_alikes(ings: &[Ingredient]) -> String {
+    let mut parts = Vec::new();
+    for (class, what) in [
+        (Class::LiposomeComponent, "liposome components"),
+        (Class::ConditionedMedia, "conditioned media"),
+        (Class::CellExtractOrLysate, "cell extracts or lysates"),
+        (Class::FermentLysate, "ferment lysates"),
+    ] {
+        let pos = positions(ings, |i| i.class == class);
+        if !pos.is_empty() {
+            parts.push(format!("{what}: {}", names_at(ings, &pos)));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (look-alikes present, which are not EVs: {})",
+            parts.join("; ")
+        )
+    }
+}
+
+/// What the product checks need besides the ingredients.
+pub(crate) struct ProductContext {
+    /// The phrase that sells it as exosomes, if any.
+    marketed: Option<String>,
+    /// Claims and name.
+    claims: Text,
+    /// True when the region is in the table.
+    region_found: bool,
+}
+
+fn marketed_as_exosome(p: &Product) -> Option<String> {
+    let t = Text::new(std::iter::once(p.name.as_str()).chain(p.claims.iter().map(String::as_str)));
+    if let Some(w) = t.find(EXOSOME_WORDS) {
+        return Some(w.to_string());
+    }
+    t.has_prefix("exo", &["exot", "exoth", "exop", "exoti"])
+}
+
+fn first_claim_with<'a>(texts: &'a [&'a str], phrases: &[&str]) -> Option<(&'a str, String)> {
+    texts
+        .iter()
+        .find_map(|c| Text::new([*c]).find(phrases).map(|p| (*c, p.to_string())))
+}
+
+fn quote(s: &str) -> String {
+    let short: String = s.chars().take(80).collect();
+    if s.chars().count() > 80 {
+        format!("\"{short}...\"")
+    } else {
+        format!("\"{short}\"")
+    }
+}
+
+impl Decoder {
+    /// Check a product: decode its ingredients and raise every red flag.
+    /// `today` is used for the expiry check (none: no expiry-in-the-past check).
+    pub fn check_product(&self, p: &Product, today: Option<Date>) -> Report {
+        let ings = self.ingredients(&p.ingredients);
+        let region = p.region.as_deref().and_then(|r| self.regions().find(r));
+        let marketed = marketed_as_exosome(p);
+        let claim_texts: Vec<&str> = std::iter::once(p.name.as_str())
+            .chain(p.claims.iter().map(String::as_str))
+            .collect();
+        let ctx = ProductContext {
+            marketed: marketed.clone(),
+            claims: Text::new(claim_texts.iter().copied()),
+            region_found: region.is_some(),
+        };
+        let mut flags = Vec::new();
+        let mut push = |code, severity, message: String, positions: Vec<usize>, reference| {
+            flags.push(Flag {
+                code,
+                severity,
+                message,
+                positions,
+                reference,
+            })
+        };
+
+        // The ingredient list itself.
+        if p.ingredients.trim().is_empty() {
+            push(
+                codes::NO_INGREDIENT_LIST,
+                Severity::High,
+                "The product has no ingredient list. Cosmetics must list their ingredients \
+                 (EU Regulation 1223/2009 Art. 19; US 21 CFR 701.3)."
+                    .to_string(),
+                Vec::new(),
+                "Regulation (EC) 1223/2009 Art. 19(1)(g); 21 CFR 701.3",
+            );
+        } else if let Err(e) = crate::check_readable(&p.ingredients, &ings) {
+            push(
+                codes::INGREDIENT_LIST_UNREADABLE,
+                Severity::Medium,
+                format!("The ingredient text could not be read as a list: {e}."),
+                Vec::new(),
+                "INCI labelling conventions",
+            );
+        }
+
+        let vesicles: Vec<&Ingredient> =
+            ings.iter().filter(|i| i.class == Class::Vesicle).collect();
+        let has = |s: Source| vesicles.iter().any(|i| i.source == Some(s));
+        let human_vesicle = vesicles
+            .iter()
+            .any(|i| i.source.is_some_and(Source::is_human));
+        let only = |s: Source| !vesicles.is_empty() && vesicles.iter().all(|i| i.source == Some(s));
+
+        if let Some(word) = &marketed {
+            if vesicles.is_empty() {
+                push(
+                    codes::NO_VESICLE_INGREDIENT,
+                    Severity::High,
+                    format!(
+                        "Sold as an exosome/EV product (\"{word}\"), but no vesicle ingredient is in \
+                         the list{}.",
+                        look_alikes(&ings)
+                    ),
+                    Vec::new(),
+                    REF_SEED000,
+                );
+                let lipo = positions(&ings, |i| i.class == Class::LiposomeComponent);
+                if !lipo.is_empty() {
+                    push(
+                        codes::LIPOSOME_AS_EXOSOME,
+                        Severity::High,
+                        format!(
+                            "Sold as exosomes, but the only vesicle-like ingredients are liposome \
+                             components ({}): \"nano liposome\" alone is a generic lipid carrier, \
+                             not an exosome.",
+                            names_at(&ings, &lipo)
+                        ),
+                        lipo,
+                        "seed000 (\"If you spot 'nano liposome' alone, keep scrolling\"); MISEV2023",
+                    );
+                }
+            } else if only(Source::SyntheticMimetic) {
+                push(
+                    codes::MIMETIC_AS_EXOSOME,
+                    Severity::Low,
+                    "Sold as exosomes, but the vesicles are synthetic (EV mimetics): MISEV2023 does \
+                     not count made vesicles as EVs. A fine choice for avoiding biological \
+                     sources, but not an exosome."
+                        .to_string(),
+                    positions(&ings, |i| i.class == Class::Vesicle),
+                    REF_MISEV,
+                );
+            }
+        }
+
+        // Plant vesicles sold as human-like.
+        if has(Source::Plant) && !human_vesicle {
+            let human_claim = claim_texts.iter().find_map(|c| {
+                let t = Text::new([*c]);
+                if t.has(HUMAN_FREE_WORDS) {
+                    return None;
+                }
+                let stem = t.has(&["stem cell"]) && !t.has(PLANT_CONTEXT);
+                let equiv = t.has(EQUIVALENCE_WORDS)
+                    && t.has(&["exosome", "stem", "human", "clinic", "professional"]);
+                (t.has(HUMAN_CLAIM_WORDS) || stem || equiv).then_some(*c)
+            });
+            if let Some(c) = human_claim {
+                push(
+                    codes::PLANT_CLAIMED_AS_HUMAN_EQUIVALENT,
+                    Severity::High,
+                    format!(
+                        "The vesicles are plant-derived ({}), but the claim {} presents them as \
+                         human or stem-cell equivalent. Plant EVs are not equivalent to human \
+                         stem-cell EVs: they lack the collagen-boosting miRNAs.",
+                        names_at(&ings, &positions(&ings, |i| i.source == Some(Source::Plant))),
+                        quote(c)
+                    ),
+                    positions(&ings, |i| i.source == Some(Source::Plant)),
+                    "seed000 (FAQ); seed002 (\"not equivalent to human stem cell-derived exosomes\")",
+                );
+            }
+        }
+
+        // Injection and needles.
+        let mut use_texts = claim_texts.clone();
+        if let Some(d) = &p.directions {
+            use_texts.push(d);
+        }
+        if let Some((c, w)) = first_claim_with(&use_texts, INJECTION_WORDS) {
+            push(
+                codes::INJECTION_OR_NEEDLE_USE,
+                Severity::High,
+                format!(
+                    "{} suggests injection (\"{w}\"). Exosome products are for topical use only; \
+                     there are no FDA-approved indications for injectable exosomes. \"If someone \
+                     offers to inject exosomes into your skin or scalp, run.\"",
+                    quote(c)
+                ),
+                Vec::new(),
+                "seed001 (Dr. Gohara); seed002 (FDA warning letters); FDA Public Safety Notification on Exosome Products (2019)",
+            );
+        } else if let Some((c, w)) = first_claim_with(&use_texts, NEEDLE_WORDS) {
+            push(
+                codes::INJECTION_OR_NEEDLE_USE,
+                Severity::Medium,
+                format!(
+                    "{} mentions needles (\"{w}\"). The best evidence for exosomes is after \
+                     microneedling, but only with a sterile, single-use product applied by a \
+                     professional; a retail bottle is not made or tested for use through needle \
+                     channels.",
+                    quote(c)
+                ),
+                Vec::new(),
+                "seed001 (sterile, single-use vials); seed002 (post-procedure evidence)",
+            );
+        }
+
+        // Drug claims.
+        if let Some((c, w)) = first_claim_with(&claim_texts, DRUG_STRONG) {
+            push(
+                codes::DRUG_CLAIM,
+                Severity::High,
+                format!(
+                    "{} is a drug claim (\"{w}\"): a cosmetic may not claim to treat, cure or heal \
+                     a disease or regrow hair. In the US such products are unapproved drugs.",
+                    quote(c)
+                ),
+                Vec::new(),
+                "seed002 (FDA warning letters for exosome products marketed as drugs); seed000 (\"anything hinting at systemic effect crosses into drug territory\")",
+            );
+        } else if let Some((c, w)) = first_claim_with(&claim_texts, DRUG_SOFT) {
+            push(
+                codes::DRUG_CLAIM,
+                Severity::Medium,
+                format!(
+                    "{} reads as a medical claim (\"{w}\"): healing and anti-inflammatory claims \
+                     move a cosmetic towards drug territory.",
+                    quote(c)
+                ),
+                Vec::new(),
+                "seed000 (\"anything hinting at systemic effect crosses into drug territory\"); seed002",
+            );
+        }
+        if marketed.is_some() || !vesicles.is_empty() {
+            if let Some((c, w)) = first_claim_with(&claim_texts, APPROVAL_WORDS) {
+                push(
+                    codes::APPROVAL_CLAIM,
+                    Severity::High,
+                    format!(
+                        "{} claims FDA approval (\"{w}\"): the FDA has approved no exosome \
+                         product, and cosmetics are not FDA-approved.",
+                        quote(c)
+                    ),
+                    Vec::new(),
+                    "FDA Public Safety Notification on Exosome Products (2019); seed001",
+                );
+            }
+        }
+
+        // Batch, expiry, documentation.
+        let blank = |v: &Option<String>| {
+            v.as_deref().is_none_or(|s| {
+                let k = key(s);
+                k.is_empty()
+                    || matches!(
+                        k.as_str(),
+                        "n a" | "na" | "none" | "unknown" | "tbd" | "see packaging"
+                    )
+            })
+        };
+        if blank(&p.batch_number) {
+            push(
+                codes::NO_BATCH_NUMBER,
+                Severity::High,
+                "No batch (lot) number: a recall or a purity question cannot be traced. Avoid \
+                 products lacking a batch number."
+                    .to_string(),
+                Vec::new(),
+                REF_SEED000,
+            );
+        }
+        if blank(&p.expiry_date) {
+            push(
+                codes::NO_EXPIRY_DATE,
+                Severity::High,
+                "No expiry date: vesicles degrade with time and storage. Avoid products lacking an \
+                 expiry date."
+                    .to_string(),
+                Vec::new(),
+                REF_SEED000,
+            );
+        } else if let Some(text) = &p.expiry_date {
+            match Date::parse_expiry(text) {
+                None => push(
+                    codes::NO_EXPIRY_DATE,
+                    Severity::High,
+                    format!(
+                        "The expiry date \"{text}\" is not a date (expected e.g. 2027-09 or \
+                         2027-09-30): treat it as missing."
+                    ),
+                    Vec::new(),
+                    REF_SEED000,
+                ),
+                Some(d) if today.is_some_and(|t| t > d) => push(
+                    codes::EXPIRED,
+                    Severity::High,
+                    format!(
+                        "Expired on {d} (today is {}). Do not use.",
+                        today.map(|t| t.to_string()).unwrap_or_default()
+                    ),
+                    Vec::new(),
+                    REF_SEED000,
+                ),
+                Some(_) => {}
+            }
+        }
+        let bio = ings.iter().any(is_bio);
+        if (bio || marketed.is_some())
+            && !p
+                .certifications
+                .iter()
+                .any(|c| Text::new([c.as_str()]).has(QUALITY_WORDS))
+        {
+            push(
+                codes::NO_QUALITY_DOCUMENTATION,
+                Severity::Medium,
+                "No GMP certificate or third-party purity report is given. Ask for GMP \
+                 certification or a third-party purity report (sterility, endotoxin, particle \
+                 characterisation) before use, above all on treated skin."
+                    .to_string(),
+                Vec::new(),
+                REF_SEED000,
+            );
+        }
+
+        // Region.
+        let human = positions(&ings, |i| i.human_derived);
+        if let (Some(r), false) = (region, human.is_empty()) {
+            let certainty = match r.certainty {
+                crate::regions::Certainty::Established => "",
+                crate::regions::Certainty::Likely => " (likely; check the current text)",
+                crate::regions::Certainty::Uncertain => {
+                    " (uncertain: this entry of the region table is not verified)"
+                }
+            };
+            let names = names_at(&ings, &human);
+            let (code, severity, lead) = match r.status {
+                RegionStatus::Prohibited => (
+                    codes::HUMAN_DERIVED_NOT_ALLOWED_IN_REGION,
+                    if r.certainty == crate::regions::Certainty::Uncertain {
+                        Severity::Medium
+                    } else {
+                        Severity::High
+                    },
+                    "is of human origin, which is not allowed in cosmetics in",
+                ),
+                RegionStatus::Restricted => (
+                    codes::HUMAN_DERIVED_RESTRICTED_IN_REGION,
+                    Severity::Medium,
+                    "is of human origin, allowed only under conditions in",
+                ),
+                RegionStatus::Unclear => (
+                    codes::HUMAN_DERIVED_STATUS_UNCLEAR,
+                    Severity::Low,
+                    "is of human origin; the position is unclear in",
+                ),
+            };
+            flags_push_region(
+                &mut push,
+                code,
+                severity,
+                format!(
+                    "{names} {lead} {}{certainty}: {} Source: {}.",
+                    r.name, r.rule, r.source
+                ),
+                human,
+            );
+        }
+
+        // Contradictions.
+        let mut contradictions = Vec::new();
+        let animal = positions(&ings, |i| {
+            i.any_origin() == Some(Source::Animal) || i.has_tag("animal")
+        });
+        let human_all = positions(&ings, |i| i.human_derived);
+        if let Some((c, _)) = first_claim_with(&claim_texts, VEGAN_WORDS) {
+            if !human_all.is_empty() || !animal.is_empty() {
+                let mut pos = human_all.clone();
+                pos.extend(&animal);
+                contradictions.push(format!(
+                    "{} but the list has human- or animal-derived {}",
+                    quote(c),
+                    names_at(&ings, &pos)
+                ));
+            }
+        }
+        if let Some((c, _)) = first_claim_with(&claim_texts, HUMAN_FREE_WORDS) {
+            if !human_all.is_empty() {
+                contradictions.push(format!(
+                    "{} but the list has human-derived {}",
+                    quote(c),
+                    names_at(&ings, &human_all)
+                ));
+            }
+        }
+        if let Some((c, _)) = first_claim_with(&claim_texts, PLANT_EXOSOME_CLAIMS) {
+            if human_vesicle {
+                contradictions.push(format!(
+                    "{} but the vesicles are human-derived ({})",
+                    quote(c),
+                    names_at(
+                        &ings,
+                        &positions(&ings, |i| i.class == Class::Vesicle && i.human_derived)
+                    )
+                ));
+            }
+        }
+        if !vesicles.is_empty() && !human_vesicle && !has(Source::Plant) {
+            let human_claim = claim_texts.iter().find(|c| {
+                let t = Text::new([**c]);
+                !t.has(HUMAN_FREE_WORDS) && t.has(&["human", "human stem cell"])
+            });
+            if let Some(c) = human_claim {
+                contradictions.push(format!(
+                    "{} but no vesicle in the list is human-derived",
+                    quote(c)
+                ));
+            }
+        }
+        for (claim_words, tag, what) in [
+            (
+                &["fragrance free", "unscented", "parfum free", "no fragrance"][..],
+                "fragrance",
+                "fragrance",
+            ),
+            (
+                &["preservative free", "no preservative", "free preservative"][..],
+                "preservative",
+                "preservatives",
+            ),
+            (&["paraben free", "no paraben"][..], "paraben", "parabens"),
+        ] {
+            if let Some((c, _)) = first_claim_with(&claim_texts, claim_words) {
+                let pos = positions(&ings, |i| i.has_tag(tag));
+                if !pos.is_empty() {
+                    contradictions.push(format!(
+                        "{} but the list has {what}: {}",
+                        quote(c),
+                        names_at(&ings, &pos)
+                    ));
+                }
+            }
+        }
+        if !contradictions.is_empty() {
+            push(
+                codes::CONTRADICTORY_CLAIMS,
+                Severity::High,
+                format!(
+                    "Claims contradict the ingredient list: {}.",
+                    contradictions.join("; ")
+                ),
+                Vec::new(),
+                "seed000 (plant or synthetic as the vegan choice); seed003",
+            );
+        }
+
+        drop(push);
+        flags.extend(list_flags(&ings, Some(&ctx)));
+        let summary = ProductSummary {
+            name: p.name.clone(),
+            brand: p.brand.clone(),
+            region: p.region.clone(),
+            region_name: region.map(|r| r.name.clone()),
+            marketed_as_exosome: marketed.is_some(),
+        };
+        let evidence = self.evidence_for(&ings);
+        Report::new(Some(summary), ings, flags, evidence)
+    }
+}
+
+fn flags_push_region(
+    push: &mut impl FnMut(&'static str, Severity, String, Vec<usize>, &'static str),
+    code: &'static str,
+    severity: Severity,
+    message: String,
+    positions: Vec<usize>,
+) {
+    push(
+        code,
+        severity,
+        message,
+        positions,
+        "data/labels/regions.toml (see its sources)",
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(Date::from_unix_days(0), Date::new(1970, 1, 1).unwrap());
+        assert_eq!(
+            Date::from_unix_days(20_415),
+            Date::new(2025, 11, 23).unwrap()
+        );
+        assert_eq!(Date::parse_expiry("2027-09"), Date::new(2027, 9, 30));
+        assert_eq!(Date::parse_expiry("EXP 02/2028"), Date::new(2028, 2, 29));
+        assert_eq!(Date::parse_expiry("2027-09-15"), Date::new(2027, 9, 15));
+        assert_eq!(Date::parse_expiry("Sep 2027"), Date::new(2027, 9, 30));
+        assert_eq!(Date::parse_expiry("05/06/2027"), Date::new(2027, 5, 6));
+        assert_eq!(Date::parse_expiry("soon"), None);
+        assert_eq!(Date::parse_expiry("2027-13"), None);
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\ncé d", 7), (2, 4));
+        assert_eq!(line_col("x", 99), (1, 2));
+    }
+}
