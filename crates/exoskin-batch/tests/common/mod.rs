@@ -377,3 +377,5 @@ pub fn store_suite(store: &dyn exoskin_batch::store::Store) {
         }
     );
 }
+pub mod api;
+pub mod durability;
