@@ -7,6 +7,6 @@ use common::*;
 fn sqlite_keeps_every_acknowledged_publish_across_sigkill() {
     let dir = TempDir::new("dur-sqlite");
     let db = dir.path().join("reg.sqlite3");
-    let (acked, stored) = durability::kill_during_burst(db.to_str().unwrap(), 1500, 8, 150);
+    let (acked, stored) = durability::kill_during_burst(db.to_str().unwrap(), 800, 8, 150);
     eprintln!("sqlite: {acked} acknowledged before SIGKILL, {stored} stored after restart");
 }

@@ -40,6 +40,6 @@ fn postgres_backend() {
         &pg.database("api3"),
     );
 
-    let (acked, stored) = durability::kill_during_burst(&pg.database("dur"), 1500, 8, 150);
+    let (acked, stored) = durability::kill_during_burst(&pg.database("dur"), 800, 8, 150);
     eprintln!("postgres: {acked} acknowledged before SIGKILL, {stored} stored after restart");
 }
