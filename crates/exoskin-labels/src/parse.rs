@@ -75,6 +75,8 @@ const TRAILER_WORDS: &[&str] = &[
     "contact",
     "mode",
     "precaution",
+    "note",
+    "attention",
 ];
 
 /// Markers that start the "may contain" part of a list.
@@ -200,6 +202,16 @@ fn is_header_phrase(k: &str) -> bool {
     !k.is_empty() && words.len() <= 4 && words.iter().any(|w| HEADER_WORDS.contains(w))
 }
 
+/// A short label of letters only ("Powder", "Part A", "Phase 2" is not: it has a digit).
+fn is_part_label(k: &str) -> bool {
+    !k.is_empty()
+        && k.split(' ').count() <= 3
+        && k.chars().all(|c| c == ' ' || c.is_alphabetic())
+        && !["contain", "contenir", "enthalten", "contener", "contenere"]
+            .iter()
+            .any(|w| k.contains(w))
+}
+
 fn is_trailer_phrase(k: &str) -> bool {
     let first = k.split(' ').next().unwrap_or("");
     k.split(' ').count() <= 4 && TRAILER_WORDS.contains(&first)
@@ -231,12 +243,19 @@ fn strip_headers(s: &str) -> String {
             if seen_header {
                 out.push_str(&s[copied_from..start]);
                 out.push('\n');
+            } else {
+                out.clear();
             }
             seen_header = true;
             copied_from = i + 1;
         } else if is_trailer_phrase(&phrase_key) && (seen_header || seen_text) {
             out.push_str(&s[copied_from..start]);
             return out;
+        } else if is_part_label(&phrase_key) {
+            // "Powder:", "Phase B:": a part of a kit or formula; a separator.
+            out.push_str(&s[copied_from..start]);
+            out.push('\n');
+            copied_from = i + 1;
         }
     }
     out.push_str(&s[copied_from..]);

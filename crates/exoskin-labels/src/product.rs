@@ -685,6 +685,18 @@ fn first_claim_with<'a>(texts: &'a [&'a str], phrases: &[&str]) -> Option<(&'a s
         .find_map(|c| Text::new([*c]).find(phrases).map(|p| (*c, p.to_string())))
 }
 
+/// Every text that holds one of the phrases, quoted with the phrase found.
+fn all_claims_with(texts: &[&str], phrases: &[&str]) -> Vec<String> {
+    texts
+        .iter()
+        .filter_map(|c| {
+            Text::new([*c])
+                .find(phrases)
+                .map(|p| format!("{} (\"{p}\")", quote(c)))
+        })
+        .collect()
+}
+
 fn quote(s: &str) -> String {
     let short: String = s.chars().take(80).collect();
     if s.chars().count() > 80 {
@@ -854,27 +866,29 @@ impl Decoder {
             );
         }
 
-        // Drug claims.
-        if let Some((c, w)) = first_claim_with(&claim_texts, DRUG_STRONG) {
+        // Drug claims: every claim that reads as one.
+        let strong = all_claims_with(&claim_texts, DRUG_STRONG);
+        let soft = all_claims_with(&claim_texts, DRUG_SOFT);
+        if !strong.is_empty() {
             push(
                 codes::DRUG_CLAIM,
                 Severity::High,
                 format!(
-                    "{} is a drug claim (\"{w}\"): a cosmetic may not claim to treat, cure or heal \
-                     a disease or regrow hair. In the US such products are unapproved drugs.",
-                    quote(c)
+                    "Drug claims: {}. A cosmetic may not claim to treat, cure or heal a disease \
+                     or regrow hair; in the US such products are unapproved drugs.",
+                    strong.join("; ")
                 ),
                 Vec::new(),
                 "seed002 (FDA warning letters for exosome products marketed as drugs); seed000 (\"anything hinting at systemic effect crosses into drug territory\")",
             );
-        } else if let Some((c, w)) = first_claim_with(&claim_texts, DRUG_SOFT) {
+        } else if !soft.is_empty() {
             push(
                 codes::DRUG_CLAIM,
                 Severity::Medium,
                 format!(
-                    "{} reads as a medical claim (\"{w}\"): healing and anti-inflammatory claims \
-                     move a cosmetic towards drug territory.",
-                    quote(c)
+                    "Medical-sounding claims: {}. Healing and anti-inflammatory claims move a \
+                     cosmetic towards drug territory.",
+                    soft.join("; ")
                 ),
                 Vec::new(),
                 "seed000 (\"anything hinting at systemic effect crosses into drug territory\"); seed002",
