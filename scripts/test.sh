@@ -14,4 +14,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
+# exoskin-batch tests: zbarimg decodes the QR codes, and a throwaway PostgreSQL cluster is
+# started from these binaries (as the postgres user when run as root). Required here, so a
+# missing tool fails the run instead of skipping.
+export EXOSKIN_REQUIRE_TOOLS=1
+EXOSKIN_PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+export EXOSKIN_PG_BIN
+
 cargo test --workspace --all-targets 2>&1

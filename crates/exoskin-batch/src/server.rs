@@ -402,7 +402,9 @@ impl App {
                 ),
             );
         }
-        if let Err(e) = check_status(&v, Timestamp::now(), &[]) {
+        // An expired certificate is refused; one not yet valid (the issuer's clock ahead of
+        // ours) is stored, and the resolver says "not yet valid" until its time comes.
+        if let Err(e @ VerifyError::Expired { .. }) = check_status(&v, Timestamp::now(), &[]) {
             return error(422, e.to_string());
         }
         let new = NewCertificate {

@@ -4,7 +4,7 @@
 use ed25519_dalek::SigningKey;
 use exoskin_batch::cert::{self, IssueOptions, Issued};
 use exoskin_batch::client::{self, HttpResponse};
-use exoskin_batch::date::Timestamp;
+use exoskin_batch::date::{Date, Timestamp};
 use exoskin_batch::profile::Profile;
 use exoskin_batch::record::QcRecord;
 use exoskin_batch::server::{self, Issuer, RunningServer, ServerConfig};
@@ -47,11 +47,20 @@ pub fn issue_at(rec: &QcRecord, k: &SigningKey, at: Timestamp) -> Issued {
     .expect("issue")
 }
 
-/// The passing example with another lot, issued by `k` at t0.
-pub fn cert_for_lot(lot: &str, k: &SigningKey) -> Issued {
+/// The passing example with another lot, made 30 days ago and expiring in 700 days, so
+/// that a registry (which checks against the real clock) accepts it whenever tests run.
+pub fn fresh_record(lot: &str) -> QcRecord {
     let mut rec = example("pass_msc_serum.toml");
+    let today = Timestamp::now().date().days_since_epoch();
     rec.batch.lot = lot.to_string();
-    issue_at(&rec, k, t0())
+    rec.batch.manufactured = Date::from_days(today - 30).to_string();
+    rec.batch.expires = Date::from_days(today + 700).to_string();
+    rec
+}
+
+/// [`fresh_record`] issued by `k` now.
+pub fn cert_for_lot(lot: &str, k: &SigningKey) -> Issued {
+    issue_at(&fresh_record(lot), k, Timestamp::now())
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
