@@ -380,12 +380,18 @@ impl App {
         Ok((text, v))
     }
 
+    /// Authenticate, then read the JSON body: (issuer, body text, parsed body).
+    fn authed_json(
+        &self,
+        req: &mut tiny_http::Request,
+    ) -> std::result::Result<(Issuer, String, Value), Reply> {
+        let issuer = self.auth(req)?.clone();
+        let (text, v) = self.read_json(req)?;
+        Ok((issuer, text, v))
+    }
+
     fn publish(&self, req: &mut tiny_http::Request) -> Reply {
-        let issuer = match self.auth(req) {
-            Ok(i) => i.clone(),
-            Err(r) => return r,
-        };
-        let (text, cert) = match self.read_json(req) {
+        let (issuer, text, cert) = match self.authed_json(req) {
             Ok(x) => x,
             Err(r) => return r,
         };
@@ -439,11 +445,7 @@ impl App {
     }
 
     fn revoke(&self, req: &mut tiny_http::Request) -> Reply {
-        let issuer = match self.auth(req) {
-            Ok(i) => i.clone(),
-            Err(r) => return r,
-        };
-        let (_, body) = match self.read_json(req) {
+        let (issuer, _, body) = match self.authed_json(req) {
             Ok(x) => x,
             Err(r) => return r,
         };

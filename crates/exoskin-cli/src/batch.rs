@@ -165,6 +165,16 @@ fn print_assessment(a: &Assessment) {
     println!("result: {}", if a.pass { "PASS" } else { "FAIL" });
 }
 
+/// Read a file the user named; a missing or unreadable file is bad input (exit 2).
+fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| crate::bad_input(format!("{}: {e}", path.display())))
+}
+
+fn read_text(path: &Path) -> anyhow::Result<String> {
+    String::from_utf8(read_file(path)?)
+        .map_err(|_| crate::bad_input(format!("{}: not UTF-8 text", path.display())))
+}
+
 fn write(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     std::fs::write(path, data).with_context(|| format!("writing {}", path.display()))
 }
@@ -222,13 +232,11 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
             revocations,
             at,
         } => {
-            let text = std::fs::read_to_string(&cert)
-                .map_err(|e| crate::bad_input(format!("{}: {e}", cert.display())))?;
+            let text = read_text(&cert)?;
             let key = keys::read_public_key(&pubkey).map_err(lib_err)?;
             let revs = match &revocations {
                 Some(p) => {
-                    let t = std::fs::read_to_string(p)
-                        .map_err(|e| crate::bad_input(format!("{}: {e}", p.display())))?;
+                    let t = read_text(p)?;
                     RevocationList::parse(&t, &p.display().to_string())
                         .map_err(lib_err)?
                         .revoked
@@ -278,8 +286,7 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
             registry,
             token_file,
         } => {
-            let body = std::fs::read(&cert)
-                .map_err(|e| crate::bad_input(format!("{}: {e}", cert.display())))?;
+            let body = read_file(&cert)?;
             post(&registry, "/api/v1/certificates", &token_file, &body)
         }
         BatchCommand::Revoke {

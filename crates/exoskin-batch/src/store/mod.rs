@@ -17,6 +17,16 @@ use std::sync::{Condvar, Mutex};
 mod pg;
 mod sqlite;
 
+/// The tables both backends share verbatim; each adds its audit table and triggers.
+const COMMON_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS certificates (
+  id TEXT PRIMARY KEY, gtin TEXT NOT NULL, lot TEXT NOT NULL, issuer TEXT NOT NULL,
+  valid_until TEXT NOT NULL, body TEXT NOT NULL, published_at TEXT NOT NULL, UNIQUE (gtin, lot));
+CREATE TABLE IF NOT EXISTS revocations (
+  cert_id TEXT PRIMARY KEY REFERENCES certificates(id), reason TEXT NOT NULL,
+  revoked_at TEXT NOT NULL, actor TEXT NOT NULL);
+";
+
 /// A verified certificate about to be stored.
 #[derive(Debug, Clone)]
 pub struct NewCertificate {
@@ -168,6 +178,19 @@ fn db_err(e: impl std::fmt::Display) -> BatchError {
 fn publish_detail(c: &NewCertificate) -> String {
     json!({"gtin": c.gtin, "lot": c.lot, "issuer": c.issuer, "validUntil": c.valid_until})
         .to_string()
+}
+
+/// What publishing `c` means when a certificate `id` with `body` already holds its GTIN
+/// and lot (or its id): a retry of the same bytes, or a conflict.
+fn existing_outcome(c: &NewCertificate, id: &str, body: &str) -> PublishOutcome {
+    if body == c.body {
+        PublishOutcome::Unchanged
+    } else {
+        PublishOutcome::Conflict(format!(
+            "certificate {id} already holds GTIN {} lot {} (or this id); certificates are immutable, revoke it and issue a new lot",
+            c.gtin, c.lot
+        ))
+    }
 }
 
 /// A fixed-size pool of connections, created lazily; broken ones are dropped and replaced.

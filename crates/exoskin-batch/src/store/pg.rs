@@ -7,14 +7,11 @@ use postgres::{Client, NoTls};
 /// Advisory lock key for writers ("exosk" in ASCII-ish digits).
 const WRITE_LOCK: i64 = 0x65786f736b;
 
+/// Advisory lock key for schema creation.
+const SCHEMA_LOCK: i64 = 7306087;
+
+/// Added to [`COMMON_TABLES`].
 const SCHEMA: &str = "
-SELECT pg_advisory_xact_lock(7306087);
-CREATE TABLE IF NOT EXISTS certificates (
-  id TEXT PRIMARY KEY, gtin TEXT NOT NULL, lot TEXT NOT NULL, issuer TEXT NOT NULL,
-  valid_until TEXT NOT NULL, body TEXT NOT NULL, published_at TEXT NOT NULL, UNIQUE (gtin, lot));
-CREATE TABLE IF NOT EXISTS revocations (
-  cert_id TEXT PRIMARY KEY REFERENCES certificates(id), reason TEXT NOT NULL,
-  revoked_at TEXT NOT NULL, actor TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_log (
   seq BIGINT PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
   cert_id TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
@@ -41,6 +38,10 @@ impl PgStore {
     pub fn open(url: &str, pool_size: usize) -> Result<PgStore> {
         let mut c = connect(url)?;
         let mut tx = c.transaction().map_err(db_err)?;
+        // Several servers may start at once: one applies the schema at a time.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
+            .map_err(db_err)?;
+        tx.batch_execute(COMMON_TABLES).map_err(db_err)?;
         tx.batch_execute(SCHEMA).map_err(db_err)?;
         tx.commit().map_err(db_err)?;
         let u = url.to_string();
@@ -95,14 +96,7 @@ impl Store for PgStore {
                 .map_err(db_err)?;
             if let Some(r) = existing {
                 let (id, body): (String, String) = (r.get(0), r.get(1));
-                return Ok(if body == c.body {
-                    PublishOutcome::Unchanged
-                } else {
-                    PublishOutcome::Conflict(format!(
-                        "certificate {id} already holds GTIN {} lot {} (or this id); certificates are immutable, revoke it and issue a new lot",
-                        c.gtin, c.lot
-                    ))
-                });
+                return Ok(existing_outcome(c, &id, &body));
             }
             let now = crate::date::Timestamp::now().to_string();
             tx.execute(

@@ -2,13 +2,8 @@
 use super::*;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+/// Added to [`COMMON_TABLES`].
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS certificates (
-  id TEXT PRIMARY KEY, gtin TEXT NOT NULL, lot TEXT NOT NULL, issuer TEXT NOT NULL,
-  valid_until TEXT NOT NULL, body TEXT NOT NULL, published_at TEXT NOT NULL, UNIQUE (gtin, lot));
-CREATE TABLE IF NOT EXISTS revocations (
-  cert_id TEXT PRIMARY KEY REFERENCES certificates(id), reason TEXT NOT NULL,
-  revoked_at TEXT NOT NULL, actor TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_log (
   seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
   cert_id TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
@@ -36,6 +31,7 @@ fn connect(path: &str) -> Result<Connection> {
 impl SqliteStore {
     pub fn open(path: &str, pool_size: usize) -> Result<SqliteStore> {
         let c = connect(path)?;
+        c.execute_batch(COMMON_TABLES).map_err(db_err)?;
         c.execute_batch(SCHEMA).map_err(db_err)?;
         let p = path.to_string();
         let pool = Pool::new(pool_size, Box::new(move || connect(&p)), |_| true);
@@ -83,14 +79,7 @@ impl Store for SqliteStore {
                 .optional()
                 .map_err(db_err)?;
             if let Some((id, body)) = existing {
-                return Ok(if body == c.body {
-                    PublishOutcome::Unchanged
-                } else {
-                    PublishOutcome::Conflict(format!(
-                        "certificate {id} already holds GTIN {} lot {} (or this id); certificates are immutable, revoke it and issue a new lot",
-                        c.gtin, c.lot
-                    ))
-                });
+                return Ok(existing_outcome(c, &id, &body));
             }
             tx.execute(
                 "INSERT INTO certificates (id, gtin, lot, issuer, valid_until, body, published_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
