@@ -40,8 +40,35 @@ pub fn message_page(title: &str, message: &str) -> String {
     )
 }
 
-fn row(out: &mut String, k: &str, v: &str) {
-    let _ = write!(out, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v));
+fn list(v: &Value) -> String {
+    let items: Vec<&str> = v
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// `2.4e10` as `2.4 × 10¹⁰`: what a phone screen reads well.
+fn sci(x: f64) -> String {
+    const SUP: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+    let e = format!("{x:.2e}");
+    let (m, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let m = m.trim_end_matches('0').trim_end_matches('.');
+    let sup: String = exp
+        .chars()
+        .map(|c| {
+            if c == '-' {
+                '⁻'
+            } else {
+                SUP[c.to_digit(10).unwrap_or(0) as usize]
+            }
+        })
+        .collect();
+    format!("{m} × 10{sup}")
 }
 
 fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
@@ -58,7 +85,7 @@ fn n(v: &Value, path: &[&str]) -> String {
         cur = &cur[*p];
     }
     match cur.as_f64() {
-        Some(x) if x != 0.0 && (x.abs() >= 1e5 || x.abs() < 1e-3) => format!("{x:.2e}"),
+        Some(x) if x != 0.0 && (x.abs() >= 1e5 || x.abs() < 1e-3) => sci(x),
         Some(x) => format!("{x}"),
         None => String::new(),
     }
@@ -112,114 +139,203 @@ pub fn certificate_page(cert: &Value, v: &Verified, status: &Status) -> String {
         escape(s(rec, &["product", "name"])),
         escape(s(rec, &["product", "brand"]))
     );
-    b.push_str("<table>");
-    row(&mut b, "Lot", &v.lot);
-    row(&mut b, "GTIN", &v.gtin);
-    row(&mut b, "Manufactured", s(rec, &["batch", "manufactured"]));
-    row(&mut b, "Expires", s(subj, &["expiry"]));
-    row(
-        &mut b,
-        "Made by",
-        &format!(
-            "{}, {}",
-            s(rec, &["manufacturing", "manufacturer"]),
-            s(rec, &["manufacturing", "site"])
-        ),
-    );
-    row(
-        &mut b,
-        "GMP certificate",
-        s(rec, &["manufacturing", "gmp_certificate"]),
-    );
-    row(&mut b, "Certified by", &v.issuer_name);
-    b.push_str("</table><h2>Where the vesicles came from</h2><table>");
-    row(
-        &mut b,
-        "Source",
-        &format!(
-            "{} ({})",
-            s(rec, &["source", "cell_type"]),
-            s(rec, &["source", "kind"])
-        ),
-    );
+    let checks: Vec<(&str, bool)> = a["checks"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    (
+                        c["id"].as_str().unwrap_or(""),
+                        c["pass"].as_bool().unwrap_or(false),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    // A row; red with a cross when one of the named checks (`a|b`) failed.
+    let row = |b: &mut String, k: &str, v: &str, check: &str| {
+        let failed = checks
+            .iter()
+            .any(|(id, pass)| !pass && check.split('|').any(|c| c == *id));
+        let _ = write!(
+            b,
+            "<tr><th>{}</th><td{}>{}{}</td></tr>",
+            escape(k),
+            if failed { " class=\"fail\"" } else { "" },
+            if failed { "✖ " } else { "" },
+            escape(v)
+        );
+    };
+    let c = &rec["characterization"];
+    let sf = &rec["safety"];
+    let st = &rec["storage"];
     let screening: Vec<&str> = rec["source"]["donor_screening"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    row(
-        &mut b,
-        "Donor screening",
-        &if screening.is_empty() {
-            "not applicable".to_string()
-        } else {
-            screening.join(", ")
-        },
-    );
-    row(
-        &mut b,
-        "Isolation",
-        s(rec, &["manufacturing", "isolation_method"]),
-    );
-    b.push_str("</table><h2>Purity and identity</h2><table>");
-    let c = &rec["characterization"];
-    row(
-        &mut b,
-        "Particles",
-        &format!(
-            "{} /mL ({})",
-            n(c, &["particle_concentration_per_ml"]),
-            s(c, &["concentration_method"])
+    let sections: [(&str, Vec<(&str, String, &str)>); 4] = [
+        (
+            "",
+            vec![
+                ("Lot", v.lot.clone(), ""),
+                ("GTIN", v.gtin.clone(), ""),
+                (
+                    "Manufactured",
+                    s(rec, &["batch", "manufactured"]).into(),
+                    "",
+                ),
+                (
+                    "Expires",
+                    s(subj, &["expiry"]).into(),
+                    "stability.shelf_life",
+                ),
+                (
+                    "Made by",
+                    format!(
+                        "{}, {}",
+                        s(rec, &["manufacturing", "manufacturer"]),
+                        s(rec, &["manufacturing", "site"])
+                    ),
+                    "",
+                ),
+                (
+                    "GMP certificate",
+                    s(rec, &["manufacturing", "gmp_certificate"]).into(),
+                    "manufacturing.gmp",
+                ),
+                ("Certified by", v.issuer_name.clone(), ""),
+            ],
         ),
-    );
-    row(
-        &mut b,
-        "Size (mode; D10/D50/D90)",
-        &format!(
-            "{} nm; {}/{}/{} nm",
-            n(c, &["size_mode_nm"]),
-            n(c, &["size_d10_nm"]),
-            n(c, &["size_d50_nm"]),
-            n(c, &["size_d90_nm"])
+        (
+            "Where the vesicles came from",
+            vec![
+                (
+                    "Source",
+                    format!(
+                        "{} ({})",
+                        s(rec, &["source", "cell_type"]),
+                        s(rec, &["source", "kind"])
+                    ),
+                    "",
+                ),
+                (
+                    "Donor screening",
+                    if screening.is_empty() {
+                        "not applicable".into()
+                    } else {
+                        screening.join(", ")
+                    },
+                    "source.donor_screening",
+                ),
+                (
+                    "Isolation",
+                    s(rec, &["manufacturing", "isolation_method"]).into(),
+                    "",
+                ),
+            ],
         ),
-    );
-    row(
-        &mut b,
-        "Particles per µg protein",
-        &n(c, &["particles_per_ug_protein"]),
-    );
-    b.push_str("</table><h2>Safety</h2><table>");
-    let sf = &rec["safety"];
-    row(
-        &mut b,
-        "Viable cells",
-        &format!("{} /mL", n(sf, &["viable_cells_per_ml"])),
-    );
-    row(
-        &mut b,
-        "Residual DNA",
-        &format!("{} ng/mL", n(sf, &["residual_dna_ng_per_ml"])),
-    );
-    row(
-        &mut b,
-        "Endotoxin",
-        &format!("{} EU/mL", n(sf, &["endotoxin_eu_per_ml"])),
-    );
-    row(&mut b, "Sterility", s(sf, &["sterility"]));
-    row(&mut b, "Mycoplasma", s(sf, &["mycoplasma"]));
-    let st = &rec["storage"];
-    row(
-        &mut b,
-        "Storage",
-        &format!(
-            "{} to {} °C, {}",
-            n(st, &["temperature_min_c"]),
-            n(st, &["temperature_max_c"]),
-            s(st, &["form"])
+        (
+            "Purity and identity",
+            vec![
+                (
+                    "Particles",
+                    format!(
+                        "{} per mL ({})",
+                        n(c, &["particle_concentration_per_ml"]),
+                        s(c, &["concentration_method"])
+                    ),
+                    "concentration",
+                ),
+                (
+                    "Size (mode; D10/D50/D90)",
+                    format!(
+                        "{} nm; {}/{}/{} nm",
+                        n(c, &["size_mode_nm"]),
+                        n(c, &["size_d10_nm"]),
+                        n(c, &["size_d50_nm"]),
+                        n(c, &["size_d90_nm"])
+                    ),
+                    "size.mode",
+                ),
+                (
+                    "Within 30-150 nm",
+                    format!(
+                        "{:.0}%",
+                        c["fraction_30_150_nm"].as_f64().unwrap_or(0.0) * 100.0
+                    ),
+                    "size.fraction_30_150_nm",
+                ),
+                (
+                    "Particles per µg protein",
+                    n(c, &["particles_per_ug_protein"]),
+                    "purity.particles_per_ug_protein",
+                ),
+                (
+                    "EV markers found",
+                    list(&c["markers_present"]),
+                    "markers.negative",
+                ),
+                (
+                    "Tested absent",
+                    list(&c["markers_absent"]),
+                    "markers.negative",
+                ),
+            ],
         ),
-    );
+        (
+            "Safety",
+            vec![
+                (
+                    "Viable cells",
+                    format!("{} per mL", n(sf, &["viable_cells_per_ml"])),
+                    "safety.viable_cells",
+                ),
+                (
+                    "Residual DNA",
+                    format!("{} ng/mL", n(sf, &["residual_dna_ng_per_ml"])),
+                    "safety.residual_dna",
+                ),
+                (
+                    "Endotoxin",
+                    format!("{} EU/mL", n(sf, &["endotoxin_eu_per_ml"])),
+                    "safety.endotoxin",
+                ),
+                (
+                    "Sterility",
+                    s(sf, &["sterility"]).into(),
+                    "safety.sterility",
+                ),
+                (
+                    "Mycoplasma",
+                    s(sf, &["mycoplasma"]).replace('_', " "),
+                    "safety.mycoplasma",
+                ),
+                (
+                    "Storage",
+                    format!(
+                        "{} to {} °C, {}",
+                        n(st, &["temperature_min_c"]),
+                        n(st, &["temperature_max_c"]),
+                        s(st, &["form"])
+                    ),
+                    "",
+                ),
+            ],
+        ),
+    ];
+    for (title, rows) in &sections {
+        if !title.is_empty() {
+            let _ = write!(b, "<h2>{}</h2>", escape(title));
+        }
+        b.push_str("<table>");
+        for (k, val, check) in rows {
+            row(&mut b, k, val, check);
+        }
+        b.push_str("</table>");
+    }
     let _ = write!(
         b,
-        "</table><h2>All checks ({}, {})</h2><table><tr><th>Check</th><td><b>Result / limit</b></td></tr>",
+        "<h2>All checks ({}, {})</h2><table><tr><th>Check</th><td><b>Result / limit</b></td></tr>",
         escape(s(a, &["profile"])),
         escape(s(a, &["profileVersion"]))
     );

@@ -117,7 +117,7 @@ fn write_number(f: f64, exact_int: Option<i64>, out: &mut String) -> Result<(), 
             out.push_str(&digits[1..]);
         }
         out.push('e');
-        out.push(if n - 1 >= 0 { '+' } else { '-' });
+        out.push(if n > 0 { '+' } else { '-' });
         let _ = write!(out, "{}", (n - 1).abs());
     }
     Ok(())

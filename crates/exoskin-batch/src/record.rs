@@ -271,7 +271,10 @@ impl QcRecord {
                 s.mycoplasma
             ));
         }
-        if !(self.storage.temperature_min_c <= self.storage.temperature_max_c) {
+        if self.storage.temperature_min_c > self.storage.temperature_max_c
+            || !self.storage.temperature_min_c.is_finite()
+            || !self.storage.temperature_max_c.is_finite()
+        {
             return bad("storage.temperature_min_c must be <= temperature_max_c".into());
         }
         Ok(())

@@ -60,7 +60,7 @@ fn svg_to_matrix(svg: &str) -> qr::QrMatrix {
     for run in d.split('z').filter(|s| !s.is_empty()) {
         let nums: Vec<usize> = run
             .trim_start_matches('M')
-            .split(|c| c == ' ' || c == 'h' || c == 'v')
+            .split([' ', 'h', 'v'])
             .filter(|s| !s.is_empty() && !s.starts_with('-'))
             .map(|s| s.parse().unwrap())
             .collect();

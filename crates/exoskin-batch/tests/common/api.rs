@@ -151,7 +151,9 @@ pub fn bad_input_gets_a_clear_4xx_and_leaves_data_untouched(db: &str) {
             exoskin_batch::date::Timestamp::parse("2025-06-01").unwrap(),
         )
     };
-    let cases: Vec<(&str, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    /// (what, token, body, expected status, expected words in the error)
+    type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "malformed JSON",
             Some(TOKEN),
