@@ -173,7 +173,9 @@ pub fn certificate_page(cert: &Value, v: &Verified, status: &Status) -> String {
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let sections: [(&str, Vec<(&str, String, &str)>); 4] = [
+    // (heading, rows of (label, value, check ids))
+    type Section<'a> = (&'a str, Vec<(&'a str, String, &'a str)>);
+    let sections: [Section; 4] = [
         (
             "",
             vec![

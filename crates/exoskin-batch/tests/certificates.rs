@@ -299,3 +299,30 @@ fn garbage_is_reported_as_malformed_not_a_panic() {
         assert!(cert::verify(t, &pk, t0(), &[]).is_err(), "{t}");
     }
 }
+
+#[test]
+fn keygen_writes_an_owner_only_private_key_and_never_overwrites() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("keys");
+    let path = dir.path().join("lab.key");
+    let k = exoskin_batch::keys::generate().unwrap();
+    let pub_path = exoskin_batch::keys::write_key_pair(&path, &k).unwrap();
+    assert_eq!(pub_path, dir.path().join("lab.key.pub"));
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let back = exoskin_batch::keys::read_private_key(&path).unwrap();
+    assert_eq!(back.to_bytes(), k.to_bytes());
+    assert_eq!(
+        exoskin_batch::keys::read_public_key(&pub_path).unwrap(),
+        k.verifying_key()
+    );
+    let other = exoskin_batch::keys::generate().unwrap();
+    assert_ne!(other.to_bytes(), k.to_bytes());
+    assert!(exoskin_batch::keys::write_key_pair(&path, &other).is_err());
+    assert_eq!(
+        exoskin_batch::keys::read_private_key(&path)
+            .unwrap()
+            .to_bytes(),
+        k.to_bytes()
+    );
+}
