@@ -100,20 +100,21 @@ pub fn parse(text: &str) -> Vec<ParsedIngredient> {
     let mut may_contain = false;
     // Work list of (segment, blend) in reverse order; iterative so that no input can make the
     // parser recurse deeply.
-    let mut stack: Vec<(String, Option<String>)> = Vec::new();
-    push_segments(&body, comma_style, None, &mut stack);
-    while let Some((seg, blend)) = stack.pop() {
+    let mut stack: Vec<Item> = Vec::new();
+    push_segments(&body, comma_style, None, 0, &mut stack);
+    while let Some((seg, blend, level)) = stack.pop() {
         // "May contain" / +/- markers: what comes before is a normal ingredient, what comes
         // after is may-contain.
         let lower = seg.to_ascii_lowercase();
         if let Some((at, len)) = find_marker(&lower) {
-            let after = seg[at + len..].to_string();
+            // Every later marker in the segment is removed at once (linear time).
+            let after = remove_markers(&seg[at + len..]);
             let before = seg[..at].to_string();
-            push_segments(&after, true, blend.clone(), &mut stack);
+            push_segments(&after, true, blend.clone(), level, &mut stack);
             // A marker with nothing after it still switches the mode.
-            stack.push((String::from(MODE_SWITCH), None));
+            stack.push((String::from(MODE_SWITCH), None, level));
             if before.chars().any(|c| c.is_alphanumeric()) {
-                stack.push((before, blend));
+                stack.push((before, blend, level));
             }
             continue;
         }
@@ -122,14 +123,19 @@ pub fn parse(text: &str) -> Vec<ParsedIngredient> {
             continue;
         }
         // A branded blend with a list in parentheses: expand it.
-        if let Some((name, inner)) = blend_parts(&seg) {
+        let blend_found = if level < MAX_BLEND_LEVEL {
+            blend_parts(&seg)
+        } else {
+            None
+        };
+        if let Some((name, inner)) = blend_found {
             let blend_name = tidy_name(&name);
             let blend = if blend_name.chars().any(|c| c.is_alphanumeric()) {
                 Some(blend_name)
             } else {
                 blend
             };
-            push_segments(&inner, true, blend, &mut stack);
+            push_segments(&inner, true, blend, level + 1, &mut stack);
             continue;
         }
         // Trade mixtures "A (and) B".
@@ -144,7 +150,7 @@ pub fn parse(text: &str) -> Vec<ParsedIngredient> {
             }
             parts.push(rest.to_string());
             for p in parts.into_iter().rev() {
-                stack.push((p, blend.clone()));
+                stack.push((p, blend.clone(), level));
             }
             continue;
         }
@@ -161,6 +167,30 @@ pub fn parse(text: &str) -> Vec<ParsedIngredient> {
 /// A sentinel segment that switches the parser into may-contain mode (cannot occur in text:
 /// it holds a control character, which [`clean_text`] removes).
 const MODE_SWITCH: &str = "\u{1}may-contain\u{1}";
+
+/// A segment still to parse: text, the blend it belongs to, how deep in blends it is.
+type Item = (String, Option<String>, u8);
+
+/// Blends inside blends are expanded this deep, no deeper (keeps the parser linear).
+const MAX_BLEND_LEVEL: u8 = 3;
+
+/// Replace every may-contain marker with a space.
+fn remove_markers(s: &str) -> String {
+    let lower = s.to_ascii_lowercase();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if let Some(m) = MAY_CONTAIN.iter().find(|m| lower[i..].starts_with(*m)) {
+            out.push(' ');
+            i += m.len();
+        } else {
+            let n = s[i..].chars().next().map_or(1, char::len_utf8);
+            out.push_str(&s[i..i + n]);
+            i += n;
+        }
+    }
+    out
+}
 
 fn find_marker(lower: &str) -> Option<(usize, usize)> {
     MAY_CONTAIN
@@ -282,7 +312,8 @@ fn push_segments(
     text: &str,
     comma_style: bool,
     blend: Option<String>,
-    stack: &mut Vec<(String, Option<String>)>,
+    level: u8,
+    stack: &mut Vec<Item>,
 ) {
     let mut segs = Vec::new();
     for (seg, unbalanced) in split(text, comma_style, true) {
@@ -293,7 +324,7 @@ fn push_segments(
         }
     }
     for s in segs.into_iter().rev() {
-        stack.push((s, blend.clone()));
+        stack.push((s, blend.clone(), level));
     }
 }
 
