@@ -21,6 +21,7 @@ pub mod date;
 pub mod error;
 pub mod gs1;
 pub mod html;
+pub mod http;
 pub mod jcs;
 pub mod keys;
 pub mod profile;

@@ -1,5 +1,5 @@
-//! The registry and GS1 Digital Link resolver over HTTP (tiny_http, a fixed pool of worker
-//! threads).
+//! The registry and GS1 Digital Link resolver over HTTP ([`crate::http`]: a thread per
+//! connection, keep-alive, body limits).
 //!
 //! | method | path | auth | what |
 //! |---|---|---|---|
@@ -14,14 +14,13 @@ use crate::date::Timestamp;
 use crate::error::{BatchError, Result};
 use crate::gs1;
 use crate::html::{self, Status};
+use crate::http::{HttpServer, Limits, Request, Response};
 use crate::store::{self, NewCertificate, PublishOutcome, RevokeOutcome, Store};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 /// An issuer allowed to publish: its `did:key` and the SHA-256 of its bearer token.
 #[derive(Debug, Clone)]
@@ -107,89 +106,47 @@ impl ServerConfig {
 struct App {
     store: Box<dyn Store>,
     issuers: Vec<Issuer>,
-    max_body: usize,
 }
 
 /// A running server.
 pub struct RunningServer {
     pub addr: SocketAddr,
-    http: Arc<tiny_http::Server>,
-    workers: Vec<JoinHandle<()>>,
+    http: HttpServer,
 }
 
 impl RunningServer {
     /// Block until the server stops (it stops only on [`RunningServer::shutdown`] or exit).
-    pub fn wait(mut self) {
-        for w in self.workers.drain(..) {
-            let _ = w.join();
-        }
+    pub fn wait(self) {
+        self.http.wait()
     }
 
-    pub fn shutdown(mut self) {
-        for _ in 0..self.workers.len() {
-            self.http.unblock();
-        }
-        for w in self.workers.drain(..) {
-            let _ = w.join();
-        }
+    pub fn shutdown(self) {
+        self.http.shutdown()
     }
 }
 
-/// Disable Nagle's algorithm on the listener; Linux copies the flag to accepted sockets.
-/// Without it a response written in two segments (headers, then body) waits for the
-/// client's delayed ACK: 40 ms per keep-alive request.
-#[cfg(target_os = "linux")]
-fn set_nodelay(l: &std::net::TcpListener) {
-    use std::os::fd::AsRawFd;
-    let one: libc::c_int = 1;
-    // SAFETY: a valid socket fd and a pointer to a c_int of the size passed.
-    unsafe {
-        libc::setsockopt(
-            l.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_NODELAY,
-            &one as *const libc::c_int as *const libc::c_void,
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn set_nodelay(_: &std::net::TcpListener) {}
-
-/// Open the store, bind and start the worker threads.
+/// Open the store, bind and start serving.
 pub fn start(cfg: ServerConfig) -> Result<RunningServer> {
     let store = store::open(&cfg.db, cfg.threads)?;
     let listener = std::net::TcpListener::bind(&cfg.listen)
         .map_err(|e| BatchError::invalid(format!("cannot listen on {}: {e}", cfg.listen)))?;
-    set_nodelay(&listener);
-    let http = tiny_http::Server::from_listener(listener, None)
-        .map_err(|e| BatchError::invalid(format!("cannot listen on {}: {e}", cfg.listen)))?;
-    let addr = http
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| BatchError::invalid("not an IP listener"))?;
-    let http = Arc::new(http);
     let app = Arc::new(App {
         store,
         issuers: cfg.issuers,
-        max_body: cfg.max_body_bytes,
     });
-    let workers = (0..cfg.threads.max(1))
-        .map(|_| {
-            let http = Arc::clone(&http);
-            let app = Arc::clone(&app);
-            std::thread::spawn(move || {
-                while let Ok(req) = http.recv() {
-                    app.handle(req);
-                }
-            })
-        })
-        .collect();
+    let limits = Limits {
+        max_body_bytes: cfg.max_body_bytes,
+        ..Limits::default()
+    };
+    let http = HttpServer::start(
+        listener,
+        limits,
+        Arc::new(move |req: &Request| app.handle(req)),
+    )
+    .map_err(|e| BatchError::invalid(format!("cannot listen on {}: {e}", cfg.listen)))?;
     Ok(RunningServer {
-        addr,
+        addr: http.addr,
         http,
-        workers,
     })
 }
 
@@ -224,15 +181,8 @@ fn html_reply(status: u16, body: String) -> Reply {
     }
 }
 
-fn header<'a>(req: &'a tiny_http::Request, name: &str) -> Option<&'a str> {
-    req.headers()
-        .iter()
-        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_str())
-}
-
-fn wants_json(req: &tiny_http::Request) -> bool {
-    header(req, "Accept").is_some_and(|a| {
+fn wants_json(req: &Request) -> bool {
+    req.header("Accept").is_some_and(|a| {
         let a = a.to_ascii_lowercase();
         (a.contains("application/json") || a.contains("application/ld+json"))
             && !a.starts_with("text/html")
@@ -245,36 +195,30 @@ fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
 }
 
 impl App {
-    fn handle(&self, mut req: tiny_http::Request) {
-        let reply = self.route(&mut req);
-        let mut resp = tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
-        let mut add = |k: &str, v: &str| {
-            if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-                resp.add_header(h);
-            }
-        };
-        add("Content-Type", reply.content_type);
-        add("X-Content-Type-Options", "nosniff");
-        add("Cache-Control", "no-store");
-        if reply.content_type.starts_with("text/html") {
-            add(
-                "Content-Security-Policy",
-                "default-src 'none'; style-src 'unsafe-inline'",
-            );
-        }
-        if let Some((k, v)) = &reply.extra {
-            add(k, v);
-        }
+    fn handle(&self, req: &Request) -> Response {
+        let reply = self.route(req);
         if reply.status >= 500 {
-            eprintln!("{} {} -> {}", req.method(), req.url(), reply.status);
+            eprintln!("{} {} -> {}", req.method, req.target, reply.status);
         }
-        let _ = req.respond(resp);
+        let mut resp = Response::new(reply.status, reply.content_type, reply.body);
+        resp.headers
+            .push(("X-Content-Type-Options", "nosniff".into()));
+        resp.headers.push(("Cache-Control", "no-store".into()));
+        if reply.content_type.starts_with("text/html") {
+            resp.headers.push((
+                "Content-Security-Policy",
+                "default-src 'none'; style-src 'unsafe-inline'".into(),
+            ));
+        }
+        if let Some(extra) = reply.extra {
+            resp.headers.push(extra);
+        }
+        resp
     }
 
-    fn route(&self, req: &mut tiny_http::Request) -> Reply {
-        let url = req.url().to_string();
-        let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-        let method = req.method().as_str().to_ascii_uppercase();
+    fn route(&self, req: &Request) -> Reply {
+        let (path, query) = req.target.split_once('?').unwrap_or((&req.target, ""));
+        let method = req.method.as_str();
         let get = method == "GET" || method == "HEAD";
         match path {
             "/healthz" if get => match self.store.counts() {
@@ -318,13 +262,14 @@ impl App {
     }
 
     /// Authenticate the bearer token; the matching issuer, or an error reply.
-    fn auth(&self, req: &tiny_http::Request) -> std::result::Result<&Issuer, Reply> {
+    fn auth(&self, req: &Request) -> std::result::Result<&Issuer, Reply> {
         let unauthorized = |m: &str| {
             let mut r = error(401, m);
             r.extra = Some(("WWW-Authenticate", "Bearer".into()));
             r
         };
-        let h = header(req, "Authorization")
+        let h = req
+            .header("Authorization")
             .ok_or_else(|| unauthorized("missing Authorization: Bearer <token>"))?;
         let token = h
             .strip_prefix("Bearer ")
@@ -342,11 +287,8 @@ impl App {
         found.ok_or_else(|| unauthorized("invalid token"))
     }
 
-    fn read_json(
-        &self,
-        req: &mut tiny_http::Request,
-    ) -> std::result::Result<(String, Value), Reply> {
-        if let Some(ct) = header(req, "Content-Type") {
+    fn read_json(&self, req: &Request) -> std::result::Result<(String, Value), Reply> {
+        if let Some(ct) = req.header("Content-Type") {
             if !ct.to_ascii_lowercase().starts_with("application/json") {
                 return Err(error(
                     415,
@@ -354,18 +296,8 @@ impl App {
                 ));
             }
         }
-        let too_big = || error(413, format!("body larger than {} bytes", self.max_body));
-        if req.body_length().is_some_and(|n| n > self.max_body) {
-            return Err(too_big());
-        }
-        let mut buf = Vec::new();
-        req.as_reader()
-            .take(self.max_body as u64 + 1)
-            .read_to_end(&mut buf)
-            .map_err(|e| error(400, format!("cannot read body: {e}")))?;
-        if buf.len() > self.max_body {
-            return Err(too_big());
-        }
+        // The HTTP layer refused bodies over the limit before reading them.
+        let buf = req.body.clone();
         let text = String::from_utf8(buf).map_err(|_| error(400, "body is not UTF-8"))?;
         let v: Value = serde_json::from_str(&text).map_err(|e| {
             error(
@@ -381,16 +313,13 @@ impl App {
     }
 
     /// Authenticate, then read the JSON body: (issuer, body text, parsed body).
-    fn authed_json(
-        &self,
-        req: &mut tiny_http::Request,
-    ) -> std::result::Result<(Issuer, String, Value), Reply> {
+    fn authed_json(&self, req: &Request) -> std::result::Result<(Issuer, String, Value), Reply> {
         let issuer = self.auth(req)?.clone();
         let (text, v) = self.read_json(req)?;
         Ok((issuer, text, v))
     }
 
-    fn publish(&self, req: &mut tiny_http::Request) -> Reply {
+    fn publish(&self, req: &Request) -> Reply {
         let (issuer, text, cert) = match self.authed_json(req) {
             Ok(x) => x,
             Err(r) => return r,
@@ -444,7 +373,7 @@ impl App {
         }
     }
 
-    fn revoke(&self, req: &mut tiny_http::Request) -> Reply {
+    fn revoke(&self, req: &Request) -> Reply {
         let (issuer, _, body) = match self.authed_json(req) {
             Ok(x) => x,
             Err(r) => return r,
@@ -520,7 +449,7 @@ impl App {
         }
     }
 
-    fn resolve(&self, req: &tiny_http::Request, path: &str) -> Reply {
+    fn resolve(&self, req: &Request, path: &str) -> Reply {
         let json = wants_json(req);
         let fail = |status: u16, title: &str, msg: String| {
             if json {

@@ -46,3 +46,61 @@ fn hostile_lots_that_are_valid_gs1_are_stored_literally_and_escaped_in_html() {
     let dir = TempDir::new("api");
     api::hostile_lots_that_are_valid_gs1_are_stored_literally_and_escaped_in_html(&db(&dir));
 }
+
+/// Send raw bytes, read everything until the server closes.
+fn raw(addr: &str, bytes: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    s.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn malformed_http_is_answered_and_closed() {
+    let dir = TempDir::new("raw");
+    let s = start_server(&db(&dir), 64 * 1024);
+    let addr = s.addr.to_string();
+    let cases: [(&[u8], &str); 7] = [
+        (b"GARBAGE\r\n\r\n", "HTTP/1.1 400"),
+        (b"GET /healthz HTTP/1.1 extra\r\n\r\n", "HTTP/1.1 400"),
+        (b"GET healthz HTTP/1.1\r\n\r\n", "HTTP/1.1 400"),
+        (b"POST /api/v1/certificates HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "HTTP/1.1 411"),
+        (b"POST /api/v1/certificates HTTP/1.1\r\nContent-Length: 12x\r\n\r\n", "HTTP/1.1 400"),
+        (b"POST /api/v1/certificates HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", "HTTP/1.1 413"),
+        (b"GET /healthz HTTP/1.0\r\n\r\n", "HTTP/1.1 200"),
+    ];
+    for (req, want) in cases {
+        let got = raw(&addr, req);
+        assert!(
+            got.starts_with(want),
+            "{:?} -> {got}",
+            String::from_utf8_lossy(req)
+        );
+    }
+    let mut big = b"GET /healthz HTTP/1.1\r\nX-Pad: ".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 20_000));
+    big.extend_from_slice(b"\r\n\r\n");
+    assert!(raw(&addr, &big).starts_with("HTTP/1.1 431"));
+    // Expect: 100-continue, as curl sends for large bodies.
+    let c = cert_for_lot("EXPECT-1", &key(1));
+    let head = format!(
+        "POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        c.text.len()
+    );
+    let mut req = head.into_bytes();
+    req.extend_from_slice(c.text.as_bytes());
+    let got = raw(&addr, &req);
+    assert!(
+        got.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201"),
+        "{got}"
+    );
+    assert_eq!(
+        get_json(&addr, "/01/09506000134352/10/EXPECT-1").status,
+        200
+    );
+    s.shutdown();
+}
