@@ -308,8 +308,12 @@ impl Lexicon {
     /// then each slash alternative, then each parenthetical; failing those, a best guess from
     /// keywords (reported as [`Match::Guess`]), else [`Class::Other`] with [`Match::Unknown`].
     pub fn classify(&self, name: &str) -> Classification {
-        let full = key(name);
-        if let Some(&i) = self.index.get(&full) {
+        self.classify_keyed(name, &key(name))
+    }
+
+    /// [`Lexicon::classify`] with the name's lookup key already computed.
+    pub fn classify_keyed(&self, name: &str, full: &str) -> Classification {
+        if let Some(&i) = self.index.get(full) {
             return self.from_entry(i);
         }
         let (outside, insides) = split_parentheticals(name);
@@ -325,7 +329,7 @@ impl Lexicon {
                 return self.from_entry(i);
             }
         }
-        match guess(&full) {
+        match guess(full) {
             Some(g) => {
                 let human_derived = g.origin.is_some_and(Source::is_human);
                 let origin_text = match g.origin {

@@ -93,7 +93,7 @@ impl Decoder {
     }
 
     fn classify(&self, p: ParsedIngredient) -> Ingredient {
-        let c = self.lexicon.classify(&p.name);
+        let c = self.lexicon.classify_keyed(&p.name, &p.key);
         let entry = c.entry.map(|i| &self.lexicon.entries()[i]);
         let (source, origin) = if c.class == Class::Vesicle {
             (c.origin, None)

@@ -23,6 +23,8 @@ pub struct ParsedIngredient {
     pub position: usize,
     /// The name as printed, tidied (trademark signs, percentages and numbering removed).
     pub name: String,
+    /// The lookup key of the name (lower case, accents and plurals folded).
+    pub key: String,
     /// A percentage printed with the name, if any.
     pub percent: Option<f64>,
     /// True for ingredients after a "may contain" or `+/-` marker (colourants of shade ranges).
@@ -105,8 +107,7 @@ pub fn parse(text: &str) -> Vec<ParsedIngredient> {
     while let Some((seg, blend, level)) = stack.pop() {
         // "May contain" / +/- markers: what comes before is a normal ingredient, what comes
         // after is may-contain.
-        let lower = seg.to_ascii_lowercase();
-        if let Some((at, len)) = find_marker(&lower) {
+        if let Some((at, len)) = find_marker(&seg) {
             // Every later marker in the segment is removed at once (linear time).
             let after = remove_markers(&seg[at + len..]);
             let before = seg[..at].to_string();
@@ -139,7 +140,8 @@ pub fn parse(text: &str) -> Vec<ParsedIngredient> {
             continue;
         }
         // Trade mixtures "A (and) B".
-        if lower.contains("(and)") {
+        if seg.contains('(') && seg.to_ascii_lowercase().contains("(and)") {
+            let lower = seg.to_ascii_lowercase();
             let mut parts = Vec::new();
             let mut rest = seg.as_str();
             let mut rest_lower = lower.as_str();
@@ -192,15 +194,26 @@ fn remove_markers(s: &str) -> String {
     out
 }
 
-fn find_marker(lower: &str) -> Option<(usize, usize)> {
-    MAY_CONTAIN
-        .iter()
-        .filter_map(|m| lower.find(m).map(|i| (i, m.len())))
-        .min_by_key(|&(i, _)| i)
+/// The first may-contain marker in a segment: (byte offset, length). One pass over the bytes.
+fn find_marker(seg: &str) -> Option<(usize, usize)> {
+    let b = seg.as_bytes();
+    (0..b.len())
+        .filter(|&i| matches!(b[i], b'+' | b'm' | b'M' | b'p' | b'P' | b'k' | b'K'))
+        .find_map(|i| {
+            MAY_CONTAIN
+                .iter()
+                .find(|m| {
+                    b.len() - i >= m.len() && b[i..i + m.len()].eq_ignore_ascii_case(m.as_bytes())
+                })
+                .map(|m| (i, m.len()))
+        })
 }
 
 /// Remove `(TM)`, `(R)` and `(C)`-style marks written with letters.
 fn remove_marks(s: &str) -> String {
+    if !s.contains('(') {
+        return s.to_string();
+    }
     let lower = s.to_ascii_lowercase();
     if !lower.contains("(tm)") && !lower.contains("(r)") && !lower.contains("(sm)") {
         return s.to_string();
@@ -531,15 +544,17 @@ fn tidy_name(s: &str) -> String {
             )
     });
     let mut name = tidy_spaces(t);
-    // Empty or unbalanced parentheses left by removals.
-    name = name.replace("()", "");
-    let opens = name.matches('(').count();
-    let closes = name.matches(')').count();
-    if opens != closes {
-        name = name.replace(['(', ')'], " ");
-        name = tidy_spaces(&name);
+    if name.contains('(') || name.contains(')') {
+        // Empty or unbalanced parentheses left by removals.
+        name = name.replace("()", "");
+        let opens = name.matches('(').count();
+        let closes = name.matches(')').count();
+        if opens != closes {
+            name = name.replace(['(', ')'], " ");
+        }
+        name = tidy_spaces(name.trim_matches(|c: char| c == ' ' || c == '-' || c == ':'));
     }
-    tidy_spaces(name.trim_matches(|c: char| c == ' ' || c == '-' || c == ':'))
+    name
 }
 
 /// Words of footnotes that labels attach with a star ("*Certified organic ingredient").
@@ -574,6 +589,7 @@ fn finish(seg: &str, may_contain: bool, blend: Option<String>) -> Option<ParsedI
     }
     Some(ParsedIngredient {
         position: 0,
+        key: k,
         name,
         percent,
         may_contain,
