@@ -5,7 +5,7 @@
 use crate::bad_input;
 use clap::Args as ClapArgs;
 use exoskin_labels::{Date, Decoder, LabelError, Product};
-use std::io::Read;
+use std::io::{Read, Write};
 
 #[derive(ClapArgs)]
 pub struct Args {
@@ -102,10 +102,20 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                  file: exoskin label --product FILE",
             )),
         };
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    let mut text = if a.json {
+        serde_json::to_string_pretty(&report)?
     } else {
-        print!("{}", report.to_text());
+        report.to_text()
+    };
+    if !text.ends_with('\n') {
+        text.push('\n');
     }
-    Ok(0)
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        // A closed pipe (`exoskin label f --json | head`) is not an error.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::anyhow!("writing the report to stdout: {e}"))
+        }
+        _ => Ok(0),
+    }
 }

@@ -147,6 +147,26 @@ impl Decoder {
     }
 }
 
+/// Words of running text that ingredient names do not contain.
+const PROSE_WORDS: &[&str] = &[
+    "the", "is", "are", "was", "were", "you", "your", "we", "our", "i", "my", "me", "how", "what",
+    "that", "this", "these", "those", "will", "can", "be", "it", "its", "they", "their", "them",
+    "because", "about", "into", "when", "which", "who", "why", "not", "but", "if", "so", "than",
+    "then", "an", "to", "has", "have", "had", "or", "such", "like", "there", "here", "more",
+    "most", "also", "just", "very", "do", "does", "should", "would", "could", "been", "every",
+];
+
+/// An item of three or more words with a word of running text, or a question or exclamation.
+fn reads_as_prose(name: &str) -> bool {
+    let words: Vec<String> = name
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    words.len() >= 3
+        && (name.contains(['?', '!']) || words.iter().any(|w| PROSE_WORDS.contains(&w.as_str())))
+}
+
 /// Reject empty text and text that does not read as an ingredient list.
 pub fn check_readable(text: &str, ingredients: &[Ingredient]) -> Result<(), LabelError> {
     if text.trim().is_empty() {
@@ -170,6 +190,19 @@ pub fn check_readable(text: &str, ingredients: &[Ingredient]) -> Result<(), Labe
             reason: format!(
                 "{long} of {} items read as sentences (more than {MAX_NAME_WORDS} words); an \
                  ingredient list is names separated by commas, semicolons, bullets or line breaks",
+                ingredients.len()
+            ),
+        });
+    }
+    let prose = ingredients
+        .iter()
+        .filter(|i| reads_as_prose(&i.name))
+        .count();
+    if prose * 3 >= ingredients.len() && prose > 0 {
+        return Err(LabelError::NotALabel {
+            reason: format!(
+                "{prose} of {} items read as prose (sentences with words such as \"the\", \"you\", \
+                 \"are\"), not ingredient names",
                 ingredients.len()
             ),
         });
