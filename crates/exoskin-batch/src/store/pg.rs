@@ -29,21 +29,31 @@ pub struct PgStore {
     pool: Pool<Client>,
 }
 
+/// postgres::Error's Display says only "db error"; give the server's message.
+fn pg_err(e: postgres::Error) -> BatchError {
+    match e.as_db_error() {
+        Some(db) => BatchError::Store(format!("PostgreSQL {}: {}", db.code().code(), db.message())),
+        None => BatchError::Store(format!("PostgreSQL: {e}")),
+    }
+}
+
 fn connect(url: &str) -> Result<Client> {
-    Client::connect(url, NoTls)
-        .map_err(|e| BatchError::Store(format!("cannot connect to PostgreSQL: {e}")))
+    Client::connect(url, NoTls).map_err(|e| match pg_err(e) {
+        BatchError::Store(m) => BatchError::Store(format!("cannot connect: {m}")),
+        other => other,
+    })
 }
 
 impl PgStore {
     pub fn open(url: &str, pool_size: usize) -> Result<PgStore> {
         let mut c = connect(url)?;
-        let mut tx = c.transaction().map_err(db_err)?;
+        let mut tx = c.transaction().map_err(pg_err)?;
         // Several servers may start at once: one applies the schema at a time.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
-            .map_err(db_err)?;
-        tx.batch_execute(COMMON_TABLES).map_err(db_err)?;
-        tx.batch_execute(SCHEMA).map_err(db_err)?;
-        tx.commit().map_err(db_err)?;
+            .map_err(pg_err)?;
+        tx.batch_execute(COMMON_TABLES).map_err(pg_err)?;
+        tx.batch_execute(SCHEMA).map_err(pg_err)?;
+        tx.commit().map_err(pg_err)?;
         let u = url.to_string();
         let pool = Pool::new(pool_size, Box::new(move || connect(&u)), |c: &Client| {
             !c.is_closed()
@@ -64,7 +74,7 @@ fn append_audit(
             "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
             &[],
         )
-        .map_err(db_err)?;
+        .map_err(pg_err)?;
     let (seq, prev) = last
         .map(|r| (r.get::<_, i64>(0) + 1, r.get::<_, String>(1)))
         .unwrap_or((1, GENESIS_HASH.to_string()));
@@ -73,14 +83,14 @@ fn append_audit(
         "INSERT INTO audit_log (seq, at, actor, action, cert_id, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[&e.seq, &e.at, &e.actor, &e.action, &e.cert_id, &e.detail, &e.prev_hash, &e.hash],
     )
-    .map_err(db_err)?;
+    .map_err(pg_err)?;
     Ok(seq)
 }
 
 fn write_tx(c: &mut Client) -> Result<postgres::Transaction<'_>> {
-    let mut tx = c.transaction().map_err(db_err)?;
+    let mut tx = c.transaction().map_err(pg_err)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
-        .map_err(db_err)?;
+        .map_err(pg_err)?;
     Ok(tx)
 }
 
@@ -93,7 +103,7 @@ impl Store for PgStore {
                     "SELECT id, body FROM certificates WHERE (gtin = $1 AND lot = $2) OR id = $3 LIMIT 1",
                     &[&c.gtin, &c.lot, &c.id],
                 )
-                .map_err(db_err)?;
+                .map_err(pg_err)?;
             if let Some(r) = existing {
                 let (id, body): (String, String) = (r.get(0), r.get(1));
                 return Ok(existing_outcome(c, &id, &body));
@@ -103,9 +113,9 @@ impl Store for PgStore {
                 "INSERT INTO certificates (id, gtin, lot, issuer, valid_until, body, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[&c.id, &c.gtin, &c.lot, &c.issuer, &c.valid_until, &c.body, &now],
             )
-            .map_err(db_err)?;
+            .map_err(pg_err)?;
             let seq = append_audit(&mut tx, actor, "publish", &c.id, publish_detail(c))?;
-            tx.commit().map_err(db_err)?;
+            tx.commit().map_err(pg_err)?;
             Ok(PublishOutcome::Created { seq })
         })
     }
@@ -115,7 +125,7 @@ impl Store for PgStore {
             let mut tx = write_tx(conn)?;
             let owner = tx
                 .query_opt("SELECT issuer FROM certificates WHERE id = $1", &[&id])
-                .map_err(db_err)?;
+                .map_err(pg_err)?;
             match owner.map(|r| r.get::<_, String>(0)) {
                 None => return Ok(RevokeOutcome::NotFound),
                 Some(o) if o != issuer => return Ok(RevokeOutcome::NotIssuer),
@@ -123,7 +133,7 @@ impl Store for PgStore {
             }
             if tx
                 .query_opt("SELECT 1 FROM revocations WHERE cert_id = $1", &[&id])
-                .map_err(db_err)?
+                .map_err(pg_err)?
                 .is_some()
             {
                 return Ok(RevokeOutcome::AlreadyRevoked);
@@ -133,9 +143,9 @@ impl Store for PgStore {
                 "INSERT INTO revocations (cert_id, reason, revoked_at, actor) VALUES ($1, $2, $3, $4)",
                 &[&id, &reason, &now, &actor],
             )
-            .map_err(db_err)?;
+            .map_err(pg_err)?;
             let seq = append_audit(&mut tx, actor, "revoke", id, json!({ "reason": reason }).to_string())?;
-            tx.commit().map_err(db_err)?;
+            tx.commit().map_err(pg_err)?;
             Ok(RevokeOutcome::Revoked { seq })
         })
     }
@@ -149,7 +159,7 @@ impl Store for PgStore {
                      WHERE c.gtin = $1 AND c.lot = $2",
                     &[&gtin, &lot],
                 )
-                .map_err(db_err)?;
+                .map_err(pg_err)?;
             Ok(row.map(|r| {
                 let id: String = r.get(0);
                 let reason: Option<String> = r.get(6);
@@ -171,7 +181,7 @@ impl Store for PgStore {
         self.pool.with(|conn| {
             let rows = conn
                 .query("SELECT cert_id, reason, revoked_at FROM revocations ORDER BY revoked_at, cert_id", &[])
-                .map_err(db_err)?;
+                .map_err(pg_err)?;
             Ok(rows
                 .iter()
                 .map(|r| Revocation { id: r.get(0), reason: r.get(1), revoked_at: r.get(2) })
@@ -186,7 +196,7 @@ impl Store for PgStore {
                     "SELECT seq, at, actor, action, cert_id, detail, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
                     &[&after, &limit],
                 )
-                .map_err(db_err)?;
+                .map_err(pg_err)?;
             Ok(rows
                 .iter()
                 .map(|r| AuditEntry {
@@ -210,7 +220,7 @@ impl Store for PgStore {
                     "SELECT (SELECT COUNT(*) FROM certificates), (SELECT COUNT(*) FROM revocations), (SELECT COUNT(*) FROM audit_log)",
                     &[],
                 )
-                .map_err(db_err)?;
+                .map_err(pg_err)?;
             Ok(Counts { certificates: r.get(0), revocations: r.get(1), audit: r.get(2) })
         })
     }
