@@ -87,6 +87,7 @@ pub struct ServerConfig {
     /// SQLite path or `postgres://` URL.
     pub db: String,
     pub issuers: Vec<Issuer>,
+    /// Size of the database connection pool: how many requests use the database at once.
     pub threads: usize,
     pub max_body_bytes: usize,
 }

@@ -120,7 +120,8 @@ pub struct ServeArgs {
     /// File holding that issuer's bearer token.
     #[arg(long, requires = "issuer_pubkey")]
     token_file: Option<PathBuf>,
-    /// Worker threads (and database connections).
+    /// Database connections: how many requests may use the database at once (each
+    /// connection to the server has its own thread).
     #[arg(long, default_value_t = 8)]
     threads: usize,
     /// Largest request body accepted, in KiB.
