@@ -1,30 +1,43 @@
-//! Symmetric positive-definite banded matrices: Cholesky factorization and solves.
+//! Batches of symmetric positive-definite banded matrices: Cholesky factorization and solves.
 //!
-//! Storage is the lower band, row by row: entry (i, j) with `i - bw <= j <= i` lives at
-//! `i * (bw + 1) + (i - j)`. Factorization costs `n bw^2` flops, a solve `2 n bw`; the
-//! finite-volume systems here have `bw = 2` (1D with a follicle column, interleaved) or the
-//! number of radial cells (2D, row-major).
+//! Every size class of vesicles has its own matrix on the same grid, so the classes are
+//! factored and solved together, the class index innermost: the serial dependency chain of a
+//! triangular solve then runs across independent systems at once (instruction-level
+//! parallelism and SIMD over classes), the "substrates solved together as vectors" idea of
+//! BioFVM. Storage: entry (i, j) of system s, `i - bw <= j <= i`, lives at
+//! `((i * (bw + 1) + (j + bw - i)) * k + s)`. Factorization costs `k n bw^2` flops, a solve
+//! `2 k n bw`; here `bw = 2` (1D with a follicle column, interleaved) or the number of radial
+//! cells (2D, row-major).
 
-/// A symmetric banded matrix (lower band stored) that can be factored in place.
+/// `k` symmetric banded matrices of size `n` and bandwidth `bw` (lower band stored).
 #[derive(Debug, Clone)]
-pub struct BandedSpd {
+pub struct BandedBatch {
     n: usize,
     bw: usize,
+    k: usize,
     a: Vec<f64>,
+    /// Reciprocals of the factors' diagonals (multiplications replace divisions on the
+    /// solves' dependency chain).
+    inv: Vec<f64>,
+    dot: Vec<f64>,
 }
 
-/// The factorization failed: the matrix is not positive definite (a defect in assembly).
+/// The factorization failed: a matrix is not positive definite (a defect in assembly).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NotPositiveDefinite {
+    pub system: usize,
     pub row: usize,
 }
 
-impl BandedSpd {
-    pub fn zeros(n: usize, bw: usize) -> Self {
-        BandedSpd {
+impl BandedBatch {
+    pub fn zeros(n: usize, bw: usize, k: usize) -> Self {
+        BandedBatch {
             n,
             bw,
-            a: vec![0.0; n * (bw + 1)],
+            k,
+            a: vec![0.0; n * (bw + 1) * k],
+            inv: vec![0.0; n * k],
+            dot: vec![0.0; k],
         }
     }
 
@@ -36,32 +49,42 @@ impl BandedSpd {
         self.bw
     }
 
+    pub fn systems(&self) -> usize {
+        self.k
+    }
+
     /// Reset all entries to zero, keeping the shape.
     pub fn clear(&mut self) {
         self.a.iter_mut().for_each(|x| *x = 0.0);
     }
 
     #[inline]
-    fn idx(&self, i: usize, j: usize) -> usize {
+    fn at(&self, i: usize, j: usize) -> usize {
         debug_assert!(j <= i && i - j <= self.bw);
-        i * (self.bw + 1) + (i - j)
+        (i * (self.bw + 1) + (j + self.bw - i)) * self.k
     }
 
-    /// Add `v` to entry (i, j) (and by symmetry (j, i)).
+    /// Add `v` to entry (i, j) (and by symmetry (j, i)) of system `s`.
     #[inline]
-    pub fn add(&mut self, i: usize, j: usize, v: f64) {
+    pub fn add(&mut self, s: usize, i: usize, j: usize, v: f64) {
         let (i, j) = if i >= j { (i, j) } else { (j, i) };
-        let k = self.idx(i, j);
-        self.a[k] += v;
+        let p = self.at(i, j) + s;
+        self.a[p] += v;
     }
 
-    /// y = A x, with A as currently stored (call before factoring).
-    pub fn mul(&self, x: &[f64], y: &mut [f64]) {
+    /// Entry (i, j), `j <= i`, of every system: a slice of length `k`, system s at `[s]`.
+    #[inline]
+    pub fn entry_mut(&mut self, i: usize, j: usize) -> &mut [f64] {
+        let p = self.at(i, j);
+        &mut self.a[p..p + self.k]
+    }
+
+    /// y = A_s x for system `s`, as currently stored (call before factoring).
+    pub fn mul(&self, s: usize, x: &[f64], y: &mut [f64]) {
         y.iter_mut().for_each(|v| *v = 0.0);
         for i in 0..self.n {
-            let j0 = i.saturating_sub(self.bw);
-            for j in j0..=i {
-                let v = self.a[self.idx(i, j)];
+            for j in i.saturating_sub(self.bw)..=i {
+                let v = self.a[self.at(i, j) + s];
                 y[i] += v * x[j];
                 if j != i {
                     y[j] += v * x[i];
@@ -70,48 +93,87 @@ impl BandedSpd {
         }
     }
 
-    /// Cholesky factorization in place: A = L L^T, L stored in the band.
+    /// Cholesky factorization of every system in place: A_s = L_s L_s^T.
     pub fn factor(&mut self) -> Result<(), NotPositiveDefinite> {
-        let bw = self.bw;
+        let (bw, k) = (self.bw, self.k);
+        let w = (bw + 1) * k;
         for i in 0..self.n {
             let j0 = i.saturating_sub(bw);
-            for j in j0..=i {
-                let mut s = self.a[self.idx(i, j)];
-                let k0 = j0.max(j.saturating_sub(bw));
-                for k in k0..j {
-                    s -= self.a[self.idx(i, k)] * self.a[self.idx(j, k)];
-                }
-                if j == i {
-                    if !(s > 0.0) || !s.is_finite() {
-                        return Err(NotPositiveDefinite { row: i });
+            let (done, rest) = self.a.split_at_mut(i * w);
+            let row = &mut rest[..w];
+            for j in j0..i {
+                let cij = j + bw - i;
+                self.dot.iter_mut().for_each(|d| *d = 0.0);
+                for q in j0..j {
+                    let ri = &row[(q + bw - i) * k..(q + bw - i + 1) * k];
+                    let rj = &done[j * w + (q + bw - j) * k..j * w + (q + bw - j + 1) * k];
+                    for ((d, x), y) in self.dot.iter_mut().zip(ri).zip(rj) {
+                        *d += x * y;
                     }
-                    let k = self.idx(i, i);
-                    self.a[k] = s.sqrt();
-                } else {
-                    let k = self.idx(i, j);
-                    self.a[k] = s / self.a[self.idx(j, j)];
                 }
+                let inv_j = &self.inv[j * k..(j + 1) * k];
+                for ((x, d), iv) in row[cij * k..(cij + 1) * k]
+                    .iter_mut()
+                    .zip(&self.dot)
+                    .zip(inv_j)
+                {
+                    *x = (*x - d) * iv;
+                }
+            }
+            self.dot.iter_mut().for_each(|d| *d = 0.0);
+            for q in j0..i {
+                let r = &row[(q + bw - i) * k..(q + bw - i + 1) * k];
+                for (d, x) in self.dot.iter_mut().zip(r) {
+                    *d += x * x;
+                }
+            }
+            for s in 0..k {
+                let d = row[bw * k + s] - self.dot[s];
+                if !(d > 0.0) || !d.is_finite() {
+                    return Err(NotPositiveDefinite { system: s, row: i });
+                }
+                let l = d.sqrt();
+                row[bw * k + s] = l;
+                self.inv[i * k + s] = 1.0 / l;
             }
         }
         Ok(())
     }
 
-    /// Solve L L^T x = b in place (after [`factor`](Self::factor)).
+    /// Solve L_s L_s^T x_s = b_s for every system in place (after [`factor`](Self::factor));
+    /// `b[i * k + s]` is row i of system s.
     pub fn solve(&self, b: &mut [f64]) {
-        let bw = self.bw;
+        let (bw, k) = (self.bw, self.k);
+        let w = (bw + 1) * k;
         for i in 0..self.n {
-            let mut s = b[i];
-            for k in i.saturating_sub(bw)..i {
-                s -= self.a[self.idx(i, k)] * b[k];
+            let j0 = i.saturating_sub(bw);
+            let row = &self.a[i * w..(i + 1) * w];
+            let (before, tail) = b.split_at_mut(i * k);
+            let bi = &mut tail[..k];
+            for q in j0..i {
+                let l = &row[(q + bw - i) * k..(q + bw - i + 1) * k];
+                for ((x, lv), bq) in bi.iter_mut().zip(l).zip(&before[q * k..(q + 1) * k]) {
+                    *x -= lv * bq;
+                }
             }
-            b[i] = s / self.a[self.idx(i, i)];
+            for (x, iv) in bi.iter_mut().zip(&self.inv[i * k..(i + 1) * k]) {
+                *x *= iv;
+            }
         }
         for i in (0..self.n).rev() {
-            let mut s = b[i];
-            for k in (i + 1)..(i + bw + 1).min(self.n) {
-                s -= self.a[self.idx(k, i)] * b[k];
+            let row = &self.a[i * w..(i + 1) * w];
+            let j0 = i.saturating_sub(bw);
+            let (before, tail) = b.split_at_mut(i * k);
+            let bi = &mut tail[..k];
+            for (x, iv) in bi.iter_mut().zip(&self.inv[i * k..(i + 1) * k]) {
+                *x *= iv;
             }
-            b[i] = s / self.a[self.idx(i, i)];
+            for q in j0..i {
+                let l = &row[(q + bw - i) * k..(q + bw - i + 1) * k];
+                for ((x, lv), bv) in before[q * k..(q + 1) * k].iter_mut().zip(l).zip(bi.iter()) {
+                    *x -= lv * bv;
+                }
+            }
         }
     }
 }
@@ -120,12 +182,8 @@ impl BandedSpd {
 mod tests {
     use super::*;
 
-    #[test]
-    fn solves_a_random_spd_band_system_to_rounding() {
-        // Deterministic pseudo-random SPD band matrix (diagonally dominant).
-        let n = 57;
-        let bw = 5;
-        let mut a = BandedSpd::zeros(n, bw);
+    fn random_batch(n: usize, bw: usize, k: usize) -> BandedBatch {
+        let mut a = BandedBatch::zeros(n, bw, k);
         let mut seed = 12345u64;
         let mut rnd = || {
             seed = seed
@@ -133,30 +191,55 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             ((seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
         };
-        for i in 0..n {
-            a.add(i, i, 10.0);
-            for j in i.saturating_sub(bw)..i {
-                a.add(i, j, rnd());
+        for s in 0..k {
+            for i in 0..n {
+                a.add(s, i, i, 10.0 + s as f64);
+                for j in i.saturating_sub(bw)..i {
+                    a.add(s, i, j, rnd());
+                }
             }
         }
-        let x: Vec<f64> = (0..n).map(|i| (i as f64).sin()).collect();
-        let mut b = vec![0.0; n];
-        a.mul(&x, &mut b);
-        let mut f = a.clone();
-        f.factor().unwrap();
-        f.solve(&mut b);
-        for i in 0..n {
-            // Tolerance: a few eps times the condition (about 2 here) times |x|.
-            assert!((b[i] - x[i]).abs() < 1e-13, "{i}: {} vs {}", b[i], x[i]);
+        a
+    }
+
+    #[test]
+    fn solves_random_spd_band_systems_to_rounding() {
+        for (n, bw, k) in [(57, 5, 1), (40, 2, 7), (30, 8, 3), (1, 0, 2)] {
+            let a = random_batch(n, bw, k);
+            let mut b = vec![0.0; n * k];
+            let mut xs = vec![];
+            for s in 0..k {
+                let x: Vec<f64> = (0..n).map(|i| ((i + 3 * s) as f64).sin()).collect();
+                let mut y = vec![0.0; n];
+                a.mul(s, &x, &mut y);
+                for i in 0..n {
+                    b[i * k + s] = y[i];
+                }
+                xs.push(x);
+            }
+            let mut f = a.clone();
+            f.factor().unwrap();
+            f.solve(&mut b);
+            for s in 0..k {
+                for i in 0..n {
+                    // Diagonally dominant (condition about 2): a few eps times |x|.
+                    assert!(
+                        (b[i * k + s] - xs[s][i]).abs() < 1e-13,
+                        "n {n} bw {bw} system {s} row {i}"
+                    );
+                }
+            }
         }
     }
 
     #[test]
     fn rejects_an_indefinite_matrix() {
-        let mut a = BandedSpd::zeros(2, 1);
-        a.add(0, 0, 1.0);
-        a.add(1, 1, 1.0);
-        a.add(1, 0, 2.0);
-        assert_eq!(a.factor(), Err(NotPositiveDefinite { row: 1 }));
+        let mut a = BandedBatch::zeros(2, 1, 2);
+        for s in 0..2 {
+            a.add(s, 0, 0, 1.0);
+            a.add(s, 1, 1, 1.0);
+        }
+        a.add(1, 1, 0, 2.0);
+        assert_eq!(a.factor(), Err(NotPositiveDefinite { system: 1, row: 1 }));
     }
 }

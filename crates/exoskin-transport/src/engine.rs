@@ -73,7 +73,7 @@ pub fn run(mut s: Setup) -> Run {
     let ncls = s.nets.len();
     let n = s.nets[0].len();
     let bw = s.nets.iter().map(|x| x.bandwidth()).max().unwrap_or(0);
-    let mut stepper = Stepper::new(n, bw);
+    let mut stepper = Stepper::new(n, bw, ncls);
     let mut m = vec![vec![0.0; n]; ncls];
     let mut acc = vec![Accounts::default(); ncls];
     let mut internal = vec![0.0; n];
@@ -152,16 +152,7 @@ pub fn run(mut s: Setup) -> Run {
             };
             uptake_step[i] = 0.0;
         }
-        for c in 0..ncls {
-            stepper.step(
-                &s.nets[c],
-                &mut m[c],
-                h,
-                &saturation,
-                &mut acc[c],
-                &mut uptake_step,
-            );
-        }
+        stepper.step(&s.nets, &mut m, h, &saturation, &mut acc, &mut uptake_step);
         let keep = (-s.lysosomal_rate_per_h * h).exp();
         for i in 0..n {
             internal[i] = internal[i] * keep + uptake_step[i];

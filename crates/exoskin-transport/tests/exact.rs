@@ -108,12 +108,19 @@ fn reaction_slab_error(cells: usize) -> f64 {
         g: 2.0 * d / h,
         value: 0.0,
     });
-    let mut st = Stepper::new(cells, 1);
-    let mut m = vec![0.0; cells];
-    let mut acc = Default::default();
+    let mut st = Stepper::new(cells, 1, 1);
+    let mut m = vec![vec![0.0; cells]];
+    let mut acc = vec![Default::default()];
     let mut up = vec![0.0; cells];
     let u = st
-        .step(&net, &mut m, 1e12, &vec![1.0; cells], &mut acc, &mut up)
+        .step(
+            std::slice::from_ref(&net),
+            &mut m,
+            1e12,
+            &vec![1.0; cells],
+            &mut acc,
+            &mut up,
+        )
         .to_vec();
     let flux = 2.0 * d / h * u[cells - 1];
     let mm = (k / d).sqrt();
@@ -186,4 +193,34 @@ fn finite_dose_depletes_and_conserves() {
         "donor must deplete monotonically"
     );
     assert!((r.recovery() - 1.0).abs() < 1e-9);
+}
+
+#[test]
+fn the_default_in_vivo_grid_is_within_2_percent_of_a_4x_finer_one() {
+    let base = include_str!("../../../scenarios/in_vivo_daily_12_weeks.toml")
+        .replace("days = 84", "days = 7");
+    let run = |cells: usize| {
+        let text = base.replace(
+            "[regimen]",
+            &format!("[numerics]\ncells_per_layer = {cells}\n[regimen]"),
+        );
+        match simulate(
+            &parse_scenario(&text, "g.toml").unwrap(),
+            TransportParams::defaults(),
+        ) {
+            exoskin_transport::Transport::InVivo(v) => {
+                let last = v.run.times_h.len() - 1;
+                (
+                    v.reached_dermis_fraction,
+                    v.run.sinks_per_cm2[0][last],
+                    v.run.sinks_per_cm2[1][last],
+                )
+            }
+            _ => unreachable!(),
+        }
+    };
+    let (a, b) = (run(20), run(80));
+    for (x, y) in [(a.0, b.0), (a.1, b.1), (a.2, b.2)] {
+        assert!(((x - y) / y).abs() < 0.02, "{x} vs {y}");
+    }
 }

@@ -1,0 +1,153 @@
+//! `exoskin simulate` as a user runs it: outputs, JSON fields, CSV files, and bad input.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn exe() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_exoskin"))
+}
+
+fn scenario(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .join(name)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("exoskin-cli-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let out = exe().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
+}
+
+#[test]
+fn franz_json_has_the_documented_fields() {
+    let v = json_of(&[
+        "simulate",
+        scenario("franz_cell_single_layer.toml").to_str().unwrap(),
+        "--json",
+    ]);
+    let t = &v["transport"];
+    let times = t["times_h"].as_array().unwrap();
+    let q = t["cumulative_receptor_per_cm2"].as_array().unwrap();
+    assert_eq!(times.len(), q.len());
+    assert!(t["steady_flux_per_cm2_h"].as_f64().unwrap() > 0.0);
+    let lag = t["lag_time_h"].as_f64().unwrap();
+    assert!((lag - 400.0 / 3.0 / 3600.0).abs() < 0.02 * lag);
+    let rec = t["mass_balance"]["recovery"].as_f64().unwrap();
+    assert!((rec - 1.0).abs() < 1e-9);
+    assert!(t["mass_balance"]["compartments_per_cm2"]["receptor"]
+        .as_f64()
+        .is_some());
+}
+
+#[test]
+fn in_vivo_json_reports_dermis_fraction_and_csv_is_written() {
+    let dir = tmp("invivo");
+    let v = json_of(&[
+        "simulate",
+        scenario("in_vivo_intact_forehead.toml").to_str().unwrap(),
+        "--json",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let f = v["transport"]["reached_dermis_fraction"].as_f64().unwrap();
+    assert!(f > 0.0 && f < 1e-3);
+    let csv = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.starts_with("time_h,film_per_cm2"), "{header}");
+    assert_eq!(
+        csv.lines().count(),
+        v["transport"]["times_h"].as_array().unwrap().len() + 1
+    );
+    assert!(
+        std::fs::read_to_string(dir.join("profile_final.csv"))
+            .unwrap()
+            .lines()
+            .count()
+            > 10
+    );
+}
+
+#[test]
+fn readable_summary_and_embedded_default() {
+    let out = exe().arg("simulate").output().unwrap();
+    assert!(out.status.success());
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        s.contains("reached the dermis") && s.contains("recovery"),
+        "{s}"
+    );
+}
+
+fn bad(text: &str, expect: &[&str]) {
+    let dir = tmp("bad");
+    let f = dir.join(format!("s{}.toml", text.len()));
+    std::fs::write(&f, text).unwrap();
+    let out = exe()
+        .args(["simulate", f.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "exit code");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    for e in expect {
+        assert!(err.contains(e), "expected {e:?} in {err}");
+    }
+}
+
+#[test]
+fn bad_input_exits_2_with_file_line_column() {
+    let good = std::fs::read_to_string(scenario("franz_cell_single_layer.toml")).unwrap();
+    // Negative thickness: names the key, its position and the allowed range.
+    bad(
+        &good.replace("thickness_um = 20.0", "thickness_um = -20.0"),
+        &[
+            ".toml:14:16:",
+            "membrane.layers[0].thickness_um",
+            "greater than 0",
+        ],
+    );
+    // Unknown key.
+    bad(
+        &good.replace("infinite = true", "infinte = true"),
+        &[".toml:10:1:", "unknown field `infinte`"],
+    );
+    // Missing key.
+    bad(
+        &good.replace("concentration_per_ml = 1.0e10\n", ""),
+        &["missing field `concentration_per_ml`"],
+    );
+    // Malformed TOML.
+    bad("[experiment\nkind = ", &[".toml:1:"]);
+    // A size the model does not support.
+    let v = std::fs::read_to_string(scenario("in_vivo_intact_forehead.toml")).unwrap();
+    bad(
+        &v.replace("mode_nm = 100.0", "mode_nm = 5.0"),
+        &["product.size.mode_nm", "20 to 1000 nm"],
+    );
+    // Unknown kind.
+    bad(
+        &good.replace("franz_cell", "franz"),
+        &["unknown kind \"franz\""],
+    );
+}
+
+#[test]
+fn a_missing_file_exits_2() {
+    let out = exe()
+        .args(["simulate", "/nonexistent/x.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the scenario file"));
+}
