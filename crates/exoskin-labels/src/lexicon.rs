@@ -768,6 +768,28 @@ mod tests {
     }
 
     #[test]
+    fn keyword_lists_are_in_lookup_key_form() {
+        let lists: [&[&str]; 10] = [
+            LIPOSOME_WORDS,
+            VESICLE_WORDS,
+            MICROBE_WORDS,
+            SYNTHETIC_WORDS,
+            ANIMAL_WORDS,
+            PLATELET_WORDS,
+            HUMAN_MSC_WORDS,
+            HUMAN_OTHER_WORDS,
+            PLANT_WORDS,
+            CONDITIONED_PHRASES,
+        ];
+        let bad: Vec<&str> = lists
+            .iter()
+            .flat_map(|l| l.iter().copied())
+            .filter(|w| key(w) != *w)
+            .collect();
+        assert!(bad.is_empty(), "keywords that can never match: {bad:?}");
+    }
+
+    #[test]
     fn guesses() {
         let g = guess(&key("Hyper Regen Human Adipose Exosome Powder")).unwrap();
         assert_eq!(

@@ -72,7 +72,8 @@ fn fold_push(c: char, out: &mut String) {
 /// Words that carry no meaning for the lookup ("MSC-derived" = "MSC").
 const FILLER: &[&str] = &["derived", "from", "of", "the"];
 
-/// Fold one word: plural `s` dropped (long words, not `-ss`, `-us`, `-is`), a few synonyms.
+/// Fold one word: plural `s` dropped (long words, not `-ss`, `-us`, `-is`, nor the fungal
+/// genera `-myces`), a few synonyms.
 fn fold_word(w: &str) -> &str {
     match w {
         "medium" => return "media",
@@ -85,6 +86,7 @@ fn fold_word(w: &str) -> &str {
         && b[b.len() - 1] == b's'
         && !matches!(b[b.len() - 2], b's' | b'u' | b'i')
         && w.is_ascii()
+        && !w.ends_with("myces")
     {
         &w[..w.len() - 1]
     } else {

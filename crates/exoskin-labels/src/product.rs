@@ -354,7 +354,6 @@ const REF_MISEV: &str = "MISEV2023 (Welsh et al. 2024, J Extracell Vesicles 13:e
 const EXOSOME_WORDS: &[&str] = &[
     "exosome",
     "exosomal",
-    "exosomes",
     "extracellular vesicle",
     "vesicle",
     "nanovesicle",
@@ -363,6 +362,8 @@ const EXOSOME_WORDS: &[&str] = &[
     "엑소좀",
     "外泌体",
 ];
+/// Phrases below are in lookup-key form (see `normalize::key`: lower case, plural "s" dropped
+/// from long words, filler words "of", "the", "from", "derived" dropped); a test checks it.
 const DRUG_STRONG: &[&str] = &[
     "treat",
     "treating",
@@ -373,14 +374,10 @@ const DRUG_STRONG: &[&str] = &[
     "regrow",
     "regrowth",
     "regrowing",
-    "regrows",
     "hair growth",
     "stop hair loss",
-    "stops hair loss",
     "reverse hair loss",
-    "reverses hair loss",
     "prevent hair loss",
-    "prevents hair loss",
     "alopecia",
     "eczema",
     "psoriasis",
@@ -397,7 +394,6 @@ const DRUG_STRONG: &[&str] = &[
     "ulcer",
     "scleroderma",
     "hyperhidrosis",
-    "herpes",
     "arthritis",
 ];
 const DRUG_SOFT: &[&str] = &[
@@ -417,10 +413,10 @@ const INJECTION_WORDS: &[&str] = &[
     "meso therapy",
     "intradermal",
     "intradermally",
-    "subcutaneou",
+    "subcutaneous",
     "subcutaneously",
     "intramuscular",
-    "intravenou",
+    "intravenous",
     "iv drip",
     "syringe",
     "skin booster",
@@ -451,7 +447,7 @@ const QUALITY_WORDS: &[&str] = &[
     "third party",
     "3rd party",
     "purity",
-    "certificate analysi",
+    "certificate analysis",
     "coa",
     "sterility",
     "endotoxin",
@@ -487,12 +483,12 @@ const HUMAN_CLAIM_WORDS: &[&str] = &["human", "bioidentical", "bio identical", "
 const EQUIVALENCE_WORDS: &[&str] = &[
     "identical",
     "equivalent",
-    "same a",
-    "as effective a",
+    "same as",
+    "as effective as",
     "just like",
     "comparable",
-    "as good a",
-    "as powerful a",
+    "as good as",
+    "as powerful as",
 ];
 const PLANT_CONTEXT: &[&str] = &[
     "plant stem cell",
@@ -1165,6 +1161,40 @@ mod tests {
         assert_eq!(Date::parse_expiry("05/06/2027"), Date::new(2027, 5, 6));
         assert_eq!(Date::parse_expiry("soon"), None);
         assert_eq!(Date::parse_expiry("2027-13"), None);
+    }
+
+    #[test]
+    fn phrases_are_in_lookup_key_form() {
+        let lists: [&[&str]; 16] = [
+            EXOSOME_WORDS,
+            DRUG_STRONG,
+            DRUG_SOFT,
+            INJECTION_WORDS,
+            NEEDLE_WORDS,
+            QUALITY_WORDS,
+            VEGAN_WORDS,
+            HUMAN_FREE_WORDS,
+            PLANT_EXOSOME_CLAIMS,
+            HUMAN_CLAIM_WORDS,
+            EQUIVALENCE_WORDS,
+            PLANT_CONTEXT,
+            PREGNANCY_WORDS,
+            APPROVAL_WORDS,
+            &["fragrance free", "unscented", "parfum free", "no fragrance"],
+            &[
+                "preservative free",
+                "no preservative",
+                "paraben free",
+                "no paraben",
+            ],
+        ];
+        let bad: Vec<(&str, String)> = lists
+            .iter()
+            .flat_map(|l| l.iter())
+            .filter(|p| key(p) != **p)
+            .map(|p| (*p, key(p)))
+            .collect();
+        assert!(bad.is_empty(), "phrases that can never match: {bad:?}");
     }
 
     #[test]
