@@ -326,3 +326,48 @@ fn keygen_writes_an_owner_only_private_key_and_never_overwrites() {
         k.to_bytes()
     );
 }
+
+/// The eddsa-jcs-2022 interoperability vector published by Digital Bazaar (W3C VC Data
+/// Integrity EdDSA Cryptosuites test suite): an independent implementation's signature
+/// must verify here, and any change must break it.
+#[test]
+fn verifies_the_digital_bazaar_eddsa_jcs_2022_vector() {
+    let v: Value = serde_json::from_str(
+        r#"{
+  "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"],
+  "id": "urn:uuid:58172aac-d8ba-11ed-83dd-0b3aef56cc33",
+  "type": ["VerifiableCredential", "AlumniCredential"],
+  "name": "Alumni Credential",
+  "description": "A minimum viable example of an Alumni Credential.",
+  "issuer": "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2",
+  "validFrom": "2023-01-01T00:00:00Z",
+  "credentialSubject": {"id": "did:example:abcdefgh", "alumniOf": "The School of Examples"},
+  "proof": {
+    "type": "DataIntegrityProof",
+    "created": "2023-02-24T23:36:38Z",
+    "verificationMethod": "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2#z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2",
+    "cryptosuite": "eddsa-jcs-2022",
+    "proofPurpose": "assertionMethod",
+    "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"],
+    "proofValue": "z5EhYRJkfPLkoT92FPXN8KK6M9rsBhq3xs19GBSsA6VdNYH4QMKSyNuA2Gfznz9QthVD7Rz3HTAfqxxay23htUpTg"
+  }
+}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        cert::verify_proof(&v, None).unwrap(),
+        "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
+    );
+    let mut t = v.clone();
+    t["credentialSubject"]["alumniOf"] = Value::String("The School of Forgeries".into());
+    assert_eq!(
+        cert::verify_proof(&t, None).unwrap_err(),
+        VerifyError::BadSignature
+    );
+    let mut t = v.clone();
+    t["proof"]["created"] = Value::String("2023-02-24T23:36:39Z".into());
+    assert_eq!(
+        cert::verify_proof(&t, None).unwrap_err(),
+        VerifyError::BadSignature
+    );
+}
