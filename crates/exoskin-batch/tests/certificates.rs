@@ -371,3 +371,13 @@ fn verifies_the_digital_bazaar_eddsa_jcs_2022_vector() {
         VerifyError::BadSignature
     );
 }
+
+proptest::proptest! {
+    /// JCS numbers are the shortest form that reads back as the same double.
+    #[test]
+    fn jcs_numbers_round_trip(f in proptest::num::f64::NORMAL | proptest::num::f64::SUBNORMAL | proptest::num::f64::ZERO) {
+        let s = canonicalize(&serde_json::json!(f)).unwrap();
+        proptest::prop_assert_eq!(s.parse::<f64>().unwrap(), f, "{}", s);
+        proptest::prop_assert!(!s.contains("E") && !s.ends_with(".0"), "{}", s);
+    }
+}
