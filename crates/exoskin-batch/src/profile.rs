@@ -355,46 +355,70 @@ impl Profile {
         );
         let sf = &r.safety;
         let sr = &self.safety;
-        add(
-            "safety.viable_cells",
-            "Viable cells",
-            format!("{} /mL", sf.viable_cells_per_ml),
-            format!("<= {} /mL", sr.viable_cells_per_ml_max),
-            sf.viable_cells_per_ml <= sr.viable_cells_per_ml_max,
-            &sr.viable_cells_source,
-        );
-        add(
-            "safety.residual_dna",
-            "Residual host-cell DNA",
-            format!("{} ng/mL", sf.residual_dna_ng_per_ml),
-            format!("<= {} ng/mL", sr.residual_dna_ng_per_ml_max),
-            sf.residual_dna_ng_per_ml <= sr.residual_dna_ng_per_ml_max,
-            &sr.residual_dna_source,
-        );
-        add(
-            "safety.endotoxin",
-            "Bacterial endotoxin (LAL)",
-            format!("{} EU/mL", sf.endotoxin_eu_per_ml),
-            format!("<= {} EU/mL", sr.endotoxin_eu_per_ml_max),
-            sf.endotoxin_eu_per_ml <= sr.endotoxin_eu_per_ml_max,
-            &sr.endotoxin_source,
-        );
-        add(
-            "safety.sterility",
-            "Sterility",
-            sf.sterility.clone(),
-            "pass".into(),
-            sf.sterility == "pass",
-            &sr.sterility_source,
-        );
-        add(
-            "safety.mycoplasma",
-            "Mycoplasma",
-            sf.mycoplasma.clone(),
-            "not_detected".into(),
-            sf.mycoplasma == "not_detected",
-            &sr.mycoplasma_source,
-        );
+        // (id, description, value, unit, maximum, source): upper limits.
+        let maxima = [
+            (
+                "safety.viable_cells",
+                "Viable cells",
+                sf.viable_cells_per_ml,
+                "/mL",
+                sr.viable_cells_per_ml_max,
+                &sr.viable_cells_source,
+            ),
+            (
+                "safety.residual_dna",
+                "Residual host-cell DNA",
+                sf.residual_dna_ng_per_ml,
+                "ng/mL",
+                sr.residual_dna_ng_per_ml_max,
+                &sr.residual_dna_source,
+            ),
+            (
+                "safety.endotoxin",
+                "Bacterial endotoxin (LAL)",
+                sf.endotoxin_eu_per_ml,
+                "EU/mL",
+                sr.endotoxin_eu_per_ml_max,
+                &sr.endotoxin_source,
+            ),
+        ];
+        for (id, description, value, unit, max, source) in maxima {
+            add(
+                id,
+                description,
+                format!("{value} {unit}"),
+                format!("<= {max} {unit}"),
+                value <= max,
+                source,
+            );
+        }
+        // (id, description, result, required result, source): pharmacopoeial tests.
+        let tests = [
+            (
+                "safety.sterility",
+                "Sterility",
+                &sf.sterility,
+                "pass",
+                &sr.sterility_source,
+            ),
+            (
+                "safety.mycoplasma",
+                "Mycoplasma",
+                &sf.mycoplasma,
+                "not_detected",
+                &sr.mycoplasma_source,
+            ),
+        ];
+        for (id, description, result, required, source) in tests {
+            add(
+                id,
+                description,
+                result.clone(),
+                required.into(),
+                result == required,
+                source,
+            );
+        }
         let gmp = r.manufacturing.gmp_certificate.trim();
         add(
             "manufacturing.gmp",
