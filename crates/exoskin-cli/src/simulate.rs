@@ -37,7 +37,8 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         ),
     };
     let params = TransportParams::defaults();
-    let t = simulate(&scenario, params);
+    let t = simulate(&scenario, params)
+        .ok_or_else(|| bad_input("cell_culture scenarios are not simulated by this build"))?;
     let doc = report_json(&scenario, &name, &t);
     if let Some(dir) = &a.out {
         write_csv(dir, &t).with_context(|| format!("writing CSV files into {}", dir.display()))?;
@@ -147,7 +148,7 @@ pub fn report_json(s: &Scenario, file: &str, t: &Transport) -> Value {
     json!({
         "scenario": {
             "file": file,
-            "kind": match s { Scenario::FranzCell(_) => "franz_cell", Scenario::InVivo(_) => "in_vivo" },
+            "kind": match s { Scenario::FranzCell(_) => "franz_cell", Scenario::InVivo(_) => "in_vivo", Scenario::CellCulture(_) => "cell_culture" },
             "name": e.name,
             "duration_h": e.duration_h,
         },

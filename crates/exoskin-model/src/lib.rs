@@ -13,8 +13,8 @@ pub mod size;
 pub use error::{ScenarioError, SourceLocation};
 pub use params::{Param, SiteData, TransportParams};
 pub use scenario::{
-    load_scenario, parse_scenario, Donor, Experiment, FranzCell, InVivo, LayerSpec, LayerTransport,
-    Procedure, Product, Regimen, Scenario, Skin, Storage,
+    load_scenario, parse_scenario, CellCulture, Donor, Experiment, FranzCell, InVivo, LayerSpec,
+    LayerTransport, Procedure, Product, Regimen, Scenario, Skin, Storage,
 };
 pub use size::{SizeClass, SizeDistribution};
 

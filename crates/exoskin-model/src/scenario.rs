@@ -25,6 +25,21 @@ struct RawScenario {
     procedure: Option<RawProcedure>,
     regimen: Option<RawRegimen>,
     numerics: Option<RawNumerics>,
+    culture: Option<RawCulture>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCulture {
+    cell_type: String,
+    #[serde(default = "lps")]
+    stimulus: String,
+    source: String,
+    vesicles_per_cell: f64,
+}
+
+fn lps() -> String {
+    "lps".into()
 }
 
 #[derive(Deserialize)]
@@ -118,6 +133,8 @@ struct RawProcedure {
     spot_um: Option<f64>,
     coverage_pct: Option<f64>,
     sc_removed_fraction: Option<f64>,
+    sessions: Option<i64>,
+    interval_days: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -129,6 +146,10 @@ struct RawRegimen {
     days: i64,
     #[serde(default)]
     first_application_h: f64,
+    #[serde(default)]
+    per_session: bool,
+    #[serde(default)]
+    essence_ul_per_cm2: f64,
 }
 
 fn one() -> i64 {
@@ -151,6 +172,20 @@ struct RawNumerics {
 pub enum Scenario {
     FranzCell(FranzCell),
     InVivo(InVivo),
+    CellCulture(CellCulture),
+}
+
+/// Vesicles dosed onto cultured cells under an inflammatory stimulus (the in-vitro
+/// cytokine experiments the seeds cite).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellCulture {
+    pub experiment: Experiment,
+    /// "keratinocyte", "fibroblast" or "macrophage".
+    pub cell_type: String,
+    /// "lps", "tnf_alpha" or "none".
+    pub stimulus: String,
+    pub source: String,
+    pub vesicles_per_cell: f64,
 }
 
 impl Scenario {
@@ -158,6 +193,7 @@ impl Scenario {
         match self {
             Scenario::FranzCell(f) => &f.experiment,
             Scenario::InVivo(v) => &v.experiment,
+            Scenario::CellCulture(c) => &c.experiment,
         }
     }
 }
@@ -259,8 +295,33 @@ pub struct InVivo {
     pub product: Product,
     pub skin: Skin,
     pub procedure: Procedure,
+    /// Start times of the procedure sessions, h (the first at 0; none without a procedure).
+    pub sessions_h: Vec<f64>,
     pub regimen: Regimen,
     pub numerics: Numerics,
+}
+
+impl InVivo {
+    /// Application times, h, in order: the regimen after t = 0, or after every session when
+    /// the regimen is `per_session`.
+    pub fn application_times_h(&self) -> Vec<f64> {
+        let starts: Vec<f64> = if self.regimen.per_session && !self.sessions_h.is_empty() {
+            self.sessions_h.clone()
+        } else {
+            vec![0.0]
+        };
+        let mut t: Vec<f64> = starts
+            .iter()
+            .flat_map(|s| {
+                self.regimen
+                    .application_times_h()
+                    .into_iter()
+                    .map(move |a| s + a)
+            })
+            .collect();
+        t.sort_by(f64::total_cmp);
+        t
+    }
 }
 
 /// Vesicle sources (for the response model and the labels); controls carry no EV cargo.
@@ -354,6 +415,10 @@ pub struct Regimen {
     pub days: u32,
     /// Time of the first application after the procedure (or after t = 0), h.
     pub first_application_h: f64,
+    /// Repeat the regimen after every procedure session.
+    pub per_session: bool,
+    /// An aqueous essence applied just before each application, uL/cm2 (adds vehicle volume).
+    pub essence_ul_per_cm2: f64,
 }
 
 impl Regimen {
@@ -456,9 +521,10 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
                 (raw.skin.is_some(), "skin"),
                 (raw.procedure.is_some(), "procedure"),
                 (raw.regimen.is_some(), "regimen"),
+                (raw.culture.is_some(), "culture"),
             ] {
                 if present {
-                    return Err(Invalid::new(key, "belongs to kind = \"in_vivo\"; a franz_cell uses [donor] and [[membrane.layers]]"));
+                    return Err(Invalid::new(key, "does not belong to kind = \"franz_cell\"; a franz_cell uses [donor] and [[membrane.layers]]"));
                 }
             }
             let duration = match e.duration_h {
@@ -564,9 +630,10 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
                 (raw.donor.is_some(), "donor"),
                 (raw.membrane.is_some(), "membrane"),
                 (raw.vesicles.is_some(), "vesicles"),
+                (raw.culture.is_some(), "culture"),
             ] {
                 if present {
-                    return Err(Invalid::new(key, "belongs to kind = \"franz_cell\"; an in_vivo scenario uses [product], [skin], [procedure] and [regimen]"));
+                    return Err(Invalid::new(key, "does not belong to kind = \"in_vivo\", which uses [product], [skin], [procedure] and [regimen]"));
                 }
             }
             let pr = raw.product.as_ref().ok_or_else(|| {
@@ -592,6 +659,8 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
                     applications_per_day: 1,
                     days: 1,
                     first_application_h: 0.0,
+                    per_session: false,
+                    essence_ul_per_cm2: 0.0,
                 },
                 Some(r) => Regimen {
                     applications_per_day: check_range(
@@ -609,9 +678,46 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
                         24.0 * 30.0,
                         "h",
                     )?,
+                    per_session: r.per_session,
+                    essence_ul_per_cm2: check_range(
+                        "regimen.essence_ul_per_cm2",
+                        r.essence_ul_per_cm2,
+                        0.0,
+                        100.0,
+                        "uL/cm2",
+                    )?,
                 },
             };
-            let last = regimen.first_application_h + 24.0 * regimen.days as f64;
+            let sessions_h = match (&raw.procedure, &procedure) {
+                (_, Procedure::None) | (None, _) => vec![],
+                (Some(pc), _) => {
+                    let n = check_range(
+                        "procedure.sessions",
+                        pc.sessions.unwrap_or(1) as f64,
+                        1.0,
+                        24.0,
+                        "sessions",
+                    )? as usize;
+                    let every =
+                        match (pc.interval_days, n) {
+                            (Some(d), _) => {
+                                check_range("procedure.interval_days", d, 1.0, 365.0, "days")?
+                            }
+                            (None, 1) => 0.0,
+                            (None, _) => return Err(Invalid::new(
+                                "procedure.sessions",
+                                "several sessions need interval_days, the days between sessions",
+                            )),
+                        };
+                    (0..n).map(|i| 24.0 * every * i as f64).collect()
+                }
+            };
+            let last_start = if regimen.per_session {
+                sessions_h.last().copied().unwrap_or(0.0)
+            } else {
+                0.0
+            };
+            let last = last_start + regimen.first_application_h + 24.0 * regimen.days as f64;
             let duration = match e.duration_h {
                 Some(d) => check_positive("experiment.duration_h", d, 24.0 * 730.0, "h")?,
                 None => last,
@@ -622,13 +728,80 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
                 product,
                 skin,
                 procedure,
+                sessions_h,
                 regimen,
                 numerics,
             }))
         }
+        "cell_culture" => {
+            for (present, key) in [
+                (raw.donor.is_some(), "donor"),
+                (raw.membrane.is_some(), "membrane"),
+                (raw.product.is_some(), "product"),
+                (raw.skin.is_some(), "skin"),
+                (raw.procedure.is_some(), "procedure"),
+                (raw.regimen.is_some(), "regimen"),
+            ] {
+                if present {
+                    return Err(Invalid::new(
+                        key,
+                        "does not belong to kind = \"cell_culture\", which uses [culture]",
+                    ));
+                }
+            }
+            let c = raw.culture.as_ref().ok_or_else(|| Invalid::new("experiment.kind", "a cell_culture needs a [culture] table with cell_type, source and vesicles_per_cell"))?;
+            if !["keratinocyte", "fibroblast", "macrophage"].contains(&c.cell_type.as_str()) {
+                return Err(Invalid::new(
+                    "culture.cell_type",
+                    format!(
+                        "unknown cell type \"{}\"; use keratinocyte, fibroblast or macrophage",
+                        c.cell_type
+                    ),
+                ));
+            }
+            if !["lps", "tnf_alpha", "none"].contains(&c.stimulus.as_str()) {
+                return Err(Invalid::new(
+                    "culture.stimulus",
+                    format!(
+                        "unknown stimulus \"{}\"; use lps, tnf_alpha or none",
+                        c.stimulus
+                    ),
+                ));
+            }
+            if !SOURCES.contains(&c.source.as_str()) {
+                return Err(Invalid::new(
+                    "culture.source",
+                    format!(
+                        "unknown source \"{}\"; use one of {}",
+                        c.source,
+                        SOURCES.join(", ")
+                    ),
+                ));
+            }
+            let dose = check_range(
+                "culture.vesicles_per_cell",
+                c.vesicles_per_cell,
+                0.0,
+                1e7,
+                "vesicles per cell",
+            )?;
+            let duration = match e.duration_h {
+                Some(d) => check_positive("experiment.duration_h", d, 24.0 * 14.0, "h")?,
+                None => 24.0,
+            };
+            Ok(Scenario::CellCulture(CellCulture {
+                experiment: experiment(e, duration)?,
+                cell_type: c.cell_type.clone(),
+                stimulus: c.stimulus.clone(),
+                source: c.source.clone(),
+                vesicles_per_cell: dose,
+            }))
+        }
         other => Err(Invalid::new(
             "experiment.kind",
-            format!("unknown kind \"{other}\"; use \"franz_cell\" or \"in_vivo\""),
+            format!(
+                "unknown kind \"{other}\"; use \"franz_cell\", \"in_vivo\" or \"cell_culture\""
+            ),
         )),
     }
 }
@@ -917,9 +1090,9 @@ fn validate_skin(sk: &RawSkin) -> Result<Skin, Invalid> {
 fn validate_procedure(pc: &RawProcedure, p: &TransportParams) -> Result<Procedure, Invalid> {
     let allowed: &[&str] = match pc.kind.as_str() {
         "none" => &[],
-        "microneedling" => &["needle_length_um", "depth_um", "channel_width_um", "channels_per_cm2", "occluded"],
-        "fractional_co2" => &["spot_um", "depth_um", "coverage_pct"],
-        "chemical_peel" => &["sc_removed_fraction"],
+        "microneedling" => &["needle_length_um", "depth_um", "channel_width_um", "channels_per_cm2", "occluded", "sessions", "interval_days"],
+        "fractional_co2" => &["spot_um", "depth_um", "coverage_pct", "sessions", "interval_days"],
+        "chemical_peel" => &["sc_removed_fraction", "sessions", "interval_days"],
         other => return Err(Invalid::new("procedure.kind", format!("unknown procedure \"{other}\"; use none, microneedling, fractional_co2 or chemical_peel"))),
     };
     let given = [
@@ -931,6 +1104,8 @@ fn validate_procedure(pc: &RawProcedure, p: &TransportParams) -> Result<Procedur
         ("spot_um", pc.spot_um.is_some()),
         ("coverage_pct", pc.coverage_pct.is_some()),
         ("sc_removed_fraction", pc.sc_removed_fraction.is_some()),
+        ("sessions", pc.sessions.is_some()),
+        ("interval_days", pc.interval_days.is_some()),
     ];
     for (k, present) in given {
         if present && !allowed.contains(&k) {
@@ -1144,6 +1319,7 @@ days = 3
             panic!()
         };
         assert!((depth_um - 154.0).abs() < 1e-9);
-        assert_eq!(v.regimen.application_times_h(), vec![0.0, 24.0, 48.0]);
+        assert_eq!(v.application_times_h(), vec![0.0, 24.0, 48.0]);
+        assert_eq!(v.sessions_h, vec![0.0]);
     }
 }

@@ -25,12 +25,14 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("transport");
     g.sample_size(10);
     g.bench_function("in_vivo_1d_12_weeks_daily", |b| {
-        b.iter(|| simulate(&daily, p))
+        b.iter(|| simulate(&daily, p).expect("transport"))
     });
     g.bench_function("in_vivo_axisymmetric_microneedling_48h", |b| {
-        b.iter(|| simulate(&needling, p))
+        b.iter(|| simulate(&needling, p).expect("transport"))
     });
-    g.bench_function("franz_3_layers_72h", |b| b.iter(|| simulate(&franz, p)));
+    g.bench_function("franz_3_layers_72h", |b| {
+        b.iter(|| simulate(&franz, p).expect("transport"))
+    });
     g.finish();
 }
 

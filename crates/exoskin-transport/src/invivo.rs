@@ -179,8 +179,37 @@ fn film_volume_um(t: f64, apps: &[f64], dose_um: f64, p: &TransportParams) -> f6
     v.max(1e-3 * dose_um)
 }
 
-/// Simulate an in-vivo scenario.
-pub fn simulate(v: &InVivo, p: &TransportParams) -> InVivoResult {
+/// Openness of procedure channels over time (1 open, 0 closed), from the wound-healing model;
+/// linear between points, constant after the last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closure {
+    pub times_h: Vec<f64>,
+    pub openness: Vec<f64>,
+}
+
+impl Closure {
+    /// Openness at time t.
+    pub fn at(&self, t: f64) -> f64 {
+        let n = self.times_h.len();
+        if n == 0 {
+            return 0.0;
+        }
+        if t <= self.times_h[0] {
+            return self.openness[0];
+        }
+        let k = self.times_h.partition_point(|&x| x <= t);
+        if k >= n {
+            return self.openness[n - 1];
+        }
+        let (t0, t1) = (self.times_h[k - 1], self.times_h[k]);
+        let w = (t - t0) / (t1 - t0);
+        (self.openness[k - 1] * (1.0 - w) + self.openness[k] * w).clamp(0.0, 1.0)
+    }
+}
+
+/// Simulate an in-vivo scenario. `closure` replaces the first-order channel closure of the
+/// data file by a curve (the wound-healing module supplies it).
+pub fn simulate(v: &InVivo, p: &TransportParams, closure: Option<&Closure>) -> InVivoResult {
     let pr = &v.product;
     let classes: Vec<(f64, f64)> = pr
         .size
@@ -195,9 +224,11 @@ pub fn simulate(v: &InVivo, p: &TransportParams) -> InVivoResult {
     let half_life_d = storage_half_life_d(pr.formulation, pr.storage.temperature_c, p);
     let retained = (-LN_2 * pr.storage.age_days / half_life_d).exp();
     let dose_um = pr.dose_ul_per_cm2 * 10.0;
+    // The film's liquid volume per application: the product plus any essence before it.
+    let film_um = dose_um + v.regimen.essence_ul_per_cm2 * 10.0;
     // Amount per application in particles/mL * um (converted to per cm2 on output).
     let amount = pr.particles_per_ml * retained * dose_um;
-    let apps = v.regimen.application_times_h();
+    let apps = v.application_times_h();
     let doses: Vec<Dose> = apps
         .iter()
         .map(|&t| Dose {
@@ -269,15 +300,25 @@ pub fn simulate(v: &InVivo, p: &TransportParams) -> InVivoResult {
                 classes.iter().map(|c| ClassTissue::new(c.0, p)).collect();
             let nets: Vec<Network> = props
                 .iter()
-                .map(|ct| geo.build(ct, 1.0, dose_um, p))
+                .map(|ct| geo.build(ct, 1.0, film_um, p))
                 .collect();
             let cap = geo.uptake_capacity(p);
             let (depth, radius) = geo.centres();
             let pp = p.clone();
             let apps2 = apps.clone();
+            let closure = closure.cloned();
+            let sessions = v.sessions_h.clone();
             let update: Box<engine::Update> = Box::new(move |t, nets: &mut [Network]| {
-                let s = (-LN_2 * t / t_half).exp();
-                let film = film_volume_um(t, &apps2, dose_um, &pp);
+                // Each session opens the channels again; the most open one counts.
+                let s = sessions
+                    .iter()
+                    .filter(|&&ts| ts <= t)
+                    .map(|&ts| match &closure {
+                        Some(c) => c.at(t - ts),
+                        None => (-LN_2 * (t - ts) / t_half).exp(),
+                    })
+                    .fold(0.0, f64::max);
+                let film = film_volume_um(t, &apps2, film_um, &pp);
                 for (net, ct) in nets.iter_mut().zip(&props) {
                     geo.refresh(net, ct, s, film, &pp);
                 }
@@ -322,7 +363,7 @@ pub fn simulate(v: &InVivo, p: &TransportParams) -> InVivoResult {
             let pp = p.clone();
             let apps2 = apps.clone();
             let update: Box<engine::Update> = Box::new(move |t, nets: &mut [Network]| {
-                let film = film_volume_um(t, &apps2, dose_um, &pp);
+                let film = film_volume_um(t, &apps2, film_um, &pp);
                 for net in nets.iter_mut() {
                     net.capacity[0] = film;
                     net.volume[0] = film;

@@ -35,10 +35,12 @@ impl Transport {
     }
 }
 
-/// Simulate the transport part of a scenario with the given parameters.
-pub fn simulate(s: &Scenario, p: &TransportParams) -> Transport {
+/// Simulate the transport part of a scenario with the given parameters; `None` for kinds
+/// without transport (cell culture).
+pub fn simulate(s: &Scenario, p: &TransportParams) -> Option<Transport> {
     match s {
-        Scenario::FranzCell(f) => Transport::Franz(franz::simulate(f, p)),
-        Scenario::InVivo(v) => Transport::InVivo(invivo::simulate(v, p)),
+        Scenario::FranzCell(f) => Some(Transport::Franz(franz::simulate(f, p))),
+        Scenario::InVivo(v) => Some(Transport::InVivo(invivo::simulate(v, p, None))),
+        Scenario::CellCulture(_) => None,
     }
 }

@@ -154,7 +154,7 @@ fn mass_balance_closes_to_1e9_in_every_bundled_scenario() {
             continue;
         }
         let s = exoskin_model::load_scenario(&path).unwrap();
-        let t = simulate(&s, TransportParams::defaults());
+        let t = simulate(&s, TransportParams::defaults()).expect("a transport scenario");
         let r = t.run();
         // At every output time, not only the last.
         for i in 0..r.times_h.len() {
@@ -207,7 +207,9 @@ fn the_default_in_vivo_grid_is_within_2_percent_of_a_4x_finer_one() {
         match simulate(
             &parse_scenario(&text, "g.toml").unwrap(),
             TransportParams::defaults(),
-        ) {
+        )
+        .expect("transport")
+        {
             exoskin_transport::Transport::InVivo(v) => {
                 let last = v.run.times_h.len() - 1;
                 (

@@ -1,0 +1,1 @@
+//! Skin response (in progress).
