@@ -100,12 +100,21 @@ impl Decoder {
         } else {
             (None, c.origin)
         };
+        let own_note = entry.is_some_and(|e| e.note.is_some());
+        let mut note = c.note;
+        if c.class == Class::Vesicle && c.matched == Match::Lexicon && !own_note {
+            // Say which kind of EV: the evidence note's title for the source.
+            if let Some(e) = source.and_then(|s| self.evidence.iter().find(|e| e.key == s.as_str()))
+            {
+                note.push_str(&format!(" Kind: {}.", e.title));
+            }
+        }
         Ingredient {
             name: p.name,
             position: p.position,
             class: c.class,
             source,
-            note: c.note,
+            note,
             matched: c.matched,
             origin,
             lexicon_name: entry.map(|e| e.name.clone()),
@@ -114,6 +123,7 @@ impl Decoder {
             percent: p.percent,
             may_contain: p.may_contain,
             blend: p.blend,
+            own_note,
         }
     }
 

@@ -618,12 +618,19 @@ pub(crate) fn list_flags(ings: &[Ingredient], product: Option<&ProductContext>) 
     let human = positions(ings, |i| i.human_derived);
     let region_known = product.is_some_and(|p| p.region_found);
     if !human.is_empty() && !region_known {
+        let what_to_do = match product.and_then(|p| p.region_given.as_deref()) {
+            Some(r) => format!(
+                "region \"{r}\" is not in the region table (data/labels/regions.toml), so the \
+                 rules there were not checked"
+            ),
+            None => "give the product's region to check it".to_string(),
+        };
         flags.push(Flag {
             code: codes::HUMAN_DERIVED_INGREDIENT,
             severity: Severity::Info,
             message: format!(
                 "{} is of human origin. Cells, tissues or products of human origin are prohibited \
-                 in cosmetics in the EU (Annex II entry 416); give the product's region to check it.",
+                 in cosmetics in the EU (Annex II entry 416); {what_to_do}.",
                 names_at(ings, &human)
             ),
             positions: human,
@@ -665,6 +672,8 @@ pub(crate) struct ProductContext {
     claims: Text,
     /// True when the region is in the table.
     region_found: bool,
+    /// The region code as given.
+    region_given: Option<String>,
 }
 
 fn marketed_as_exosome(p: &Product) -> Option<String> {
@@ -716,6 +725,7 @@ impl Decoder {
             marketed: marketed.clone(),
             claims: Text::new(claim_texts.iter().copied()),
             region_found: region.is_some(),
+            region_given: p.region.clone(),
         };
         let mut flags = Vec::new();
         let mut push = |code, severity, message: String, positions: Vec<usize>, reference| {

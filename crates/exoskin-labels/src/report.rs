@@ -44,6 +44,9 @@ pub struct Ingredient {
     /// The branded blend it was listed under.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blend: Option<String>,
+    /// True when the note is specific to this ingredient (not the class's general note).
+    #[serde(skip)]
+    pub own_note: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -306,7 +309,7 @@ impl Report {
         let notable: Vec<&Ingredient> = self
             .ingredients
             .iter()
-            .filter(|i| i.class != Class::Other || i.matched == Match::Guess)
+            .filter(|i| i.class != Class::Other || i.matched == Match::Guess || i.own_note)
             .collect();
         if !notable.is_empty() {
             s.push_str("\nNotes:\n");
