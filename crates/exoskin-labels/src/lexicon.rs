@@ -289,7 +289,7 @@ impl Lexicon {
         self.index.get(&key(name)).copied()
     }
 
-    fn from_entry(&self, i: usize) -> Classification {
+    fn entry_classification(&self, i: usize) -> Classification {
         let e = &self.entries[i];
         Classification {
             class: e.class,
@@ -314,7 +314,7 @@ impl Lexicon {
     /// [`Lexicon::classify`] with the name's lookup key already computed.
     pub fn classify_keyed(&self, name: &str, full: &str) -> Classification {
         if let Some(&i) = self.index.get(full) {
-            return self.from_entry(i);
+            return self.entry_classification(i);
         }
         let (outside, insides) = split_parentheticals(name);
         let candidates = std::iter::once(outside.clone())
@@ -326,7 +326,7 @@ impl Lexicon {
             .chain(insides);
         for c in candidates {
             if let Some(&i) = self.index.get(&key(&c)) {
-                return self.from_entry(i);
+                return self.entry_classification(i);
             }
         }
         match guess(full) {

@@ -1123,7 +1123,6 @@ impl Decoder {
             );
         }
 
-        drop(push);
         flags.extend(list_flags(&ings, Some(&ctx)));
         let summary = ProductSummary {
             name: p.name.clone(),
