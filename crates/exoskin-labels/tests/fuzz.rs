@@ -123,6 +123,20 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Long arbitrary texts (up to 50,000 characters of any Unicode, or label characters).
+    #[test]
+    fn long_arbitrary_texts_never_panic(
+        any_chars in proptest::collection::vec(any::<char>(), 0..50_000),
+        label_chars in label_text(50_000),
+    ) {
+        check_invariants(&any_chars.into_iter().collect::<String>());
+        check_invariants(&label_chars);
+    }
+}
+
 #[test]
 fn very_long_inputs() {
     let d = Decoder::embedded().unwrap();
