@@ -1,0 +1,872 @@
+//! From a panel to a list of drawing primitives in panel-local pixel coordinates. The PNG
+//! rasterizer and the SVG writer both draw the same list, so the two outputs agree.
+
+use crate::font::{fit_text, text_width, GLYPH_PX};
+use crate::ticks::{format_ticks, nice_step, ticks_with, Placement};
+use crate::{series_color, Chart, Histogram, Layout, Panel, PlotError, Rgb, Style, MAX_ABS_VALUE};
+
+/// Blank border around a panel, px.
+const PAD: f64 = 8.0;
+/// Length of a tick mark, px.
+const TICK_LEN: f64 = 4.0;
+/// Gap between a tick mark and its label, px.
+const TICK_GAP: f64 = 3.0;
+/// Smallest plot area (inside the axes) that is still drawn, px.
+const MIN_PLOT_W: f64 = 40.0;
+const MIN_PLOT_H: f64 = 30.0;
+/// Fraction of the data range added on each side of a chart's axes.
+const RANGE_PAD: f64 = 0.04;
+/// Width of series lines, px.
+const SERIES_LINE_W: f64 = 2.0;
+/// Radius of point markers, px.
+const MARKER_R: f64 = 3.0;
+/// Opacity of confidence bands and histogram bars.
+const BAND_OPACITY: f64 = 0.22;
+const BAR_OPACITY: f64 = 0.30;
+
+pub(crate) const BACKGROUND: Rgb = Rgb(255, 255, 255);
+const INK: Rgb = Rgb(34, 34, 34);
+const AXIS: Rgb = Rgb(68, 68, 68);
+const GRID: Rgb = Rgb(228, 228, 228);
+const REFERENCE: Rgb = Rgb(90, 90, 90);
+const LEGEND_EDGE: Rgb = Rgb(160, 160, 160);
+
+/// What an element is, for SVG class names (and so tests can find series).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Grid,
+    Axis,
+    Reference,
+    Band,
+    Series,
+    Legend,
+}
+
+impl Role {
+    pub(crate) fn class(self) -> &'static str {
+        match self {
+            Role::Grid => "grid",
+            Role::Axis => "axis",
+            Role::Reference => "reference",
+            Role::Band => "band",
+            Role::Series => "series",
+            Role::Legend => "legend",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Anchor {
+    Start,
+    Middle,
+    End,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Prim {
+    /// An open polyline.
+    Line {
+        pts: Vec<(f64, f64)>,
+        color: Rgb,
+        width: f64,
+        /// (on, off) lengths in px.
+        dash: Option<(f64, f64)>,
+        role: Role,
+    },
+    /// A filled polygon (even-odd), no outline.
+    Polygon {
+        pts: Vec<(f64, f64)>,
+        color: Rgb,
+        opacity: f64,
+        role: Role,
+    },
+    /// An axis-aligned rectangle, optionally filled and/or outlined (1 px).
+    Rect {
+        x0: f64,
+        y0: f64,
+        x1: f64,
+        y1: f64,
+        fill: Option<(Rgb, f64)>,
+        stroke: Option<Rgb>,
+        role: Role,
+    },
+    /// Filled discs.
+    Markers {
+        pts: Vec<(f64, f64)>,
+        color: Rgb,
+        radius: f64,
+        role: Role,
+    },
+    /// Text; `y` is the top of the text box (horizontal) or the middle of it (vertical, read
+    /// bottom to top, with `x` its left edge).
+    Text {
+        x: f64,
+        y: f64,
+        text: String,
+        scale: u32,
+        color: Rgb,
+        anchor: Anchor,
+        vertical: bool,
+    },
+}
+
+/// The drawing of one panel.
+pub(crate) struct Scene {
+    pub(crate) prims: Vec<Prim>,
+}
+
+/// Range of finite values, `None` when empty.
+fn extend(range: &mut Option<(f64, f64)>, v: f64) {
+    *range = Some(match *range {
+        None => (v, v),
+        Some((lo, hi)) => (lo.min(v), hi.max(v)),
+    });
+}
+
+/// A range wide enough to draw: a single value (or values too close to tell apart) becomes a
+/// range around it.
+fn widen_degenerate(lo: f64, hi: f64) -> (f64, f64) {
+    let span = hi - lo;
+    let scale = lo.abs().max(hi.abs());
+    if span > 1e-200 && span > scale * 1e-12 {
+        return (lo, hi);
+    }
+    let centre = lo / 2.0 + hi / 2.0;
+    let half = if centre.abs() > 1e-200 {
+        centre.abs() * 0.1
+    } else {
+        1.0
+    };
+    (centre - half, centre + half)
+}
+
+fn pad_range(lo: f64, hi: f64, fraction: f64) -> (f64, f64) {
+    let (lo, hi) = widen_degenerate(lo, hi);
+    let pad = (hi - lo) * fraction;
+    (lo - pad, hi + pad)
+}
+
+/// Checks a list of values: all finite and not absurdly large.
+fn check_values(
+    panel: usize,
+    series: &str,
+    field: &'static str,
+    v: &[f64],
+) -> Result<(), PlotError> {
+    for (index, &value) in v.iter().enumerate() {
+        if !value.is_finite() {
+            return Err(PlotError::NonFinite {
+                panel,
+                series: series.to_string(),
+                field,
+                index,
+                value,
+            });
+        }
+        if value.abs() > MAX_ABS_VALUE {
+            return Err(PlotError::OutOfRange {
+                panel,
+                series: series.to_string(),
+                field,
+                index,
+                value,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_len(
+    panel: usize,
+    series: &str,
+    field: &'static str,
+    expected: usize,
+    found: usize,
+) -> Result<(), PlotError> {
+    if expected != found {
+        return Err(PlotError::LengthMismatch {
+            panel,
+            series: series.to_string(),
+            field,
+            expected,
+            found,
+        });
+    }
+    Ok(())
+}
+
+/// Validates a chart and returns its data ranges (x, y).
+fn chart_ranges(panel: usize, chart: &Chart) -> Result<((f64, f64), (f64, f64)), PlotError> {
+    if chart.series.is_empty() {
+        return Err(PlotError::NoData { panel });
+    }
+    let mut xr = None;
+    let mut yr = None;
+    for s in &chart.series {
+        let name = s.name.as_str();
+        if s.x.is_empty() && s.y.is_empty() {
+            return Err(PlotError::EmptySeries {
+                panel,
+                series: name.to_string(),
+            });
+        }
+        check_len(panel, name, "y", s.x.len(), s.y.len())?;
+        check_values(panel, name, "x", &s.x)?;
+        check_values(panel, name, "y", &s.y)?;
+        if let Some((lower, upper)) = &s.band {
+            check_len(panel, name, "band lower", s.x.len(), lower.len())?;
+            check_len(panel, name, "band upper", s.x.len(), upper.len())?;
+            check_values(panel, name, "band lower", lower)?;
+            check_values(panel, name, "band upper", upper)?;
+            for &v in lower.iter().chain(upper) {
+                extend(&mut yr, v);
+            }
+        }
+        for &v in &s.x {
+            extend(&mut xr, v);
+        }
+        for &v in &s.y {
+            extend(&mut yr, v);
+        }
+    }
+    if let Some(h) = chart.hline {
+        if !h.is_finite() || h.abs() > MAX_ABS_VALUE {
+            return Err(PlotError::BadReferenceLine { panel, value: h });
+        }
+        extend(&mut yr, h);
+    }
+    match (xr, yr) {
+        (Some(x), Some(y)) => Ok((x, y)),
+        _ => Err(PlotError::NoData { panel }),
+    }
+}
+
+/// Validates a histogram and returns its value range.
+fn histogram_range(panel: usize, h: &Histogram) -> Result<(f64, f64), PlotError> {
+    if h.groups.is_empty() {
+        return Err(PlotError::NoData { panel });
+    }
+    let mut r = None;
+    for (name, values) in &h.groups {
+        if values.is_empty() {
+            return Err(PlotError::EmptySeries {
+                panel,
+                series: name.clone(),
+            });
+        }
+        check_values(panel, name, "values", values)?;
+        for &v in values {
+            extend(&mut r, v);
+        }
+    }
+    r.ok_or(PlotError::NoData { panel })
+}
+
+/// Number of histogram bins: as asked (at most [`crate::MAX_BINS`]), or Sturges' rule for 0.
+pub(crate) fn bin_count(h: &Histogram) -> usize {
+    if h.bins > 0 {
+        return h.bins.min(crate::MAX_BINS);
+    }
+    let n = h
+        .groups
+        .iter()
+        .map(|(_, v)| v.len())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    ((n as f64).log2().ceil() as usize + 1).clamp(1, 100)
+}
+
+struct Texts<'a> {
+    title: &'a str,
+    x_label: &'a str,
+    y_label: &'a str,
+}
+
+/// Axes of a panel: plot area, ranges, ticks and their labels.
+struct Frame {
+    layout: Layout,
+    title_scale: u32,
+    x_labels: Vec<String>,
+    y_labels: Vec<String>,
+}
+
+fn labels_for(ticks: &[f64], lo: f64, hi: f64, max_ticks: usize, integer: bool) -> Vec<String> {
+    let step = nice_step(lo, hi, max_ticks, integer, Placement::Inside).map_or(1.0, |s| s.value());
+    format_ticks(ticks, step)
+}
+
+fn frame(
+    panel: usize,
+    texts: &Texts,
+    xr: (f64, f64),
+    yr: (f64, f64),
+    y_integer: bool,
+    w: f64,
+    h: f64,
+) -> Result<Frame, PlotError> {
+    let too_small = || PlotError::PanelTooSmall {
+        panel,
+        width: w as u32,
+        height: h as u32,
+    };
+    let title_scale = if texts.title.is_empty() {
+        0
+    } else if text_width(texts.title, 2) <= w - 2.0 * PAD {
+        2
+    } else {
+        1
+    };
+    let top = PAD
+        + if title_scale > 0 {
+            GLYPH_PX * f64::from(title_scale) + 10.0
+        } else {
+            4.0
+        };
+    let bottom = PAD
+        + TICK_LEN
+        + TICK_GAP
+        + GLYPH_PX
+        + if texts.x_label.is_empty() {
+            0.0
+        } else {
+            8.0 + GLYPH_PX
+        };
+    let plot_h = (h - top - bottom).floor();
+    if plot_h < MIN_PLOT_H {
+        return Err(too_small());
+    }
+    let top = top.round();
+
+    // y ticks: about one per 40 px.
+    let y_max_ticks = ((plot_h / 40.0) as usize + 1).clamp(2, 11);
+    let y_ticks = ticks_with(yr.0, yr.1, y_max_ticks, y_integer, Placement::Inside);
+    let y_labels = labels_for(&y_ticks, yr.0, yr.1, y_max_ticks, y_integer);
+    let y_label_w = y_labels
+        .iter()
+        .map(|l| text_width(l, 1))
+        .fold(0.0, f64::max);
+    let left =
+        (PAD + if texts.y_label.is_empty() {
+            0.0
+        } else {
+            GLYPH_PX + 8.0
+        } + y_label_w
+            + TICK_GAP
+            + TICK_LEN)
+            .round();
+
+    let mut right = PAD + 12.0;
+    let mut result = None;
+    for _attempt in 0..2 {
+        let plot_w = (w - left - right).floor();
+        if plot_w < MIN_PLOT_W {
+            return Err(too_small());
+        }
+        let mut max_ticks = ((plot_w / 60.0) as usize + 1).clamp(2, 11);
+        let (x_ticks, x_labels) = loop {
+            let ticks = ticks_with(xr.0, xr.1, max_ticks, false, Placement::Inside);
+            let labels = labels_for(&ticks, xr.0, xr.1, max_ticks, false);
+            let px = |v: f64| (v - xr.0) / (xr.1 - xr.0) * plot_w;
+            let fits = ticks.windows(2).zip(labels.windows(2)).all(|(t, l)| {
+                let room = px(t[1]) - px(t[0]);
+                room >= (text_width(&l[0], 1) + text_width(&l[1], 1)) / 2.0 + 10.0
+            });
+            if fits || max_ticks <= 2 {
+                break (ticks, labels);
+            }
+            max_ticks -= 1;
+        };
+        // The last label is centred on its tick and may stick out to the right.
+        let overflow = match (x_ticks.last(), x_labels.last()) {
+            (Some(&t), Some(l)) => {
+                let px = left + (t - xr.0) / (xr.1 - xr.0) * plot_w;
+                px + text_width(l, 1) / 2.0 - (w - PAD)
+            }
+            _ => 0.0,
+        };
+        result = Some((plot_w, x_ticks, x_labels));
+        if overflow > 0.0 {
+            right += overflow.ceil();
+        } else {
+            break;
+        }
+    }
+    let Some((plot_w, x_ticks, x_labels)) = result else {
+        return Err(too_small());
+    };
+    Ok(Frame {
+        layout: Layout {
+            plot_left: left,
+            plot_top: top,
+            plot_width: plot_w,
+            plot_height: plot_h,
+            x_range: xr,
+            y_range: yr,
+            x_ticks,
+            y_ticks,
+        },
+        title_scale,
+        x_labels,
+        y_labels,
+    })
+}
+
+/// Legend entry: name, colour, and how the swatch looks.
+struct LegendEntry {
+    name: String,
+    color: Rgb,
+    line: bool,
+    marker: bool,
+    fill: bool,
+}
+
+/// Grid lines, reference line: drawn under the data.
+fn under_layer(frame: &Frame, hline: Option<f64>, prims: &mut Vec<Prim>) {
+    let l = &frame.layout;
+    let (x0, x1) = (l.plot_left, l.plot_left + l.plot_width);
+    let (y0, y1) = (l.plot_top, l.plot_top + l.plot_height);
+    for &t in &l.y_ticks {
+        let y = l.to_pixel(l.x_range.0, t).1.floor() + 0.5;
+        prims.push(Prim::Line {
+            pts: vec![(x0, y), (x1, y)],
+            color: GRID,
+            width: 1.0,
+            dash: None,
+            role: Role::Grid,
+        });
+    }
+    for &t in &l.x_ticks {
+        let x = l.to_pixel(t, l.y_range.0).0.floor() + 0.5;
+        prims.push(Prim::Line {
+            pts: vec![(x, y0), (x, y1)],
+            color: GRID,
+            width: 1.0,
+            dash: None,
+            role: Role::Grid,
+        });
+    }
+    if let Some(h) = hline {
+        let y = l.to_pixel(l.x_range.0, h).1;
+        prims.push(Prim::Line {
+            pts: vec![(x0, y), (x1, y)],
+            color: REFERENCE,
+            width: 1.5,
+            dash: Some((6.0, 4.0)),
+            role: Role::Reference,
+        });
+    }
+}
+
+/// Frame, ticks, labels, title, legend: drawn over the data.
+fn over_layer(
+    frame: &Frame,
+    texts: &Texts,
+    legend: &[LegendEntry],
+    occupied: &[(f64, f64)],
+    w: f64,
+    h: f64,
+    prims: &mut Vec<Prim>,
+) {
+    let l = &frame.layout;
+    let (x0, x1) = (l.plot_left, l.plot_left + l.plot_width);
+    let (y0, y1) = (l.plot_top, l.plot_top + l.plot_height);
+    prims.push(Prim::Rect {
+        x0: x0 - 0.5,
+        y0: y0 - 0.5,
+        x1: x1 + 0.5,
+        y1: y1 + 0.5,
+        fill: None,
+        stroke: Some(AXIS),
+        role: Role::Axis,
+    });
+    for (&t, label) in l.x_ticks.iter().zip(&frame.x_labels) {
+        let x = l.to_pixel(t, l.y_range.0).0.floor() + 0.5;
+        prims.push(Prim::Line {
+            pts: vec![(x, y1 + 0.5), (x, y1 + 0.5 + TICK_LEN)],
+            color: AXIS,
+            width: 1.0,
+            dash: None,
+            role: Role::Axis,
+        });
+        prims.push(Prim::Text {
+            x,
+            y: y1 + TICK_LEN + TICK_GAP,
+            text: label.clone(),
+            scale: 1,
+            color: INK,
+            anchor: Anchor::Middle,
+            vertical: false,
+        });
+    }
+    for (&t, label) in l.y_ticks.iter().zip(&frame.y_labels) {
+        let y = l.to_pixel(l.x_range.0, t).1.floor() + 0.5;
+        prims.push(Prim::Line {
+            pts: vec![(x0 - 0.5 - TICK_LEN, y), (x0 - 0.5, y)],
+            color: AXIS,
+            width: 1.0,
+            dash: None,
+            role: Role::Axis,
+        });
+        prims.push(Prim::Text {
+            x: x0 - TICK_LEN - TICK_GAP - 1.0,
+            y: (y - GLYPH_PX / 2.0).floor(),
+            text: label.clone(),
+            scale: 1,
+            color: INK,
+            anchor: Anchor::End,
+            vertical: false,
+        });
+    }
+    if frame.title_scale > 0 {
+        prims.push(Prim::Text {
+            x: (w / 2.0).round(),
+            y: PAD,
+            text: fit_text(texts.title, w - 2.0 * PAD, frame.title_scale),
+            scale: frame.title_scale,
+            color: INK,
+            anchor: Anchor::Middle,
+            vertical: false,
+        });
+    }
+    if !texts.x_label.is_empty() {
+        prims.push(Prim::Text {
+            x: ((x0 + x1) / 2.0).round(),
+            y: h - PAD - GLYPH_PX,
+            text: fit_text(texts.x_label, w - 2.0 * PAD, 1),
+            scale: 1,
+            color: INK,
+            anchor: Anchor::Middle,
+            vertical: false,
+        });
+    }
+    if !texts.y_label.is_empty() {
+        prims.push(Prim::Text {
+            x: PAD,
+            y: ((y0 + y1) / 2.0).round(),
+            text: fit_text(texts.y_label, h - 2.0 * PAD, 1),
+            scale: 1,
+            color: INK,
+            anchor: Anchor::Middle,
+            vertical: true,
+        });
+    }
+    legend_prims(l, legend, occupied, prims);
+}
+
+const LEGEND_ROW: f64 = 13.0;
+const LEGEND_SWATCH: f64 = 20.0;
+const LEGEND_INSET: f64 = 6.0;
+
+fn legend_prims(
+    l: &Layout,
+    entries: &[LegendEntry],
+    occupied: &[(f64, f64)],
+    prims: &mut Vec<Prim>,
+) {
+    let named: Vec<&LegendEntry> = entries.iter().filter(|e| !e.name.is_empty()).collect();
+    if named.is_empty() {
+        return;
+    }
+    // Room for names: at most 60 % of the plot width.
+    let fixed = 6.0 + LEGEND_SWATCH + 6.0 + 6.0;
+    let name_room = (l.plot_width * 0.6 - fixed).max(3.0 * GLYPH_PX);
+    let names: Vec<String> = named
+        .iter()
+        .map(|e| fit_text(&e.name, name_room, 1))
+        .collect();
+    let max_rows = ((l.plot_height - 2.0 * LEGEND_INSET - 8.0) / LEGEND_ROW).floor();
+    if max_rows < 1.0 {
+        return;
+    }
+    let rows = named.len().min(max_rows as usize);
+    let name_w = names[..rows]
+        .iter()
+        .map(|n| text_width(n, 1))
+        .fold(0.0, f64::max);
+    let box_w = (fixed + name_w).ceil();
+    let box_h = (rows as f64 * LEGEND_ROW + 8.0).ceil();
+    if box_w > l.plot_width - 2.0 * LEGEND_INSET {
+        return;
+    }
+    let left = l.plot_left + LEGEND_INSET;
+    let right = l.plot_left + l.plot_width - LEGEND_INSET - box_w;
+    let top = l.plot_top + LEGEND_INSET;
+    let bottom = l.plot_top + l.plot_height - LEGEND_INSET - box_h;
+    // Corners in order of preference; the one covering the fewest data points wins.
+    let corners = [(right, top), (left, top), (right, bottom), (left, bottom)];
+    let covered = |(bx, by): (f64, f64)| {
+        occupied
+            .iter()
+            .filter(|&&(x, y)| {
+                x >= bx - 4.0 && x <= bx + box_w + 4.0 && y >= by - 4.0 && y <= by + box_h + 4.0
+            })
+            .count()
+    };
+    let mut best = corners[0];
+    let mut best_count = covered(best);
+    for &c in &corners[1..] {
+        let n = covered(c);
+        if n < best_count {
+            best = c;
+            best_count = n;
+        }
+    }
+    let (bx, by) = (best.0.round(), best.1.round());
+    prims.push(Prim::Rect {
+        x0: bx + 0.5,
+        y0: by + 0.5,
+        x1: bx + box_w - 0.5,
+        y1: by + box_h - 0.5,
+        fill: Some((BACKGROUND, 0.88)),
+        stroke: Some(LEGEND_EDGE),
+        role: Role::Legend,
+    });
+    for (i, (entry, name)) in named.iter().zip(&names).take(rows).enumerate() {
+        let cy = by + 4.0 + i as f64 * LEGEND_ROW + LEGEND_ROW / 2.0;
+        let sx0 = bx + 6.0;
+        let sx1 = sx0 + LEGEND_SWATCH;
+        if entry.fill {
+            prims.push(Prim::Rect {
+                x0: sx0 + 2.0,
+                y0: cy - 4.0,
+                x1: sx1 - 2.0,
+                y1: cy + 4.0,
+                fill: Some((entry.color, BAR_OPACITY * 1.5)),
+                stroke: Some(entry.color),
+                role: Role::Legend,
+            });
+        }
+        if entry.line {
+            prims.push(Prim::Line {
+                pts: vec![(sx0, cy), (sx1, cy)],
+                color: entry.color,
+                width: SERIES_LINE_W,
+                dash: None,
+                role: Role::Legend,
+            });
+        }
+        if entry.marker {
+            prims.push(Prim::Markers {
+                pts: vec![((sx0 + sx1) / 2.0, cy)],
+                color: entry.color,
+                radius: MARKER_R,
+                role: Role::Legend,
+            });
+        }
+        prims.push(Prim::Text {
+            x: sx1 + 6.0,
+            y: (cy - GLYPH_PX / 2.0).round(),
+            text: name.clone(),
+            scale: 1,
+            color: INK,
+            anchor: Anchor::Start,
+            vertical: false,
+        });
+    }
+}
+
+/// Samples along a polyline (its vertices and midpoints), for legend placement.
+fn sample_points(pts: &[(f64, f64)], out: &mut Vec<(f64, f64)>) {
+    // Keep the work bounded for very long series.
+    let stride = (pts.len() / 2000).max(1);
+    for (i, w) in pts.windows(2).enumerate().step_by(stride) {
+        let _ = i;
+        out.push(w[0]);
+        for k in 1..4 {
+            let t = f64::from(k) / 4.0;
+            out.push((
+                w[0].0 + (w[1].0 - w[0].0) * t,
+                w[0].1 + (w[1].1 - w[0].1) * t,
+            ));
+        }
+    }
+    if let Some(&p) = pts.last() {
+        out.push(p);
+    }
+}
+
+fn chart_scene(panel: usize, chart: &Chart, w: f64, h: f64) -> Result<(Scene, Layout), PlotError> {
+    let (xr, yr) = chart_ranges(panel, chart)?;
+    let texts = Texts {
+        title: &chart.title,
+        x_label: &chart.x_label,
+        y_label: &chart.y_label,
+    };
+    let frame = frame(
+        panel,
+        &texts,
+        pad_range(xr.0, xr.1, RANGE_PAD),
+        pad_range(yr.0, yr.1, RANGE_PAD),
+        false,
+        w,
+        h,
+    )?;
+    let l = &frame.layout;
+    let mut prims = Vec::new();
+    under_layer(&frame, chart.hline, &mut prims);
+    // Bands first, so that every line is drawn over every band.
+    for (i, s) in chart.series.iter().enumerate() {
+        if let Some((lower, upper)) = &s.band {
+            let mut pts: Vec<(f64, f64)> =
+                s.x.iter()
+                    .zip(upper)
+                    .map(|(&x, &y)| l.to_pixel(x, y))
+                    .collect();
+            pts.extend(s.x.iter().zip(lower).rev().map(|(&x, &y)| l.to_pixel(x, y)));
+            prims.push(Prim::Polygon {
+                pts,
+                color: series_color(i),
+                opacity: BAND_OPACITY,
+                role: Role::Band,
+            });
+        }
+    }
+    let mut legend = Vec::new();
+    let mut occupied = Vec::new();
+    for (i, s) in chart.series.iter().enumerate() {
+        let color = series_color(i);
+        let pts: Vec<(f64, f64)> =
+            s.x.iter()
+                .zip(&s.y)
+                .map(|(&x, &y)| l.to_pixel(x, y))
+                .collect();
+        let line = matches!(s.style, Style::Line | Style::LinePoints);
+        let marker = matches!(s.style, Style::Points | Style::LinePoints);
+        if line {
+            sample_points(&pts, &mut occupied);
+        } else {
+            occupied.extend_from_slice(&pts);
+        }
+        if line {
+            prims.push(Prim::Line {
+                pts: pts.clone(),
+                color,
+                width: SERIES_LINE_W,
+                dash: None,
+                role: Role::Series,
+            });
+        }
+        if marker {
+            prims.push(Prim::Markers {
+                pts,
+                color,
+                radius: MARKER_R,
+                role: Role::Series,
+            });
+        }
+        legend.push(LegendEntry {
+            name: s.name.clone(),
+            color,
+            line,
+            marker,
+            fill: false,
+        });
+    }
+    over_layer(&frame, &texts, &legend, &occupied, w, h, &mut prims);
+    let layout = frame.layout;
+    Ok((Scene { prims }, layout))
+}
+
+fn histogram_scene(
+    panel: usize,
+    hist: &Histogram,
+    w: f64,
+    h: f64,
+) -> Result<(Scene, Layout), PlotError> {
+    let (lo, hi) = histogram_range(panel, hist)?;
+    let (lo, hi) = widen_degenerate(lo, hi);
+    let bins = bin_count(hist);
+    let width = (hi - lo) / bins as f64;
+    let counts: Vec<Vec<usize>> = hist
+        .groups
+        .iter()
+        .map(|(_, values)| {
+            let mut c = vec![0usize; bins];
+            for &v in values {
+                let k = ((v - lo) / width).floor();
+                let k = if k.is_finite() && k > 0.0 {
+                    k as usize
+                } else {
+                    0
+                };
+                c[k.min(bins - 1)] += 1;
+            }
+            c
+        })
+        .collect();
+    let max_count = counts.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
+    let x_pad = (hi - lo) * 0.02;
+    let xr = (lo - x_pad, hi + x_pad);
+    let yr = (0.0, max_count * 1.08);
+    let texts = Texts {
+        title: &hist.title,
+        x_label: &hist.x_label,
+        y_label: "count",
+    };
+    let frame = frame(panel, &texts, xr, yr, true, w, h)?;
+    let l = &frame.layout;
+    let mut prims = Vec::new();
+    under_layer(&frame, None, &mut prims);
+    let mut legend = Vec::new();
+    let mut occupied = Vec::new();
+    let edge = |k: usize| if k == bins { hi } else { lo + width * k as f64 };
+    for (g, ((name, _), c)) in hist.groups.iter().zip(&counts).enumerate() {
+        let color = series_color(g);
+        // The outline of the bars as one step curve from the baseline and back.
+        let mut outline = vec![l.to_pixel(lo, 0.0)];
+        for (k, &n) in c.iter().enumerate() {
+            let y = n as f64;
+            outline.push(l.to_pixel(edge(k), y));
+            outline.push(l.to_pixel(edge(k + 1), y));
+            let (cx, _) = l.to_pixel((edge(k) + edge(k + 1)) / 2.0, 0.0);
+            for q in 0..=4 {
+                occupied.push((cx, l.to_pixel(lo, y * f64::from(q) / 4.0).1));
+            }
+        }
+        outline.push(l.to_pixel(hi, 0.0));
+        prims.push(Prim::Polygon {
+            pts: outline.clone(),
+            color,
+            opacity: BAR_OPACITY,
+            role: Role::Band,
+        });
+        prims.push(Prim::Line {
+            pts: outline,
+            color,
+            width: 1.5,
+            dash: None,
+            role: Role::Series,
+        });
+        legend.push(LegendEntry {
+            name: name.clone(),
+            color,
+            line: false,
+            marker: false,
+            fill: true,
+        });
+    }
+    over_layer(&frame, &texts, &legend, &occupied, w, h, &mut prims);
+    let layout = frame.layout;
+    Ok((Scene { prims }, layout))
+}
+
+/// The scene and layout of one panel of `w` x `h` pixels; `panel` is its index (for errors).
+pub(crate) fn panel_scene(
+    panel: usize,
+    p: &Panel,
+    w: u32,
+    h: u32,
+) -> Result<(Scene, Layout), PlotError> {
+    if w == 0 || h == 0 {
+        return Err(PlotError::ZeroSize {
+            width: w,
+            height: h,
+        });
+    }
+    let (w, h) = (f64::from(w), f64::from(h));
+    match p {
+        Panel::Chart(c) => chart_scene(panel, c, w, h),
+        Panel::Histogram(hg) => histogram_scene(panel, hg, w, h),
+    }
+}

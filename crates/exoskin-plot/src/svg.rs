@@ -1,0 +1,256 @@
+//! SVG output of the same primitives the rasterizer draws. Series lines are the only
+//! `<polyline>` elements and series markers the only `<path>` elements, one per series.
+
+use std::fmt::Write;
+
+use crate::font::GLYPH_PX;
+use crate::scene::{Anchor, Prim, Role, Scene};
+use crate::Rgb;
+
+/// SVG font size per unit of text scale: a monospace advance of about 0.6 em keeps SVG text
+/// no wider than the 8 px bitmap cells the layout reserved.
+const FONT_PX_PER_SCALE: f64 = 12.0;
+
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 does not allow.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('?'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A coordinate with at most 2 decimals and no trailing zeros.
+fn num(v: f64) -> String {
+    let v = if v.abs() < 0.005 { 0.0 } else { v };
+    let s = format!("{v:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
+}
+
+fn hex(c: Rgb) -> String {
+    format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
+}
+
+fn points(pts: &[(f64, f64)]) -> String {
+    let mut s = String::with_capacity(pts.len() * 12);
+    for (i, &(x, y)) in pts.iter().enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        let _ = write!(s, "{},{}", num(x), num(y));
+    }
+    s
+}
+
+fn prim(out: &mut String, p: &Prim) {
+    match p {
+        Prim::Line {
+            pts,
+            color,
+            width,
+            dash,
+            role,
+        } => {
+            let dash_attr = dash
+                .map(|(on, off)| format!(r#" stroke-dasharray="{} {}""#, num(on), num(off)))
+                .unwrap_or_default();
+            if *role == Role::Series {
+                let _ = writeln!(
+                    out,
+                    r#"<polyline class="series" fill="none" stroke="{}" stroke-width="{}" stroke-linejoin="round" stroke-linecap="round"{} points="{}"/>"#,
+                    hex(*color),
+                    num(*width),
+                    dash_attr,
+                    points(pts)
+                );
+            } else {
+                for w in pts.windows(2) {
+                    let _ = writeln!(
+                        out,
+                        r#"<line class="{}" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="{}"{}/>"#,
+                        role.class(),
+                        num(w[0].0),
+                        num(w[0].1),
+                        num(w[1].0),
+                        num(w[1].1),
+                        hex(*color),
+                        num(*width),
+                        dash_attr
+                    );
+                }
+            }
+        }
+        Prim::Polygon {
+            pts,
+            color,
+            opacity,
+            role,
+        } => {
+            let _ = writeln!(
+                out,
+                r#"<polygon class="{}" fill="{}" fill-opacity="{}" stroke="none" points="{}"/>"#,
+                role.class(),
+                hex(*color),
+                num(*opacity),
+                points(pts)
+            );
+        }
+        Prim::Rect {
+            x0,
+            y0,
+            x1,
+            y1,
+            fill,
+            stroke,
+            role,
+        } => {
+            let fill_attr = match fill {
+                Some((c, a)) => format!(r#"fill="{}" fill-opacity="{}""#, hex(*c), num(*a)),
+                None => r#"fill="none""#.to_string(),
+            };
+            let stroke_attr = match stroke {
+                Some(c) => format!(r#" stroke="{}" stroke-width="1""#, hex(*c)),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                r#"<rect class="{}" x="{}" y="{}" width="{}" height="{}" {}{}/>"#,
+                role.class(),
+                num(x0.min(*x1)),
+                num(y0.min(*y1)),
+                num((x1 - x0).abs()),
+                num((y1 - y0).abs()),
+                fill_attr,
+                stroke_attr
+            );
+        }
+        Prim::Markers {
+            pts,
+            color,
+            radius,
+            role,
+        } => {
+            if *role == Role::Series {
+                let mut d = String::with_capacity(pts.len() * 40);
+                let r = num(*radius);
+                let dia = num(2.0 * radius);
+                for &(x, y) in pts {
+                    let _ = write!(
+                        d,
+                        "M{},{}a{r},{r} 0 1,0 {dia},0a{r},{r} 0 1,0 -{dia},0Z",
+                        num(x - radius),
+                        num(y)
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    r#"<path class="series-points" fill="{}" stroke="none" d="{}"/>"#,
+                    hex(*color),
+                    d
+                );
+            } else {
+                for &(x, y) in pts {
+                    let _ = writeln!(
+                        out,
+                        r#"<circle class="{}" cx="{}" cy="{}" r="{}" fill="{}"/>"#,
+                        role.class(),
+                        num(x),
+                        num(y),
+                        num(*radius),
+                        hex(*color)
+                    );
+                }
+            }
+        }
+        Prim::Text {
+            x,
+            y,
+            text,
+            scale,
+            color,
+            anchor,
+            vertical,
+        } => {
+            let anchor = match anchor {
+                Anchor::Start => "start",
+                Anchor::Middle => "middle",
+                Anchor::End => "end",
+            };
+            let s = f64::from((*scale).max(1));
+            // Titles (scale 2) a little smaller than twice the body size: vector glyphs are
+            // heavier than the bitmap ones.
+            let size = num(if s >= 2.0 {
+                FONT_PX_PER_SCALE * 0.75 * s
+            } else {
+                FONT_PX_PER_SCALE * s
+            });
+            let weight = if *scale >= 2 {
+                r#" font-weight="bold""#
+            } else {
+                ""
+            };
+            if *vertical {
+                let cx = x + GLYPH_PX * s / 2.0;
+                let _ = writeln!(
+                    out,
+                    r#"<text x="{cx}" y="{cy}" font-size="{size}"{weight} fill="{fill}" text-anchor="{anchor}" dominant-baseline="central" transform="rotate(-90 {cx} {cy})">{t}</text>"#,
+                    cx = num(cx),
+                    cy = num(*y),
+                    fill = hex(*color),
+                    t = escape(text)
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    r#"<text x="{}" y="{}" font-size="{size}"{weight} fill="{}" text-anchor="{anchor}" dominant-baseline="central">{}</text>"#,
+                    num(*x),
+                    num(y + GLYPH_PX * s / 2.0),
+                    hex(*color),
+                    escape(text)
+                );
+            }
+        }
+    }
+}
+
+/// The SVG document of panels placed at the given offsets on a `width` x `height` canvas.
+pub(crate) fn document(
+    width: u32,
+    height: u32,
+    background: Rgb,
+    panels: &[(f64, f64, Scene)],
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace">"#
+    );
+    let _ = writeln!(
+        out,
+        r#"<rect x="0" y="0" width="{width}" height="{height}" fill="{}"/>"#,
+        hex(background)
+    );
+    for (ox, oy, scene) in panels {
+        let _ = writeln!(
+            out,
+            r#"<g class="panel" transform="translate({},{})">"#,
+            num(*ox),
+            num(*oy)
+        );
+        for p in &scene.prims {
+            prim(&mut out, p);
+        }
+        out.push_str("</g>\n");
+    }
+    out.push_str("</svg>\n");
+    out
+}
