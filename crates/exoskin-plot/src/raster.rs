@@ -2,7 +2,7 @@
 //! of each pixel centre to the shape), scanline-filled polygons, and bitmap text.
 
 use crate::font::{glyph, text_width, GLYPH_PX};
-use crate::scene::{Anchor, Prim};
+use crate::scene::{Anchor, Prim, TextStyle};
 use crate::Rgb;
 
 pub(crate) struct Canvas {
@@ -253,66 +253,37 @@ impl Canvas {
         }
     }
 
-    fn text(
-        &mut self,
-        x: f64,
-        y: f64,
-        text: &str,
-        scale: u32,
-        color: Rgb,
-        anchor: Anchor,
-        vertical: bool,
-    ) {
-        let s = scale.max(1) as usize;
-        let width = text_width(text, scale);
-        let start = match anchor {
+    /// Bitmap text; see [`Prim::Text`] for where `(x, y)` lies.
+    fn text(&mut self, x: f64, y: f64, text: &str, style: TextStyle) {
+        let s = style.scale.max(1) as usize;
+        let width = text_width(text, style.scale);
+        let start = match style.anchor {
             Anchor::Start => 0.0,
             Anchor::Middle => -width / 2.0,
             Anchor::End => -width,
         };
         let cell = GLYPH_PX as usize * s;
-        if vertical {
-            // Read bottom to top: the text's "along" axis runs up the screen.
-            let bottom = (y - start).round();
-            let left = x.round();
-            for (i, ch) in text.chars().enumerate() {
-                let g = glyph(ch);
-                for (row, bits) in g.iter().enumerate() {
-                    for col in 0..8 {
-                        if bits & (1 << col) == 0 {
-                            continue;
-                        }
-                        for k in 0..s {
-                            for m in 0..s {
-                                let along = (i * cell + col * s + k) as f64;
-                                let across = (row * s + m) as f64;
-                                let px = left + across;
-                                let py = bottom - 1.0 - along;
-                                if px >= 0.0 && py >= 0.0 {
-                                    self.blend(px as usize, py as usize, color, 1.0);
-                                }
-                            }
-                        }
-                    }
-                }
+        // Screen position of the glyph pixel `along` the text and `across` it (downwards
+        // from the top of the glyphs). Vertical text reads bottom to top.
+        let place = |along: usize, across: usize| -> (f64, f64) {
+            if style.vertical {
+                let bottom = (y - start).round();
+                (x.round() + across as f64, bottom - 1.0 - along as f64)
+            } else {
+                (
+                    (x + start).round() + along as f64,
+                    y.round() + across as f64,
+                )
             }
-        } else {
-            let left = (x + start).round();
-            let top = y.round();
-            for (i, ch) in text.chars().enumerate() {
-                let g = glyph(ch);
-                for (row, bits) in g.iter().enumerate() {
-                    for col in 0..8 {
-                        if bits & (1 << col) == 0 {
-                            continue;
-                        }
-                        for k in 0..s {
-                            for m in 0..s {
-                                let px = left + (i * cell + col * s + k) as f64;
-                                let py = top + (row * s + m) as f64;
-                                if px >= 0.0 && py >= 0.0 {
-                                    self.blend(px as usize, py as usize, color, 1.0);
-                                }
+        };
+        for (i, ch) in text.chars().enumerate() {
+            for (row, bits) in glyph(ch).iter().enumerate() {
+                for col in (0..8).filter(|col| bits & (1 << col) != 0) {
+                    for k in 0..s {
+                        for m in 0..s {
+                            let (px, py) = place(i * cell + col * s + k, row * s + m);
+                            if px >= 0.0 && py >= 0.0 {
+                                self.blend(px as usize, py as usize, style.color, 1.0);
                             }
                         }
                     }
@@ -386,15 +357,7 @@ impl Canvas {
                     mask.composite(self, *color, 1.0);
                 }
             }
-            Prim::Text {
-                x,
-                y,
-                text,
-                scale,
-                color,
-                anchor,
-                vertical,
-            } => self.text(x + dx, y + dy, text, *scale, *color, *anchor, *vertical),
+            Prim::Text { x, y, text, style } => self.text(x + dx, y + dy, text, *style),
         }
     }
 

@@ -103,17 +103,42 @@ pub(crate) enum Prim {
         x: f64,
         y: f64,
         text: String,
-        scale: u32,
-        color: Rgb,
-        anchor: Anchor,
-        vertical: bool,
+        style: TextStyle,
     },
+}
+
+/// How a text is drawn: size (multiples of the 8 px font), colour, which point of it `x` is,
+/// and direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TextStyle {
+    pub(crate) scale: u32,
+    pub(crate) color: Rgb,
+    pub(crate) anchor: Anchor,
+    pub(crate) vertical: bool,
+}
+
+/// Horizontal text in the ink colour.
+fn ink_text(x: f64, y: f64, text: String, scale: u32, anchor: Anchor) -> Prim {
+    Prim::Text {
+        x,
+        y,
+        text,
+        style: TextStyle {
+            scale,
+            color: INK,
+            anchor,
+            vertical: false,
+        },
+    }
 }
 
 /// The drawing of one panel.
 pub(crate) struct Scene {
     pub(crate) prims: Vec<Prim>,
 }
+
+/// A closed interval of values (low, high).
+type Range = (f64, f64);
 
 /// Range of finite values, `None` when empty.
 fn extend(range: &mut Option<(f64, f64)>, v: f64) {
@@ -196,7 +221,7 @@ fn check_len(
 }
 
 /// Validates a chart and returns its data ranges (x, y).
-fn chart_ranges(panel: usize, chart: &Chart) -> Result<((f64, f64), (f64, f64)), PlotError> {
+fn chart_ranges(panel: usize, chart: &Chart) -> Result<(Range, Range), PlotError> {
     if chart.series.is_empty() {
         return Err(PlotError::NoData { panel });
     }
@@ -363,7 +388,7 @@ fn frame(
         if plot_w < MIN_PLOT_W {
             return Err(too_small());
         }
-        let mut max_ticks = ((plot_w / 60.0) as usize + 1).clamp(2, 11);
+        let mut max_ticks = ((plot_w / 50.0) as usize + 1).clamp(2, 11);
         let (x_ticks, x_labels) = loop {
             let ticks = ticks_with(xr.0, xr.1, max_ticks, false, Placement::Inside);
             let labels = labels_for(&ticks, xr.0, xr.1, max_ticks, false);
@@ -489,15 +514,13 @@ fn over_layer(
             dash: None,
             role: Role::Axis,
         });
-        prims.push(Prim::Text {
+        prims.push(ink_text(
             x,
-            y: y1 + TICK_LEN + TICK_GAP,
-            text: label.clone(),
-            scale: 1,
-            color: INK,
-            anchor: Anchor::Middle,
-            vertical: false,
-        });
+            y1 + TICK_LEN + TICK_GAP,
+            label.clone(),
+            1,
+            Anchor::Middle,
+        ));
     }
     for (&t, label) in l.y_ticks.iter().zip(&frame.y_labels) {
         let y = l.to_pixel(l.x_range.0, t).1.floor() + 0.5;
@@ -508,47 +531,43 @@ fn over_layer(
             dash: None,
             role: Role::Axis,
         });
-        prims.push(Prim::Text {
-            x: x0 - TICK_LEN - TICK_GAP - 1.0,
-            y: (y - GLYPH_PX / 2.0).floor(),
-            text: label.clone(),
-            scale: 1,
-            color: INK,
-            anchor: Anchor::End,
-            vertical: false,
-        });
+        prims.push(ink_text(
+            x0 - TICK_LEN - TICK_GAP - 1.0,
+            (y - GLYPH_PX / 2.0).floor(),
+            label.clone(),
+            1,
+            Anchor::End,
+        ));
     }
     if frame.title_scale > 0 {
-        prims.push(Prim::Text {
-            x: (w / 2.0).round(),
-            y: PAD,
-            text: fit_text(texts.title, w - 2.0 * PAD, frame.title_scale),
-            scale: frame.title_scale,
-            color: INK,
-            anchor: Anchor::Middle,
-            vertical: false,
-        });
+        prims.push(ink_text(
+            (w / 2.0).round(),
+            PAD,
+            fit_text(texts.title, w - 2.0 * PAD, frame.title_scale),
+            frame.title_scale,
+            Anchor::Middle,
+        ));
     }
     if !texts.x_label.is_empty() {
-        prims.push(Prim::Text {
-            x: ((x0 + x1) / 2.0).round(),
-            y: h - PAD - GLYPH_PX,
-            text: fit_text(texts.x_label, w - 2.0 * PAD, 1),
-            scale: 1,
-            color: INK,
-            anchor: Anchor::Middle,
-            vertical: false,
-        });
+        prims.push(ink_text(
+            ((x0 + x1) / 2.0).round(),
+            h - PAD - GLYPH_PX,
+            fit_text(texts.x_label, w - 2.0 * PAD, 1),
+            1,
+            Anchor::Middle,
+        ));
     }
     if !texts.y_label.is_empty() {
         prims.push(Prim::Text {
             x: PAD,
             y: ((y0 + y1) / 2.0).round(),
-            text: fit_text(texts.y_label, h - 2.0 * PAD, 1),
-            scale: 1,
-            color: INK,
-            anchor: Anchor::Middle,
-            vertical: true,
+            text: fit_text(texts.y_label, l.plot_height + GLYPH_PX, 1),
+            style: TextStyle {
+                scale: 1,
+                color: INK,
+                anchor: Anchor::Middle,
+                vertical: true,
+            },
         });
     }
     legend_prims(l, legend, occupied, prims);
@@ -654,15 +673,13 @@ fn legend_prims(
                 role: Role::Legend,
             });
         }
-        prims.push(Prim::Text {
-            x: sx1 + 6.0,
-            y: (cy - GLYPH_PX / 2.0).round(),
-            text: name.clone(),
-            scale: 1,
-            color: INK,
-            anchor: Anchor::Start,
-            vertical: false,
-        });
+        prims.push(ink_text(
+            sx1 + 6.0,
+            (cy - GLYPH_PX / 2.0).round(),
+            name.clone(),
+            1,
+            Anchor::Start,
+        ));
     }
 }
 

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::font::GLYPH_PX;
-use crate::scene::{Anchor, Prim, Role, Scene};
+use crate::scene::{Anchor, Prim, Role, Scene, TextStyle};
 use crate::Rgb;
 
 /// SVG font size per unit of text scale: a monospace advance of about 0.6 em keeps SVG text
@@ -171,15 +171,13 @@ fn prim(out: &mut String, p: &Prim) {
                 }
             }
         }
-        Prim::Text {
-            x,
-            y,
-            text,
-            scale,
-            color,
-            anchor,
-            vertical,
-        } => {
+        Prim::Text { x, y, text, style } => {
+            let TextStyle {
+                scale,
+                color,
+                anchor,
+                vertical,
+            } = style;
             let anchor = match anchor {
                 Anchor::Start => "start",
                 Anchor::Middle => "middle",

@@ -138,7 +138,7 @@ pub(crate) fn ticks_with(
 
 /// Labels for ticks spaced `step` apart, all in the same notation: plain decimals with as many
 /// places as the step needs, or scientific notation (`2.5e6`) when values reach a million or
-/// the step is below 0.001.
+/// the step is below 0.0001.
 ///
 /// ```
 /// assert_eq!(exoskin_plot::format_ticks(&[0.0, 0.5, 1.0], 0.5), vec!["0", "0.5", "1.0"]);
@@ -160,7 +160,7 @@ pub fn format_ticks(ticks: &[f64], step: f64) -> Vec<String> {
         .iter()
         .filter(|v| v.is_finite())
         .fold(0.0f64, |m, v| m.max(v.abs()));
-    let scientific = max_abs >= 1e6 || step_exp < -3;
+    let scientific = max_abs >= 1e6 || step_exp < -4;
     ticks
         .iter()
         .map(|&v| {

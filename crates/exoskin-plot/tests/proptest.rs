@@ -6,7 +6,7 @@ use exoskin_plot::{
 use proptest::prelude::*;
 
 /// Any finite double, with extra weight on awkward ones (zero, tiny, huge, repeated).
-fn finite() -> impl Strategy<Value = f64> {
+fn finite() -> BoxedStrategy<f64> {
     prop_oneof![
         4 => -1e3f64..1e3,
         1 => prop::num::f64::NORMAL | prop::num::f64::SUBNORMAL | prop::num::f64::ZERO,
@@ -14,10 +14,11 @@ fn finite() -> impl Strategy<Value = f64> {
         1 => Just(1e300),
         1 => Just(-7.5),
     ]
+    .boxed()
 }
 
 /// Finite doubles that can be plotted (magnitude at most 1e300).
-fn plottable() -> impl Strategy<Value = f64> {
+fn plottable() -> BoxedStrategy<f64> {
     prop_oneof![
         4 => -1e3f64..1e3,
         1 => -1e300f64..1e300,
@@ -25,39 +26,56 @@ fn plottable() -> impl Strategy<Value = f64> {
         1 => -1e-290f64..1e-290,
         1 => Just(42.0),
     ]
+    .boxed()
 }
 
-fn valid_series() -> impl Strategy<Value = Series> {
-    (1usize..30, style(), any::<bool>(), "\\PC{0,40}").prop_flat_map(|(n, style, band, name)| {
-        (
-            prop::collection::vec(plottable(), n),
-            prop::collection::vec(plottable(), n),
-            prop::collection::vec(plottable(), n),
-            prop::collection::vec(plottable(), n),
-        )
-            .prop_map(move |(x, y, lo, hi)| Series {
+fn style() -> impl Strategy<Value = Style> {
+    prop_oneof![
+        Just(Style::Line),
+        Just(Style::Points),
+        Just(Style::LinePoints)
+    ]
+}
+
+/// Series with `values` for every coordinate; `empty` allows series with no points.
+fn series_of(values: BoxedStrategy<f64>, empty: bool) -> impl Strategy<Value = Series> {
+    let min_len = usize::from(!empty);
+    (min_len..30usize, style(), any::<bool>(), "\\PC{0,40}").prop_flat_map(
+        move |(n, style, band, name)| {
+            let v = || prop::collection::vec(values.clone(), n);
+            (v(), v(), v(), v()).prop_map(move |(x, y, lo, hi)| Series {
                 name: name.clone(),
                 x,
                 y,
                 band: band.then_some((lo, hi)),
                 style,
             })
-    })
+        },
+    )
 }
 
-fn valid_panel() -> impl Strategy<Value = Panel> {
+/// Charts and histograms with `values` everywhere; `valid`: only input that must render
+/// (at least one non-empty series or group), else empty ones too.
+fn panel_of(values: fn() -> BoxedStrategy<f64>, valid: bool) -> impl Strategy<Value = Panel> {
+    let least = usize::from(valid);
     prop_oneof![
-        (prop::collection::vec(valid_series(), 1..6), "\\PC{0,80}", prop::option::of(plottable())).prop_map(
-            |(series, title, hline)| Panel::Chart(Chart {
+        (
+            prop::collection::vec(series_of(values(), !valid), least..5),
+            "\\PC{0,80}",
+            prop::option::of(values())
+        )
+            .prop_map(|(series, title, hline)| Panel::Chart(Chart {
                 title: title.clone(),
                 x_label: title.to_uppercase(),
                 y_label: title,
                 series,
                 hline,
-            })
-        ),
+            })),
         (
-            prop::collection::vec(("\\PC{0,30}", prop::collection::vec(plottable(), 1..80)), 1..4),
+            prop::collection::vec(
+                ("\\PC{0,30}", prop::collection::vec(values(), least..80)),
+                least..4
+            ),
             0usize..300
         )
             .prop_map(|(groups, bins)| Panel::Histogram(Histogram {
@@ -69,65 +87,12 @@ fn valid_panel() -> impl Strategy<Value = Panel> {
     ]
 }
 
-fn style() -> impl Strategy<Value = Style> {
-    prop_oneof![
-        Just(Style::Line),
-        Just(Style::Points),
-        Just(Style::LinePoints)
-    ]
-}
-
-fn series() -> impl Strategy<Value = Series> {
-    (0usize..30, style(), any::<bool>(), "[ -~]{0,40}").prop_flat_map(|(n, style, band, name)| {
-        (
-            prop::collection::vec(finite(), n),
-            prop::collection::vec(finite(), n),
-            prop::collection::vec(finite(), n),
-            prop::collection::vec(finite(), n),
-        )
-            .prop_map(move |(x, y, lo, hi)| Series {
-                name: name.clone(),
-                x,
-                y,
-                band: band.then_some((lo, hi)),
-                style,
-            })
-    })
-}
-
-fn panel() -> impl Strategy<Value = Panel> {
-    prop_oneof![
-        (
-            prop::collection::vec(series(), 0..4),
-            "[ -~]{0,60}",
-            prop::option::of(finite())
-        )
-            .prop_map(|(series, title, hline)| Panel::Chart(Chart {
-                title: title.clone(),
-                x_label: title.to_uppercase(),
-                y_label: title,
-                series,
-                hline,
-            })),
-        (
-            prop::collection::vec(("\\PC{0,12}", prop::collection::vec(finite(), 0..50)), 0..4),
-            0usize..200
-        )
-            .prop_map(|(groups, bins)| Panel::Histogram(Histogram {
-                title: "h".into(),
-                x_label: "v".into(),
-                groups,
-                bins,
-            })),
-    ]
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
     fn rendering_never_panics(
-        panels in prop::collection::vec(panel(), 0..4),
+        panels in prop::collection::vec(panel_of(finite, false), 0..4),
         columns in 0usize..4,
         w in 0u32..500,
         h in 0u32..400,
@@ -143,7 +108,7 @@ proptest! {
 
     #[test]
     fn valid_input_always_renders(
-        panels in prop::collection::vec(valid_panel(), 1..4),
+        panels in prop::collection::vec(panel_of(plottable, true), 1..4),
         columns in 1usize..4,
         w in 220u32..500,
         h in 160u32..400,

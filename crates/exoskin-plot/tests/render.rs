@@ -214,3 +214,43 @@ fn save_writes_png_and_svg_by_extension() {
     assert!(matches!(err, PlotError::Io { .. }), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn legend_lists_named_series_only() {
+    let x = vec![0.0, 1.0];
+    let named = Chart::new("t", "x", "y")
+        .with_series(Series::new("treated arm", x.clone(), x.clone()))
+        .with_series(Series::new("", x.clone(), vec![1.0, 0.0]));
+    let svg = render_svg(&[Panel::from(named)], 1, 400, 300).unwrap();
+    assert!(svg.contains(">treated arm</text>"));
+    assert_eq!(svg.matches("<rect class=\"legend\"").count(), 1);
+    let unnamed = Chart::new("t", "x", "y").with_series(Series::new("", x.clone(), x));
+    let svg = render_svg(&[Panel::from(unnamed)], 1, 400, 300).unwrap();
+    assert!(!svg.contains("class=\"legend\""));
+}
+
+#[test]
+fn long_texts_are_shortened_to_fit() {
+    let long = "x".repeat(500);
+    let chart = Chart::new(long.clone(), long.clone(), long.clone()).with_series(Series::new(
+        long.clone(),
+        vec![0.0, 1.0],
+        vec![0.0, 1.0],
+    ));
+    let svg = render_svg(&[Panel::from(chart)], 1, 300, 200).unwrap();
+    assert!(!svg.contains(&long));
+    assert!(svg.contains("xx.."));
+}
+
+#[test]
+fn png_and_svg_are_deterministic() {
+    let panels = [Panel::from(diagonal())];
+    assert_eq!(
+        render_png(&panels, 1, 300, 200).unwrap(),
+        render_png(&panels, 1, 300, 200).unwrap()
+    );
+    assert_eq!(
+        render_svg(&panels, 1, 300, 200).unwrap(),
+        render_svg(&panels, 1, 300, 200).unwrap()
+    );
+}

@@ -73,5 +73,6 @@ fn labels_use_the_decimals_the_step_needs() {
         format_ticks(&[0.0, 2.5e6, 5e6], 2.5e6),
         vec!["0", "2.5e6", "5.0e6"]
     );
-    assert_eq!(format_ticks(&[1e-4, 2e-4], 1e-4), vec!["1e-4", "2e-4"]);
+    assert_eq!(format_ticks(&[1e-4, 2e-4], 1e-4), vec!["0.0001", "0.0002"]);
+    assert_eq!(format_ticks(&[1e-5, 2e-5], 1e-5), vec!["1e-5", "2e-5"]);
 }
