@@ -828,6 +828,7 @@ fn histogram_scene(
     let mut legend = Vec::new();
     let mut occupied = Vec::new();
     let edge = |k: usize| if k == bins { hi } else { lo + width * k as f64 };
+    let mut outlines = Vec::new();
     for (g, ((name, _), c)) in hist.groups.iter().zip(&counts).enumerate() {
         let color = series_color(g);
         // The outline of the bars as one step curve from the baseline and back.
@@ -848,7 +849,8 @@ fn histogram_scene(
             opacity: BAR_OPACITY,
             role: Role::Band,
         });
-        prims.push(Prim::Line {
+        // Outlines after all fills, so that no group's fill hides another's outline.
+        outlines.push(Prim::Line {
             pts: outline,
             color,
             width: 1.5,
@@ -863,6 +865,7 @@ fn histogram_scene(
             fill: true,
         });
     }
+    prims.append(&mut outlines);
     over_layer(&frame, &texts, &legend, &occupied, w, h, &mut prims);
     let layout = frame.layout;
     Ok((Scene { prims }, layout))
