@@ -9,7 +9,9 @@ use std::fmt;
 use std::process::ExitCode;
 
 mod batch;
+mod calibrate;
 mod label;
+mod plots;
 mod simulate;
 
 /// An error in what the user gave us: a file, a flag, a value. Exit code 2.
@@ -44,6 +46,8 @@ struct Cli {
 enum Command {
     /// Run a scenario file (franz_cell or in_vivo) and report transport and outcomes.
     Simulate(simulate::Args),
+    /// Fit the response parameters to the published figures and write a report.
+    Calibrate(calibrate::Args),
     /// Decode an ingredient list or check a product file for red flags.
     Label(label::Args),
     /// Batch quality certificates: keygen, issue, verify.
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(a) => simulate::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
         Command::Label(a) => label::run(a),
         Command::Batch(c) => batch::run(c),
         Command::Serve(a) => batch::serve(a),

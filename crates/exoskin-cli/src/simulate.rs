@@ -4,6 +4,7 @@ use crate::bad_input;
 use anyhow::Context;
 use clap::Args as ClapArgs;
 use exoskin_model::{load_scenario, parse_scenario, Scenario, TransportParams};
+use exoskin_response::{culture, simulate_in_vivo, Outcomes, ResponseParams};
 use exoskin_transport::{engine::sink_names, simulate, Transport};
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
@@ -22,6 +23,9 @@ pub struct Args {
     /// Also write time series and profiles as CSV files into this directory.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Draw the outcome curves (or, for a Franz cell, the receptor curve) to a PNG or SVG file.
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
@@ -36,17 +40,27 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             "<bundled in_vivo_microneedling.toml>".to_string(),
         ),
     };
-    let params = TransportParams::defaults();
-    let t = simulate(&scenario, params)
-        .ok_or_else(|| bad_input("cell_culture scenarios are not simulated by this build"))?;
-    let doc = report_json(&scenario, &name, &t);
+    let tp = TransportParams::defaults();
+    let rp = ResponseParams::defaults();
+    let (transport, outcomes) = match &scenario {
+        Scenario::InVivo(v) => {
+            let sim = simulate_in_vivo(v, tp, rp);
+            (Some(Transport::InVivo(sim.transport)), Some(sim.outcomes))
+        }
+        Scenario::CellCulture(c) => (None, Some(culture::simulate_culture(c, rp))),
+        Scenario::FranzCell(_) => (simulate(&scenario, tp), None),
+    };
+    let doc = report_json(&scenario, &name, transport.as_ref(), outcomes.as_ref());
     if let Some(dir) = &a.out {
-        write_csv(dir, &t).with_context(|| format!("writing CSV files into {}", dir.display()))?;
+        write_csv(dir, transport.as_ref(), outcomes.as_ref()).with_context(|| format!("writing CSV files into {}", dir.display()))?;
+    }
+    if let Some(path) = &a.plot {
+        crate::plots::outcomes_plot(path, &name, outcomes.as_ref(), transport.as_ref())?;
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print!("{}", summary(&scenario, &name, &t));
+        print!("{}", summary(&scenario, &name, transport.as_ref(), outcomes.as_ref()));
     }
     Ok(0)
 }
@@ -74,7 +88,29 @@ fn mass_balance(t: &Transport) -> Value {
 }
 
 /// The JSON document of a run.
-pub fn report_json(s: &Scenario, file: &str, t: &Transport) -> Value {
+pub fn report_json(s: &Scenario, file: &str, t: Option<&Transport>, o: Option<&Outcomes>) -> Value {
+    let e = s.experiment();
+    json!({
+        "scenario": {
+            "file": file,
+            "kind": kind_name(s),
+            "name": e.name,
+            "duration_h": e.duration_h,
+        },
+        "transport": t.map(transport_json),
+        "outcomes": o.map(|o| serde_json::to_value(o).unwrap_or(Value::Null)),
+    })
+}
+
+fn kind_name(s: &Scenario) -> &'static str {
+    match s {
+        Scenario::FranzCell(_) => "franz_cell",
+        Scenario::InVivo(_) => "in_vivo",
+        Scenario::CellCulture(_) => "cell_culture",
+    }
+}
+
+fn transport_json(t: &Transport) -> Value {
     let r = t.run();
     let mut tr = Map::new();
     tr.insert("times_h".into(), json!(r.times_h));
@@ -144,16 +180,7 @@ pub fn report_json(s: &Scenario, file: &str, t: &Transport) -> Value {
             tr.insert("channel".into(), json!(v.channel));
         }
     }
-    let e = s.experiment();
-    json!({
-        "scenario": {
-            "file": file,
-            "kind": match s { Scenario::FranzCell(_) => "franz_cell", Scenario::InVivo(_) => "in_vivo", Scenario::CellCulture(_) => "cell_culture" },
-            "name": e.name,
-            "duration_h": e.duration_h,
-        },
-        "transport": Value::Object(tr),
-    })
+    Value::Object(tr)
 }
 
 fn sci(x: f64) -> String {
@@ -165,15 +192,81 @@ fn sci(x: f64) -> String {
 }
 
 /// The readable summary.
-pub fn summary(s: &Scenario, file: &str, t: &Transport) -> String {
-    let r = t.run();
-    let last = r.times_h.len() - 1;
+pub fn summary(s: &Scenario, file: &str, t: Option<&Transport>, oc: Option<&Outcomes>) -> String {
     let e = s.experiment();
     let mut o = String::new();
     let _ = writeln!(o, "exoskin simulate: {file}");
     if !e.name.is_empty() {
         let _ = writeln!(o, "  {}", e.name);
     }
+    if let Some(t) = t {
+        transport_summary(&mut o, s, t);
+    }
+    if let Some(oc) = oc {
+        outcomes_summary(&mut o, s, oc);
+    }
+    o
+}
+
+/// Outcome values at 2, 4 and 12 weeks (or at the end, for shorter runs).
+fn outcomes_summary(o: &mut String, s: &Scenario, oc: &Outcomes) {
+    let x = &oc.series;
+    if let Scenario::CellCulture(c) = s {
+        let low = x.cytokines_pct.iter().cloned().fold(f64::INFINITY, f64::min);
+        let _ = writeln!(o, "Cell culture: {} EVs on {} cells ({} stimulus), {} vesicles per cell", c.source, c.cell_type, c.stimulus, c.vesicles_per_cell);
+        let _ = writeln!(o, "  cytokines vs stimulated control: {:+.1} % at {} h (lowest {:+.1} %)", x.cytokines_pct.last().copied().unwrap_or(0.0), c.experiment.duration_h, low);
+        return;
+    }
+    let end = *x.times_d.last().unwrap_or(&0.0);
+    let mut days: Vec<f64> = [14.0, 28.0, 84.0].into_iter().filter(|d| *d <= end + 1e-9).collect();
+    if days.last().map(|d| (end - d).abs() > 1e-6).unwrap_or(true) {
+        days.push(end);
+    }
+    let _ = write!(o, "Outcomes (% change from baseline){:>10}", "");
+    for d in &days {
+        let _ = write!(o, "{:>10}", format!("day {}", fmt_day(*d)));
+    }
+    let _ = writeln!(o);
+    let rows: [(&str, &Vec<f64>); 7] = [
+        ("collagen", &x.collagen_pct),
+        ("elastin", &x.elastin_pct),
+        ("hydration", &x.hydration_pct),
+        ("TEWL", &x.tewl_pct),
+        ("erythema", &x.erythema_pct),
+        ("cytokines", &x.cytokines_pct),
+        ("pore area", &x.pore_area_pct),
+    ];
+    for (name, v) in rows {
+        let _ = write!(o, "  {name:<42}");
+        for d in &days {
+            let k = x.times_d.iter().position(|t| (t - d).abs() < 1e-6).unwrap_or(x.times_d.len() - 1);
+            let _ = write!(o, "{:>10}", format!("{:+.2}", v[k]));
+        }
+        let _ = writeln!(o);
+    }
+    match oc.wound_closure_h {
+        Some(h) => {
+            let _ = writeln!(o, "  wound closure (95 % re-epithelialized): {h:.1} h");
+        }
+        None => {
+            let _ = writeln!(o, "  wound closure: no wound");
+        }
+    }
+    let _ = writeln!(o, "  baseline collagen index at this age: {:.2} (1 = healthy skin at 30)", oc.baseline.collagen_index);
+}
+
+fn fmt_day(d: f64) -> String {
+    if (d - d.round()).abs() < 1e-9 {
+        format!("{}", d.round())
+    } else {
+        format!("{d:.2}")
+    }
+}
+
+fn transport_summary(o: &mut String, s: &Scenario, t: &Transport) {
+    let r = t.run();
+    let last = r.times_h.len() - 1;
+    let e = s.experiment();
     match (s, t) {
         (Scenario::FranzCell(f), Transport::Franz(res)) => {
             let _ = writeln!(
@@ -257,12 +350,39 @@ pub fn summary(s: &Scenario, file: &str, t: &Transport) -> String {
             sci(r.drained_per_cm2[last])
         );
     }
-    let _ = writeln!(o, "  recovery {:>29.12}", r.recovery());
-    o
+    match r.recovery() {
+        Some(x) => {
+            let _ = writeln!(o, "  recovery {x:>29.12}");
+        }
+        None => {
+            let _ = writeln!(o, "  recovery {:>29}", "n/a (nothing applied)");
+        }
+    }
 }
 
-fn write_csv(dir: &Path, t: &Transport) -> std::io::Result<()> {
+fn write_csv(dir: &Path, t: Option<&Transport>, oc: Option<&Outcomes>) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
+    if let Some(oc) = oc {
+        let x = &oc.series;
+        let mut s = String::from("time_d,collagen_pct,elastin_pct,tewl_pct,hydration_pct,erythema_pct,cytokines_pct,pore_area_pct\n");
+        let col = |v: &Vec<f64>, i: usize| v.get(i).map(|x| x.to_string()).unwrap_or_default();
+        for i in 0..x.times_d.len() {
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{},{},{},{}",
+                x.times_d[i],
+                col(&x.collagen_pct, i),
+                col(&x.elastin_pct, i),
+                col(&x.tewl_pct, i),
+                col(&x.hydration_pct, i),
+                col(&x.erythema_pct, i),
+                col(&x.cytokines_pct, i),
+                col(&x.pore_area_pct, i)
+            );
+        }
+        write_atomic(&dir.join("outcomes.csv"), &s)?;
+    }
+    let Some(t) = t else { return Ok(()) };
     let r = t.run();
     let mut s = String::from("time_h");
     for c in &r.compartments {
@@ -297,7 +417,7 @@ fn write_csv(dir: &Path, t: &Transport) -> std::io::Result<()> {
             p,
             "{i},{},{},{},{c:e}",
             r.compartments[r.cell_compartment[i]],
-            depth.get(i).copied().unwrap_or(f64::NAN),
+            depth.get(i).map(|x| x.to_string()).unwrap_or_default(),
             radius.get(i).map(|x| x.to_string()).unwrap_or_default()
         );
     }

@@ -58,13 +58,15 @@ pub struct Run {
 }
 
 impl Run {
-    /// Total of everything found at the last output, over the applied amount.
-    pub fn recovery(&self) -> f64 {
+    /// Total of everything found at the last output over the applied amount; None when
+    /// nothing was applied (a vehicle without vesicles).
+    pub fn recovery(&self) -> Option<f64> {
         let t = self.times_h.len() - 1;
         let found: f64 = self.amounts_per_cm2.iter().map(|c| c[t]).sum::<f64>()
             + self.sinks_per_cm2.iter().map(|c| c[t]).sum::<f64>()
             + self.drained_per_cm2[t];
-        found / self.applied_per_cm2[t]
+        let applied = self.applied_per_cm2[t];
+        (applied > 0.0).then(|| found / applied)
     }
 }
 

@@ -295,6 +295,8 @@ pub fn simulate(v: &InVivo, p: &TransportParams, closure: Option<&Closure>) -> I
                 rr,
                 cpl,
                 v.numerics.radial_cells,
+                skin,
+                p,
             );
             let props: Vec<ClassTissue> =
                 classes.iter().map(|c| ClassTissue::new(c.0, p)).collect();
@@ -584,8 +586,10 @@ impl Layered {
     }
 }
 
-/// The axisymmetric unit cell around one channel; cells row-major (depth rows of radial
-/// rings), index 0 is the film.
+/// The axisymmetric unit cell around one channel, with the site's follicles as a lumen
+/// column beside the outermost ring (follicles are spread over the skin, far from any one
+/// channel). Cells row-major: each depth row holds its radial rings, then its follicle cell
+/// while the row lies above the follicle depth; index 0 is the film.
 struct Axisym {
     zf: Vec<f64>,
     zcomp: Vec<usize>,
@@ -593,42 +597,36 @@ struct Axisym {
     n_in: usize,
     depth: f64,
     big_r: f64,
+    /// Follicle orifice area fraction (0 without follicles) and rows holding a follicle cell.
+    frac: f64,
+    n_fol: usize,
+    wall_per_um: f64,
+    epi_bottom: f64,
+    row_start: Vec<usize>,
+    n_cells: usize,
 }
 
 impl Axisym {
     #[allow(clippy::too_many_arguments)]
-    fn new(
-        sc: f64,
-        ve: f64,
-        dermis: f64,
-        r_ch: f64,
-        depth: f64,
-        big_r: f64,
-        cpl: usize,
-        nr: usize,
-    ) -> Self {
+    fn new(sc: f64, ve: f64, dermis: f64, r_ch: f64, depth: f64, big_r: f64, cpl: usize, nr: usize, skin: &exoskin_model::Skin, p: &TransportParams) -> Self {
+        let total = sc + ve + dermis;
+        let fdepth = p.follicle_depth_um.v().min(total);
         let (segs, zcomp) = depth_segments(sc, ve, dermis, Some(depth), cpl, true);
         let zf = faces(&segs);
         let n_in = (nr / 4).max(3);
         let n_out = nr - n_in;
-        let rf = faces(&[
-            Segment {
-                thickness_um: r_ch,
-                cells: n_in,
-            },
-            Segment {
-                thickness_um: big_r - r_ch,
-                cells: n_out,
-            },
-        ]);
-        Axisym {
-            zf,
-            zcomp,
-            rf,
-            n_in,
-            depth,
-            big_r,
+        let rf = faces(&[Segment { thickness_um: r_ch, cells: n_in }, Segment { thickness_um: big_r - r_ch, cells: n_out }]);
+        let frac = if skin.follicles_per_cm2 > 0.0 { skin.follicle_orifice_fraction } else { 0.0 };
+        let n_fol = if frac > 0.0 { (0..zcomp.len()).take_while(|&k| 0.5 * (zf[k] + zf[k + 1]) < fdepth).count() } else { 0 };
+        let r_f_cm = if frac > 0.0 { (frac / (PI * skin.follicles_per_cm2)).sqrt() } else { 0.0 };
+        let wall_per_um = skin.follicles_per_cm2 * 2.0 * PI * r_f_cm * 1e-4;
+        let mut row_start = Vec::with_capacity(zcomp.len());
+        let mut next = 1;
+        for k in 0..zcomp.len() {
+            row_start.push(next);
+            next += nr + usize::from(k < n_fol);
         }
+        Axisym { zf, zcomp, rf, n_in, depth, big_r, frac, n_fol, wall_per_um, epi_bottom: sc + ve, row_start, n_cells: next }
     }
 
     fn nr(&self) -> usize {
@@ -636,33 +634,45 @@ impl Axisym {
     }
 
     fn idx(&self, k: usize, i: usize) -> usize {
-        1 + k * self.nr() + i
+        self.row_start[k] + i
+    }
+
+    /// The follicle cell of row k (only for k < n_fol).
+    fn fol(&self, k: usize) -> usize {
+        self.row_start[k] + self.nr()
     }
 
     fn is_lumen(&self, k: usize, i: usize) -> bool {
         i < self.n_in && 0.5 * (self.zf[k] + self.zf[k + 1]) < self.depth
     }
 
+    fn ring_volume(&self, k: usize, i: usize) -> f64 {
+        let r2 = self.big_r * self.big_r;
+        (1.0 - self.frac) * (self.rf[i + 1].powi(2) - self.rf[i].powi(2)) / r2 * (self.zf[k + 1] - self.zf[k])
+    }
+
     fn centres(&self) -> (Vec<f64>, Vec<f64>) {
-        let mut d = vec![0.0];
-        let mut r = vec![0.0];
+        let mut d = vec![0.0; self.n_cells];
+        let mut r = vec![0.0; self.n_cells];
         for k in 0..self.zcomp.len() {
+            let z = 0.5 * (self.zf[k] + self.zf[k + 1]);
             for i in 0..self.nr() {
-                d.push(0.5 * (self.zf[k] + self.zf[k + 1]));
-                r.push(0.5 * (self.rf[i] + self.rf[i + 1]));
+                d[self.idx(k, i)] = z;
+                r[self.idx(k, i)] = 0.5 * (self.rf[i] + self.rf[i + 1]);
+            }
+            if k < self.n_fol {
+                d[self.fol(k)] = z;
+                r[self.fol(k)] = self.big_r;
             }
         }
         (d, r)
     }
 
-    /// (K, K D) of a cell at openness s.
+    /// (K, K D) of a ring cell at openness s.
     fn props(&self, ct: &ClassTissue, k: usize, i: usize, s: f64) -> (f64, f64) {
         let c = self.zcomp[k];
         if self.is_lumen(k, i) {
-            (
-                s + (1.0 - s) * ct.k[c],
-                s * ct.free_d + (1.0 - s) * ct.kd[c],
-            )
+            (s + (1.0 - s) * ct.k[c], s * ct.free_d + (1.0 - s) * ct.kd[c])
         } else {
             (ct.k[c], ct.kd[c])
         }
@@ -670,42 +680,44 @@ impl Axisym {
 
     fn build(&self, ct: &ClassTissue, s: f64, film: f64, p: &TransportParams) -> Network {
         let mut net = Network::default();
-        net.push_cell(film, film, FILM, rates(FILM, p));
-        let r2 = self.big_r * self.big_r;
+        for _ in 0..self.n_cells {
+            net.push_cell(0.0, 0.0, FILM, [0.0; N_SINKS]);
+        }
+        net.capacity[0] = film;
+        net.volume[0] = film;
+        net.sink_rate[0] = rates(FILM, p);
         for k in 0..self.zcomp.len() {
             let h = self.zf[k + 1] - self.zf[k];
             for i in 0..self.nr() {
-                let v = (self.rf[i + 1].powi(2) - self.rf[i].powi(2)) / r2 * h;
-                let c = if self.is_lumen(k, i) {
-                    CHANNEL
-                } else {
-                    self.zcomp[k]
-                };
-                net.push_cell(0.0, v, c, rates(c, p));
+                let id = self.idx(k, i);
+                let c = if self.is_lumen(k, i) { CHANNEL } else { self.zcomp[k] };
+                net.volume[id] = self.ring_volume(k, i);
+                net.compartment[id] = c;
+                net.sink_rate[id] = rates(c, p);
+            }
+            if k < self.n_fol {
+                let id = self.fol(k);
+                net.volume[id] = self.frac * h;
+                net.capacity[id] = self.frac * h;
+                net.compartment[id] = FOLLICLE;
+                net.sink_rate[id] = rates(FOLLICLE, p);
             }
         }
         self.refresh(&mut net, ct, s, film, p);
         net
     }
 
-    /// Recompute capacities and conductances for openness `s` and film volume.
-    fn refresh(
-        &self,
-        net: &mut Network,
-        ct: &ClassTissue,
-        s: f64,
-        film: f64,
-        _p: &TransportParams,
-    ) {
+    /// Recompute capacities and conductances for openness `s` and film volume. Edges are
+    /// rebuilt in the same order every time (the batched solver relies on it).
+    fn refresh(&self, net: &mut Network, ct: &ClassTissue, s: f64, film: f64, _p: &TransportParams) {
         let nr = self.nr();
         let nz = self.zcomp.len();
         let r2 = self.big_r * self.big_r;
+        let ring = 1.0 - self.frac;
         net.capacity[0] = film;
         net.volume[0] = film;
         net.edges.clear();
-        let rc: Vec<f64> = (0..nr)
-            .map(|i| 0.5 * (self.rf[i] + self.rf[i + 1]))
-            .collect();
+        let rc: Vec<f64> = (0..nr).map(|i| 0.5 * (self.rf[i] + self.rf[i + 1])).collect();
         let dermis_tissue = |k: usize, i: usize| self.zcomp[k] == DERMIS && !self.is_lumen(k, i);
         for k in 0..nz {
             let h = self.zf[k + 1] - self.zf[k];
@@ -713,55 +725,52 @@ impl Axisym {
                 let (kk, kd) = self.props(ct, k, i, s);
                 let id = self.idx(k, i);
                 net.capacity[id] = kk * net.volume[id];
-                let area = (self.rf[i + 1].powi(2) - self.rf[i].powi(2)) / r2;
+                let area = ring * (self.rf[i + 1].powi(2) - self.rf[i].powi(2)) / r2;
                 if k == 0 {
-                    net.edges.push(Edge {
-                        a: 0,
-                        b: id,
-                        g: area / (0.5 * h / kd),
-                        tracked: false,
-                    });
+                    net.edges.push(Edge { a: 0, b: id, g: area / (0.5 * h / kd), tracked: false });
                 }
                 if k + 1 < nz {
                     let h2 = self.zf[k + 2] - self.zf[k + 1];
                     let (_, kd2) = self.props(ct, k + 1, i, s);
                     let tracked = !dermis_tissue(k, i) && dermis_tissue(k + 1, i);
-                    net.edges.push(Edge {
-                        a: id,
-                        b: self.idx(k + 1, i),
-                        g: area / (0.5 * h / kd + 0.5 * h2 / kd2),
-                        tracked,
-                    });
+                    net.edges.push(Edge { a: id, b: self.idx(k + 1, i), g: area / (0.5 * h / kd + 0.5 * h2 / kd2), tracked });
                 }
                 if i + 1 < nr {
                     let (_, kd2) = self.props(ct, k, i + 1, s);
                     let face = self.rf[i + 1];
-                    let a = 2.0 * face * h / r2;
+                    let a = ring * 2.0 * face * h / r2;
                     let tracked = !dermis_tissue(k, i) && dermis_tissue(k, i + 1);
-                    net.edges.push(Edge {
-                        a: id,
-                        b: self.idx(k, i + 1),
-                        g: a / ((face - rc[i]) / kd + (rc[i + 1] - face) / kd2),
-                        tracked,
-                    });
+                    net.edges.push(Edge { a: id, b: self.idx(k, i + 1), g: a / ((face - rc[i]) / kd + (rc[i + 1] - face) / kd2), tracked });
                 }
+            }
+            if k < self.n_fol {
+                let f = self.frac;
+                let rfh = |k: usize| 0.5 * (self.zf[k + 1] - self.zf[k]) / ct.follicle_kd;
+                if k == 0 {
+                    net.edges.push(Edge { a: 0, b: self.fol(0), g: f / rfh(0), tracked: false });
+                }
+                if k + 1 < self.n_fol {
+                    net.edges.push(Edge { a: self.fol(k), b: self.fol(k + 1), g: f / (rfh(k) + rfh(k + 1)), tracked: false });
+                }
+                let z = 0.5 * (self.zf[k] + self.zf[k + 1]);
+                // The wall only passes vesicles below the epidermis (a zero conductance above
+                // keeps the edge list the same at every refresh).
+                let g = if z > self.epi_bottom { self.wall_per_um * h * ct.wall_p } else { 0.0 };
+                net.edges.push(Edge { a: self.fol(k), b: self.idx(k, nr - 1), g, tracked: dermis_tissue(k, nr - 1) });
             }
         }
     }
 
     fn uptake_capacity(&self, p: &TransportParams) -> Vec<f64> {
-        let nr = self.nr();
-        let r2 = self.big_r * self.big_r;
-        let mut cap = vec![0.0];
+        let mut cap = vec![0.0; self.n_cells];
         for k in 0..self.zcomp.len() {
-            let h = self.zf[k + 1] - self.zf[k];
-            for i in 0..nr {
-                let v = (self.rf[i + 1].powi(2) - self.rf[i].powi(2)) / r2 * h;
-                cap.push(match (self.is_lumen(k, i), self.zcomp[k]) {
+            for i in 0..self.nr() {
+                let v = self.ring_volume(k, i);
+                cap[self.idx(k, i)] = match (self.is_lumen(k, i), self.zcomp[k]) {
                     (false, VE) => p.keratinocyte_capacity_per_ml.v() * v,
                     (false, DERMIS) => p.fibroblast_capacity_per_ml.v() * v,
                     _ => 0.0,
-                });
+                };
             }
         }
         cap

@@ -128,7 +128,6 @@ pub struct Stepper {
     diag: Vec<f64>,
     rhs: Vec<f64>,
     u: Vec<f64>,
-    r: Vec<f64>,
 }
 
 impl Stepper {
@@ -140,7 +139,6 @@ impl Stepper {
             diag: vec![0.0; n * k],
             rhs: vec![0.0; n * k],
             u: vec![0.0; n * k],
-            r: vec![0.0; n * k],
         }
     }
 

@@ -192,7 +192,7 @@ fn finite_dose_depletes_and_conserves() {
             .all(|w| w[1] <= w[0] * (1.0 + 1e-12)),
         "donor must deplete monotonically"
     );
-    assert!((r.recovery() - 1.0).abs() < 1e-9);
+    assert!((r.recovery().unwrap() - 1.0).abs() < 1e-9);
 }
 
 #[test]

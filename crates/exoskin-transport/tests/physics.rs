@@ -24,7 +24,7 @@ site = "{site}"
     let s = parse_scenario(&text, "t.toml").unwrap();
     match simulate(&s, TransportParams::defaults()).expect("a transport scenario") {
         Transport::InVivo(v) => {
-            assert!((v.run.recovery() - 1.0).abs() < 1e-9);
+            assert!((v.run.recovery().unwrap() - 1.0).abs() < 1e-9);
             v.reached_dermis_fraction
         }
         _ => unreachable!(),

@@ -33,8 +33,8 @@ fn check(s: &Scenario) {
     }
     if r.applied_per_cm2.last().copied().unwrap_or(0.0) > 0.0 {
         assert!(
-            (r.recovery() - 1.0).abs() < 1e-9,
-            "recovery {}",
+            (r.recovery().unwrap() - 1.0).abs() < 1e-9,
+            "recovery {:?}",
             r.recovery()
         );
     }
