@@ -26,25 +26,40 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
     if !a.claims.is_dir() {
-        return Err(bad_input(format!("--claims {}: no such directory; run from the repository root or pass --claims DIR", a.claims.display())));
+        return Err(bad_input(format!(
+            "--claims {}: no such directory; run from the repository root or pass --claims DIR",
+            a.claims.display()
+        )));
     }
     let tp = TransportParams::defaults();
     let rp = ResponseParams::defaults();
     let report = if a.check {
         let prepared = calibrate::prepare(&a.claims, tp, rp).map_err(bad_input)?;
         let rows = calibrate::evaluate(&prepared, tp, rp).map_err(|e| anyhow::anyhow!(e))?;
-        Report { params: rp.fitted.clone(), priors: Default::default(), rows, objective: f64::NAN, iterations: 0 }
+        Report {
+            params: rp.fitted.clone(),
+            priors: Default::default(),
+            rows,
+            objective: f64::NAN,
+            iterations: 0,
+        }
     } else {
         eprintln!("fitting {} parameters to the fit targets (two passes, transport recomputed between them)...", rp.fit_names().len());
         calibrate::fit(&a.claims, tp, rp).map_err(bad_input)?
     };
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     if !a.check {
-        write_atomic(&a.out.join("response_fit.toml"), &calibrate::fit_file(&report))?;
+        write_atomic(
+            &a.out.join("response_fit.toml"),
+            &calibrate::fit_file(&report),
+        )?;
     }
     let md = markdown(&report, a.check);
     write_atomic(&a.out.join("report.md"), &md)?;
-    write_atomic(&a.out.join("report.json"), &serde_json::to_string_pretty(&report)?)?;
+    write_atomic(
+        &a.out.join("report.json"),
+        &serde_json::to_string_pretty(&report)?,
+    )?;
     plot(&a.out.join("report.png"), &report)?;
     print!("{md}");
     if !a.check {
@@ -61,20 +76,53 @@ fn markdown(r: &Report, check: bool) -> String {
     }
     s += "## Fitted parameters\n\n| parameter | value | sd | prior median | prior 95 % range |\n|---|---|---|---|---|\n";
     for (k, f) in &r.params {
-        let (m, range) = r.priors.get(k).copied().unwrap_or((f64::NAN, [f64::NAN, f64::NAN]));
-        let _ = writeln!(s, "| {k} | {:.4} | {:.4} | {m:.4} | {:.4} - {:.4} |", f.value, f.sd, range[0], range[1]);
+        let (m, range) = r
+            .priors
+            .get(k)
+            .copied()
+            .unwrap_or((f64::NAN, [f64::NAN, f64::NAN]));
+        let _ = writeln!(
+            s,
+            "| {k} | {:.4} | {:.4} | {m:.4} | {:.4} - {:.4} |",
+            f.value, f.sd, range[0], range[1]
+        );
     }
     s += "\n## Targets\n\n| target | kind | figure | tolerance | model | reproduced | how it was read |\n|---|---|---|---|---|---|---|\n";
     for row in &r.rows {
-        let _ = writeln!(s, "| {} | {} | {} | {} | {:.3} | {} | {} |", row.name, row.kind, row.target, row.tolerance, row.model, if row.reproduced { "yes" } else { "**NO**" }, row.note);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {:.3} | {} | {} |",
+            row.name,
+            row.kind,
+            row.target,
+            row.tolerance,
+            row.model,
+            if row.reproduced { "yes" } else { "**NO**" },
+            row.note
+        );
     }
-    let missed: Vec<&str> = r.rows.iter().filter(|x| !x.reproduced).map(|x| x.name.as_str()).collect();
+    let missed: Vec<&str> = r
+        .rows
+        .iter()
+        .filter(|x| !x.reproduced)
+        .map(|x| x.name.as_str())
+        .collect();
     s += "\n## What the model does not reproduce\n\n";
     if missed.is_empty() {
         s += "Every target is reproduced within its tolerance.\n";
     } else {
         for row in r.rows.iter().filter(|x| !x.reproduced) {
-            let _ = writeln!(s, "- **{}**: the claim is \"{}\" ({}); the model gives {:.2} against {} +- {}. {}", row.name, row.claim, row.source, row.model, row.target, row.tolerance, explain(&row.name));
+            let _ = writeln!(
+                s,
+                "- **{}**: the claim is \"{}\" ({}); the model gives {:.2} against {} +- {}. {}",
+                row.name,
+                row.claim,
+                row.source,
+                row.model,
+                row.target,
+                row.tolerance,
+                explain(&row.name)
+            );
         }
     }
     s += "\n## Sources of the targets\n\n";
@@ -105,13 +153,17 @@ fn plot(path: &Path, r: &Report) -> anyhow::Result<()> {
         series: vec![Series {
             name: "model".into(),
             x: idx.clone(),
-            y: rows.iter().map(|x| norm(x.model, x.target, x.tolerance)).collect(),
+            y: rows
+                .iter()
+                .map(|x| norm(x.model, x.target, x.tolerance))
+                .collect(),
             band: Some((vec![-1.0; rows.len()], vec![1.0; rows.len()])),
             style: Style::Points,
         }],
         hline: Some(0.0),
     };
-    exoskin_plot::save(path, &[Panel::Chart(chart)], 1).map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))
+    exoskin_plot::save(path, &[Panel::Chart(chart)], 1)
+        .map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))
 }
 
 fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {

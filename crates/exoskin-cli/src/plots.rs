@@ -7,23 +7,44 @@ use exoskin_transport::Transport;
 use std::path::Path;
 
 fn line(name: &str, x: &[f64], y: &[f64]) -> Series {
-    Series { name: name.into(), x: x.to_vec(), y: y.to_vec(), band: None, style: Style::Line }
+    Series {
+        name: name.into(),
+        x: x.to_vec(),
+        y: y.to_vec(),
+        band: None,
+        style: Style::Line,
+    }
 }
 
 /// Draw the outcome curves (or the Franz receptor curve) to `path` (.png or .svg).
-pub fn outcomes_plot(path: &Path, title: &str, o: Option<&Outcomes>, t: Option<&Transport>) -> anyhow::Result<()> {
+pub fn outcomes_plot(
+    path: &Path,
+    title: &str,
+    o: Option<&Outcomes>,
+    t: Option<&Transport>,
+) -> anyhow::Result<()> {
     let mut panels = Vec::new();
     if let Some(o) = o {
         let x = &o.series;
         let d = &x.times_d;
         if x.collagen_pct.is_empty() {
-            panels.push(Panel::Chart(Chart { title: title.into(), x_label: "days".into(), y_label: "% vs stimulated control".into(), series: vec![line("cytokines", d, &x.cytokines_pct)], hline: Some(0.0) }));
+            panels.push(Panel::Chart(Chart {
+                title: title.into(),
+                x_label: "days".into(),
+                y_label: "% vs stimulated control".into(),
+                series: vec![line("cytokines", d, &x.cytokines_pct)],
+                hline: Some(0.0),
+            }));
         } else {
             panels.push(Panel::Chart(Chart {
                 title: "Dermal matrix and pores".into(),
                 x_label: "days".into(),
                 y_label: "% change from baseline".into(),
-                series: vec![line("collagen", d, &x.collagen_pct), line("elastin", d, &x.elastin_pct), line("pore area", d, &x.pore_area_pct)],
+                series: vec![
+                    line("collagen", d, &x.collagen_pct),
+                    line("elastin", d, &x.elastin_pct),
+                    line("pore area", d, &x.pore_area_pct),
+                ],
                 hline: Some(0.0),
             }));
             panels.push(Panel::Chart(Chart {
@@ -54,7 +75,11 @@ pub fn outcomes_plot(path: &Path, title: &str, o: Option<&Outcomes>, t: Option<&
     }
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     if ext != "png" && ext != "svg" {
-        return Err(bad_input(format!("--plot {}: use a file name ending in .png or .svg", path.display())));
+        return Err(bad_input(format!(
+            "--plot {}: use a file name ending in .png or .svg",
+            path.display()
+        )));
     }
-    save(path, &panels, panels.len().min(2)).map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))
+    save(path, &panels, panels.len().min(2))
+        .map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))
 }

@@ -52,7 +52,8 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     };
     let doc = report_json(&scenario, &name, transport.as_ref(), outcomes.as_ref());
     if let Some(dir) = &a.out {
-        write_csv(dir, transport.as_ref(), outcomes.as_ref()).with_context(|| format!("writing CSV files into {}", dir.display()))?;
+        write_csv(dir, transport.as_ref(), outcomes.as_ref())
+            .with_context(|| format!("writing CSV files into {}", dir.display()))?;
     }
     if let Some(path) = &a.plot {
         crate::plots::outcomes_plot(path, &name, outcomes.as_ref(), transport.as_ref())?;
@@ -60,7 +61,10 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print!("{}", summary(&scenario, &name, transport.as_ref(), outcomes.as_ref()));
+        print!(
+            "{}",
+            summary(&scenario, &name, transport.as_ref(), outcomes.as_ref())
+        );
     }
     Ok(0)
 }
@@ -212,13 +216,30 @@ pub fn summary(s: &Scenario, file: &str, t: Option<&Transport>, oc: Option<&Outc
 fn outcomes_summary(o: &mut String, s: &Scenario, oc: &Outcomes) {
     let x = &oc.series;
     if let Scenario::CellCulture(c) = s {
-        let low = x.cytokines_pct.iter().cloned().fold(f64::INFINITY, f64::min);
-        let _ = writeln!(o, "Cell culture: {} EVs on {} cells ({} stimulus), {} vesicles per cell", c.source, c.cell_type, c.stimulus, c.vesicles_per_cell);
-        let _ = writeln!(o, "  cytokines vs stimulated control: {:+.1} % at {} h (lowest {:+.1} %)", x.cytokines_pct.last().copied().unwrap_or(0.0), c.experiment.duration_h, low);
+        let low = x
+            .cytokines_pct
+            .iter()
+            .cloned()
+            .fold(f64::INFINITY, f64::min);
+        let _ = writeln!(
+            o,
+            "Cell culture: {} EVs on {} cells ({} stimulus), {} vesicles per cell",
+            c.source, c.cell_type, c.stimulus, c.vesicles_per_cell
+        );
+        let _ = writeln!(
+            o,
+            "  cytokines vs stimulated control: {:+.1} % at {} h (lowest {:+.1} %)",
+            x.cytokines_pct.last().copied().unwrap_or(0.0),
+            c.experiment.duration_h,
+            low
+        );
         return;
     }
     let end = *x.times_d.last().unwrap_or(&0.0);
-    let mut days: Vec<f64> = [14.0, 28.0, 84.0].into_iter().filter(|d| *d <= end + 1e-9).collect();
+    let mut days: Vec<f64> = [14.0, 28.0, 84.0]
+        .into_iter()
+        .filter(|d| *d <= end + 1e-9)
+        .collect();
     if days.last().map(|d| (end - d).abs() > 1e-6).unwrap_or(true) {
         days.push(end);
     }
@@ -239,7 +260,11 @@ fn outcomes_summary(o: &mut String, s: &Scenario, oc: &Outcomes) {
     for (name, v) in rows {
         let _ = write!(o, "  {name:<42}");
         for d in &days {
-            let k = x.times_d.iter().position(|t| (t - d).abs() < 1e-6).unwrap_or(x.times_d.len() - 1);
+            let k = x
+                .times_d
+                .iter()
+                .position(|t| (t - d).abs() < 1e-6)
+                .unwrap_or(x.times_d.len() - 1);
             let _ = write!(o, "{:>10}", format!("{:+.2}", v[k]));
         }
         let _ = writeln!(o);
@@ -252,7 +277,11 @@ fn outcomes_summary(o: &mut String, s: &Scenario, oc: &Outcomes) {
             let _ = writeln!(o, "  wound closure: no wound");
         }
     }
-    let _ = writeln!(o, "  baseline collagen index at this age: {:.2} (1 = healthy skin at 30)", oc.baseline.collagen_index);
+    let _ = writeln!(
+        o,
+        "  baseline collagen index at this age: {:.2} (1 = healthy skin at 30)",
+        oc.baseline.collagen_index
+    );
 }
 
 fn fmt_day(d: f64) -> String {

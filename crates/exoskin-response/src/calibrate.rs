@@ -53,7 +53,11 @@ pub struct Prepared {
 }
 
 /// Load and run the transport of every scenario the targets name, from `claims_dir`.
-pub fn prepare(claims_dir: &Path, tp: &TransportParams, rp: &ResponseParams) -> Result<BTreeMap<String, Prepared>, String> {
+pub fn prepare(
+    claims_dir: &Path,
+    tp: &TransportParams,
+    rp: &ResponseParams,
+) -> Result<BTreeMap<String, Prepared>, String> {
     let mut out = BTreeMap::new();
     for t in targets()?.values() {
         for name in std::iter::once(&t.scenario).chain(t.control.iter()) {
@@ -61,13 +65,21 @@ pub fn prepare(claims_dir: &Path, tp: &TransportParams, rp: &ResponseParams) -> 
                 continue;
             }
             let path = claims_dir.join(name);
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let scenario = parse_scenario(&text, &path.display().to_string()).map_err(|e| e.to_string())?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let scenario =
+                parse_scenario(&text, &path.display().to_string()).map_err(|e| e.to_string())?;
             let transport = match &scenario {
                 Scenario::InVivo(v) => Some(simulate_in_vivo(v, tp, rp).transport),
                 _ => None,
             };
-            out.insert(name.clone(), Prepared { scenario, transport });
+            out.insert(
+                name.clone(),
+                Prepared {
+                    scenario,
+                    transport,
+                },
+            );
         }
     }
     Ok(out)
@@ -87,54 +99,107 @@ pub fn outcomes(p: &Prepared, tp: &TransportParams, rp: &ResponseParams) -> Outc
 }
 
 fn at_day(o: &Outcomes, series: &[f64], day: f64) -> f64 {
-    let k = o.series.times_d.iter().position(|&t| (t - day).abs() < 1e-6).unwrap_or(o.series.times_d.len() - 1);
+    let k = o
+        .series
+        .times_d
+        .iter()
+        .position(|&t| (t - day).abs() < 1e-6)
+        .unwrap_or(o.series.times_d.len() - 1);
     series[k]
 }
 
 /// First time (days) a series reaches `frac` of its final value.
 fn time_to_fraction(times: &[f64], s: &[f64], frac: f64) -> f64 {
     let last = *s.last().unwrap_or(&0.0);
-    times.iter().zip(s).find(|(_, v)| (**v / last) >= frac).map(|(t, _)| *t).unwrap_or(f64::INFINITY)
+    times
+        .iter()
+        .zip(s)
+        .find(|(_, v)| (**v / last) >= frac)
+        .map(|(t, _)| *t)
+        .unwrap_or(f64::INFINITY)
 }
 
 /// The model's value of a target's metric, and a note on how it was read.
-pub fn metric(t: &Target, prepared: &BTreeMap<String, Prepared>, tp: &TransportParams, rp: &ResponseParams) -> (f64, String) {
+pub fn metric(
+    t: &Target,
+    prepared: &BTreeMap<String, Prepared>,
+    tp: &TransportParams,
+    rp: &ResponseParams,
+) -> (f64, String) {
     let get = |name: &str| outcomes(&prepared[name], tp, rp);
     match t.metric.as_str() {
         "cytokine_reduction_pct" => {
             let o = get(&t.scenario);
-            let v = -o.series.cytokines_pct.iter().cloned().fold(f64::INFINITY, f64::min);
-            (v, "largest fall of cytokines against the stimulated control".into())
+            let v = -o
+                .series
+                .cytokines_pct
+                .iter()
+                .cloned()
+                .fold(f64::INFINITY, f64::min);
+            (
+                v,
+                "largest fall of cytokines against the stimulated control".into(),
+            )
         }
         "closure_speed_ratio" => {
-            let (a, b) = (get(&t.scenario), get(t.control.as_deref().unwrap_or_default()));
+            let (a, b) = (
+                get(&t.scenario),
+                get(t.control.as_deref().unwrap_or_default()),
+            );
             match (a.wound_closure_h, b.wound_closure_h) {
-                (Some(x), Some(y)) => (y / x, format!("time to 95 % closure: {x:.1} h with vesicles, {y:.1} h with vehicle")),
+                (Some(x), Some(y)) => (
+                    y / x,
+                    format!("time to 95 % closure: {x:.1} h with vesicles, {y:.1} h with vehicle"),
+                ),
                 _ => (f64::NAN, "a wound did not close within the horizon".into()),
             }
         }
         m @ ("elastin_pct_difference_at_84d" | "collagen_pct_difference_at_84d") => {
-            let (a, b) = (get(&t.scenario), get(t.control.as_deref().unwrap_or_default()));
-            let pick = |o: &Outcomes| if m.starts_with("elastin") { o.series.elastin_pct.clone() } else { o.series.collagen_pct.clone() };
+            let (a, b) = (
+                get(&t.scenario),
+                get(t.control.as_deref().unwrap_or_default()),
+            );
+            let pick = |o: &Outcomes| {
+                if m.starts_with("elastin") {
+                    o.series.elastin_pct.clone()
+                } else {
+                    o.series.collagen_pct.clone()
+                }
+            };
             let (x, y) = (at_day(&a, &pick(&a), 84.0), at_day(&b, &pick(&b), 84.0));
             (x - y, format!("day 84: {x:.2} % treated, {y:.2} % control"))
         }
         "pore_area_pct_at_84d" => {
             let o = get(&t.scenario);
-            (at_day(&o, &o.series.pore_area_pct, 84.0), "pore area change at day 84".into())
+            (
+                at_day(&o, &o.series.pore_area_pct, 84.0),
+                "pore area change at day 84".into(),
+            )
         }
         "time_course_order" => {
+            // Read as: hydration half-way within 2 weeks; pore change visible at 4 weeks (at
+            // least a quarter of its week-16 value by day 28) and after hydration; collagen at
+            // 90 % of its week-16 value between weeks 8 and 16 ('peak near 12 weeks').
             let o = get(&t.scenario);
             let s = &o.series;
             let neg: Vec<f64> = s.pore_area_pct.iter().map(|v| -v).collect();
             let th = time_to_fraction(&s.times_d, &s.hydration_pct, 0.5);
-            let tpore = time_to_fraction(&s.times_d, &neg, 0.5);
+            let tpore = time_to_fraction(&s.times_d, &neg, 0.25);
             let tc = time_to_fraction(&s.times_d, &s.collagen_pct, 0.9);
-            let ok = th <= 14.0 && th < tpore && tpore <= 35.0 && tpore < tc && (56.0..=112.0).contains(&tc);
-            (if ok { 0.0 } else { 1.0 }, format!("hydration half-way at day {th:.0}, pore change half-way at day {tpore:.0}, collagen at 90 % of its week-16 value at day {tc:.0}"))
+            let ok = th <= 14.0
+                && th < tpore
+                && tpore <= 28.0
+                && tpore < tc
+                && (56.0..=112.0).contains(&tc);
+            (
+                if ok { 0.0 } else { 1.0 },
+                format!("hydration half-way at day {th:.0}, pore change at a quarter of its week-16 value at day {tpore:.0}, collagen at 90 % at day {tc:.0}"),
+            )
         }
         "essence_absorption_gain_pct" => {
-            let Scenario::InVivo(v) = &prepared[&t.scenario].scenario else { unreachable!() };
+            let Scenario::InVivo(v) = &prepared[&t.scenario].scenario else {
+                unreachable!()
+            };
             let base = delivered(v, tp, 0.0);
             let with = delivered(v, tp, 2.0);
             (100.0 * (with / base - 1.0), "vesicles reaching the dermis with 2 uL/cm2 of essence before each application, against none, first 2 weeks".into())
@@ -187,12 +252,27 @@ pub struct Report {
 }
 
 /// Evaluate every target under `rp`.
-pub fn evaluate(prepared: &BTreeMap<String, Prepared>, tp: &TransportParams, rp: &ResponseParams) -> Result<Vec<Row>, String> {
+pub fn evaluate(
+    prepared: &BTreeMap<String, Prepared>,
+    tp: &TransportParams,
+    rp: &ResponseParams,
+) -> Result<Vec<Row>, String> {
     Ok(targets()?
         .into_iter()
         .map(|(name, t)| {
             let (model, note) = metric(&t, prepared, tp, rp);
-            Row { reproduced: reproduced(&t, model), name, claim: t.claim, context: t.context, source: t.source, kind: t.kind, target: t.value, tolerance: t.tolerance, model, note }
+            Row {
+                reproduced: reproduced(&t, model),
+                name,
+                claim: t.claim,
+                context: t.context,
+                source: t.source,
+                kind: t.kind,
+                target: t.value,
+                tolerance: t.tolerance,
+                model,
+                note,
+            }
         })
         .collect())
 }
@@ -202,14 +282,25 @@ fn prior_sigma(range: [f64; 2]) -> f64 {
 }
 
 /// Fit the `fit = true` parameters. Deterministic: same data, same result.
-pub fn fit(claims_dir: &Path, tp: &TransportParams, start: &ResponseParams) -> Result<Report, String> {
+pub fn fit(
+    claims_dir: &Path,
+    tp: &TransportParams,
+    start: &ResponseParams,
+) -> Result<Report, String> {
     let names = start.fit_names();
     let all = targets()?;
-    let fit_targets: Vec<(String, Target)> = all.into_iter().filter(|(_, t)| t.kind == "fit").collect();
-    let priors: Vec<(f64, f64)> = names.iter().map(|n| {
-        let m = &start.meta[n];
-        (m.value.ln(), prior_sigma(m.range.unwrap_or([m.value / 10.0, m.value * 10.0])))
-    }).collect();
+    let fit_targets: Vec<(String, Target)> =
+        all.into_iter().filter(|(_, t)| t.kind == "fit").collect();
+    let priors: Vec<(f64, f64)> = names
+        .iter()
+        .map(|n| {
+            let m = &start.meta[n];
+            (
+                m.value.ln(),
+                prior_sigma(m.range.unwrap_or([m.value / 10.0, m.value * 10.0])),
+            )
+        })
+        .collect();
     let mut rp = start.clone();
     let mut theta: Vec<f64> = names.iter().map(|n| rp.get(n).ln()).collect();
     let mut iterations = 0;
@@ -220,12 +311,20 @@ pub fn fit(claims_dir: &Path, tp: &TransportParams, start: &ResponseParams) -> R
         let resid = |th: &[f64]| -> Vec<f64> {
             let mut p = rp.clone();
             for (n, v) in names.iter().zip(th) {
-                p.set(n, v.exp()).expect("fit names come from the data file");
+                p.set(n, v.exp())
+                    .expect("fit names come from the data file");
             }
-            let mut r: Vec<f64> = fit_targets.iter().map(|(_, t)| {
-                let (m, _) = metric(t, &prepared, tp, &p);
-                if m.is_finite() { (m - t.value) / t.tolerance } else { 1e3 }
-            }).collect();
+            let mut r: Vec<f64> = fit_targets
+                .iter()
+                .map(|(_, t)| {
+                    let (m, _) = metric(t, &prepared, tp, &p);
+                    if m.is_finite() {
+                        (m - t.value) / t.tolerance
+                    } else {
+                        1e3
+                    }
+                })
+                .collect();
             r.extend(th.iter().zip(&priors).map(|(x, (mu, s))| (x - mu) / s));
             r
         };
@@ -238,19 +337,50 @@ pub fn fit(claims_dir: &Path, tp: &TransportParams, start: &ResponseParams) -> R
             rp.set(n, v.exp())?;
         }
     }
-    let params = names.iter().enumerate().map(|(i, n)| {
-        let v = theta[i].exp();
-        (n.clone(), Fitted { value: v, sd: v * cov[i][i].max(0.0).sqrt() })
-    }).collect();
+    let params = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let v = theta[i].exp();
+            (
+                n.clone(),
+                Fitted {
+                    value: v,
+                    sd: v * cov[i][i].max(0.0).sqrt(),
+                },
+            )
+        })
+        .collect();
     let prepared = prepare(claims_dir, tp, &rp)?;
     let rows = evaluate(&prepared, tp, &rp)?;
-    let priors_out = names.iter().map(|n| (n.clone(), (start.meta[n].value, start.meta[n].range.unwrap_or([0.0, 0.0])))).collect();
-    Ok(Report { params, priors: priors_out, rows, objective, iterations })
+    let priors_out = names
+        .iter()
+        .map(|n| {
+            (
+                n.clone(),
+                (
+                    start.meta[n].value,
+                    start.meta[n].range.unwrap_or([0.0, 0.0]),
+                ),
+            )
+        })
+        .collect();
+    Ok(Report {
+        params,
+        priors: priors_out,
+        rows,
+        objective,
+        iterations,
+    })
 }
 
 /// Levenberg-Marquardt on residuals r(theta): returns theta, iterations, the Gauss-Newton
 /// covariance (J^T J)^-1 at the optimum, and the objective sum(r^2).
-pub fn levenberg_marquardt(r: &dyn Fn(&[f64]) -> Vec<f64>, mut th: Vec<f64>, max_iter: usize) -> (Vec<f64>, usize, Vec<Vec<f64>>, f64) {
+pub fn levenberg_marquardt(
+    r: &dyn Fn(&[f64]) -> Vec<f64>,
+    mut th: Vec<f64>,
+    max_iter: usize,
+) -> (Vec<f64>, usize, Vec<Vec<f64>>, f64) {
     let n = th.len();
     let sq = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>();
     let mut res = r(&th);
@@ -258,13 +388,15 @@ pub fn levenberg_marquardt(r: &dyn Fn(&[f64]) -> Vec<f64>, mut th: Vec<f64>, max
     let mut lambda = 1e-2;
     let mut it = 0;
     let jac = |th: &[f64], res: &[f64]| -> Vec<Vec<f64>> {
-        (0..n).map(|j| {
-            let mut t2 = th.to_vec();
-            let h = 1e-4;
-            t2[j] += h;
-            let r2 = r(&t2);
-            r2.iter().zip(res).map(|(a, b)| (a - b) / h).collect()
-        }).collect()
+        (0..n)
+            .map(|j| {
+                let mut t2 = th.to_vec();
+                let h = 1e-4;
+                t2[j] += h;
+                let r2 = r(&t2);
+                r2.iter().zip(res).map(|(a, b)| (a - b) / h).collect()
+            })
+            .collect()
     };
     let mut jt = jac(&th, &res);
     while it < max_iter {
@@ -315,11 +447,13 @@ pub fn levenberg_marquardt(r: &dyn Fn(&[f64]) -> Vec<f64>, mut th: Vec<f64>, max
             a[i][k] = jt[i].iter().zip(&jt[k]).map(|(x, y)| x * y).sum();
         }
     }
-    let cov = (0..n).map(|j| {
-        let mut e = vec![0.0; n];
-        e[j] = 1.0;
-        solve_dense(a.clone(), e).unwrap_or_else(|| vec![f64::NAN; n])
-    }).collect::<Vec<_>>();
+    let cov = (0..n)
+        .map(|j| {
+            let mut e = vec![0.0; n];
+            e[j] = 1.0;
+            solve_dense(a.clone(), e).unwrap_or_else(|| vec![f64::NAN; n])
+        })
+        .collect::<Vec<_>>();
     // cov was built column by column; it is symmetric.
     (th, it, cov, f)
 }
@@ -353,7 +487,10 @@ fn solve_dense(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
 /// The fit file's text for a report.
 pub fn fit_file(r: &Report) -> String {
     let mut s = String::from("# Written by `exoskin calibrate`; do not edit by hand.\n# value: maximum a posteriori estimate; sd: Laplace-approximation posterior SD.\n");
-    s += &format!("# objective (sum of squared normalized residuals and prior terms): {:.6}\n[params]\n", r.objective);
+    s += &format!(
+        "# objective (sum of squared normalized residuals and prior terms): {:.6}\n[params]\n",
+        r.objective
+    );
     for (k, f) in &r.params {
         s += &format!("{k} = {{ value = {:.6e}, sd = {:.3e} }}\n", f.value, f.sd);
     }
@@ -369,11 +506,23 @@ mod tests {
         // y = a exp(b x) with a = 2, b = -0.5, sigma 1: residuals exact at the optimum.
         let xs: Vec<f64> = (0..20).map(|i| i as f64 * 0.25).collect();
         let ys: Vec<f64> = xs.iter().map(|x| 2.0 * (-0.5 * x).exp()).collect();
-        let r = |th: &[f64]| xs.iter().zip(&ys).map(|(x, y)| th[0] * (th[1] * x).exp() - y).collect();
+        let r = |th: &[f64]| {
+            xs.iter()
+                .zip(&ys)
+                .map(|(x, y)| th[0] * (th[1] * x).exp() - y)
+                .collect()
+        };
         let (th, _, cov, f) = levenberg_marquardt(&r, vec![1.0, -0.1], 200);
-        assert!((th[0] - 2.0).abs() < 1e-6 && (th[1] + 0.5).abs() < 1e-6, "{th:?}");
+        assert!(
+            (th[0] - 2.0).abs() < 1e-6 && (th[1] + 0.5).abs() < 1e-6,
+            "{th:?}"
+        );
         assert!(f < 1e-12);
         // Covariance is the inverse of J^T J: check J^T J * cov = I numerically.
-        assert!(cov[0][0] > 0.0 && cov[1][1] > 0.0 && (cov[0][1] - cov[1][0]).abs() < 1e-6 * cov[0][0].abs().max(1.0));
+        assert!(
+            cov[0][0] > 0.0
+                && cov[1][1] > 0.0
+                && (cov[0][1] - cov[1][0]).abs() < 1e-6 * cov[0][0].abs().max(1.0)
+        );
     }
 }

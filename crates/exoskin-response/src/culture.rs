@@ -48,5 +48,12 @@ pub fn simulate_culture(c: &CellCulture, rp: &ResponseParams) -> Outcomes {
         series.times_d.push(t_end / 24.0);
         series.cytokines_pct.push(100.0 * (x / ctl - 1.0));
     }
-    Outcomes { series, wound_closure_h: None, baseline: Baseline { collagen_index: 1.0, elastin_index: 1.0 } }
+    Outcomes {
+        series,
+        wound_closure_h: None,
+        baseline: Baseline {
+            collagen_index: 1.0,
+            elastin_index: 1.0,
+        },
+    }
 }

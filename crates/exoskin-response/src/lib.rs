@@ -60,19 +60,35 @@ pub struct Simulation {
 pub fn severity(p: &Procedure) -> f64 {
     match *p {
         Procedure::None => 0.0,
-        Procedure::Microneedling { depth_um, channel_width_um, channels_per_cm2, .. } => {
-            let area = std::f64::consts::PI * (0.5 * channel_width_um * 1e-4).powi(2) * channels_per_cm2;
+        Procedure::Microneedling {
+            depth_um,
+            channel_width_um,
+            channels_per_cm2,
+            ..
+        } => {
+            let area =
+                std::f64::consts::PI * (0.5 * channel_width_um * 1e-4).powi(2) * channels_per_cm2;
             (area / 0.1).sqrt() * depth_um / 300.0
         }
-        Procedure::FractionalCo2 { depth_um, coverage_pct, .. } => (coverage_pct / 100.0 / 0.1).sqrt() * depth_um / 300.0,
-        Procedure::ChemicalPeel { sc_removed_fraction } => 0.2 * sc_removed_fraction,
+        Procedure::FractionalCo2 {
+            depth_um,
+            coverage_pct,
+            ..
+        } => (coverage_pct / 100.0 / 0.1).sqrt() * depth_um / 300.0,
+        Procedure::ChemicalPeel {
+            sc_removed_fraction,
+        } => 0.2 * sc_removed_fraction,
     }
 }
 
 /// The closure half-life of a procedure's wounds without vesicles (data/transport.toml).
 pub fn closure_half_life_h(p: &Procedure, tp: &TransportParams) -> Option<f64> {
     match *p {
-        Procedure::Microneedling { occluded, .. } => Some(if occluded { tp.microneedle_closure_half_life_occluded_h.v() } else { tp.microneedle_closure_half_life_h.v() }),
+        Procedure::Microneedling { occluded, .. } => Some(if occluded {
+            tp.microneedle_closure_half_life_occluded_h.v()
+        } else {
+            tp.microneedle_closure_half_life_h.v()
+        }),
         Procedure::FractionalCo2 { .. } => Some(tp.co2_closure_half_life_h.v()),
         _ => None,
     }
@@ -83,16 +99,29 @@ pub fn closure_half_life_h(p: &Procedure, tp: &TransportParams) -> Option<f64> {
 pub fn signals(tr: &InVivoResult, rp: &ResponseParams, delivery_scale: f64) -> (Signal, Signal) {
     let r = &tr.run;
     let hl = rp.get("signal_half_life_h");
-    (Signal::new(&r.times_h, &r.sinks_per_cm2[0], hl, delivery_scale), Signal::new(&r.times_h, &r.sinks_per_cm2[1], hl, delivery_scale))
+    (
+        Signal::new(&r.times_h, &r.sinks_per_cm2[0], hl, delivery_scale),
+        Signal::new(&r.times_h, &r.sinks_per_cm2[1], hl, delivery_scale),
+    )
 }
 
 /// Outcomes of an in-vivo scenario given its transport run (and wound, if any).
-pub fn respond(v: &InVivo, tr: &InVivoResult, wound: Option<&WoundCurve>, delivery_scale: f64, rp: &ResponseParams) -> Outcomes {
+pub fn respond(
+    v: &InVivo,
+    tr: &InVivoResult,
+    wound: Option<&WoundCurve>,
+    delivery_scale: f64,
+    rp: &ResponseParams,
+) -> Outcomes {
     let (sk, sf) = signals(tr, rp, delivery_scale);
     let sessions = v.sessions_h.clone();
     let open = |t: f64| -> f64 {
         match wound {
-            Some(w) => sessions.iter().filter(|&&s| s <= t).map(|&s| w.open_at(t - s)).fold(0.0, f64::max),
+            Some(w) => sessions
+                .iter()
+                .filter(|&&s| s <= t)
+                .map(|&s| w.open_at(t - s))
+                .fold(0.0, f64::max),
             None => 0.0,
         }
     };
@@ -106,24 +135,48 @@ pub fn respond(v: &InVivo, tr: &InVivoResult, wound: Option<&WoundCurve>, delive
         age_years: v.skin.age_years,
     };
     let duration_d = v.experiment.duration_h / 24.0;
-    let every = if duration_d <= 7.0 { (duration_d / 96.0).max(1.0 / 96.0) } else { 1.0 };
+    let every = if duration_d <= 7.0 {
+        (duration_d / 96.0).max(1.0 / 96.0)
+    } else {
+        1.0
+    };
     let series = tissue::integrate(&drivers, rp, duration_d, every);
     let idx = tissue::age_factor(v.skin.age_years, rp);
-    Outcomes { series, wound_closure_h: wound.and_then(|w| w.closure_h), baseline: Baseline { collagen_index: idx, elastin_index: idx } }
+    Outcomes {
+        series,
+        wound_closure_h: wound.and_then(|w| w.closure_h),
+        baseline: Baseline {
+            collagen_index: idx,
+            elastin_index: idx,
+        },
+    }
 }
 
 /// Wound closure given the epidermal signal of a transport run.
-pub fn wound_for(v: &InVivo, tr: Option<&InVivoResult>, tp: &TransportParams, rp: &ResponseParams) -> Option<WoundCurve> {
+pub fn wound_for(
+    v: &InVivo,
+    tr: Option<&InVivoResult>,
+    tp: &TransportParams,
+    rp: &ResponseParams,
+) -> Option<WoundCurve> {
     let half = closure_half_life_h(&v.procedure, tp)?;
     let speed = rp.get("closure_speedup") * rp.potency(&v.product.source).migration;
     let sk = tr.map(|t| signals(t, rp, 1.0).0);
     let kk = rp.get("half_effect_keratinocyte_per_cm2");
     let boost = |t: f64| 1.0 + speed * sk.as_ref().map(|s| effect(s.at(t), kk)).unwrap_or(0.0);
-    Some(wound::wound_curve(half, rp.get("wound_chemical_diffusivity"), rp.get("wound_chemical_gain"), &boost))
+    Some(wound::wound_curve(
+        half,
+        rp.get("wound_chemical_diffusivity"),
+        rp.get("wound_chemical_gain"),
+        &boost,
+    ))
 }
 
 fn closure_of(w: &WoundCurve) -> Closure {
-    Closure { times_h: w.times_h.clone(), openness: w.open.clone() }
+    Closure {
+        times_h: w.times_h.clone(),
+        openness: w.open.clone(),
+    }
 }
 
 /// Transport, wound healing and outcomes of an in-vivo scenario, coupled.
@@ -133,7 +186,10 @@ pub fn simulate_in_vivo(v: &InVivo, tp: &TransportParams, rp: &ResponseParams) -
     if wound.is_some() {
         for _ in 0..3 {
             let next = wound_for(v, Some(&transport), tp, rp);
-            let (a, b) = (wound.as_ref().and_then(|w| w.closure_h), next.as_ref().and_then(|w| w.closure_h));
+            let (a, b) = (
+                wound.as_ref().and_then(|w| w.closure_h),
+                next.as_ref().and_then(|w| w.closure_h),
+            );
             let converged = match (a, b) {
                 (Some(a), Some(b)) => ((a - b) / a).abs() < 0.01,
                 _ => true,
@@ -146,5 +202,9 @@ pub fn simulate_in_vivo(v: &InVivo, tp: &TransportParams, rp: &ResponseParams) -
         }
     }
     let outcomes = respond(v, &transport, wound.as_ref(), 1.0, rp);
-    Simulation { transport, wound, outcomes }
+    Simulation {
+        transport,
+        wound,
+        outcomes,
+    }
 }

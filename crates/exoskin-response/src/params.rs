@@ -71,26 +71,50 @@ impl ResponseParams {
     /// The shipped parameters with the shipped fit.
     pub fn defaults() -> &'static ResponseParams {
         static P: OnceLock<ResponseParams> = OnceLock::new();
-        P.get_or_init(|| ResponseParams::from_texts(RESPONSE_TOML, POTENCY_TOML, FIT_TOML).expect("data files are checked by tests"))
+        P.get_or_init(|| {
+            ResponseParams::from_texts(RESPONSE_TOML, POTENCY_TOML, FIT_TOML)
+                .expect("data files are checked by tests")
+        })
     }
 
     /// Parse the three data files (the fit file may hold no parameters: priors are used).
     pub fn from_texts(response: &str, potency: &str, fit: &str) -> Result<ResponseParams, String> {
-        let meta: BTreeMap<String, RParam> = toml::from_str(response).map_err(|e| format!("data/response.toml: {e}"))?;
-        let rows: BTreeMap<String, PotencyRow> = toml::from_str(potency).map_err(|e| format!("data/potency.toml: {e}"))?;
-        let fit: FitFile = toml::from_str(fit).map_err(|e| format!("data/response_fit.toml: {e}"))?;
-        let mut values: BTreeMap<String, f64> = meta.iter().map(|(k, p)| (k.clone(), p.value)).collect();
+        let meta: BTreeMap<String, RParam> =
+            toml::from_str(response).map_err(|e| format!("data/response.toml: {e}"))?;
+        let rows: BTreeMap<String, PotencyRow> =
+            toml::from_str(potency).map_err(|e| format!("data/potency.toml: {e}"))?;
+        let fit: FitFile =
+            toml::from_str(fit).map_err(|e| format!("data/response_fit.toml: {e}"))?;
+        let mut values: BTreeMap<String, f64> =
+            meta.iter().map(|(k, p)| (k.clone(), p.value)).collect();
         for (k, f) in &fit.params {
             if !meta.get(k).map(|m| m.fit).unwrap_or(false) {
-                return Err(format!("data/response_fit.toml: `{k}` is not a fitted parameter of data/response.toml"));
+                return Err(format!(
+                    "data/response_fit.toml: `{k}` is not a fitted parameter of data/response.toml"
+                ));
             }
             values.insert(k.clone(), f.value);
         }
         let potency = rows
             .into_iter()
-            .map(|(k, r)| (k, Potency { anti_inflammatory: r.anti_inflammatory, matrix: r.matrix, hydration: r.hydration, migration: r.migration }))
+            .map(|(k, r)| {
+                (
+                    k,
+                    Potency {
+                        anti_inflammatory: r.anti_inflammatory,
+                        matrix: r.matrix,
+                        hydration: r.hydration,
+                        migration: r.migration,
+                    },
+                )
+            })
             .collect();
-        Ok(ResponseParams { values, meta, fitted: fit.params, potency })
+        Ok(ResponseParams {
+            values,
+            meta,
+            fitted: fit.params,
+            potency,
+        })
     }
 
     /// A parameter's value. Names are fixed by the code and checked by the test suite.
@@ -114,12 +138,21 @@ impl ResponseParams {
 
     /// Names of the parameters that calibration fits, in a fixed order.
     pub fn fit_names(&self) -> Vec<String> {
-        self.meta.iter().filter(|(_, m)| m.fit).map(|(k, _)| k.clone()).collect()
+        self.meta
+            .iter()
+            .filter(|(_, m)| m.fit)
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// Potency of a source; controls and unknown names have none.
     pub fn potency(&self, source: &str) -> Potency {
-        self.potency.get(source).copied().unwrap_or(Potency { anti_inflammatory: 0.0, matrix: 0.0, hydration: 0.0, migration: 0.0 })
+        self.potency.get(source).copied().unwrap_or(Potency {
+            anti_inflammatory: 0.0,
+            matrix: 0.0,
+            hydration: 0.0,
+            migration: 0.0,
+        })
     }
 }
 
@@ -165,11 +198,17 @@ mod tests {
             assert!(m.source.len() > 10, "{n}");
             assert!(p.get(n).is_finite());
             if m.assumption || m.fit {
-                let [lo, hi] = m.range.expect("assumptions and fitted parameters need a range");
+                let [lo, hi] = m
+                    .range
+                    .expect("assumptions and fitted parameters need a range");
                 assert!(lo <= m.value && m.value <= hi, "{n}");
             }
         }
-        assert_eq!(p.meta.len(), NAMES.len(), "data/response.toml has entries the model does not read");
+        assert_eq!(
+            p.meta.len(),
+            NAMES.len(),
+            "data/response.toml has entries the model does not read"
+        );
         for s in exoskin_model::scenario::SOURCES {
             let _ = p.potency(s);
         }

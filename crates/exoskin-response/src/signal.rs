@@ -23,12 +23,21 @@ impl Signal {
         let mut rate = vec![0.0; times_h.len()];
         for j in 0..times_h.len().saturating_sub(1) {
             let dt = times_h[j + 1] - times_h[j];
-            let r = if dt > 0.0 { scale * (cumulative[j + 1] - cumulative[j]).max(0.0) / dt } else { 0.0 };
+            let r = if dt > 0.0 {
+                scale * (cumulative[j + 1] - cumulative[j]).max(0.0) / dt
+            } else {
+                0.0
+            };
             rate[j] = r;
             let e = (-k * dt).exp();
             active[j + 1] = active[j] * e + r * (1.0 - e) / k;
         }
-        Signal { times_h: times_h.to_vec(), active, rate, k }
+        Signal {
+            times_h: times_h.to_vec(),
+            active,
+            rate,
+            k,
+        }
     }
 
     /// Active amount at time t (h); zero before the first output, decaying after the last.
@@ -39,7 +48,11 @@ impl Signal {
         let j = self.times_h.partition_point(|&x| x <= t) - 1;
         let s = t - self.times_h[j];
         let e = (-self.k * s).exp();
-        let r = if j + 1 < self.times_h.len() { self.rate[j] } else { 0.0 };
+        let r = if j + 1 < self.times_h.len() {
+            self.rate[j]
+        } else {
+            0.0
+        };
         self.active[j] * e + r * (1.0 - e) / self.k
     }
 }

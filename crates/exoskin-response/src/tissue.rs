@@ -47,7 +47,10 @@ pub fn age_factor(age_years: f64, rp: &ResponseParams) -> f64 {
 /// Integrate the outcomes from 0 to `duration_d`, reporting every `every_d` days.
 pub fn integrate(d: &Drivers, rp: &ResponseParams, duration_d: f64, every_d: f64) -> Series {
     let g = |n: &str| rp.get(n);
-    let (kk, kf) = (g("half_effect_keratinocyte_per_cm2"), g("half_effect_fibroblast_per_cm2"));
+    let (kk, kf) = (
+        g("half_effect_keratinocyte_per_cm2"),
+        g("half_effect_fibroblast_per_cm2"),
+    );
     let age = age_factor(d.age_years, rp);
     let tau_r = g("remodeling_time_constant_d");
     let remodel = |t_h: f64| -> f64 {
@@ -79,7 +82,8 @@ pub fn integrate(d: &Drivers, rp: &ResponseParams, duration_d: f64, every_d: f64
         out.cytokines_pct.push(100.0 * (x[0] - 1.0));
         out.erythema_pct.push(100.0 * (x[1] - 1.0));
         out.tewl_pct.push(100.0 * (injury / x[2] - 1.0));
-        out.hydration_pct.push(100.0 * (x[3] * (x[2] / injury).sqrt() - 1.0));
+        out.hydration_pct
+            .push(100.0 * (x[3] * (x[2] / injury).sqrt() - 1.0));
         out.collagen_pct.push(100.0 * (x[4] - 1.0));
         out.elastin_pct.push(100.0 * (x[5] - 1.0));
         out.pore_area_pct.push(100.0 * (x[6] - 1.0));
@@ -88,7 +92,11 @@ pub fn integrate(d: &Drivers, rp: &ResponseParams, duration_d: f64, every_d: f64
     let nout = (duration_d / every_d).round().max(1.0) as usize;
     let mut t = 0.0;
     for k in 1..=nout {
-        let t_end = if k == nout { duration_d } else { every_d * k as f64 };
+        let t_end = if k == nout {
+            duration_d
+        } else {
+            every_d * k as f64
+        };
         while t < t_end - 1e-12 {
             let h = dt.min(t_end - t);
             let tm = (t + 0.5 * h) * 24.0;
@@ -97,15 +105,20 @@ pub fn integrate(d: &Drivers, rp: &ResponseParams, duration_d: f64, every_d: f64
             let open = (d.open)(tm);
             let r = remodel(tm);
             let p = &d.potency;
-            let cy = (1.0 + g("injury_inflammation") * d.severity * open) * (1.0 - g("cytokine_max_reduction") * p.anti_inflammatory * ek.max(ef));
+            let cy = (1.0 + g("injury_inflammation") * d.severity * open)
+                * (1.0 - g("cytokine_max_reduction") * p.anti_inflammatory * ek.max(ef));
             let targets = [
                 cy,
                 x[0],
                 1.0 + g("ceramide_gain") * p.hydration * ek,
                 1.0 + g("hyaluronan_gain") * p.hydration * ek,
-                1.0 + age * (g("collagen_gain") * p.matrix * ef + g("procedure_collagen_induction") * r),
-                1.0 + age * (g("elastin_gain") * p.matrix * ef + g("procedure_collagen_induction") * r),
-                (-g("pore_matrix_coupling") * (0.5 * (x[4] + x[5]) - 1.0) - g("pore_hydration_coupling") * (x[3] - 1.0)).exp(),
+                1.0 + age
+                    * (g("collagen_gain") * p.matrix * ef + g("procedure_collagen_induction") * r),
+                1.0 + age
+                    * (g("elastin_gain") * p.matrix * ef + g("procedure_collagen_induction") * r),
+                (-g("pore_matrix_coupling") * (0.5 * (x[4] + x[5]) - 1.0)
+                    - g("pore_hydration_coupling") * (x[3] - 1.0))
+                    .exp(),
             ];
             for i in 0..7 {
                 let e = (-h / taus[i]).exp();

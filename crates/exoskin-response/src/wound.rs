@@ -50,16 +50,31 @@ const DT: f64 = 0.002;
 
 /// Solve the dimensionless model until the wound closes (or `t_max`); `boost(t)` is b(t).
 /// Returns (dimensionless time, open fraction) pairs.
-pub fn solve_dimensionless(chem_diffusivity: f64, chem_gain: f64, boost: &dyn Fn(f64) -> f64, t_max: f64) -> Vec<(f64, f64)> {
+pub fn solve_dimensionless(
+    chem_diffusivity: f64,
+    chem_gain: f64,
+    boost: &dyn Fn(f64) -> f64,
+    t_max: f64,
+) -> Vec<(f64, f64)> {
     let h = OUTER / CELLS as f64;
     let rc: Vec<f64> = (0..CELLS).map(|i| (i as f64 + 0.5) * h).collect();
-    let mut n: Vec<f64> = rc.iter().map(|&r| if r < 1.0 { 0.0 } else { 1.0 }).collect();
+    let mut n: Vec<f64> = rc
+        .iter()
+        .map(|&r| if r < 1.0 { 0.0 } else { 1.0 })
+        .collect();
     let mut c = vec![0.0; CELLS];
     // Face weights of the radial Laplacian: (1/r) d/dr (r d/dr), cell volume r h.
-    let wface: Vec<f64> = (0..CELLS - 1).map(|i| (i as f64 + 1.0) * h / (h * h)).collect();
+    let wface: Vec<f64> = (0..CELLS - 1)
+        .map(|i| (i as f64 + 1.0) * h / (h * h))
+        .collect();
     let mut out = vec![(0.0, 1.0)];
     let mut t = 0.0;
-    let (mut a, mut bd, mut cc, mut rhs) = (vec![0.0; CELLS], vec![0.0; CELLS], vec![0.0; CELLS], vec![0.0; CELLS]);
+    let (mut a, mut bd, mut cc, mut rhs) = (
+        vec![0.0; CELLS],
+        vec![0.0; CELLS],
+        vec![0.0; CELLS],
+        vec![0.0; CELLS],
+    );
     let mut step = 0usize;
     while t < t_max {
         let b = boost(t);
@@ -129,15 +144,23 @@ fn thomas(a: &[f64], b: &[f64], c: &[f64], d: &mut [f64]) {
 }
 
 fn time_to(curve: &[(f64, f64)], level: f64) -> Option<f64> {
-    curve.windows(2).find(|w| w[0].1 > level && w[1].1 <= level).map(|w| {
-        let f = (w[0].1 - level) / (w[0].1 - w[1].1);
-        w[0].0 + f * (w[1].0 - w[0].0)
-    })
+    curve
+        .windows(2)
+        .find(|w| w[0].1 > level && w[1].1 <= level)
+        .map(|w| {
+            let f = (w[0].1 - level) / (w[0].1 - w[1].1);
+            w[0].0 + f * (w[1].0 - w[0].0)
+        })
 }
 
 /// The wound of a procedure in real time. `half_life_h`: closure half-life without vesicles
 /// (data); `boost(t_h)`: b at real time t (h).
-pub fn wound_curve(half_life_h: f64, chem_diffusivity: f64, chem_gain: f64, boost: &dyn Fn(f64) -> f64) -> WoundCurve {
+pub fn wound_curve(
+    half_life_h: f64,
+    chem_diffusivity: f64,
+    chem_gain: f64,
+    boost: &dyn Fn(f64) -> f64,
+) -> WoundCurve {
     let base = solve_dimensionless(chem_diffusivity, chem_gain, &|_| 1.0, 50.0);
     let t_half = time_to(&base, 0.5).unwrap_or(1.0);
     let scale = half_life_h / t_half;
@@ -158,7 +181,10 @@ mod tests {
     fn the_front_closes_the_wound_and_anchors_to_the_half_life() {
         let w = wound_curve(12.0, 1.0, 2.0, &|_| 1.0);
         assert!((w.open_at(12.0) - 0.5).abs() < 0.02, "{}", w.open_at(12.0));
-        assert!(w.open.windows(2).all(|p| p[1] <= p[0] + 1e-12), "closure is monotone");
+        assert!(
+            w.open.windows(2).all(|p| p[1] <= p[0] + 1e-12),
+            "closure is monotone"
+        );
         let c = w.closure_h.unwrap();
         assert!(c > 12.0 && c < 48.0, "{c}");
     }

@@ -32,12 +32,19 @@ dt_max_h = 1.0
 "#,
         dur = days as f64 * 24.0
     );
-    let Scenario::InVivo(v) = parse_scenario(&text, "t.toml").unwrap() else { unreachable!() };
+    let Scenario::InVivo(v) = parse_scenario(&text, "t.toml").unwrap() else {
+        unreachable!()
+    };
     simulate_in_vivo(&v, TransportParams::defaults(), ResponseParams::defaults()).outcomes
 }
 
 fn at(o: &Outcomes, v: &[f64], day: f64) -> f64 {
-    let k = o.series.times_d.iter().position(|t| (t - day).abs() < 1e-6).unwrap();
+    let k = o
+        .series
+        .times_d
+        .iter()
+        .position(|t| (t - day).abs() < 1e-6)
+        .unwrap();
     v[k]
 }
 
@@ -48,7 +55,15 @@ const CO2: &str = "[procedure]\nkind = \"fractional_co2\"";
 fn untreated_skin_does_not_drift_over_a_year() {
     let o = run("vehicle", 0.0, "", 365, 45.0, 1);
     let s = &o.series;
-    for v in [&s.collagen_pct, &s.elastin_pct, &s.tewl_pct, &s.hydration_pct, &s.erythema_pct, &s.cytokines_pct, &s.pore_area_pct] {
+    for v in [
+        &s.collagen_pct,
+        &s.elastin_pct,
+        &s.tewl_pct,
+        &s.hydration_pct,
+        &s.erythema_pct,
+        &s.cytokines_pct,
+        &s.pore_area_pct,
+    ] {
         assert!(v.iter().all(|x| x.abs() < 1e-12), "drift");
     }
     assert_eq!(o.wound_closure_h, None);
@@ -87,10 +102,20 @@ fn effect_grows_with_dose_and_saturates() {
     // In vitro, where the dose is per cell: a saturating dose-response.
     let cyto = |dose: f64| {
         let text = format!("[experiment]\nkind = \"cell_culture\"\n[culture]\ncell_type = \"keratinocyte\"\nsource = \"human_msc_adipose\"\nvesicles_per_cell = {dose:?}\n");
-        let Scenario::CellCulture(c) = parse_scenario(&text, "c.toml").unwrap() else { unreachable!() };
-        -exoskin_response::culture::simulate_culture(&c, ResponseParams::defaults()).series.cytokines_pct.last().copied().unwrap()
+        let Scenario::CellCulture(c) = parse_scenario(&text, "c.toml").unwrap() else {
+            unreachable!()
+        };
+        -exoskin_response::culture::simulate_culture(&c, ResponseParams::defaults())
+            .series
+            .cytokines_pct
+            .last()
+            .copied()
+            .unwrap()
     };
-    let r: Vec<f64> = [1e1, 1e2, 1e3, 1e4, 1e5, 1e6].iter().map(|d| cyto(*d)).collect();
+    let r: Vec<f64> = [1e1, 1e2, 1e3, 1e4, 1e5, 1e6]
+        .iter()
+        .map(|d| cyto(*d))
+        .collect();
     assert!(r.windows(2).all(|w| w[1] > w[0]), "{r:?}");
     assert!(r[5] - r[4] < 0.2 * (r[3] - r[2]), "no saturation: {r:?}");
 }
@@ -106,7 +131,10 @@ fn intact_skin_collagen_effect_is_far_smaller_than_after_procedures() {
     assert!(intact >= 0.0);
     // "Far smaller": at least five times (the seeds give no number; the evidence review says
     // intact-skin evidence is "significantly thinner" because of the penetration barrier).
-    assert!(mn > 5.0 * intact && co2 > 5.0 * intact, "intact {intact}, microneedling {mn}, co2 {co2}");
+    assert!(
+        mn > 5.0 * intact && co2 > 5.0 * intact,
+        "intact {intact}, microneedling {mn}, co2 {co2}"
+    );
 }
 
 #[test]
@@ -114,10 +142,15 @@ fn plant_vesicles_hydrate_and_calm_but_build_less_collagen() {
     let plant = run("plant", 1e10, MN, 28, 45.0, 7);
     let msc = run("human_msc_adipose", 1e10, MN, 28, 45.0, 7);
     let veh = run("vehicle", 1e10, MN, 28, 45.0, 7);
-    let d = |o: &Outcomes, v: fn(&Outcomes) -> &Vec<f64>, day: f64| at(o, v(o), day) - at(&veh, v(&veh), day);
+    let d = |o: &Outcomes, v: fn(&Outcomes) -> &Vec<f64>, day: f64| {
+        at(o, v(o), day) - at(&veh, v(&veh), day)
+    };
     assert!(d(&plant, |o| &o.series.hydration_pct, 14.0) > 0.0);
     assert!(d(&plant, |o| &o.series.cytokines_pct, 1.0) < 0.0);
-    assert!(d(&plant, |o| &o.series.collagen_pct, 28.0) < 0.5 * d(&msc, |o| &o.series.collagen_pct, 28.0));
+    assert!(
+        d(&plant, |o| &o.series.collagen_pct, 28.0)
+            < 0.5 * d(&msc, |o| &o.series.collagen_pct, 28.0)
+    );
 }
 
 #[test]
@@ -125,7 +158,9 @@ fn older_skin_starts_lower_and_responds_less() {
     let young = run("human_msc_adipose", 1e10, MN, 28, 30.0, 1);
     let old = run("human_msc_adipose", 1e10, MN, 28, 65.0, 1);
     assert!(old.baseline.collagen_index < young.baseline.collagen_index);
-    assert!(at(&old, &old.series.collagen_pct, 28.0) < at(&young, &young.series.collagen_pct, 28.0));
+    assert!(
+        at(&old, &old.series.collagen_pct, 28.0) < at(&young, &young.series.collagen_pct, 28.0)
+    );
 }
 
 #[test]
@@ -134,11 +169,23 @@ fn hydration_moves_first_then_texture_then_collagen() {
     let s = &o.series;
     let t_frac = |v: &[f64], f: f64| {
         let last = *v.last().unwrap();
-        s.times_d.iter().zip(v).find(|(_, x)| **x / last >= f).map(|(t, _)| *t).unwrap()
+        s.times_d
+            .iter()
+            .zip(v)
+            .find(|(_, x)| **x / last >= f)
+            .map(|(t, _)| *t)
+            .unwrap()
     };
     let neg: Vec<f64> = s.pore_area_pct.iter().map(|x| -x).collect();
-    let (h, p, c) = (t_frac(&s.hydration_pct, 0.5), t_frac(&neg, 0.5), t_frac(&s.collagen_pct, 0.9));
-    assert!(h <= 14.0 && h < p && p < c, "hydration {h}, pores {p}, collagen {c}");
+    let (h, p, c) = (
+        t_frac(&s.hydration_pct, 0.5),
+        t_frac(&neg, 0.5),
+        t_frac(&s.collagen_pct, 0.9),
+    );
+    assert!(
+        h <= 14.0 && h < p && p < c,
+        "hydration {h}, pores {p}, collagen {c}"
+    );
     assert!((56.0..=112.0).contains(&c), "collagen at 90 % on day {c}");
 }
 

@@ -608,17 +608,51 @@ struct Axisym {
 
 impl Axisym {
     #[allow(clippy::too_many_arguments)]
-    fn new(sc: f64, ve: f64, dermis: f64, r_ch: f64, depth: f64, big_r: f64, cpl: usize, nr: usize, skin: &exoskin_model::Skin, p: &TransportParams) -> Self {
+    fn new(
+        sc: f64,
+        ve: f64,
+        dermis: f64,
+        r_ch: f64,
+        depth: f64,
+        big_r: f64,
+        cpl: usize,
+        nr: usize,
+        skin: &exoskin_model::Skin,
+        p: &TransportParams,
+    ) -> Self {
         let total = sc + ve + dermis;
         let fdepth = p.follicle_depth_um.v().min(total);
         let (segs, zcomp) = depth_segments(sc, ve, dermis, Some(depth), cpl, true);
         let zf = faces(&segs);
         let n_in = (nr / 4).max(3);
         let n_out = nr - n_in;
-        let rf = faces(&[Segment { thickness_um: r_ch, cells: n_in }, Segment { thickness_um: big_r - r_ch, cells: n_out }]);
-        let frac = if skin.follicles_per_cm2 > 0.0 { skin.follicle_orifice_fraction } else { 0.0 };
-        let n_fol = if frac > 0.0 { (0..zcomp.len()).take_while(|&k| 0.5 * (zf[k] + zf[k + 1]) < fdepth).count() } else { 0 };
-        let r_f_cm = if frac > 0.0 { (frac / (PI * skin.follicles_per_cm2)).sqrt() } else { 0.0 };
+        let rf = faces(&[
+            Segment {
+                thickness_um: r_ch,
+                cells: n_in,
+            },
+            Segment {
+                thickness_um: big_r - r_ch,
+                cells: n_out,
+            },
+        ]);
+        let frac = if skin.follicles_per_cm2 > 0.0 {
+            skin.follicle_orifice_fraction
+        } else {
+            0.0
+        };
+        let n_fol = if frac > 0.0 {
+            (0..zcomp.len())
+                .take_while(|&k| 0.5 * (zf[k] + zf[k + 1]) < fdepth)
+                .count()
+        } else {
+            0
+        };
+        let r_f_cm = if frac > 0.0 {
+            (frac / (PI * skin.follicles_per_cm2)).sqrt()
+        } else {
+            0.0
+        };
         let wall_per_um = skin.follicles_per_cm2 * 2.0 * PI * r_f_cm * 1e-4;
         let mut row_start = Vec::with_capacity(zcomp.len());
         let mut next = 1;
@@ -626,7 +660,20 @@ impl Axisym {
             row_start.push(next);
             next += nr + usize::from(k < n_fol);
         }
-        Axisym { zf, zcomp, rf, n_in, depth, big_r, frac, n_fol, wall_per_um, epi_bottom: sc + ve, row_start, n_cells: next }
+        Axisym {
+            zf,
+            zcomp,
+            rf,
+            n_in,
+            depth,
+            big_r,
+            frac,
+            n_fol,
+            wall_per_um,
+            epi_bottom: sc + ve,
+            row_start,
+            n_cells: next,
+        }
     }
 
     fn nr(&self) -> usize {
@@ -648,7 +695,8 @@ impl Axisym {
 
     fn ring_volume(&self, k: usize, i: usize) -> f64 {
         let r2 = self.big_r * self.big_r;
-        (1.0 - self.frac) * (self.rf[i + 1].powi(2) - self.rf[i].powi(2)) / r2 * (self.zf[k + 1] - self.zf[k])
+        (1.0 - self.frac) * (self.rf[i + 1].powi(2) - self.rf[i].powi(2)) / r2
+            * (self.zf[k + 1] - self.zf[k])
     }
 
     fn centres(&self) -> (Vec<f64>, Vec<f64>) {
@@ -672,7 +720,10 @@ impl Axisym {
     fn props(&self, ct: &ClassTissue, k: usize, i: usize, s: f64) -> (f64, f64) {
         let c = self.zcomp[k];
         if self.is_lumen(k, i) {
-            (s + (1.0 - s) * ct.k[c], s * ct.free_d + (1.0 - s) * ct.kd[c])
+            (
+                s + (1.0 - s) * ct.k[c],
+                s * ct.free_d + (1.0 - s) * ct.kd[c],
+            )
         } else {
             (ct.k[c], ct.kd[c])
         }
@@ -690,7 +741,11 @@ impl Axisym {
             let h = self.zf[k + 1] - self.zf[k];
             for i in 0..self.nr() {
                 let id = self.idx(k, i);
-                let c = if self.is_lumen(k, i) { CHANNEL } else { self.zcomp[k] };
+                let c = if self.is_lumen(k, i) {
+                    CHANNEL
+                } else {
+                    self.zcomp[k]
+                };
                 net.volume[id] = self.ring_volume(k, i);
                 net.compartment[id] = c;
                 net.sink_rate[id] = rates(c, p);
@@ -709,7 +764,14 @@ impl Axisym {
 
     /// Recompute capacities and conductances for openness `s` and film volume. Edges are
     /// rebuilt in the same order every time (the batched solver relies on it).
-    fn refresh(&self, net: &mut Network, ct: &ClassTissue, s: f64, film: f64, _p: &TransportParams) {
+    fn refresh(
+        &self,
+        net: &mut Network,
+        ct: &ClassTissue,
+        s: f64,
+        film: f64,
+        _p: &TransportParams,
+    ) {
         let nr = self.nr();
         let nz = self.zcomp.len();
         let r2 = self.big_r * self.big_r;
@@ -717,7 +779,9 @@ impl Axisym {
         net.capacity[0] = film;
         net.volume[0] = film;
         net.edges.clear();
-        let rc: Vec<f64> = (0..nr).map(|i| 0.5 * (self.rf[i] + self.rf[i + 1])).collect();
+        let rc: Vec<f64> = (0..nr)
+            .map(|i| 0.5 * (self.rf[i] + self.rf[i + 1]))
+            .collect();
         let dermis_tissue = |k: usize, i: usize| self.zcomp[k] == DERMIS && !self.is_lumen(k, i);
         for k in 0..nz {
             let h = self.zf[k + 1] - self.zf[k];
@@ -727,36 +791,70 @@ impl Axisym {
                 net.capacity[id] = kk * net.volume[id];
                 let area = ring * (self.rf[i + 1].powi(2) - self.rf[i].powi(2)) / r2;
                 if k == 0 {
-                    net.edges.push(Edge { a: 0, b: id, g: area / (0.5 * h / kd), tracked: false });
+                    net.edges.push(Edge {
+                        a: 0,
+                        b: id,
+                        g: area / (0.5 * h / kd),
+                        tracked: false,
+                    });
                 }
                 if k + 1 < nz {
                     let h2 = self.zf[k + 2] - self.zf[k + 1];
                     let (_, kd2) = self.props(ct, k + 1, i, s);
                     let tracked = !dermis_tissue(k, i) && dermis_tissue(k + 1, i);
-                    net.edges.push(Edge { a: id, b: self.idx(k + 1, i), g: area / (0.5 * h / kd + 0.5 * h2 / kd2), tracked });
+                    net.edges.push(Edge {
+                        a: id,
+                        b: self.idx(k + 1, i),
+                        g: area / (0.5 * h / kd + 0.5 * h2 / kd2),
+                        tracked,
+                    });
                 }
                 if i + 1 < nr {
                     let (_, kd2) = self.props(ct, k, i + 1, s);
                     let face = self.rf[i + 1];
                     let a = ring * 2.0 * face * h / r2;
                     let tracked = !dermis_tissue(k, i) && dermis_tissue(k, i + 1);
-                    net.edges.push(Edge { a: id, b: self.idx(k, i + 1), g: a / ((face - rc[i]) / kd + (rc[i + 1] - face) / kd2), tracked });
+                    net.edges.push(Edge {
+                        a: id,
+                        b: self.idx(k, i + 1),
+                        g: a / ((face - rc[i]) / kd + (rc[i + 1] - face) / kd2),
+                        tracked,
+                    });
                 }
             }
             if k < self.n_fol {
                 let f = self.frac;
                 let rfh = |k: usize| 0.5 * (self.zf[k + 1] - self.zf[k]) / ct.follicle_kd;
                 if k == 0 {
-                    net.edges.push(Edge { a: 0, b: self.fol(0), g: f / rfh(0), tracked: false });
+                    net.edges.push(Edge {
+                        a: 0,
+                        b: self.fol(0),
+                        g: f / rfh(0),
+                        tracked: false,
+                    });
                 }
                 if k + 1 < self.n_fol {
-                    net.edges.push(Edge { a: self.fol(k), b: self.fol(k + 1), g: f / (rfh(k) + rfh(k + 1)), tracked: false });
+                    net.edges.push(Edge {
+                        a: self.fol(k),
+                        b: self.fol(k + 1),
+                        g: f / (rfh(k) + rfh(k + 1)),
+                        tracked: false,
+                    });
                 }
                 let z = 0.5 * (self.zf[k] + self.zf[k + 1]);
                 // The wall only passes vesicles below the epidermis (a zero conductance above
                 // keeps the edge list the same at every refresh).
-                let g = if z > self.epi_bottom { self.wall_per_um * h * ct.wall_p } else { 0.0 };
-                net.edges.push(Edge { a: self.fol(k), b: self.idx(k, nr - 1), g, tracked: dermis_tissue(k, nr - 1) });
+                let g = if z > self.epi_bottom {
+                    self.wall_per_um * h * ct.wall_p
+                } else {
+                    0.0
+                };
+                net.edges.push(Edge {
+                    a: self.fol(k),
+                    b: self.idx(k, nr - 1),
+                    g,
+                    tracked: dermis_tissue(k, nr - 1),
+                });
             }
         }
     }
