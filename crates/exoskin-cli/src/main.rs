@@ -13,6 +13,7 @@ mod calibrate;
 mod label;
 mod plots;
 mod simulate;
+mod trial;
 
 /// An error in what the user gave us: a file, a flag, a value. Exit code 2.
 #[derive(Debug)]
@@ -55,6 +56,10 @@ enum Command {
     Batch(batch::BatchCommand),
     /// Serve the certificate registry and GS1 Digital Link resolver over HTTP.
     Serve(batch::ServeArgs),
+    /// Simulate a virtual clinical trial (split-face or parallel) and test its endpoints.
+    Trial(trial::TrialArgs),
+    /// Sample size for a trial: by simulation over the model, or the analytic t-test answer.
+    Power(trial::PowerArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +70,8 @@ fn main() -> ExitCode {
         Command::Label(a) => label::run(a),
         Command::Batch(c) => batch::run(c),
         Command::Serve(a) => batch::serve(a),
+        Command::Trial(a) => trial::run_trial(a),
+        Command::Power(a) => trial::run_power(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

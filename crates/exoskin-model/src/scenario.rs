@@ -474,7 +474,7 @@ fn hint(msg: &str) -> String {
 
 /// Find the line and column of a dotted key path (`membrane.layers[0].thickness_um`) in the
 /// document; falls back to the nearest parent that exists.
-fn locate(text: &str, key: &str) -> Option<SourceLocation> {
+pub fn locate(text: &str, key: &str) -> Option<SourceLocation> {
     let doc = toml::de::DeTable::parse(text).ok()?;
     let mut table = doc.get_ref();
     let mut best: Option<usize> = None;

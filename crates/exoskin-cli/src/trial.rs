@@ -1,0 +1,539 @@
+//! `exoskin trial FILE [--json] [--out DIR]` and `exoskin power [FILE] ...`: virtual
+//! clinical trials and their sample size.
+
+use crate::bad_input;
+use anyhow::Context;
+use clap::Args as ClapArgs;
+use exoskin_model::TransportParams;
+use exoskin_plot::{save, Chart, Histogram, Panel, Series};
+use exoskin_response::ResponseParams;
+use exoskin_trials::analysis::{analyze, changes, course, EndpointResult};
+use exoskin_trials::power::{simulate_power, PowerPoint, PowerResult};
+use exoskin_trials::sim::{simulate, ModelResponder, Readings};
+use exoskin_trials::spec::{load_trial, Design, ResponseMode, Trial};
+use exoskin_trials::stats;
+use serde_json::json;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(ClapArgs)]
+pub struct TrialArgs {
+    /// Trial file (TOML); see trials/ and the README's "Virtual trials".
+    pub file: PathBuf,
+    /// Print one JSON document to stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write participants.csv, results.json and plots (one PNG per endpoint) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Override the number of participants (per arm in parallel designs).
+    #[arg(long, value_name = "N")]
+    pub participants: Option<usize>,
+    /// Override the trial's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Response runs: auto, exact (one per participant and side) or grid (interpolated).
+    #[arg(long, value_name = "MODE")]
+    pub response: Option<String>,
+}
+
+#[derive(ClapArgs)]
+pub struct PowerArgs {
+    /// Trial file: the sample size by simulation over the model (its primary endpoint at the
+    /// last visit). Without it, give --effect-size (or --difference and --sd) for the
+    /// analytic t-test answer.
+    pub file: Option<PathBuf>,
+    /// Target power (default 0.8, or the file's [power] target).
+    #[arg(long)]
+    pub power: Option<f64>,
+    /// Significance level (default 0.05, or the file's alpha).
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Standardized effect size (Cohen's d_z for paired, d for two-sample).
+    #[arg(long, value_name = "D")]
+    pub effect_size: Option<f64>,
+    /// Expected mean difference (with --sd instead of --effect-size).
+    #[arg(long)]
+    pub difference: Option<f64>,
+    /// SD of the paired differences (paired) or within groups (two-sample).
+    #[arg(long)]
+    pub sd: Option<f64>,
+    /// Analytic test: paired or two-sample.
+    #[arg(long, default_value = "paired")]
+    pub test: String,
+    /// Simulated trials per sample size (default 1000, or the file's [power] replicates).
+    #[arg(long)]
+    pub replicates: Option<usize>,
+    /// Largest sample size searched (default 2000).
+    #[arg(long, value_name = "N")]
+    pub max_participants: Option<usize>,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+fn with_threads<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> T + Send,
+) -> anyhow::Result<T> {
+    match threads {
+        None => Ok(f()),
+        Some(0) => Err(bad_input("--threads must be at least 1")),
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .context("starting the worker threads")?;
+            Ok(pool.install(f))
+        }
+    }
+}
+
+fn load(file: &Path) -> anyhow::Result<Trial> {
+    load_trial(file).map_err(|e| bad_input(e.to_string()))
+}
+
+/// A progress bar on stderr when it is a terminal.
+struct Progress {
+    on: bool,
+    label: &'static str,
+}
+
+impl Progress {
+    fn new(label: &'static str) -> Progress {
+        Progress {
+            on: std::io::stderr().is_terminal(),
+            label,
+        }
+    }
+
+    fn show(&self, done: usize, total: usize) {
+        if !self.on {
+            return;
+        }
+        let width = 30;
+        let filled = (done * width).checked_div(total).unwrap_or(width);
+        let mut e = std::io::stderr().lock();
+        let _ = write!(
+            e,
+            "\r{} [{}{}] {done}/{total}",
+            self.label,
+            "#".repeat(filled),
+            ".".repeat(width - filled)
+        );
+        let _ = e.flush();
+    }
+
+    fn message(&self, m: &str) {
+        if self.on {
+            let _ = write!(std::io::stderr().lock(), "\r{m}\x1b[K");
+        }
+    }
+
+    fn done(&self) {
+        if self.on {
+            let _ = writeln!(std::io::stderr().lock());
+        }
+    }
+}
+
+pub fn run_trial(a: TrialArgs) -> anyhow::Result<u8> {
+    let mut trial = load(&a.file)?;
+    if let Some(n) = a.participants {
+        if !(2..=exoskin_trials::spec::MAX_PARTICIPANTS).contains(&n) {
+            return Err(bad_input(format!(
+                "--participants {n} is outside the allowed range 2 to {}",
+                exoskin_trials::spec::MAX_PARTICIPANTS
+            )));
+        }
+        trial.participants = n;
+    }
+    if let Some(s) = a.seed {
+        trial.seed = s;
+    }
+    if let Some(m) = &a.response {
+        trial.response = parse_mode(m)?;
+    }
+    let started = Instant::now();
+    let bar = Progress::new("participants");
+    let (readings, results, grid) = with_threads(a.threads, || {
+        bar.message(&format!(
+            "transport: running {} arm scenario(s) once each ...",
+            trial.arms.len()
+        ));
+        let responder = ModelResponder::new(
+            &trial,
+            TransportParams::defaults(),
+            ResponseParams::defaults(),
+        );
+        let readings = simulate(
+            &trial,
+            trial.participants,
+            trial.seed,
+            &responder,
+            Some(&|d, t| bar.show(d, t)),
+        );
+        bar.done();
+        let results = analyze(&trial, &readings);
+        (readings, results, responder.uses_grid())
+    })?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let doc = json!({
+        "trial": trial.name,
+        "file": a.file.display().to_string(),
+        "design": trial.design.name(),
+        "participants": readings.participants,
+        "arms": trial.arms.iter().map(|x| json!({"name": x.name, "scenario": x.scenario_file})).collect::<Vec<_>>(),
+        "seed": trial.seed,
+        "alpha": trial.alpha,
+        "response_mode": if grid { "grid" } else { "exact" },
+        "elapsed_s": elapsed,
+        "endpoints": results,
+    });
+    if let Some(dir) = &a.out {
+        write_out(dir, &trial, &readings, &results, &doc)
+            .with_context(|| format!("writing results into {}", dir.display()))?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print_table(&trial, &readings, &results, grid, elapsed);
+        if let Some(dir) = &a.out {
+            println!(
+                "\nwrote {}/participants.csv, results.json and one PNG per endpoint",
+                dir.display()
+            );
+        }
+    }
+    Ok(0)
+}
+
+fn parse_mode(m: &str) -> anyhow::Result<ResponseMode> {
+    match m {
+        "auto" => Ok(ResponseMode::Auto),
+        "exact" => Ok(ResponseMode::Exact),
+        "grid" => Ok(ResponseMode::Grid),
+        _ => Err(bad_input(format!(
+            "--response {m}: use auto, exact or grid"
+        ))),
+    }
+}
+
+fn fmt_p(p: f64) -> String {
+    if p < 1e-4 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+fn print_table(trial: &Trial, r: &Readings, results: &[EndpointResult], grid: bool, elapsed: f64) {
+    println!("{}", trial.name);
+    println!(
+        "{} design, {} participants{}, seed {}, alpha {}; responses {}; {:.1} s",
+        trial.design.name(),
+        r.participants,
+        if trial.design == Design::Parallel {
+            format!(" ({} per arm)", trial.participants)
+        } else {
+            String::new()
+        },
+        trial.seed,
+        trial.alpha,
+        if grid {
+            "interpolated on the grid"
+        } else {
+            "exact"
+        },
+        elapsed
+    );
+    println!("change from baseline, treated minus control (instrument units); responders improve >= the endpoint's responder_pct\n");
+    println!(
+        "{:<14} {:>5} {:>5} {:>10} {:>22} {:>9} {:>9} {:>7} {:>18} {:>9} {:>6}",
+        "endpoint",
+        "day",
+        "n",
+        "difference",
+        "95% CI",
+        "p",
+        "test",
+        "effect",
+        "effect 95% CI",
+        "np p",
+        "resp%"
+    );
+    for e in results {
+        println!(
+            "{:<14} {:>5} {:>5} {:>10.4} {:>22} {:>9} {:>9} {:>7.3} {:>18} {:>9} {:>6.1}{}",
+            e.name,
+            e.visit_day,
+            e.n_treatment,
+            e.mean_difference,
+            format!("[{:.4}, {:.4}]", e.ci95_low, e.ci95_high),
+            fmt_p(e.p_value),
+            e.test,
+            e.effect_size,
+            format!(
+                "[{:.2}, {:.2}]",
+                e.effect_size_ci95_low, e.effect_size_ci95_high
+            ),
+            fmt_p(e.nonparametric_p_value),
+            100.0 * e.responders_treatment.rate,
+            if e.significant { " *" } else { "" }
+        );
+    }
+    println!(
+        "\n* p < alpha (no multiplicity correction). effect: {}; np p: {}.",
+        results
+            .first()
+            .map(|e| e.effect_size_measure.as_str())
+            .unwrap_or(""),
+        results
+            .first()
+            .map(|e| e.nonparametric_test.as_str())
+            .unwrap_or("")
+    );
+}
+
+fn write_out(
+    dir: &Path,
+    trial: &Trial,
+    r: &Readings,
+    results: &[EndpointResult],
+    doc: &serde_json::Value,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    // participants.csv, streamed.
+    let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("participants.csv"))?);
+    writeln!(w, "participant,arm,visit_day,endpoint,value")?;
+    for p in 0..r.participants {
+        for side in 0..r.sides {
+            let arm = &trial.arms[r.arm(p, side)].name;
+            for (k, day) in trial.visits_days.iter().enumerate() {
+                for (e, ep) in trial.endpoints.iter().enumerate() {
+                    let v = r.get(p, side, k, e);
+                    if v.is_finite() {
+                        writeln!(w, "{},{},{},{},{}", p + 1, csv_field(arm), day, ep.name, v)?;
+                    }
+                }
+            }
+        }
+    }
+    w.flush()?;
+    std::fs::write(dir.join("results.json"), serde_json::to_string_pretty(doc)?)?;
+    let last = trial.visits_days.len() - 1;
+    let control = trial.control();
+    for (e, ep) in trial.endpoints.iter().enumerate() {
+        let unit = &ep.instrument.unit;
+        let mut hist = Histogram::new(
+            format!("{}: change at day {}", ep.name, trial.visits_days[last]),
+            format!("change from baseline ({unit})"),
+            0,
+        );
+        let arms = trial.treatments();
+        for &arm in &arms {
+            let (x, y, _, _) = changes(r, arm, control, last, e);
+            hist = hist.with_group(trial.arms[arm].name.clone(), x);
+            if arm == arms[0] {
+                hist = hist.with_group(trial.arms[control].name.clone(), y);
+            }
+        }
+        let mut chart = Chart::new(
+            format!("{}: mean and 95% CI", ep.name),
+            "day",
+            format!("{} ({unit})", ep.instrument.instrument),
+        );
+        for (arm, c) in course(trial, r, e).iter().enumerate() {
+            let (m, lo, hi): (Vec<f64>, Vec<f64>, Vec<f64>) = (
+                c.iter().map(|x| x.0).collect(),
+                c.iter().map(|x| x.1).collect(),
+                c.iter().map(|x| x.2).collect(),
+            );
+            chart = chart.with_series(
+                Series::new(trial.arms[arm].name.clone(), trial.visits_days.clone(), m)
+                    .with_band(lo, hi),
+            );
+        }
+        let _ = results;
+        save(
+            &dir.join(format!("{}.png", ep.name)),
+            &[Panel::from(chart), Panel::from(hist)],
+            2,
+        )
+        .map_err(|e| anyhow::anyhow!("plot {}: {e}", ep.name))?;
+    }
+    Ok(())
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
+    let analytic_es = match (a.effect_size, a.difference, a.sd) {
+        (Some(es), None, None) => Some(es),
+        (None, Some(d), Some(sd)) => {
+            if !(sd > 0.0 && sd.is_finite()) {
+                return Err(bad_input(format!("--sd {sd} must be a positive number")));
+            }
+            Some(d / sd)
+        }
+        (None, None, None) => None,
+        _ => {
+            return Err(bad_input(
+                "give either --effect-size, or both --difference and --sd",
+            ))
+        }
+    };
+    if let Some(p) = a.power {
+        if !(0.05..1.0).contains(&p) {
+            return Err(bad_input(format!(
+                "--power {p} is outside the allowed range 0.05 to 0.999"
+            )));
+        }
+    }
+    if let Some(al) = a.alpha {
+        if !(1e-6..=0.5).contains(&al) {
+            return Err(bad_input(format!(
+                "--alpha {al} is outside the allowed range 1e-6 to 0.5"
+            )));
+        }
+    }
+    if let Some(es) = analytic_es {
+        if !(es.is_finite() && es != 0.0) {
+            return Err(bad_input(
+                "the effect size must be a finite number other than 0",
+            ));
+        }
+        let power = a.power.unwrap_or(0.8);
+        let alpha = a.alpha.unwrap_or(0.05);
+        let (n, what) = match a.test.as_str() {
+            "paired" => (
+                stats::paired_n(es.abs(), alpha, power),
+                "pairs (participants in a split-face trial)",
+            ),
+            "two-sample" | "two_sample" => (
+                stats::two_sample_n(es.abs(), alpha, power),
+                "participants per group",
+            ),
+            other => {
+                return Err(bad_input(format!(
+                    "--test {other}: use paired or two-sample"
+                )))
+            }
+        };
+        let doc = json!({"test": a.test, "effect_size": es, "alpha": alpha, "power": power, "n": n, "n_rounded_up": n.map(|x| x.ceil() as u64)});
+        if a.file.is_none() {
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                match n {
+                    Some(n) => println!("{} t test, effect size {es}, alpha {alpha}, power {power}: n = {n:.4} -> {} {what}", a.test, n.ceil()),
+                    None => println!("no sample size up to 1e9 reaches power {power}"),
+                }
+            }
+            return Ok(0);
+        }
+        if !a.json {
+            if let Some(n) = n {
+                println!(
+                    "analytic {} t test (effect size {es}): n = {n:.4} -> {} {what}\n",
+                    a.test,
+                    n.ceil()
+                );
+            }
+        }
+    }
+    let Some(file) = &a.file else {
+        return Err(bad_input("give a trial file, or --effect-size (or --difference and --sd) for the analytic answer"));
+    };
+    let mut trial = load(file)?;
+    if let Some(al) = a.alpha {
+        trial.alpha = al;
+    }
+    let target = a.power.unwrap_or(trial.power.target);
+    let replicates = a.replicates.unwrap_or(trial.power.replicates);
+    if !(100..=100_000).contains(&replicates) {
+        return Err(bad_input(format!(
+            "--replicates {replicates} is outside the allowed range 100 to 100000"
+        )));
+    }
+    let max_n = a.max_participants.unwrap_or(trial.power.max_participants);
+    if !(4..=100_000).contains(&max_n) {
+        return Err(bad_input(format!(
+            "--max-participants {max_n} is outside the allowed range 4 to 100000"
+        )));
+    }
+    // Many simulated trials: interpolate responses on the grid.
+    trial.response = ResponseMode::Grid;
+    let bar = Progress::new("power");
+    let started = Instant::now();
+    let result: PowerResult = with_threads(a.threads, || {
+        bar.message("transport and response grid ...");
+        let responder = ModelResponder::new(
+            &trial,
+            TransportParams::defaults(),
+            ResponseParams::defaults(),
+        );
+        simulate_power(
+            &trial,
+            &responder,
+            target,
+            replicates,
+            max_n,
+            &|p: &PowerPoint| bar.message(&format!("n = {}: power {:.3}", p.n, p.power.rate)),
+        )
+    })?;
+    bar.done();
+    if a.json {
+        let mut doc = serde_json::to_value(&result)?;
+        doc["trial"] = json!(trial.name);
+        doc["elapsed_s"] = json!(started.elapsed().as_secs_f64());
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(0);
+    }
+    let unit = if trial.design == Design::SplitFace {
+        "participants"
+    } else {
+        "participants per arm"
+    };
+    println!("{}", trial.name);
+    println!(
+        "primary endpoint {} at day {} ({}, {}), alpha {}, target power {}, {} simulated trials per n, dropout {} %",
+        result.endpoint, result.visit_day, result.comparison, result.test, result.alpha, result.target, result.replicates, trial.population.dropout_pct
+    );
+    println!("\n{:>8} {:>8} {:>18}", "n", "power", "95% CI");
+    for p in &result.curve {
+        println!(
+            "{:>8} {:>8.3} {:>18}",
+            p.n,
+            p.power.rate,
+            format!("[{:.3}, {:.3}]", p.power.ci95_low, p.power.ci95_high)
+        );
+    }
+    match result.n_required {
+        Some(n) => println!("\nby simulation: {n} {unit} enrolled reach power {target}"),
+        None => println!("\nby simulation: no n up to {max_n} reaches power {target}"),
+    }
+    println!(
+        "analytic ({} t test, {} = {:.3} estimated from 2000 simulated participants): {} completers -> {} enrolled",
+        if trial.design == Design::SplitFace { "paired" } else { "two-sample" },
+        result.effect_size_measure,
+        result.effect_size_estimate,
+        result.analytic_n_completers.map(|n| format!("{n:.1}")).unwrap_or_else(|| "none".into()),
+        result.analytic_n_enrolled.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
+    );
+    println!("({:.1} s)", started.elapsed().as_secs_f64());
+    Ok(0)
+}

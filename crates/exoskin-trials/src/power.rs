@@ -1,0 +1,179 @@
+//! Sample size by simulation over the model, and the analytic answer for t tests.
+//!
+//! Simulation: for each candidate sample size n, `replicates` whole trials of n participants
+//! (per arm in parallel designs, enrolled, dropouts included) are simulated and analysed with
+//! the primary test on the primary endpoint at the last visit; the power is the fraction with
+//! p < alpha. Replicate `r` uses participants `(seed_r, 0..n)`, so a trial of n + 1 extends
+//! the trial of n (common random numbers: the estimated power curve is smooth in n). The
+//! search doubles n until the target is reached, then bisects.
+
+use crate::analysis::{changes, primary_p};
+use crate::rng::{splitmix64, Rng};
+use crate::sim::{simulate, Responder};
+use crate::spec::{Design, Trial};
+use crate::stats::{self, Rate};
+use rayon::prelude::*;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PowerPoint {
+    /// Participants enrolled (split-face) or per arm (parallel).
+    pub n: usize,
+    pub power: Rate,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PowerResult {
+    pub endpoint: String,
+    pub visit_day: f64,
+    pub comparison: String,
+    pub test: String,
+    pub alpha: f64,
+    pub target: f64,
+    pub replicates: usize,
+    /// Smallest n whose simulated power reaches the target (None: not within max).
+    pub n_required: Option<usize>,
+    pub curve: Vec<PowerPoint>,
+    /// Effect size of the primary comparison estimated from one large simulated trial.
+    pub effect_size_estimate: f64,
+    /// "cohen_dz" (paired) or "cohen_d" (two-sample).
+    pub effect_size_measure: String,
+    /// Analytic completers needed for that effect size (noncentral t).
+    pub analytic_n_completers: Option<f64>,
+    /// The same, enrolled: divided by the fraction that completes.
+    pub analytic_n_enrolled: Option<usize>,
+}
+
+fn replicate_seed(seed: u64, r: usize) -> u64 {
+    let mut s = seed ^ 0xA076_1D64_78BD_642F_u64.wrapping_mul(r as u64 + 1);
+    splitmix64(&mut s)
+}
+
+/// Power at one n: the fraction of `replicates` simulated trials that reject.
+pub fn power_at(trial: &Trial, responder: &dyn Responder, n: usize, replicates: usize) -> Rate {
+    let last = trial.visits_days.len() - 1;
+    let arm = trial.treatments()[0];
+    let hits: usize = (0..replicates)
+        .into_par_iter()
+        .map(|r| {
+            let readings = simulate(trial, n, replicate_seed(trial.seed, r), responder, None);
+            let p = primary_p(trial, &readings, arm, last, trial.primary);
+            usize::from(p < trial.alpha)
+        })
+        .sum();
+    stats::wilson(hits, replicates, 0.05)
+}
+
+/// Search the sample size reaching `target` power; `progress(message)` reports each n tried.
+pub fn simulate_power(
+    trial: &Trial,
+    responder: &dyn Responder,
+    target: f64,
+    replicates: usize,
+    max_n: usize,
+    progress: &dyn Fn(&PowerPoint),
+) -> PowerResult {
+    let mut curve: Vec<PowerPoint> = Vec::new();
+    let eval = |n: usize, curve: &mut Vec<PowerPoint>| -> f64 {
+        if let Some(p) = curve.iter().find(|p| p.n == n) {
+            return p.power.rate;
+        }
+        let point = PowerPoint {
+            n,
+            power: power_at(trial, responder, n, replicates),
+        };
+        progress(&point);
+        let rate = point.power.rate;
+        curve.push(point);
+        rate
+    };
+    let mut lo = 3usize; // largest n known to fall short
+    let mut hi = None;
+    let mut n = 4usize;
+    while n <= max_n {
+        if eval(n, &mut curve) >= target {
+            hi = Some(n);
+            break;
+        }
+        lo = n;
+        n = if n >= max_n {
+            max_n + 1
+        } else {
+            (n * 2).min(max_n)
+        };
+    }
+    if let Some(mut h) = hi {
+        while h - lo > 1 {
+            let mid = (lo + h) / 2;
+            if eval(mid, &mut curve) >= target {
+                h = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        hi = Some(h);
+    }
+    curve.sort_by_key(|p| p.n);
+    // Effect size from one large trial (its own seed), for the analytic answer.
+    let big = 2000.min(max_n.max(200));
+    let readings = simulate(
+        trial,
+        big,
+        replicate_seed(trial.seed ^ 0x5EED, usize::MAX - 1),
+        responder,
+        None,
+    );
+    let last = trial.visits_days.len() - 1;
+    let arm = trial.treatments()[0];
+    let (x, y, _, _) = changes(&readings, arm, trial.control(), last, trial.primary);
+    let completing = 1.0 - trial.population.dropout_pct / 100.0;
+    let (es, measure, n_an) = match trial.design {
+        Design::SplitFace => {
+            let d: Vec<f64> = x.iter().zip(&y).map(|(a, b)| a - b).collect();
+            let es = stats::mean(&d) / stats::sd(&d);
+            (
+                es,
+                "cohen_dz",
+                stats::paired_n(es.abs(), trial.alpha, target),
+            )
+        }
+        Design::Parallel => {
+            let es = stats::cohen_d(&x, &y, 0.95).value;
+            (
+                es,
+                "cohen_d",
+                stats::two_sample_n(es.abs(), trial.alpha, target),
+            )
+        }
+    };
+    PowerResult {
+        endpoint: trial.endpoints[trial.primary].name.clone(),
+        visit_day: trial.visits_days[last],
+        comparison: format!(
+            "{} vs {}",
+            trial.arms[arm].name,
+            trial.arms[trial.control()].name
+        ),
+        test: if trial.design == Design::SplitFace {
+            "paired_t"
+        } else {
+            "welch_t"
+        }
+        .into(),
+        alpha: trial.alpha,
+        target,
+        replicates,
+        n_required: hi,
+        curve,
+        effect_size_estimate: es,
+        effect_size_measure: measure.into(),
+        analytic_n_completers: n_an,
+        analytic_n_enrolled: n_an.map(|n| (n.ceil() / completing).ceil() as usize),
+    }
+}
+
+/// Draw `n` values for quick synthetic checks (used by tests and benches).
+pub fn normal_sample(seed: u64, n: usize, mean: f64, sd: f64) -> Vec<f64> {
+    let mut r = Rng::for_participant(seed, 0, 7);
+    (0..n).map(|_| mean + sd * r.normal()).collect()
+}

@@ -1,0 +1,464 @@
+//! Simulating the participants of a trial.
+//!
+//! **Fast path.** The transport PDE runs once per arm (the arm's scenario at the population's
+//! site, run to the last visit). Each participant then differs by age, a log-normal multiplier
+//! on vesicle uptake (`delivery_cv`: barrier and follicles; times `side_cv` per face side), and
+//! log-normal multipliers on the matrix gains (`collagen_gain`, `elastin_gain`,
+//! `procedure_collagen_induction`; `matrix_response_cv`) and barrier gains (`hyaluronan_gain`,
+//! `ceramide_gain`; `barrier_response_cv`). Their outcomes come from
+//! [`exoskin_response::respond`] (the response ODEs only), in one of two modes:
+//!
+//! * `exact`: one `respond` run per participant and side (about 2 ms each in release builds).
+//! * `grid`: age enters the model only through `age_factor`, which multiplies the matrix
+//!   gains, so a participant is fully described by three numbers: log uptake, effective matrix
+//!   multiplier (`matrix x age_factor(age) / age_factor(template age)`) and barrier multiplier.
+//!   `respond` runs on a 13 x 9 x 9 grid spanning +-4.5 SD of these, and participants are
+//!   interpolated trilinearly; the cost no longer grows with the number of participants. The
+//!   test `grid_matches_exact` bounds the interpolation error.
+//!
+//! Only the outcome values at the visit days are kept (interpolated from the daily series),
+//! never the series, so memory is participants x sides x visits x endpoints numbers.
+//!
+//! **Determinism.** Participant `i` draws from its own stream `(seed, i)` ([`Rng`]); results
+//! are collected in participant order, so they are the same for any thread count.
+
+use crate::rng::Rng;
+use crate::spec::{AgeDistribution, Design, Driver, ResponseMode, Trial};
+use exoskin_model::{InVivo, TransportParams};
+use exoskin_response::tissue::age_factor;
+use exoskin_response::{respond, simulate_in_vivo, ResponseParams, Series, Simulation};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Model outcomes an endpoint can read, as percent changes at one visit.
+pub const N_DRIVERS: usize = 6;
+const HYDRATION: usize = 0;
+const TEWL: usize = 1;
+const ERYTHEMA: usize = 2;
+const PORE: usize = 3;
+const COLLAGEN: usize = 4;
+const ELASTIN: usize = 5;
+
+/// Percent changes at each visit: `[visit][driver]`.
+pub type VisitPcts = Vec<[f64; N_DRIVERS]>;
+
+/// What makes one participant (or one face side) respond differently.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Factors {
+    pub age_years: f64,
+    /// Multiplier on vesicle uptake (person times side).
+    pub delivery: f64,
+    /// Multiplier on the matrix gains (not including age).
+    pub matrix: f64,
+    /// Multiplier on the barrier gains.
+    pub barrier: f64,
+}
+
+/// Gives the percent changes at the visits of an arm for a participant.
+pub trait Responder: Sync {
+    fn visit_pcts(&self, arm: usize, f: &Factors) -> VisitPcts;
+}
+
+/// Matrix gains scaled together (and by age).
+pub const MATRIX_GAINS: [&str; 3] = [
+    "collagen_gain",
+    "elastin_gain",
+    "procedure_collagen_induction",
+];
+/// Barrier gains scaled together.
+pub const BARRIER_GAINS: [&str; 2] = ["hyaluronan_gain", "ceramide_gain"];
+
+fn sample_at(s: &Series, day: f64) -> [f64; N_DRIVERS] {
+    let t = &s.times_d;
+    let j = t
+        .partition_point(|&x| x <= day)
+        .clamp(1, t.len().max(2) - 1);
+    let (t0, t1) = (t[j - 1], t[j]);
+    let w = if t1 > t0 {
+        ((day - t0) / (t1 - t0)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let at = |v: &[f64]| v[j - 1] + w * (v[j] - v[j - 1]);
+    [
+        at(&s.hydration_pct),
+        at(&s.tewl_pct),
+        at(&s.erythema_pct),
+        at(&s.pore_area_pct),
+        at(&s.collagen_pct),
+        at(&s.elastin_pct),
+    ]
+}
+
+/// The response model over a trial's arms: one transport run per arm.
+pub struct ModelResponder {
+    templates: Vec<(InVivo, Simulation)>,
+    rp: ResponseParams,
+    visits: Vec<f64>,
+    grid: Option<Vec<Grid>>,
+}
+
+/// Grid axes: log uptake, effective matrix multiplier, barrier multiplier.
+struct Grid {
+    axes: [Vec<f64>; 3],
+    /// `[node][visit][driver]`, nodes in row-major order of the axes.
+    values: Vec<VisitPcts>,
+}
+
+/// Nodes per grid axis (log uptake, matrix, barrier).
+pub const GRID_NODES: [usize; 3] = [13, 9, 9];
+
+impl ModelResponder {
+    /// Run the transport of every arm (in parallel); `mode` picks exact or grid responses.
+    pub fn new(trial: &Trial, tp: &TransportParams, rp: &ResponseParams) -> ModelResponder {
+        let templates: Vec<(InVivo, Simulation)> = trial
+            .arms
+            .par_iter()
+            .map(|a| (a.scenario.clone(), simulate_in_vivo(&a.scenario, tp, rp)))
+            .collect();
+        let mut m = ModelResponder {
+            templates,
+            rp: rp.clone(),
+            visits: trial.visits_days.clone(),
+            grid: None,
+        };
+        let sides = match trial.design {
+            Design::SplitFace => 2 * trial.participants,
+            Design::Parallel => trial.participants,
+        };
+        let grid_cost: usize = GRID_NODES.iter().product();
+        let use_grid = match trial.response {
+            ResponseMode::Exact => false,
+            ResponseMode::Grid => true,
+            ResponseMode::Auto => sides > grid_cost,
+        };
+        if use_grid {
+            m.build_grid(trial);
+        }
+        m
+    }
+
+    /// Whether participants are interpolated on the grid.
+    pub fn uses_grid(&self) -> bool {
+        self.grid.is_some()
+    }
+
+    /// Response runs the grid takes (per arm).
+    pub fn grid_runs(&self) -> usize {
+        GRID_NODES.iter().product()
+    }
+
+    fn params(&self, matrix: f64, barrier: f64) -> ResponseParams {
+        let mut rp = self.rp.clone();
+        for g in MATRIX_GAINS {
+            rp.set(g, self.rp.get(g) * matrix).expect("known parameter");
+        }
+        for g in BARRIER_GAINS {
+            rp.set(g, self.rp.get(g) * barrier)
+                .expect("known parameter");
+        }
+        rp
+    }
+
+    /// One `respond` run for a participant (what the grid interpolates).
+    pub fn exact(&self, arm: usize, f: &Factors) -> VisitPcts {
+        let (v, sim) = &self.templates[arm];
+        let mut v = v.clone();
+        v.skin.age_years = f.age_years;
+        let rp = self.params(f.matrix, f.barrier);
+        let o = respond(&v, &sim.transport, sim.wound.as_ref(), f.delivery, &rp);
+        self.visits
+            .iter()
+            .map(|&d| sample_at(&o.series, d))
+            .collect()
+    }
+
+    fn build_grid(&mut self, trial: &Trial) {
+        let p = &trial.population;
+        let sig = |cv: f64| (1.0 + cv * cv).ln().sqrt();
+        let span = 4.5;
+        let sd_del = (sig(p.delivery_cv).powi(2) + sig(p.side_cv).powi(2)).sqrt();
+        let mu_del = -0.5 * (sig(p.delivery_cv).powi(2) + sig(p.side_cv).powi(2));
+        let (amin, amax) = match p.age_years {
+            AgeDistribution::Uniform { min, max } | AgeDistribution::Normal { min, max, .. } => {
+                (min, max)
+            }
+        };
+        let axis = |lo: f64, hi: f64, n: usize| -> Vec<f64> {
+            if hi - lo < 1e-12 {
+                vec![lo]
+            } else {
+                (0..n)
+                    .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
+                    .collect()
+            }
+        };
+        let lognormal_range = |cv: f64| {
+            let s = sig(cv);
+            (
+                (-span * s - 0.5 * s * s).exp(),
+                (span * s - 0.5 * s * s).exp(),
+            )
+        };
+        let (mlo, mhi) = lognormal_range(p.matrix_response_cv);
+        let (blo, bhi) = lognormal_range(p.barrier_response_cv);
+        let grids: Vec<Grid> = (0..self.templates.len())
+            .map(|arm| {
+                let t_age = self.templates[arm].0.skin.age_years;
+                let ratio = |a: f64| age_factor(a, &self.rp) / age_factor(t_age, &self.rp);
+                let (r1, r2) = (ratio(amin), ratio(amax));
+                let axes = [
+                    axis(
+                        mu_del - span * sd_del,
+                        mu_del + span * sd_del,
+                        GRID_NODES[0],
+                    ),
+                    axis(mlo * r1.min(r2), mhi * r1.max(r2), GRID_NODES[1]),
+                    axis(blo, bhi, GRID_NODES[2]),
+                ];
+                let mut nodes: Vec<[f64; 3]> = Vec::new();
+                for &a in &axes[0] {
+                    for &b in &axes[1] {
+                        for &c in &axes[2] {
+                            nodes.push([a, b, c]);
+                        }
+                    }
+                }
+                let values: Vec<VisitPcts> = nodes
+                    .par_iter()
+                    .map(|n| {
+                        self.exact(
+                            arm,
+                            &Factors {
+                                age_years: t_age,
+                                delivery: n[0].exp(),
+                                matrix: n[1],
+                                barrier: n[2],
+                            },
+                        )
+                    })
+                    .collect();
+                Grid { axes, values }
+            })
+            .collect();
+        self.grid = Some(grids);
+    }
+
+    fn interpolate(&self, g: &Grid, arm: usize, f: &Factors) -> VisitPcts {
+        let t_age = self.templates[arm].0.skin.age_years;
+        let x = [
+            f.delivery.ln(),
+            f.matrix * age_factor(f.age_years, &self.rp) / age_factor(t_age, &self.rp),
+            f.barrier,
+        ];
+        // Index and weight on each axis (clamped at the ends).
+        let mut idx = [(0usize, 0usize, 0.0f64); 3];
+        for k in 0..3 {
+            let a = &g.axes[k];
+            if a.len() == 1 {
+                idx[k] = (0, 0, 0.0);
+                continue;
+            }
+            let j = a.partition_point(|&v| v <= x[k]).clamp(1, a.len() - 1);
+            let w = ((x[k] - a[j - 1]) / (a[j] - a[j - 1])).clamp(0.0, 1.0);
+            idx[k] = (j - 1, j, w);
+        }
+        let (n1, n2) = (g.axes[1].len(), g.axes[2].len());
+        let mut out = vec![[0.0; N_DRIVERS]; self.visits.len()];
+        for (i0, w0) in [(idx[0].0, 1.0 - idx[0].2), (idx[0].1, idx[0].2)] {
+            for (i1, w1) in [(idx[1].0, 1.0 - idx[1].2), (idx[1].1, idx[1].2)] {
+                for (i2, w2) in [(idx[2].0, 1.0 - idx[2].2), (idx[2].1, idx[2].2)] {
+                    let w = w0 * w1 * w2;
+                    if w == 0.0 {
+                        continue;
+                    }
+                    let node = &g.values[(i0 * n1 + i1) * n2 + i2];
+                    for (o, v) in out.iter_mut().zip(node) {
+                        for d in 0..N_DRIVERS {
+                            o[d] += w * v[d];
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Responder for ModelResponder {
+    fn visit_pcts(&self, arm: usize, f: &Factors) -> VisitPcts {
+        match &self.grid {
+            Some(g) => self.interpolate(&g[arm], arm, f),
+            None => self.exact(arm, f),
+        }
+    }
+}
+
+/// Readings of all participants: `values[((participant * sides + side) * visits + visit) *
+/// endpoints + endpoint]`, NaN after a dropout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Readings {
+    pub design: Design,
+    pub participants: usize,
+    /// 2 for split-face (side = arm), 1 for parallel.
+    pub sides: usize,
+    pub visits: usize,
+    pub endpoints: usize,
+    /// Arm of each participant (parallel) or empty (split-face).
+    pub arm_of: Vec<u8>,
+    pub values: Vec<f64>,
+}
+
+impl Readings {
+    pub fn get(&self, participant: usize, side: usize, visit: usize, endpoint: usize) -> f64 {
+        self.values
+            [((participant * self.sides + side) * self.visits + visit) * self.endpoints + endpoint]
+    }
+
+    /// The arm a participant's side belongs to.
+    pub fn arm(&self, participant: usize, side: usize) -> usize {
+        match self.design {
+            Design::SplitFace => side,
+            Design::Parallel => self.arm_of[participant] as usize,
+        }
+    }
+}
+
+fn draw_age(r: &mut Rng, a: &AgeDistribution) -> f64 {
+    match *a {
+        AgeDistribution::Uniform { min, max } => min + (max - min) * r.uniform(),
+        AgeDistribution::Normal { mean, sd, min, max } => {
+            for _ in 0..1000 {
+                let x = mean + sd * r.normal();
+                if (min..=max).contains(&x) {
+                    return x;
+                }
+            }
+            mean
+        }
+    }
+}
+
+/// Simulate one participant: the readings of their sides (`[side][visit][endpoint]`).
+pub fn participant(
+    trial: &Trial,
+    seed: u64,
+    index: usize,
+    arm_of: usize,
+    responder: &dyn Responder,
+) -> Vec<f64> {
+    let p = &trial.population;
+    let mut r = Rng::for_participant(seed, index as u64, 0);
+    let age = draw_age(&mut r, &p.age_years);
+    let delivery = r.lognormal_cv(p.delivery_cv);
+    let matrix = r.lognormal_cv(p.matrix_response_cv);
+    let barrier = r.lognormal_cv(p.barrier_response_cv);
+    let v = trial.visits_days.len();
+    let completed = if r.uniform() * 100.0 < p.dropout_pct {
+        1 + r.below(v - 1)
+    } else {
+        v
+    };
+    let ne = trial.endpoints.len();
+    let person_base: Vec<f64> = trial
+        .endpoints
+        .iter()
+        .map(|e| e.instrument.baseline_mean + e.instrument.baseline_sd * r.normal())
+        .collect();
+    let sides: Vec<usize> = match trial.design {
+        Design::SplitFace => vec![0, 1],
+        Design::Parallel => vec![arm_of],
+    };
+    let mut out = Vec::with_capacity(sides.len() * v * ne);
+    let mut noise = Rng::for_participant(seed, index as u64, 1);
+    for &arm in &sides {
+        let side_delivery = r.lognormal_cv(p.side_cv);
+        let base: Vec<f64> = trial
+            .endpoints
+            .iter()
+            .zip(&person_base)
+            .map(|(e, b)| {
+                (b + e.instrument.side_sd * r.normal()).max(0.05 * e.instrument.baseline_mean)
+            })
+            .collect();
+        let pcts = responder.visit_pcts(
+            arm,
+            &Factors {
+                age_years: age,
+                delivery: delivery * side_delivery,
+                matrix,
+                barrier,
+            },
+        );
+        for (k, pc) in pcts.iter().enumerate() {
+            for (e, b) in trial.endpoints.iter().zip(&base) {
+                let i = &e.instrument;
+                let driver = match i.driver {
+                    Driver::Hydration => pc[HYDRATION],
+                    Driver::Tewl => pc[TEWL],
+                    Driver::Erythema => pc[ERYTHEMA],
+                    Driver::PoreArea => pc[PORE],
+                    Driver::Collagen => pc[COLLAGEN],
+                    Driver::Elastin => pc[ELASTIN],
+                    Driver::Matrix => 0.5 * (pc[COLLAGEN] + pc[ELASTIN]),
+                    Driver::None => 0.0,
+                };
+                let z = noise.normal();
+                let reading = b
+                    * (1.0 + i.coupling * driver / 100.0).max(0.0)
+                    * (1.0 + i.noise_cv * z).max(0.0);
+                out.push(if k < completed { reading } else { f64::NAN });
+            }
+        }
+    }
+    out
+}
+
+/// Simulate every participant of `trial` (with `participants` per arm or per trial, and
+/// `seed`), in parallel; `progress(done, total)` is called as participants finish.
+pub fn simulate(
+    trial: &Trial,
+    participants: usize,
+    seed: u64,
+    responder: &dyn Responder,
+    progress: Option<&(dyn Fn(usize, usize) + Sync)>,
+) -> Readings {
+    let (total, sides) = match trial.design {
+        Design::SplitFace => (participants, 2),
+        Design::Parallel => (participants * trial.arms.len(), 1),
+    };
+    let arm_of: Vec<u8> = match trial.design {
+        Design::SplitFace => Vec::new(),
+        Design::Parallel => (0..total).map(|i| (i % trial.arms.len()) as u8).collect(),
+    };
+    let done = AtomicUsize::new(0);
+    let step = (total / 200).max(1);
+    let rows: Vec<Vec<f64>> = (0..total)
+        .into_par_iter()
+        .map(|i| {
+            let a = arm_of.get(i).copied().unwrap_or(0) as usize;
+            let row = participant(trial, seed, i, a, responder);
+            if let Some(p) = progress {
+                let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if d % step == 0 || d == total {
+                    p(d, total);
+                }
+            }
+            row
+        })
+        .collect();
+    let mut values =
+        Vec::with_capacity(total * sides * trial.visits_days.len() * trial.endpoints.len());
+    for r in rows {
+        values.extend_from_slice(&r);
+    }
+    Readings {
+        design: trial.design,
+        participants: total,
+        sides,
+        visits: trial.visits_days.len(),
+        endpoints: trial.endpoints.len(),
+        arm_of,
+        values,
+    }
+}

@@ -1,0 +1,765 @@
+//! Trial files (TOML): design, arms, population, visits, endpoints and their instruments.
+//!
+//! Errors are [`ScenarioError`]s, like scenario files: file, line, column, key and the
+//! allowed range. Each arm names an `in_vivo` scenario file (product, procedure, regimen),
+//! relative to the trial file; its errors point into that file. The README's "Virtual
+//! trials" section is the key reference; `trials/` holds examples.
+
+use exoskin_model::error::{check_range, Invalid};
+use exoskin_model::scenario::locate;
+use exoskin_model::{parse_scenario, InVivo, Scenario, ScenarioError, SourceLocation};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const INSTRUMENTS_TOML: &str = include_str!("../../../data/trials/instruments.toml");
+const POPULATION_TOML: &str = include_str!("../../../data/trials/population.toml");
+
+/// Most participants per arm (or per split-face trial).
+pub const MAX_PARTICIPANTS: usize = 1_000_000;
+/// Most visits.
+pub const MAX_VISITS: usize = 100;
+
+// ---------------------------------------------------------------- data files
+
+/// Which model outcome drives an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    Hydration,
+    Tewl,
+    Erythema,
+    PoreArea,
+    /// Mean of collagen and elastin.
+    Matrix,
+    Collagen,
+    Elastin,
+    /// No model pathway (reads baseline and noise).
+    None,
+}
+
+impl Driver {
+    fn parse(s: &str) -> Option<Driver> {
+        Some(match s {
+            "hydration_pct" => Driver::Hydration,
+            "tewl_pct" => Driver::Tewl,
+            "erythema_pct" => Driver::Erythema,
+            "pore_area_pct" => Driver::PoreArea,
+            "matrix" => Driver::Matrix,
+            "collagen_pct" => Driver::Collagen,
+            "elastin_pct" => Driver::Elastin,
+            "none" => Driver::None,
+            _ => return None,
+        })
+    }
+}
+
+/// An endpoint's instrument model (data/trials/instruments.toml, with trial overrides).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instrument {
+    pub instrument: String,
+    pub unit: String,
+    pub driver: Driver,
+    /// % reading change per % driver change.
+    pub coupling: f64,
+    /// True when a higher reading is an improvement.
+    pub higher_is_better: bool,
+    pub baseline_mean: f64,
+    pub baseline_sd: f64,
+    pub side_sd: f64,
+    /// Repeatability, coefficient of variation of a reading.
+    pub noise_cv: f64,
+    pub source: String,
+}
+
+#[derive(Deserialize)]
+struct RawInstrument {
+    instrument: String,
+    unit: String,
+    driver: String,
+    coupling: f64,
+    better: String,
+    baseline_mean: f64,
+    baseline_sd: f64,
+    side_sd: f64,
+    noise_cv: f64,
+    source: String,
+}
+
+/// The shipped endpoint table, by endpoint name.
+pub fn instruments() -> &'static BTreeMap<String, Instrument> {
+    static I: std::sync::OnceLock<BTreeMap<String, Instrument>> = std::sync::OnceLock::new();
+    I.get_or_init(|| {
+        let raw: BTreeMap<String, toml::Value> =
+            toml::from_str(INSTRUMENTS_TOML).expect("data/trials/instruments.toml parses");
+        raw.into_iter()
+            .map(|(k, v)| {
+                let r: RawInstrument = v
+                    .try_into()
+                    .unwrap_or_else(|e| panic!("data/trials/instruments.toml [{k}]: {e}"));
+                let driver = Driver::parse(&r.driver).unwrap_or_else(|| {
+                    panic!(
+                        "data/trials/instruments.toml [{k}]: unknown driver {}",
+                        r.driver
+                    )
+                });
+                (
+                    k,
+                    Instrument {
+                        instrument: r.instrument,
+                        unit: r.unit,
+                        driver,
+                        coupling: r.coupling,
+                        higher_is_better: r.better == "higher",
+                        baseline_mean: r.baseline_mean,
+                        baseline_sd: r.baseline_sd,
+                        side_sd: r.side_sd,
+                        noise_cv: r.noise_cv,
+                        source: r.source,
+                    },
+                )
+            })
+            .collect()
+    })
+}
+
+#[derive(Deserialize)]
+struct DefaultParam {
+    value: f64,
+    range: [f64; 2],
+}
+
+fn population_defaults() -> &'static BTreeMap<String, DefaultParam> {
+    static P: std::sync::OnceLock<BTreeMap<String, DefaultParam>> = std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        let raw: BTreeMap<String, toml::Value> =
+            toml::from_str(POPULATION_TOML).expect("data/trials/population.toml parses");
+        raw.into_iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.try_into()
+                        .unwrap_or_else(|e| panic!("data/trials/population.toml [{k}]: {e}")),
+                )
+            })
+            .collect()
+    })
+}
+
+// ---------------------------------------------------------------- raw (serde) structure
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrial {
+    trial: RawHeader,
+    arms: Vec<RawArm>,
+    population: Option<RawPopulation>,
+    endpoints: Vec<RawEndpoint>,
+    power: Option<RawPower>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeader {
+    name: Option<String>,
+    description: Option<String>,
+    source: Option<String>,
+    design: String,
+    participants: i64,
+    seed: i64,
+    visits_days: Vec<f64>,
+    #[serde(default = "alpha")]
+    alpha: f64,
+    #[serde(default = "auto")]
+    response: String,
+    primary_endpoint: Option<String>,
+}
+
+fn alpha() -> f64 {
+    0.05
+}
+
+fn auto() -> String {
+    "auto".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArm {
+    name: String,
+    role: String,
+    scenario: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPopulation {
+    age_years: Option<RawAge>,
+    site: Option<String>,
+    delivery_cv: Option<f64>,
+    matrix_response_cv: Option<f64>,
+    barrier_response_cv: Option<f64>,
+    side_cv: Option<f64>,
+    dropout_pct: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAge {
+    min: f64,
+    max: f64,
+    mean: Option<f64>,
+    sd: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEndpoint {
+    name: String,
+    instrument: String,
+    noise_cv: Option<f64>,
+    baseline_mean: Option<f64>,
+    baseline_sd: Option<f64>,
+    coupling: Option<f64>,
+    #[serde(default = "five")]
+    responder_pct: f64,
+}
+
+fn five() -> f64 {
+    5.0
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPower {
+    target: Option<f64>,
+    replicates: Option<i64>,
+    max_participants: Option<i64>,
+}
+
+// ---------------------------------------------------------------- validated trial
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Design {
+    /// Each participant has both products, one per face side.
+    SplitFace,
+    /// Each participant gets one arm.
+    Parallel,
+}
+
+impl Design {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Design::SplitFace => "split_face",
+            Design::Parallel => "parallel",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Treatment,
+    Vehicle,
+    Placebo,
+    Untreated,
+}
+
+impl Role {
+    pub fn is_control(&self) -> bool {
+        *self != Role::Treatment
+    }
+}
+
+/// How per-participant responses are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// `exact` when it needs no more response runs than the grid, else `grid`.
+    Auto,
+    /// One response run per participant and side.
+    Exact,
+    /// Response runs on a grid of participant factors, interpolated (see [`crate::sim`]).
+    Grid,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arm {
+    pub name: String,
+    pub role: Role,
+    /// The scenario path as written in the trial file.
+    pub scenario_file: String,
+    /// The scenario, its duration set to the last visit (and site to the population's).
+    pub scenario: InVivo,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AgeDistribution {
+    Uniform {
+        min: f64,
+        max: f64,
+    },
+    /// Normal, truncated to [min, max].
+    Normal {
+        mean: f64,
+        sd: f64,
+        min: f64,
+        max: f64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Population {
+    pub age_years: AgeDistribution,
+    pub delivery_cv: f64,
+    pub matrix_response_cv: f64,
+    pub barrier_response_cv: f64,
+    pub side_cv: f64,
+    pub dropout_pct: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    pub name: String,
+    pub instrument: Instrument,
+    /// A responder improves by at least this percent of baseline (over the control side in
+    /// split-face designs).
+    pub responder_pct: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerSpec {
+    pub target: f64,
+    pub replicates: usize,
+    pub max_participants: usize,
+}
+
+/// A validated trial.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trial {
+    pub name: String,
+    pub description: String,
+    pub source: String,
+    pub design: Design,
+    /// Participants (split-face) or participants per arm (parallel).
+    pub participants: usize,
+    pub seed: u64,
+    /// Visit days, ascending, the first is the baseline (day 0).
+    pub visits_days: Vec<f64>,
+    pub alpha: f64,
+    pub response: ResponseMode,
+    /// Index into `endpoints` of the primary endpoint (power is computed for it).
+    pub primary: usize,
+    pub arms: Vec<Arm>,
+    pub population: Population,
+    pub endpoints: Vec<Endpoint>,
+    pub power: PowerSpec,
+}
+
+impl Trial {
+    /// Index of the control arm.
+    pub fn control(&self) -> usize {
+        self.arms
+            .iter()
+            .position(|a| a.role.is_control())
+            .expect("validated: one control arm")
+    }
+
+    /// Indices of the treatment arms.
+    pub fn treatments(&self) -> Vec<usize> {
+        (0..self.arms.len())
+            .filter(|&i| !self.arms[i].role.is_control())
+            .collect()
+    }
+
+    /// Participants in the whole trial.
+    pub fn total_participants(&self) -> usize {
+        match self.design {
+            Design::SplitFace => self.participants,
+            Design::Parallel => self.participants * self.arms.len(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- parsing
+
+/// Read and validate a trial file; arm scenarios are read relative to its folder.
+pub fn load_trial(path: &Path) -> Result<Trial, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: file.clone(),
+        location: None,
+        key: None,
+        message: format!("cannot read the trial file: {e}"),
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse_trial(&text, &file, base)
+}
+
+/// Parse and validate trial text; `file` names it in errors, `base` is the folder arm
+/// scenario paths are relative to.
+pub fn parse_trial(text: &str, file: &str, base: &Path) -> Result<Trial, ScenarioError> {
+    let raw: RawTrial = toml::from_str(text).map_err(|e| ScenarioError {
+        file: file.to_string(),
+        location: e.span().map(|s| SourceLocation::from_offset(text, s.start)),
+        key: None,
+        message: hint(e.message()),
+    })?;
+    let at = |inv: Invalid| ScenarioError {
+        file: file.to_string(),
+        location: locate(text, &inv.key),
+        key: Some(inv.key),
+        message: inv.message,
+    };
+    let mut trial = validate(&raw).map_err(at)?;
+    for (i, a) in raw.arms.iter().enumerate() {
+        let arm = load_arm(a, i, &trial, base, &raw.population).map_err(|e| match e {
+            ArmError::Scenario(e) => e,
+            ArmError::Here(inv) => at(inv),
+        })?;
+        trial.arms.push(arm);
+    }
+    check_arms(&trial).map_err(at)?;
+    Ok(trial)
+}
+
+fn hint(msg: &str) -> String {
+    let msg = msg.trim_end();
+    if msg.starts_with("unknown field") {
+        format!("{msg}; remove or rename the key (see the README's trial file reference)")
+    } else if msg.starts_with("missing field") {
+        format!("{msg}; add it to this table")
+    } else {
+        msg.to_string()
+    }
+}
+
+fn validate(raw: &RawTrial) -> Result<Trial, Invalid> {
+    let h = &raw.trial;
+    let design = match h.design.as_str() {
+        "split_face" => Design::SplitFace,
+        "parallel" => Design::Parallel,
+        other => return Err(Invalid::new("trial.design", format!("unknown design \"{other}\"; use \"split_face\" (each participant is their own control) or \"parallel\" (one arm per participant)"))),
+    };
+    let participants = check_range(
+        "trial.participants",
+        h.participants as f64,
+        2.0,
+        MAX_PARTICIPANTS as f64,
+        "participants",
+    )? as usize;
+    if h.seed < 0 {
+        return Err(Invalid::new(
+            "trial.seed",
+            format!("{} is negative; give a seed from 0 to {}", h.seed, i64::MAX),
+        ));
+    }
+    if h.visits_days.len() < 2 || h.visits_days.len() > MAX_VISITS {
+        return Err(Invalid::new("trial.visits_days", format!("has {} visits; give 2 to {MAX_VISITS} days, the first 0 (baseline), e.g. [0, 28, 56, 84]", h.visits_days.len())));
+    }
+    for (i, &d) in h.visits_days.iter().enumerate() {
+        check_range(&format!("trial.visits_days[{i}]"), d, 0.0, 3650.0, "days")?;
+        if i == 0 && d != 0.0 {
+            return Err(Invalid::new(
+                "trial.visits_days[0]",
+                format!("{d} is not allowed: the first visit is the baseline, day 0"),
+            ));
+        }
+        if i > 0 && d <= h.visits_days[i - 1] {
+            return Err(Invalid::new(format!("trial.visits_days[{i}]"), format!("{d} does not come after the previous visit ({}); list visits in increasing order", h.visits_days[i - 1])));
+        }
+    }
+    let alpha = check_range("trial.alpha", h.alpha, 1e-6, 0.5, "(significance level)")?;
+    let response = match h.response.as_str() {
+        "auto" => ResponseMode::Auto,
+        "exact" => ResponseMode::Exact,
+        "grid" => ResponseMode::Grid,
+        other => {
+            return Err(Invalid::new(
+                "trial.response",
+                format!("unknown mode \"{other}\"; use \"auto\", \"exact\" or \"grid\""),
+            ))
+        }
+    };
+    let n_arms = raw.arms.len();
+    match design {
+        Design::SplitFace if n_arms != 2 => {
+            return Err(Invalid::new(
+                "arms",
+                format!("a split-face trial has exactly 2 arms (one per face side), not {n_arms}"),
+            ))
+        }
+        Design::Parallel if !(2..=8).contains(&n_arms) => {
+            return Err(Invalid::new(
+                "arms",
+                format!("a parallel trial has 2 to 8 arms, not {n_arms}"),
+            ))
+        }
+        _ => {}
+    }
+    let population = validate_population(raw.population.as_ref())?;
+    if raw.endpoints.is_empty() {
+        return Err(Invalid::new(
+            "endpoints",
+            "no endpoints; add at least one [[endpoints]] table with name and instrument",
+        ));
+    }
+    let table = instruments();
+    let mut endpoints: Vec<Endpoint> = Vec::new();
+    for (i, e) in raw.endpoints.iter().enumerate() {
+        let key = |k: &str| format!("endpoints[{i}].{k}");
+        let Some(base) = table.get(&e.name) else {
+            let names: Vec<&str> = table.keys().map(|s| s.as_str()).collect();
+            return Err(Invalid::new(
+                key("name"),
+                format!(
+                    "unknown endpoint \"{}\"; use one of: {}",
+                    e.name,
+                    names.join(", ")
+                ),
+            ));
+        };
+        if e.instrument != base.instrument {
+            return Err(Invalid::new(
+                key("instrument"),
+                format!(
+                    "\"{}\" does not measure {}; use instrument = \"{}\"",
+                    e.instrument, e.name, base.instrument
+                ),
+            ));
+        }
+        if endpoints.iter().any(|x| x.name == e.name) {
+            return Err(Invalid::new(
+                key("name"),
+                format!("endpoint \"{}\" is listed twice", e.name),
+            ));
+        }
+        let mut inst = base.clone();
+        if let Some(v) = e.noise_cv {
+            inst.noise_cv =
+                check_range(&key("noise_cv"), v, 0.0, 1.0, "(coefficient of variation)")?;
+        }
+        if let Some(v) = e.baseline_mean {
+            inst.baseline_mean = check_range(&key("baseline_mean"), v, 1e-9, 1e6, &inst.unit)?;
+        }
+        if let Some(v) = e.baseline_sd {
+            inst.baseline_sd =
+                check_range(&key("baseline_sd"), v, 0.0, inst.baseline_mean, &inst.unit)?;
+        }
+        if let Some(v) = e.coupling {
+            inst.coupling = check_range(&key("coupling"), v, -5.0, 5.0, "% per % driver change")?;
+        }
+        let responder_pct = check_range(
+            &key("responder_pct"),
+            e.responder_pct,
+            0.0,
+            100.0,
+            "% of baseline",
+        )?;
+        endpoints.push(Endpoint {
+            name: e.name.clone(),
+            instrument: inst,
+            responder_pct,
+        });
+    }
+    let primary = match &h.primary_endpoint {
+        None => 0,
+        Some(p) => endpoints.iter().position(|e| &e.name == p).ok_or_else(|| {
+            let names: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
+            Invalid::new(
+                "trial.primary_endpoint",
+                format!(
+                    "\"{p}\" is not one of this trial's endpoints ({})",
+                    names.join(", ")
+                ),
+            )
+        })?,
+    };
+    let power = match &raw.power {
+        None => PowerSpec {
+            target: 0.8,
+            replicates: 1000,
+            max_participants: 2000,
+        },
+        Some(p) => PowerSpec {
+            target: check_range(
+                "power.target",
+                p.target.unwrap_or(0.8),
+                0.5,
+                0.999,
+                "(power, a fraction)",
+            )?,
+            replicates: check_range(
+                "power.replicates",
+                p.replicates.unwrap_or(1000) as f64,
+                100.0,
+                100_000.0,
+                "simulated trials per sample size",
+            )? as usize,
+            max_participants: check_range(
+                "power.max_participants",
+                p.max_participants.unwrap_or(2000) as f64,
+                4.0,
+                100_000.0,
+                "participants",
+            )? as usize,
+        },
+    };
+    Ok(Trial {
+        name: h.name.clone().unwrap_or_else(|| "virtual trial".into()),
+        description: h.description.clone().unwrap_or_default(),
+        source: h.source.clone().unwrap_or_default(),
+        design,
+        participants,
+        seed: h.seed as u64,
+        visits_days: h.visits_days.clone(),
+        alpha,
+        response,
+        primary,
+        arms: Vec::new(),
+        population,
+        endpoints,
+        power,
+    })
+}
+
+fn validate_population(p: Option<&RawPopulation>) -> Result<Population, Invalid> {
+    let defaults = population_defaults();
+    let get = |name: &str, v: Option<f64>, unit: &str| -> Result<f64, Invalid> {
+        let d = &defaults[name];
+        match v {
+            None => Ok(d.value),
+            Some(v) => check_range(
+                &format!("population.{name}"),
+                v,
+                d.range[0],
+                d.range[1],
+                unit,
+            ),
+        }
+    };
+    let age = match p.and_then(|p| p.age_years.as_ref()) {
+        None => AgeDistribution::Uniform {
+            min: 25.0,
+            max: 65.0,
+        },
+        Some(a) => {
+            let min = check_range("population.age_years.min", a.min, 18.0, 100.0, "years")?;
+            let max = check_range("population.age_years.max", a.max, min, 100.0, "years")?;
+            match (a.mean, a.sd) {
+                (None, None) => AgeDistribution::Uniform { min, max },
+                (Some(mean), Some(sd)) => AgeDistribution::Normal {
+                    mean: check_range("population.age_years.mean", mean, min, max, "years")?,
+                    sd: check_range("population.age_years.sd", sd, 0.0, 50.0, "years")?,
+                    min,
+                    max,
+                },
+                _ => return Err(Invalid::new("population.age_years", "give both mean and sd (a truncated normal) or neither (uniform from min to max)")),
+            }
+        }
+    };
+    let cv = "(coefficient of variation)";
+    Ok(Population {
+        age_years: age,
+        delivery_cv: get("delivery_cv", p.and_then(|p| p.delivery_cv), cv)?,
+        matrix_response_cv: get(
+            "matrix_response_cv",
+            p.and_then(|p| p.matrix_response_cv),
+            cv,
+        )?,
+        barrier_response_cv: get(
+            "barrier_response_cv",
+            p.and_then(|p| p.barrier_response_cv),
+            cv,
+        )?,
+        side_cv: get("side_cv", p.and_then(|p| p.side_cv), cv)?,
+        dropout_pct: get("dropout_pct", p.and_then(|p| p.dropout_pct), "%")?,
+    })
+}
+
+enum ArmError {
+    Scenario(ScenarioError),
+    Here(Invalid),
+}
+
+fn load_arm(
+    a: &RawArm,
+    i: usize,
+    trial: &Trial,
+    base: &Path,
+    pop: &Option<RawPopulation>,
+) -> Result<Arm, ArmError> {
+    let key = |k: &str| format!("arms[{i}].{k}");
+    let role = match a.role.as_str() {
+        "treatment" => Role::Treatment,
+        "vehicle" => Role::Vehicle,
+        "placebo" => Role::Placebo,
+        "untreated" => Role::Untreated,
+        other => return Err(ArmError::Here(Invalid::new(key("role"), format!("unknown role \"{other}\"; use \"treatment\", \"vehicle\", \"placebo\" or \"untreated\"")))),
+    };
+    let path = base.join(&a.scenario);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        ArmError::Here(Invalid::new(
+            key("scenario"),
+            format!("cannot read {}: {e}", path.display()),
+        ))
+    })?;
+    let shown = path.display().to_string();
+    match parse_scenario(&text, &shown).map_err(ArmError::Scenario)? {
+        Scenario::InVivo(_) => {}
+        _ => return Err(ArmError::Here(Invalid::new(key("scenario"), format!("{} is not an in_vivo scenario; an arm needs kind = \"in_vivo\" (product, skin, procedure, regimen)", a.scenario)))),
+    }
+    // Run the scenario to the last visit, at the population's site.
+    let mut doc: toml::Table = toml::from_str(&text)
+        .map_err(|e| ArmError::Here(Invalid::new(key("scenario"), e.to_string())))?;
+    let last_h = trial.visits_days.last().copied().unwrap_or(0.0) * 24.0;
+    if let Some(toml::Value::Table(e)) = doc.get_mut("experiment") {
+        e.insert("duration_h".into(), toml::Value::Float(last_h.max(1.0)));
+    }
+    let site = pop.as_ref().and_then(|p| p.site.clone());
+    if let (Some(site), Some(toml::Value::Table(s))) = (&site, doc.get_mut("skin")) {
+        s.insert("site".into(), toml::Value::String(site.clone()));
+    }
+    let rewritten = toml::to_string(&doc)
+        .map_err(|e| ArmError::Here(Invalid::new(key("scenario"), e.to_string())))?;
+    let scenario = match parse_scenario(&rewritten, &shown) {
+        Ok(Scenario::InVivo(v)) => v,
+        Ok(_) => unreachable!("kind checked above"),
+        Err(e) => {
+            let k = if site.is_some() && e.key.as_deref().is_some_and(|k| k.starts_with("skin")) {
+                "population.site".to_string()
+            } else {
+                "trial.visits_days".to_string()
+            };
+            return Err(ArmError::Here(Invalid::new(
+                k,
+                format!("arm \"{}\" ({}): {}", a.name, a.scenario, e.message),
+            )));
+        }
+    };
+    Ok(Arm {
+        name: a.name.clone(),
+        role,
+        scenario_file: a.scenario.clone(),
+        scenario,
+    })
+}
+
+fn check_arms(t: &Trial) -> Result<(), Invalid> {
+    let controls = t.arms.iter().filter(|a| a.role.is_control()).count();
+    if controls != 1 {
+        return Err(Invalid::new("arms", format!("{controls} control arms; give exactly one arm with role \"vehicle\", \"placebo\" or \"untreated\" and the others role \"treatment\"")));
+    }
+    for (i, a) in t.arms.iter().enumerate() {
+        if t.arms[..i].iter().any(|b| b.name == a.name) {
+            return Err(Invalid::new(
+                format!("arms[{i}].name"),
+                format!("arm name \"{}\" is used twice", a.name),
+            ));
+        }
+    }
+    if t.design == Design::SplitFace {
+        let (a, b) = (&t.arms[0].scenario, &t.arms[1].scenario);
+        if a.procedure != b.procedure || a.sessions_h != b.sessions_h || a.skin != b.skin {
+            return Err(Invalid::new("arms[1].scenario", "the two sides of a split-face trial must share the procedure, its sessions and the skin (only the product and regimen differ); check the [procedure] and [skin] tables of both scenarios"));
+        }
+    }
+    Ok(())
+}
