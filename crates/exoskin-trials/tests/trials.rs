@@ -1,0 +1,424 @@
+//! Trial engine: determinism, calibration under the null, power, the grid, trial-file errors.
+
+use exoskin_model::TransportParams;
+use exoskin_response::ResponseParams;
+use exoskin_trials::analysis::{analyze, primary_p};
+use exoskin_trials::power::power_at;
+use exoskin_trials::sim::{simulate, Factors, ModelResponder, Responder, VisitPcts, N_DRIVERS};
+use exoskin_trials::spec::{parse_trial, ResponseMode, Trial};
+use exoskin_trials::stats;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A cheap synthetic trial: `design`, n, hydration and elasticity at days 0 and 28; the
+/// arms' scenario files are only parsed (the synthetic responders below never run them).
+fn synthetic(design: &str, n: usize, dropout: f64) -> Trial {
+    let text = format!(
+        r#"
+[trial]
+design = "{design}"
+participants = {n}
+seed = 11
+visits_days = [0, 28]
+
+[[arms]]
+name = "active"
+role = "treatment"
+scenario = "mn_short.toml"
+
+[[arms]]
+name = "vehicle"
+role = "vehicle"
+scenario = "mn_short_vehicle.toml"
+
+[population]
+dropout_pct = {dropout}
+
+[[endpoints]]
+name = "hydration"
+instrument = "corneometer"
+
+[[endpoints]]
+name = "elasticity"
+instrument = "cutometer"
+"#
+    );
+    parse_trial(&text, "<synthetic>", &data()).expect("synthetic trial parses")
+}
+
+/// Treatment raises hydration by `effect_pct` (times the participant's delivery), the
+/// control does nothing.
+struct Synthetic {
+    effect_pct: f64,
+    /// Scale the effect by the participant's delivery (a skewed, log-normal response).
+    by_delivery: bool,
+}
+
+impl Responder for Synthetic {
+    fn visit_pcts(&self, arm: usize, f: &Factors) -> VisitPcts {
+        let mut v = [0.0; N_DRIVERS];
+        if arm == 0 {
+            v[0] = self.effect_pct * if self.by_delivery { f.delivery } else { 1.0 };
+        }
+        vec![[0.0; N_DRIVERS], v]
+    }
+}
+
+fn rejection_rate(
+    trial: &Trial,
+    responder: &dyn Responder,
+    trials: usize,
+    endpoint: usize,
+) -> (f64, f64) {
+    let (t, np): (Vec<bool>, Vec<bool>) = (0..trials)
+        .into_par_iter()
+        .map(|s| {
+            let r = simulate(trial, trial.participants, 1000 + s as u64, responder, None);
+            let res = analyze(trial, &r);
+            let e = res
+                .iter()
+                .find(|e| e.name == trial.endpoints[endpoint].name)
+                .unwrap();
+            (e.p_value < 0.05, e.nonparametric_p_value < 0.05)
+        })
+        .unzip();
+    let f = |v: &[bool]| v.iter().filter(|x| **x).count() as f64 / trials as f64;
+    (f(&t), f(&np))
+}
+
+#[test]
+fn null_trials_reject_at_alpha() {
+    // 2000 null trials: the rejection rate's binomial SD is 0.005 at alpha 0.05.
+    let null = Synthetic {
+        effect_pct: 0.0,
+        by_delivery: true,
+    };
+    for design in ["split_face", "parallel"] {
+        let trial = synthetic(design, 20, 10.0);
+        let (t, np) = rejection_rate(&trial, &null, 2000, 0);
+        assert!((0.035..=0.065).contains(&t), "{design}: t test rejects {t}");
+        assert!(
+            (0.03..=0.065).contains(&np),
+            "{design}: rank test rejects {np}"
+        );
+    }
+}
+
+#[test]
+fn power_rises_with_n_and_matches_the_analytic_t_test() {
+    let trial = synthetic("split_face", 20, 0.0);
+    // A constant effect keeps the differences near-normal, where the noncentral t applies.
+    let eff = Synthetic {
+        effect_pct: 3.0,
+        by_delivery: false,
+    };
+    let p: Vec<f64> = [8, 16, 32, 64]
+        .iter()
+        .map(|&n| power_at(&trial, &eff, n, 1000).rate)
+        .collect();
+    assert!(p.windows(2).all(|w| w[1] > w[0]), "{p:?}");
+    // Analytic power from the effect size of a large simulated trial.
+    let big = simulate(&trial, 20_000, 5, &eff, None);
+    let (x, y, _, _) = exoskin_trials::analysis::changes(&big, 0, 1, 1, 0);
+    let d: Vec<f64> = x.iter().zip(&y).map(|(a, b)| a - b).collect();
+    let dz = stats::mean(&d) / stats::sd(&d);
+    for (i, &n) in [8usize, 16, 32, 64].iter().enumerate() {
+        let analytic = stats::paired_power(dz, n as f64, 0.05);
+        assert!(
+            (p[i] - analytic).abs() < 0.05,
+            "n {n}: simulated {} analytic {analytic}",
+            p[i]
+        );
+    }
+}
+
+#[test]
+fn same_seed_same_result_on_1_or_4_threads_and_seeds_differ() {
+    let trial = synthetic("parallel", 200, 10.0);
+    let eff = Synthetic {
+        effect_pct: 2.0,
+        by_delivery: true,
+    };
+    let run = |threads: usize, seed: u64| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| simulate(&trial, trial.participants, seed, &eff, None))
+    };
+    let a = run(1, 9);
+    let b = run(4, 9);
+    assert_eq!(a.values.len(), b.values.len());
+    assert!(a
+        .values
+        .iter()
+        .zip(&b.values)
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
+    let c = run(4, 10);
+    assert_ne!(
+        a.values.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+        c.values.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+    );
+}
+
+fn model_trial(mode: ResponseMode) -> Trial {
+    let mut t =
+        exoskin_trials::load_trial(&data().join("mn_trial.toml")).expect("test trial loads");
+    t.response = mode;
+    t
+}
+
+#[test]
+fn model_trial_is_deterministic_across_threads_and_grid_matches_exact() {
+    let tp = TransportParams::defaults();
+    let rp = ResponseParams::defaults();
+    let trial = model_trial(ResponseMode::Exact);
+    let exact = ModelResponder::new(&trial, tp, rp);
+    assert!(!exact.uses_grid());
+    let run = |threads: usize, seed: u64| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| simulate(&trial, 12, seed, &exact, None))
+    };
+    let (a, b, c) = (run(1, 3), run(4, 3), run(4, 4));
+    assert!(a
+        .values
+        .iter()
+        .zip(&b.values)
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
+    assert!(a.values.iter().zip(&c.values).any(|(x, y)| x != y));
+
+    // Age enters only through age_factor on the matrix gains: folding it into the matrix
+    // multiplier (what the grid does) reproduces the exact response.
+    let age = |a: f64| exoskin_response::tissue::age_factor(a, rp);
+    let direct = exact.exact(
+        0,
+        &Factors {
+            age_years: 62.0,
+            delivery: 1.3,
+            matrix: 0.9,
+            barrier: 1.1,
+        },
+    );
+    let folded = exact.exact(
+        0,
+        &Factors {
+            age_years: 45.0,
+            delivery: 1.3,
+            matrix: 0.9 * age(62.0) / age(45.0),
+            barrier: 1.1,
+        },
+    );
+    for (x, y) in direct.iter().zip(&folded) {
+        for d in 0..N_DRIVERS {
+            assert!((x[d] - y[d]).abs() < 1e-9, "{x:?} vs {y:?}");
+        }
+    }
+
+    // Grid interpolation against exact runs for participants across the population.
+    let grid = ModelResponder::new(&model_trial(ResponseMode::Grid), tp, rp);
+    assert!(grid.uses_grid());
+    let mut r = exoskin_trials::rng::Rng::for_participant(77, 0, 0);
+    let mut worst: f64 = 0.0;
+    let mut scale: f64 = 0.0;
+    for _ in 0..25 {
+        let f = Factors {
+            age_years: 30.0 + 35.0 * r.uniform(),
+            delivery: r.lognormal_cv(0.5) * r.lognormal_cv(0.1),
+            matrix: r.lognormal_cv(0.3),
+            barrier: r.lognormal_cv(0.3),
+        };
+        for arm in 0..2 {
+            let (e, g) = (exact.exact(arm, &f), grid.visit_pcts(arm, &f));
+            for (x, y) in e.iter().zip(&g) {
+                for d in 0..N_DRIVERS {
+                    worst = worst.max((x[d] - y[d]).abs());
+                    scale = scale.max(x[d].abs());
+                }
+            }
+        }
+    }
+    // Percentage points; the outcomes themselves reach several percent.
+    assert!(
+        scale > 1.0,
+        "the test scenario should move the outcomes ({scale})"
+    );
+    assert!(
+        worst < 0.05 * scale.max(1.0) && worst < 0.3,
+        "grid error {worst} pp (largest outcome {scale} %)"
+    );
+    eprintln!(
+        "grid vs exact: largest error {worst:.4} percentage points, largest outcome {scale:.2} %"
+    );
+}
+
+#[test]
+fn model_power_rises_with_n() {
+    let trial = model_trial(ResponseMode::Grid);
+    let responder = ModelResponder::new(
+        &trial,
+        TransportParams::defaults(),
+        ResponseParams::defaults(),
+    );
+    let p: Vec<f64> = [6, 24, 96]
+        .iter()
+        .map(|&n| power_at(&trial, &responder, n, 200).rate)
+        .collect();
+    assert!(p[0] < p[1] && p[1] < p[2], "{p:?}");
+    let r = simulate(&trial, 40, 1, &responder, None);
+    assert!(primary_p(&trial, &r, 0, 2, trial.primary).is_finite());
+}
+
+#[test]
+fn bundled_trials_load() {
+    let dir = repo().join("trials");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            exoskin_trials::load_trial(&p).unwrap_or_else(|e| panic!("{e}"));
+            n += 1;
+        }
+    }
+    assert!(n >= 3);
+}
+
+fn err(text: &str) -> String {
+    parse_trial(text, "bad.toml", &data())
+        .expect_err("should fail")
+        .to_string()
+}
+
+const GOOD: &str = r#"[trial]
+design = "split_face"
+participants = 20
+seed = 1
+visits_days = [0, 28]
+
+[[arms]]
+name = "EV"
+role = "treatment"
+scenario = "mn_short.toml"
+
+[[arms]]
+name = "vehicle"
+role = "vehicle"
+scenario = "mn_short_vehicle.toml"
+
+[[endpoints]]
+name = "hydration"
+instrument = "corneometer"
+"#;
+
+#[test]
+fn bad_trial_files_point_at_file_line_column_and_key() {
+    assert!(parse_trial(GOOD, "good.toml", &data()).is_ok());
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "participants = 20",
+            "participants = 1",
+            &[
+                "bad.toml:3:16",
+                "`trial.participants`",
+                "allowed range 2 to",
+            ],
+        ),
+        (
+            "design = \"split_face\"",
+            "design = \"crossover\"",
+            &["bad.toml:2:10", "`trial.design`", "split_face"],
+        ),
+        (
+            "visits_days = [0, 28]",
+            "visits_days = [0, 28, 14]",
+            &["bad.toml:5:23", "`trial.visits_days[2]`", "increasing"],
+        ),
+        (
+            "visits_days = [0, 28]",
+            "visits_days = [3, 28]",
+            &["bad.toml:5:16", "baseline, day 0"],
+        ),
+        (
+            "instrument = \"corneometer\"",
+            "instrument = \"tewameter\"",
+            &["bad.toml:19:14", "`endpoints[0].instrument`", "corneometer"],
+        ),
+        (
+            "name = \"hydration\"",
+            "name = \"glow\"",
+            &["bad.toml:18:8", "`endpoints[0].name`", "unknown endpoint"],
+        ),
+        (
+            "role = \"vehicle\"",
+            "role = \"treatment\"",
+            &["bad.toml:", "`arms`", "control"],
+        ),
+        (
+            "role = \"vehicle\"",
+            "role = \"sham\"",
+            &["bad.toml:14:8", "`arms[1].role`"],
+        ),
+        (
+            "seed = 1",
+            "seed = 1\ncolour = \"red\"",
+            &["bad.toml:5:1", "unknown field `colour`"],
+        ),
+        (
+            "scenario = \"mn_short.toml\"",
+            "scenario = \"missing.toml\"",
+            &["bad.toml:10:12", "`arms[0].scenario`", "cannot read"],
+        ),
+        (
+            "scenario = \"mn_short_vehicle.toml\"",
+            "scenario = \"../../../../scenarios/claims/untreated.toml\"",
+            &["`arms[1].scenario`", "split-face"],
+        ),
+        (
+            "[[endpoints]]",
+            "[population]\ndropout_pct = 95.0\n\n[[endpoints]]",
+            &["bad.toml:18:15", "`population.dropout_pct`", "0 to 90"],
+        ),
+    ];
+    for (from, to, wants) in cases {
+        let text = GOOD.replacen(from, to, 1);
+        assert_ne!(text, GOOD, "{from}");
+        let e = err(&text);
+        for w in *wants {
+            assert!(e.contains(w), "{to}: `{e}` lacks `{w}`");
+        }
+    }
+    // An error inside an arm's scenario points into that scenario file.
+    std::fs::write(
+        std::env::temp_dir().join("exoskin_bad_arm.toml"),
+        std::fs::read_to_string(data().join("mn_short.toml"))
+            .unwrap()
+            .replace("dose_ul_per_cm2 = 2.0", "dose_ul_per_cm2 = -2.0"),
+    )
+    .unwrap();
+    let text = GOOD.replacen(
+        "scenario = \"mn_short.toml\"",
+        &format!(
+            "scenario = {:?}",
+            std::env::temp_dir()
+                .join("exoskin_bad_arm.toml")
+                .display()
+                .to_string()
+        ),
+        1,
+    );
+    let e = err(&text);
+    assert!(
+        e.contains("exoskin_bad_arm.toml:11:19") && e.contains("product.dose_ul_per_cm2"),
+        "{e}"
+    );
+}
