@@ -39,8 +39,8 @@ for l in layers:
 dx, kk, kd = map(np.array, (dx, kk, kd))
 
 # The same step schedule as exoskin's engine (first step, growth 1.3, cap).
-dt_char = min(l["thickness_um"] ** 2 / (l["diffusivity_um2_per_s"] * 3600.0) for l in layers)
-dt_max = min(num.get("dt_max_h", 0.25), 0.02 * dt_char)
+dt_char = max(l["thickness_um"] ** 2 / (l["diffusivity_um2_per_s"] * 3600.0) for l in layers)
+dt_max = max(min(num.get("dt_max_h", 0.25), 0.02 * dt_char), duration * 1e-6)
 dt0 = min(num.get("dt_initial_h", 1e-3), dt_max)
 
 t0 = time.perf_counter()

@@ -31,6 +31,10 @@ pub struct Setup<'a> {
     pub output_interval_h: f64,
     pub dt_initial_h: f64,
     pub dt_max_h: f64,
+    /// Largest step once the last dose is more than `quiet_after_h` old (slow phase between
+    /// applications); equal to `dt_max_h` to disable.
+    pub dt_quiet_max_h: f64,
+    pub quiet_after_h: f64,
     pub update: Option<Box<Update<'a>>>,
 }
 
@@ -113,6 +117,7 @@ pub fn run(mut s: Setup) -> Run {
     let mut next_dose = 0;
     let mut next_out = 0;
     let mut dt = s.dt_initial_h;
+    let mut last_dose = f64::NEG_INFINITY;
     if let Some(u) = s.update.as_mut() {
         u(0.0, &mut s.nets);
     }
@@ -125,6 +130,7 @@ pub fn run(mut s: Setup) -> Run {
             applied += d.amount;
             next_dose += 1;
             dt = s.dt_initial_h;
+            last_dose = t;
         }
         if next_out <= nout && out_time(next_out) <= t + eps {
             record(&mut r, &s.nets[0], &m, &acc, applied, t);
@@ -165,7 +171,12 @@ pub fn run(mut s: Setup) -> Run {
             t + h
         };
         r.steps += 1;
-        dt = (dt * 1.3).min(s.dt_max_h);
+        let cap = if t - last_dose > s.quiet_after_h {
+            s.dt_quiet_max_h
+        } else {
+            s.dt_max_h
+        };
+        dt = (dt * 1.3).min(cap);
     }
     let net = &s.nets[0];
     r.final_concentration_per_ml = (0..n)

@@ -100,7 +100,7 @@ pub fn simulate(f: &FranzCell, p: &TransportParams) -> FranzResult {
     let mut nets = Vec::new();
     let mut props = Vec::new();
     let mut resistance_sum = 0.0; // weighted flux numerator for the theory
-    let mut dt_char = f64::INFINITY;
+    let mut dt_char: f64 = 0.0;
     for &(d_nm, w) in &classes {
         let (ks, ds) = layer_props(f, d_nm, p);
         let mut net = Network::default();
@@ -154,7 +154,7 @@ pub fn simulate(f: &FranzCell, p: &TransportParams) -> FranzResult {
             .sum();
         resistance_sum += w / r;
         for (l, layer) in f.layers.iter().enumerate() {
-            dt_char = dt_char.min(layer.thickness_um.powi(2) / (ds[l] * 3600.0));
+            dt_char = dt_char.max(layer.thickness_um.powi(2) / (ds[l] * 3600.0));
         }
         props.push(ClassProps {
             diameter_nm: d_nm,
@@ -174,8 +174,13 @@ pub fn simulate(f: &FranzCell, p: &TransportParams) -> FranzResult {
         vec![]
     };
     let n = nets[0].len();
-    // Time accuracy: steps no longer than 2 % of the fastest layer's diffusion time h^2/D.
-    let dt_max = f.numerics.dt_max_h.min(0.02 * dt_char);
+    // Time accuracy: steps no longer than 2 % of the slowest layer's diffusion time h^2/D
+    // (which sets the lag), and at most a million steps over the run.
+    let dt_max = f
+        .numerics
+        .dt_max_h
+        .min(0.02 * dt_char)
+        .max(f.experiment.duration_h * 1e-6);
     let run = engine::run(Setup {
         nets,
         weights: classes.iter().map(|c| c.1).collect(),
@@ -187,6 +192,8 @@ pub fn simulate(f: &FranzCell, p: &TransportParams) -> FranzResult {
         output_interval_h: f.experiment.output_interval_h,
         dt_initial_h: f.numerics.dt_initial_h.min(dt_max),
         dt_max_h: dt_max,
+        dt_quiet_max_h: dt_max,
+        quiet_after_h: f64::INFINITY,
         update: None,
     });
     let fit = if f.donor.infinite {

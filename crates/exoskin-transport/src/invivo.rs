@@ -385,6 +385,8 @@ pub fn simulate(v: &InVivo, p: &TransportParams, closure: Option<&Closure>) -> I
         output_interval_h: v.experiment.output_interval_h,
         dt_initial_h: v.numerics.dt_initial_h,
         dt_max_h: v.numerics.dt_max_h,
+        dt_quiet_max_h: v.numerics.dt_quiet_max_h,
+        quiet_after_h: 6.0,
         update: Some(update),
     });
     let last = run.times_h.len() - 1;

@@ -226,3 +226,31 @@ fn the_default_in_vivo_grid_is_within_2_percent_of_a_4x_finer_one() {
         assert!(((x - y) / y).abs() < 0.02, "{x} vs {y}");
     }
 }
+
+#[test]
+fn default_time_steps_are_within_1_5_percent_of_a_fine_reference() {
+    let base = include_str!("../../../scenarios/in_vivo_daily_12_weeks.toml")
+        .replace("days = 84", "days = 14");
+    let run = |numerics: &str| {
+        let text = base.replace("[regimen]", &format!("{numerics}\n[regimen]"));
+        match simulate(
+            &parse_scenario(&text, "t.toml").unwrap(),
+            TransportParams::defaults(),
+        )
+        .expect("transport")
+        {
+            exoskin_transport::Transport::InVivo(v) => {
+                let last = v.run.times_h.len() - 1;
+                (v.reached_dermis_fraction, v.run.sinks_per_cm2[1][last])
+            }
+            _ => unreachable!(),
+        }
+    };
+    let (a, b) = (
+        run(""),
+        run("[numerics]\ndt_max_h = 0.02\ndt_quiet_max_h = 0.02"),
+    );
+    for (x, y) in [(a.0, b.0), (a.1, b.1)] {
+        assert!(((x - y) / y).abs() < 0.015, "{x} vs {y}");
+    }
+}

@@ -41,7 +41,7 @@ fn check(s: &Scenario) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
 
     #[test]
     fn random_franz_membranes_are_sane(
