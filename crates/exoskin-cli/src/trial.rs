@@ -163,16 +163,18 @@ pub fn run_trial(a: TrialArgs) -> anyhow::Result<u8> {
     }
     let started = Instant::now();
     let bar = Progress::new("participants");
-    let (readings, results, grid) = with_threads(a.threads, || {
+    let (readings, results, grid, phases) = with_threads(a.threads, || {
         bar.message(&format!(
             "transport: running {} arm scenario(s) once each ...",
             trial.arms.len()
         ));
+        let t0 = Instant::now();
         let responder = ModelResponder::new(
             &trial,
             TransportParams::defaults(),
             ResponseParams::defaults(),
         );
+        let t1 = Instant::now();
         let readings = simulate(
             &trial,
             trial.participants,
@@ -181,8 +183,14 @@ pub fn run_trial(a: TrialArgs) -> anyhow::Result<u8> {
             Some(&|d, t| bar.show(d, t)),
         );
         bar.done();
+        let t2 = Instant::now();
         let results = analyze(&trial, &readings);
-        (readings, results, responder.uses_grid())
+        let phases = json!({
+            "transport_and_grid": (t1 - t0).as_secs_f64(),
+            "participants": (t2 - t1).as_secs_f64(),
+            "analysis": t2.elapsed().as_secs_f64(),
+        });
+        (readings, results, responder.uses_grid(), phases)
     })?;
     let elapsed = started.elapsed().as_secs_f64();
     let doc = json!({
@@ -195,6 +203,7 @@ pub fn run_trial(a: TrialArgs) -> anyhow::Result<u8> {
         "alpha": trial.alpha,
         "response_mode": if grid { "grid" } else { "exact" },
         "elapsed_s": elapsed,
+        "phases_s": phases,
         "endpoints": results,
     });
     if let Some(dir) = &a.out {
