@@ -28,7 +28,20 @@ def ensure_venv():
         return
     if not os.path.exists(PY):
         print("creating", VENV, flush=True)
-        venv.create(VENV, with_pip=True)
+        try:
+            venv.create(VENV, with_pip=True)
+        except Exception:
+            # Debian ships ensurepip separately (python3-venv); install it when we can.
+            import shutil
+            if shutil.which("apt-get") is None or os.geteuid() != 0:
+                raise
+            ver = f"python{sys.version_info.major}.{sys.version_info.minor}-venv"
+            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+            subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "python3-venv", ver],
+                           check=True, env=env)
+            shutil.rmtree(VENV, ignore_errors=True)
+            venv.create(VENV, with_pip=True)
     try:
         subprocess.run([PY, "-c", "import scipy, statsmodels"], check=True, capture_output=True)
     except subprocess.CalledProcessError:

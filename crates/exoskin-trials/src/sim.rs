@@ -347,6 +347,25 @@ pub fn participant(
     arm_of: usize,
     responder: &dyn Responder,
 ) -> Vec<f64> {
+    let sides = if trial.design == Design::SplitFace {
+        2
+    } else {
+        1
+    };
+    let mut out = vec![0.0; sides * trial.visits_days.len() * trial.endpoints.len()];
+    participant_into(trial, seed, index, arm_of, responder, &mut out);
+    out
+}
+
+/// [`participant`], writing into `out` (`sides x visits x endpoints` values).
+pub fn participant_into(
+    trial: &Trial,
+    seed: u64,
+    index: usize,
+    arm_of: usize,
+    responder: &dyn Responder,
+    out: &mut [f64],
+) {
     let p = &trial.population;
     let mut r = Rng::for_participant(seed, index as u64, 0);
     let age = draw_age(&mut r, &p.age_years);
@@ -359,7 +378,6 @@ pub fn participant(
     } else {
         v
     };
-    let ne = trial.endpoints.len();
     let person_base: Vec<f64> = trial
         .endpoints
         .iter()
@@ -369,7 +387,7 @@ pub fn participant(
         Design::SplitFace => vec![0, 1],
         Design::Parallel => vec![arm_of],
     };
-    let mut out = Vec::with_capacity(sides.len() * v * ne);
+    let mut slot = out.iter_mut();
     let mut noise = Rng::for_participant(seed, index as u64, 1);
     for &arm in &sides {
         let side_delivery = r.lognormal_cv(p.side_cv);
@@ -407,11 +425,11 @@ pub fn participant(
                 let reading = b
                     * (1.0 + i.coupling * driver / 100.0).max(0.0)
                     * (1.0 + i.noise_cv * z).max(0.0);
-                out.push(if k < completed { reading } else { f64::NAN });
+                *slot.next().expect("out holds sides x visits x endpoints") =
+                    if k < completed { reading } else { f64::NAN };
             }
         }
     }
-    out
 }
 
 /// Simulate every participant of `trial` (with `participants` per arm or per trial, and
@@ -433,25 +451,23 @@ pub fn simulate(
     };
     let done = AtomicUsize::new(0);
     let step = (total / 200).max(1);
-    let rows: Vec<Vec<f64>> = (0..total)
-        .into_par_iter()
-        .map(|i| {
+    let stride = sides * trial.visits_days.len() * trial.endpoints.len();
+    let mut values = vec![0.0; total * stride];
+    values
+        .par_chunks_mut(stride.max(1))
+        .enumerate()
+        .for_each(|(i, row)| {
             let a = arm_of.get(i).copied().unwrap_or(0) as usize;
-            let row = participant(trial, seed, i, a, responder);
+            participant_into(trial, seed, i, a, responder, row);
             if let Some(p) = progress {
                 let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if d % step == 0 || d == total {
+                #[allow(clippy::manual_is_multiple_of)] // MSRV 1.85
+                let report = d % step == 0 || d == total;
+                if report {
                     p(d, total);
                 }
             }
-            row
-        })
-        .collect();
-    let mut values =
-        Vec::with_capacity(total * sides * trial.visits_days.len() * trial.endpoints.len());
-    for r in rows {
-        values.extend_from_slice(&r);
-    }
+        });
     Readings {
         design: trial.design,
         participants: total,

@@ -219,7 +219,8 @@ pub fn mann_whitney(x: &[f64], y: &[f64], use_continuity: bool, method: RankMeth
     let exact = match method {
         RankMethod::Exact => true,
         RankMethod::Asymptotic => false,
-        RankMethod::Auto => !(n1 > 8 && n2 > 8) && !has_ties,
+        // scipy: exact unless both groups exceed 8, and never with ties.
+        RankMethod::Auto => !has_ties && (n1 <= 8 || n2 <= 8),
     };
     let p = if exact {
         let c = mwu_counts(n1, n2);
