@@ -53,16 +53,21 @@ pub fn one_sample_t(d: &[f64], level: f64) -> TestResult {
     let n = d.len() as f64;
     let m = mean(d);
     let se = sd(d) / n.sqrt();
-    let df = n - 1.0;
-    let t = m / se;
+    t_result(m, se, n - 1.0, level)
+}
+
+/// A t test of `estimate` with standard error `se` and `df` degrees of freedom: two-sided p
+/// and the `level` CI.
+fn t_result(estimate: f64, se: f64, df: f64, level: f64) -> TestResult {
+    let t = estimate / se;
     let q = t_ppf(0.5 + 0.5 * level, df);
     TestResult {
         statistic: t,
         p_value: (2.0 * t_sf(t.abs(), df)).min(1.0),
         df,
-        estimate: m,
-        ci95_low: m - q * se,
-        ci95_high: m + q * se,
+        estimate,
+        ci95_low: estimate - q * se,
+        ci95_high: estimate + q * se,
     }
 }
 
@@ -79,17 +84,7 @@ pub fn welch_t(x: &[f64], y: &[f64], level: f64) -> TestResult {
     let (v1, v2) = (var(x) / n1, var(y) / n2);
     let se = (v1 + v2).sqrt();
     let df = (v1 + v2).powi(2) / (v1 * v1 / (n1 - 1.0) + v2 * v2 / (n2 - 1.0));
-    let m = mean(x) - mean(y);
-    let t = m / se;
-    let q = t_ppf(0.5 + 0.5 * level, df);
-    TestResult {
-        statistic: t,
-        p_value: (2.0 * t_sf(t.abs(), df)).min(1.0),
-        df,
-        estimate: m,
-        ci95_low: m - q * se,
-        ci95_high: m + q * se,
-    }
+    t_result(mean(x) - mean(y), se, df, level)
 }
 
 /// Average ranks (1-based) and the sizes of the tie groups.

@@ -21,36 +21,16 @@ fn repo() -> PathBuf {
 /// A cheap synthetic trial: `design`, n, hydration and elasticity at days 0 and 28; the
 /// arms' scenario files are only parsed (the synthetic responders below never run them).
 fn synthetic(design: &str, n: usize, dropout: f64) -> Trial {
-    let text = format!(
-        r#"
-[trial]
-design = "{design}"
-participants = {n}
-seed = 11
-visits_days = [0, 28]
-
-[[arms]]
-name = "active"
-role = "treatment"
-scenario = "mn_short.toml"
-
-[[arms]]
-name = "vehicle"
-role = "vehicle"
-scenario = "mn_short_vehicle.toml"
-
-[population]
-dropout_pct = {dropout}
-
-[[endpoints]]
-name = "hydration"
-instrument = "corneometer"
-
-[[endpoints]]
-name = "elasticity"
-instrument = "cutometer"
-"#
-    );
+    let text = GOOD
+        .replacen("split_face", design, 1)
+        .replacen("participants = 20", &format!("participants = {n}"), 1)
+        .replacen("seed = 1", "seed = 11", 1)
+        .replacen(
+            "[[endpoints]]",
+            &format!("[population]\ndropout_pct = {dropout}\n\n[[endpoints]]"),
+            1,
+        )
+        + "\n[[endpoints]]\nname = \"elasticity\"\ninstrument = \"cutometer\"\n";
     parse_trial(&text, "<synthetic>", &data()).expect("synthetic trial parses")
 }
 
