@@ -436,6 +436,25 @@ impl ClassTissue {
     }
 }
 
+/// Follicle orifice area fraction, the number of depth rows (cell faces `zf`) above the
+/// follicle depth, and the follicle wall area per cm2 of skin per um of depth. The orifice
+/// radius follows from density and area fraction: `frac = n pi r^2`.
+fn follicle_layout(skin: &exoskin_model::Skin, zf: &[f64], fdepth: f64) -> (f64, usize, f64) {
+    if skin.follicles_per_cm2 <= 0.0 || skin.follicle_orifice_fraction <= 0.0 {
+        return (0.0, 0, 0.0);
+    }
+    let frac = skin.follicle_orifice_fraction;
+    let rows = (0..zf.len() - 1)
+        .take_while(|&k| 0.5 * (zf[k] + zf[k + 1]) < fdepth)
+        .count();
+    let r_f_cm = (frac / (PI * skin.follicles_per_cm2)).sqrt();
+    (
+        frac,
+        rows,
+        skin.follicles_per_cm2 * 2.0 * PI * r_f_cm * 1e-4,
+    )
+}
+
 /// The layered slab with a follicle column.
 struct Layered {
     fc: Vec<f64>,
@@ -462,25 +481,7 @@ impl Layered {
         let fdepth = p.follicle_depth_um.v().min(total);
         let (segs, comp) = depth_segments(sc, ve, dermis, Some(fdepth), cpl, false);
         let fc = faces(&segs);
-        let frac = if skin.follicles_per_cm2 > 0.0 {
-            skin.follicle_orifice_fraction
-        } else {
-            0.0
-        };
-        let n_fol = if frac > 0.0 {
-            (0..comp.len())
-                .take_while(|&k| 0.5 * (fc[k] + fc[k + 1]) < fdepth)
-                .count()
-        } else {
-            0
-        };
-        // Orifice radius from density and area fraction: frac = n pi r^2.
-        let r_f_cm = if frac > 0.0 {
-            (frac / (PI * skin.follicles_per_cm2)).sqrt()
-        } else {
-            0.0
-        };
-        let wall_per_um = skin.follicles_per_cm2 * 2.0 * PI * r_f_cm * 1e-4;
+        let (frac, n_fol, wall_per_um) = follicle_layout(skin, &fc, fdepth);
         let mut tis_idx = Vec::new();
         let mut fol_idx = Vec::new();
         let mut next = 1;
@@ -638,24 +639,7 @@ impl Axisym {
                 cells: n_out,
             },
         ]);
-        let frac = if skin.follicles_per_cm2 > 0.0 {
-            skin.follicle_orifice_fraction
-        } else {
-            0.0
-        };
-        let n_fol = if frac > 0.0 {
-            (0..zcomp.len())
-                .take_while(|&k| 0.5 * (zf[k] + zf[k + 1]) < fdepth)
-                .count()
-        } else {
-            0
-        };
-        let r_f_cm = if frac > 0.0 {
-            (frac / (PI * skin.follicles_per_cm2)).sqrt()
-        } else {
-            0.0
-        };
-        let wall_per_um = skin.follicles_per_cm2 * 2.0 * PI * r_f_cm * 1e-4;
+        let (frac, n_fol, wall_per_um) = follicle_layout(skin, &zf, fdepth);
         let mut row_start = Vec::with_capacity(zcomp.len());
         let mut next = 1;
         for k in 0..zcomp.len() {
