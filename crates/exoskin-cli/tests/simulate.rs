@@ -156,10 +156,24 @@ fn a_missing_file_exits_2() {
 fn in_vivo_json_has_outcomes_and_plot_is_drawn() {
     let dir = tmp("outcomes");
     let png = dir.join("o.png");
-    let v = json_of(&["simulate", scenario("in_vivo_intact_forehead.toml").to_str().unwrap(), "--json", "--plot", png.to_str().unwrap()]);
+    let v = json_of(&[
+        "simulate",
+        scenario("in_vivo_intact_forehead.toml").to_str().unwrap(),
+        "--json",
+        "--plot",
+        png.to_str().unwrap(),
+    ]);
     let o = &v["outcomes"];
     let n = o["times_d"].as_array().unwrap().len();
-    for k in ["collagen_pct", "elastin_pct", "tewl_pct", "hydration_pct", "erythema_pct", "cytokines_pct", "pore_area_pct"] {
+    for k in [
+        "collagen_pct",
+        "elastin_pct",
+        "tewl_pct",
+        "hydration_pct",
+        "erythema_pct",
+        "cytokines_pct",
+        "pore_area_pct",
+    ] {
         let s = o[k].as_array().unwrap_or_else(|| panic!("{k} missing"));
         assert_eq!(s.len(), n, "{k}");
         assert!(s.iter().all(|x| x.as_f64().unwrap().is_finite()));
@@ -172,18 +186,34 @@ fn in_vivo_json_has_outcomes_and_plot_is_drawn() {
 #[test]
 fn cell_culture_reports_cytokines_and_wounds_report_closure() {
     let claims = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/claims");
-    let v = json_of(&["simulate", claims.join("cytokines_in_vitro.toml").to_str().unwrap(), "--json"]);
+    let v = json_of(&[
+        "simulate",
+        claims.join("cytokines_in_vitro.toml").to_str().unwrap(),
+        "--json",
+    ]);
     assert!(v["transport"].is_null());
     let c = v["outcomes"]["cytokines_pct"].as_array().unwrap();
     assert!(c.last().unwrap().as_f64().unwrap() < -30.0);
-    let w = json_of(&["simulate", scenario("in_vivo_fractional_co2.toml").to_str().unwrap(), "--json"]);
+    let w = json_of(&[
+        "simulate",
+        scenario("in_vivo_fractional_co2.toml").to_str().unwrap(),
+        "--json",
+    ]);
     let h = w["outcomes"]["wound_closure_h"].as_f64().unwrap();
     assert!(h > 1.0 && h < 96.0, "{h}");
 }
 
 #[test]
 fn a_bad_plot_extension_exits_2() {
-    let out = exe().args(["simulate", scenario("franz_cell_single_layer.toml").to_str().unwrap(), "--plot", "/tmp/x.jpg"]).output().unwrap();
+    let out = exe()
+        .args([
+            "simulate",
+            scenario("franz_cell_single_layer.toml").to_str().unwrap(),
+            "--plot",
+            "/tmp/x.jpg",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains(".png or .svg"));
 }
