@@ -1,0 +1,160 @@
+//! `exoskin trial` and `exoskin power` as a user runs them: JSON fields, the CSV, plots,
+//! determinism across threads, and bad input (exit code 2).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn exe() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_exoskin"))
+}
+
+/// The fast test trial of exoskin-trials (28-day microneedling split-face, coarse numerics).
+fn test_trial() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../exoskin-trials/tests/data/mn_trial.toml")
+        .display()
+        .to_string()
+}
+
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let out = exe().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
+}
+
+#[test]
+fn trial_json_has_the_endpoint_fields_and_does_not_depend_on_threads() {
+    let t = test_trial();
+    let a = json_of(&["trial", &t, "--json", "--threads", "1"]);
+    let b = json_of(&["trial", &t, "--json", "--threads", "2"]);
+    let eps = a["endpoints"].as_array().unwrap();
+    // 3 endpoints x 2 visits after baseline.
+    assert_eq!(eps.len(), 6);
+    for e in eps {
+        for k in [
+            "name",
+            "visit_day",
+            "mean_difference",
+            "ci95_low",
+            "ci95_high",
+            "p_value",
+            "test",
+            "effect_size",
+        ] {
+            assert!(!e[k].is_null(), "{k} missing in {e}");
+        }
+        assert_eq!(e["test"], "paired_t");
+        assert!(e["ci95_low"].as_f64() <= e["mean_difference"].as_f64());
+    }
+    assert_eq!(a["endpoints"], b["endpoints"]);
+    let c = json_of(&["trial", &t, "--json", "--seed", "2"]);
+    assert_ne!(a["endpoints"], c["endpoints"]);
+}
+
+#[test]
+fn trial_out_writes_participants_csv_and_plots() {
+    let dir = std::env::temp_dir().join(format!("exoskin-cli-trial-{}", std::process::id()));
+    let out = exe()
+        .args([
+            "trial",
+            &test_trial(),
+            "--out",
+            dir.to_str().unwrap(),
+            "--participants",
+            "10",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(dir.join("participants.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("participant,arm,visit_day,endpoint,value")
+    );
+    let rows: Vec<&str> = lines.collect();
+    // At most 10 participants x 2 sides x 3 visits x 3 endpoints (dropouts lose visits).
+    assert!(rows.len() <= 180 && rows.len() >= 120, "{}", rows.len());
+    assert!(rows.iter().all(|r| r.split(',').count() == 5));
+    for e in ["pore_area", "elasticity", "hydration"] {
+        let png = std::fs::read(dir.join(format!("{e}.png"))).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+    }
+    assert!(dir.join("results.json").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn power_analytic_and_by_simulation() {
+    let v = json_of(&["power", "--effect-size", "0.5", "--json"]);
+    assert!((v["n"].as_f64().unwrap() - 33.367).abs() < 0.01, "{v}");
+    let v = json_of(&[
+        "power",
+        "--difference",
+        "1",
+        "--sd",
+        "2",
+        "--test",
+        "two-sample",
+        "--json",
+    ]);
+    assert!((v["n"].as_f64().unwrap() - 63.766).abs() < 0.01, "{v}");
+    let v = json_of(&[
+        "power",
+        &test_trial(),
+        "--replicates",
+        "100",
+        "--max-participants",
+        "64",
+        "--json",
+    ]);
+    let curve = v["curve"].as_array().unwrap();
+    assert!(curve.len() >= 3);
+    let first = curve.first().unwrap()["power"]["rate"].as_f64().unwrap();
+    let last = curve.last().unwrap()["power"]["rate"].as_f64().unwrap();
+    assert!(last > first, "{v}");
+}
+
+#[test]
+fn bad_input_exits_2_with_file_line_column() {
+    let bad =
+        std::env::temp_dir().join(format!("exoskin-cli-bad-trial-{}.toml", std::process::id()));
+    let text = std::fs::read_to_string(test_trial())
+        .unwrap()
+        .replace("participants = 30", "participants = 1");
+    std::fs::write(&bad, text).unwrap();
+    // The arms' scenarios are relative to the trial file: copy them beside it.
+    let data = PathBuf::from(test_trial()).parent().unwrap().to_path_buf();
+    for f in ["mn_short.toml", "mn_short_vehicle.toml"] {
+        std::fs::copy(data.join(f), std::env::temp_dir().join(f)).unwrap();
+    }
+    let out = exe()
+        .args(["trial", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(":4:16: `trial.participants`") && err.contains("allowed range 2 to"),
+        "{err}"
+    );
+    let out = exe()
+        .args(["power", "--effect-size", "0.5", "--sd", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = exe()
+        .args(["trial", "/nonexistent/trial.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_file(&bad);
+}
