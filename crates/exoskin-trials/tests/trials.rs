@@ -84,6 +84,7 @@ fn null_trials_reject_at_alpha() {
     for design in ["split_face", "parallel"] {
         let trial = synthetic(design, 20, 10.0);
         let (t, np) = rejection_rate(&trial, &null, 2000, 0);
+        eprintln!("{design}: null rejection rate {t} (t test), {np} (rank test)");
         assert!((0.035..=0.065).contains(&t), "{design}: t test rejects {t}");
         assert!(
             (0.03..=0.065).contains(&np),
@@ -401,4 +402,27 @@ fn bad_trial_files_point_at_file_line_column_and_key() {
         e.contains("exoskin_bad_arm.toml:11:19") && e.contains("product.dose_ul_per_cm2"),
         "{e}"
     );
+}
+
+#[test]
+fn model_trial_without_a_true_effect_rejects_at_about_alpha() {
+    // Both sides get the vehicle: any difference is participant and instrument noise.
+    let text = std::fs::read_to_string(data().join("mn_trial.toml"))
+        .unwrap()
+        .replacen(
+            "scenario = \"mn_short.toml\"",
+            "scenario = \"mn_short_vehicle.toml\"",
+            1,
+        );
+    let mut trial = parse_trial(&text, "null.toml", &data()).unwrap();
+    trial.response = ResponseMode::Grid;
+    let responder = ModelResponder::new(
+        &trial,
+        TransportParams::defaults(),
+        ResponseParams::defaults(),
+    );
+    // 1000 trials: binomial SD 0.007 at alpha 0.05.
+    let rate = power_at(&trial, &responder, 20, 1000).rate;
+    eprintln!("model null trial (n = 20, 1000 trials): rejection rate {rate}");
+    assert!((0.03..=0.07).contains(&rate), "null rejection rate {rate}");
 }
