@@ -535,14 +535,21 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
         Some(n) => println!("\nby simulation: {n} {unit} enrolled reach power {target}"),
         None => println!("\nby simulation: no n up to {max_n} reaches power {target}"),
     }
+    let [lo, hi] = result.effect_size_ci95;
     println!(
-        "analytic ({} t test, {} = {:.3} estimated from 2000 simulated participants): {} completers -> {} enrolled",
+        "analytic ({} t test, {} = {:.3} [{:.3}, {:.3}] from a simulated trial of {} {unit}): {} completers -> {} enrolled",
         if trial.design == Design::SplitFace { "paired" } else { "two-sample" },
         result.effect_size_measure,
         result.effect_size_estimate,
+        lo,
+        hi,
+        exoskin_trials::power::EFFECT_SIZE_PARTICIPANTS,
         result.analytic_n_completers.map(|n| format!("{n:.1}")).unwrap_or_else(|| "none".into()),
         result.analytic_n_enrolled.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
     );
+    if lo <= 0.0 && hi >= 0.0 {
+        println!("note: the effect is too small to tell from zero even in that simulated trial; the analytic n is only a rough guide");
+    }
     println!("({:.1} s)", started.elapsed().as_secs_f64());
     Ok(0)
 }

@@ -8,7 +8,7 @@
 //! search doubles n until the target is reached, then bisects.
 
 use crate::analysis::{changes, primary_p};
-use crate::rng::{splitmix64, Rng};
+use crate::rng::splitmix64;
 use crate::sim::{simulate, Responder};
 use crate::spec::{Design, Trial};
 use crate::stats::{self, Rate};
@@ -34,8 +34,10 @@ pub struct PowerResult {
     /// Smallest n whose simulated power reaches the target (None: not within max).
     pub n_required: Option<usize>,
     pub curve: Vec<PowerPoint>,
-    /// Effect size of the primary comparison estimated from one large simulated trial.
+    /// Effect size of the primary comparison estimated from one simulated trial of
+    /// [`EFFECT_SIZE_PARTICIPANTS`] (per arm in parallel designs).
     pub effect_size_estimate: f64,
+    pub effect_size_ci95: [f64; 2],
     /// "cohen_dz" (paired) or "cohen_d" (two-sample).
     pub effect_size_measure: String,
     /// Analytic completers needed for that effect size (noncentral t).
@@ -43,6 +45,10 @@ pub struct PowerResult {
     /// The same, enrolled: divided by the fraction that completes.
     pub analytic_n_enrolled: Option<usize>,
 }
+
+/// Participants (per arm in parallel designs) of the simulated trial that estimates the
+/// effect size for the analytic answer.
+pub const EFFECT_SIZE_PARTICIPANTS: usize = 20_000;
 
 fn replicate_seed(seed: u64, r: usize) -> u64 {
     let mut s = seed ^ 0xA076_1D64_78BD_642F_u64.wrapping_mul(r as u64 + 1);
@@ -115,10 +121,9 @@ pub fn simulate_power(
     }
     curve.sort_by_key(|p| p.n);
     // Effect size from one large trial (its own seed), for the analytic answer.
-    let big = 2000.min(max_n.max(200));
     let readings = simulate(
         trial,
-        big,
+        EFFECT_SIZE_PARTICIPANTS,
         replicate_seed(trial.seed ^ 0x5EED, usize::MAX - 1),
         responder,
         None,
@@ -130,19 +135,19 @@ pub fn simulate_power(
     let (es, measure, n_an) = match trial.design {
         Design::SplitFace => {
             let d: Vec<f64> = x.iter().zip(&y).map(|(a, b)| a - b).collect();
-            let es = stats::mean(&d) / stats::sd(&d);
+            let es = stats::cohen_dz(&d, 0.95);
             (
                 es,
                 "cohen_dz",
-                stats::paired_n(es.abs(), trial.alpha, target),
+                stats::paired_n(es.value.abs(), trial.alpha, target),
             )
         }
         Design::Parallel => {
-            let es = stats::cohen_d(&x, &y, 0.95).value;
+            let es = stats::cohen_d(&x, &y, 0.95);
             (
                 es,
                 "cohen_d",
-                stats::two_sample_n(es.abs(), trial.alpha, target),
+                stats::two_sample_n(es.value.abs(), trial.alpha, target),
             )
         }
     };
@@ -165,15 +170,10 @@ pub fn simulate_power(
         replicates,
         n_required: hi,
         curve,
-        effect_size_estimate: es,
+        effect_size_estimate: es.value,
+        effect_size_ci95: [es.ci95_low, es.ci95_high],
         effect_size_measure: measure.into(),
         analytic_n_completers: n_an,
         analytic_n_enrolled: n_an.map(|n| (n.ceil() / completing).ceil() as usize),
     }
-}
-
-/// Draw `n` values for quick synthetic checks (used by tests and benches).
-pub fn normal_sample(seed: u64, n: usize, mean: f64, sd: f64) -> Vec<f64> {
-    let mut r = Rng::for_participant(seed, 0, 7);
-    (0..n).map(|_| mean + sd * r.normal()).collect()
 }
