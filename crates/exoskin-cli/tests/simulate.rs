@@ -1,11 +1,9 @@
 //! `exoskin simulate` as a user runs it: outputs, JSON fields, CSV files, and bad input.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn exe() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_exoskin"))
-}
+use common::{exe, json_of};
+use std::path::PathBuf;
 
 fn scenario(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -17,16 +15,6 @@ fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("exoskin-cli-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn json_of(args: &[&str]) -> serde_json::Value {
-    let out = exe().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
 }
 
 #[test]

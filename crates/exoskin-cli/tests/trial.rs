@@ -1,12 +1,10 @@
 //! `exoskin trial` and `exoskin power` as a user runs them: JSON fields, the CSV, plots,
 //! determinism across threads, and bad input (exit code 2).
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn exe() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_exoskin"))
-}
+use common::{exe, json_of};
+use std::path::PathBuf;
 
 /// The fast test trial of exoskin-trials (28-day microneedling split-face, coarse numerics).
 fn test_trial() -> String {
@@ -14,16 +12,6 @@ fn test_trial() -> String {
         .join("../exoskin-trials/tests/data/mn_trial.toml")
         .display()
         .to_string()
-}
-
-fn json_of(args: &[&str]) -> serde_json::Value {
-    let out = exe().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
 }
 
 #[test]

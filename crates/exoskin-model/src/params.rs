@@ -5,7 +5,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-/// One parameter with its provenance.
+/// One parameter with its provenance (transport and response data files alike).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Param {
@@ -16,6 +16,10 @@ pub struct Param {
     pub range: Option<[f64; 2]>,
     #[serde(default)]
     pub assumption: bool,
+    /// Calibrated by `exoskin calibrate` (response parameters): `value` is the prior median
+    /// and `range` its 95 % prior interval.
+    #[serde(default)]
+    pub fit: bool,
 }
 
 impl Param {

@@ -10,21 +10,8 @@ pub const POTENCY_TOML: &str = include_str!("../../../data/potency.toml");
 pub const FIT_TOML: &str = include_str!("../../../data/response_fit.toml");
 pub const TARGETS_TOML: &str = include_str!("../../../data/calibration_targets.toml");
 
-/// One response parameter with provenance.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RParam {
-    pub value: f64,
-    pub unit: String,
-    pub source: String,
-    #[serde(default)]
-    pub range: Option<[f64; 2]>,
-    #[serde(default)]
-    pub assumption: bool,
-    /// Calibrated by `exoskin calibrate` (value = prior median, range = 95 % prior interval).
-    #[serde(default)]
-    pub fit: bool,
-}
+/// One response parameter with provenance: the model crate's [`Param`].
+pub use exoskin_model::Param as RParam;
 
 /// Relative potency of a source by pathway (human MSC = 1).
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq)]

@@ -91,62 +91,9 @@ pub fn beta_inc(x: f64, a: f64, b: f64) -> f64 {
     }
 }
 
-/// Regularized upper incomplete gamma Q(a, x).
-pub fn gamma_q(a: f64, x: f64) -> f64 {
-    if x <= 0.0 {
-        return 1.0;
-    }
-    let gln = ln_gamma(a);
-    if x < a + 1.0 {
-        // Series for P.
-        let (mut ap, mut sum) = (a, 1.0 / a);
-        let mut del = sum;
-        for _ in 0..10_000 {
-            ap += 1.0;
-            del *= x / ap;
-            sum += del;
-            if del.abs() < sum.abs() * EPS {
-                break;
-            }
-        }
-        1.0 - sum * (-x + a * x.ln() - gln).exp()
-    } else {
-        // Continued fraction for Q (Lentz).
-        let tiny = 1e-300;
-        let mut b = x + 1.0 - a;
-        let mut c = 1.0 / tiny;
-        let mut d = 1.0 / b;
-        let mut h = d;
-        for i in 1..10_000 {
-            let an = -(i as f64) * (i as f64 - a);
-            b += 2.0;
-            d = an * d + b;
-            if d.abs() < tiny {
-                d = tiny;
-            }
-            c = b + an / c;
-            if c.abs() < tiny {
-                c = tiny;
-            }
-            d = 1.0 / d;
-            let del = d * c;
-            h *= del;
-            if (del - 1.0).abs() < EPS {
-                break;
-            }
-        }
-        (-x + a * x.ln() - gln).exp() * h
-    }
-}
-
-/// erfc(x).
-pub fn erfc(x: f64) -> f64 {
-    if x >= 0.0 {
-        gamma_q(0.5, x * x)
-    } else {
-        2.0 - gamma_q(0.5, x * x)
-    }
-}
+/// erfc(x): the workspace's one implementation (series and continued fraction, about 1e-14
+/// relative), shared with the transport tests.
+pub use exoskin_model::size::erfc;
 
 /// Standard normal CDF.
 pub fn norm_cdf(x: f64) -> f64 {
