@@ -45,13 +45,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario file (franz_cell or in_vivo) and report transport and outcomes.
+    /// Run a scenario file (franz_cell, in_vivo or cell_culture) and report transport and outcomes.
     Simulate(simulate::Args),
     /// Fit the response parameters to the published figures and write a report.
     Calibrate(calibrate::Args),
     /// Decode an ingredient list or check a product file for red flags.
     Label(label::Args),
-    /// Batch quality certificates: keygen, issue, verify.
+    /// Batch quality certificates: keygen, assess, issue, verify, uri, publish, revoke.
     #[command(subcommand)]
     Batch(batch::BatchCommand),
     /// Serve the certificate registry and GS1 Digital Link resolver over HTTP.
