@@ -171,6 +171,9 @@ pub const NAMES: &[&str] = &[
     "matrix_decline_per_year",
     "wound_chemical_diffusivity",
     "wound_chemical_gain",
+    "culture_uptake_time_h",
+    "stimulus_lps",
+    "stimulus_tnf_alpha",
 ];
 
 #[cfg(test)]
