@@ -27,38 +27,42 @@ pub fn outcomes_plot(
     if let Some(o) = o {
         let x = &o.series;
         let d = &x.times_d;
-        if x.collagen_pct.is_empty() {
-            panels.push(Panel::Chart(Chart {
+        let pct_chart = |title: &str, y_label: &str, series: Vec<Series>| {
+            Panel::Chart(Chart {
                 title: title.into(),
                 x_label: "days".into(),
-                y_label: "% vs stimulated control".into(),
-                series: vec![line("cytokines", d, &x.cytokines_pct)],
+                y_label: y_label.into(),
+                series,
                 hline: Some(0.0),
-            }));
+            })
+        };
+        if x.collagen_pct.is_empty() {
+            panels.push(pct_chart(
+                title,
+                "% vs stimulated control",
+                vec![line("cytokines", d, &x.cytokines_pct)],
+            ));
         } else {
-            panels.push(Panel::Chart(Chart {
-                title: "Dermal matrix and pores".into(),
-                x_label: "days".into(),
-                y_label: "% change from baseline".into(),
-                series: vec![
+            let change = "% change from baseline";
+            panels.push(pct_chart(
+                "Dermal matrix and pores",
+                change,
+                vec![
                     line("collagen", d, &x.collagen_pct),
                     line("elastin", d, &x.elastin_pct),
                     line("pore area", d, &x.pore_area_pct),
                 ],
-                hline: Some(0.0),
-            }));
-            panels.push(Panel::Chart(Chart {
-                title: "Barrier, hydration, inflammation".into(),
-                x_label: "days".into(),
-                y_label: "% change from baseline".into(),
-                series: vec![
+            ));
+            panels.push(pct_chart(
+                "Barrier, hydration, inflammation",
+                change,
+                vec![
                     line("hydration", d, &x.hydration_pct),
                     line("TEWL", d, &x.tewl_pct),
                     line("erythema", d, &x.erythema_pct),
                     line("cytokines", d, &x.cytokines_pct),
                 ],
-                hline: Some(0.0),
-            }));
+            ));
         }
     } else if let Some(Transport::Franz(f)) = t {
         let r = &f.run;

@@ -5,7 +5,8 @@ use anyhow::Context;
 use clap::Args as ClapArgs;
 use exoskin_model::{load_scenario, parse_scenario, Scenario, TransportParams};
 use exoskin_response::{culture, simulate_in_vivo, Outcomes, ResponseParams};
-use exoskin_transport::{engine::sink_names, simulate, Transport};
+use exoskin_transport::network::SINK_NAMES;
+use exoskin_transport::{simulate, Transport};
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -76,7 +77,7 @@ fn mass_balance(t: &Transport) -> Value {
     for (k, name) in r.compartments.iter().enumerate() {
         comps.insert(name.clone(), json!(r.amounts_per_cm2[k][last]));
     }
-    for (s, name) in sink_names().iter().enumerate() {
+    for (s, name) in SINK_NAMES.iter().enumerate() {
         if r.sinks_per_cm2[s][last] != 0.0 {
             comps.insert(name.to_string(), json!(r.sinks_per_cm2[s][last]));
         }
@@ -169,7 +170,7 @@ fn transport_json(t: &Transport) -> Value {
                 json!(v.dose_per_application_per_cm2),
             );
             let mut sinks = Map::new();
-            for (k, name) in sink_names().iter().enumerate() {
+            for (k, name) in SINK_NAMES.iter().enumerate() {
                 sinks.insert(name.to_string(), json!(r.sinks_per_cm2[k]));
             }
             tr.insert("cumulative_sinks_per_cm2".into(), Value::Object(sinks));
@@ -366,7 +367,7 @@ fn transport_summary(o: &mut String, s: &Scenario, t: &Transport) {
     for (k, name) in r.compartments.iter().enumerate() {
         let _ = writeln!(o, "  {name:<24}{:>14}", sci(r.amounts_per_cm2[k][last]));
     }
-    for (k, name) in sink_names().iter().enumerate() {
+    for (k, name) in SINK_NAMES.iter().enumerate() {
         if r.sinks_per_cm2[k][last] != 0.0 {
             let _ = writeln!(o, "  {name:<24}{:>14}", sci(r.sinks_per_cm2[k][last]));
         }
@@ -417,7 +418,7 @@ fn write_csv(dir: &Path, t: Option<&Transport>, oc: Option<&Outcomes>) -> std::i
     for c in &r.compartments {
         let _ = write!(s, ",{c}_per_cm2");
     }
-    for n in sink_names() {
+    for n in SINK_NAMES {
         let _ = write!(s, ",{n}_per_cm2");
     }
     s.push_str(",receptor_per_cm2,reached_dermis_per_cm2,applied_per_cm2\n");

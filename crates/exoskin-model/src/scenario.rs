@@ -645,7 +645,7 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
                     "an in_vivo scenario needs a [product] table",
                 )
             })?;
-            let product = validate_product(pr, p)?;
+            let product = validate_product(pr)?;
             let sk = raw.skin.as_ref().ok_or_else(|| {
                 Invalid::new(
                     "experiment.kind",
@@ -979,7 +979,7 @@ fn validate_size(s: &RawSize, table: &str) -> Result<(SizeDistribution, usize), 
     }
 }
 
-fn validate_product(pr: &RawProduct, _p: &TransportParams) -> Result<Product, Invalid> {
+fn validate_product(pr: &RawProduct) -> Result<Product, Invalid> {
     if !SOURCES.contains(&pr.source.as_str()) {
         return Err(Invalid::new(
             "product.source",

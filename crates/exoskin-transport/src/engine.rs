@@ -1,7 +1,7 @@
 //! The time loop shared by every geometry: doses, output times, adaptive steps, uptake
 //! saturation, and the bookkeeping that closes the mass balance.
 
-use crate::network::{Accounts, Network, Stepper, N_SINKS, SINK_NAMES, UM_ML_TO_PER_CM2};
+use crate::network::{Accounts, Network, Stepper, N_SINKS, UM_ML_TO_PER_CM2};
 use serde::Serialize;
 
 /// An amount put into a cell at a time (a product application, a finite donor).
@@ -213,9 +213,4 @@ fn record(r: &mut Run, net: &Network, m: &[Vec<f64>], acc: &[Accounts], applied:
         .push((applied + acc.iter().map(|a| a.inflow).sum::<f64>()) * UM_ML_TO_PER_CM2);
     r.tracked_per_cm2
         .push(acc.iter().map(|a| a.tracked).sum::<f64>() * UM_ML_TO_PER_CM2);
-}
-
-/// Sink names, re-exported for reports.
-pub fn sink_names() -> [&'static str; N_SINKS] {
-    SINK_NAMES
 }

@@ -322,7 +322,7 @@ pub fn simulate(v: &InVivo, p: &TransportParams, closure: Option<&Closure>) -> I
                     .fold(0.0, f64::max);
                 let film = film_volume_um(t, &apps2, film_um, &pp);
                 for (net, ct) in nets.iter_mut().zip(&props) {
-                    geo.refresh(net, ct, s, film, &pp);
+                    geo.refresh(net, ct, s, film);
                 }
             });
             let ch = ChannelGeometry {
@@ -744,20 +744,13 @@ impl Axisym {
                 net.sink_rate[id] = rates(FOLLICLE, p);
             }
         }
-        self.refresh(&mut net, ct, s, film, p);
+        self.refresh(&mut net, ct, s, film);
         net
     }
 
     /// Recompute capacities and conductances for openness `s` and film volume. Edges are
     /// rebuilt in the same order every time (the batched solver relies on it).
-    fn refresh(
-        &self,
-        net: &mut Network,
-        ct: &ClassTissue,
-        s: f64,
-        film: f64,
-        _p: &TransportParams,
-    ) {
+    fn refresh(&self, net: &mut Network, ct: &ClassTissue, s: f64, film: f64) {
         let nr = self.nr();
         let nz = self.zcomp.len();
         let r2 = self.big_r * self.big_r;
