@@ -21,5 +21,7 @@ export EXOSKIN_REQUIRE_TOOLS=1
 EXOSKIN_PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
 export EXOSKIN_PG_BIN
 
-cargo test --workspace --all-targets 2>&1
+# The tests use the release profile, so they share every compiled crate with the quick start's
+# `cargo run --release` (one build instead of two).
+cargo test --release --workspace --all-targets 2>&1
 command -v python3 >/dev/null 2>&1 || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null; }; python3 scripts/check_stats_reference.py 2>&1  # statistics vs scipy/statsmodels
