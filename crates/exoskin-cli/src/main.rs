@@ -47,8 +47,10 @@ struct Cli {
 enum Command {
     /// Run a scenario file (franz_cell, in_vivo or cell_culture) and report transport and outcomes.
     Simulate(simulate::Args),
-    /// Fit the response parameters to the published figures and write a report.
+    /// Fit the response parameters to the peer-reviewed calibration set; validate; write a report.
     Calibrate(calibrate::Args),
+    /// Test the seed articles' claims with the calibrated model: prediction, interval, verdict.
+    Claims(calibrate::ClaimsArgs),
     /// Decode an ingredient list or check a product file for red flags.
     Label(label::Args),
     /// Batch quality certificates: keygen, assess, issue, verify, uri, publish, revoke.
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Simulate(a) => simulate::run(a),
         Command::Calibrate(a) => calibrate::run(a),
+        Command::Claims(a) => calibrate::run_claims(a),
         Command::Label(a) => label::run(a),
         Command::Batch(c) => batch::run(c),
         Command::Serve(a) => batch::serve(a),

@@ -22,7 +22,7 @@ fn bench(c: &mut Criterion) {
     });
     let sim = simulate_in_vivo(&daily, tp, rp);
     g.bench_function("respond_only_12_weeks", |b| {
-        b.iter(|| respond(&daily, &sim.transport, None, 1.0, rp))
+        b.iter(|| respond(&daily, &sim.transport, None, None, 1.0, rp))
     });
     g.finish();
 }

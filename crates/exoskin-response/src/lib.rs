@@ -1,28 +1,37 @@
-//! The skin's response to delivered vesicles, and the outcomes a person sees.
+//! The skin's response to a procedure and to delivered vesicles, and the outcomes a person
+//! sees.
 //!
-//! Layout: [`params`] (data files and the calibration fit), [`signal`] (active vesicles in
-//! keratinocytes and fibroblasts from the transport run), [`wound`] (re-epithelialization of
-//! procedure wounds, which also sets the channel closure of the transport engine),
-//! [`tissue`] (the outcome equations), [`culture`] (in-vitro experiments) and
-//! [`calibrate`] (the fit to the published figures).
+//! Layout: [`params`] (typed parameters from the data files and the calibration fit),
+//! [`injury`] (a procedure as an injury of a size, and its clocks), [`signal`] (active
+//! vesicles in keratinocytes and fibroblasts from the transport run, and the one
+//! dose-response per cell), [`wound`] (the re-epithelialization front), [`tissue`] (the
+//! outcome equations), [`culture`] (in-vitro experiments), [`evidence`] (the peer-reviewed
+//! calibration and validation data), [`calibrate`] (the fit) and [`claims`] (the seed
+//! articles' claims, tested).
 //!
-//! Coupling: without vesicles the wound closes on the procedure's measured time scale; the
-//! vesicle signal in the epidermis speeds it; the closure curve sets the openness of the
-//! channels in transport, which sets how many vesicles get in. [`simulate_in_vivo`] runs the
-//! two in turn until the closure time changes by less than 1 % (at most 4 passes).
+//! Coupling: microneedle channels close on their own physical clock (measured, longer under
+//! occlusion), which transport uses; laser zones stay open to vesicles until the epidermis
+//! covers them, so transport uses the re-epithelialization curve, which the vesicle signal
+//! in the epidermis speeds. [`simulate_in_vivo`] runs transport and wound in turn until the
+//! closure time changes by less than 1 % (at most 4 passes); a procedure whose channel does
+//! not depend on the wound needs one transport pass.
 
 pub mod calibrate;
+pub mod claims;
 pub mod culture;
+pub mod evidence;
+pub mod injury;
 pub mod params;
 pub mod signal;
 pub mod tissue;
 pub mod wound;
 
-pub use params::ResponseParams;
+pub use injury::Injury;
+pub use params::{ResponseError, ResponseParams};
 pub use tissue::Series;
 pub use wound::WoundCurve;
 
-use exoskin_model::scenario::{InVivo, Procedure};
+use exoskin_model::scenario::InVivo;
 use exoskin_model::TransportParams;
 use exoskin_transport::invivo::{self, Closure, InVivoResult};
 use serde::Serialize;
@@ -35,6 +44,9 @@ pub struct Outcomes {
     pub series: Series,
     /// Time to 95 % re-epithelialization of the procedure wounds, h (None without a wound).
     pub wound_closure_h: Option<f64>,
+    /// Time to 95 % closure of the channels vesicles enter by, h (microneedle pores close on
+    /// their own clock; laser zones with the epidermis; None without channels).
+    pub channel_closure_h: Option<f64>,
     /// The person's absolute baseline relative to healthy skin at 30 (age lowers it).
     pub baseline: Baseline,
 }
@@ -49,88 +61,85 @@ pub struct Baseline {
 #[derive(Debug, Clone)]
 pub struct Simulation {
     pub transport: InVivoResult,
+    /// Re-epithelialization of the procedure wounds.
     pub wound: Option<WoundCurve>,
+    /// The channel closure transport used.
+    pub channel: Option<WoundCurve>,
     pub outcomes: Outcomes,
 }
 
-/// Injury severity of a procedure, normalized to one pass of ablative fractional CO2 at 10 %
-/// coverage and 300 um depth (= 1): `sqrt(opened area fraction / 0.1) * depth / 300 um`.
-/// The square root (an assumption) keeps dense shallow needling from counting as little as
-/// its opened area alone would say; a superficial peel counts 0.2 per unit of SC removed.
-pub fn severity(p: &Procedure) -> f64 {
-    match *p {
-        Procedure::None => 0.0,
-        Procedure::Microneedling {
-            depth_um,
-            channel_width_um,
-            channels_per_cm2,
-            ..
-        } => {
-            let area =
-                std::f64::consts::PI * (0.5 * channel_width_um * 1e-4).powi(2) * channels_per_cm2;
-            (area / 0.1).sqrt() * depth_um / 300.0
+/// Per-cell vesicle effects in keratinocytes and fibroblasts of a transport run;
+/// `delivery_scale` multiplies the uptake (virtual participants whose skin lets more or fewer
+/// vesicles through).
+pub struct CellEffects {
+    keratinocyte: Signal,
+    fibroblast: Signal,
+    per_keratinocyte: f64,
+    per_fibroblast: f64,
+    half: f64,
+}
+
+impl CellEffects {
+    pub fn new(tr: &InVivoResult, rp: &ResponseParams, delivery_scale: f64) -> CellEffects {
+        let r = &tr.run;
+        let v = &rp.v;
+        let hl = v.signal_half_life_h;
+        let scale = delivery_scale * v.tissue_delivery_factor;
+        CellEffects {
+            keratinocyte: Signal::new(&r.times_h, &r.sinks_per_cm2[0], hl, scale),
+            fibroblast: Signal::new(&r.times_h, &r.sinks_per_cm2[1], hl, scale),
+            per_keratinocyte: 1.0 / v.keratinocytes_per_cm2,
+            per_fibroblast: 1.0 / v.fibroblasts_per_cm2,
+            half: v.half_effect_vesicles_per_cell,
         }
-        Procedure::FractionalCo2 {
-            depth_um,
-            coverage_pct,
-            ..
-        } => (coverage_pct / 100.0 / 0.1).sqrt() * depth_um / 300.0,
-        Procedure::ChemicalPeel {
-            sc_removed_fraction,
-        } => 0.2 * sc_removed_fraction,
+    }
+    /// Effect in keratinocytes at time t (h).
+    pub fn keratinocyte(&self, t: f64) -> f64 {
+        effect(self.keratinocyte.at(t) * self.per_keratinocyte, self.half)
+    }
+    /// Effect in fibroblasts at time t (h).
+    pub fn fibroblast(&self, t: f64) -> f64 {
+        effect(self.fibroblast.at(t) * self.per_fibroblast, self.half)
+    }
+    /// Active vesicles per keratinocyte at time t (h).
+    pub fn per_keratinocyte(&self, t: f64) -> f64 {
+        self.keratinocyte.at(t) * self.per_keratinocyte
     }
 }
 
-/// The closure half-life of a procedure's wounds without vesicles (data/transport.toml).
-pub fn closure_half_life_h(p: &Procedure, tp: &TransportParams) -> Option<f64> {
-    match *p {
-        Procedure::Microneedling { occluded, .. } => Some(if occluded {
-            tp.microneedle_closure_half_life_occluded_h.v()
-        } else {
-            tp.microneedle_closure_half_life_h.v()
-        }),
-        Procedure::FractionalCo2 { .. } => Some(tp.co2_closure_half_life_h.v()),
-        _ => None,
+fn open_of(curve: Option<&WoundCurve>, sessions_h: &[f64], t: f64) -> f64 {
+    match curve {
+        Some(w) => sessions_h
+            .iter()
+            .filter(|&&s| s <= t)
+            .map(|&s| w.open_at(t - s))
+            .fold(0.0, f64::max),
+        None => 0.0,
     }
 }
 
-/// The signals of a transport run; `delivery_scale` multiplies the uptake (virtual
-/// participants whose skin lets more or fewer vesicles through).
-pub fn signals(tr: &InVivoResult, rp: &ResponseParams, delivery_scale: f64) -> (Signal, Signal) {
-    let r = &tr.run;
-    let hl = rp.get("signal_half_life_h");
-    (
-        Signal::new(&r.times_h, &r.sinks_per_cm2[0], hl, delivery_scale),
-        Signal::new(&r.times_h, &r.sinks_per_cm2[1], hl, delivery_scale),
-    )
-}
-
-/// Outcomes of an in-vivo scenario given its transport run (and wound, if any).
+/// Outcomes of an in-vivo scenario given its transport run and its wound (if any).
 pub fn respond(
     v: &InVivo,
     tr: &InVivoResult,
     wound: Option<&WoundCurve>,
+    channel: Option<&WoundCurve>,
     delivery_scale: f64,
     rp: &ResponseParams,
 ) -> Outcomes {
-    let (sk, sf) = signals(tr, rp, delivery_scale);
+    let cells = CellEffects::new(tr, rp, delivery_scale);
     let sessions = v.sessions_h.clone();
-    let open = |t: f64| -> f64 {
-        match wound {
-            Some(w) => sessions
-                .iter()
-                .filter(|&&s| s <= t)
-                .map(|&s| w.open_at(t - s))
-                .fold(0.0, f64::max),
-            None => 0.0,
-        }
-    };
+    let open = |t: f64| open_of(wound, &sessions, t);
+    let channel_open = |t: f64| open_of(channel, &sessions, t);
+    let ek = |t: f64| cells.keratinocyte(t);
+    let ef = |t: f64| cells.fibroblast(t);
     let drivers = tissue::Drivers {
-        keratinocyte: &sk,
-        fibroblast: &sf,
+        keratinocyte: &ek,
+        fibroblast: &ef,
         open: &open,
+        channel: &channel_open,
         sessions_h: &v.sessions_h,
-        severity: severity(&v.procedure),
+        injury: Injury::of(&v.procedure),
         potency: rp.potency(&v.product.source),
         age_years: v.skin.age_years,
     };
@@ -138,13 +147,14 @@ pub fn respond(
     let every = if duration_d <= 7.0 {
         (duration_d / 96.0).max(1.0 / 96.0)
     } else {
-        1.0
+        0.25
     };
-    let series = tissue::integrate(&drivers, rp, duration_d, every);
-    let idx = tissue::age_factor(v.skin.age_years, rp);
+    let series = tissue::integrate(&drivers, &rp.v, duration_d, every);
+    let idx = tissue::age_factor(v.skin.age_years, &rp.v);
     Outcomes {
         series,
         wound_closure_h: wound.and_then(|w| w.closure_h),
+        channel_closure_h: channel.and_then(|w| w.closure_h),
         baseline: Baseline {
             collagen_index: idx,
             elastin_index: idx,
@@ -152,24 +162,28 @@ pub fn respond(
     }
 }
 
-/// Wound closure given the epidermal signal of a transport run.
-pub fn wound_for(
-    v: &InVivo,
-    tr: Option<&InVivoResult>,
-    tp: &TransportParams,
-    rp: &ResponseParams,
-) -> Option<WoundCurve> {
-    let half = closure_half_life_h(&v.procedure, tp)?;
-    let speed = rp.get("closure_speedup") * rp.potency(&v.product.source).migration;
-    let sk = tr.map(|t| signals(t, rp, 1.0).0);
-    let kk = rp.get("half_effect_keratinocyte_per_cm2");
-    let boost = |t: f64| 1.0 + speed * sk.as_ref().map(|s| effect(s.at(t), kk)).unwrap_or(0.0);
+/// Re-epithelialization of the procedure's wounds, sped by the epidermal vesicle signal of a
+/// transport run (None: no vesicles yet). None without an open wound.
+pub fn wound_for(v: &InVivo, tr: Option<&InVivoResult>, rp: &ResponseParams) -> Option<WoundCurve> {
+    let inj = Injury::of(&v.procedure).filter(Injury::is_wound)?;
+    let half = injury::reepithelialization_half_life_h(&inj, v.skin.age_years, &rp.v);
+    let speed = rp.v.closure_speedup * rp.potency(&v.product.source).migration;
+    let cells = tr.map(|t| CellEffects::new(t, rp, 1.0));
+    let boost = |t: f64| 1.0 + speed * cells.as_ref().map(|c| c.keratinocyte(t)).unwrap_or(0.0);
     Some(wound::wound_curve(
         half,
-        rp.get("wound_chemical_diffusivity"),
-        rp.get("wound_chemical_gain"),
+        injury::FRONT_CHEM_DIFFUSIVITY,
+        injury::FRONT_CHEM_GAIN,
         &boost,
     ))
+}
+
+/// The physical closure of microneedle channels (their own clock, not sped by vesicles):
+/// first order, the form in which the human half-lives were estimated (PMC8259462).
+pub fn microneedle_channel(v: &InVivo, tp: &TransportParams) -> Option<WoundCurve> {
+    let inj = Injury::of(&v.procedure)?;
+    let half = injury::microneedle_channel_half_life_h(&inj, tp)?;
+    Some(wound::first_order_curve(half))
 }
 
 fn closure_of(w: &WoundCurve) -> Closure {
@@ -181,29 +195,41 @@ fn closure_of(w: &WoundCurve) -> Closure {
 
 /// Transport, wound healing and outcomes of an in-vivo scenario, coupled.
 pub fn simulate_in_vivo(v: &InVivo, tp: &TransportParams, rp: &ResponseParams) -> Simulation {
-    let mut wound = wound_for(v, None, tp, rp);
+    if let Some(ch) = microneedle_channel(v, tp) {
+        // The channel clock is physical: one transport pass, then the wound from its signal.
+        let transport = invivo::simulate(v, tp, Some(&closure_of(&ch)));
+        let wound = wound_for(v, Some(&transport), rp);
+        let outcomes = respond(v, &transport, wound.as_ref(), Some(&ch), 1.0, rp);
+        return Simulation {
+            transport,
+            wound,
+            channel: Some(ch),
+            outcomes,
+        };
+    }
+    let mut wound = wound_for(v, None, rp);
     let mut transport = invivo::simulate(v, tp, wound.as_ref().map(closure_of).as_ref());
     if wound.is_some() {
         for _ in 0..3 {
-            let next = wound_for(v, Some(&transport), tp, rp);
-            let (a, b) = (
+            let next = wound_for(v, Some(&transport), rp);
+            let changed = match (
                 wound.as_ref().and_then(|w| w.closure_h),
                 next.as_ref().and_then(|w| w.closure_h),
-            );
-            let converged = match (a, b) {
-                (Some(a), Some(b)) => ((a - b) / a).abs() < 0.01,
-                _ => true,
+            ) {
+                (Some(a), Some(b)) => ((a - b) / a).abs() >= 0.01,
+                _ => false,
             };
             wound = next;
-            transport = invivo::simulate(v, tp, wound.as_ref().map(closure_of).as_ref());
-            if converged {
+            if !changed {
                 break;
             }
+            transport = invivo::simulate(v, tp, wound.as_ref().map(closure_of).as_ref());
         }
     }
-    let outcomes = respond(v, &transport, wound.as_ref(), 1.0, rp);
+    let outcomes = respond(v, &transport, wound.as_ref(), wound.as_ref(), 1.0, rp);
     Simulation {
         transport,
+        channel: wound.clone(),
         wound,
         outcomes,
     }

@@ -1,5 +1,9 @@
 //! Response parameters (`data/response.toml`), source potencies (`data/potency.toml`) and
 //! the fitted values written by `exoskin calibrate` (`data/response_fit.toml`).
+//!
+//! [`ResponseParams`] is a typed struct: the ODE loop reads fields, never names. Names are
+//! used only at the edges (loading, calibration, virtual participants), through
+//! [`ResponseParams::value`] and [`ResponseParams::set`].
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -8,10 +12,24 @@ use std::sync::OnceLock;
 pub const RESPONSE_TOML: &str = include_str!("../../../data/response.toml");
 pub const POTENCY_TOML: &str = include_str!("../../../data/potency.toml");
 pub const FIT_TOML: &str = include_str!("../../../data/response_fit.toml");
-pub const TARGETS_TOML: &str = include_str!("../../../data/calibration_targets.toml");
 
-/// One response parameter with provenance: the model crate's [`Param`].
+/// One response parameter with provenance: the model crate's [`Param`](exoskin_model::Param).
 pub use exoskin_model::Param as RParam;
+
+/// Errors of the response crate's data and inputs.
+#[derive(Debug, thiserror::Error)]
+pub enum ResponseError {
+    #[error("{file}: {message}")]
+    Data { file: &'static str, message: String },
+    #[error("unknown response parameter `{name}`: the names are the tables of data/response.toml")]
+    UnknownParameter { name: String },
+    #[error(
+        "response parameter `{name}` = {value} is not allowed: it must be finite and positive"
+    )]
+    BadValue { name: String, value: f64 },
+    #[error("{file}: {message}")]
+    Evidence { file: String, message: String },
+}
 
 /// Relative potency of a source by pathway (human MSC = 1).
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
@@ -20,14 +38,27 @@ pub struct Potency {
     pub matrix: f64,
     pub hydration: f64,
     pub migration: f64,
+    pub pigment: f64,
+}
+
+impl Potency {
+    pub const NONE: Potency = Potency {
+        anti_inflammatory: 0.0,
+        matrix: 0.0,
+        hydration: 0.0,
+        migration: 0.0,
+        pigment: 0.0,
+    };
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PotencyRow {
     anti_inflammatory: f64,
     matrix: f64,
     hydration: f64,
     migration: f64,
+    pigment: f64,
     #[allow(dead_code)]
     source: String,
 }
@@ -45,40 +76,160 @@ struct FitFile {
     params: BTreeMap<String, Fitted>,
 }
 
-/// All response parameters by name: data-file values, with fitted ones replaced by the fit.
+macro_rules! response_params {
+    ($($name:ident),* $(,)?) => {
+        /// Every response parameter's value (units and sources in `data/response.toml`).
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        pub struct Values { $(pub $name: f64,)* }
+
+        /// Every parameter name the model reads, in declaration order.
+        pub const NAMES: &[&str] = &[$(stringify!($name),)*];
+
+        impl Values {
+            fn from_map(m: &BTreeMap<String, f64>) -> Result<Values, ResponseError> {
+                Ok(Values { $($name: *m.get(stringify!($name)).ok_or_else(|| ResponseError::Data {
+                    file: "data/response.toml",
+                    message: format!("`{}` is missing", stringify!($name)),
+                })?,)* })
+            }
+            fn slot(&mut self, name: &str) -> Option<&mut f64> {
+                match name { $(stringify!($name) => Some(&mut self.$name),)* _ => None }
+            }
+            fn get(&self, name: &str) -> Option<f64> {
+                match name { $(stringify!($name) => Some(self.$name),)* _ => None }
+            }
+        }
+    };
+}
+
+response_params!(
+    // dose-response
+    signal_half_life_h,
+    half_effect_vesicles_per_cell,
+    tissue_delivery_factor,
+    culture_uptake_fraction,
+    culture_uptake_time_h,
+    keratinocytes_per_cm2,
+    fibroblasts_per_cm2,
+    // injury and inflammation
+    injury_half_saturation,
+    inflammation_max_excess,
+    cytokine_time_constant_d,
+    damage_resolution_d,
+    ev_inflammation_reduction,
+    ev_resolution_speedup,
+    ev_resting_bound,
+    // erythema
+    vascular_erythema_max,
+    vascular_time_constant_h,
+    erythema_per_inflammation,
+    erythema_time_constant_d,
+    // barrier and hydration
+    barrier_halo_factor,
+    disrupted_tewl_ratio,
+    barrier_recovery_per_d,
+    barrier_age_slowing_per_year,
+    ceramide_gain,
+    hydration_barrier_coupling,
+    hyaluronan_gain,
+    hydration_time_constant_d,
+    // re-epithelialization
+    reepithelialization_lag_h,
+    keratinocyte_migration_um_per_h,
+    confluence_slowing,
+    depth_slowing_per_mm,
+    reepithelialization_age_slowing_per_year,
+    occlusion_speedup,
+    closure_speedup,
+    // remodelling
+    fibroblast_activation_per_inflammation,
+    activation_time_constant_d,
+    collagen_time_constant_d,
+    ev_matrix_gain,
+    elastin_expression_per_activation,
+    elastin_time_constant_d,
+    elastic_fibre_synthesis,
+    elastic_fibre_loss_per_inflammation,
+    elastic_fibre_time_constant_d,
+    matrix_decline_per_year,
+    wrinkle_per_collagen,
+    elasticity_per_matrix,
+    pore_matrix_coupling,
+    pore_hydration_coupling,
+    pore_time_constant_d,
+    // pigment
+    pih_per_inflammation,
+    ev_melanin_reduction,
+    melanin_time_constant_d,
+    // cell culture stimuli
+    stimulus_lps,
+    stimulus_tnf_alpha,
+);
+
+/// All response parameters: typed values (data file, with fitted ones replaced by the fit),
+/// their provenance, the fit and the potency table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResponseParams {
-    values: BTreeMap<String, f64>,
+    pub v: Values,
     pub meta: BTreeMap<String, RParam>,
     pub fitted: BTreeMap<String, Fitted>,
     potency: BTreeMap<String, Potency>,
 }
 
 impl ResponseParams {
-    /// The shipped parameters with the shipped fit.
+    /// The shipped parameters with the shipped fit (the data files are checked by tests, so
+    /// a failure here is a build defect; the CLI reports it as an error, never a panic).
+    pub fn shipped() -> Result<&'static ResponseParams, &'static ResponseError> {
+        static P: OnceLock<Result<ResponseParams, ResponseError>> = OnceLock::new();
+        P.get_or_init(|| ResponseParams::from_texts(RESPONSE_TOML, POTENCY_TOML, FIT_TOML))
+            .as_ref()
+    }
+
+    /// The shipped parameters. The embedded data files are verified by the test suite
+    /// (`data_files_parse_and_hold_every_name_with_a_source`).
     pub fn defaults() -> &'static ResponseParams {
-        static P: OnceLock<ResponseParams> = OnceLock::new();
-        P.get_or_init(|| {
-            ResponseParams::from_texts(RESPONSE_TOML, POTENCY_TOML, FIT_TOML)
-                .expect("data files are checked by tests")
-        })
+        match Self::shipped() {
+            Ok(p) => p,
+            Err(e) => panic!("embedded response data files are invalid: {e}"),
+        }
+    }
+
+    /// The priors alone (the data file's values, no fit).
+    pub fn priors() -> Result<ResponseParams, ResponseError> {
+        ResponseParams::from_texts(RESPONSE_TOML, POTENCY_TOML, "")
     }
 
     /// Parse the three data files (the fit file may hold no parameters: priors are used).
-    pub fn from_texts(response: &str, potency: &str, fit: &str) -> Result<ResponseParams, String> {
+    pub fn from_texts(
+        response: &str,
+        potency: &str,
+        fit: &str,
+    ) -> Result<ResponseParams, ResponseError> {
+        let data = |file: &'static str, e: toml::de::Error| ResponseError::Data {
+            file,
+            message: e.to_string(),
+        };
         let meta: BTreeMap<String, RParam> =
-            toml::from_str(response).map_err(|e| format!("data/response.toml: {e}"))?;
+            toml::from_str(response).map_err(|e| data("data/response.toml", e))?;
         let rows: BTreeMap<String, PotencyRow> =
-            toml::from_str(potency).map_err(|e| format!("data/potency.toml: {e}"))?;
-        let fit: FitFile =
-            toml::from_str(fit).map_err(|e| format!("data/response_fit.toml: {e}"))?;
+            toml::from_str(potency).map_err(|e| data("data/potency.toml", e))?;
+        let fit: FitFile = toml::from_str(fit).map_err(|e| data("data/response_fit.toml", e))?;
+        for k in meta.keys() {
+            if !NAMES.contains(&k.as_str()) {
+                return Err(ResponseError::Data {
+                    file: "data/response.toml",
+                    message: format!("`{k}` is not read by the model"),
+                });
+            }
+        }
         let mut values: BTreeMap<String, f64> =
             meta.iter().map(|(k, p)| (k.clone(), p.value)).collect();
         for (k, f) in &fit.params {
             if !meta.get(k).map(|m| m.fit).unwrap_or(false) {
-                return Err(format!(
-                    "data/response_fit.toml: `{k}` is not a fitted parameter of data/response.toml"
-                ));
+                return Err(ResponseError::Data {
+                    file: "data/response_fit.toml",
+                    message: format!("`{k}` is not a fitted parameter of data/response.toml"),
+                });
             }
             values.insert(k.clone(), f.value);
         }
@@ -92,34 +243,44 @@ impl ResponseParams {
                         matrix: r.matrix,
                         hydration: r.hydration,
                         migration: r.migration,
+                        pigment: r.pigment,
                     },
                 )
             })
             .collect();
         Ok(ResponseParams {
-            values,
+            v: Values::from_map(&values)?,
             meta,
             fitted: fit.params,
             potency,
         })
     }
 
-    /// A parameter's value. Names are fixed by the code and checked by the test suite.
-    pub fn get(&self, name: &str) -> f64 {
-        match self.values.get(name) {
-            Some(v) => *v,
-            None => panic!("response parameter `{name}` missing from data/response.toml"),
-        }
+    /// A parameter's value by name (calibration, reports; not for inner loops).
+    pub fn value(&self, name: &str) -> Result<f64, ResponseError> {
+        self.v
+            .get(name)
+            .ok_or_else(|| ResponseError::UnknownParameter {
+                name: name.to_string(),
+            })
     }
 
-    /// Set a parameter (calibration, sensitivity, virtual participants).
-    pub fn set(&mut self, name: &str, value: f64) -> Result<(), String> {
-        match self.values.get_mut(name) {
+    /// Set a parameter by name (calibration, sensitivity, virtual participants).
+    pub fn set(&mut self, name: &str, value: f64) -> Result<(), ResponseError> {
+        if !value.is_finite() || value < 0.0 {
+            return Err(ResponseError::BadValue {
+                name: name.to_string(),
+                value,
+            });
+        }
+        match self.v.slot(name) {
             Some(v) => {
                 *v = value;
                 Ok(())
             }
-            None => Err(format!("unknown response parameter `{name}`")),
+            None => Err(ResponseError::UnknownParameter {
+                name: name.to_string(),
+            }),
         }
     }
 
@@ -134,47 +295,9 @@ impl ResponseParams {
 
     /// Potency of a source; controls and unknown names have none.
     pub fn potency(&self, source: &str) -> Potency {
-        self.potency.get(source).copied().unwrap_or(Potency {
-            anti_inflammatory: 0.0,
-            matrix: 0.0,
-            hydration: 0.0,
-            migration: 0.0,
-        })
+        self.potency.get(source).copied().unwrap_or(Potency::NONE)
     }
 }
-
-/// Every parameter name the model reads; the test suite checks each exists in the data file.
-pub const NAMES: &[&str] = &[
-    "signal_half_life_h",
-    "half_effect_keratinocyte_per_cm2",
-    "half_effect_fibroblast_per_cm2",
-    "half_effect_vesicles_per_cell",
-    "cytokine_max_reduction",
-    "closure_speedup",
-    "collagen_gain",
-    "elastin_gain",
-    "procedure_collagen_induction",
-    "pore_matrix_coupling",
-    "pore_hydration_coupling",
-    "hyaluronan_gain",
-    "ceramide_gain",
-    "injury_inflammation",
-    "injury_tewl",
-    "cytokine_time_constant_d",
-    "erythema_time_constant_d",
-    "barrier_time_constant_d",
-    "hydration_time_constant_d",
-    "pore_time_constant_d",
-    "collagen_time_constant_d",
-    "elastin_time_constant_d",
-    "remodeling_time_constant_d",
-    "matrix_decline_per_year",
-    "wound_chemical_diffusivity",
-    "wound_chemical_gain",
-    "culture_uptake_time_h",
-    "stimulus_lps",
-    "stimulus_tnf_alpha",
-];
 
 #[cfg(test)]
 mod tests {
@@ -186,7 +309,7 @@ mod tests {
         for n in NAMES {
             let m = p.meta.get(*n).unwrap_or_else(|| panic!("{n} missing"));
             assert!(m.source.len() > 10, "{n}");
-            assert!(p.get(n).is_finite());
+            assert!(p.value(n).unwrap().is_finite());
             if m.assumption || m.fit {
                 let [lo, hi] = m
                     .range
@@ -194,15 +317,21 @@ mod tests {
                 assert!(lo <= m.value && m.value <= hi, "{n}");
             }
         }
-        assert_eq!(
-            p.meta.len(),
-            NAMES.len(),
-            "data/response.toml has entries the model does not read"
-        );
+        assert_eq!(p.meta.len(), NAMES.len());
         for s in exoskin_model::scenario::SOURCES {
             let _ = p.potency(s);
         }
-        assert_eq!(p.potency("vehicle").matrix, 0.0);
+        assert_eq!(p.potency("vehicle"), Potency::NONE);
+        assert_eq!(p.potency("liposome"), Potency::NONE);
         assert!(p.potency("plant").matrix < p.potency("human_msc_adipose").matrix);
+    }
+
+    #[test]
+    fn names_round_trip_and_bad_values_are_refused() {
+        let mut p = ResponseParams::priors().unwrap();
+        p.set("collagen_time_constant_d", 40.0).unwrap();
+        assert_eq!(p.v.collagen_time_constant_d, 40.0);
+        assert!(p.set("nope", 1.0).is_err());
+        assert!(p.set("collagen_time_constant_d", f64::NAN).is_err());
     }
 }

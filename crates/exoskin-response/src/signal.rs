@@ -57,12 +57,13 @@ impl Signal {
     }
 }
 
-/// Saturating effect of an active amount: `A / (A + half)`, in [0, 1).
-pub fn effect(active: f64, half: f64) -> f64 {
-    if active <= 0.0 {
+/// Saturating effect of `per_cell` active vesicles per cell: `n / (n + half)`, in [0, 1).
+/// The one dose-response of the model, in culture and in tissue alike.
+pub fn effect(per_cell: f64, half: f64) -> f64 {
+    if per_cell <= 0.0 {
         0.0
     } else {
-        active / (active + half)
+        per_cell / (per_cell + half)
     }
 }
 

@@ -60,11 +60,7 @@ pub trait Responder: Sync {
 }
 
 /// Matrix gains scaled together (and by age).
-pub const MATRIX_GAINS: [&str; 3] = [
-    "collagen_gain",
-    "elastin_gain",
-    "procedure_collagen_induction",
-];
+pub const MATRIX_GAINS: [&str; 2] = ["fibroblast_activation_per_inflammation", "ev_matrix_gain"];
 /// Barrier gains scaled together.
 pub const BARRIER_GAINS: [&str; 2] = ["hyaluronan_gain", "ceramide_gain"];
 
@@ -151,10 +147,11 @@ impl ModelResponder {
     fn params(&self, matrix: f64, barrier: f64) -> ResponseParams {
         let mut rp = self.rp.clone();
         for g in MATRIX_GAINS {
-            rp.set(g, self.rp.get(g) * matrix).expect("known parameter");
+            rp.set(g, self.rp.value(g).unwrap_or(0.0) * matrix)
+                .expect("known parameter");
         }
         for g in BARRIER_GAINS {
-            rp.set(g, self.rp.get(g) * barrier)
+            rp.set(g, self.rp.value(g).unwrap_or(0.0) * barrier)
                 .expect("known parameter");
         }
         rp
@@ -166,7 +163,14 @@ impl ModelResponder {
         let mut v = v.clone();
         v.skin.age_years = f.age_years;
         let rp = self.params(f.matrix, f.barrier);
-        let o = respond(&v, &sim.transport, sim.wound.as_ref(), f.delivery, &rp);
+        let o = respond(
+            &v,
+            &sim.transport,
+            sim.wound.as_ref(),
+            sim.channel.as_ref(),
+            f.delivery,
+            &rp,
+        );
         self.visits
             .iter()
             .map(|&d| sample_at(&o.series, d))
@@ -205,7 +209,7 @@ impl ModelResponder {
         let grids: Vec<Grid> = (0..self.templates.len())
             .map(|arm| {
                 let t_age = self.templates[arm].0.skin.age_years;
-                let ratio = |a: f64| age_factor(a, &self.rp) / age_factor(t_age, &self.rp);
+                let ratio = |a: f64| age_factor(a, &self.rp.v) / age_factor(t_age, &self.rp.v);
                 let (r1, r2) = (ratio(amin), ratio(amax));
                 let axes = [
                     axis(
@@ -248,7 +252,7 @@ impl ModelResponder {
         let t_age = self.templates[arm].0.skin.age_years;
         let x = [
             f.delivery.ln(),
-            f.matrix * age_factor(f.age_years, &self.rp) / age_factor(t_age, &self.rp),
+            f.matrix * age_factor(f.age_years, &self.rp.v) / age_factor(t_age, &self.rp.v),
             f.barrier,
         ];
         // Index and weight on each axis (clamped at the ends).

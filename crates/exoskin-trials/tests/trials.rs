@@ -181,7 +181,7 @@ fn model_trial_is_deterministic_across_threads_and_grid_matches_exact() {
 
     // Age enters only through age_factor on the matrix gains: folding it into the matrix
     // multiplier (what the grid does) reproduces the exact response.
-    let age = |a: f64| exoskin_response::tissue::age_factor(a, rp);
+    let age = |a: f64| exoskin_response::tissue::age_factor(a, &rp.v);
     let direct = exact.exact(
         0,
         &Factors {
