@@ -147,9 +147,9 @@ fn plot(path: &Path, r: &Report) -> anyhow::Result<()> {
     let idx: Vec<f64> = (0..rows.len()).map(|i| i as f64 + 1.0).collect();
     let norm = |v: f64, t: f64, tol: f64| (v - t) / tol;
     let chart = Chart {
-        title: "Fit targets: (model - figure) / tolerance".into(),
+        title: "Fit targets: (model − figure) / tolerance".into(),
         x_label: "target (1 = first fit target in report.md)".into(),
-        y_label: "normalized residual".into(),
+        y_label: "normalized residual (±1 = tolerance)".into(),
         series: vec![Series {
             name: "model".into(),
             x: idx.clone(),
@@ -162,7 +162,7 @@ fn plot(path: &Path, r: &Report) -> anyhow::Result<()> {
         }],
         hline: Some(0.0),
     };
-    exoskin_plot::save(path, &[Panel::Chart(chart)], 1)
+    exoskin_plot::save_titled(path, "Calibration", &[Panel::Chart(chart)], 1)
         .map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))
 }
 
