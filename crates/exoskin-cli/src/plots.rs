@@ -1,7 +1,7 @@
 //! Plots of a run: outcome curves (in vivo, cell culture) or the receptor curve (Franz cell).
 
 use crate::bad_input;
-use exoskin_plot::{save, Chart, Panel, Series, Style};
+use exoskin_plot::{save_titled, Chart, Panel, Series, Style};
 use exoskin_response::Outcomes;
 use exoskin_transport::Transport;
 use std::path::Path;
@@ -16,7 +16,18 @@ fn line(name: &str, x: &[f64], y: &[f64]) -> Series {
     }
 }
 
-/// Draw the outcome curves (or the Franz receptor curve) to `path` (.png or .svg).
+/// A figure's title: the experiment's or trial's name, or the file's stem when it has none.
+pub fn figure_title(name: &str, file: Option<&Path>) -> String {
+    if !name.trim().is_empty() {
+        return name.trim().to_string();
+    }
+    file.and_then(|f| f.file_stem())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "exoskin".into())
+}
+
+/// Draw the outcome curves (or the Franz receptor curve) to `path` (.png or .svg), with
+/// `title` above the panels.
 pub fn outcomes_plot(
     path: &Path,
     title: &str,
@@ -30,7 +41,7 @@ pub fn outcomes_plot(
         let pct_chart = |title: &str, y_label: &str, series: Vec<Series>| {
             Panel::Chart(Chart {
                 title: title.into(),
-                x_label: "days".into(),
+                x_label: "time (d)".into(),
                 y_label: y_label.into(),
                 series,
                 hline: Some(0.0),
@@ -38,12 +49,12 @@ pub fn outcomes_plot(
         };
         if x.collagen_pct.is_empty() {
             panels.push(pct_chart(
-                title,
-                "% vs stimulated control",
+                "Inflammatory cytokines",
+                "change vs stimulated control (%)",
                 vec![line("cytokines", d, &x.cytokines_pct)],
             ));
         } else {
-            let change = "% change from baseline";
+            let change = "change from baseline (%)";
             panels.push(pct_chart(
                 "Dermal matrix and pores",
                 change,
@@ -67,9 +78,9 @@ pub fn outcomes_plot(
     } else if let Some(Transport::Franz(f)) = t {
         let r = &f.run;
         panels.push(Panel::Chart(Chart {
-            title: title.into(),
-            x_label: "hours".into(),
-            y_label: "cumulative in receptor per cm2".into(),
+            title: "Receptor fluid".into(),
+            x_label: "time (h)".into(),
+            y_label: "cumulative vesicles per cm²".into(),
             series: vec![line("receptor", &r.times_h, &r.drained_per_cm2)],
             hline: None,
         }));
@@ -84,6 +95,6 @@ pub fn outcomes_plot(
             path.display()
         )));
     }
-    save(path, &panels, panels.len().min(2))
+    save_titled(path, title, &panels, panels.len().min(2))
         .map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))
 }

@@ -57,7 +57,8 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             .with_context(|| format!("writing CSV files into {}", dir.display()))?;
     }
     if let Some(path) = &a.plot {
-        crate::plots::outcomes_plot(path, &name, outcomes.as_ref(), transport.as_ref())?;
+        let title = crate::plots::figure_title(&scenario.experiment().name, a.file.as_deref());
+        crate::plots::outcomes_plot(path, &title, outcomes.as_ref(), transport.as_ref())?;
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);

@@ -5,7 +5,7 @@ use crate::bad_input;
 use anyhow::Context;
 use clap::Args as ClapArgs;
 use exoskin_model::TransportParams;
-use exoskin_plot::{save, Chart, Histogram, Panel, Series};
+use exoskin_plot::{save_titled, typeset_units, Chart, Histogram, Panel, Series, Style};
 use exoskin_response::ResponseParams;
 use exoskin_trials::analysis::{analyze, changes, course, EndpointResult};
 use exoskin_trials::power::{simulate_power, PowerPoint, PowerResult};
@@ -337,48 +337,107 @@ fn write_out(
     }
     w.flush()?;
     std::fs::write(dir.join("results.json"), serde_json::to_string_pretty(doc)?)?;
-    let last = trial.visits_days.len() - 1;
-    let control = trial.control();
-    for (e, ep) in trial.endpoints.iter().enumerate() {
-        let unit = &ep.instrument.unit;
-        let mut hist = Histogram::new(
-            format!("{}: change at day {}", ep.name, trial.visits_days[last]),
-            format!("change from baseline ({unit})"),
-            0,
-        );
-        let arms = trial.treatments();
-        for &arm in &arms {
-            let (x, y, _, _) = changes(r, arm, control, last, e);
-            hist = hist.with_group(trial.arms[arm].name.clone(), x);
-            if arm == arms[0] {
-                hist = hist.with_group(trial.arms[control].name.clone(), y);
-            }
-        }
-        let mut chart = Chart::new(
-            format!("{}: mean and 95% CI", ep.name),
-            "day",
-            format!("{} ({unit})", ep.instrument.instrument),
-        );
-        for (arm, c) in course(trial, r, e).iter().enumerate() {
-            let (m, lo, hi): (Vec<f64>, Vec<f64>, Vec<f64>) = (
-                c.iter().map(|x| x.0).collect(),
-                c.iter().map(|x| x.1).collect(),
-                c.iter().map(|x| x.2).collect(),
-            );
-            chart = chart.with_series(
-                Series::new(trial.arms[arm].name.clone(), trial.visits_days.clone(), m)
-                    .with_band(lo, hi),
-            );
-        }
-        let _ = results;
-        save(
-            &dir.join(format!("{}.png", ep.name)),
-            &[Panel::from(chart), Panel::from(hist)],
-            2,
-        )
-        .map_err(|e| anyhow::anyhow!("plot {}: {e}", ep.name))?;
+    let title = crate::plots::figure_title(&trial.name, None);
+    for e in 0..trial.endpoints.len() {
+        let panels = endpoint_panels(trial, r, results, e);
+        let name = &trial.endpoints[e].name;
+        save_titled(&dir.join(format!("{name}.png")), &title, &panels, 3)
+            .map_err(|err| anyhow::anyhow!("plot {name}: {err}"))?;
     }
     Ok(())
+}
+
+/// One endpoint's figure: each arm's mean reading with its 95 % CI per visit; the difference
+/// the test is about (treated minus control change from baseline, paired in split-face
+/// trials) with its 95 % CI per visit; and the changes at the last visit, every arm counted
+/// in the same bins.
+fn endpoint_panels(
+    trial: &Trial,
+    r: &Readings,
+    results: &[EndpointResult],
+    e: usize,
+) -> Vec<Panel> {
+    let ep = &trial.endpoints[e];
+    let unit = typeset_units(&ep.instrument.unit);
+    let last = trial.visits_days.len() - 1;
+    let control = trial.control();
+    let mut means = Chart::new(
+        format!("{}: mean \u{b1} 95 % CI", ep.name),
+        "time (d)",
+        format!("{} ({unit})", ep.instrument.instrument),
+    );
+    for (arm, c) in course(trial, r, e).iter().enumerate() {
+        let (m, lo, hi): (Vec<f64>, Vec<f64>, Vec<f64>) = (
+            c.iter().map(|x| x.0).collect(),
+            c.iter().map(|x| x.1).collect(),
+            c.iter().map(|x| x.2).collect(),
+        );
+        means = means.with_series(
+            Series::new(trial.arms[arm].name.clone(), trial.visits_days.clone(), m)
+                .with_style(Style::LinePoints)
+                .with_band(lo, hi),
+        );
+    }
+    let paired = trial.design == Design::SplitFace;
+    let mut difference = Chart::new(
+        if paired {
+            "Paired difference, treated \u{2212} control"
+        } else {
+            "Difference in mean change vs control"
+        },
+        "time (d)",
+        format!("difference in change ({unit})"),
+    )
+    .with_hline(0.0);
+    for arm in trial.treatments() {
+        let comparison = format!("{} vs {}", trial.arms[arm].name, trial.arms[control].name);
+        let rows: Vec<&EndpointResult> = results
+            .iter()
+            .filter(|x| x.name == ep.name && x.comparison == comparison)
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        // At baseline both changes are zero, and so is their difference.
+        let col = |f: fn(&EndpointResult) -> f64| {
+            std::iter::once(0.0)
+                .chain(rows.iter().map(|x| f(x)))
+                .collect::<Vec<f64>>()
+        };
+        difference = difference.with_series(
+            Series::new(
+                format!(
+                    "{} \u{2212} {}",
+                    trial.arms[arm].name, trial.arms[control].name
+                ),
+                std::iter::once(trial.visits_days[0])
+                    .chain(rows.iter().map(|x| x.visit_day))
+                    .collect(),
+                col(|x| x.mean_difference),
+            )
+            .with_style(Style::LinePoints)
+            .with_band(col(|x| x.ci95_low), col(|x| x.ci95_high)),
+        );
+    }
+    let mut hist = Histogram::new(
+        format!("{}: change at day {}", ep.name, trial.visits_days[last]),
+        format!("change from baseline ({unit})"),
+        0,
+    );
+    let arms = trial.treatments();
+    for &arm in &arms {
+        let (x, y, _, _) = changes(r, arm, control, last, e);
+        hist = hist.with_group(trial.arms[arm].name.clone(), x);
+        if arm == arms[0] {
+            hist = hist.with_group(trial.arms[control].name.clone(), y);
+        }
+    }
+    let mut panels = vec![Panel::from(means)];
+    if !difference.series.is_empty() {
+        panels.push(Panel::from(difference));
+    }
+    panels.push(Panel::from(hist));
+    panels
 }
 
 fn csv_field(s: &str) -> String {

@@ -28,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_style(Style::Points),
     );
     let weeks: Vec<f64> = (0..=12).map(f64::from).collect();
-    let change = Chart::new("Wrinkle depth vs baseline", "week", "change (um)")
+    let change = Chart::new("Wrinkle depth vs baseline", "time (weeks)", "change (µm)")
         .with_series(
             Series::new(
                 "exosome",
@@ -66,10 +66,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let placebo: Vec<f64> = (0..300).map(|_| 2.0 * normal() - 1.0).collect();
     let active: Vec<f64> = (0..300).map(|_| 2.5 * normal() - 6.0).collect();
-    let hist = Histogram::new("Change at week 12 per arm", "change in TEWL (g/m2/h)", 0)
+    let hist = Histogram::new("Change at week 12 per arm", "change in TEWL (g/m²/h)", 0)
         .with_group("placebo", placebo)
         .with_group("exosome serum", active);
-    let flat = Chart::new("Constant series", "dose (ug/cm2)", "recovery").with_series(
+    let flat = Chart::new("Constant series", "dose (µg/cm²)", "recovery").with_series(
         Series::new("recovery", vec![1.0, 2.0, 3.0], vec![0.98, 0.98, 0.98])
             .with_style(Style::LinePoints),
     );

@@ -1,6 +1,13 @@
 //! Small scientific charts for exoskin, drawn to PNG or SVG with no system fonts and no heavy
-//! dependencies: an own rasterizer (anti-aliased lines and markers), an 8x8 bitmap font
-//! (`font8x8`) and the `png` encoder.
+//! dependencies: an own rasterizer (anti-aliased lines and markers), text in Noto Sans
+//! embedded in the binary (`notosans`, outlines and coverage by `ab_glyph`), and the `png`
+//! encoder. The rasterizer is small and owned because figures must be byte-for-byte
+//! reproducible and the charts need only lines, discs, fills and text.
+//!
+//! Labels are printed as a journal would: tick labels with a true minus and powers of ten as
+//! `2×10⁶` ([`typeset_number`]), and units typed in ASCII in data files can be set properly
+//! with [`typeset_units`] (`um` → `µm`, `g/m2/h` → `g/m²/h`). A figure may carry a title above
+//! all its panels ([`render_png_titled`], [`save_titled`]).
 //!
 //! A figure is a grid of [`Panel`]s, each a [`Chart`] (line, point or line-and-point
 //! [`Series`], each with an optional translucent band such as a 95 % confidence interval, and
@@ -22,7 +29,7 @@
 //!     .with_series(Series::new("model", t.clone(), amount).with_band(lower, upper))
 //!     .with_series(Series::new("measured", vec![6.0, 24.0, 48.0], vec![0.4, 0.85, 0.97]).with_style(Style::Points))
 //!     .with_hline(0.0);
-//! let hist = Histogram::new("Change at week 12", "wrinkle depth change (um)", 0)
+//! let hist = Histogram::new("Change at week 12", "wrinkle depth change (µm)", 0)
 //!     .with_group("placebo", vec![-1.0, 0.5, 0.2, -0.3, 1.1])
 //!     .with_group("exosome", vec![-2.0, -1.5, -0.2, -1.1, -0.8]);
 //! let panels = [Panel::from(chart), Panel::from(hist)];
@@ -39,11 +46,13 @@ mod raster;
 mod scene;
 mod svg;
 mod ticks;
+mod typeset;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use ticks::{format_ticks, nice_ticks, nice_ticks_inside};
+pub use typeset::{typeset_number, typeset_units};
 
 /// An sRGB colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -188,6 +197,23 @@ impl Histogram {
         self.groups.push((name.into(), values));
         self
     }
+
+    /// The bin edges (ascending) that every group is counted in, so that groups compare bin by
+    /// bin: `bins` equal bins over the range of all values, or for `bins == 0` about Sturges'
+    /// number of bins with edges on round numbers covering all values. Errors as for drawing.
+    pub fn bin_edges(&self) -> Result<Vec<f64>, PlotError> {
+        scene::bin_edges(0, self)
+    }
+
+    /// Each group's counts in the bins of [`Histogram::bin_edges`].
+    pub fn counts(&self) -> Result<Vec<Vec<usize>>, PlotError> {
+        let edges = self.bin_edges()?;
+        Ok(self
+            .groups
+            .iter()
+            .map(|(_, v)| scene::bin_counts(&edges, v))
+            .collect())
+    }
 }
 
 /// One cell of a figure.
@@ -303,12 +329,23 @@ pub fn layout(panel: &Panel, panel_w: u32, panel_h: u32) -> Result<Layout, PlotE
     scene::panel_scene(0, panel, panel_w, panel_h).map(|(_, l)| l)
 }
 
-/// Grid geometry: (columns used, image width, image height).
+/// Height of the band above the panels that holds a figure's title, px (0 without a title).
+fn title_band(title: &str) -> u32 {
+    if title.is_empty() {
+        0
+    } else {
+        let m = font::metrics(scene::FIGURE_TITLE_FONT, font::Weight::Bold);
+        (m.line_height() + 12.0).ceil() as u32
+    }
+}
+
+/// Grid geometry: (columns used, image width, image height), with `band` px above the panels.
 fn grid(
     panels: &[Panel],
     columns: usize,
     panel_w: u32,
     panel_h: u32,
+    band: u32,
 ) -> Result<(usize, u32, u32), PlotError> {
     if panels.is_empty() {
         return Err(PlotError::NoPanels);
@@ -325,7 +362,7 @@ fn grid(
     let cols = columns.min(panels.len());
     let rows = panels.len().div_ceil(cols);
     let width = cols as u64 * u64::from(panel_w);
-    let height = rows as u64 * u64::from(panel_h);
+    let height = rows as u64 * u64::from(panel_h) + u64::from(band);
     if width.saturating_mul(height) > MAX_IMAGE_PIXELS {
         return Err(PlotError::ImageTooLarge {
             width,
@@ -337,23 +374,38 @@ fn grid(
     Ok((cols, width as u32, height as u32))
 }
 
-/// All panels' scenes with their offsets in the image.
+/// The figure's title (if any) and all panels' scenes with their offsets in the image.
 fn scenes(
+    title: &str,
     panels: &[Panel],
     cols: usize,
     panel_w: u32,
     panel_h: u32,
+    width: u32,
 ) -> Result<Vec<(f64, f64, scene::Scene)>, PlotError> {
-    panels
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let (s, _) = scene::panel_scene(i, p, panel_w, panel_h)?;
-            let ox = f64::from(panel_w) * (i % cols) as f64;
-            let oy = f64::from(panel_h) * (i / cols) as f64;
-            Ok((ox, oy, s))
-        })
-        .collect()
+    let band = title_band(title);
+    let mut out = Vec::with_capacity(panels.len() + 1);
+    if band > 0 {
+        let size = scene::FIGURE_TITLE_FONT;
+        let w = f64::from(width);
+        let text = font::fit_text(title, w - 16.0, size, font::Weight::Bold);
+        let prims = vec![scene::ink_text(
+            (w / 2.0).round(),
+            8.0,
+            text,
+            size,
+            font::Weight::Bold,
+            scene::Anchor::Middle,
+        )];
+        out.push((0.0, 0.0, scene::Scene { prims }));
+    }
+    for (i, p) in panels.iter().enumerate() {
+        let (s, _) = scene::panel_scene(i, p, panel_w, panel_h)?;
+        let ox = f64::from(panel_w) * (i % cols) as f64;
+        let oy = f64::from(panel_h) * (i / cols) as f64 + f64::from(band);
+        out.push((ox, oy, s));
+    }
+    Ok(out)
 }
 
 /// PNG bytes (8-bit RGB) of `panels` in a grid of `columns` columns (fewer when there are
@@ -364,8 +416,20 @@ pub fn render_png(
     panel_w: u32,
     panel_h: u32,
 ) -> Result<Vec<u8>, PlotError> {
-    let (cols, width, height) = grid(panels, columns, panel_w, panel_h)?;
-    let scenes = scenes(panels, cols, panel_w, panel_h)?;
+    render_png_titled("", panels, columns, panel_w, panel_h)
+}
+
+/// [`render_png`] with `title` centred in a band above the panels (none when empty); the
+/// image is taller by that band.
+pub fn render_png_titled(
+    title: &str,
+    panels: &[Panel],
+    columns: usize,
+    panel_w: u32,
+    panel_h: u32,
+) -> Result<Vec<u8>, PlotError> {
+    let (cols, width, height) = grid(panels, columns, panel_w, panel_h, title_band(title))?;
+    let scenes = scenes(title, panels, cols, panel_w, panel_h, width)?;
     let mut canvas = raster::Canvas::new(width as usize, height as usize, scene::BACKGROUND);
     for (ox, oy, s) in &scenes {
         for p in &s.prims {
@@ -377,15 +441,27 @@ pub fn render_png(
 
 /// The same figure as [`render_png`] as an SVG document. Each series line is one
 /// `<polyline class="series">`, each series' markers one `<path class="series-points">`, each
-/// band one `<polygon class="band">`; text uses a monospace font.
+/// band one `<polygon class="band">`; text is `<text>` in Noto Sans (or a look-alike
+/// stretched to the same width), placed from the embedded font's metrics as in the PNG.
 pub fn render_svg(
     panels: &[Panel],
     columns: usize,
     panel_w: u32,
     panel_h: u32,
 ) -> Result<String, PlotError> {
-    let (cols, width, height) = grid(panels, columns, panel_w, panel_h)?;
-    let scenes = scenes(panels, cols, panel_w, panel_h)?;
+    render_svg_titled("", panels, columns, panel_w, panel_h)
+}
+
+/// [`render_svg`] with a figure title, as [`render_png_titled`].
+pub fn render_svg_titled(
+    title: &str,
+    panels: &[Panel],
+    columns: usize,
+    panel_w: u32,
+    panel_h: u32,
+) -> Result<String, PlotError> {
+    let (cols, width, height) = grid(panels, columns, panel_w, panel_h, title_band(title))?;
+    let scenes = scenes(title, panels, cols, panel_w, panel_h, width)?;
     Ok(svg::document(width, height, scene::BACKGROUND, &scenes))
 }
 
@@ -393,6 +469,23 @@ pub fn render_svg(
 /// panels of [`DEFAULT_PANEL_W`] x [`DEFAULT_PANEL_H`] px. See [`save_sized`].
 pub fn save(path: &Path, panels: &[Panel], columns: usize) -> Result<(), PlotError> {
     save_sized(path, panels, columns, DEFAULT_PANEL_W, DEFAULT_PANEL_H)
+}
+
+/// [`save`] with `title` above the panels (see [`render_png_titled`]).
+pub fn save_titled(
+    path: &Path,
+    title: &str,
+    panels: &[Panel],
+    columns: usize,
+) -> Result<(), PlotError> {
+    save_figure(
+        path,
+        title,
+        panels,
+        columns,
+        DEFAULT_PANEL_W,
+        DEFAULT_PANEL_H,
+    )
 }
 
 /// Writes the figure to `path` (`.png` or `.svg`) atomically: to a temporary file in the same
@@ -404,13 +497,24 @@ pub fn save_sized(
     panel_w: u32,
     panel_h: u32,
 ) -> Result<(), PlotError> {
+    save_figure(path, "", panels, columns, panel_w, panel_h)
+}
+
+fn save_figure(
+    path: &Path,
+    title: &str,
+    panels: &[Panel],
+    columns: usize,
+    panel_w: u32,
+    panel_h: u32,
+) -> Result<(), PlotError> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
     let bytes = match ext.as_deref() {
-        Some("png") => render_png(panels, columns, panel_w, panel_h)?,
-        Some("svg") => render_svg(panels, columns, panel_w, panel_h)?.into_bytes(),
+        Some("png") => render_png_titled(title, panels, columns, panel_w, panel_h)?,
+        Some("svg") => render_svg_titled(title, panels, columns, panel_w, panel_h)?.into_bytes(),
         _ => {
             return Err(PlotError::UnknownFormat {
                 path: path.to_path_buf(),

@@ -1,7 +1,8 @@
 //! A small RGB rasterizer: anti-aliased thick polylines and discs (coverage from the distance
-//! of each pixel centre to the shape), scanline-filled polygons, and bitmap text.
+//! of each pixel centre to the shape), scanline-filled polygons, and
+//! text from the embedded font's coverage (see `font`).
 
-use crate::font::{glyph, text_width, GLYPH_PX};
+use crate::font::{rasterize, text_width, COVERAGE_PAD};
 use crate::scene::{Anchor, Prim, TextStyle};
 use crate::Rgb;
 
@@ -253,40 +254,35 @@ impl Canvas {
         }
     }
 
-    /// Bitmap text; see [`Prim::Text`] for where `(x, y)` lies.
+    /// Anti-aliased text from the embedded font; see [`Prim::Text`] for where `(x, y)` lies.
+    /// The text box is placed on whole pixels, so a text looks the same wherever it is drawn.
     fn text(&mut self, x: f64, y: f64, text: &str, style: TextStyle) {
-        let s = style.scale.max(1) as usize;
-        let width = text_width(text, style.scale);
+        let width = text_width(text, style.size, style.weight);
         let start = match style.anchor {
             Anchor::Start => 0.0,
             Anchor::Middle => -width / 2.0,
             Anchor::End => -width,
         };
-        let cell = GLYPH_PX as usize * s;
-        // Screen position of the glyph pixel `along` the text and `across` it (downwards
-        // from the top of the glyphs). Vertical text reads bottom to top.
-        let place = |along: usize, across: usize| -> (f64, f64) {
-            if style.vertical {
-                let bottom = (y - start).round();
-                (x.round() + across as f64, bottom - 1.0 - along as f64)
-            } else {
-                (
-                    (x + start).round() + along as f64,
-                    y.round() + across as f64,
-                )
-            }
-        };
-        for (i, ch) in text.chars().enumerate() {
-            for (row, bits) in glyph(ch).iter().enumerate() {
-                for col in (0..8).filter(|col| bits & (1 << col) != 0) {
-                    for k in 0..s {
-                        for m in 0..s {
-                            let (px, py) = place(i * cell + col * s + k, row * s + m);
-                            if px >= 0.0 && py >= 0.0 {
-                                self.blend(px as usize, py as usize, style.color, 1.0);
-                            }
-                        }
-                    }
+        let c = rasterize(text, style.size, style.weight);
+        let pad = COVERAGE_PAD as i64;
+        // Canvas pixel of coverage pixel `along` the text and `across` it (downwards from the
+        // top of the box). Vertical text reads bottom to top.
+        let (left, top) = ((x + start).round() as i64, y.round() as i64);
+        let (vx, bottom) = (x.round() as i64, (y - start).round() as i64);
+        for across in 0..c.h {
+            for along in 0..c.w {
+                let a = c.cov[across * c.w + along];
+                if a <= 0.0 {
+                    continue;
+                }
+                let (i, j) = (along as i64 - pad, across as i64 - pad);
+                let (px, py) = if style.vertical {
+                    (vx + j, bottom - 1 - i)
+                } else {
+                    (left + i, top + j)
+                };
+                if px >= 0 && py >= 0 {
+                    self.blend(px as usize, py as usize, style.color, f64::from(a));
                 }
             }
         }

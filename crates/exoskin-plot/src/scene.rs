@@ -1,8 +1,9 @@
 //! From a panel to a list of drawing primitives in panel-local pixel coordinates. The PNG
 //! rasterizer and the SVG writer both draw the same list, so the two outputs agree.
 
-use crate::font::{fit_text, text_width, GLYPH_PX};
+use crate::font::{fit_text, metrics, text_width, Weight};
 use crate::ticks::{format_ticks, nice_step, ticks_with, Placement};
+use crate::typeset::typeset_number;
 use crate::{series_color, Chart, Histogram, Layout, Panel, PlotError, Rgb, Style, MAX_ABS_VALUE};
 
 /// Blank border around a panel, px.
@@ -20,6 +21,16 @@ const RANGE_PAD: f64 = 0.04;
 const SERIES_LINE_W: f64 = 2.0;
 /// Radius of point markers, px.
 const MARKER_R: f64 = 3.0;
+/// Font sizes (em, px): tick labels, axis labels, panel titles (bold), legend entries, and
+/// the figure's title (bold).
+const TICK_FONT: f64 = 11.0;
+const LABEL_FONT: f64 = 12.0;
+const TITLE_FONT: f64 = 13.0;
+const LEGEND_FONT: f64 = 11.0;
+pub(crate) const FIGURE_TITLE_FONT: f64 = 15.0;
+/// Height of capitals and digits in Noto Sans, em (its OS/2 cap height, 714/1000): text is
+/// centred on a tick or a legend swatch by this height, not by the line's.
+const CAP_HEIGHT_EM: f64 = 0.714;
 /// Opacity of confidence bands and histogram bars.
 const BAND_OPACITY: f64 = 0.22;
 const BAR_OPACITY: f64 = 0.30;
@@ -107,29 +118,49 @@ pub(crate) enum Prim {
     },
 }
 
-/// How a text is drawn: size (multiples of the 8 px font), colour, which point of it `x` is,
-/// and direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a text is drawn: size (em, px) and weight, colour, which point of it `x` is, and
+/// direction.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct TextStyle {
-    pub(crate) scale: u32,
+    pub(crate) size: f64,
+    pub(crate) weight: Weight,
     pub(crate) color: Rgb,
     pub(crate) anchor: Anchor,
     pub(crate) vertical: bool,
 }
 
-/// Horizontal text in the ink colour.
-fn ink_text(x: f64, y: f64, text: String, scale: u32, anchor: Anchor) -> Prim {
+/// Horizontal text in the ink colour; `y` is the top of its box.
+pub(crate) fn ink_text(
+    x: f64,
+    y: f64,
+    text: String,
+    size: f64,
+    weight: Weight,
+    anchor: Anchor,
+) -> Prim {
     Prim::Text {
         x,
         y,
         text,
         style: TextStyle {
-            scale,
+            size,
+            weight,
             color: INK,
             anchor,
             vertical: false,
         },
     }
+}
+
+/// Horizontal regular text whose capitals and digits are centred on the line `cy`.
+fn centred_text(x: f64, cy: f64, text: String, size: f64, anchor: Anchor) -> Prim {
+    let top = cy + CAP_HEIGHT_EM * size / 2.0 - metrics(size, Weight::Regular).ascent;
+    ink_text(x, top.round(), text, size, Weight::Regular, anchor)
+}
+
+/// Height of a line of regular text at `size`, px.
+fn line_h(size: f64) -> f64 {
+    metrics(size, Weight::Regular).line_height()
 }
 
 /// The drawing of one panel.
@@ -287,6 +318,49 @@ fn histogram_range(panel: usize, h: &Histogram) -> Result<(f64, f64), PlotError>
     r.ok_or(PlotError::NoData { panel })
 }
 
+/// The bin edges every group of a histogram is counted in (ascending, at least 2): as many
+/// equal bins as asked over the range of all values, or for `bins == 0` about Sturges' number
+/// of bins with edges on round numbers (1-2-5 steps) covering all values.
+pub(crate) fn bin_edges(panel: usize, h: &Histogram) -> Result<Vec<f64>, PlotError> {
+    let (lo, hi) = histogram_range(panel, h)?;
+    let (lo, hi) = widen_degenerate(lo, hi);
+    let bins = bin_count(h);
+    if h.bins == 0 {
+        // Round steps come in 1-2-5 ratios: allow up to twice the edges to get at least
+        // three quarters of Sturges' bins.
+        let mut best = Vec::new();
+        for max_edges in bins + 1..=2 * bins + 2 {
+            let edges = ticks_with(lo, hi, max_edges, false, Placement::Cover);
+            if edges.len() >= 2 {
+                let enough = 4 * (edges.len() - 1) >= 3 * bins;
+                best = edges;
+                if enough {
+                    break;
+                }
+            }
+        }
+        if best.len() >= 2 {
+            return Ok(best);
+        }
+    }
+    let width = (hi - lo) / bins as f64;
+    Ok((0..=bins)
+        .map(|k| if k == bins { hi } else { lo + width * k as f64 })
+        .collect())
+}
+
+/// Counts of `values` in the bins between `edges`: bin k holds `edges[k] <= v < edges[k+1]`,
+/// the last bin also its upper edge; values outside go to the nearest end bin.
+pub(crate) fn bin_counts(edges: &[f64], values: &[f64]) -> Vec<usize> {
+    let bins = edges.len().saturating_sub(1).max(1);
+    let mut c = vec![0usize; bins];
+    for &v in values {
+        let k = edges.partition_point(|&e| e <= v).saturating_sub(1);
+        c[k.min(bins - 1)] += 1;
+    }
+    c
+}
+
 /// Number of histogram bins: as asked (at most [`crate::MAX_BINS`]), or Sturges' rule for 0.
 pub(crate) fn bin_count(h: &Histogram) -> usize {
     if h.bins > 0 {
@@ -311,7 +385,6 @@ struct Texts<'a> {
 /// Axes of a panel: plot area, ranges, ticks and their labels.
 struct Frame {
     layout: Layout,
-    title_scale: u32,
     x_labels: Vec<String>,
     y_labels: Vec<String>,
 }
@@ -319,6 +392,9 @@ struct Frame {
 fn labels_for(ticks: &[f64], lo: f64, hi: f64, max_ticks: usize, integer: bool) -> Vec<String> {
     let step = nice_step(lo, hi, max_ticks, integer, Placement::Inside).map_or(1.0, |s| s.value());
     format_ticks(ticks, step)
+        .iter()
+        .map(|t| typeset_number(t))
+        .collect()
 }
 
 fn frame(
@@ -335,27 +411,20 @@ fn frame(
         width: w as u32,
         height: h as u32,
     };
-    let title_scale = if texts.title.is_empty() {
-        0
-    } else if text_width(texts.title, 2) <= w - 2.0 * PAD {
-        2
-    } else {
-        1
-    };
     let top = PAD
-        + if title_scale > 0 {
-            GLYPH_PX * f64::from(title_scale) + 10.0
+        + if texts.title.is_empty() {
+            6.0
         } else {
-            4.0
+            metrics(TITLE_FONT, Weight::Bold).line_height() + 8.0
         };
     let bottom = PAD
         + TICK_LEN
         + TICK_GAP
-        + GLYPH_PX
+        + line_h(TICK_FONT)
         + if texts.x_label.is_empty() {
             0.0
         } else {
-            8.0 + GLYPH_PX
+            2.0 + line_h(LABEL_FONT)
         };
     let plot_h = (h - top - bottom).floor();
     if plot_h < MIN_PLOT_H {
@@ -369,13 +438,13 @@ fn frame(
     let y_labels = labels_for(&y_ticks, yr.0, yr.1, y_max_ticks, y_integer);
     let y_label_w = y_labels
         .iter()
-        .map(|l| text_width(l, 1))
+        .map(|l| text_width(l, TICK_FONT, Weight::Regular))
         .fold(0.0, f64::max);
     let left =
         (PAD + if texts.y_label.is_empty() {
             0.0
         } else {
-            GLYPH_PX + 8.0
+            line_h(LABEL_FONT) + 4.0
         } + y_label_w
             + TICK_GAP
             + TICK_LEN)
@@ -395,7 +464,8 @@ fn frame(
             let px = |v: f64| (v - xr.0) / (xr.1 - xr.0) * plot_w;
             let fits = ticks.windows(2).zip(labels.windows(2)).all(|(t, l)| {
                 let room = px(t[1]) - px(t[0]);
-                room >= (text_width(&l[0], 1) + text_width(&l[1], 1)) / 2.0 + 10.0
+                let half = |t: &str| text_width(t, TICK_FONT, Weight::Regular) / 2.0;
+                room >= half(&l[0]) + half(&l[1]) + 12.0
             });
             if fits || max_ticks <= 2 {
                 break (ticks, labels);
@@ -406,7 +476,7 @@ fn frame(
         let overflow = match (x_ticks.last(), x_labels.last()) {
             (Some(&t), Some(l)) => {
                 let px = left + (t - xr.0) / (xr.1 - xr.0) * plot_w;
-                px + text_width(l, 1) / 2.0 - (w - PAD)
+                px + text_width(l, TICK_FONT, Weight::Regular) / 2.0 - (w - PAD)
             }
             _ => 0.0,
         };
@@ -431,7 +501,6 @@ fn frame(
             x_ticks,
             y_ticks,
         },
-        title_scale,
         x_labels,
         y_labels,
     })
@@ -518,7 +587,8 @@ fn over_layer(
             x,
             y1 + TICK_LEN + TICK_GAP,
             label.clone(),
-            1,
+            TICK_FONT,
+            Weight::Regular,
             Anchor::Middle,
         ));
     }
@@ -531,29 +601,31 @@ fn over_layer(
             dash: None,
             role: Role::Axis,
         });
-        prims.push(ink_text(
+        prims.push(centred_text(
             x0 - TICK_LEN - TICK_GAP - 1.0,
-            (y - GLYPH_PX / 2.0).floor(),
+            y,
             label.clone(),
-            1,
+            TICK_FONT,
             Anchor::End,
         ));
     }
-    if frame.title_scale > 0 {
+    if !texts.title.is_empty() {
         prims.push(ink_text(
             (w / 2.0).round(),
             PAD,
-            fit_text(texts.title, w - 2.0 * PAD, frame.title_scale),
-            frame.title_scale,
+            fit_text(texts.title, w - 2.0 * PAD, TITLE_FONT, Weight::Bold),
+            TITLE_FONT,
+            Weight::Bold,
             Anchor::Middle,
         ));
     }
     if !texts.x_label.is_empty() {
         prims.push(ink_text(
             ((x0 + x1) / 2.0).round(),
-            h - PAD - GLYPH_PX,
-            fit_text(texts.x_label, w - 2.0 * PAD, 1),
-            1,
+            (h - PAD - line_h(LABEL_FONT)).round(),
+            fit_text(texts.x_label, w - 2.0 * PAD, LABEL_FONT, Weight::Regular),
+            LABEL_FONT,
+            Weight::Regular,
             Anchor::Middle,
         ));
     }
@@ -561,9 +633,15 @@ fn over_layer(
         prims.push(Prim::Text {
             x: PAD,
             y: ((y0 + y1) / 2.0).round(),
-            text: fit_text(texts.y_label, l.plot_height + GLYPH_PX, 1),
+            text: fit_text(
+                texts.y_label,
+                l.plot_height + l.plot_top - PAD,
+                LABEL_FONT,
+                Weight::Regular,
+            ),
             style: TextStyle {
-                scale: 1,
+                size: LABEL_FONT,
+                weight: Weight::Regular,
                 color: INK,
                 anchor: Anchor::Middle,
                 vertical: true,
@@ -573,7 +651,10 @@ fn over_layer(
     legend_prims(l, legend, occupied, prims);
 }
 
-const LEGEND_ROW: f64 = 13.0;
+/// Height of a legend row, px.
+fn legend_row() -> f64 {
+    (line_h(LEGEND_FONT) + 1.0).round()
+}
 const LEGEND_SWATCH: f64 = 20.0;
 const LEGEND_INSET: f64 = 6.0;
 
@@ -589,22 +670,22 @@ fn legend_prims(
     }
     // Room for names: at most 60 % of the plot width.
     let fixed = 6.0 + LEGEND_SWATCH + 6.0 + 6.0;
-    let name_room = (l.plot_width * 0.6 - fixed).max(3.0 * GLYPH_PX);
+    let name_room = (l.plot_width * 0.6 - fixed).max(2.0 * LEGEND_FONT);
     let names: Vec<String> = named
         .iter()
-        .map(|e| fit_text(&e.name, name_room, 1))
+        .map(|e| fit_text(&e.name, name_room, LEGEND_FONT, Weight::Regular))
         .collect();
-    let max_rows = ((l.plot_height - 2.0 * LEGEND_INSET - 8.0) / LEGEND_ROW).floor();
+    let max_rows = ((l.plot_height - 2.0 * LEGEND_INSET - 8.0) / legend_row()).floor();
     if max_rows < 1.0 {
         return;
     }
     let rows = named.len().min(max_rows as usize);
     let name_w = names[..rows]
         .iter()
-        .map(|n| text_width(n, 1))
+        .map(|n| text_width(n, LEGEND_FONT, Weight::Regular))
         .fold(0.0, f64::max);
     let box_w = (fixed + name_w).ceil();
-    let box_h = (rows as f64 * LEGEND_ROW + 8.0).ceil();
+    let box_h = (rows as f64 * legend_row() + 8.0).ceil();
     if box_w > l.plot_width - 2.0 * LEGEND_INSET {
         return;
     }
@@ -642,7 +723,7 @@ fn legend_prims(
         role: Role::Legend,
     });
     for (i, (entry, name)) in named.iter().zip(&names).take(rows).enumerate() {
-        let cy = by + 4.0 + i as f64 * LEGEND_ROW + LEGEND_ROW / 2.0;
+        let cy = by + 4.0 + i as f64 * legend_row() + legend_row() / 2.0;
         let sx0 = bx + 6.0;
         let sx1 = sx0 + LEGEND_SWATCH;
         if entry.fill {
@@ -673,11 +754,11 @@ fn legend_prims(
                 role: Role::Legend,
             });
         }
-        prims.push(ink_text(
+        prims.push(centred_text(
             sx1 + 6.0,
-            (cy - GLYPH_PX / 2.0).round(),
+            cy,
             name.clone(),
-            1,
+            LEGEND_FONT,
             Anchor::Start,
         ));
     }
@@ -791,26 +872,13 @@ fn histogram_scene(
     w: f64,
     h: f64,
 ) -> Result<(Scene, Layout), PlotError> {
-    let (lo, hi) = histogram_range(panel, hist)?;
-    let (lo, hi) = widen_degenerate(lo, hi);
-    let bins = bin_count(hist);
-    let width = (hi - lo) / bins as f64;
+    let edges = bin_edges(panel, hist)?;
+    let bins = edges.len() - 1;
+    let (lo, hi) = (edges[0], edges[bins]);
     let counts: Vec<Vec<usize>> = hist
         .groups
         .iter()
-        .map(|(_, values)| {
-            let mut c = vec![0usize; bins];
-            for &v in values {
-                let k = ((v - lo) / width).floor();
-                let k = if k.is_finite() && k > 0.0 {
-                    k as usize
-                } else {
-                    0
-                };
-                c[k.min(bins - 1)] += 1;
-            }
-            c
-        })
+        .map(|(_, values)| bin_counts(&edges, values))
         .collect();
     let max_count = counts.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
     let x_pad = (hi - lo) * 0.02;
@@ -827,7 +895,7 @@ fn histogram_scene(
     under_layer(&frame, None, &mut prims);
     let mut legend = Vec::new();
     let mut occupied = Vec::new();
-    let edge = |k: usize| if k == bins { hi } else { lo + width * k as f64 };
+    let edge = |k: usize| edges[k];
     let mut outlines = Vec::new();
     for (g, ((name, _), c)) in hist.groups.iter().zip(&counts).enumerate() {
         let color = series_color(g);

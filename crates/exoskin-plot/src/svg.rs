@@ -1,15 +1,13 @@
 //! SVG output of the same primitives the rasterizer draws. Series lines are the only
-//! `<polyline>` elements and series markers the only `<path>` elements, one per series.
+//! `<polyline>` elements and series markers the only `<path>` elements, one per series. Text
+//! stays text (searchable, editable), set in Noto Sans where the viewer has it, placed and
+//! sized from the embedded font's metrics like the PNG.
 
 use std::fmt::Write;
 
-use crate::font::GLYPH_PX;
+use crate::font::{metrics, text_width, Weight, SVG_FONT_FAMILY};
 use crate::scene::{Anchor, Prim, Role, Scene, TextStyle};
 use crate::Rgb;
-
-/// SVG font size per unit of text scale: a monospace advance of about 0.6 em keeps SVG text
-/// no wider than the 8 px bitmap cells the layout reserved.
-const FONT_PX_PER_SCALE: f64 = 12.0;
 
 pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -173,46 +171,50 @@ fn prim(out: &mut String, p: &Prim) {
         }
         Prim::Text { x, y, text, style } => {
             let TextStyle {
-                scale,
+                size,
+                weight,
                 color,
                 anchor,
                 vertical,
-            } = style;
-            let anchor = match anchor {
-                Anchor::Start => "start",
-                Anchor::Middle => "middle",
-                Anchor::End => "end",
+            } = *style;
+            // The same box as the rasterizer: start of the text on a whole pixel, baseline
+            // one ascent below the top (or right of the left edge, for vertical text), and
+            // the width from the embedded font's advances, so that a look-alike font
+            // stretches to the same extent.
+            let width = text_width(text, size, weight);
+            let start = match anchor {
+                Anchor::Start => 0.0,
+                Anchor::Middle => -width / 2.0,
+                Anchor::End => -width,
             };
-            let s = f64::from((*scale).max(1));
-            // Titles (scale 2) a little smaller than twice the body size: vector glyphs are
-            // heavier than the bitmap ones.
-            let size = num(if s >= 2.0 {
-                FONT_PX_PER_SCALE * 0.75 * s
+            let ascent = metrics(size, weight).ascent;
+            let bold = if weight == Weight::Bold {
+                format!(r#" font-weight="{}""#, weight.css())
             } else {
-                FONT_PX_PER_SCALE * s
-            });
-            let weight = if *scale >= 2 {
-                r#" font-weight="bold""#
-            } else {
-                ""
+                String::new()
             };
-            if *vertical {
-                let cx = x + GLYPH_PX * s / 2.0;
+            let common = format!(
+                r#"font-size="{}"{bold} fill="{}" textLength="{}" lengthAdjust="spacingAndGlyphs""#,
+                num(size),
+                hex(color),
+                num(width)
+            );
+            if vertical {
+                let bx = x.round() + ascent;
+                let by = (y - start).round();
                 let _ = writeln!(
                     out,
-                    r#"<text x="{cx}" y="{cy}" font-size="{size}"{weight} fill="{fill}" text-anchor="{anchor}" dominant-baseline="central" transform="rotate(-90 {cx} {cy})">{t}</text>"#,
-                    cx = num(cx),
-                    cy = num(*y),
-                    fill = hex(*color),
+                    r#"<text x="{bx}" y="{by}" {common} transform="rotate(-90 {bx} {by})">{t}</text>"#,
+                    bx = num(bx),
+                    by = num(by),
                     t = escape(text)
                 );
             } else {
                 let _ = writeln!(
                     out,
-                    r#"<text x="{}" y="{}" font-size="{size}"{weight} fill="{}" text-anchor="{anchor}" dominant-baseline="central">{}</text>"#,
-                    num(*x),
-                    num(y + GLYPH_PX * s / 2.0),
-                    hex(*color),
+                    r#"<text x="{}" y="{}" {common}>{}</text>"#,
+                    num((x + start).round()),
+                    num(y.round() + ascent),
                     escape(text)
                 );
             }
@@ -230,7 +232,7 @@ pub(crate) fn document(
     let mut out = String::new();
     let _ = writeln!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="{SVG_FONT_FAMILY}">"#
     );
     let _ = writeln!(
         out,
