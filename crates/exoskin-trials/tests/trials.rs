@@ -534,3 +534,33 @@ instrument = "corneometer"
         "day 14: TEWL {tewl:.3} % read, {tewl_before:.3} % just before, {tewl_after:.3} % just after; hydration {hyd:.3} % vs {hyd_before:.3} %"
     );
 }
+
+#[test]
+fn trial_errors_carry_structured_fields() {
+    let text = GOOD.replacen("role = \"vehicle\"", "role = \"sham\"", 1);
+    match parse_trial(&text, "bad.toml", &data()) {
+        Err(exoskin_trials::TrialError::File {
+            file,
+            line,
+            column,
+            field,
+            allowed,
+            ..
+        }) => {
+            assert_eq!(
+                (file.as_str(), line, column, field.as_deref()),
+                ("bad.toml", Some(14), Some(8), Some("arms[1].role"))
+            );
+            assert_eq!(&*allowed, ["treatment", "vehicle", "placebo", "untreated"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    match exoskin_trials::load_trial(Path::new("/nonexistent/trial.toml")) {
+        Err(e @ exoskin_trials::TrialError::Read { .. }) => {
+            assert!(e
+                .to_string()
+                .contains("/nonexistent/trial.toml: cannot read"))
+        }
+        other => panic!("{other:?}"),
+    }
+}
