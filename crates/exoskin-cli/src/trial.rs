@@ -320,8 +320,8 @@ fn write_out(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     // participants.csv, streamed.
-    let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("participants.csv"))?);
-    writeln!(w, "participant,arm,visit_day,endpoint,value")?;
+    let mut w = csv::Writer::from_path(dir.join("participants.csv"))?;
+    w.write_record(["participant", "arm", "visit_day", "endpoint", "value"])?;
     for p in 0..r.participants {
         for side in 0..r.sides {
             let arm = &trial.arms[r.arm(p, side)].name;
@@ -329,7 +329,13 @@ fn write_out(
                 for (e, ep) in trial.endpoints.iter().enumerate() {
                     let v = r.get(p, side, k, e);
                     if v.is_finite() {
-                        writeln!(w, "{},{},{},{},{}", p + 1, csv_field(arm), day, ep.name, v)?;
+                        w.write_record([
+                            (p + 1).to_string().as_str(),
+                            arm,
+                            &day.to_string(),
+                            &ep.name,
+                            &v.to_string(),
+                        ])?;
                     }
                 }
             }
@@ -438,14 +444,6 @@ fn endpoint_panels(
     }
     panels.push(Panel::from(hist));
     panels
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {

@@ -16,8 +16,8 @@ use crate::params::{Fitted, ResponseError, ResponseParams};
 use exoskin_model::TransportParams;
 use levenberg_marquardt::{LeastSquaresProblem, LevenbergMarquardt};
 use nalgebra::{DMatrix, DVector, Dyn, Owned};
-use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
+use rand_xoshiro::rand_core::SeedableRng;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -9,6 +9,7 @@
 
 pub mod analysis;
 pub mod dist;
+pub mod error;
 pub mod power;
 pub mod rng;
 pub mod sim;
@@ -16,6 +17,7 @@ pub mod spec;
 pub mod stats;
 
 pub use analysis::{analyze, course, EndpointResult};
+pub use error::TrialError;
 pub use power::{simulate_power, PowerResult};
 pub use sim::{simulate, ModelResponder, Readings, Responder};
 pub use spec::{load_trial, parse_trial, Design, Trial};

@@ -51,8 +51,7 @@ pub struct PowerResult {
 pub const EFFECT_SIZE_PARTICIPANTS: usize = 20_000;
 
 fn replicate_seed(seed: u64, r: usize) -> u64 {
-    let mut s = seed ^ 0xA076_1D64_78BD_642F_u64.wrapping_mul(r as u64 + 1);
-    splitmix64(&mut s)
+    splitmix64(seed ^ 0xA076_1D64_78BD_642F_u64.wrapping_mul(r as u64 + 1))
 }
 
 /// Power at one n: the fraction of `replicates` simulated trials that reject.

@@ -19,6 +19,11 @@
 //! Only the outcome values at the visit days are kept (interpolated from the daily series),
 //! never the series, so memory is participants x sides x visits x endpoints numbers.
 //!
+//! **Visit timing.** A visit is read before anything else happens that day: the day-0 visit
+//! reads the person's baseline, before the first procedure or application (0 % change), and
+//! a visit on the day of a later session reads the skin just before that session (the
+//! series' left limit, [`at_visit`]).
+//!
 //! **Determinism.** Participant `i` draws from its own stream `(seed, i)` ([`Rng`]); results
 //! are collected in participant order, so they are the same for any thread count.
 
@@ -64,6 +69,7 @@ pub const MATRIX_GAINS: [&str; 2] = ["fibroblast_activation_per_inflammation", "
 /// Barrier gains scaled together.
 pub const BARRIER_GAINS: [&str; 2] = ["hyaluronan_gain", "ceramide_gain"];
 
+/// The series at `day`, linearly interpolated between its samples.
 fn sample_at(s: &Series, day: f64) -> [f64; N_DRIVERS] {
     let t = &s.times_d;
     let j = t
@@ -75,7 +81,11 @@ fn sample_at(s: &Series, day: f64) -> [f64; N_DRIVERS] {
     } else {
         0.0
     };
-    let at = |v: &[f64]| v[j - 1] + w * (v[j] - v[j - 1]);
+    drivers_at(s, |v| v[j - 1] + w * (v[j] - v[j - 1]))
+}
+
+/// The outcomes, each read from its series by `at`.
+fn drivers_at(s: &Series, at: impl Fn(&[f64]) -> f64) -> [f64; N_DRIVERS] {
     [
         at(&s.hydration_pct),
         at(&s.tewl_pct),
@@ -84,6 +94,53 @@ fn sample_at(s: &Series, day: f64) -> [f64; N_DRIVERS] {
         at(&s.collagen_pct),
         at(&s.elastin_pct),
     ]
+}
+
+/// Two times closer than this (days, about 0.1 s) are the same time.
+const SAME_TIME_D: f64 = 1e-6;
+
+/// The series just before `day` (its left limit), for a reading taken before a session that
+/// starts at `day`. Before the first sample nothing has happened yet: the baseline, 0 %. A
+/// series that records a jump as two samples at the same time gives the first of them;
+/// otherwise the limit is extrapolated linearly from the last two samples before `day`
+/// (second-order accurate where the outcome is smooth before the session), or is the last
+/// sample when only one precedes `day` or a session falls between the two.
+fn left_limit(s: &Series, sessions_d: &[f64], day: f64) -> [f64; N_DRIVERS] {
+    let t = &s.times_d;
+    // First sample at or after `day`.
+    let j = t.partition_point(|&x| x < day - SAME_TIME_D);
+    if j + 1 < t.len()
+        && (t[j] - day).abs() <= SAME_TIME_D
+        && (t[j + 1] - t[j]).abs() <= SAME_TIME_D
+    {
+        return drivers_at(s, |v| v[j]);
+    }
+    if j == 0 {
+        return [0.0; N_DRIVERS];
+    }
+    let last = j - 1;
+    let smooth_before = last >= 1
+        && t[last] - t[last - 1] > SAME_TIME_D
+        && !sessions_d
+            .iter()
+            .any(|&d| d > t[last - 1] + SAME_TIME_D && d <= t[last] + SAME_TIME_D);
+    if !smooth_before {
+        return drivers_at(s, |v| v[last]);
+    }
+    let slope = (day - t[last]) / (t[last] - t[last - 1]);
+    drivers_at(s, |v| v[last] + slope * (v[last] - v[last - 1]))
+}
+
+/// The outcomes a reading on `day` sees. Readings are taken before the procedure: the day-0
+/// visit reads the person's baseline (0 %), and a visit on the day of a session reads the
+/// skin just before that session.
+pub fn at_visit(s: &Series, sessions_d: &[f64], day: f64) -> [f64; N_DRIVERS] {
+    let on_session = sessions_d.iter().any(|&d| (d - day).abs() <= SAME_TIME_D);
+    if day <= SAME_TIME_D || on_session {
+        left_limit(s, sessions_d, day)
+    } else {
+        sample_at(s, day)
+    }
 }
 
 /// The response model over a trial's arms: one transport run per arm.
@@ -171,9 +228,10 @@ impl ModelResponder {
             f.delivery,
             &rp,
         );
+        let sessions_d: Vec<f64> = v.sessions_h.iter().map(|h| h / 24.0).collect();
         self.visits
             .iter()
-            .map(|&d| sample_at(&o.series, d))
+            .map(|&d| at_visit(&o.series, &sessions_d, d))
             .collect()
     }
 

@@ -1,10 +1,11 @@
 //! Trial files (TOML): design, arms, population, visits, endpoints and their instruments.
 //!
-//! Errors are [`ScenarioError`]s, like scenario files: file, line, column, key and the
-//! allowed range. Each arm names an `in_vivo` scenario file (product, procedure, regimen),
+//! Errors are [`TrialError`]s: file, line, column, key, the allowed values or range, and how
+//! to fix it; an error inside an arm's scenario is that scenario's [`ScenarioError`]. Each arm names an `in_vivo` scenario file (product, procedure, regimen),
 //! relative to the trial file; its errors point into that file. The README's "Virtual
 //! trials" section is the key reference; `trials/` holds examples.
 
+use crate::error::TrialError;
 use exoskin_model::error::{check_range, Invalid};
 use exoskin_model::scenario::locate;
 use exoskin_model::{parse_scenario, InVivo, Scenario, ScenarioError, SourceLocation};
@@ -381,13 +382,11 @@ impl Trial {
 // ---------------------------------------------------------------- parsing
 
 /// Read and validate a trial file; arm scenarios are read relative to its folder.
-pub fn load_trial(path: &Path) -> Result<Trial, ScenarioError> {
+pub fn load_trial(path: &Path) -> Result<Trial, TrialError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+    let text = std::fs::read_to_string(path).map_err(|source| TrialError::Read {
         file: file.clone(),
-        location: None,
-        key: None,
-        message: format!("cannot read the trial file: {e}"),
+        source,
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
     parse_trial(&text, &file, base)
@@ -395,23 +394,33 @@ pub fn load_trial(path: &Path) -> Result<Trial, ScenarioError> {
 
 /// Parse and validate trial text; `file` names it in errors, `base` is the folder arm
 /// scenario paths are relative to.
-pub fn parse_trial(text: &str, file: &str, base: &Path) -> Result<Trial, ScenarioError> {
-    let raw: RawTrial = toml::from_str(text).map_err(|e| ScenarioError {
-        file: file.to_string(),
-        location: e.span().map(|s| SourceLocation::from_offset(text, s.start)),
-        key: None,
-        message: hint(e.message()),
+pub fn parse_trial(text: &str, file: &str, base: &Path) -> Result<Trial, TrialError> {
+    let raw: RawTrial = toml::from_str(text).map_err(|e| {
+        let location = e.span().map(|s| SourceLocation::from_offset(text, s.start));
+        TrialError::File {
+            file: file.to_string(),
+            line: location.as_ref().map(|l| l.line as u32),
+            column: location.as_ref().map(|l| l.column as u32),
+            field: None,
+            allowed: Box::default(),
+            message: hint(e.message()),
+        }
     })?;
-    let at = |inv: Invalid| ScenarioError {
-        file: file.to_string(),
-        location: locate(text, &inv.key),
-        key: Some(inv.key),
-        message: inv.message,
+    let at = |inv: Invalid| {
+        let location = locate(text, &inv.key);
+        TrialError::File {
+            file: file.to_string(),
+            line: location.as_ref().map(|l| l.line as u32),
+            column: location.as_ref().map(|l| l.column as u32),
+            allowed: allowed_for(&inv.key).into(),
+            field: Some(inv.key),
+            message: inv.message,
+        }
     };
     let mut trial = validate(&raw).map_err(at)?;
     for (i, a) in raw.arms.iter().enumerate() {
         let arm = load_arm(a, i, &trial, base, &raw.population).map_err(|e| match e {
-            ArmError::Scenario(e) => e,
+            ArmError::Scenario(e) => TrialError::Scenario(e),
             ArmError::Here(inv) => at(inv),
         })?;
         trial.arms.push(arm);
@@ -431,13 +440,69 @@ fn hint(msg: &str) -> String {
     }
 }
 
+/// The values of each choice key.
+const DESIGNS: [(&str, Design); 2] = [
+    ("split_face", Design::SplitFace),
+    ("parallel", Design::Parallel),
+];
+const RESPONSE_MODES: [(&str, ResponseMode); 3] = [
+    ("auto", ResponseMode::Auto),
+    ("exact", ResponseMode::Exact),
+    ("grid", ResponseMode::Grid),
+];
+const ROLES: [(&str, Role); 4] = [
+    ("treatment", Role::Treatment),
+    ("vehicle", Role::Vehicle),
+    ("placebo", Role::Placebo),
+    ("untreated", Role::Untreated),
+];
+
+/// The value of choice key `key` named `value`, or an error listing the allowed names.
+fn choose<T: Copy>(
+    key: &str,
+    what: &str,
+    value: &str,
+    options: &[(&str, T)],
+    note: &str,
+) -> Result<T, Invalid> {
+    options
+        .iter()
+        .find(|(name, _)| *name == value)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<String> = options.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+            Invalid::new(
+                key,
+                format!(
+                    "unknown {what} \"{value}\"; use one of {}{note}",
+                    names.join(", ")
+                ),
+            )
+        })
+}
+
+/// The values allowed for a choice key (empty for other keys).
+fn allowed_for(key: &str) -> Vec<String> {
+    let names = |o: &[&str]| o.iter().map(|s| s.to_string()).collect();
+    let last = key.rsplit('.').next().unwrap_or(key);
+    match (key, last) {
+        ("trial.design", _) => names(&DESIGNS.map(|(n, _)| n)),
+        ("trial.response", _) => names(&RESPONSE_MODES.map(|(n, _)| n)),
+        (k, "role") if k.starts_with("arms[") => names(&ROLES.map(|(n, _)| n)),
+        (k, "name") if k.starts_with("endpoints[") => instruments().keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn validate(raw: &RawTrial) -> Result<Trial, Invalid> {
     let h = &raw.trial;
-    let design = match h.design.as_str() {
-        "split_face" => Design::SplitFace,
-        "parallel" => Design::Parallel,
-        other => return Err(Invalid::new("trial.design", format!("unknown design \"{other}\"; use \"split_face\" (each participant is their own control) or \"parallel\" (one arm per participant)"))),
-    };
+    let design = choose(
+        "trial.design",
+        "design",
+        &h.design,
+        &DESIGNS,
+        " (split_face: each participant is their own control; parallel: one arm per participant)",
+    )?;
     let participants = check_range(
         "trial.participants",
         h.participants as f64,
@@ -467,17 +532,7 @@ fn validate(raw: &RawTrial) -> Result<Trial, Invalid> {
         }
     }
     let alpha = check_range("trial.alpha", h.alpha, 1e-6, 0.5, "(significance level)")?;
-    let response = match h.response.as_str() {
-        "auto" => ResponseMode::Auto,
-        "exact" => ResponseMode::Exact,
-        "grid" => ResponseMode::Grid,
-        other => {
-            return Err(Invalid::new(
-                "trial.response",
-                format!("unknown mode \"{other}\"; use \"auto\", \"exact\" or \"grid\""),
-            ))
-        }
-    };
+    let response = choose("trial.response", "mode", &h.response, &RESPONSE_MODES, "")?;
     let n_arms = raw.arms.len();
     match design {
         Design::SplitFace if n_arms != 2 => {
@@ -687,13 +742,7 @@ fn load_arm(
     pop: &Option<RawPopulation>,
 ) -> Result<Arm, ArmError> {
     let key = |k: &str| format!("arms[{i}].{k}");
-    let role = match a.role.as_str() {
-        "treatment" => Role::Treatment,
-        "vehicle" => Role::Vehicle,
-        "placebo" => Role::Placebo,
-        "untreated" => Role::Untreated,
-        other => return Err(ArmError::Here(Invalid::new(key("role"), format!("unknown role \"{other}\"; use \"treatment\", \"vehicle\", \"placebo\" or \"untreated\"")))),
-    };
+    let role = choose(&key("role"), "role", &a.role, &ROLES, "").map_err(ArmError::Here)?;
     let path = base.join(&a.scenario);
     let text = std::fs::read_to_string(&path).map_err(|e| {
         ArmError::Here(Invalid::new(

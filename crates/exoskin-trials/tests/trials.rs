@@ -426,3 +426,148 @@ fn model_trial_without_a_true_effect_rejects_at_about_alpha() {
     eprintln!("model null trial (n = 20, 1000 trials): rejection rate {rate}");
     assert!((0.03..=0.07).contains(&rate), "null rejection rate {rate}");
 }
+
+/// Changes nothing: every reading is the person's baseline times instrument noise.
+struct NoChange {
+    visits: usize,
+}
+
+impl Responder for NoChange {
+    fn visit_pcts(&self, _arm: usize, _f: &Factors) -> VisitPcts {
+        vec![[0.0; N_DRIVERS]; self.visits]
+    }
+}
+
+#[test]
+fn visits_are_read_before_the_procedure_of_their_day() {
+    // Microneedling at days 0 and 14 (with EV serum) vs no procedure; visits on both session
+    // days and between them.
+    let text = r#"
+[trial]
+design = "parallel"
+participants = 40
+seed = 5
+visits_days = [0, 7, 14, 28]
+response = "exact"
+
+[[arms]]
+name = "microneedling"
+role = "treatment"
+scenario = "mn_two_sessions.toml"
+
+[[arms]]
+name = "vehicle"
+role = "vehicle"
+scenario = "mn_short_vehicle.toml"
+
+[[endpoints]]
+name = "tewl"
+instrument = "tewameter"
+
+[[endpoints]]
+name = "hydration"
+instrument = "corneometer"
+"#;
+    let trial = parse_trial(text, "<visit timing>", &data()).expect("trial parses");
+    let (tp, rp) = (TransportParams::defaults(), ResponseParams::defaults());
+    let model = ModelResponder::new(&trial, tp, rp);
+    let r = simulate(&trial, trial.participants, trial.seed, &model, None);
+    let unchanged = simulate(
+        &trial,
+        trial.participants,
+        trial.seed,
+        &NoChange { visits: 4 },
+        None,
+    );
+    // Day 0: every participant's reading is their baseline (the same draws, instrument
+    // noise included, as a trial in which nothing changes), not the injured barrier
+    // (TEWL 25-60 g/m2/h right after microneedling, where normal is about 15).
+    for p in 0..r.participants {
+        for e in 0..2 {
+            assert_eq!(
+                r.get(p, 0, 0, e).to_bits(),
+                unchanged.get(p, 0, 0, e).to_bits(),
+                "participant {p} endpoint {e}"
+            );
+        }
+    }
+
+    // Day 14, the second session: the skin just before it. Reference: the response with
+    // only the sessions before day 14, whose value at day 14 is the exact left limit.
+    let arm = &trial.arms[0].scenario;
+    let sim = exoskin_response::simulate_in_vivo(arm, tp, rp);
+    let f = Factors {
+        age_years: arm.skin.age_years,
+        delivery: 1.0,
+        matrix: 1.0,
+        barrier: 1.0,
+    };
+    let got = model.exact(0, &f);
+    let series_at = |v: &exoskin_model::InVivo, day: f64| {
+        let o = exoskin_response::respond(
+            v,
+            &sim.transport,
+            sim.wound.as_ref(),
+            sim.channel.as_ref(),
+            1.0,
+            rp,
+        );
+        let k = o
+            .series
+            .times_d
+            .iter()
+            .position(|&t| (t - day).abs() < 1e-9)
+            .expect("daily series");
+        (o.series.tewl_pct[k], o.series.hydration_pct[k])
+    };
+    let mut before = arm.clone();
+    before.sessions_h.retain(|&h| h < 14.0 * 24.0);
+    assert_eq!(arm.sessions_h.len(), 2, "{:?}", arm.sessions_h);
+    let (tewl_before, hyd_before) = series_at(&before, 14.0);
+    let (tewl_after, _) = series_at(arm, 14.0);
+    // TEWL percent change from baseline (driver 1), hydration (driver 0).
+    let (tewl, hyd) = (got[2][1], got[2][0]);
+    assert!(
+        tewl_after - tewl_before > 20.0,
+        "the session should open the barrier: {tewl_before} % before, {tewl_after} % after"
+    );
+    // The reading extrapolates the days before the session: within 0.1 percentage points
+    // of the exact limit (the session's own jump is over 20 points; 0.02 seen).
+    assert!(
+        (tewl - tewl_before).abs() < 0.1 && (hyd - hyd_before).abs() < 0.1,
+        "day 14: TEWL {tewl} % (just before the session {tewl_before} %), hydration {hyd} % ({hyd_before} %)"
+    );
+    eprintln!(
+        "day 14: TEWL {tewl:.3} % read, {tewl_before:.3} % just before, {tewl_after:.3} % just after; hydration {hyd:.3} % vs {hyd_before:.3} %"
+    );
+}
+
+#[test]
+fn trial_errors_carry_structured_fields() {
+    let text = GOOD.replacen("role = \"vehicle\"", "role = \"sham\"", 1);
+    match parse_trial(&text, "bad.toml", &data()) {
+        Err(exoskin_trials::TrialError::File {
+            file,
+            line,
+            column,
+            field,
+            allowed,
+            ..
+        }) => {
+            assert_eq!(
+                (file.as_str(), line, column, field.as_deref()),
+                ("bad.toml", Some(14), Some(8), Some("arms[1].role"))
+            );
+            assert_eq!(&*allowed, ["treatment", "vehicle", "placebo", "untreated"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    match exoskin_trials::load_trial(Path::new("/nonexistent/trial.toml")) {
+        Err(e @ exoskin_trials::TrialError::Read { .. }) => {
+            assert!(e
+                .to_string()
+                .contains("/nonexistent/trial.toml: cannot read"))
+        }
+        other => panic!("{other:?}"),
+    }
+}
