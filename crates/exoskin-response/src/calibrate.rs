@@ -213,8 +213,10 @@ fn delivered(v: &InVivo, tp: &TransportParams, essence: f64) -> f64 {
     w.regimen.essence_ul_per_cm2 = essence;
     w.regimen.days = w.regimen.days.min(14);
     w.experiment.duration_h = w.experiment.duration_h.min(14.0 * 24.0);
-    let r = exoskin_transport::invivo::simulate(&w, tp, None);
-    *r.run.tracked_per_cm2.last().unwrap_or(&0.0)
+    match exoskin_transport::invivo::simulate(&w, tp, None) {
+        Ok(r) => *r.run.tracked_per_cm2.last().unwrap_or(&0.0),
+        Err(_) => f64::NAN,
+    }
 }
 
 /// Whether a target is reproduced, given the model's value.

@@ -179,10 +179,21 @@ fn closure_of(w: &WoundCurve) -> Closure {
     }
 }
 
-/// Transport, wound healing and outcomes of an in-vivo scenario, coupled.
+/// Transport, wound healing and outcomes of an in-vivo scenario, coupled. Panics when the
+/// transport solver fails, which validated scenarios with finite parameters do not make it
+/// do; [`try_simulate_in_vivo`] returns the error instead.
 pub fn simulate_in_vivo(v: &InVivo, tp: &TransportParams, rp: &ResponseParams) -> Simulation {
+    try_simulate_in_vivo(v, tp, rp).unwrap_or_else(|e| panic!("transport failed: {e}"))
+}
+
+/// [`simulate_in_vivo`], with the transport solver's error.
+pub fn try_simulate_in_vivo(
+    v: &InVivo,
+    tp: &TransportParams,
+    rp: &ResponseParams,
+) -> Result<Simulation, exoskin_transport::TransportError> {
     let mut wound = wound_for(v, None, tp, rp);
-    let mut transport = invivo::simulate(v, tp, wound.as_ref().map(closure_of).as_ref());
+    let mut transport = invivo::simulate(v, tp, wound.as_ref().map(closure_of).as_ref())?;
     if wound.is_some() {
         for _ in 0..3 {
             let next = wound_for(v, Some(&transport), tp, rp);
@@ -195,16 +206,16 @@ pub fn simulate_in_vivo(v: &InVivo, tp: &TransportParams, rp: &ResponseParams) -
                 _ => true,
             };
             wound = next;
-            transport = invivo::simulate(v, tp, wound.as_ref().map(closure_of).as_ref());
+            transport = invivo::simulate(v, tp, wound.as_ref().map(closure_of).as_ref())?;
             if converged {
                 break;
             }
         }
     }
     let outcomes = respond(v, &transport, wound.as_ref(), 1.0, rp);
-    Simulation {
+    Ok(Simulation {
         transport,
         wound,
         outcomes,
-    }
+    })
 }

@@ -1,6 +1,7 @@
 //! The time loop shared by every geometry: doses, output times, adaptive steps, uptake
 //! saturation, and the bookkeeping that closes the mass balance.
 
+use crate::error::TransportError;
 use crate::network::{Accounts, Network, Stepper, N_SINKS, UM_ML_TO_PER_CM2};
 use serde::Serialize;
 
@@ -74,10 +75,32 @@ impl Run {
     }
 }
 
-/// Run the setup to its duration.
-pub fn run(mut s: Setup) -> Run {
+/// Run the setup to its duration. Fails on a setup with nothing to solve, and when a step
+/// cannot keep the state finite (see [`Stepper::step`]); every number of a returned run is
+/// finite.
+pub fn run(mut s: Setup) -> Result<Run, TransportError> {
     let ncls = s.nets.len();
-    let n = s.nets[0].len();
+    let n = s.nets.first().map_or(0, Network::len);
+    if ncls == 0 || n == 0 {
+        return Err(TransportError::Empty {
+            what: "no size classes or no cells",
+        });
+    }
+    for (what, v) in [
+        ("duration", s.duration_h),
+        ("output interval", s.output_interval_h),
+        ("initial time step", s.dt_initial_h),
+        ("largest time step", s.dt_max_h),
+        ("quiet-phase time step", s.dt_quiet_max_h),
+    ] {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(TransportError::Parameter {
+                name: what,
+                value: v,
+                requirement: "a finite number greater than 0",
+            });
+        }
+    }
     let bw = s.nets.iter().map(|x| x.bandwidth()).max().unwrap_or(0);
     let mut stepper = Stepper::new(n, bw, ncls);
     let mut m = vec![vec![0.0; n]; ncls];
@@ -160,7 +183,15 @@ pub fn run(mut s: Setup) -> Run {
             };
             uptake_step[i] = 0.0;
         }
-        stepper.step(&s.nets, &mut m, h, &saturation, &mut acc, &mut uptake_step);
+        stepper.step(
+            &s.nets,
+            &mut m,
+            h,
+            &saturation,
+            &mut acc,
+            &mut uptake_step,
+            t + h,
+        )?;
         let keep = (-s.lysosomal_rate_per_h * h).exp();
         for i in 0..n {
             internal[i] = internal[i] * keep + uptake_step[i];
@@ -189,7 +220,7 @@ pub fn run(mut s: Setup) -> Run {
             }
         })
         .collect();
-    r
+    Ok(r)
 }
 
 fn record(r: &mut Run, net: &Network, m: &[Vec<f64>], acc: &[Accounts], applied: f64, t: f64) {

@@ -17,6 +17,7 @@
 //!   are first-order sinks.
 
 use crate::engine::{self, Dose, Run, Setup};
+use crate::error::TransportError;
 use crate::network::{faces, Edge, Network, Segment, Sink, N_SINKS};
 use crate::physics::{
     follicle_wall_permeability_um_per_h, free_diffusivity_um2_per_s, tissue_properties,
@@ -209,7 +210,17 @@ impl Closure {
 
 /// Simulate an in-vivo scenario. `closure` replaces the first-order channel closure of the
 /// data file by a curve (the wound-healing module supplies it).
-pub fn simulate(v: &InVivo, p: &TransportParams, closure: Option<&Closure>) -> InVivoResult {
+pub fn simulate(
+    v: &InVivo,
+    p: &TransportParams,
+    closure: Option<&Closure>,
+) -> Result<InVivoResult, TransportError> {
+    crate::check_params(p)?;
+    if v.numerics.cells_per_layer == 0 || v.numerics.radial_cells == 0 {
+        return Err(TransportError::Empty {
+            what: "a grid without cells (numerics)",
+        });
+    }
     let pr = &v.product;
     let classes: Vec<(f64, f64)> = pr
         .size
@@ -248,41 +259,8 @@ pub fn simulate(v: &InVivo, p: &TransportParams, closure: Option<&Closure>) -> I
         _,
         Vec<f64>,
         Vec<f64>,
-    ) = match &v.procedure {
-        Procedure::Microneedling { .. } | Procedure::FractionalCo2 { .. } => {
-            let (r_ch, depth_ch, density, t_half) = match v.procedure {
-                Procedure::Microneedling {
-                    depth_um,
-                    channel_width_um,
-                    channels_per_cm2,
-                    occluded,
-                    ..
-                } => (
-                    0.5 * channel_width_um,
-                    depth_um,
-                    channels_per_cm2,
-                    if occluded {
-                        p.microneedle_closure_half_life_occluded_h.v()
-                    } else {
-                        p.microneedle_closure_half_life_h.v()
-                    },
-                ),
-                Procedure::FractionalCo2 {
-                    spot_um,
-                    depth_um,
-                    coverage_pct,
-                    ..
-                } => {
-                    let r = 0.5 * spot_um;
-                    (
-                        r,
-                        depth_um,
-                        coverage_pct / 100.0 / (PI * (r * 1e-4).powi(2)),
-                        p.co2_closure_half_life_h.v(),
-                    )
-                }
-                _ => unreachable!(),
-            };
+    ) = match channels(&v.procedure, p) {
+        Some((r_ch, depth_ch, density, t_half)) => {
             let total = skin.sc_thickness_um + skin.ve_thickness_um + skin.dermis_thickness_um;
             let depth_ch = depth_ch.min(total * 0.9);
             let rr = 1e4 / (PI * density).sqrt();
@@ -341,7 +319,7 @@ pub fn simulate(v: &InVivo, p: &TransportParams, closure: Option<&Closure>) -> I
                 radius,
             )
         }
-        _ => {
+        None => {
             let sc = match v.procedure {
                 Procedure::ChemicalPeel {
                     sc_removed_fraction,
@@ -388,10 +366,10 @@ pub fn simulate(v: &InVivo, p: &TransportParams, closure: Option<&Closure>) -> I
         dt_quiet_max_h: v.numerics.dt_quiet_max_h,
         quiet_after_h: 6.0,
         update: Some(update),
-    });
+    })?;
     let last = run.times_h.len() - 1;
     let applied = run.applied_per_cm2[last];
-    InVivoResult {
+    Ok(InVivoResult {
         reached_dermis_fraction: if applied > 0.0 {
             run.tracked_per_cm2[last] / applied
         } else {
@@ -405,6 +383,43 @@ pub fn simulate(v: &InVivo, p: &TransportParams, closure: Option<&Closure>) -> I
         channel,
         cell_depth_um: depth,
         cell_radius_um: radius,
+    })
+}
+
+/// Channel radius and depth (um), channels per cm2 and closure half-life (h) of a procedure
+/// that opens channels; `None` for the others.
+fn channels(procedure: &Procedure, p: &TransportParams) -> Option<(f64, f64, f64, f64)> {
+    match *procedure {
+        Procedure::Microneedling {
+            depth_um,
+            channel_width_um,
+            channels_per_cm2,
+            occluded,
+            ..
+        } => Some((
+            0.5 * channel_width_um,
+            depth_um,
+            channels_per_cm2,
+            if occluded {
+                p.microneedle_closure_half_life_occluded_h.v()
+            } else {
+                p.microneedle_closure_half_life_h.v()
+            },
+        )),
+        Procedure::FractionalCo2 {
+            spot_um,
+            depth_um,
+            coverage_pct,
+        } => {
+            let r = 0.5 * spot_um;
+            Some((
+                r,
+                depth_um,
+                coverage_pct / 100.0 / (PI * (r * 1e-4).powi(2)),
+                p.co2_closure_half_life_h.v(),
+            ))
+        }
+        Procedure::None | Procedure::ChemicalPeel { .. } => None,
     }
 }
 
