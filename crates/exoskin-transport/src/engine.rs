@@ -125,8 +125,8 @@ pub fn run(mut s: Setup) -> Result<Run, TransportError> {
     let mut r = Run {
         times_h: Vec::with_capacity(nout + 1),
         compartments: s.compartments.clone(),
-        amounts_per_cm2: vec![Vec::with_capacity(nout + 1); ncomp],
-        sinks_per_cm2: vec![Vec::with_capacity(nout + 1); N_SINKS],
+        amounts_per_cm2: (0..ncomp).map(|_| Vec::with_capacity(nout + 1)).collect(),
+        sinks_per_cm2: (0..N_SINKS).map(|_| Vec::with_capacity(nout + 1)).collect(),
         drained_per_cm2: Vec::with_capacity(nout + 1),
         applied_per_cm2: Vec::with_capacity(nout + 1),
         tracked_per_cm2: Vec::with_capacity(nout + 1),
@@ -147,8 +147,8 @@ pub fn run(mut s: Setup) -> Result<Run, TransportError> {
     loop {
         while next_dose < doses.len() && doses[next_dose].time_h <= t + eps {
             let d = &doses[next_dose];
-            for c in 0..ncls {
-                m[c][d.cell] += d.amount * s.weights[c];
+            for (mc, w) in m.iter_mut().zip(&s.weights) {
+                mc[d.cell] += d.amount * w;
             }
             applied += d.amount;
             next_dose += 1;
@@ -232,11 +232,11 @@ fn record(r: &mut Run, net: &Network, m: &[Vec<f64>], acc: &[Accounts], applied:
             comp[net.compartment[i]] += v;
         }
     }
-    for k in 0..ncomp {
-        r.amounts_per_cm2[k].push(comp[k] * UM_ML_TO_PER_CM2);
+    for (series, v) in r.amounts_per_cm2.iter_mut().zip(&comp) {
+        series.push(v * UM_ML_TO_PER_CM2);
     }
-    for s in 0..N_SINKS {
-        r.sinks_per_cm2[s].push(acc.iter().map(|a| a.sinks[s]).sum::<f64>() * UM_ML_TO_PER_CM2);
+    for (s, series) in r.sinks_per_cm2.iter_mut().enumerate() {
+        series.push(acc.iter().map(|a| a.sinks[s]).sum::<f64>() * UM_ML_TO_PER_CM2);
     }
     r.drained_per_cm2
         .push(acc.iter().map(|a| a.outflow).sum::<f64>() * UM_ML_TO_PER_CM2);

@@ -255,7 +255,7 @@ pub fn linear_fit(t: &[f64], q: &[f64]) -> Option<LinearFit> {
         Some((slope, mq - slope * mt))
     };
     let (slope, icpt) = line(start, n)?;
-    if !(slope > 0.0) {
+    if slope.is_nan() || slope <= 0.0 {
         return None;
     }
     let mid = (start + n) / 2;
