@@ -3,8 +3,8 @@
 use crate::bad_input;
 use anyhow::Context;
 use clap::Args as ClapArgs;
-use exoskin_model::{load_scenario, parse_scenario, Scenario, TransportParams};
-use exoskin_response::{culture, simulate_in_vivo, Outcomes, ResponseParams};
+use exoskin_model::{read_scenario, read_scenario_file, Scenario, TransportParams};
+use exoskin_response::{culture, try_simulate_in_vivo, Outcomes, ResponseParams};
 use exoskin_transport::network::SINK_NAMES;
 use exoskin_transport::{simulate, Transport};
 use serde_json::{json, Map, Value};
@@ -32,24 +32,31 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<u8> {
     let (scenario, name) = match &a.file {
         Some(f) => (
-            load_scenario(f).map_err(|e| bad_input(e.to_string()))?,
+            read_scenario_file(f).map_err(|e| bad_input(e.to_string()))?,
             f.display().to_string(),
         ),
         None => (
-            parse_scenario(DEFAULT_SCENARIO, "<bundled in_vivo_microneedling.toml>")
+            read_scenario(DEFAULT_SCENARIO, "<bundled in_vivo_microneedling.toml>")
                 .map_err(|e| bad_input(e.to_string()))?,
             "<bundled in_vivo_microneedling.toml>".to_string(),
         ),
     };
     let tp = TransportParams::defaults();
     let rp = ResponseParams::defaults();
+    // A solver that cannot keep the state finite was given inputs it cannot represent:
+    // the user's numbers, so exit 2 with the solver's account.
+    let solver = |e: exoskin_transport::TransportError| {
+        bad_input(format!(
+            "{name}: the simulation stopped: {e}; check the scenario's values"
+        ))
+    };
     let (transport, outcomes) = match &scenario {
         Scenario::InVivo(v) => {
-            let sim = simulate_in_vivo(v, tp, rp);
+            let sim = try_simulate_in_vivo(v, tp, rp).map_err(solver)?;
             (Some(Transport::InVivo(sim.transport)), Some(sim.outcomes))
         }
         Scenario::CellCulture(c) => (None, Some(culture::simulate_culture(c, rp))),
-        Scenario::FranzCell(_) => (simulate(&scenario, tp), None),
+        Scenario::FranzCell(_) => (simulate(&scenario, tp).map_err(solver)?, None),
     };
     let doc = report_json(&scenario, &name, transport.as_ref(), outcomes.as_ref());
     if let Some(dir) = &a.out {

@@ -205,3 +205,37 @@ fn a_bad_plot_extension_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains(".png or .svg"));
 }
+
+#[test]
+fn the_reported_fuzz_cases_exit_2_naming_the_field() {
+    let good = std::fs::read_to_string(scenario("franz_cell_single_layer.toml")).unwrap();
+    // Vanishing layers used to panic in the solver (exit 101) or print inf/NaN (exit 0).
+    for v in ["1e-305", "1e-300", "5e-324"] {
+        bad(
+            &good.replace("thickness_um = 20.0", &format!("thickness_um = {v}")),
+            &[
+                ".toml:14:16:",
+                "membrane.layers[0].thickness_um",
+                "0.005 to 10000 um",
+            ],
+        );
+    }
+    bad(
+        &good.replace("partition = 0.2", "partition = 5e-324"),
+        &["membrane.layers[0].partition", "0.000001 to 1000"],
+    );
+    bad(
+        &good.replace("thickness_um = 20.0", "thickness_um = nan"),
+        &["membrane.layers[0].thickness_um", "NaN"],
+    );
+    // A type error names the key, the type found and the type expected.
+    bad(
+        &format!("{good}\n[numerics]\nradial_cells = \"two\"\n"),
+        &["numerics.radial_cells", "\"two\"", "an integer"],
+    );
+    // A duplicate key says which key, in which table.
+    bad(
+        &good.replace("infinite = true", "infinite = true\ninfinite = false"),
+        &["duplicate key `infinite`", "`donor.infinite`", ".toml:11:"],
+    );
+}

@@ -1,11 +1,23 @@
 //! Text normalisation: printed label characters to plain ones, and names to lookup keys.
 
-/// Map the characters printed labels use to plain ones: typographic dashes and quotes, exotic
-/// spaces, full-width punctuation, bullets (become `,`), brackets (become parentheses),
-/// trademark signs (removed). Line breaks are kept (`\r\n` and `\r` become `\n`).
+use unicode_normalization::UnicodeNormalization;
+
+/// Map the characters printed labels use to plain ones: compatibility forms first (Unicode
+/// NFKC: full-width letters and digits, ligatures, super- and subscripts become their plain
+/// twins, so `Ｇｌｙｃｅｒｉｎ` reads as `Glycerin`), then typographic dashes and quotes,
+/// exotic spaces, full-width punctuation, bullets (become `,`), brackets (become
+/// parentheses), trademark signs (removed; they are taken out before NFKC, which would spell
+/// them as letters). Line breaks are kept (`\r\n` and `\r` become `\n`).
 pub fn clean_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
+    let mut chars = text
+        .chars()
+        .map(|c| match c {
+            '\u{2122}' | '\u{2120}' => ' ',
+            c => c,
+        })
+        .nfkc()
+        .peekable();
     while let Some(c) = chars.next() {
         let mapped = match c {
             '\r' => {

@@ -197,26 +197,11 @@ struct ProductToml {
 #[serde(transparent)]
 struct OneOrManyValue(toml::Value);
 
-/// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let mut start = offset;
-    while !text.is_char_boundary(start) {
-        start -= 1;
-    }
-    let before = &text[..start];
-    let line = before.matches('\n').count() + 1;
-    let col = before
-        .rfind('\n')
-        .map_or(before, |p| &before[p + 1..])
-        .chars()
-        .count()
-        + 1;
-    (line, col)
-}
-
 fn product_error(text: &str, span: Option<Range<usize>>, message: String) -> LabelError {
-    let (line, column) = span.map_or((1, 1), |s| line_col(text, s.start));
+    let (line, column) = span.map_or((1, 1), |s| {
+        let at = exoskin_model::SourceLocation::from_offset(text, s.start);
+        (at.line, at.column)
+    });
     LabelError::Product {
         line,
         column,
@@ -282,17 +267,26 @@ fn scalar(
 impl Product {
     /// Read a product file. Errors carry the line and column and say how to fix the file.
     pub fn from_toml_str(text: &str) -> Result<Product, LabelError> {
-        let raw: ProductToml = toml::from_str(text).map_err(|e| {
-            let mut msg = e.message().trim().to_string();
-            if msg.starts_with("unknown field") {
-                msg.push_str(
-                    " (a product file has: name, brand, region, ingredients, claims, directions, \
-                     batch_number, expiry_date, certifications)",
-                );
-            } else if msg.starts_with("missing field `name`") {
-                msg.push_str(" (add a line: name = \"Product name\")");
+        // The located reading error of every input file kind: the key, the type expected,
+        // the duplicated key, the allowed keys.
+        let raw: ProductToml = exoskin_model::input::from_toml(text, "").map_err(|e| {
+            let (line, column) = e
+                .place()
+                .and_then(|p| p.location.as_ref())
+                .map_or((1, 1), |l| (l.line, l.column));
+            let key = e.place().and_then(|p| p.key.clone());
+            let mut message = match key {
+                Some(k) => format!("`{k}`: {}", e.detail()),
+                None => e.detail(),
+            };
+            if matches!(&e, exoskin_model::ModelError::MissingKey { name, .. } if name == "name") {
+                message.push_str(" (add a line: name = \"Product name\")");
             }
-            product_error(text, e.span(), msg)
+            LabelError::Product {
+                line,
+                column,
+                message,
+            }
         })?;
         Ok(Product {
             name: raw.name,
@@ -1204,11 +1198,5 @@ mod tests {
             .map(|p| (*p, key(p)))
             .collect();
         assert!(bad.is_empty(), "phrases that can never match: {bad:?}");
-    }
-
-    #[test]
-    fn line_col_counts_characters() {
-        assert_eq!(line_col("ab\ncé d", 7), (2, 4));
-        assert_eq!(line_col("x", 99), (1, 2));
     }
 }

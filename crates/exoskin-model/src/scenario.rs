@@ -4,10 +4,15 @@
 //! `in_vivo` (a product on living skin, with an optional procedure and a regimen). See the
 //! README for the full key reference; `scenarios/` holds examples.
 
-use crate::error::{check_positive, check_range, Invalid, ScenarioError, SourceLocation};
+use crate::error::{check_positive, check_range, Invalid, ModelError, ScenarioError};
+use crate::input;
+pub use crate::input::locate;
 use crate::params::{sites, TransportParams};
 use crate::size::SizeDistribution;
-use crate::{MAX_DIAMETER_NM, MIN_DIAMETER_NM};
+use crate::{
+    MAX_DIAMETER_NM, MAX_DIFFUSIVITY_UM2_PER_S, MAX_PARTITION, MIN_DIAMETER_NM,
+    MIN_DIFFUSIVITY_UM2_PER_S, MIN_LAYER_THICKNESS_UM, MIN_PARTITION,
+};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -42,10 +47,19 @@ fn lps() -> String {
     "lps".into()
 }
 
+/// `[experiment] kind`.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    FranzCell,
+    InVivo,
+    CellCulture,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawExperiment {
-    kind: String,
+    kind: Kind,
     name: Option<String>,
     description: Option<String>,
     duration_h: Option<f64>,
@@ -78,7 +92,7 @@ struct RawLayer {
     thickness_um: f64,
     diffusivity_um2_per_s: Option<f64>,
     partition: Option<f64>,
-    tissue: Option<String>,
+    tissue: Option<Tissue>,
 }
 
 #[derive(Deserialize)]
@@ -99,14 +113,14 @@ struct RawProduct {
     particles_per_ml: f64,
     dose_ul_per_cm2: f64,
     #[serde(default = "liquid")]
-    formulation: String,
+    formulation: Formulation,
     storage_temperature_c: Option<f64>,
     storage_age_days: Option<f64>,
     size: RawSize,
 }
 
-fn liquid() -> String {
-    "liquid".into()
+fn liquid() -> Formulation {
+    Formulation::Liquid
 }
 
 #[derive(Deserialize)]
@@ -124,7 +138,7 @@ struct RawSkin {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawProcedure {
-    kind: String,
+    kind: ProcedureKind,
     needle_length_um: Option<f64>,
     depth_um: Option<f64>,
     channel_width_um: Option<f64>,
@@ -135,6 +149,51 @@ struct RawProcedure {
     sc_removed_fraction: Option<f64>,
     sessions: Option<i64>,
     interval_days: Option<f64>,
+}
+
+/// `[procedure] kind`.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum ProcedureKind {
+    None,
+    Microneedling,
+    FractionalCo2,
+    ChemicalPeel,
+}
+
+impl ProcedureKind {
+    fn name(self) -> &'static str {
+        match self {
+            ProcedureKind::None => "none",
+            ProcedureKind::Microneedling => "microneedling",
+            ProcedureKind::FractionalCo2 => "fractional_co2",
+            ProcedureKind::ChemicalPeel => "chemical_peel",
+        }
+    }
+
+    /// The keys of `[procedure]` this kind reads (besides `kind`).
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            ProcedureKind::None => &[],
+            ProcedureKind::Microneedling => &[
+                "needle_length_um",
+                "depth_um",
+                "channel_width_um",
+                "channels_per_cm2",
+                "occluded",
+                "sessions",
+                "interval_days",
+            ],
+            ProcedureKind::FractionalCo2 => &[
+                "spot_um",
+                "depth_um",
+                "coverage_pct",
+                "sessions",
+                "interval_days",
+            ],
+            ProcedureKind::ChemicalPeel => &["sc_removed_fraction", "sessions", "interval_days"],
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -244,8 +303,9 @@ pub struct Donor {
     pub volume_ul_per_cm2: Option<f64>,
 }
 
-/// Tissue types whose properties are derived from vesicle size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Tissue types whose properties are derived from vesicle size (`tissue = "dermis"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Tissue {
     StratumCorneum,
     ViableEpidermis,
@@ -256,15 +316,6 @@ pub enum Tissue {
 
 impl Tissue {
     pub const NAMES: &'static str = "stratum_corneum, viable_epidermis, dermis, water";
-    fn parse(s: &str) -> Option<Tissue> {
-        Some(match s {
-            "stratum_corneum" => Tissue::StratumCorneum,
-            "viable_epidermis" => Tissue::ViableEpidermis,
-            "dermis" => Tissue::Dermis,
-            "water" => Tissue::Water,
-            _ => return None,
-        })
-    }
 }
 
 /// How a layer's transport properties are set.
@@ -340,8 +391,9 @@ pub const SOURCES: &[&str] = &[
     "vehicle",
 ];
 
-/// Formulation of the product as stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Formulation of the product as stored (`formulation = "liquid"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Formulation {
     Liquid,
     Lyophilized,
@@ -438,87 +490,36 @@ impl Regimen {
 
 /// Read and validate a scenario file.
 pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: file.clone(),
-        location: None,
-        key: None,
-        message: format!("cannot read the scenario file: {e}"),
-    })?;
-    parse_scenario(&text, &file)
+    read_scenario_file(path).map_err(ScenarioError::from)
 }
 
 /// Parse and validate scenario text; `file` names it in errors.
 pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-    let raw: RawScenario = toml::from_str(text).map_err(|e| ScenarioError {
-        file: file.to_string(),
-        location: e.span().map(|s| SourceLocation::from_offset(text, s.start)),
-        key: None,
-        message: hint(e.message()),
+    read_scenario(text, file).map_err(ScenarioError::from)
+}
+
+/// [`load_scenario`] with the structured error.
+pub fn read_scenario_file(path: &Path) -> Result<Scenario, ModelError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ModelError::Read {
+        file: file.clone(),
+        message: format!("cannot read the scenario file: {e}"),
     })?;
-    validate(raw, TransportParams::defaults()).map_err(|inv| ScenarioError {
-        file: file.to_string(),
-        location: locate(text, &inv.key),
-        key: Some(inv.key),
-        message: inv.message,
-    })
+    read_scenario(&text, &file)
 }
 
-fn hint(msg: &str) -> String {
-    let msg = msg.trim_end();
-    if msg.starts_with("unknown field") {
-        format!("{msg}; remove or rename the key (see the README's scenario reference)")
-    } else if msg.starts_with("missing field") {
-        format!("{msg}; add it to this table")
-    } else {
-        msg.to_string()
-    }
-}
-
-/// Find the line and column of a dotted key path (`membrane.layers[0].thickness_um`) in the
-/// document; falls back to the nearest parent that exists.
-pub fn locate(text: &str, key: &str) -> Option<SourceLocation> {
-    let doc = toml::de::DeTable::parse(text).ok()?;
-    let mut table = doc.get_ref();
-    let mut best: Option<usize> = None;
-    let parts: Vec<&str> = key.split('.').collect();
-    for (i, part) in parts.iter().enumerate() {
-        let (name, index) = match part.find('[') {
-            Some(p) => (
-                &part[..p],
-                part[p + 1..part.len() - 1].parse::<usize>().ok(),
-            ),
-            None => (*part, None),
-        };
-        let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name)?;
-        best = Some(k.span().start);
-        let mut value = v;
-        if let Some(idx) = index {
-            if let toml::de::DeValue::Array(arr) = value.get_ref() {
-                if let Some(item) = arr.get(idx) {
-                    value = item;
-                    best = Some(item.span().start);
-                }
-            }
-        }
-        if i + 1 == parts.len() {
-            best = Some(value.span().start);
-            break;
-        }
-        match value.get_ref() {
-            toml::de::DeValue::Table(t) => table = t,
-            _ => break,
-        }
-    }
-    best.map(|o| SourceLocation::from_offset(text, o))
+/// [`parse_scenario`] with the structured error.
+pub fn read_scenario(text: &str, file: &str) -> Result<Scenario, ModelError> {
+    let raw: RawScenario = input::from_toml(text, file)?;
+    validate(raw, TransportParams::defaults()).map_err(|inv| input::invalid(file, text, inv))
 }
 
 fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> {
     let e = &raw.experiment;
-    let default_cells = if e.kind == "in_vivo" { 20 } else { 40 };
+    let default_cells = if e.kind == Kind::InVivo { 20 } else { 40 };
     let numerics = validate_numerics(raw.numerics.as_ref(), default_cells)?;
-    match e.kind.as_str() {
-        "franz_cell" => {
+    match e.kind {
+        Kind::FranzCell => {
             for (present, key) in [
                 (raw.product.is_some(), "product"),
                 (raw.skin.is_some(), "skin"),
@@ -531,7 +532,13 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
                 }
             }
             let duration = match e.duration_h {
-                Some(d) => check_positive("experiment.duration_h", d, 24.0 * 365.0, "h")?,
+                Some(d) => check_range(
+                    "experiment.duration_h",
+                    d,
+                    MIN_DURATION_H,
+                    24.0 * 365.0,
+                    "h",
+                )?,
                 None => {
                     return Err(Invalid::new(
                         "experiment",
@@ -555,7 +562,7 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
             )?;
             let volume = match (d.infinite, d.volume_ul_per_cm2) {
                 (false, None) => return Err(Invalid::new("donor.infinite", "a finite dose (infinite = false) needs volume_ul_per_cm2, the donor volume per cm2")),
-                (_, Some(v)) => Some(check_positive("donor.volume_ul_per_cm2", v, 10_000.0, "uL/cm2")?),
+                (_, Some(v)) => Some(check_range("donor.volume_ul_per_cm2", v, 0.01, 10_000.0, "uL/cm2 (0.01 uL/cm2 is a film 0.1 um thick)")?),
                 (true, None) => None,
             };
             let m = raw.membrane.as_ref().ok_or_else(|| {
@@ -577,21 +584,44 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
             let mut needs_size = false;
             for (i, l) in m.layers.iter().enumerate() {
                 let key = |f: &str| format!("membrane.layers[{i}].{f}");
-                let thickness_um =
-                    check_positive(&key("thickness_um"), l.thickness_um, 10_000.0, "um")?;
+                if l.thickness_um <= 0.0 {
+                    return Err(Invalid::new(key("thickness_um"), format!("{} is not allowed: it must be greater than 0 (at least {MIN_LAYER_THICKNESS_UM} um, one lipid bilayer) and at most 10000 um", l.thickness_um)));
+                }
+                let thickness_um = check_range(
+                    &key("thickness_um"),
+                    l.thickness_um,
+                    MIN_LAYER_THICKNESS_UM,
+                    10_000.0,
+                    "um (a layer is at least one lipid bilayer thick)",
+                )?;
                 let dif = l
                     .diffusivity_um2_per_s
-                    .map(|v| check_positive(&key("diffusivity_um2_per_s"), v, 1e4, "um^2/s"))
+                    .map(|v| {
+                        check_range(
+                            &key("diffusivity_um2_per_s"),
+                            v,
+                            MIN_DIFFUSIVITY_UM2_PER_S,
+                            MAX_DIFFUSIVITY_UM2_PER_S,
+                            "um^2/s",
+                        )
+                    })
                     .transpose()?;
                 let part = l
                     .partition
-                    .map(|v| check_positive(&key("partition"), v, 1e3, "(dimensionless)"))
+                    .map(|v| {
+                        check_range(
+                            &key("partition"),
+                            v,
+                            MIN_PARTITION,
+                            MAX_PARTITION,
+                            "(dimensionless)",
+                        )
+                    })
                     .transpose()?;
-                let transport = match (&l.tissue, dif, part) {
+                let transport = match (l.tissue, dif, part) {
                     (None, Some(d), Some(k)) => LayerTransport::Explicit { diffusivity_um2_per_s: d, partition: k },
                     (None, _, _) => return Err(Invalid::new(key("name"), "give both diffusivity_um2_per_s and partition, or tissue = one of stratum_corneum, viable_epidermis, dermis, water to derive them from vesicle size")),
-                    (Some(t), d, k) => {
-                        let tissue = Tissue::parse(t).ok_or_else(|| Invalid::new(key("tissue"), format!("unknown tissue \"{t}\"; use one of {}", Tissue::NAMES)))?;
+                    (Some(tissue), d, k) => {
                         if d.is_none() || k.is_none() {
                             needs_size = true;
                         }
@@ -628,7 +658,7 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
                 numerics,
             }))
         }
-        "in_vivo" => {
+        Kind::InVivo => {
             for (present, key) in [
                 (raw.donor.is_some(), "donor"),
                 (raw.membrane.is_some(), "membrane"),
@@ -722,9 +752,24 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
             };
             let last = last_start + regimen.first_application_h + 24.0 * regimen.days as f64;
             let duration = match e.duration_h {
-                Some(d) => check_positive("experiment.duration_h", d, 24.0 * 730.0, "h")?,
+                Some(d) => check_range(
+                    "experiment.duration_h",
+                    d,
+                    MIN_DURATION_H,
+                    24.0 * 730.0,
+                    "h",
+                )?,
                 None => last,
             };
+            if duration / numerics.dt_max_h > MAX_STEPS {
+                return Err(Invalid::new(
+                    "numerics.dt_max_h",
+                    format!(
+                        "{} h over {duration} h is more than {MAX_STEPS} steps; choose a larger dt_max_h or a shorter run",
+                        numerics.dt_max_h
+                    ),
+                ));
+            }
             let experiment = experiment(e, duration)?;
             Ok(Scenario::InVivo(InVivo {
                 experiment,
@@ -736,7 +781,7 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
                 numerics,
             }))
         }
-        "cell_culture" => {
+        Kind::CellCulture => {
             for (present, key) in [
                 (raw.donor.is_some(), "donor"),
                 (raw.membrane.is_some(), "membrane"),
@@ -789,7 +834,9 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
                 "vesicles per cell",
             )?;
             let duration = match e.duration_h {
-                Some(d) => check_positive("experiment.duration_h", d, 24.0 * 14.0, "h")?,
+                Some(d) => {
+                    check_range("experiment.duration_h", d, MIN_DURATION_H, 24.0 * 14.0, "h")?
+                }
                 None => 24.0,
             };
             Ok(Scenario::CellCulture(CellCulture {
@@ -800,14 +847,14 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
                 vesicles_per_cell: dose,
             }))
         }
-        other => Err(Invalid::new(
-            "experiment.kind",
-            format!(
-                "unknown kind \"{other}\"; use \"franz_cell\", \"in_vivo\" or \"cell_culture\""
-            ),
-        )),
     }
 }
+
+/// Shortest run, h (36 s: one output of the fastest experiment).
+const MIN_DURATION_H: f64 = 0.01;
+/// Most time steps of an in-vivo run at `dt_max_h` (the 12-week daily scenario takes about
+/// 8000); a bound on run time, not on accuracy.
+const MAX_STEPS: f64 = 2e6;
 
 fn experiment(e: &RawExperiment, duration_h: f64) -> Result<Experiment, Invalid> {
     let output_interval_h = match e.output_interval_h {
@@ -863,12 +910,13 @@ fn validate_numerics(n: Option<&RawNumerics>, default_cells: usize) -> Result<Nu
                 check_range("numerics.radial_cells", c as f64, 4.0, 200.0, "cells")? as usize;
         }
         if let Some(v) = n.dt_max_h {
-            out.dt_max_h = check_positive("numerics.dt_max_h", v, 24.0, "h")?;
+            out.dt_max_h = check_range("numerics.dt_max_h", v, 1e-4, 24.0, "h")?;
         }
         if let Some(v) = n.dt_initial_h {
-            out.dt_initial_h = check_positive(
+            out.dt_initial_h = check_range(
                 "numerics.dt_initial_h",
                 v,
+                1e-6,
                 out.dt_max_h,
                 "h (at most dt_max_h)",
             )?;
@@ -997,22 +1045,14 @@ fn validate_product(pr: &RawProduct) -> Result<Product, Invalid> {
         1e15,
         "particles per mL",
     )?;
-    let dose = check_positive(
+    let dose = check_range(
         "product.dose_ul_per_cm2",
         pr.dose_ul_per_cm2,
+        0.01,
         100.0,
-        "uL/cm2",
+        "uL/cm2 (0.01 uL/cm2 is a film 0.1 um thick)",
     )?;
-    let formulation = match pr.formulation.as_str() {
-        "liquid" => Formulation::Liquid,
-        "lyophilized" => Formulation::Lyophilized,
-        other => {
-            return Err(Invalid::new(
-                "product.formulation",
-                format!("unknown formulation \"{other}\"; use \"liquid\" or \"lyophilized\""),
-            ))
-        }
-    };
+    let formulation = pr.formulation;
     let storage = Storage {
         temperature_c: check_range(
             "product.storage_temperature_c",
@@ -1104,13 +1144,7 @@ fn validate_skin(sk: &RawSkin) -> Result<Skin, Invalid> {
 }
 
 fn validate_procedure(pc: &RawProcedure, p: &TransportParams) -> Result<Procedure, Invalid> {
-    let allowed: &[&str] = match pc.kind.as_str() {
-        "none" => &[],
-        "microneedling" => &["needle_length_um", "depth_um", "channel_width_um", "channels_per_cm2", "occluded", "sessions", "interval_days"],
-        "fractional_co2" => &["spot_um", "depth_um", "coverage_pct", "sessions", "interval_days"],
-        "chemical_peel" => &["sc_removed_fraction", "sessions", "interval_days"],
-        other => return Err(Invalid::new("procedure.kind", format!("unknown procedure \"{other}\"; use none, microneedling, fractional_co2 or chemical_peel"))),
-    };
+    let allowed = pc.kind.keys();
     let given = [
         ("needle_length_um", pc.needle_length_um.is_some()),
         ("depth_um", pc.depth_um.is_some()),
@@ -1129,7 +1163,7 @@ fn validate_procedure(pc: &RawProcedure, p: &TransportParams) -> Result<Procedur
                 format!("procedure.{k}"),
                 format!(
                     "does not apply to kind = \"{}\"; its keys are: {}",
-                    pc.kind,
+                    pc.kind.name(),
                     if allowed.is_empty() {
                         "none".to_string()
                     } else {
@@ -1139,8 +1173,8 @@ fn validate_procedure(pc: &RawProcedure, p: &TransportParams) -> Result<Procedur
             ));
         }
     }
-    Ok(match pc.kind.as_str() {
-        "microneedling" => {
+    Ok(match pc.kind {
+        ProcedureKind::Microneedling => {
             let needle = check_range(
                 "procedure.needle_length_um",
                 pc.needle_length_um.unwrap_or(1000.0),
@@ -1180,7 +1214,7 @@ fn validate_procedure(pc: &RawProcedure, p: &TransportParams) -> Result<Procedur
                 occluded: pc.occluded.unwrap_or(false),
             }
         }
-        "fractional_co2" => {
+        ProcedureKind::FractionalCo2 => {
             let spot = check_range(
                 "procedure.spot_um",
                 pc.spot_um.unwrap_or(p.co2_spot_diameter_um.v()),
@@ -1201,12 +1235,12 @@ fn validate_procedure(pc: &RawProcedure, p: &TransportParams) -> Result<Procedur
                     "procedure.coverage_pct",
                     pc.coverage_pct.unwrap_or(10.0),
                     1.0,
-                    50.0,
-                    "% of the surface",
+                    100.0,
+                    "% of the surface (100: full-field ablation)",
                 )?,
             }
         }
-        "chemical_peel" => Procedure::ChemicalPeel {
+        ProcedureKind::ChemicalPeel => Procedure::ChemicalPeel {
             sc_removed_fraction: check_range(
                 "procedure.sc_removed_fraction",
                 pc.sc_removed_fraction
@@ -1216,7 +1250,7 @@ fn validate_procedure(pc: &RawProcedure, p: &TransportParams) -> Result<Procedur
                 "(fraction of the SC)",
             )?,
         },
-        _ => Procedure::None,
+        ProcedureKind::None => Procedure::None,
     })
 }
 

@@ -8,7 +8,7 @@
 
 use crate::calibrate::{percentiles, posterior_draws};
 use crate::params::{ResponseError, ResponseParams};
-use crate::{culture, evidence, respond, simulate_in_vivo, wound_for, Outcomes, Simulation};
+use crate::{culture, evidence, respond, try_simulate_in_vivo, wound_for, Outcomes, Simulation};
 use exoskin_model::scenario::InVivo;
 use exoskin_model::{parse_scenario, Scenario, TransportParams};
 use serde::{Deserialize, Serialize};
@@ -102,8 +102,10 @@ fn delivered(v: &InVivo, tp: &TransportParams, essence: f64) -> f64 {
     w.regimen.essence_ul_per_cm2 = essence;
     w.regimen.days = w.regimen.days.min(14);
     w.experiment.duration_h = w.experiment.duration_h.min(14.0 * 24.0);
-    let r = exoskin_transport::invivo::simulate(&w, tp, None);
-    r.run.tracked_per_cm2.last().copied().unwrap_or(0.0)
+    match exoskin_transport::invivo::simulate(&w, tp, None) {
+        Ok(r) => r.run.tracked_per_cm2.last().copied().unwrap_or(0.0),
+        Err(_) => f64::NAN,
+    }
 }
 
 /// The metric of a claim under one parameter draw.
@@ -237,7 +239,7 @@ pub fn evaluate(
                 }
             })?;
             let sim = match &scenario {
-                Scenario::InVivo(v) => Some(simulate_in_vivo(v, tp, rp)),
+                Scenario::InVivo(v) => Some(try_simulate_in_vivo(v, tp, rp)?),
                 _ => None,
             };
             Ok((n.clone(), Run { scenario, sim }))

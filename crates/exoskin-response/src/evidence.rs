@@ -8,7 +8,7 @@
 //! ratios of mRNA) are listed with the reason and not evaluated.
 
 use crate::params::{ResponseError, ResponseParams};
-use crate::{respond, simulate_in_vivo, wound_for, Outcomes, Simulation};
+use crate::{respond, try_simulate_in_vivo, wound_for, Outcomes, Simulation};
 use exoskin_model::scenario::InVivo;
 use exoskin_model::{parse_scenario, Scenario, TransportParams};
 use serde::{Deserialize, Serialize};
@@ -224,7 +224,7 @@ pub fn prepare(
         .into_par_iter()
         .map(|datum| {
             let scenario = datum.scenario()?;
-            let sim = simulate_in_vivo(&scenario, tp, rp);
+            let sim = try_simulate_in_vivo(&scenario, tp, rp)?;
             Ok(Prepared {
                 datum,
                 scenario,

@@ -193,22 +193,33 @@ fn closure_of(w: &WoundCurve) -> Closure {
     }
 }
 
-/// Transport, wound healing and outcomes of an in-vivo scenario, coupled.
+/// Transport, wound healing and outcomes of an in-vivo scenario, coupled. Panics when the
+/// transport solver fails, which validated scenarios with finite parameters do not make it
+/// do; [`try_simulate_in_vivo`] returns the error instead.
 pub fn simulate_in_vivo(v: &InVivo, tp: &TransportParams, rp: &ResponseParams) -> Simulation {
+    try_simulate_in_vivo(v, tp, rp).unwrap_or_else(|e| panic!("transport failed: {e}"))
+}
+
+/// [`simulate_in_vivo`], with the transport solver's error.
+pub fn try_simulate_in_vivo(
+    v: &InVivo,
+    tp: &TransportParams,
+    rp: &ResponseParams,
+) -> Result<Simulation, exoskin_transport::TransportError> {
     if let Some(ch) = microneedle_channel(v, tp) {
         // The channel clock is physical: one transport pass, then the wound from its signal.
-        let transport = invivo::simulate(v, tp, Some(&closure_of(&ch)));
+        let transport = invivo::simulate(v, tp, Some(&closure_of(&ch)))?;
         let wound = wound_for(v, Some(&transport), rp);
         let outcomes = respond(v, &transport, wound.as_ref(), Some(&ch), 1.0, rp);
-        return Simulation {
+        return Ok(Simulation {
             transport,
             wound,
             channel: Some(ch),
             outcomes,
-        };
+        });
     }
     let mut wound = wound_for(v, None, rp);
-    let mut transport = invivo::simulate(v, tp, wound.as_ref().map(closure_of).as_ref());
+    let mut transport = invivo::simulate(v, tp, wound.as_ref().map(closure_of).as_ref())?;
     if wound.is_some() {
         for _ in 0..3 {
             let next = wound_for(v, Some(&transport), rp);
@@ -223,14 +234,14 @@ pub fn simulate_in_vivo(v: &InVivo, tp: &TransportParams, rp: &ResponseParams) -
             if !changed {
                 break;
             }
-            transport = invivo::simulate(v, tp, wound.as_ref().map(closure_of).as_ref());
+            transport = invivo::simulate(v, tp, wound.as_ref().map(closure_of).as_ref())?;
         }
     }
     let outcomes = respond(v, &transport, wound.as_ref(), wound.as_ref(), 1.0, rp);
-    Simulation {
+    Ok(Simulation {
         transport,
         channel: wound.clone(),
         wound,
         outcomes,
-    }
+    })
 }

@@ -29,6 +29,8 @@ pub enum ResponseError {
     BadValue { name: String, value: f64 },
     #[error("{file}: {message}")]
     Evidence { file: String, message: String },
+    #[error(transparent)]
+    Transport(#[from] exoskin_transport::TransportError),
 }
 
 /// Relative potency of a source by pathway (human MSC = 1).

@@ -25,13 +25,13 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("transport");
     g.sample_size(10);
     g.bench_function("in_vivo_1d_12_weeks_daily", |b| {
-        b.iter(|| simulate(&daily, p).expect("transport"))
+        b.iter(|| simulate(&daily, p).unwrap().expect("transport"))
     });
     g.bench_function("in_vivo_axisymmetric_microneedling_48h", |b| {
-        b.iter(|| simulate(&needling, p).expect("transport"))
+        b.iter(|| simulate(&needling, p).unwrap().expect("transport"))
     });
     g.bench_function("franz_3_layers_72h", |b| {
-        b.iter(|| simulate(&franz, p).expect("transport"))
+        b.iter(|| simulate(&franz, p).unwrap().expect("transport"))
     });
     g.finish();
 }

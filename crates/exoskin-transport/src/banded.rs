@@ -129,7 +129,7 @@ impl BandedBatch {
             }
             for s in 0..k {
                 let d = row[bw * k + s] - self.dot[s];
-                if !(d > 0.0) || !d.is_finite() {
+                if !d.is_finite() || d <= 0.0 {
                     return Err(NotPositiveDefinite { system: s, row: i });
                 }
                 let l = d.sqrt();

@@ -1,6 +1,7 @@
 //! The time loop shared by every geometry: doses, output times, adaptive steps, uptake
 //! saturation, and the bookkeeping that closes the mass balance.
 
+use crate::error::TransportError;
 use crate::network::{Accounts, Network, Stepper, N_SINKS, UM_ML_TO_PER_CM2};
 use serde::Serialize;
 
@@ -74,10 +75,32 @@ impl Run {
     }
 }
 
-/// Run the setup to its duration.
-pub fn run(mut s: Setup) -> Run {
+/// Run the setup to its duration. Fails on a setup with nothing to solve, and when a step
+/// cannot keep the state finite (see [`Stepper::step`]); every number of a returned run is
+/// finite.
+pub fn run(mut s: Setup) -> Result<Run, TransportError> {
     let ncls = s.nets.len();
-    let n = s.nets[0].len();
+    let n = s.nets.first().map_or(0, Network::len);
+    if ncls == 0 || n == 0 {
+        return Err(TransportError::Empty {
+            what: "no size classes or no cells",
+        });
+    }
+    for (what, v) in [
+        ("duration", s.duration_h),
+        ("output interval", s.output_interval_h),
+        ("initial time step", s.dt_initial_h),
+        ("largest time step", s.dt_max_h),
+        ("quiet-phase time step", s.dt_quiet_max_h),
+    ] {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(TransportError::Parameter {
+                name: what,
+                value: v,
+                requirement: "a finite number greater than 0",
+            });
+        }
+    }
     let bw = s.nets.iter().map(|x| x.bandwidth()).max().unwrap_or(0);
     let mut stepper = Stepper::new(n, bw, ncls);
     let mut m = vec![vec![0.0; n]; ncls];
@@ -102,8 +125,8 @@ pub fn run(mut s: Setup) -> Run {
     let mut r = Run {
         times_h: Vec::with_capacity(nout + 1),
         compartments: s.compartments.clone(),
-        amounts_per_cm2: vec![Vec::with_capacity(nout + 1); ncomp],
-        sinks_per_cm2: vec![Vec::with_capacity(nout + 1); N_SINKS],
+        amounts_per_cm2: (0..ncomp).map(|_| Vec::with_capacity(nout + 1)).collect(),
+        sinks_per_cm2: (0..N_SINKS).map(|_| Vec::with_capacity(nout + 1)).collect(),
         drained_per_cm2: Vec::with_capacity(nout + 1),
         applied_per_cm2: Vec::with_capacity(nout + 1),
         tracked_per_cm2: Vec::with_capacity(nout + 1),
@@ -124,8 +147,8 @@ pub fn run(mut s: Setup) -> Run {
     loop {
         while next_dose < doses.len() && doses[next_dose].time_h <= t + eps {
             let d = &doses[next_dose];
-            for c in 0..ncls {
-                m[c][d.cell] += d.amount * s.weights[c];
+            for (mc, w) in m.iter_mut().zip(&s.weights) {
+                mc[d.cell] += d.amount * w;
             }
             applied += d.amount;
             next_dose += 1;
@@ -160,7 +183,15 @@ pub fn run(mut s: Setup) -> Run {
             };
             uptake_step[i] = 0.0;
         }
-        stepper.step(&s.nets, &mut m, h, &saturation, &mut acc, &mut uptake_step);
+        stepper.step(
+            &s.nets,
+            &mut m,
+            h,
+            &saturation,
+            &mut acc,
+            &mut uptake_step,
+            t + h,
+        )?;
         let keep = (-s.lysosomal_rate_per_h * h).exp();
         for i in 0..n {
             internal[i] = internal[i] * keep + uptake_step[i];
@@ -189,7 +220,7 @@ pub fn run(mut s: Setup) -> Run {
             }
         })
         .collect();
-    r
+    Ok(r)
 }
 
 fn record(r: &mut Run, net: &Network, m: &[Vec<f64>], acc: &[Accounts], applied: f64, t: f64) {
@@ -201,11 +232,11 @@ fn record(r: &mut Run, net: &Network, m: &[Vec<f64>], acc: &[Accounts], applied:
             comp[net.compartment[i]] += v;
         }
     }
-    for k in 0..ncomp {
-        r.amounts_per_cm2[k].push(comp[k] * UM_ML_TO_PER_CM2);
+    for (series, v) in r.amounts_per_cm2.iter_mut().zip(&comp) {
+        series.push(v * UM_ML_TO_PER_CM2);
     }
-    for s in 0..N_SINKS {
-        r.sinks_per_cm2[s].push(acc.iter().map(|a| a.sinks[s]).sum::<f64>() * UM_ML_TO_PER_CM2);
+    for (s, series) in r.sinks_per_cm2.iter_mut().enumerate() {
+        series.push(acc.iter().map(|a| a.sinks[s]).sum::<f64>() * UM_ML_TO_PER_CM2);
     }
     r.drained_per_cm2
         .push(acc.iter().map(|a| a.outflow).sum::<f64>() * UM_ML_TO_PER_CM2);

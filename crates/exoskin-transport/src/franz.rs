@@ -1,6 +1,7 @@
 //! Franz diffusion cell (OECD TG 428): donor, layered membrane, perfect-sink receptor.
 
 use crate::engine::{self, Dose, Run, Setup};
+use crate::error::TransportError;
 use crate::network::{faces, Edge, Link, Network, Segment, N_SINKS};
 use crate::physics::tissue_properties;
 use exoskin_model::params::TransportParams;
@@ -62,7 +63,13 @@ fn layer_props(f: &FranzCell, d_nm: f64, p: &TransportParams) -> (Vec<f64>, Vec<
 }
 
 /// Simulate a Franz cell.
-pub fn simulate(f: &FranzCell, p: &TransportParams) -> FranzResult {
+pub fn simulate(f: &FranzCell, p: &TransportParams) -> Result<FranzResult, TransportError> {
+    crate::check_params(p)?;
+    if f.layers.is_empty() || f.numerics.cells_per_layer == 0 {
+        return Err(TransportError::Empty {
+            what: "a Franz cell without membrane layers or cells",
+        });
+    }
     let classes: Vec<(f64, f64)> = match &f.size {
         Some(s) => s
             .classes(
@@ -195,7 +202,7 @@ pub fn simulate(f: &FranzCell, p: &TransportParams) -> FranzResult {
         dt_quiet_max_h: dt_max,
         quiet_after_h: f64::INFINITY,
         update: None,
-    });
+    })?;
     let fit = if f.donor.infinite {
         linear_fit(&run.times_h, &run.drained_per_cm2)
     } else {
@@ -211,14 +218,14 @@ pub fn simulate(f: &FranzCell, p: &TransportParams) -> FranzResult {
     };
     let mut cell_depth_um: Vec<f64> = if finite { vec![0.0] } else { vec![] };
     cell_depth_um.extend((0..ncell).map(|i| 0.5 * (fc[i] + fc[i + 1])));
-    FranzResult {
+    Ok(FranzResult {
         run,
         classes: props,
         fit,
         theoretical_steady_flux_per_cm2_h: conc * resistance_sum * crate::network::UM_ML_TO_PER_CM2,
         theoretical_lag_time_h,
         cell_depth_um,
-    }
+    })
 }
 
 /// Least-squares line through the last 40 % of the cumulative curve: slope = steady flux,
@@ -248,7 +255,7 @@ pub fn linear_fit(t: &[f64], q: &[f64]) -> Option<LinearFit> {
         Some((slope, mq - slope * mt))
     };
     let (slope, icpt) = line(start, n)?;
-    if !(slope > 0.0) {
+    if slope.is_nan() || slope <= 0.0 {
         return None;
     }
     let mid = (start + n) / 2;

@@ -17,6 +17,7 @@
 //!   are first-order sinks.
 
 use crate::engine::{self, Dose, Run, Setup};
+use crate::error::TransportError;
 use crate::network::{faces, Edge, Network, Segment, Sink, N_SINKS};
 use crate::physics::{
     follicle_wall_permeability_um_per_h, free_diffusivity_um2_per_s, tissue_properties,
@@ -209,7 +210,17 @@ impl Closure {
 
 /// Simulate an in-vivo scenario. `closure` replaces the first-order channel closure of the
 /// data file by a curve (the wound-healing module supplies it).
-pub fn simulate(v: &InVivo, p: &TransportParams, closure: Option<&Closure>) -> InVivoResult {
+pub fn simulate(
+    v: &InVivo,
+    p: &TransportParams,
+    closure: Option<&Closure>,
+) -> Result<InVivoResult, TransportError> {
+    crate::check_params(p)?;
+    if v.numerics.cells_per_layer == 0 || v.numerics.radial_cells == 0 {
+        return Err(TransportError::Empty {
+            what: "a grid without cells (numerics)",
+        });
+    }
     let pr = &v.product;
     let classes: Vec<(f64, f64)> = pr
         .size
@@ -240,140 +251,100 @@ pub fn simulate(v: &InVivo, p: &TransportParams, closure: Option<&Closure>) -> I
     let skin = &v.skin;
     let cpl = v.numerics.cells_per_layer;
 
-    let (nets, capacity, update, geometry, channel, depth, radius): (
-        Vec<Network>,
-        Vec<f64>,
-        Box<engine::Update>,
-        _,
-        _,
-        Vec<f64>,
-        Vec<f64>,
-    ) = match &v.procedure {
-        Procedure::Microneedling { .. } | Procedure::FractionalCo2 { .. } => {
-            let (r_ch, depth_ch, density, t_half) = match v.procedure {
-                Procedure::Microneedling {
-                    depth_um,
-                    channel_width_um,
-                    channels_per_cm2,
-                    occluded,
-                    ..
-                } => (
-                    0.5 * channel_width_um,
-                    depth_um,
-                    channels_per_cm2,
-                    if occluded {
-                        p.microneedle_closure_half_life_occluded_h.v()
-                    } else {
-                        p.microneedle_closure_half_life_h.v()
-                    },
-                ),
-                Procedure::FractionalCo2 {
-                    spot_um,
-                    depth_um,
-                    coverage_pct,
-                    ..
-                } => {
-                    let r = 0.5 * spot_um;
-                    (
-                        r,
-                        depth_um,
-                        coverage_pct / 100.0 / (PI * (r * 1e-4).powi(2)),
-                        p.co2_closure_half_life_h.v(),
-                    )
-                }
-                _ => unreachable!(),
-            };
-            let total = skin.sc_thickness_um + skin.ve_thickness_um + skin.dermis_thickness_um;
-            let depth_ch = depth_ch.min(total * 0.9);
-            let rr = 1e4 / (PI * density).sqrt();
-            let geo = Axisym::new(
-                skin.sc_thickness_um,
-                skin.ve_thickness_um,
-                skin.dermis_thickness_um,
-                r_ch,
-                depth_ch,
-                rr,
-                cpl,
-                v.numerics.radial_cells,
-                skin,
-                p,
-            );
-            let props: Vec<ClassTissue> =
-                classes.iter().map(|c| ClassTissue::new(c.0, p)).collect();
-            let nets: Vec<Network> = props
-                .iter()
-                .map(|ct| geo.build(ct, 1.0, film_um, p))
-                .collect();
-            let cap = geo.uptake_capacity(p);
-            let (depth, radius) = geo.centres();
-            let pp = p.clone();
-            let apps2 = apps.clone();
-            let closure = closure.cloned();
-            let sessions = v.sessions_h.clone();
-            let update: Box<engine::Update> = Box::new(move |t, nets: &mut [Network]| {
-                // Each session opens the channels again; the most open one counts.
-                let s = sessions
+    let (nets, capacity, update, geometry, channel, depth, radius): Built<'_> =
+        match channels(&v.procedure, p) {
+            Some((r_ch, depth_ch, density, t_half)) => {
+                let total = skin.sc_thickness_um + skin.ve_thickness_um + skin.dermis_thickness_um;
+                let depth_ch = depth_ch.min(total * 0.9);
+                let rr = 1e4 / (PI * density).sqrt();
+                let geo = Axisym::new(
+                    skin.sc_thickness_um,
+                    skin.ve_thickness_um,
+                    skin.dermis_thickness_um,
+                    r_ch,
+                    depth_ch,
+                    rr,
+                    cpl,
+                    v.numerics.radial_cells,
+                    skin,
+                    p,
+                );
+                let props: Vec<ClassTissue> =
+                    classes.iter().map(|c| ClassTissue::new(c.0, p)).collect();
+                let nets: Vec<Network> = props
                     .iter()
-                    .filter(|&&ts| ts <= t)
-                    .map(|&ts| match &closure {
-                        Some(c) => c.at(t - ts),
-                        None => (-LN_2 * (t - ts) / t_half).exp(),
-                    })
-                    .fold(0.0, f64::max);
-                let film = film_volume_um(t, &apps2, film_um, &pp);
-                for (net, ct) in nets.iter_mut().zip(&props) {
-                    geo.refresh(net, ct, s, film);
-                }
-            });
-            let ch = ChannelGeometry {
-                unit_cell_radius_um: rr,
-                channel_radius_um: r_ch,
-                channel_depth_um: depth_ch,
-                closure_half_life_h: t_half,
-            };
-            (
-                nets,
-                cap,
-                update,
-                "axisymmetric_unit_cell",
-                Some(ch),
-                depth,
-                radius,
-            )
-        }
-        _ => {
-            let sc = match v.procedure {
-                Procedure::ChemicalPeel {
-                    sc_removed_fraction,
-                } => skin.sc_thickness_um * (1.0 - sc_removed_fraction),
-                _ => skin.sc_thickness_um,
-            };
-            let geo = Layered::new(
-                sc,
-                skin.ve_thickness_um,
-                skin.dermis_thickness_um,
-                skin,
-                cpl,
-                p,
-            );
-            let nets: Vec<Network> = classes
-                .iter()
-                .map(|c| geo.build(&ClassTissue::new(c.0, p), p))
-                .collect();
-            let cap = geo.uptake_capacity(&nets[0], p);
-            let depth = geo.centres();
-            let pp = p.clone();
-            let apps2 = apps.clone();
-            let update: Box<engine::Update> = Box::new(move |t, nets: &mut [Network]| {
-                let film = film_volume_um(t, &apps2, film_um, &pp);
-                for net in nets.iter_mut() {
-                    net.capacity[0] = film;
-                    net.volume[0] = film;
-                }
-            });
-            (nets, cap, update, "layered_1d", None, depth, vec![])
-        }
-    };
+                    .map(|ct| geo.build(ct, 1.0, film_um, p))
+                    .collect();
+                let cap = geo.uptake_capacity(p);
+                let (depth, radius) = geo.centres();
+                let pp = p.clone();
+                let apps2 = apps.clone();
+                let closure = closure.cloned();
+                let sessions = v.sessions_h.clone();
+                let update: Box<engine::Update> = Box::new(move |t, nets: &mut [Network]| {
+                    // Each session opens the channels again; the most open one counts.
+                    let s = sessions
+                        .iter()
+                        .filter(|&&ts| ts <= t)
+                        .map(|&ts| match &closure {
+                            Some(c) => c.at(t - ts),
+                            None => (-LN_2 * (t - ts) / t_half).exp(),
+                        })
+                        .fold(0.0, f64::max);
+                    let film = film_volume_um(t, &apps2, film_um, &pp);
+                    for (net, ct) in nets.iter_mut().zip(&props) {
+                        geo.refresh(net, ct, s, film);
+                    }
+                });
+                let ch = ChannelGeometry {
+                    unit_cell_radius_um: rr,
+                    channel_radius_um: r_ch,
+                    channel_depth_um: depth_ch,
+                    closure_half_life_h: t_half,
+                };
+                (
+                    nets,
+                    cap,
+                    update,
+                    "axisymmetric_unit_cell",
+                    Some(ch),
+                    depth,
+                    radius,
+                )
+            }
+            None => {
+                let sc = match v.procedure {
+                    Procedure::ChemicalPeel {
+                        sc_removed_fraction,
+                    } => skin.sc_thickness_um * (1.0 - sc_removed_fraction),
+                    _ => skin.sc_thickness_um,
+                };
+                let geo = Layered::new(
+                    sc,
+                    skin.ve_thickness_um,
+                    skin.dermis_thickness_um,
+                    skin,
+                    cpl,
+                    p,
+                );
+                let nets: Vec<Network> = classes
+                    .iter()
+                    .map(|c| geo.build(&ClassTissue::new(c.0, p), p))
+                    .collect();
+                let cap = geo.uptake_capacity(&nets[0], p);
+                let depth = geo.centres();
+                let pp = p.clone();
+                let apps2 = apps.clone();
+                let update: Box<engine::Update> = Box::new(move |t, nets: &mut [Network]| {
+                    let film = film_volume_um(t, &apps2, film_um, &pp);
+                    for net in nets.iter_mut() {
+                        net.capacity[0] = film;
+                        net.volume[0] = film;
+                    }
+                });
+                (nets, cap, update, "layered_1d", None, depth, vec![])
+            }
+        };
     let run = engine::run(Setup {
         nets,
         weights: classes.iter().map(|c| c.1).collect(),
@@ -388,10 +359,10 @@ pub fn simulate(v: &InVivo, p: &TransportParams, closure: Option<&Closure>) -> I
         dt_quiet_max_h: v.numerics.dt_quiet_max_h,
         quiet_after_h: 6.0,
         update: Some(update),
-    });
+    })?;
     let last = run.times_h.len() - 1;
     let applied = run.applied_per_cm2[last];
-    InVivoResult {
+    Ok(InVivoResult {
         reached_dermis_fraction: if applied > 0.0 {
             run.tracked_per_cm2[last] / applied
         } else {
@@ -405,6 +376,55 @@ pub fn simulate(v: &InVivo, p: &TransportParams, closure: Option<&Closure>) -> I
         channel,
         cell_depth_um: depth,
         cell_radius_um: radius,
+    })
+}
+
+/// What a geometry hands the engine: networks, uptake capacity, the time-dependent update,
+/// the geometry's name, the channel, and the cell centres (depth, radius).
+type Built<'a> = (
+    Vec<Network>,
+    Vec<f64>,
+    Box<engine::Update<'a>>,
+    &'static str,
+    Option<ChannelGeometry>,
+    Vec<f64>,
+    Vec<f64>,
+);
+
+/// Channel radius and depth (um), channels per cm2 and closure half-life (h) of a procedure
+/// that opens channels; `None` for the others.
+fn channels(procedure: &Procedure, p: &TransportParams) -> Option<(f64, f64, f64, f64)> {
+    match *procedure {
+        Procedure::Microneedling {
+            depth_um,
+            channel_width_um,
+            channels_per_cm2,
+            occluded,
+            ..
+        } => Some((
+            0.5 * channel_width_um,
+            depth_um,
+            channels_per_cm2,
+            if occluded {
+                p.microneedle_closure_half_life_occluded_h.v()
+            } else {
+                p.microneedle_closure_half_life_h.v()
+            },
+        )),
+        Procedure::FractionalCo2 {
+            spot_um,
+            depth_um,
+            coverage_pct,
+        } => {
+            let r = 0.5 * spot_um;
+            Some((
+                r,
+                depth_um,
+                coverage_pct / 100.0 / (PI * (r * 1e-4).powi(2)),
+                p.co2_closure_half_life_h.v(),
+            ))
+        }
+        Procedure::None | Procedure::ChemicalPeel { .. } => None,
     }
 }
 

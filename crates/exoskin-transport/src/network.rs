@@ -15,6 +15,7 @@
 //! [`UM_ML_TO_PER_CM2`] for particles per cm2 of skin.
 
 use crate::banded::BandedBatch;
+use crate::error::TransportError;
 
 /// `particles/mL * um` to particles per cm2: 1 um of depth over 1 cm2 is 1e-4 mL.
 pub const UM_ML_TO_PER_CM2: f64 = 1e-4;
@@ -147,6 +148,9 @@ impl Stepper {
     /// `saturation[i]` in [0, 1] scales the uptake rates of cell i. Books sinks and
     /// boundary flows into `acc[s]`, adds this step's uptake per cell (all classes) to
     /// `uptake_out`, and returns the new concentrations `u`, row i of class s at `i * k + s`.
+    /// A matrix that is not positive definite (a non-physical property) or a state that is
+    /// not finite is an error, with nothing booked; `time_h` (the step's end) goes into it.
+    #[allow(clippy::too_many_arguments)]
     pub fn step(
         &mut self,
         nets: &[Network],
@@ -155,7 +159,8 @@ impl Stepper {
         saturation: &[f64],
         acc: &mut [Accounts],
         uptake_out: &mut [f64],
-    ) -> &[f64] {
+        time_h: f64,
+    ) -> Result<&[f64], TransportError> {
         let k = self.k;
         let n = nets[0].len();
         self.lu.clear();
@@ -187,14 +192,26 @@ impl Stepper {
                 .entry_mut(i, i)
                 .copy_from_slice(&self.diag[i * k..(i + 1) * k]);
         }
-        // The assembly is an M-matrix with positive capacities: SPD by construction. The
-        // Cholesky solve is backward stable, so the booked flows below close the mass
-        // balance to about 1e-13 over a 12-week run (tests require 1e-9).
+        // The assembly is an M-matrix with positive capacities: SPD for physical inputs
+        // (validation keeps them so; a failure here reports the cell). The Cholesky solve is
+        // backward stable, so the booked flows below close the mass balance to about 1e-13
+        // over a 12-week run (tests require 1e-9).
         self.lu
             .factor()
-            .expect("finite-volume matrix is SPD by construction");
+            .map_err(|e| TransportError::NotPositiveDefinite {
+                class: e.system,
+                cell: e.row,
+                time_h,
+            })?;
         self.u.copy_from_slice(&self.rhs);
         self.lu.solve(&mut self.u);
+        if let Some(p) = self.u.iter().position(|x| !x.is_finite()) {
+            return Err(TransportError::NonFinite {
+                class: p % k,
+                cell: p / k,
+                time_h,
+            });
+        }
         let u = &self.u;
         for (s, net) in nets.iter().enumerate() {
             let acc = &mut acc[s];
@@ -223,7 +240,7 @@ impl Stepper {
                 }
             }
         }
-        &self.u
+        Ok(&self.u)
     }
 }
 
@@ -281,7 +298,9 @@ mod tests {
                 &sat,
                 &mut accs,
                 &mut up,
-            );
+                0.0,
+            )
+            .unwrap();
         }
         let (m, acc) = (&mm[0], &accs[0]);
         assert!((m[0] + m[1] - 10.0).abs() < 1e-13);
@@ -290,6 +309,47 @@ mod tests {
             "{m:?}"
         );
         assert!((acc.tracked - 8.0).abs() < 1e-10);
+    }
+
+    #[test]
+    fn a_non_physical_network_is_an_error_not_a_panic() {
+        // A zero capacity with no links: the matrix is singular.
+        let mut net = Network::default();
+        net.push_cell(0.0, 1.0, 0, [0.0; N_SINKS]);
+        let mut st = Stepper::new(1, 0, 1);
+        let r = st.step(
+            std::slice::from_ref(&net),
+            &mut [vec![1.0]],
+            1.0,
+            &[1.0],
+            &mut [Accounts::default()],
+            &mut [0.0],
+            2.5,
+        );
+        assert_eq!(
+            r.unwrap_err(),
+            TransportError::NotPositiveDefinite {
+                class: 0,
+                cell: 0,
+                time_h: 2.5
+            }
+        );
+        // A capacity that overflows the step: the state is not finite.
+        let mut net = Network::default();
+        net.push_cell(1e-310, 1.0, 0, [0.0; N_SINKS]);
+        let r = st.step(
+            std::slice::from_ref(&net),
+            &mut [vec![1e300]],
+            1.0,
+            &[1.0],
+            &mut [Accounts::default()],
+            &mut [0.0],
+            3.0,
+        );
+        assert!(
+            matches!(r, Err(TransportError::NonFinite { cell: 0, .. })),
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -307,7 +367,9 @@ mod tests {
             &[1.0],
             &mut acc,
             &mut up,
-        );
+            1.0,
+        )
+        .unwrap();
         assert!((m[0][0] - 1.0 / 1.1).abs() < 1e-15);
         assert!((m[0][0] + acc[0].sinks[Sink::Cleared as usize] - 1.0).abs() < 1e-15);
     }

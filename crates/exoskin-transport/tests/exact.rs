@@ -29,7 +29,7 @@ fn multilayer_steady_flux_matches_series_resistance_within_1_percent() {
     for (i, (h, d, k)) in layers.iter().enumerate() {
         text += &layer(&format!("l{i}"), *h, *d, *k);
     }
-    let res = franz::simulate(&franz_of(&text), TransportParams::defaults());
+    let res = franz::simulate(&franz_of(&text), TransportParams::defaults()).unwrap();
     // Independent formula: J = C / sum(h / (K D)), D in um^2/h, C per mL, 1e-4 mL per um cm2.
     let r: f64 = layers.iter().map(|(h, d, k)| h / (k * d * 3600.0)).sum();
     let exact = 1.0e10 / r * 1e-4;
@@ -47,7 +47,7 @@ fn multilayer_steady_flux_matches_series_resistance_within_1_percent() {
 fn single_layer_lag_time_is_h2_over_6d_within_2_percent() {
     // h = 100 um, D = 0.05 um^2/s: lag = h^2/(6D) = 33333 s = 9.259 h; run 8 lag times.
     let text = header(75.0, 0.25, true, "") + &layer("m", 100.0, 0.05, 0.3);
-    let res = franz::simulate(&franz_of(&text), TransportParams::defaults());
+    let res = franz::simulate(&franz_of(&text), TransportParams::defaults()).unwrap();
     let exact = 100.0f64.powi(2) / (6.0 * 0.05) / 3600.0;
     let fit = res.fit.unwrap();
     let rel = (fit.lag_time_h - exact).abs() / exact;
@@ -67,7 +67,7 @@ fn semi_infinite_profile_is_erfc() {
         true,
         "[numerics]\ncells_per_layer = 400\ndt_max_h = 0.002\ndt_initial_h = 0.0001",
     ) + &layer("slab", 4000.0, 1.0, 1.0);
-    let res = franz::simulate(&franz_of(&text), TransportParams::defaults());
+    let res = franz::simulate(&franz_of(&text), TransportParams::defaults()).unwrap();
     let dt: f64 = 1.0 * 3600.0 * 10.0;
     let mut worst: f64 = 0.0;
     for (i, &x) in res.cell_depth_um.iter().enumerate() {
@@ -120,7 +120,9 @@ fn reaction_slab_error(cells: usize) -> f64 {
             &vec![1.0; cells],
             &mut acc,
             &mut up,
+            1e12,
         )
+        .unwrap()
         .to_vec();
     let flux = 2.0 * d / h * u[cells - 1];
     let mm = (k / d).sqrt();
@@ -154,7 +156,9 @@ fn mass_balance_closes_to_1e9_in_every_bundled_scenario() {
             continue;
         }
         let s = exoskin_model::load_scenario(&path).unwrap();
-        let t = simulate(&s, TransportParams::defaults()).expect("a transport scenario");
+        let t = simulate(&s, TransportParams::defaults())
+            .unwrap()
+            .expect("a transport scenario");
         let r = t.run();
         // At every output time, not only the last.
         for i in 0..r.times_h.len() {
@@ -180,7 +184,7 @@ fn mass_balance_closes_to_1e9_in_every_bundled_scenario() {
 #[test]
 fn finite_dose_depletes_and_conserves() {
     let text = header(48.0, 0.5, false, "volume_ul_per_cm2 = 10.0") + &layer("m", 20.0, 0.5, 1.0);
-    let res = franz::simulate(&franz_of(&text), TransportParams::defaults());
+    let res = franz::simulate(&franz_of(&text), TransportParams::defaults()).unwrap();
     let r = &res.run;
     let last = r.times_h.len() - 1;
     // Applied = 1e10 per mL * 10 uL = 1e8 per cm2; after 48 h nearly all crossed.
@@ -208,6 +212,7 @@ fn the_default_in_vivo_grid_is_within_2_percent_of_a_4x_finer_one() {
             &parse_scenario(&text, "g.toml").unwrap(),
             TransportParams::defaults(),
         )
+        .unwrap()
         .expect("transport")
         {
             exoskin_transport::Transport::InVivo(v) => {
@@ -237,6 +242,7 @@ fn default_time_steps_are_within_1_5_percent_of_a_fine_reference() {
             &parse_scenario(&text, "t.toml").unwrap(),
             TransportParams::defaults(),
         )
+        .unwrap()
         .expect("transport")
         {
             exoskin_transport::Transport::InVivo(v) => {

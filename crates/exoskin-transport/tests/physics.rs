@@ -22,7 +22,10 @@ site = "{site}"
 "#
     );
     let s = parse_scenario(&text, "t.toml").unwrap();
-    match simulate(&s, TransportParams::defaults()).expect("a transport scenario") {
+    match simulate(&s, TransportParams::defaults())
+        .unwrap()
+        .expect("a transport scenario")
+    {
         Transport::InVivo(v) => {
             assert!((v.run.recovery().unwrap() - 1.0).abs() < 1e-9);
             v.reached_dermis_fraction

@@ -6,7 +6,9 @@ use exoskin_transport::simulate;
 use proptest::prelude::*;
 
 fn check(s: &Scenario) {
-    let t = simulate(s, TransportParams::defaults()).expect("a transport scenario");
+    let t = simulate(s, TransportParams::defaults())
+        .unwrap()
+        .expect("a transport scenario");
     let r = t.run();
     let scale = r
         .applied_per_cm2
