@@ -6,6 +6,7 @@
 //! ranges and consistency and reports the offending key, located in the file again.
 
 pub mod error;
+pub mod fsutil;
 pub mod params;
 pub mod scenario;
 pub mod size;
