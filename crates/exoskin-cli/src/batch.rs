@@ -317,7 +317,7 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
 }
 
 fn post(registry: &str, path: &str, token_file: &Path, body: &[u8]) -> anyhow::Result<u8> {
-    let (addr, base) = client::split_url(registry).map_err(crate::bad_input)?;
+    let (addr, base) = client::split_url(registry).map_err(lib_err)?;
     let token = server::read_token(token_file).map_err(lib_err)?;
     let auth = format!("Bearer {token}");
     let resp = client::request(
