@@ -1,7 +1,7 @@
 //! Batch certificates: W3C Verifiable Credential 2.0-style JSON secured with a Data Integrity
 //! proof using the `eddsa-jcs-2022` cryptosuite (Ed25519 over SHA-256 hashes of the RFC 8785
 //! canonical forms of the proof options and of the credential).
-use crate::date::{Date, Timestamp};
+use crate::date::{self, Timestamp};
 use crate::error::{BatchError, Result};
 use crate::gs1::DigitalLink;
 use crate::jcs::canonicalize;
@@ -129,8 +129,7 @@ pub fn issue(record: &QcRecord, key: &SigningKey, opts: &IssueOptions) -> Result
             record.batch.lot
         )));
     }
-    let uuid = keys::random_bytes::<16>();
-    let id = format!("urn:uuid:{}", uuid_v4(uuid));
+    let id = uuid::Uuid::new_v4().urn().to_string();
     let vk = key.verifying_key();
     let doc = json!({
         "@context": [VC_CONTEXT],
@@ -160,23 +159,15 @@ pub fn issue(record: &QcRecord, key: &SigningKey, opts: &IssueOptions) -> Result
     })
 }
 
-fn uuid_v4(mut b: [u8; 16]) -> String {
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
-fn hash_data(proof_config: &Value, unsecured: &Value) -> std::result::Result<Vec<u8>, VerifyError> {
-    let pc = canonicalize(proof_config).map_err(VerifyError::Malformed)?;
-    let doc = canonicalize(unsecured).map_err(VerifyError::Malformed)?;
+/// The eddsa-jcs-2022 hash data: SHA-256 of the canonical proof configuration, then SHA-256
+/// of the canonical unsecured document (vc-di-eddsa, 3.3.4).
+pub fn hash_data(
+    proof_config: &Value,
+    unsecured: &Value,
+) -> std::result::Result<Vec<u8>, VerifyError> {
+    let malformed = |e: BatchError| VerifyError::Malformed(e.to_string());
+    let pc = canonicalize(proof_config).map_err(malformed)?;
+    let doc = canonicalize(unsecured).map_err(malformed)?;
     let mut out = Sha256::digest(pc.as_bytes()).to_vec();
     out.extend_from_slice(&Sha256::digest(doc.as_bytes()));
     Ok(out)
@@ -229,6 +220,35 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> std::result::Result<&'a str, Verif
         .ok_or_else(|| VerifyError::Malformed(format!("`{}` must be a string", path.join("."))))
 }
 
+type JsonMap = Map<String, Value>;
+
+/// The document as an object and its `proof`, which must be an eddsa-jcs-2022
+/// DataIntegrityProof.
+fn eddsa_jcs_proof(doc: &Value) -> std::result::Result<(&JsonMap, &JsonMap), VerifyError> {
+    let obj = doc
+        .as_object()
+        .ok_or_else(|| VerifyError::Malformed("not a JSON object".into()))?;
+    let proof = obj
+        .get("proof")
+        .and_then(Value::as_object)
+        .ok_or_else(|| VerifyError::Malformed("no `proof` object".into()))?;
+    if proof_str(proof, "type")? != "DataIntegrityProof"
+        || proof_str(proof, "cryptosuite")? != CRYPTOSUITE
+    {
+        return Err(VerifyError::UnsupportedProof(format!(
+            "expected DataIntegrityProof with cryptosuite {CRYPTOSUITE}"
+        )));
+    }
+    Ok((obj, proof))
+}
+
+fn proof_str<'a>(proof: &'a JsonMap, k: &str) -> std::result::Result<&'a str, VerifyError> {
+    proof
+        .get(k)
+        .and_then(Value::as_str)
+        .ok_or_else(|| VerifyError::Malformed(format!("proof.{k} missing or not a string")))
+}
+
 /// Verify an `eddsa-jcs-2022` Data Integrity proof whose verification method is the
 /// issuer's `did:key`; the issuer's DID when the signature holds. With `trusted`, the issuer
 /// must be that key.
@@ -236,24 +256,8 @@ pub fn verify_proof(
     cert: &Value,
     trusted: Option<&VerifyingKey>,
 ) -> std::result::Result<String, VerifyError> {
-    let obj = cert
-        .as_object()
-        .ok_or_else(|| VerifyError::Malformed("not a JSON object".into()))?;
-    let proof = obj
-        .get("proof")
-        .and_then(Value::as_object)
-        .ok_or_else(|| VerifyError::Malformed("no `proof` object".into()))?;
-    let pstr = |k: &str| {
-        proof
-            .get(k)
-            .and_then(Value::as_str)
-            .ok_or_else(|| VerifyError::Malformed(format!("proof.{k} missing or not a string")))
-    };
-    if pstr("type")? != "DataIntegrityProof" || pstr("cryptosuite")? != CRYPTOSUITE {
-        return Err(VerifyError::UnsupportedProof(format!(
-            "expected DataIntegrityProof with cryptosuite {CRYPTOSUITE}"
-        )));
-    }
+    let (obj, proof) = eddsa_jcs_proof(cert)?;
+    let pstr = |k: &str| proof_str(proof, k);
     if pstr("proofPurpose")? != "assertionMethod" {
         return Err(VerifyError::UnsupportedProof(
             "proofPurpose must be assertionMethod".into(),
@@ -284,11 +288,26 @@ pub fn verify_proof(
             trusted: issuer_did.clone(),
         });
     }
+    verify_data_integrity(cert, &issuer_key)?;
+    Ok(issuer_did)
+}
+
+/// Check an `eddsa-jcs-2022` DataIntegrityProof on any JSON document against `key`: the
+/// signature over the hashes of the canonical proof options (with the document's
+/// `@context`) and of the document without its proof. Says nothing about who the key
+/// belongs to; [`verify_proof`] ties it to the issuer.
+pub fn verify_data_integrity(
+    doc: &Value,
+    key: &VerifyingKey,
+) -> std::result::Result<(), VerifyError> {
+    let (obj, proof) = eddsa_jcs_proof(doc)?;
+    let pstr = |k: &str| proof_str(proof, k);
     let pv = pstr("proofValue")?;
-    let sig_bytes = pv
-        .strip_prefix('z')
-        .and_then(keys::base58_decode)
-        .ok_or_else(|| VerifyError::Malformed("proofValue is not multibase base58btc".into()))?;
+    let b58 = pv.strip_prefix('z').ok_or_else(|| {
+        VerifyError::Malformed("proofValue is not multibase base58btc (no `z` prefix)".into())
+    })?;
+    let sig_bytes = keys::base58_decode(b58, "proofValue")
+        .map_err(|e| VerifyError::Malformed(e.to_string()))?;
     let sig = Signature::from_slice(&sig_bytes).map_err(|_| VerifyError::BadSignature)?;
     let mut unsecured = Map::clone(obj);
     unsecured.remove("proof");
@@ -303,11 +322,8 @@ pub fn verify_proof(
     }
     config["@context"] = doc_context;
     let data = hash_data(&config, &Value::Object(unsecured))?;
-    issuer_key
-        .verify(&data, &sig)
-        .map_err(|_| VerifyError::BadSignature)?;
-
-    Ok(issuer_did)
+    key.verify(&data, &sig)
+        .map_err(|_| VerifyError::BadSignature)
 }
 
 /// Check the proof and the certificate's internal consistency, not dates or revocation.
@@ -347,7 +363,7 @@ pub fn verify_signature(
             "credentialSubject.id does not name the subject's GTIN and lot".into(),
         ));
     }
-    let expiry = Date::parse(str_at(subj, &["expiry"])?)
+    let expiry = date::parse(str_at(subj, &["expiry"])?)
         .map_err(|e| VerifyError::Malformed(format!("credentialSubject.expiry: {e}")))?;
     if Timestamp::end_of(expiry) != valid_until {
         return Err(VerifyError::Malformed(

@@ -147,13 +147,17 @@ pub fn request(
 }
 
 /// Split `http://host:port/base` into (`host:port`, `/base` without trailing slash).
-pub fn split_url(url: &str) -> Result<(String, String), String> {
+pub fn split_url(url: &str) -> crate::error::Result<(String, String)> {
     let rest = url.strip_prefix("http://").ok_or_else(|| {
-        format!("registry URL `{url}` must start with http:// (put TLS in a reverse proxy)")
+        crate::BatchError::invalid(format!(
+            "registry URL `{url}` must start with http:// (put TLS in a reverse proxy)"
+        ))
     })?;
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     if host.is_empty() {
-        return Err(format!("registry URL `{url}` has no host"));
+        return Err(crate::BatchError::invalid(format!(
+            "registry URL `{url}` has no host"
+        )));
     }
     let host = if host.contains(':') {
         host.to_string()

@@ -23,19 +23,19 @@ pub fn check_digit(body: &[u8]) -> u8 {
 pub fn normalize_gtin(s: &str) -> Result<String> {
     let s = s.trim();
     if !matches!(s.len(), 8 | 12 | 13 | 14) || !s.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(BatchError::invalid(format!(
-            "GTIN `{}` must be 8, 12, 13 or 14 digits",
-            truncate_for_message(s)
-        )));
+        return Err(BatchError::Gtin {
+            gtin: truncate_for_message(s),
+            reason: "must be 8, 12, 13 or 14 digits".into(),
+        });
     }
     let b = s.as_bytes();
     let (body, last) = b.split_at(b.len() - 1);
     let expected = check_digit(body);
     if last[0] - b'0' != expected {
-        return Err(BatchError::invalid(format!(
-            "GTIN `{s}` has check digit {}, expected {expected}",
-            last[0] as char
-        )));
+        return Err(BatchError::Gtin {
+            gtin: s.to_string(),
+            reason: format!("has check digit {}, expected {expected}", last[0] as char),
+        });
     }
     Ok(format!("{s:0>14}"))
 }
@@ -52,22 +52,24 @@ pub const LOT_MAX_LEN: usize = 20;
 pub fn validate_lot(lot: &str) -> Result<()> {
     let n = lot.chars().count();
     if n == 0 || n > LOT_MAX_LEN {
-        return Err(BatchError::invalid(format!(
-            "lot `{}` must be 1 to {LOT_MAX_LEN} characters long (it has {n})",
-            truncate_for_message(lot)
-        )));
+        return Err(BatchError::Lot {
+            lot: truncate_for_message(lot),
+            reason: format!("must be 1 to {LOT_MAX_LEN} characters long (it has {n})"),
+        });
     }
     if let Some(c) = lot.chars().find(|&c| !is_cset82(c)) {
-        return Err(BatchError::invalid(format!(
-            "lot `{}` contains {:?}, which GS1 AI (10) does not allow (allowed: A-Z a-z 0-9 and !\"%&'()*+,-./:;<=>?_)",
-            truncate_for_message(lot),
-            c
-        )));
+        return Err(BatchError::Lot {
+            lot: truncate_for_message(lot),
+            reason: format!(
+                "contains {c:?}, which GS1 AI (10) does not allow (allowed: A-Z a-z 0-9 and !\"%&'()*+,-./:;<=>?_)"
+            ),
+        });
     }
     Ok(())
 }
 
-fn truncate_for_message(s: &str) -> String {
+/// At most 40 characters of `s`, for error messages.
+pub(crate) fn truncate_for_message(s: &str) -> String {
     let t: String = s.chars().take(40).collect();
     if t.len() < s.len() {
         format!("{t}…")
@@ -76,39 +78,40 @@ fn truncate_for_message(s: &str) -> String {
     }
 }
 
+/// Bytes that stay literal in a Digital Link path segment: the URI unreserved set
+/// `A-Z a-z 0-9 - . _ ~` (RFC 3986, 2.3); every other byte is percent-encoded.
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encode everything outside the URI unreserved set.
 pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, PATH_SEGMENT).to_string()
 }
 
-/// Decode `%XX` escapes; rejects malformed escapes and non-UTF-8 results.
+/// Decode `%XX` escapes. A `%` not followed by two hex digits (`%2`, `%+F`, `%G1`) and a
+/// result that is not UTF-8 are errors.
 pub fn percent_decode(s: &str) -> Result<String> {
     let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = b
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| BatchError::invalid("malformed percent-escape in the URI"))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
+    for (i, _) in s.match_indices('%') {
+        let ok = b.len() >= i + 3 && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit();
+        if !ok {
+            let escape: String = s[i..].chars().take(3).collect();
+            return Err(BatchError::PercentEscape {
+                input: truncate_for_message(s),
+                offset: i,
+                escape,
+            });
         }
     }
-    String::from_utf8(out).map_err(|_| BatchError::invalid("the URI does not decode to UTF-8"))
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| BatchError::NotUtf8 {
+            input: truncate_for_message(s),
+        })
 }
 
 /// The identifiers a Digital Link carries.
@@ -142,7 +145,7 @@ impl DigitalLink {
         let mut u = format!("{base}{}", self.path());
         if let Some(d) = self.expiry {
             u.push_str("?17=");
-            u.push_str(&d.yymmdd());
+            u.push_str(&crate::date::yymmdd(d));
         }
         u
     }
@@ -220,7 +223,7 @@ pub fn parse_yymmdd(s: &str) -> Result<Date> {
     let y: i32 = s[0..2].parse().unwrap_or(0);
     let m: u32 = s[2..4].parse().unwrap_or(0);
     let d: u32 = s[4..6].parse().unwrap_or(0);
-    Date::new(2000 + y, m, d)
+    crate::date::new(2000 + y, m, d)
 }
 
 #[cfg(test)]
@@ -244,7 +247,7 @@ mod tests {
         let dl = DigitalLink::new(
             "9506000134352",
             "AB/12",
-            Some(Date::parse("2028-04-30").unwrap()),
+            Some(crate::date::parse("2028-04-30").unwrap()),
         )
         .unwrap();
         let u = dl.uri("id.example.com");
@@ -253,6 +256,27 @@ mod tests {
             "https://id.example.com/01/09506000134352/10/AB%2F12?17=280430"
         );
         assert_eq!(DigitalLink::parse(&u).unwrap(), dl);
+    }
+
+    #[test]
+    fn percent_escapes() {
+        for lot in ["AB/12", "a b", "%", "x?y#z", "'OR'1'='1", "é~._-"] {
+            assert_eq!(percent_decode(&percent_encode(lot)).unwrap(), lot);
+        }
+        assert_eq!(percent_encode("AB/12 é"), "AB%2F12%20%C3%A9");
+        assert_eq!(percent_decode("AB%2f12").unwrap(), "AB/12");
+        for bad in ["%+F", "A%2", "%", "%G1", "AB%-1", "%%41"] {
+            let e = percent_decode(bad).unwrap_err();
+            assert!(matches!(e, BatchError::PercentEscape { .. }), "{bad}: {e}");
+            assert!(e.to_string().contains("two hex digits"), "{e}");
+        }
+        assert!(matches!(
+            percent_decode("%C3%28").unwrap_err(),
+            BatchError::NotUtf8 { .. }
+        ));
+        let e =
+            DigitalLink::parse("https://id.example.com/01/09506000134352/10/AB%+F").unwrap_err();
+        assert!(e.to_string().contains("`%+F` at byte 2"), "{e}");
     }
 
     #[test]

@@ -2,17 +2,26 @@
 //!
 //! Object members sorted by their names' UTF-16 code units, no insignificant whitespace,
 //! strings escaped minimally, numbers in ECMAScript `Number.prototype.toString` form.
+//! The canonical form is the product here (it decides what a signature covers), so the
+//! serializer is written out; number formatting, the subtle part, comes from `ryu-js`.
+use crate::error::{BatchError, Result};
 use serde_json::Value;
 use std::fmt::Write;
 
+fn fail(reason: &str) -> BatchError {
+    BatchError::Canonicalization {
+        reason: reason.into(),
+    }
+}
+
 /// Canonical serialization of a JSON value. Fails only on numbers JSON cannot carry.
-pub fn canonicalize(v: &Value) -> Result<String, String> {
+pub fn canonicalize(v: &Value) -> Result<String> {
     let mut out = String::new();
     write_value(v, &mut out)?;
     Ok(out)
 }
 
-fn write_value(v: &Value, out: &mut String) -> Result<(), String> {
+fn write_value(v: &Value, out: &mut String) -> Result<()> {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -22,7 +31,7 @@ fn write_value(v: &Value, out: &mut String) -> Result<(), String> {
             } else if let Some(u) = n.as_u64() {
                 write_number(u as f64, None, out)?
             } else {
-                let f = n.as_f64().ok_or("number out of range")?;
+                let f = n.as_f64().ok_or_else(|| fail("number out of range"))?;
                 write_number(f, None, out)?
             }
         }
@@ -75,10 +84,12 @@ fn write_string(s: &str, out: &mut String) {
     out.push('"');
 }
 
-/// ECMAScript Number::toString for a finite double.
-fn write_number(f: f64, exact_int: Option<i64>, out: &mut String) -> Result<(), String> {
+/// ECMAScript `Number::toString` of a finite double (RFC 8785, 3.2.2.3), from `ryu-js`:
+/// the shortest digits that read back as the same double, ties to the even digit, laid out
+/// as ECMAScript does (plain up to 21 integer digits, `1e+21` beyond, `0.000001`, `1e-7`).
+fn write_number(f: f64, exact_int: Option<i64>, out: &mut String) -> Result<()> {
     if !f.is_finite() {
-        return Err("NaN and infinities are not JSON".into());
+        return Err(fail("NaN and infinities are not JSON"));
     }
     if let Some(i) = exact_int {
         if i.unsigned_abs() < (1u64 << 53) {
@@ -87,39 +98,11 @@ fn write_number(f: f64, exact_int: Option<i64>, out: &mut String) -> Result<(), 
         }
     }
     if f == 0.0 {
+        // Both zeros are `0`.
         out.push('0');
         return Ok(());
     }
-    if f < 0.0 {
-        out.push('-');
-    }
-    // Rust's `{:e}` gives the shortest digits that round-trip, as d.ddde±x.
-    let e = format!("{:e}", f.abs());
-    let (mant, exp) = e.split_once('e').ok_or("bad float format")?;
-    let digits: String = mant.chars().filter(|c| *c != '.').collect();
-    let k = digits.len() as i32;
-    let n = exp.parse::<i32>().map_err(|_| "bad exponent")? + 1;
-    if k <= n && n <= 21 {
-        out.push_str(&digits);
-        out.extend(std::iter::repeat_n('0', (n - k) as usize));
-    } else if 0 < n && n <= 21 {
-        out.push_str(&digits[..n as usize]);
-        out.push('.');
-        out.push_str(&digits[n as usize..]);
-    } else if -6 < n && n <= 0 {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', (-n) as usize));
-        out.push_str(&digits);
-    } else {
-        out.push_str(&digits[..1]);
-        if k > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        out.push('e');
-        out.push(if n > 0 { '+' } else { '-' });
-        let _ = write!(out, "{}", (n - 1).abs());
-    }
+    out.push_str(ryu_js::Buffer::new().format_finite(f));
     Ok(())
 }
 

@@ -1,85 +1,59 @@
 //! Ed25519 keys: generation, PEM files (PKCS#8 private, SPKI public, the forms OpenSSL
 //! reads and writes) and `did:key` identifiers (multicodec ed25519-pub, base58btc).
+//!
+//! PEM and DER come from the `pkcs8`/`spki` support of `ed25519-dalek`; base58btc from `bs58`.
+//! Base58 decoding costs time quadratic in the input length, so every base58 value is
+//! checked against [`MAX_BASE58_LEN`] before it is decoded.
 use crate::error::{BatchError, Result};
-use base64::Engine;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use std::path::Path;
 
-/// DER prefix of a PKCS#8 v1 Ed25519 private key (RFC 8410); the 32-byte seed follows.
-const PKCS8_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
-/// DER prefix of an Ed25519 SubjectPublicKeyInfo; the 32-byte key follows.
-const SPKI_PREFIX: [u8; 12] = [
-    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-];
 /// Multicodec prefix of an Ed25519 public key (0xed, varint-encoded).
 const MULTICODEC_ED25519_PUB: [u8; 2] = [0xed, 0x01];
+
+/// Longest base58btc text accepted, in characters. The longest valid value here is an
+/// Ed25519 signature (64 bytes, at most 88 base58 characters); a `did:key` identifier's
+/// 34 bytes take 48. The bound leaves room and keeps the quadratic decode cheap.
+pub const MAX_BASE58_LEN: usize = 128;
 
 /// A fresh key from the operating system's random source.
 pub fn generate() -> Result<SigningKey> {
     let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed)
-        .map_err(|e| BatchError::Store(format!("no system randomness: {e}")))?;
+    getrandom::fill(&mut seed).map_err(|e| BatchError::Randomness {
+        reason: e.to_string(),
+    })?;
     Ok(SigningKey::from_bytes(&seed))
 }
 
-/// Random bytes from the operating system.
-pub fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut b = [0u8; N];
-    // getrandom only fails where the OS has no random source; there, a loud panic is right.
-    getrandom::fill(&mut b).expect("system random source");
-    b
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut s = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        s.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-        s.push('\n');
-    }
-    s.push_str(&format!("-----END {label}-----\n"));
-    s
-}
-
-fn unpem(text: &str, label: &str, what: &str) -> Result<Vec<u8>> {
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let start = text
-        .find(&begin)
-        .ok_or_else(|| BatchError::invalid(format!("{what}: no `{begin}` line")))?;
-    let body = &text[start + begin.len()..];
-    let stop = body
-        .find(&end)
-        .ok_or_else(|| BatchError::invalid(format!("{what}: no `{end}` line")))?;
-    let b64: String = body[..stop].split_whitespace().collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .map_err(|e| BatchError::invalid(format!("{what}: bad base64 in PEM: {e}")))
-}
-
+/// Private key as PKCS#8 v1 PEM (RFC 8410 `OneAsymmetricKey` without the optional public
+/// key: the form `openssl genpkey -algorithm ed25519` writes).
 pub fn private_key_pem(key: &SigningKey) -> String {
-    let mut der = PKCS8_PREFIX.to_vec();
-    der.extend_from_slice(&key.to_bytes());
-    pem("PRIVATE KEY", &der)
+    let bytes = ed25519_dalek::pkcs8::KeypairBytes {
+        secret_key: key.to_bytes(),
+        public_key: None,
+    };
+    bytes
+        .to_pkcs8_pem(LineEnding::LF)
+        .map(|pem| pem.to_string())
+        // Encoding 32 fixed bytes into a fixed DER structure cannot fail.
+        .expect("an Ed25519 key encodes as PKCS#8")
 }
 
+/// Public key as SubjectPublicKeyInfo PEM (`openssl pkey -pubout`).
 pub fn public_key_pem(key: &VerifyingKey) -> String {
-    let mut der = SPKI_PREFIX.to_vec();
-    der.extend_from_slice(key.as_bytes());
-    pem("PUBLIC KEY", &der)
+    key.to_public_key_pem(LineEnding::LF)
+        .expect("an Ed25519 key encodes as SPKI")
 }
 
 pub fn parse_private_key(text: &str, what: &str) -> Result<SigningKey> {
-    let der = unpem(text, "PRIVATE KEY", what)?;
-    if der.len() != 48 || der[..16] != PKCS8_PREFIX {
-        return Err(BatchError::invalid(format!(
-            "{what}: not an Ed25519 PKCS#8 private key"
-        )));
-    }
-    let seed: [u8; 32] = der[16..].try_into().expect("length checked");
-    Ok(SigningKey::from_bytes(&seed))
+    SigningKey::from_pkcs8_pem(text.trim()).map_err(|e| BatchError::Key {
+        what: what.to_string(),
+        reason: format!(
+            "not an Ed25519 private key in PKCS#8 PEM (-----BEGIN PRIVATE KEY-----): {e}"
+        ),
+    })
 }
 
 /// A public key from SPKI PEM text or a `did:key:z6Mk...` identifier.
@@ -88,15 +62,12 @@ pub fn parse_public_key(text: &str, what: &str) -> Result<VerifyingKey> {
     if t.starts_with("did:key:") {
         return did_key_to_public(t);
     }
-    let der = unpem(text, "PUBLIC KEY", what)?;
-    if der.len() != 44 || der[..12] != SPKI_PREFIX {
-        return Err(BatchError::invalid(format!(
-            "{what}: not an Ed25519 public key (SubjectPublicKeyInfo)"
-        )));
-    }
-    let b: [u8; 32] = der[12..].try_into().expect("length checked");
-    VerifyingKey::from_bytes(&b)
-        .map_err(|_| BatchError::invalid(format!("{what}: not a valid Ed25519 point")))
+    VerifyingKey::from_public_key_pem(t).map_err(|e| BatchError::Key {
+        what: what.to_string(),
+        reason: format!(
+            "not an Ed25519 public key in SubjectPublicKeyInfo PEM (-----BEGIN PUBLIC KEY-----) or a did:key: {e}"
+        ),
+    })
 }
 
 pub fn read_private_key(path: &Path) -> Result<SigningKey> {
@@ -136,52 +107,29 @@ pub fn write_key_pair(path: &Path, key: &SigningKey) -> Result<std::path::PathBu
     f.write_all(private_key_pem(key).as_bytes())
         .and_then(|_| f.sync_all())
         .map_err(|e| BatchError::io(path, e))?;
-    std::fs::write(&pub_path, public_key_pem(&key.verifying_key()))
+    exoskin_model::fsutil::write_atomic(&pub_path, public_key_pem(&key.verifying_key()).as_bytes())
         .map_err(|e| BatchError::io(&pub_path, e))?;
     Ok(pub_path)
 }
 
-const B58: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-
 pub fn base58_encode(data: &[u8]) -> String {
-    let zeros = data.iter().take_while(|&&b| b == 0).count();
-    let mut digits: Vec<u8> = Vec::with_capacity(data.len() * 138 / 100 + 1);
-    for &byte in &data[zeros..] {
-        let mut carry = byte as u32;
-        for d in digits.iter_mut() {
-            carry += (*d as u32) << 8;
-            *d = (carry % 58) as u8;
-            carry /= 58;
-        }
-        while carry > 0 {
-            digits.push((carry % 58) as u8);
-            carry /= 58;
-        }
-    }
-    let mut s = String::with_capacity(zeros + digits.len());
-    s.extend(std::iter::repeat_n('1', zeros));
-    s.extend(digits.iter().rev().map(|&d| B58[d as usize] as char));
-    s
+    bs58::encode(data).into_string()
 }
 
-pub fn base58_decode(s: &str) -> Option<Vec<u8>> {
-    let zeros = s.bytes().take_while(|&b| b == b'1').count();
-    let mut bytes: Vec<u8> = Vec::with_capacity(s.len());
-    for c in s.bytes().skip(zeros) {
-        let mut carry = B58.iter().position(|&x| x == c)? as u32;
-        for b in bytes.iter_mut() {
-            carry += (*b as u32) * 58;
-            *b = (carry & 0xff) as u8;
-            carry >>= 8;
-        }
-        while carry > 0 {
-            bytes.push((carry & 0xff) as u8);
-            carry >>= 8;
-        }
+/// Decode base58btc text of at most [`MAX_BASE58_LEN`] characters; `what` names the value
+/// in errors.
+pub fn base58_decode(s: &str, what: &'static str) -> Result<Vec<u8>> {
+    if s.len() > MAX_BASE58_LEN {
+        return Err(BatchError::TooLong {
+            what,
+            len: s.len(),
+            max: MAX_BASE58_LEN,
+            hint: "no Ed25519 signature or key is that long in base58btc",
+        });
     }
-    let mut out = vec![0u8; zeros];
-    out.extend(bytes.iter().rev());
-    Some(out)
+    bs58::decode(s)
+        .into_vec()
+        .map_err(|e| BatchError::invalid(format!("{what} is not base58btc: {e}")))
 }
 
 /// `did:key:z6Mk...` of a public key.
@@ -199,10 +147,13 @@ pub fn verification_method(key: &VerifyingKey) -> String {
 }
 
 pub fn did_key_to_public(did: &str) -> Result<VerifyingKey> {
-    let bad = || BatchError::invalid(format!("`{did}` is not an Ed25519 did:key"));
+    let bad = || BatchError::Key {
+        what: format!("`{}`", crate::gs1::truncate_for_message(did)),
+        reason: "not an Ed25519 did:key (did:key:z6Mk... with 48 base58btc characters)".into(),
+    };
     let z = did.strip_prefix("did:key:z").ok_or_else(bad)?;
     let z = z.split('#').next().unwrap_or(z);
-    let b = base58_decode(z).ok_or_else(bad)?;
+    let b = base58_decode(z, "did:key identifier")?;
     if b.len() != 34 || b[..2] != MULTICODEC_ED25519_PUB {
         return Err(bad());
     }
@@ -233,14 +184,67 @@ mod tests {
     }
 
     #[test]
+    fn pem_files_match_the_openssl_der_layout() {
+        // RFC 8410: PKCS#8 v1 is this 16-byte prefix and the seed; SPKI this 12-byte prefix
+        // and the key. Keys written before keep reading, keys written now keep the layout.
+        use base64::Engine;
+        let k = SigningKey::from_bytes(&[9u8; 32]);
+        let der_of = |pem: &str| {
+            let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap()
+        };
+        let mut want = vec![
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        want.extend_from_slice(&k.to_bytes());
+        let pem = private_key_pem(&k);
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{pem}");
+        assert_eq!(der_of(&pem), want);
+        let mut want = vec![
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        ];
+        want.extend_from_slice(k.verifying_key().as_bytes());
+        let pem = public_key_pem(&k.verifying_key());
+        assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{pem}");
+        assert_eq!(der_of(&pem), want);
+    }
+
+    #[test]
+    fn overlong_base58_is_rejected_before_decoding() {
+        let long = "z".repeat(200_000);
+        let e = base58_decode(&long, "proofValue").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                BatchError::TooLong {
+                    len: 200_000,
+                    max: MAX_BASE58_LEN,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("at most 128"), "{e}");
+        let did = format!("did:key:z{}", "6Mk".repeat(70_000));
+        assert!(matches!(
+            did_key_to_public(&did).unwrap_err(),
+            BatchError::TooLong { .. }
+        ));
+        assert!(base58_decode("0OIl", "t").is_err()); // not in the base58btc alphabet
+    }
+
+    #[test]
     fn base58_round_trip() {
         for v in [
             vec![],
             vec![0],
             vec![0, 0, 1, 2],
-            (0..=255).collect::<Vec<u8>>(),
+            (0..64).map(|i| 255 - i).collect::<Vec<u8>>(), // as long as a signature
         ] {
-            assert_eq!(base58_decode(&base58_encode(&v)).unwrap(), v);
+            assert_eq!(base58_decode(&base58_encode(&v), "t").unwrap(), v);
         }
         assert_eq!(base58_encode(b"Hello World!"), "2NEpo7TZRRrLZSi2U");
     }

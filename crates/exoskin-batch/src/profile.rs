@@ -473,7 +473,7 @@ impl Profile {
         }
         let st = &self.stability;
         let shelf = match (r.manufactured(), r.expires()) {
-            (Ok(a), Ok(b)) => a.months_until(b),
+            (Ok(a), Ok(b)) => crate::date::months_until(a, b),
             _ => i64::MAX,
         };
         add(

@@ -152,25 +152,29 @@ impl QcRecord {
     /// Parse TOML or JSON text (JSON if it starts with `{`). Errors name line and column.
     pub fn parse(text: &str, what: &str) -> Result<QcRecord> {
         let rec: QcRecord = if text.trim_start().starts_with('{') {
-            serde_json::from_str(text).map_err(|e| {
-                BatchError::invalid(format!("{what}:{}:{}: {e}", e.line(), e.column()))
+            serde_json::from_str(text).map_err(|e| BatchError::Syntax {
+                file: what.to_string(),
+                line: e.line(),
+                column: e.column(),
+                message: e.to_string(),
             })?
         } else {
-            toml::from_str(text).map_err(|e| {
-                let loc = e
-                    .span()
-                    .map(|s| {
-                        let before = &text[..s.start.min(text.len())];
-                        let line = before.matches('\n').count() + 1;
-                        let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
-                        format!(":{line}:{col}")
-                    })
-                    .unwrap_or_default();
-                BatchError::invalid(format!("{what}{loc}: {}", e.message()))
+            toml::from_str(text).map_err(|e| match e.span() {
+                Some(span) => {
+                    let before = text.get(..span.start).unwrap_or(text);
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                    BatchError::Syntax {
+                        file: what.to_string(),
+                        line,
+                        column,
+                        message: e.message().to_string(),
+                    }
+                }
+                None => BatchError::invalid(format!("{what}: {}", e.message())),
             })?
         };
-        rec.validate()
-            .map_err(|e| BatchError::invalid(format!("{what}: {e}")))?;
+        rec.validate().map_err(|e| e.in_field(what))?;
         Ok(rec)
     }
 
@@ -185,10 +189,8 @@ impl QcRecord {
         if self.schema != SCHEMA {
             return bad(format!("schema is `{}`, expected `{SCHEMA}`", self.schema));
         }
-        gs1::normalize_gtin(&self.product.gtin)
-            .map_err(|e| BatchError::invalid(format!("product.gtin: {e}")))?;
-        gs1::validate_lot(&self.batch.lot)
-            .map_err(|e| BatchError::invalid(format!("batch.lot: {e}")))?;
+        gs1::normalize_gtin(&self.product.gtin).map_err(|e| e.in_field("product.gtin"))?;
+        gs1::validate_lot(&self.batch.lot).map_err(|e| e.in_field("batch.lot"))?;
         let made = self.manufactured()?;
         let exp = self.expires()?;
         if exp <= made {
@@ -281,13 +283,11 @@ impl QcRecord {
     }
 
     pub fn manufactured(&self) -> Result<Date> {
-        Date::parse(&self.batch.manufactured)
-            .map_err(|e| BatchError::invalid(format!("batch.manufactured: {e}")))
+        crate::date::parse(&self.batch.manufactured).map_err(|e| e.in_field("batch.manufactured"))
     }
 
     pub fn expires(&self) -> Result<Date> {
-        Date::parse(&self.batch.expires)
-            .map_err(|e| BatchError::invalid(format!("batch.expires: {e}")))
+        crate::date::parse(&self.batch.expires).map_err(|e| e.in_field("batch.expires"))
     }
 
     /// GTIN-14 of the product.

@@ -110,12 +110,8 @@ fn scanner_reads_the_exact_uri_from_png_and_svg() {
         ),
     ];
     for (n, (gtin, lot, exp, resolver)) in cases.iter().enumerate() {
-        let dl = DigitalLink::new(
-            gtin,
-            lot,
-            Some(exoskin_batch::date::Date::parse(exp).unwrap()),
-        )
-        .unwrap();
+        let dl =
+            DigitalLink::new(gtin, lot, Some(exoskin_batch::date::parse(exp).unwrap())).unwrap();
         let uri = dl.uri(resolver);
         let m = qr::encode(&uri).unwrap();
         let Some(got) = zbar(&m.to_png(8), dir.path(), &format!("c{n}.png")) else {

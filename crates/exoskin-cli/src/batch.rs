@@ -132,7 +132,7 @@ pub struct ServeArgs {
 /// Map library errors: bad input and unreadable files exit 2, the rest 1.
 fn lib_err(e: BatchError) -> anyhow::Error {
     match e {
-        BatchError::Invalid(_) | BatchError::Io { .. } => crate::bad_input(e.to_string()),
+        e if e.is_bad_input() => crate::bad_input(e.to_string()),
         other => anyhow::Error::new(other),
     }
 }
@@ -177,7 +177,8 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
 }
 
 fn write(path: &Path, data: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(path, data).with_context(|| format!("writing {}", path.display()))
+    exoskin_model::fsutil::write_atomic(path, data)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
@@ -275,7 +276,7 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
         } => {
             gs1::validate_resolver(&resolver).map_err(lib_err)?;
             let exp = match expiry {
-                Some(e) => Some(exoskin_batch::date::Date::parse(&e).map_err(lib_err)?),
+                Some(e) => Some(exoskin_batch::date::parse(&e).map_err(lib_err)?),
                 None => None,
             };
             let dl = gs1::DigitalLink::new(&gtin, &lot, exp).map_err(lib_err)?;
@@ -316,7 +317,7 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
 }
 
 fn post(registry: &str, path: &str, token_file: &Path, body: &[u8]) -> anyhow::Result<u8> {
-    let (addr, base) = client::split_url(registry).map_err(crate::bad_input)?;
+    let (addr, base) = client::split_url(registry).map_err(lib_err)?;
     let token = server::read_token(token_file).map_err(lib_err)?;
     let auth = format!("Bearer {token}");
     let resp = client::request(

@@ -50,12 +50,12 @@ fn read_input(path: &str) -> anyhow::Result<(String, String)> {
 
 fn parse_today(s: &Option<String>) -> anyhow::Result<Date> {
     let Some(s) = s else {
-        return Ok(Date::today_utc());
+        return Ok(exoskin_labels::today_utc());
     };
     let parts: Vec<&str> = s.trim().split('-').collect();
     let date = match parts.as_slice() {
         [y, m, d] => match (y.parse(), m.parse(), d.parse()) {
-            (Ok(y), Ok(m), Ok(d)) => Date::new(y, m, d),
+            (Ok(y), Ok(m), Ok(d)) => exoskin_labels::date(y, m, d),
             _ => None,
         },
         _ => None,

@@ -464,7 +464,5 @@ fn write_csv(dir: &Path, t: Option<&Transport>, oc: Option<&Outcomes>) -> std::i
 
 /// Write to a temporary file and rename, so a crash never leaves a half-written file.
 fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("csv.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(tmp, path)
+    exoskin_model::fsutil::write_atomic(path, text.as_bytes())
 }

@@ -14,7 +14,7 @@
 //! and recorded in docs/fuzz.md.
 
 use exoskin_batch::record::QcRecord;
-use exoskin_labels::{Date, Decoder, Product};
+use exoskin_labels::{Decoder, Product};
 use exoskin_model::{read_scenario, Scenario, TransportParams};
 use exoskin_response::{culture, try_simulate_in_vivo, ResponseParams};
 use serde_json::Value;
@@ -340,7 +340,7 @@ fn check(
                 t.ok += 1;
                 let r = Decoder::embedded()
                     .unwrap()
-                    .check_product(&p, Date::new(2026, 1, 1));
+                    .check_product(&p, exoskin_labels::date(2026, 1, 1));
                 serde_json::to_string(&r).map_err(|e| e.to_string())?;
             }
         },

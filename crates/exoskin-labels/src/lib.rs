@@ -30,7 +30,7 @@ pub use error::LabelError;
 pub use evidence::EvidenceNote;
 pub use lexicon::{Class, Classification, Lexicon, Match, Source};
 pub use parse::{parse, ParsedIngredient};
-pub use product::{Date, Product};
+pub use product::{date, parse_expiry, today_utc, Date, Product};
 pub use regions::{Region, Regions};
 pub use report::{codes, Flag, Ingredient, Report, Severity};
 

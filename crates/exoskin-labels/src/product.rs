@@ -27,113 +27,72 @@ use crate::Decoder;
 use serde::Deserialize;
 use std::ops::Range;
 
-/// A calendar date (proleptic Gregorian).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Date {
-    /// Year.
-    pub year: i32,
-    /// Month, 1 to 12.
-    pub month: u32,
-    /// Day, 1 to 31.
-    pub day: u32,
-}
+/// A calendar date: `jiff`'s civil date, the date type of the batch certificates too.
+pub use jiff::civil::Date;
 
 fn days_in_month(year: i32, month: u32) -> u32 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        _ => 28,
-    }
+    date(year, month, 1).map_or(0, |d| d.days_in_month() as u32)
 }
 
-impl Date {
-    /// A valid date, or `None`.
-    pub fn new(year: i32, month: u32, day: u32) -> Option<Date> {
-        ((1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month))
-            .then_some(Date { year, month, day })
-    }
-
-    /// Today in UTC, from the system clock.
-    pub fn today_utc() -> Date {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        Date::from_unix_days((secs / 86_400) as i64)
-    }
-
-    /// The date `days` days after 1970-01-01 (H. Hinnant's civil-from-days algorithm).
-    pub fn from_unix_days(days: i64) -> Date {
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-        Date { year, month, day }
-    }
-
-    /// Read an expiry date as printed: `2027-09-30`, `2027-09`, `2027/09`, `09/2027`,
-    /// `30/09/2027`, `Sep 2027`, with an optional "EXP" in front. A month without a day means
-    /// the end of that month. Ambiguous day/month orders take the earlier date.
-    pub fn parse_expiry(text: &str) -> Option<Date> {
-        const MONTHS: [&str; 12] = [
-            "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-        ];
-        let lower = text.to_ascii_lowercase();
-        let mut nums: Vec<u32> = Vec::new();
-        let mut month_word = None;
-        for part in lower.split(|c: char| !c.is_ascii_alphanumeric()) {
-            if part.is_empty() {
-                continue;
-            }
-            if part.bytes().all(|b| b.is_ascii_digit()) {
-                nums.push(part.parse().ok().filter(|_| part.len() <= 4)?);
-            } else if let Some(m) = MONTHS.iter().position(|m| part.starts_with(m)) {
-                month_word = Some(m as u32 + 1);
-            } else if !matches!(
-                part,
-                "exp"
-                    | "expiry"
-                    | "expires"
-                    | "best"
-                    | "before"
-                    | "use"
-                    | "by"
-                    | "bb"
-                    | "date"
-                    | "end"
-            ) {
-                return None;
-            }
-        }
-        let end_of = |y: u32, m: u32| Date::new(y as i32, m, days_in_month(y as i32, m));
-        let is_year = |n: u32| (1900..=2200).contains(&n);
-        match (month_word, nums.as_slice()) {
-            (Some(m), [y]) if is_year(*y) => end_of(*y, m),
-            (Some(m), [d, y]) if is_year(*y) => Date::new(*y as i32, m, *d),
-            (None, [y, m]) if is_year(*y) => end_of(*y, *m),
-            (None, [m, y]) if is_year(*y) => end_of(*y, *m),
-            (None, [y, m, d]) if is_year(*y) => Date::new(*y as i32, *m, *d),
-            (None, [a, b, y]) if is_year(*y) => {
-                let dm = Date::new(*y as i32, *b, *a);
-                let md = Date::new(*y as i32, *a, *b);
-                match (dm, md) {
-                    (Some(x), Some(z)) => Some(x.min(z)),
-                    (x, z) => x.or(z),
-                }
-            }
-            _ => None,
-        }
-    }
+/// A valid date, or `None`.
+pub fn date(year: i32, month: u32, day: u32) -> Option<Date> {
+    Date::new(
+        i16::try_from(year).ok()?,
+        i8::try_from(month).ok()?,
+        i8::try_from(day).ok()?,
+    )
+    .ok()
 }
 
-impl std::fmt::Display for Date {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+/// Today in UTC, from the system clock.
+pub fn today_utc() -> Date {
+    jiff::tz::Offset::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date()
+}
+
+/// Read an expiry date as printed: `2027-09-30`, `2027-09`, `2027/09`, `09/2027`,
+/// `30/09/2027`, `Sep 2027`, with an optional "EXP" in front. A month without a day means
+/// the end of that month. Ambiguous day/month orders take the earlier date.
+pub fn parse_expiry(text: &str) -> Option<Date> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let lower = text.to_ascii_lowercase();
+    let mut nums: Vec<u32> = Vec::new();
+    let mut month_word = None;
+    for part in lower.split(|c: char| !c.is_ascii_alphanumeric()) {
+        if part.is_empty() {
+            continue;
+        }
+        if part.bytes().all(|b| b.is_ascii_digit()) {
+            nums.push(part.parse().ok().filter(|_| part.len() <= 4)?);
+        } else if let Some(m) = MONTHS.iter().position(|m| part.starts_with(m)) {
+            month_word = Some(m as u32 + 1);
+        } else if !matches!(
+            part,
+            "exp" | "expiry" | "expires" | "best" | "before" | "use" | "by" | "bb" | "date" | "end"
+        ) {
+            return None;
+        }
+    }
+    let end_of = |y: u32, m: u32| date(y as i32, m, days_in_month(y as i32, m));
+    let is_year = |n: u32| (1900..=2200).contains(&n);
+    match (month_word, nums.as_slice()) {
+        (Some(m), [y]) if is_year(*y) => end_of(*y, m),
+        (Some(m), [d, y]) if is_year(*y) => date(*y as i32, m, *d),
+        (None, [y, m]) if is_year(*y) => end_of(*y, *m),
+        (None, [m, y]) if is_year(*y) => end_of(*y, *m),
+        (None, [y, m, d]) if is_year(*y) => date(*y as i32, *m, *d),
+        (None, [a, b, y]) if is_year(*y) => {
+            let dm = date(*y as i32, *b, *a);
+            let md = date(*y as i32, *a, *b);
+            match (dm, md) {
+                (Some(x), Some(z)) => Some(x.min(z)),
+                (x, z) => x.or(z),
+            }
+        }
+        _ => None,
     }
 }
 
@@ -943,7 +902,7 @@ impl Decoder {
                 REF_SEED000,
             );
         } else if let Some(text) = &p.expiry_date {
-            match Date::parse_expiry(text) {
+            match parse_expiry(text) {
                 None => push(
                     codes::NO_EXPIRY_DATE,
                     Severity::High,
@@ -1152,18 +1111,16 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(Date::from_unix_days(0), Date::new(1970, 1, 1).unwrap());
-        assert_eq!(
-            Date::from_unix_days(20_415),
-            Date::new(2025, 11, 23).unwrap()
-        );
-        assert_eq!(Date::parse_expiry("2027-09"), Date::new(2027, 9, 30));
-        assert_eq!(Date::parse_expiry("EXP 02/2028"), Date::new(2028, 2, 29));
-        assert_eq!(Date::parse_expiry("2027-09-15"), Date::new(2027, 9, 15));
-        assert_eq!(Date::parse_expiry("Sep 2027"), Date::new(2027, 9, 30));
-        assert_eq!(Date::parse_expiry("05/06/2027"), Date::new(2027, 5, 6));
-        assert_eq!(Date::parse_expiry("soon"), None);
-        assert_eq!(Date::parse_expiry("2027-13"), None);
+        assert_eq!(date(2028, 2, 29).unwrap().to_string(), "2028-02-29");
+        assert_eq!(date(2027, 2, 29), None);
+        assert_eq!(date(2027, 13, 1), None);
+        assert_eq!(parse_expiry("2027-09"), date(2027, 9, 30));
+        assert_eq!(parse_expiry("EXP 02/2028"), date(2028, 2, 29));
+        assert_eq!(parse_expiry("2027-09-15"), date(2027, 9, 15));
+        assert_eq!(parse_expiry("Sep 2027"), date(2027, 9, 30));
+        assert_eq!(parse_expiry("05/06/2027"), date(2027, 5, 6));
+        assert_eq!(parse_expiry("soon"), None);
+        assert_eq!(parse_expiry("2027-13"), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use exoskin_labels::{codes, Date, Decoder, LabelError, Product, Report, Severity};
 
 fn today() -> Option<Date> {
-    Date::new(2026, 11, 23)
+    exoskin_labels::date(2026, 11, 23)
 }
 
 fn check(p: &Product) -> Report {

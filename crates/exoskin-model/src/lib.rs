@@ -8,6 +8,7 @@
 //! number is checked to be finite and physically meaningful before it reaches a solver.
 
 pub mod error;
+pub mod fsutil;
 pub mod input;
 pub mod params;
 pub mod scenario;

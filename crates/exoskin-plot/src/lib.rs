@@ -48,7 +48,6 @@ mod svg;
 mod ticks;
 mod typeset;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use ticks::{format_ticks, nice_ticks, nice_ticks_inside};
@@ -521,34 +520,8 @@ fn save_figure(
             })
         }
     };
-    write_atomically(path, &bytes)
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
-    let io_err = |p: &Path, source| PlotError::Io {
-        path: p.to_path_buf(),
+    exoskin_model::fsutil::write_atomic(path, &bytes).map_err(|source| PlotError::Io {
+        path: path.to_path_buf(),
         source,
-    };
-    let file_name = path.file_name().ok_or_else(|| {
-        io_err(
-            path,
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
-        )
-    })?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io_err(path, e));
-    }
-    Ok(())
+    })
 }

@@ -12,7 +12,6 @@ use crate::jcs::canonicalize;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::sync::{Condvar, Mutex};
 
 mod pg;
 mod sqlite;
@@ -126,16 +125,19 @@ impl AuditEntry {
 }
 
 /// Check a run of audit entries: each hash correct, each linked to its predecessor.
-pub fn verify_chain(entries: &[AuditEntry], mut prev: String) -> std::result::Result<(), String> {
+pub fn verify_chain(entries: &[AuditEntry], mut prev: String) -> Result<()> {
     for e in entries {
         if e.prev_hash != prev {
-            return Err(format!(
-                "audit entry {} does not link to its predecessor",
-                e.seq
-            ));
+            return Err(BatchError::AuditChain {
+                seq: e.seq,
+                problem: "does not link to its predecessor",
+            });
         }
         if e.compute_hash() != e.hash {
-            return Err(format!("audit entry {} was altered", e.seq));
+            return Err(BatchError::AuditChain {
+                seq: e.seq,
+                problem: "was altered",
+            });
         }
         prev = e.hash.clone();
     }
@@ -172,7 +174,7 @@ pub fn open(db: &str, pool_size: usize) -> Result<Box<dyn Store>> {
 }
 
 fn db_err(e: impl std::fmt::Display) -> BatchError {
-    BatchError::Store(e.to_string())
+    BatchError::store(e.to_string())
 }
 
 fn publish_detail(c: &NewCertificate) -> String {
@@ -193,61 +195,114 @@ fn existing_outcome(c: &NewCertificate, id: &str, body: &str) -> PublishOutcome 
     }
 }
 
-/// A fixed-size pool of connections, created lazily; broken ones are dropped and replaced.
-pub(crate) struct Pool<C> {
-    state: Mutex<(Vec<C>, usize)>,
-    cv: Condvar,
-    size: usize,
+/// Opens one connection of a backend; `healthy` says whether a used connection may return
+/// to the pool (PostgreSQL connections close when the server goes away).
+pub(crate) struct Connector<C> {
     make: Box<dyn Fn() -> Result<C> + Send + Sync>,
     healthy: fn(&C) -> bool,
 }
 
-impl<C> Pool<C> {
+impl<C: Send + 'static> r2d2::ManageConnection for Connector<C> {
+    type Connection = C;
+    type Error = BatchError;
+
+    fn connect(&self) -> Result<C> {
+        (self.make)()
+    }
+
+    fn is_valid(&self, conn: &mut C) -> Result<()> {
+        if (self.healthy)(conn) {
+            Ok(())
+        } else {
+            Err(BatchError::store("connection closed"))
+        }
+    }
+
+    fn has_broken(&self, conn: &mut C) -> bool {
+        !(self.healthy)(conn)
+    }
+}
+
+/// A pool of at most `size` connections, opened on demand (`r2d2`). A connection goes back
+/// to the pool when its guard drops, also while a panic unwinds, so no slot can leak;
+/// broken connections are dropped and replaced.
+pub(crate) struct Pool<C: Send + 'static> {
+    inner: r2d2::Pool<Connector<C>>,
+}
+
+/// How long a request waits for a free connection before it fails.
+const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl<C: Send + 'static> Pool<C> {
     pub(crate) fn new(
         size: usize,
         make: Box<dyn Fn() -> Result<C> + Send + Sync>,
         healthy: fn(&C) -> bool,
-    ) -> Self {
-        Pool {
-            state: Mutex::new((Vec::new(), 0)),
-            cv: Condvar::new(),
-            size: size.max(1),
-            make,
-            healthy,
-        }
+    ) -> Result<Self> {
+        let size = u32::try_from(size.max(1)).unwrap_or(u32::MAX);
+        let inner = r2d2::Pool::builder()
+            .max_size(size)
+            .min_idle(Some(0))
+            .test_on_check_out(false)
+            .connection_timeout(POOL_WAIT)
+            .error_handler(Box::new(r2d2::NopErrorHandler))
+            .build_unchecked(Connector { make, healthy });
+        Ok(Pool { inner })
     }
 
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut C) -> Result<R>) -> Result<R> {
-        let mut conn = {
-            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            loop {
-                if let Some(c) = st.0.pop() {
-                    break c;
-                }
-                if st.1 < self.size {
-                    st.1 += 1;
-                    drop(st);
-                    match (self.make)() {
-                        Ok(c) => break c,
-                        Err(e) => {
-                            self.state.lock().unwrap_or_else(|p| p.into_inner()).1 -= 1;
-                            self.cv.notify_one();
-                            return Err(e);
-                        }
-                    }
-                }
-                st = self.cv.wait(st).unwrap_or_else(|p| p.into_inner());
-            }
-        };
-        let r = f(&mut conn);
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if (self.healthy)(&conn) {
-            st.0.push(conn);
-        } else {
-            st.1 -= 1;
+        let mut conn = self.inner.get().map_err(|e| {
+            BatchError::store(format!(
+                "no database connection within {} s: {e}",
+                POOL_WAIT.as_secs()
+            ))
+        })?;
+        f(&mut conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[test]
+    fn a_panic_while_holding_a_connection_does_not_leak_the_slot() {
+        let opened = Arc::new(AtomicUsize::new(0));
+        let o = opened.clone();
+        let pool: Pool<u32> = Pool::new(
+            1,
+            Box::new(move || Ok(o.fetch_add(1, Ordering::SeqCst) as u32)),
+            |_| true,
+        )
+        .unwrap();
+        for _ in 0..3 {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pool.with(|_c| -> Result<()> { panic!("handler bug") })
+            }));
+            assert!(r.is_err());
         }
-        drop(st);
-        self.cv.notify_one();
-        r
+        // The only slot is free again: this returns at once instead of waiting POOL_WAIT.
+        let t = std::time::Instant::now();
+        assert_eq!(pool.with(|c| Ok(*c)).unwrap(), 0);
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(opened.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn broken_connections_are_replaced() {
+        let opened = Arc::new(AtomicUsize::new(0));
+        let o = opened.clone();
+        // Connection 0 reports broken after its first use; the pool must open another.
+        let pool: Pool<u32> = Pool::new(
+            2,
+            Box::new(move || Ok(o.fetch_add(1, Ordering::SeqCst) as u32)),
+            |c| *c != 0,
+        )
+        .unwrap();
+        let seen: Vec<u32> = (0..3).map(|_| pool.with(|c| Ok(*c)).unwrap()).collect();
+        assert_eq!(seen, vec![0, 1, 1]);
+        assert_eq!(opened.load(Ordering::SeqCst), 2);
     }
 }

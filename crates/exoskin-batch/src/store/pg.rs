@@ -32,14 +32,14 @@ pub struct PgStore {
 /// postgres::Error's Display says only "db error"; give the server's message.
 fn pg_err(e: postgres::Error) -> BatchError {
     match e.as_db_error() {
-        Some(db) => BatchError::Store(format!("PostgreSQL {}: {}", db.code().code(), db.message())),
-        None => BatchError::Store(format!("PostgreSQL: {e}")),
+        Some(db) => BatchError::store(format!("PostgreSQL {}: {}", db.code().code(), db.message())),
+        None => BatchError::store(format!("PostgreSQL: {e}")),
     }
 }
 
 fn connect(url: &str) -> Result<Client> {
     Client::connect(url, NoTls).map_err(|e| match pg_err(e) {
-        BatchError::Store(m) => BatchError::Store(format!("cannot connect: {m}")),
+        BatchError::Store { message } => BatchError::store(format!("cannot connect: {message}")),
         other => other,
     })
 }
@@ -57,7 +57,7 @@ impl PgStore {
         let u = url.to_string();
         let pool = Pool::new(pool_size, Box::new(move || connect(&u)), |c: &Client| {
             !c.is_closed()
-        });
+        })?;
         Ok(PgStore { pool })
     }
 }

@@ -20,7 +20,7 @@ pub struct SqliteStore {
 }
 
 fn connect(path: &str) -> Result<Connection> {
-    let c = Connection::open(path).map_err(|e| BatchError::Store(format!("{path}: {e}")))?;
+    let c = Connection::open(path).map_err(|e| BatchError::store(format!("{path}: {e}")))?;
     c.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(db_err)?;
     c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
@@ -34,7 +34,7 @@ impl SqliteStore {
         c.execute_batch(COMMON_TABLES).map_err(db_err)?;
         c.execute_batch(SCHEMA).map_err(db_err)?;
         let p = path.to_string();
-        let pool = Pool::new(pool_size, Box::new(move || connect(&p)), |_| true);
+        let pool = Pool::new(pool_size, Box::new(move || connect(&p)), |_| true)?;
         Ok(SqliteStore { pool })
     }
 }

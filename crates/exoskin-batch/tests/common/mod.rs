@@ -4,7 +4,7 @@
 use ed25519_dalek::SigningKey;
 use exoskin_batch::cert::{self, IssueOptions, Issued};
 use exoskin_batch::client::{self, HttpResponse};
-use exoskin_batch::date::{Date, Timestamp};
+use exoskin_batch::date::Timestamp;
 use exoskin_batch::profile::Profile;
 use exoskin_batch::record::QcRecord;
 use exoskin_batch::server::{self, Issuer, RunningServer, ServerConfig};
@@ -51,10 +51,11 @@ pub fn issue_at(rec: &QcRecord, k: &SigningKey, at: Timestamp) -> Issued {
 /// that a registry (which checks against the real clock) accepts it whenever tests run.
 pub fn fresh_record(lot: &str) -> QcRecord {
     let mut rec = example("pass_msc_serum.toml");
-    let today = Timestamp::now().date().days_since_epoch();
+    let today = Timestamp::now().date();
+    let days = |n: i64| jiff::Span::new().days(n);
     rec.batch.lot = lot.to_string();
-    rec.batch.manufactured = Date::from_days(today - 30).to_string();
-    rec.batch.expires = Date::from_days(today + 700).to_string();
+    rec.batch.manufactured = today.checked_sub(days(30)).unwrap().to_string();
+    rec.batch.expires = today.checked_add(days(700)).unwrap().to_string();
     rec
 }
 
