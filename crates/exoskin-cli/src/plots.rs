@@ -56,22 +56,38 @@ pub fn outcomes_plot(
         } else {
             let change = "change from baseline (%)";
             panels.push(pct_chart(
-                "Dermal matrix and pores",
+                "Inflammation and redness",
                 change,
                 vec![
-                    line("collagen", d, &x.collagen_pct),
-                    line("elastin", d, &x.elastin_pct),
-                    line("pore area", d, &x.pore_area_pct),
+                    line("cytokines", d, &x.cytokines_pct),
+                    line("erythema", d, &x.erythema_pct),
+                    line("melanin", d, &x.melanin_pct),
                 ],
             ));
             panels.push(pct_chart(
-                "Barrier, hydration, inflammation",
+                "Barrier and hydration",
                 change,
                 vec![
-                    line("hydration", d, &x.hydration_pct),
                     line("TEWL", d, &x.tewl_pct),
-                    line("erythema", d, &x.erythema_pct),
-                    line("cytokines", d, &x.cytokines_pct),
+                    line("hydration", d, &x.hydration_pct),
+                ],
+            ));
+            panels.push(pct_chart(
+                "Dermal matrix",
+                change,
+                vec![
+                    line("collagen", d, &x.collagen_pct),
+                    line("elastin expression", d, &x.elastin_pct),
+                    line("elastic fibres", d, &x.elastic_fibre_pct),
+                ],
+            ));
+            panels.push(pct_chart(
+                "What shows",
+                change,
+                vec![
+                    line("wrinkle depth", d, &x.wrinkle_pct),
+                    line("elasticity", d, &x.elasticity_pct),
+                    line("pore area", d, &x.pore_area_pct),
                 ],
             ));
         }

@@ -257,14 +257,18 @@ fn outcomes_summary(o: &mut String, s: &Scenario, oc: &Outcomes) {
         let _ = write!(o, "{:>10}", format!("day {}", fmt_day(*d)));
     }
     let _ = writeln!(o);
-    let rows: [(&str, &Vec<f64>); 7] = [
+    let rows: [(&str, &Vec<f64>); 11] = [
         ("collagen", &x.collagen_pct),
-        ("elastin", &x.elastin_pct),
+        ("elastin expression", &x.elastin_pct),
+        ("elastic fibres", &x.elastic_fibre_pct),
         ("hydration", &x.hydration_pct),
         ("TEWL", &x.tewl_pct),
         ("erythema", &x.erythema_pct),
         ("cytokines", &x.cytokines_pct),
+        ("melanin", &x.melanin_pct),
         ("pore area", &x.pore_area_pct),
+        ("wrinkle depth", &x.wrinkle_pct),
+        ("elasticity", &x.elasticity_pct),
     ];
     for (name, v) in rows {
         let _ = write!(o, "  {name:<42}");
@@ -285,6 +289,12 @@ fn outcomes_summary(o: &mut String, s: &Scenario, oc: &Outcomes) {
         None => {
             let _ = writeln!(o, "  wound closure: no wound");
         }
+    }
+    if let Some(h) = oc.channel_closure_h {
+        let _ = writeln!(
+            o,
+            "  channels closed (95 %), what vesicles enter by: {h:.1} h"
+        );
     }
     let _ = writeln!(
         o,
@@ -402,21 +412,23 @@ fn write_csv(dir: &Path, t: Option<&Transport>, oc: Option<&Outcomes>) -> std::i
     std::fs::create_dir_all(dir)?;
     if let Some(oc) = oc {
         let x = &oc.series;
-        let mut s = String::from("time_d,collagen_pct,elastin_pct,tewl_pct,hydration_pct,erythema_pct,cytokines_pct,pore_area_pct\n");
-        let col = |v: &Vec<f64>, i: usize| v.get(i).map(|x| x.to_string()).unwrap_or_default();
+        // Every outcome series, named as in the JSON, in the model's output order.
+        let named = x.named();
+        let mut s = String::from("time_d");
+        for (name, _) in &named {
+            let _ = write!(s, ",{name}");
+        }
+        s.push('\n');
         for i in 0..x.times_d.len() {
-            let _ = writeln!(
-                s,
-                "{},{},{},{},{},{},{},{}",
-                x.times_d[i],
-                col(&x.collagen_pct, i),
-                col(&x.elastin_pct, i),
-                col(&x.tewl_pct, i),
-                col(&x.hydration_pct, i),
-                col(&x.erythema_pct, i),
-                col(&x.cytokines_pct, i),
-                col(&x.pore_area_pct, i)
-            );
+            let _ = write!(s, "{}", x.times_d[i]);
+            for (_, v) in &named {
+                let _ = write!(
+                    s,
+                    ",{}",
+                    v.get(i).map(|y| y.to_string()).unwrap_or_default()
+                );
+            }
+            s.push('\n');
         }
         write_atomic(&dir.join("outcomes.csv"), &s)?;
     }

@@ -173,7 +173,7 @@ pub fn run_trial(a: TrialArgs) -> anyhow::Result<u8> {
             &trial,
             TransportParams::defaults(),
             ResponseParams::defaults(),
-        );
+        )?;
         let t1 = Instant::now();
         let readings = simulate(
             &trial,
@@ -190,8 +190,14 @@ pub fn run_trial(a: TrialArgs) -> anyhow::Result<u8> {
             "participants": (t2 - t1).as_secs_f64(),
             "analysis": t2.elapsed().as_secs_f64(),
         });
-        (readings, results, responder.uses_grid(), phases)
-    })?;
+        Ok::<_, exoskin_transport::TransportError>((
+            readings,
+            results,
+            responder.uses_grid(),
+            phases,
+        ))
+    })?
+    .map_err(|e| bad_input(format!("{}: {e}", a.file.display())))?;
     let elapsed = started.elapsed().as_secs_f64();
     let doc = json!({
         "trial": trial.name,
@@ -551,16 +557,17 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
             &trial,
             TransportParams::defaults(),
             ResponseParams::defaults(),
-        );
-        simulate_power(
+        )?;
+        Ok::<_, exoskin_transport::TransportError>(simulate_power(
             &trial,
             &responder,
             target,
             replicates,
             max_n,
             &|p: &PowerPoint| bar.message(&format!("n = {}: power {:.3}", p.n, p.power.rate)),
-        )
-    })?;
+        ))
+    })?
+    .map_err(|e| bad_input(format!("{}: {e}", trial.name)))?;
     bar.done();
     if a.json {
         let mut doc = serde_json::to_value(&result)?;

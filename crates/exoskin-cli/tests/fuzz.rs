@@ -203,6 +203,7 @@ fn mutate(text: &str, rng: &mut Rng) -> String {
 /// and any null inside an array, is a number that was not finite.
 const MAY_BE_NULL: &[&str] = &[
     "wound_closure_h",
+    "channel_closure_h",
     "fit",
     "theoretical_lag_time_h",
     "channel",

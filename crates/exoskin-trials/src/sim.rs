@@ -31,18 +31,21 @@ use crate::rng::Rng;
 use crate::spec::{AgeDistribution, Design, Driver, ResponseMode, Trial};
 use exoskin_model::{InVivo, TransportParams};
 use exoskin_response::tissue::age_factor;
-use exoskin_response::{respond, simulate_in_vivo, ResponseParams, Series, Simulation};
+use exoskin_response::{respond, try_simulate_in_vivo, ResponseParams, Series, Simulation};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Model outcomes an endpoint can read, as percent changes at one visit.
-pub const N_DRIVERS: usize = 6;
+pub const N_DRIVERS: usize = 9;
 const HYDRATION: usize = 0;
 const TEWL: usize = 1;
 const ERYTHEMA: usize = 2;
 const PORE: usize = 3;
 const COLLAGEN: usize = 4;
 const ELASTIN: usize = 5;
+const MELANIN: usize = 6;
+const ELASTICITY: usize = 7;
+const WRINKLE: usize = 8;
 
 /// Percent changes at each visit: `[visit][driver]`.
 pub type VisitPcts = Vec<[f64; N_DRIVERS]>;
@@ -93,6 +96,9 @@ fn drivers_at(s: &Series, at: impl Fn(&[f64]) -> f64) -> [f64; N_DRIVERS] {
         at(&s.pore_area_pct),
         at(&s.collagen_pct),
         at(&s.elastin_pct),
+        at(&s.melanin_pct),
+        at(&s.elasticity_pct),
+        at(&s.wrinkle_pct),
     ]
 }
 
@@ -163,12 +169,21 @@ pub const GRID_NODES: [usize; 3] = [13, 9, 9];
 
 impl ModelResponder {
     /// Run the transport of every arm (in parallel); `mode` picks exact or grid responses.
-    pub fn new(trial: &Trial, tp: &TransportParams, rp: &ResponseParams) -> ModelResponder {
+    pub fn new(
+        trial: &Trial,
+        tp: &TransportParams,
+        rp: &ResponseParams,
+    ) -> Result<ModelResponder, exoskin_transport::TransportError> {
         let templates: Vec<(InVivo, Simulation)> = trial
             .arms
             .par_iter()
-            .map(|a| (a.scenario.clone(), simulate_in_vivo(&a.scenario, tp, rp)))
-            .collect();
+            .map(|a| {
+                Ok((
+                    a.scenario.clone(),
+                    try_simulate_in_vivo(&a.scenario, tp, rp)?,
+                ))
+            })
+            .collect::<Result<_, exoskin_transport::TransportError>>()?;
         let mut m = ModelResponder {
             templates,
             rp: rp.clone(),
@@ -188,7 +203,7 @@ impl ModelResponder {
         if use_grid {
             m.build_grid(trial);
         }
-        m
+        Ok(m)
     }
 
     /// Whether participants are interpolated on the grid.
@@ -480,6 +495,9 @@ pub fn participant_into(
                     Driver::PoreArea => pc[PORE],
                     Driver::Collagen => pc[COLLAGEN],
                     Driver::Elastin => pc[ELASTIN],
+                    Driver::Melanin => pc[MELANIN],
+                    Driver::Elasticity => pc[ELASTICITY],
+                    Driver::Wrinkle => pc[WRINKLE],
                     Driver::Matrix => 0.5 * (pc[COLLAGEN] + pc[ELASTIN]),
                     Driver::None => 0.0,
                 };

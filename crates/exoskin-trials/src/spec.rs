@@ -34,6 +34,9 @@ pub enum Driver {
     Matrix,
     Collagen,
     Elastin,
+    Melanin,
+    Elasticity,
+    Wrinkle,
     /// No model pathway (reads baseline and noise).
     None,
 }
@@ -48,6 +51,9 @@ impl Driver {
             "matrix" => Driver::Matrix,
             "collagen_pct" => Driver::Collagen,
             "elastin_pct" => Driver::Elastin,
+            "melanin_pct" => Driver::Melanin,
+            "elasticity_pct" => Driver::Elasticity,
+            "wrinkle_pct" => Driver::Wrinkle,
             "none" => Driver::None,
             _ => return None,
         })

@@ -162,7 +162,7 @@ fn model_trial_is_deterministic_across_threads_and_grid_matches_exact() {
     let tp = TransportParams::defaults();
     let rp = ResponseParams::defaults();
     let trial = model_trial(ResponseMode::Exact);
-    let exact = ModelResponder::new(&trial, tp, rp);
+    let exact = ModelResponder::new(&trial, tp, rp).unwrap();
     assert!(!exact.uses_grid());
     let run = |threads: usize, seed: u64| {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -207,7 +207,7 @@ fn model_trial_is_deterministic_across_threads_and_grid_matches_exact() {
     }
 
     // Grid interpolation against exact runs for participants across the population.
-    let grid = ModelResponder::new(&model_trial(ResponseMode::Grid), tp, rp);
+    let grid = ModelResponder::new(&model_trial(ResponseMode::Grid), tp, rp).unwrap();
     assert!(grid.uses_grid());
     let mut r = exoskin_trials::rng::Rng::for_participant(77, 0, 0);
     let mut worst: f64 = 0.0;
@@ -250,7 +250,8 @@ fn model_power_rises_with_n() {
         &trial,
         TransportParams::defaults(),
         ResponseParams::defaults(),
-    );
+    )
+    .unwrap();
     let p: Vec<f64> = [6, 24, 96]
         .iter()
         .map(|&n| power_at(&trial, &responder, n, 200).rate)
@@ -420,7 +421,8 @@ fn model_trial_without_a_true_effect_rejects_at_about_alpha() {
         &trial,
         TransportParams::defaults(),
         ResponseParams::defaults(),
-    );
+    )
+    .unwrap();
     // 1000 trials: binomial SD 0.007 at alpha 0.05.
     let rate = power_at(&trial, &responder, 20, 1000).rate;
     eprintln!("model null trial (n = 20, 1000 trials): rejection rate {rate}");
@@ -470,7 +472,7 @@ instrument = "corneometer"
 "#;
     let trial = parse_trial(text, "<visit timing>", &data()).expect("trial parses");
     let (tp, rp) = (TransportParams::defaults(), ResponseParams::defaults());
-    let model = ModelResponder::new(&trial, tp, rp);
+    let model = ModelResponder::new(&trial, tp, rp).unwrap();
     let r = simulate(&trial, trial.participants, trial.seed, &model, None);
     let unchanged = simulate(
         &trial,
@@ -495,7 +497,7 @@ instrument = "corneometer"
     // Day 14, the second session: the skin just before it. Reference: the response with
     // only the sessions before day 14, whose value at day 14 is the exact left limit.
     let arm = &trial.arms[0].scenario;
-    let sim = exoskin_response::simulate_in_vivo(arm, tp, rp);
+    let sim = exoskin_response::try_simulate_in_vivo(arm, tp, rp).unwrap();
     let f = Factors {
         age_years: arm.skin.age_years,
         delivery: 1.0,
