@@ -181,7 +181,10 @@ fn cell_culture_reports_cytokines_and_wounds_report_closure() {
     ]);
     assert!(v["transport"].is_null());
     let c = v["outcomes"]["cytokines_pct"].as_array().unwrap();
-    assert!(c.last().unwrap().as_f64().unwrap() < -30.0);
+    // Vesicles calm the stimulated culture, never below what removing the whole stimulus
+    // (and the resting bound) would give: -(S + bound) / (1 + S) with S = 2 for LPS.
+    let last = c.last().unwrap().as_f64().unwrap();
+    assert!(last < -10.0 && last > -100.0 * (2.0 + 0.1) / 3.0, "{last}");
     let w = json_of(&[
         "simulate",
         scenario("in_vivo_fractional_co2.toml").to_str().unwrap(),

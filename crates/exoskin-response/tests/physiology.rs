@@ -186,10 +186,41 @@ fn occlusion_keeps_microneedle_channels_open_longer() {
 
 #[test]
 fn one_dose_response_in_culture_and_tissue() {
-    // The same active vesicles per cell give the same effect: culture and tissue share
-    // half_effect_vesicles_per_cell through signal::effect.
+    // Culture: after the uptake has risen (10 uptake times) the cytokine change against the
+    // stimulated control is the steady state of the shared equations,
+    // (S (1 - m E) - b E + 1) / (1 + S) - 1 with E = effect(f_up dose per cell, half).
     let rp = ResponseParams::defaults();
-    let half = rp.v.half_effect_vesicles_per_cell;
-    let e = exoskin_response::signal::effect(half, half);
-    assert!((e - 0.5).abs() < 1e-15);
+    let v = &rp.v;
+    let dose = 2.0e3;
+    let text = format!(
+        "[experiment]\nkind = \"cell_culture\"\nduration_h = {}\n[culture]\ncell_type = \"keratinocyte\"\nstimulus = \"lps\"\nsource = \"human_msc_adipose\"\nvesicles_per_cell = {dose}\n",
+        20.0 * v.culture_uptake_time_h + 48.0
+    );
+    let Scenario::CellCulture(c) = parse_scenario(&text, "culture").unwrap() else {
+        unreachable!()
+    };
+    let o = exoskin_response::culture::simulate_culture(&c, rp);
+    let e = exoskin_response::signal::effect(
+        v.culture_uptake_fraction * dose,
+        v.half_effect_vesicles_per_cell,
+    );
+    let s = v.stimulus_lps;
+    let expected = 100.0
+        * ((1.0 + s * (1.0 - v.ev_inflammation_reduction * e) - v.ev_resting_bound * e)
+            / (1.0 + s)
+            - 1.0);
+    let got = *o.series.cytokines_pct.last().unwrap();
+    assert!(
+        (got - expected).abs() < 1e-3 * expected.abs(),
+        "{got} vs {expected}"
+    );
+    // Tissue: the same per-cell count gives the same effect (one function, one half-effect),
+    // and the count is active vesicles over cells per cm2 times the one explicit factor.
+    let per_cell = v.culture_uptake_fraction * dose;
+    let active_per_cm2 = per_cell * v.keratinocytes_per_cm2 / v.tissue_delivery_factor;
+    let tissue = exoskin_response::signal::effect(
+        active_per_cm2 * v.tissue_delivery_factor / v.keratinocytes_per_cm2,
+        v.half_effect_vesicles_per_cell,
+    );
+    assert!((tissue - e).abs() < 1e-12);
 }

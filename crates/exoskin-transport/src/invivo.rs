@@ -256,7 +256,10 @@ pub fn simulate(
             Some((r_ch, depth_ch, density, t_half)) => {
                 let total = skin.sc_thickness_um + skin.ve_thickness_um + skin.dermis_thickness_um;
                 let depth_ch = depth_ch.min(total * 0.9);
-                let rr = 1e4 / (PI * density).sqrt();
+                // At (near) full coverage the channels touch: the unit cell keeps a rim of
+                // intact skin of at least 5 % of the channel radius so the geometry stays
+                // non-degenerate (full-field ablation then opens 91 % of the surface).
+                let rr = (1e4 / (PI * density).sqrt()).max(1.05 * r_ch);
                 let geo = Axisym::new(
                     skin.sc_thickness_um,
                     skin.ve_thickness_um,
