@@ -78,6 +78,6 @@ diff = np.max(np.abs(q - ex)) / q[-1]
 print(f"scenario: {scenario} ({len(dx)} cells)")
 print(f"FiPy {__import__('fipy').__version__}: {t_fipy:.3f} s")
 print(f"exoskin (whole CLI process): {t_exo:.3f} s")
-print(f"speed ratio FiPy/exoskin: {t_fipy / t_exo:.1f}")
+print(f"ratio, FiPy solve / exoskin whole process: {t_fipy / t_exo:.1f}")
 print(f"largest difference in cumulative receptor amount, relative to final: {diff:.2e}")
 sys.exit(0 if diff < 1e-6 else 1)
