@@ -94,6 +94,17 @@ fn summary(r: &Report) -> String {
             );
         }
     }
+    for d in &r.differences {
+        let _ = writeln!(
+            s,
+            "vesicle minus control ({}, {}): observed {:.2}, model {:.2}{}",
+            d.set,
+            d.quantity,
+            d.observed,
+            d.model,
+            if d.reproduced { "" } else { "  MISSED" }
+        );
+    }
     s
 }
 

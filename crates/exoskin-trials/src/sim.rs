@@ -3,8 +3,8 @@
 //! **Fast path.** The transport PDE runs once per arm (the arm's scenario at the population's
 //! site, run to the last visit). Each participant then differs by age, a log-normal multiplier
 //! on vesicle uptake (`delivery_cv`: barrier and follicles; times `side_cv` per face side), and
-//! log-normal multipliers on the matrix gains (`collagen_gain`, `elastin_gain`,
-//! `procedure_collagen_induction`; `matrix_response_cv`) and barrier gains (`hyaluronan_gain`,
+//! log-normal multipliers on the matrix gains (`fibroblast_activation_per_inflammation`,
+//! `ev_matrix_gain`; `matrix_response_cv`) and barrier gains (`hyaluronan_gain`,
 //! `ceramide_gain`; `barrier_response_cv`). Their outcomes come from
 //! [`exoskin_response::respond`] (the response ODEs only), in one of two modes:
 //!

@@ -5,8 +5,12 @@
 //! readings depend on every random draw and on nothing the response model computes; the
 //! fingerprint therefore pins the random streams and the samplers alone.
 //!
-//! The expected fingerprints were produced with the previous, hand-written generator and
-//! samplers at commit 82bc6d8, by running this test there and printing `fingerprint`.
+//! The expected fingerprints were first produced with the previous, hand-written generator and
+//! samplers at commit 82bc6d8, by running this test there and printing `fingerprint`; they
+//! passed unchanged with rand_xoshiro. They were re-pinned once, when the elasticity, melanin
+//! and wrinkle endpoints moved to their own model outcomes (data/trials/instruments.toml
+//! couplings changed; the draws did not: the first reading and the dropout counts are the
+//! same, and `rng.rs` still compares the stream with the old generator).
 
 use exoskin_trials::sim::{simulate, Factors, Responder, VisitPcts, N_DRIVERS};
 use exoskin_trials::spec::load_trial;
@@ -57,19 +61,19 @@ fn bundled_trials_draw_the_same_numbers_as_before() {
     let expected: [(&str, u64, f64, usize); 3] = [
         (
             "co2_split_face.toml",
-            0xc232bca6d72525fd,
+            0x1e1a89e66cfc6f1d,
             338.7848785069926,
             120,
         ),
         (
             "daily_serum_parallel.toml",
-            0x5fe4bd055a66d87b,
+            0xa73ae2ec6d36a623,
             67.20666848281093,
             75,
         ),
         (
             "microneedling_split_face.toml",
-            0x8d8eebd995c8bdac,
+            0xad20f945f2eefb68,
             0.7401113750277519,
             14,
         ),

@@ -245,7 +245,11 @@ fn model_trial_is_deterministic_across_threads_and_grid_matches_exact() {
 
 #[test]
 fn model_power_rises_with_n() {
-    let trial = model_trial(ResponseMode::Grid);
+    // Microneedling against untreated skin (parallel groups): the procedure remodels the
+    // skin, so the pore-area difference is real and power must rise with n.
+    let mut trial = exoskin_trials::load_trial(&data().join("mn_vs_untreated_trial.toml"))
+        .expect("test trial loads");
+    trial.response = ResponseMode::Grid;
     let responder = ModelResponder::new(
         &trial,
         TransportParams::defaults(),
