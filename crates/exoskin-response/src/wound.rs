@@ -101,9 +101,10 @@ pub fn solve_dimensionless(
             field.copy_from_slice(&rhs);
         }
         t += DT;
-        step += 1;
+        // Record every fifth step (and the closing one).
+        step = (step + 1) % 5;
         let open = open_fraction(&n, &rc);
-        if step % 5 == 0 || open <= 0.0 {
+        if step == 0 || open <= 0.0 {
             out.push((t, open));
         }
         if open <= 0.0 {
