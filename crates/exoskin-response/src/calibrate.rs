@@ -177,6 +177,9 @@ pub struct FitRow {
     pub prior_median: f64,
     pub prior_range: [f64; 2],
     pub inside_prior: bool,
+    /// The calibration data that pull hardest on this parameter at the estimate (largest
+    /// |dr_i/dln(theta) r_i|, their share of the objective's gradient): why it sits where it is.
+    pub pulled_by: Vec<String>,
 }
 
 /// The calibration result.
@@ -316,10 +319,35 @@ fn report(
 ) -> Result<Report, ResponseError> {
     let post = posterior_draws(rp, draws, 2026);
     let priors = ResponseParams::priors()?;
-    let params = rp
-        .fit_names()
+    let names = rp.fit_names();
+    let problem = Problem {
+        data: cal,
+        base: rp.clone(),
+        names: names.clone(),
+        priors: names.iter().map(|n| prior(&priors, n)).collect(),
+        x: DVector::from_iterator(
+            names.len(),
+            names.iter().map(|n| rp.value(n).unwrap_or(1.0).ln()),
+        ),
+    };
+    let x = problem.x.clone();
+    let (r, j) = (problem.residuals_at(&x), jacobian(&problem, &x));
+    let pulled_by = |k: usize| -> Vec<String> {
+        let mut pulls: Vec<(f64, usize)> = (0..cal.len())
+            .map(|i| ((j[(i, k)] * r[i]).abs(), i))
+            .filter(|(p, _)| *p > 0.0)
+            .collect();
+        pulls.sort_by(|a, b| b.0.total_cmp(&a.0));
+        pulls
+            .iter()
+            .take(2)
+            .map(|&(_, i)| cal[i].datum.id.clone())
+            .collect()
+    };
+    let params = names
         .iter()
-        .map(|n| {
+        .enumerate()
+        .map(|(k, n)| {
             let (median, _) = prior(&priors, n);
             let range = priors.meta[n].range.unwrap_or([median, median]);
             let value = rp.value(n).unwrap_or(f64::NAN);
@@ -330,6 +358,7 @@ fn report(
                 prior_median: median,
                 prior_range: range,
                 inside_prior: range[0] <= value && value <= range[1],
+                pulled_by: pulled_by(k),
             }
         })
         .collect();
@@ -436,6 +465,13 @@ pub fn markdown(rep: &Report) -> String {
             p.prior_range[0],
             p.prior_range[1],
             if p.inside_prior { "yes" } else { "**no**" }
+        ));
+    }
+    for p in rep.params.iter().filter(|p| !p.inside_prior) {
+        s.push_str(&format!(
+            "\n`{}` lies outside its prior range: the calibration data pulling hardest on it are {}. The prior was narrower than these data ask for; either the prior or the model's structure for them needs revisiting.\n",
+            p.name,
+            p.pulled_by.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(" and ")
         ));
     }
     for (title, rows, band) in [
