@@ -15,6 +15,10 @@ pub enum BatchError {
         column: usize,
         message: String,
     },
+    /// A TOML record that does not read (syntax, wrong type, unknown or duplicate key),
+    /// located and named by the workspace's one TOML reader ([`exoskin_model::input`]).
+    #[error(transparent)]
+    Input(#[from] exoskin_model::ModelError),
     /// A named field (`batch.expires`, `product.gtin`, a flag) holds a bad value.
     #[error("{field}: {source}")]
     Field {

@@ -159,20 +159,7 @@ impl QcRecord {
                 message: e.to_string(),
             })?
         } else {
-            toml::from_str(text).map_err(|e| match e.span() {
-                Some(span) => {
-                    let before = text.get(..span.start).unwrap_or(text);
-                    let line = before.matches('\n').count() + 1;
-                    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-                    BatchError::Syntax {
-                        file: what.to_string(),
-                        line,
-                        column,
-                        message: e.message().to_string(),
-                    }
-                }
-                None => BatchError::invalid(format!("{what}: {}", e.message())),
-            })?
+            exoskin_model::input::from_toml(text, what)?
         };
         rec.validate().map_err(|e| e.in_field(what))?;
         Ok(rec)

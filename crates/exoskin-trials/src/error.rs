@@ -25,6 +25,11 @@ pub enum TrialError {
         allowed: Box<[String]>,
         message: String,
     },
+    /// The trial file is not valid TOML, or a key has the wrong type, is unknown or is given
+    /// twice: located and named by the workspace's one TOML reader
+    /// ([`exoskin_model::input`]).
+    #[error(transparent)]
+    Input(#[from] exoskin_model::ModelError),
     /// A problem inside an arm's scenario file, located in that file.
     #[error(transparent)]
     Scenario(#[from] ScenarioError),

@@ -8,7 +8,7 @@
 use crate::error::TrialError;
 use exoskin_model::error::{check_range, Invalid};
 use exoskin_model::scenario::locate;
-use exoskin_model::{parse_scenario, InVivo, Scenario, ScenarioError, SourceLocation};
+use exoskin_model::{parse_scenario, InVivo, Scenario, ScenarioError};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -401,17 +401,7 @@ pub fn load_trial(path: &Path) -> Result<Trial, TrialError> {
 /// Parse and validate trial text; `file` names it in errors, `base` is the folder arm
 /// scenario paths are relative to.
 pub fn parse_trial(text: &str, file: &str, base: &Path) -> Result<Trial, TrialError> {
-    let raw: RawTrial = toml::from_str(text).map_err(|e| {
-        let location = e.span().map(|s| SourceLocation::from_offset(text, s.start));
-        TrialError::File {
-            file: file.to_string(),
-            line: location.as_ref().map(|l| l.line as u32),
-            column: location.as_ref().map(|l| l.column as u32),
-            field: None,
-            allowed: Box::default(),
-            message: hint(e.message()),
-        }
-    })?;
+    let raw: RawTrial = exoskin_model::input::from_toml(text, file)?;
     let at = |inv: Invalid| {
         let location = locate(text, &inv.key);
         TrialError::File {
@@ -433,17 +423,6 @@ pub fn parse_trial(text: &str, file: &str, base: &Path) -> Result<Trial, TrialEr
     }
     check_arms(&trial).map_err(at)?;
     Ok(trial)
-}
-
-fn hint(msg: &str) -> String {
-    let msg = msg.trim_end();
-    if msg.starts_with("unknown field") {
-        format!("{msg}; remove or rename the key (see the README's trial file reference)")
-    } else if msg.starts_with("missing field") {
-        format!("{msg}; add it to this table")
-    } else {
-        msg.to_string()
-    }
 }
 
 /// The values of each choice key.
