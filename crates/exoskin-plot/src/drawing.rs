@@ -122,7 +122,11 @@ impl Drawing {
             text: text.into(),
             style: TextStyle {
                 size: spec.size,
-                weight: if spec.bold { Weight::Bold } else { Weight::Regular },
+                weight: if spec.bold {
+                    Weight::Bold
+                } else {
+                    Weight::Regular
+                },
                 color: spec.color,
                 anchor: match spec.anchor {
                     TextAnchor::Start => Anchor::Start,
@@ -138,8 +142,7 @@ impl Drawing {
     /// PNG bytes (8-bit RGB).
     pub fn to_png(&self) -> Result<Vec<u8>, PlotError> {
         self.check("drawing", &[])?;
-        let mut canvas =
-            raster::Canvas::new(self.width as usize, self.height as usize, BACKGROUND);
+        let mut canvas = raster::Canvas::new(self.width as usize, self.height as usize, BACKGROUND);
         for p in &self.prims {
             canvas.draw(p, 0.0, 0.0);
         }

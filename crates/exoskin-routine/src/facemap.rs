@@ -63,10 +63,14 @@ pub struct TZone {
 /// Run `base` on every zone.
 pub fn run(base: &RunSpec, notes: Vec<String>) -> Result<FaceMap, RoutineError> {
     let all = sites();
+    let product = base
+        .name
+        .trim_end_matches(&format!(" on {}", base.site))
+        .to_string();
     let specs: Vec<RunSpec> = ZONES
         .iter()
         .map(|z| RunSpec {
-            name: format!("{} on {z}", base.name.trim_end_matches(&format!(" on {}", base.site))),
+            name: format!("{product} on {z}"),
             site: z.to_string(),
             ..base.clone()
         })
@@ -101,13 +105,17 @@ pub fn run(base: &RunSpec, notes: Vec<String>) -> Result<FaceMap, RoutineError> 
     let collagen12 = |r: &ZoneResult| r.outcomes.get("collagen_pct").map_or(0.0, |v| v[2]);
     let n = T_ZONE.len() as f64;
     let t_zone_vs_cheek = TZone {
-        t_zone_reached_dermis_pct: T_ZONE.iter().map(|z| get(z).reached_dermis_pct).sum::<f64>() / n,
+        t_zone_reached_dermis_pct: T_ZONE
+            .iter()
+            .map(|z| get(z).reached_dermis_pct)
+            .sum::<f64>()
+            / n,
         cheek_reached_dermis_pct: get("cheek").reached_dermis_pct,
         t_zone_collagen_pct_week12: T_ZONE.iter().map(|z| collagen12(get(z))).sum::<f64>() / n,
         cheek_collagen_pct_week12: collagen12(get("cheek")),
     };
     Ok(FaceMap {
-        product: base.name.clone(),
+        product,
         weeks: REPORT_WEEKS.to_vec(),
         zones,
         t_zone_vs_cheek,
@@ -124,7 +132,11 @@ pub fn colour(t: f64) -> Rgb {
         (94.0, 201.0, 98.0),
         (253.0, 231.0, 37.0),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let x = t * 4.0;
     let i = (x.floor() as usize).min(3);
     let f = x - i as f64;
@@ -142,22 +154,83 @@ fn ellipse(cx: f64, cy: f64, rx: f64, ry: f64) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// A polygon's corners, px.
+type Shape = Vec<(f64, f64)>;
+
 /// Zone shapes and label anchors on a 640 x 720 canvas (one or two shapes per zone).
-fn shapes(zone: &str) -> (Vec<Vec<(f64, f64)>>, (f64, f64)) {
+fn shapes(zone: &str) -> (Vec<Shape>, (f64, f64)) {
     match zone {
-        "neck" => (vec![vec![(240.0, 560.0), (400.0, 560.0), (410.0, 690.0), (230.0, 690.0)]], (320.0, 640.0)),
-        "forehead" => (vec![vec![(190.0, 200.0), (200.0, 140.0), (250.0, 100.0), (320.0, 88.0), (390.0, 100.0), (440.0, 140.0), (450.0, 200.0)]], (320.0, 140.0)),
+        "neck" => (
+            vec![vec![
+                (240.0, 560.0),
+                (400.0, 560.0),
+                (410.0, 690.0),
+                (230.0, 690.0),
+            ]],
+            (320.0, 640.0),
+        ),
+        "forehead" => (
+            vec![vec![
+                (190.0, 200.0),
+                (200.0, 140.0),
+                (250.0, 100.0),
+                (320.0, 88.0),
+                (390.0, 100.0),
+                (440.0, 140.0),
+                (450.0, 200.0),
+            ]],
+            (320.0, 140.0),
+        ),
         "cheek" => (
             vec![
-                vec![(180.0, 270.0), (270.0, 270.0), (285.0, 400.0), (255.0, 450.0), (200.0, 420.0), (180.0, 340.0)],
-                vec![(460.0, 270.0), (370.0, 270.0), (355.0, 400.0), (385.0, 450.0), (440.0, 420.0), (460.0, 340.0)],
+                vec![
+                    (180.0, 270.0),
+                    (270.0, 270.0),
+                    (285.0, 400.0),
+                    (255.0, 450.0),
+                    (200.0, 420.0),
+                    (180.0, 340.0),
+                ],
+                vec![
+                    (460.0, 270.0),
+                    (370.0, 270.0),
+                    (355.0, 400.0),
+                    (385.0, 450.0),
+                    (440.0, 420.0),
+                    (460.0, 340.0),
+                ],
             ],
             (222.0, 350.0),
         ),
-        "periorbital" => (vec![ellipse(255.0, 235.0, 48.0, 26.0), ellipse(385.0, 235.0, 48.0, 26.0)], (255.0, 228.0)),
-        "nose" => (vec![vec![(300.0, 205.0), (340.0, 205.0), (350.0, 330.0), (368.0, 370.0), (272.0, 370.0), (290.0, 330.0)]], (320.0, 300.0)),
+        "periorbital" => (
+            vec![
+                ellipse(255.0, 235.0, 48.0, 26.0),
+                ellipse(385.0, 235.0, 48.0, 26.0),
+            ],
+            (255.0, 228.0),
+        ),
+        "nose" => (
+            vec![vec![
+                (300.0, 205.0),
+                (340.0, 205.0),
+                (350.0, 330.0),
+                (368.0, 370.0),
+                (272.0, 370.0),
+                (290.0, 330.0),
+            ]],
+            (320.0, 300.0),
+        ),
         "perioral" => (vec![ellipse(320.0, 420.0, 62.0, 36.0)], (320.0, 412.0)),
-        _ => (vec![vec![(260.0, 465.0), (380.0, 465.0), (370.0, 520.0), (320.0, 540.0), (270.0, 520.0)]], (320.0, 490.0)),
+        _ => (
+            vec![vec![
+                (260.0, 465.0),
+                (380.0, 465.0),
+                (370.0, 520.0),
+                (320.0, 540.0),
+                (270.0, 520.0),
+            ]],
+            (320.0, 490.0),
+        ),
     }
 }
 
@@ -174,10 +247,28 @@ pub fn draw(map: &FaceMap) -> Result<Drawing, RoutineError> {
     };
     let mid = TextAnchor::Middle;
     let start = TextAnchor::Start;
-    d.text(320.0, 10.0, "Predicted dermal delivery by facial zone", spec(18.0, true, ink, mid))?;
-    d.text(320.0, 36.0, map.product.clone(), spec(12.0, false, ink, mid))?;
-    let lo = map.zones.iter().map(|z| z.reached_dermis_pct).fold(f64::INFINITY, f64::min);
-    let hi = map.zones.iter().map(|z| z.reached_dermis_pct).fold(f64::NEG_INFINITY, f64::max);
+    d.text(
+        320.0,
+        10.0,
+        "Predicted dermal delivery by facial zone",
+        spec(18.0, true, ink, mid),
+    )?;
+    d.text(
+        320.0,
+        36.0,
+        map.product.clone(),
+        spec(12.0, false, ink, mid),
+    )?;
+    let lo = map
+        .zones
+        .iter()
+        .map(|z| z.reached_dermis_pct)
+        .fold(f64::INFINITY, f64::min);
+    let hi = map
+        .zones
+        .iter()
+        .map(|z| z.reached_dermis_pct)
+        .fold(f64::NEG_INFINITY, f64::max);
     let span = if hi > lo { hi - lo } else { 1.0 };
     // Face outline.
     d.polygon(ellipse(320.0, 310.0, 165.0, 240.0), Rgb(238, 226, 214))?;
@@ -190,8 +281,18 @@ pub fn draw(map: &FaceMap) -> Result<Drawing, RoutineError> {
         let tc = if t > 0.6 { ink } else { Rgb(255, 255, 255) };
         let col = z.outcomes.get("collagen_pct").map_or(0.0, |v| v[2]);
         d.text(lx, ly - 12.0, z.zone.clone(), spec(11.0, true, tc, mid))?;
-        d.text(lx, ly + 2.0, format!("{:.3} %", z.reached_dermis_pct), spec(11.0, false, tc, mid))?;
-        d.text(lx, ly + 15.0, format!("coll. {col:+.1} %"), spec(10.0, false, tc, mid))?;
+        d.text(
+            lx,
+            ly + 2.0,
+            format!("{:.3} %", z.reached_dermis_pct),
+            spec(11.0, false, tc, mid),
+        )?;
+        d.text(
+            lx,
+            ly + 15.0,
+            format!("coll. {col:+.1} %"),
+            spec(10.0, false, tc, mid),
+        )?;
     }
     // Legend: a colour bar with its ends.
     let (x0, y0, w, h) = (500.0, 560.0, 24.0, 150.0);
@@ -200,9 +301,24 @@ pub fn draw(map: &FaceMap) -> Result<Drawing, RoutineError> {
         let y = y0 + h * (1.0 - t);
         d.rect((x0, y - h / 50.0), (x0 + w, y + 0.5), colour(t), None)?;
     }
-    d.text(x0 + w + 6.0, y0 - 6.0, format!("{hi:.3} %"), spec(11.0, false, ink, start))?;
-    d.text(x0 + w + 6.0, y0 + h - 8.0, format!("{lo:.3} %"), spec(11.0, false, ink, start))?;
-    d.text(x0 - 10.0, y0 - 26.0, "reached dermis", spec(11.0, true, ink, start))?;
+    d.text(
+        x0 + w + 6.0,
+        y0 - 6.0,
+        format!("{hi:.3} %"),
+        spec(11.0, false, ink, start),
+    )?;
+    d.text(
+        x0 + w + 6.0,
+        y0 + h - 8.0,
+        format!("{lo:.3} %"),
+        spec(11.0, false, ink, start),
+    )?;
+    d.text(
+        x0 - 10.0,
+        y0 - 26.0,
+        "reached dermis",
+        spec(11.0, true, ink, start),
+    )?;
     let t = &map.t_zone_vs_cheek;
     let line1 = format!(
         "T-zone (forehead, nose, chin): {:.3} % delivered, collagen {:+.1} % at week 12",
@@ -221,7 +337,11 @@ pub fn draw(map: &FaceMap) -> Result<Drawing, RoutineError> {
 pub fn to_text(map: &FaceMap) -> String {
     use std::fmt::Write as _;
     let mut out = format!("Face map: {}\n", map.product);
-    let _ = writeln!(out, "{:<12} {:>8} {:>10} {:>10} {:>14} {:>14}", "zone", "SC um", "foll/cm2", "orifice %", "dermis %", "collagen wk12");
+    let _ = writeln!(
+        out,
+        "{:<12} {:>8} {:>10} {:>10} {:>14} {:>14}",
+        "zone", "SC um", "foll/cm2", "orifice %", "dermis %", "collagen wk12"
+    );
     for z in &map.zones {
         let _ = writeln!(
             out,

@@ -50,16 +50,43 @@ fn stamp(date: &str, minutes: u32) -> String {
     )
 }
 
-fn event(out: &mut String, date: &str, slot: &str, i: usize, start_min: u32, s: &Step, dtstamp: &str) -> u32 {
+fn event(
+    out: &mut String,
+    date: &str,
+    slot: &str,
+    i: usize,
+    start_min: u32,
+    s: &Step,
+    dtstamp: &str,
+) -> u32 {
     let dur = 1 + (s.wait_s / 60.0).ceil() as u32;
     line(out, "BEGIN:VEVENT");
-    line(out, &format!("UID:{}-{slot}-{i}@exoskin-routine", date.replace('-', "")));
+    line(
+        out,
+        &format!("UID:{}-{slot}-{i}@exoskin-routine", date.replace('-', "")),
+    );
     line(out, &format!("DTSTAMP:{dtstamp}"));
     line(out, &format!("DTSTART:{}", stamp(date, start_min)));
     line(out, &format!("DURATION:PT{dur}M"));
-    line(out, &format!("SUMMARY:{}", escape(&format!("{slot} {}: {} ({})", i + 1, s.product, s.action))));
-    let wait = if s.wait_s > 0.0 { format!("Wait {} s after this step. ", s.wait_s) } else { String::new() };
-    line(out, &format!("DESCRIPTION:{}", escape(&format!("{wait}{} Source: {}", s.reason, s.source))));
+    line(
+        out,
+        &format!(
+            "SUMMARY:{}",
+            escape(&format!("{slot} {}: {} ({})", i + 1, s.product, s.action))
+        ),
+    );
+    let wait = if s.wait_s > 0.0 {
+        format!("Wait {} s after this step. ", s.wait_s)
+    } else {
+        String::new()
+    };
+    line(
+        out,
+        &format!(
+            "DESCRIPTION:{}",
+            escape(&format!("{wait}{} Source: {}", s.reason, s.source))
+        ),
+    );
     line(out, &format!("CATEGORIES:{}", escape(&s.kind)));
     line(out, "END:VEVENT");
     dur
@@ -76,7 +103,9 @@ pub fn to_ics(plan: &Plan, name: &str) -> String {
     let dtstamp = plan
         .days
         .first()
-        .map_or("19700101T000000Z".to_string(), |d| format!("{}Z", stamp(&d.date, 0)));
+        .map_or("19700101T000000Z".to_string(), |d| {
+            format!("{}Z", stamp(&d.date, 0))
+        });
     for d in &plan.days {
         let mut t = 7 * 60;
         for (i, s) in d.am.iter().enumerate() {

@@ -327,7 +327,10 @@ impl Ctx<'_> {
                 return Err(self.err(
                     v.span().start,
                     key,
-                    format!("expected a date such as \"2027-01-04\", found {}", other.type_str()),
+                    format!(
+                        "expected a date such as \"2027-01-04\", found {}",
+                        other.type_str()
+                    ),
                 ))
             }
         };

@@ -51,10 +51,7 @@ pub enum RoutineError {
     /// The label decoder's data did not load.
     #[error(transparent)]
     Labels(#[from] exoskin_labels::LabelError),
-    /// A generated scenario was rejected by the model.
-    #[error("generated scenario: {0}")]
-    Scenario(#[from] exoskin_model::ModelError),
-    /// The simulator stopped.
+    /// A generated scenario was rejected by the model, or the simulator stopped.
     #[error("simulation of {what}: {message}")]
     Simulation { what: String, message: String },
     /// Drawing the face map failed.

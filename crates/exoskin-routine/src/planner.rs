@@ -100,8 +100,7 @@ fn label_storage(p: &ShelfProduct) -> Option<Stored> {
         p.product.ingredients
     )
     .to_lowercase();
-    if text.contains("lyophil") || text.contains("freeze-dried") || text.contains("freeze dried")
-    {
+    if text.contains("lyophil") || text.contains("freeze-dried") || text.contains("freeze dried") {
         return Some(Stored::Room);
     }
     if text.contains("do not refrigerate") || text.contains("room temperature") {
@@ -148,7 +147,10 @@ pub fn plan(r: &Routine) -> Result<Plan, RoutineError> {
                     "expires_during_plan",
                     "medium",
                     Some(&p.name),
-                    format!("{} expires on {exp}, during the plan; replace it by then", p.name),
+                    format!(
+                        "{} expires on {exp}, during the plan; replace it by then",
+                        p.name
+                    ),
                     rules.get("expired"),
                 ));
             }
@@ -165,7 +167,10 @@ pub fn plan(r: &Routine) -> Result<Plan, RoutineError> {
                 ),
                 rules.get("pregnancy_retinoid"),
             ));
-            excluded.push(format!("{}: retinoid in pregnancy or breastfeeding", p.name));
+            excluded.push(format!(
+                "{}: retinoid in pregnancy or breastfeeding",
+                p.name
+            ));
             continue;
         }
         if (r.person.pregnant || r.person.breastfeeding) && p.actives.vesicle {
@@ -276,7 +281,11 @@ pub fn plan(r: &Routine) -> Result<Plan, RoutineError> {
         for p in &shelf {
             // Patch tests.
             if p.new && date < first_use {
-                let mut s = step(p, "patch test: a small amount on the inner forearm; check after 48 h", rules.get("patch_test_new"));
+                let mut s = step(
+                    p,
+                    "patch test: a small amount on the inner forearm; check after 48 h",
+                    rules.get("patch_test_new"),
+                );
                 s.kind = "patch_test".into();
                 day.pm.push(s);
                 if p.kind == ProductType::Sunscreen {
@@ -308,7 +317,7 @@ pub fn plan(r: &Routine) -> Result<Plan, RoutineError> {
             // Morning.
             let am_ok = match p.kind {
                 ProductType::Mask | ProductType::Oil => false,
-                _ => !a.retinoid && !a.vesicle && !a.acid() && !(a.peptide && !a.vitamin_c),
+                _ => !(a.retinoid || a.vesicle || a.acid() || (a.peptide && !a.vitamin_c)),
             };
             if am_ok {
                 day.am.push(am_step(p, rules));
@@ -319,7 +328,11 @@ pub fn plan(r: &Routine) -> Result<Plan, RoutineError> {
             }
             if a.retinoid {
                 if retinoid_night && procedure_today.is_none() {
-                    day.pm.push(step(p, "apply a pea-sized amount", rules.get("retinoid_alternate")));
+                    day.pm.push(step(
+                        p,
+                        "apply a pea-sized amount",
+                        rules.get("retinoid_alternate"),
+                    ));
                 }
                 continue;
             }
@@ -331,7 +344,9 @@ pub fn plan(r: &Routine) -> Result<Plan, RoutineError> {
                         rules.get("ev_after_procedure"),
                     ));
                 } else if !retinoid_night && !sensitive_skip {
-                    let rule = if r.person.sensitive && f64::from(night) < rules.value("sensitive_alternate") {
+                    let rule = if r.person.sensitive
+                        && f64::from(night) < rules.value("sensitive_alternate")
+                    {
                         rules.get("sensitive_alternate")
                     } else if has_retinoid {
                         rules.get("retinoid_alternate")
@@ -341,7 +356,8 @@ pub fn plan(r: &Routine) -> Result<Plan, RoutineError> {
                     let mut s = step(p, "press into damp skin", rule);
                     if silicones {
                         s.action.push_str("; halve the dose if it pills");
-                        s.reason = format!("{} {}", s.reason, rules.get("silicone_half_dose").reason);
+                        s.reason =
+                            format!("{} {}", s.reason, rules.get("silicone_half_dose").reason);
                     }
                     day.pm.push(s);
                 }
@@ -354,16 +370,28 @@ pub fn plan(r: &Routine) -> Result<Plan, RoutineError> {
                 if !has_retinoid && night % 2 == 1 {
                     continue;
                 }
-                let rid = if a.benzoyl_peroxide { "retinoid_not_with_bpo" } else if has_retinoid { "retinoid_not_with_acid" } else { "acid_frequency" };
+                let rid = if a.benzoyl_peroxide {
+                    "retinoid_not_with_bpo"
+                } else if has_retinoid {
+                    "retinoid_not_with_acid"
+                } else {
+                    "acid_frequency"
+                };
                 if procedure_today.is_none() {
                     day.pm.push(step(p, "apply", rules.get(rid)));
                 }
                 continue;
             }
-            if procedure_today.is_some() && !matches!(p.kind, ProductType::Cleanser | ProductType::Moisturizer) {
+            if procedure_today.is_some()
+                && !matches!(p.kind, ProductType::Cleanser | ProductType::Moisturizer)
+            {
                 continue;
             }
-            let rule = if a.peptide { rules.get("peptides_night") } else { rules.get("order_thin_to_thick") };
+            let rule = if a.peptide {
+                rules.get("peptides_night")
+            } else {
+                rules.get("order_thin_to_thick")
+            };
             if p.kind == ProductType::Mask && d % 7 != 6 {
                 continue;
             }
@@ -389,7 +417,11 @@ pub fn plan(r: &Routine) -> Result<Plan, RoutineError> {
             let before = pr.date - jiff::Span::new().days(patch_days);
             if date >= before && date < pr.date {
                 for p in shelf.iter().filter(|p| p.actives.vesicle) {
-                    let mut s = step(p, "patch test again before use on freshly treated skin: inner forearm, 48 h", rules.get("patch_test_treated"));
+                    let mut s = step(
+                        p,
+                        "patch test again before use on freshly treated skin: inner forearm, 48 h",
+                        rules.get("patch_test_treated"),
+                    );
                     s.kind = "patch_test".into();
                     day.pm.push(s);
                 }
@@ -498,28 +530,51 @@ fn set_waits(steps: &mut [Step], shelf: &[&ShelfProduct], rules: &Rules) {
 pub fn to_text(r: &Routine, plan: &Plan) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let _ = writeln!(out, "Routine plan: {} ({} weeks from {})", r.file, r.weeks, r.start);
+    let _ = writeln!(
+        out,
+        "Routine plan: {} ({} weeks from {})",
+        r.file, r.weeks, r.start
+    );
     for p in &r.products {
         let _ = writeln!(
             out,
             "  {:<11} {}: {}",
             p.kind.as_str(),
             p.name,
-            if p.actives.names().is_empty() { "no scheduled actives".to_string() } else { p.actives.names().join(", ") }
+            if p.actives.names().is_empty() {
+                "no scheduled actives".to_string()
+            } else {
+                p.actives.names().join(", ")
+            }
         );
     }
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "\nWarnings:");
         for w in &plan.warnings {
-            let _ = writeln!(out, "  [{}] {} ({}; source: {})", w.severity, w.message, w.code, w.source);
+            let _ = writeln!(
+                out,
+                "  [{}] {} ({}; source: {})",
+                w.severity, w.message, w.code, w.source
+            );
         }
     }
     for d in &plan.days {
         let _ = writeln!(out, "\n{}", d.date);
         for (label, steps) in [("AM", &d.am), ("PM", &d.pm)] {
             for (i, s) in steps.iter().enumerate() {
-                let wait = if s.wait_s > 0.0 { format!(", wait {} s", s.wait_s) } else { String::new() };
-                let _ = writeln!(out, "  {label} {}. {}: {}{wait}  [{}]", i + 1, s.product, s.action, s.source);
+                let wait = if s.wait_s > 0.0 {
+                    format!(", wait {} s", s.wait_s)
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    out,
+                    "  {label} {}. {}: {}{wait}  [{}]",
+                    i + 1,
+                    s.product,
+                    s.action,
+                    s.source
+                );
             }
         }
         for n in &d.notes {

@@ -100,7 +100,9 @@ impl RunSpec {
             self.age_years,
         );
         if let Some((kind, sessions, interval)) = self.procedure {
-            t.push_str(&format!("[procedure]\nkind = {kind:?}\nsessions = {sessions}\n"));
+            t.push_str(&format!(
+                "[procedure]\nkind = {kind:?}\nsessions = {sessions}\n"
+            ));
             if sessions > 1 {
                 t.push_str(&format!("interval_days = {interval:?}\n"));
             }
@@ -219,12 +221,21 @@ pub fn base_spec(r: &Routine, plan: &Plan) -> Result<(RunSpec, Vec<String>), Str
     let nights = plan
         .days
         .iter()
-        .filter(|d| d.am.iter().chain(&d.pm).any(|s| s.product == ev.name && s.kind != "patch_test"))
+        .filter(|d| {
+            d.am.iter()
+                .chain(&d.pm)
+                .any(|s| s.product == ev.name && s.kind != "patch_test")
+        })
         .count();
     let in_use = plan
         .days
         .iter()
-        .filter(|d| !d.am.iter().chain(&d.pm).any(|s| s.kind == "patch_test" && s.product == ev.name))
+        .filter(|d| {
+            !d.am
+                .iter()
+                .chain(&d.pm)
+                .any(|s| s.kind == "patch_test" && s.product == ev.name)
+        })
         .count()
         .max(1);
     let fraction = (nights as f64 / in_use as f64).clamp(0.0, 1.0);
@@ -246,7 +257,11 @@ pub fn base_spec(r: &Routine, plan: &Plan) -> Result<(RunSpec, Vec<String>), Str
         .find(|p| p.kind == ProductType::Essence)
         .map(|p| p.dose_ul_per_cm2.unwrap_or(DEFAULT_ESSENCE_UL_PER_CM2));
     let procedure = r.procedures.first().map(|first| {
-        let same: Vec<_> = r.procedures.iter().filter(|p| p.kind == first.kind).collect();
+        let same: Vec<_> = r
+            .procedures
+            .iter()
+            .filter(|p| p.kind == first.kind)
+            .collect();
         if same.len() < r.procedures.len() {
             notes.push(format!(
                 "the model runs one procedure kind: {} only",
@@ -258,7 +273,9 @@ pub fn base_spec(r: &Routine, plan: &Plan) -> Result<(RunSpec, Vec<String>), Str
         } else {
             0.0
         };
-        notes.push("the run starts at the first procedure (the model puts procedures at t = 0)".into());
+        notes.push(
+            "the run starts at the first procedure (the model puts procedures at t = 0)".into(),
+        );
         (first.kind.scenario_kind(), same.len() as u32, interval)
     });
     Ok((
@@ -304,13 +321,24 @@ pub fn predict(r: &Routine, plan: &Plan) -> Result<Prediction, RoutineError> {
             base.name,
             if has_essence { "without" } else { "with" }
         ),
-        essence_ul_per_cm2: if has_essence { 0.0 } else { DEFAULT_ESSENCE_UL_PER_CM2 },
+        essence_ul_per_cm2: if has_essence {
+            0.0
+        } else {
+            DEFAULT_ESSENCE_UL_PER_CM2
+        },
         ..base.clone()
     };
     let specs = [
         ("plan", &base),
         ("without EV serum", &vehicle),
-        (if has_essence { "without essence" } else { "with essence" }, &toggled),
+        (
+            if has_essence {
+                "without essence"
+            } else {
+                "with essence"
+            },
+            &toggled,
+        ),
     ];
     let results: Vec<Result<RunOutcome, RoutineError>> = std::thread::scope(|s| {
         let hs: Vec<_> = specs
@@ -322,7 +350,11 @@ pub fn predict(r: &Routine, plan: &Plan) -> Result<Prediction, RoutineError> {
             .collect()
     });
     let runs = results.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let (with_e, without_e) = if has_essence { (&runs[0], &runs[2]) } else { (&runs[2], &runs[0]) };
+    let (with_e, without_e) = if has_essence {
+        (&runs[0], &runs[2])
+    } else {
+        (&runs[2], &runs[0])
+    };
     if without_e.reached_dermis_pct > 0.0 {
         notes.push(format!(
             "essence step: dermal delivery {:.3} % with vs {:.3} % without ({:+.1} %; the seed articles claim +20 % absorption)",
@@ -351,13 +383,12 @@ pub fn product_spec(
         file: file.clone(),
         message: e.to_string(),
     })?;
-    let product = exoskin_labels::Product::from_toml_str(&text).map_err(|source| {
-        RoutineError::Product {
+    let product =
+        exoskin_labels::Product::from_toml_str(&text).map_err(|source| RoutineError::Product {
             file: file.clone(),
             product: file.clone(),
             source,
-        }
-    })?;
+        })?;
     let decoder = exoskin_labels::Decoder::embedded()?;
     let decoded = decoder
         .ingredients(&product.ingredients)

@@ -129,7 +129,11 @@ impl Rules {
             }
         }
         for (id, unit) in VALUED {
-            let r = raw.rule.iter().find(|r| r.id == *id).expect("checked above");
+            let r = raw
+                .rule
+                .iter()
+                .find(|r| r.id == *id)
+                .expect("checked above");
             if r.value.is_none() || r.unit.as_deref() != Some(unit) {
                 return Err(err(format!(
                     "rule \"{id}\" needs value = NUMBER and unit = \"{unit}\""

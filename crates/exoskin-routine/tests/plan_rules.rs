@@ -18,7 +18,7 @@ fn example(name: &str) -> (Routine, Plan) {
     (r, pl)
 }
 
-fn with<'a>(r: &'a Routine, f: impl Fn(&exoskin_routine::input::Actives) -> bool) -> Vec<&'a str> {
+fn with(r: &Routine, f: impl Fn(&exoskin_routine::input::Actives) -> bool) -> Vec<&str> {
     r.products
         .iter()
         .filter(|p| f(&p.actives))
@@ -58,7 +58,10 @@ fn retinoid_never_with_ev_serum_or_acid_on_one_night_and_both_are_used() {
         ev_nights += has_e as u32;
         acid_nights += has_a as u32;
     }
-    assert!(ret_nights >= 3 && ev_nights >= 3 && acid_nights >= 2, "{ret_nights} {ev_nights} {acid_nights}");
+    assert!(
+        ret_nights >= 3 && ev_nights >= 3 && acid_nights >= 2,
+        "{ret_nights} {ev_nights} {acid_nights}"
+    );
 }
 
 #[test]
@@ -69,7 +72,9 @@ fn vitamin_c_only_in_the_morning_and_spf_last_every_morning() {
     for d in &pl.days {
         assert!(!uses(&d.pm, &vc), "{}: vitamin C in the evening", d.date);
         vc_mornings += uses(&d.am, &vc) as u32;
-        let last = d.am.last().unwrap_or_else(|| panic!("{}: empty morning", d.date));
+        let last =
+            d.am.last()
+                .unwrap_or_else(|| panic!("{}: empty morning", d.date));
         assert_eq!(last.product, "Daily Fluid SPF 50+", "{}", d.date);
         assert_eq!(last.wait_s, 0.0);
     }
@@ -91,12 +96,19 @@ fn actives_pause_around_the_procedure_for_at_least_the_sourced_minimum() {
         let date: jiff::civil::Date = d.date.parse().unwrap();
         let days = (date - proc_date).get_days() as i64;
         if (-before..=after).contains(&days) {
-            assert!(!uses(&d.am, &paused) && !uses(&d.pm, &paused), "{}: active during pause", d.date);
+            assert!(
+                !uses(&d.am, &paused) && !uses(&d.pm, &paused),
+                "{}: active during pause",
+                d.date
+            );
             checked += 1;
         }
         if days == 0 {
             assert_eq!(d.pm[0].kind, "procedure");
-            assert!(uses(&d.pm, &with(&r, |a| a.vesicle)), "EV serum after the procedure");
+            assert!(
+                uses(&d.pm, &with(&r, |a| a.vesicle)),
+                "EV serum after the procedure"
+            );
         }
     }
     assert_eq!(checked, before + after + 1);
@@ -113,20 +125,30 @@ fn patch_tests_come_before_first_use() {
     let (r, pl) = example("weekly_with_microneedling.toml");
     for p in r.products.iter().filter(|p| p.new) {
         let first_patch = pl.days.iter().position(|d| {
-            d.pm.iter().any(|s| s.kind == "patch_test" && s.product == p.name)
+            d.pm.iter()
+                .any(|s| s.kind == "patch_test" && s.product == p.name)
         });
         let first_use = pl.days.iter().position(|d| {
-            d.am.iter().chain(&d.pm).any(|s| s.kind != "patch_test" && s.product == p.name)
+            d.am.iter()
+                .chain(&d.pm)
+                .any(|s| s.kind != "patch_test" && s.product == p.name)
         });
         let (Some(t), Some(u)) = (first_patch, first_use) else {
             panic!("{}: patch test {first_patch:?}, use {first_use:?}", p.name)
         };
-        assert!(t + 2 <= u, "{}: patch test day {t}, first use day {u}", p.name);
+        assert!(
+            t + 2 <= u,
+            "{}: patch test day {t}, first use day {u}",
+            p.name
+        );
     }
     // Again before use on freshly treated skin.
     let proc_date = r.procedures[0].date.to_string();
     let i = pl.days.iter().position(|d| d.date == proc_date).unwrap();
-    assert!(pl.days[i - 1].pm.iter().any(|s| s.rule == "patch_test_treated"));
+    assert!(pl.days[i - 1]
+        .pm
+        .iter()
+        .any(|s| s.rule == "patch_test_treated"));
 }
 
 #[test]
@@ -134,11 +156,20 @@ fn pregnancy_removes_retinoids_with_a_warning() {
     let (r, pl) = example("pregnant_sensitive.toml");
     let ret = with(&r, |a| a.retinoid);
     assert!(!ret.is_empty());
-    assert!(pl.days.iter().all(|d| !uses(&d.am, &ret) && !uses(&d.pm, &ret)));
-    assert!(pl.warnings.iter().any(|w| w.code == "pregnancy_retinoid" && w.severity == "high"));
+    assert!(pl
+        .days
+        .iter()
+        .all(|d| !uses(&d.am, &ret) && !uses(&d.pm, &ret)));
+    assert!(pl
+        .warnings
+        .iter()
+        .any(|w| w.code == "pregnancy_retinoid" && w.severity == "high"));
     assert!(pl.warnings.iter().any(|w| w.code == "pregnancy_ev_no_data"));
     // Kept at room temperature against "Keep refrigerated" on the label.
-    assert!(pl.warnings.iter().any(|w| w.code == "storage_contradiction"));
+    assert!(pl
+        .warnings
+        .iter()
+        .any(|w| w.code == "storage_contradiction"));
     // Sensitive skin: EV serum every other evening at first.
     let ev = with(&r, |a| a.vesicle);
     let nights: Vec<bool> = pl.days[2..8].iter().map(|d| uses(&d.pm, &ev)).collect();
@@ -150,7 +181,11 @@ fn every_step_carries_a_reason_and_a_source() {
     let (_, pl) = example("weekly_with_microneedling.toml");
     for d in &pl.days {
         for s in d.am.iter().chain(&d.pm) {
-            assert!(!s.reason.is_empty() && !s.source.is_empty(), "{}: {s:?}", d.date);
+            assert!(
+                !s.reason.is_empty() && !s.source.is_empty(),
+                "{}: {s:?}",
+                d.date
+            );
         }
     }
 }
@@ -184,14 +219,28 @@ fn face_map_numbers_equal_single_site_runs() {
     for z in &map.zones {
         // An independent single-site scenario: the bundled plant scenario moved to the zone.
         let text = base_scenario(&z.zone);
-        let Scenario::InVivo(v) = parse_scenario(&text, "t").unwrap() else { panic!() };
+        let Scenario::InVivo(v) = parse_scenario(&text, "t").unwrap() else {
+            panic!()
+        };
         assert_eq!(v.skin.sc_thickness_um, sites[&z.zone].sc_thickness_um);
-        let sim = try_simulate_in_vivo(&v, TransportParams::defaults(), ResponseParams::defaults()).unwrap();
-        assert_eq!(z.reached_dermis_pct, 100.0 * sim.transport.reached_dermis_fraction, "{}", z.zone);
+        let sim = try_simulate_in_vivo(&v, TransportParams::defaults(), ResponseParams::defaults())
+            .unwrap();
+        assert_eq!(
+            z.reached_dermis_pct,
+            100.0 * sim.transport.reached_dermis_fraction,
+            "{}",
+            z.zone
+        );
         assert_eq!(z.outcomes, at_weeks(&sim, &[2, 4, 12]), "{}", z.zone);
     }
     // The nose (most follicle orifice area) takes more than the neck (least).
-    let get = |n: &str| map.zones.iter().find(|z| z.zone == n).unwrap().reached_dermis_pct;
+    let get = |n: &str| {
+        map.zones
+            .iter()
+            .find(|z| z.zone == n)
+            .unwrap()
+            .reached_dermis_pct
+    };
     assert!(get("nose") > get("neck"));
     let d = facemap::draw(&map).unwrap();
     let svg = d.to_svg().unwrap();
@@ -216,7 +265,8 @@ fn examples_dir() -> PathBuf {
 
 #[test]
 fn an_expired_product_is_left_out_with_a_warning() {
-    let text = "[person]\nage_years = 45\nskin_type = \"oily\"\n[plan]\nstart = 2028-05-01\nweeks = 1\n\
+    let text =
+        "[person]\nage_years = 45\nskin_type = \"oily\"\n[plan]\nstart = 2028-05-01\nweeks = 1\n\
                 [[products]]\nfile = \"retinol_cream.toml\"\ntype = \"moisturizer\"\n";
     let r = exoskin_routine::read_routine(text, "t.toml", &examples_dir()).unwrap();
     let pl = plan(&r).unwrap();
@@ -231,12 +281,18 @@ fn bad_input_names_file_line_column_and_range() {
     let e = exoskin_routine::read_routine(text, "t.toml", &examples_dir())
         .unwrap_err()
         .to_string();
-    assert!(e.starts_with("t.toml:6:9: plan.weeks:") && e.contains("1 to 52"), "{e}");
+    assert!(
+        e.starts_with("t.toml:6:9: plan.weeks:") && e.contains("1 to 52"),
+        "{e}"
+    );
     let text = "[person]\nage_years = 45\nskin_type = \"oily\"\n[plan]\nstart = \"2028-13-01\"\nweeks = 2\n";
     let e = exoskin_routine::read_routine(text, "t.toml", &examples_dir())
         .unwrap_err()
         .to_string();
-    assert!(e.starts_with("t.toml:5:9: plan.start:") && e.contains("YYYY-MM-DD"), "{e}");
+    assert!(
+        e.starts_with("t.toml:5:9: plan.start:") && e.contains("YYYY-MM-DD"),
+        "{e}"
+    );
     let text = "[person]\nage_years = 45\nskin_type = \"oily\"\n[plan]\nstart = \"2028-01-01\"\nweeks = 2\n\
                 [[products]]\nname = \"x\"\ningredients = \"Aqua\"\ntype = \"lotion\"\n";
     let e = exoskin_routine::read_routine(text, "t.toml", &examples_dir())
