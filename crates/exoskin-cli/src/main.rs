@@ -12,6 +12,7 @@ mod batch;
 mod calibrate;
 mod label;
 mod plots;
+mod routine;
 mod simulate;
 mod trial;
 
@@ -62,6 +63,10 @@ enum Command {
     Trial(trial::TrialArgs),
     /// Sample size for a trial: by simulation over the model, or the analytic t-test answer.
     Power(trial::PowerArgs),
+    /// Plan a skincare routine day by day (AM/PM steps, waits, patch tests, procedures) and predict it.
+    Routine(routine::Args),
+    /// Run a product or routine on every facial zone and draw the face map (SVG and PNG).
+    Facemap(routine::FacemapArgs),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +80,8 @@ fn main() -> ExitCode {
         Command::Serve(a) => batch::serve(a),
         Command::Trial(a) => trial::run_trial(a),
         Command::Power(a) => trial::run_power(a),
+        Command::Routine(a) => routine::run(a),
+        Command::Facemap(a) => routine::run_facemap(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

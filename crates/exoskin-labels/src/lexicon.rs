@@ -138,6 +138,18 @@ pub const TAGS: &[&str] = &[
     "colorant",
     "growth_factor",
     "animal",
+    // Actives the routine planner schedules (exoskin-routine).
+    "retinoid",
+    "aha",
+    "bha",
+    "pha",
+    "vitamin_c",
+    "benzoyl_peroxide",
+    "niacinamide",
+    "peptide",
+    "silicone",
+    "uv_filter",
+    "occlusive",
 ];
 
 /// One lexicon entry.

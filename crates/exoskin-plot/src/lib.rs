@@ -41,6 +41,7 @@
 //! # Ok::<(), exoskin_plot::PlotError>(())
 //! ```
 
+mod drawing;
 mod font;
 mod raster;
 mod scene;
@@ -50,6 +51,7 @@ mod typeset;
 
 use std::path::{Path, PathBuf};
 
+pub use drawing::{Drawing, TextAnchor, TextSpec};
 pub use ticks::{format_ticks, nice_ticks, nice_ticks_inside};
 pub use typeset::{typeset_number, typeset_units};
 
