@@ -1,13 +1,14 @@
 //! `exoskin batch` and `exoskin serve`: batch certificates and the registry.
 //!
-//! A thin layer over `exoskin_batch`: parse flags, read files, call the library, print.
+//! A thin layer over `exoskin_batch` and `exoskin_registry`: parse flags, read files, call the library, print.
 use anyhow::Context;
 use clap::{Args as ClapArgs, Subcommand};
 use exoskin_batch::cert::{self, IssueOptions, RevocationList};
 use exoskin_batch::date::Timestamp;
 use exoskin_batch::profile::{Assessment, Profile};
 use exoskin_batch::record::QcRecord;
-use exoskin_batch::{client, gs1, keys, qr, server, BatchError};
+use exoskin_batch::{gs1, keys, qr, BatchError};
+use exoskin_registry::{client, server, RegistryError};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -131,6 +132,14 @@ pub struct ServeArgs {
 
 /// Map library errors: bad input and unreadable files exit 2, the rest 1.
 fn lib_err(e: BatchError) -> anyhow::Error {
+    match e {
+        e if e.is_bad_input() => crate::bad_input(e.to_string()),
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// The same for registry errors.
+fn reg_err(e: RegistryError) -> anyhow::Error {
     match e {
         e if e.is_bad_input() => crate::bad_input(e.to_string()),
         other => anyhow::Error::new(other),
@@ -317,8 +326,8 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
 }
 
 fn post(registry: &str, path: &str, token_file: &Path, body: &[u8]) -> anyhow::Result<u8> {
-    let (addr, base) = client::split_url(registry).map_err(lib_err)?;
-    let token = server::read_token(token_file).map_err(lib_err)?;
+    let (addr, base) = client::split_url(registry).map_err(reg_err)?;
+    let token = server::read_token(token_file).map_err(reg_err)?;
     let auth = format!("Bearer {token}");
     let resp = client::request(
         &addr,
@@ -355,13 +364,13 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<u8> {
         (Some(p), Some(t)) => Some((p.as_path(), t.as_path())),
         _ => None,
     };
-    let issuers = server::load_issuers(a.issuers.as_deref(), single).map_err(lib_err)?;
+    let issuers = server::load_issuers(a.issuers.as_deref(), single).map_err(reg_err)?;
     if issuers.is_empty() {
         eprintln!("note: no issuers configured (--issuers or --issuer-pubkey/--token-file): the registry is read-only");
     }
     let mut cfg = server::ServerConfig::new(&a.listen, &a.db, issuers);
     cfg.threads = a.threads;
     cfg.max_body_bytes = a.max_body_kib * 1024;
-    server::serve_forever(cfg).map_err(lib_err)?;
+    server::serve_forever(cfg).map_err(reg_err)?;
     Ok(0)
 }

@@ -1,23 +1,10 @@
 //! HTML escaping and the resolver's phone-friendly certificate page.
-use crate::cert::Verified;
+use exoskin_batch::cert::Verified;
 use serde_json::Value;
 use std::fmt::Write;
 
 /// Escape text for HTML element content and quoted attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use exoskin_batch::qr::escape;
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,sans-serif;margin:0;padding:1rem;max-width:40rem;margin:auto;line-height:1.4;color:#222}\
 .status{padding:1rem;border-radius:.5rem;font-size:1.3rem;font-weight:700;margin-bottom:1rem}\

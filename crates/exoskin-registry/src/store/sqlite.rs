@@ -20,7 +20,7 @@ pub struct SqliteStore {
 }
 
 fn connect(path: &str) -> Result<Connection> {
-    let c = Connection::open(path).map_err(|e| BatchError::store(format!("{path}: {e}")))?;
+    let c = Connection::open(path).map_err(|e| RegistryError::store(format!("{path}: {e}")))?;
     c.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(db_err)?;
     c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
@@ -83,7 +83,7 @@ impl Store for SqliteStore {
             }
             tx.execute(
                 "INSERT INTO certificates (id, gtin, lot, issuer, valid_until, body, published_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![c.id, c.gtin, c.lot, c.issuer, c.valid_until, c.body, crate::date::Timestamp::now().to_string()],
+                params![c.id, c.gtin, c.lot, c.issuer, c.valid_until, c.body, exoskin_batch::date::Timestamp::now().to_string()],
             )
             .map_err(db_err)?;
             let seq = append_audit(&tx, actor, "publish", &c.id, publish_detail(c))?;
@@ -111,7 +111,7 @@ impl Store for SqliteStore {
             if already.is_some() {
                 return Ok(RevokeOutcome::AlreadyRevoked);
             }
-            let now = crate::date::Timestamp::now().to_string();
+            let now = exoskin_batch::date::Timestamp::now().to_string();
             tx.execute(
                 "INSERT INTO revocations (cert_id, reason, revoked_at, actor) VALUES (?1, ?2, ?3, ?4)",
                 params![id, reason, now, actor],

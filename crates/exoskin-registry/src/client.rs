@@ -149,13 +149,13 @@ pub fn request(
 /// Split `http://host:port/base` into (`host:port`, `/base` without trailing slash).
 pub fn split_url(url: &str) -> crate::error::Result<(String, String)> {
     let rest = url.strip_prefix("http://").ok_or_else(|| {
-        crate::BatchError::invalid(format!(
+        crate::RegistryError::invalid(format!(
             "registry URL `{url}` must start with http:// (put TLS in a reverse proxy)"
         ))
     })?;
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     if host.is_empty() {
-        return Err(crate::BatchError::invalid(format!(
+        return Err(crate::RegistryError::invalid(format!(
             "registry URL `{url}` has no host"
         )));
     }

@@ -9,13 +9,13 @@
 //! | GET | `/api/v1/revocations` | none | the revocation list (what `exoskin batch verify --revocations` reads) |
 //! | GET | `/api/v1/audit?after=N&limit=M` | none | the audit log, hash-chained |
 //! | GET | `/healthz` | none | liveness and row counts |
-use crate::cert::{check_status, verify_signature, VerifyError};
-use crate::date::Timestamp;
-use crate::error::{BatchError, Result};
-use crate::gs1;
+use crate::error::{RegistryError, Result};
 use crate::html::{self, Status};
 use crate::http::{HttpServer, Limits, Request, Response};
 use crate::store::{self, NewCertificate, PublishOutcome, RevokeOutcome, Store};
+use exoskin_batch::cert::{check_status, verify_signature, VerifyError};
+use exoskin_batch::date::Timestamp;
+use exoskin_batch::gs1;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -54,15 +54,16 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 /// Parse an issuers file.
 pub fn parse_issuers(text: &str, what: &str) -> Result<Vec<Issuer>> {
     let f: IssuersFile =
-        toml::from_str(text).map_err(|e| BatchError::invalid(format!("{what}: {e}")))?;
+        toml::from_str(text).map_err(|e| RegistryError::invalid(format!("{what}: {e}")))?;
     f.issuer
         .into_iter()
         .map(|e| {
-            crate::keys::did_key_to_public(&e.did)
-                .map_err(|err| BatchError::invalid(format!("{what}: issuer {}: {err}", e.name)))?;
+            exoskin_batch::keys::did_key_to_public(&e.did).map_err(|err| {
+                RegistryError::invalid(format!("{what}: issuer {}: {err}", e.name))
+            })?;
             let h = e.token_sha256.trim();
             if h.len() != 64 || !h.bytes().all(|c| c.is_ascii_hexdigit()) {
-                return Err(BatchError::invalid(format!(
+                return Err(RegistryError::invalid(format!(
                     "{what}: issuer {}: token_sha256 must be 64 hex digits",
                     e.name
                 )));
@@ -130,7 +131,7 @@ impl RunningServer {
 pub fn start(cfg: ServerConfig) -> Result<RunningServer> {
     let store = store::open(&cfg.db, cfg.threads)?;
     let listener = std::net::TcpListener::bind(&cfg.listen)
-        .map_err(|e| BatchError::invalid(format!("cannot listen on {}: {e}", cfg.listen)))?;
+        .map_err(|e| RegistryError::invalid(format!("cannot listen on {}: {e}", cfg.listen)))?;
     let app = Arc::new(App {
         store,
         issuers: cfg.issuers,
@@ -144,7 +145,7 @@ pub fn start(cfg: ServerConfig) -> Result<RunningServer> {
         limits,
         Arc::new(move |req: &Request| app.handle(req)),
     )
-    .map_err(|e| BatchError::invalid(format!("cannot listen on {}: {e}", cfg.listen)))?;
+    .map_err(|e| RegistryError::invalid(format!("cannot listen on {}: {e}", cfg.listen)))?;
     Ok(RunningServer {
         addr: http.addr,
         http,
@@ -549,18 +550,18 @@ pub fn load_issuers(
 ) -> Result<Vec<Issuer>> {
     let mut out = Vec::new();
     if let Some(p) = issuers_file {
-        let text = std::fs::read_to_string(p).map_err(|e| BatchError::io(p, e))?;
+        let text = std::fs::read_to_string(p).map_err(|e| RegistryError::io(p, e))?;
         out.extend(parse_issuers(&text, &p.display().to_string())?);
     }
     if let Some((pubkey, token_file)) = single {
-        let key = crate::keys::read_public_key(pubkey)?;
+        let key = exoskin_batch::keys::read_public_key(pubkey)?;
         let token = read_token(token_file)?;
         out.push(Issuer {
             name: pubkey
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            did: crate::keys::did_key(&key),
+            did: exoskin_batch::keys::did_key(&key),
             token_sha256: sha256(token.as_bytes()),
         });
     }
@@ -569,10 +570,10 @@ pub fn load_issuers(
 
 /// A bearer token from a file (first line, trimmed; at least 16 characters).
 pub fn read_token(path: &std::path::Path) -> Result<String> {
-    let text = std::fs::read_to_string(path).map_err(|e| BatchError::io(path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| RegistryError::io(path, e))?;
     let t = text.lines().next().unwrap_or("").trim().to_string();
     if t.len() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(BatchError::invalid(format!(
+        return Err(RegistryError::invalid(format!(
             "{}: a token must be one line of at least 16 non-space characters",
             path.display()
         )));

@@ -1,7 +1,7 @@
 //! API scenarios both backends run (SQLite in registry_api.rs, PostgreSQL in postgres.rs).
 use super::*;
 use exoskin_batch::date::Timestamp;
-use exoskin_batch::store::{self, verify_chain, Counts, GENESIS_HASH};
+use exoskin_registry::store::{self, verify_chain, Counts, GENESIS_HASH};
 
 pub fn publish_resolve_revoke_round_trip(db: &str) {
     let s = start_server(db, 256 * 1024);
@@ -232,7 +232,7 @@ pub fn bad_input_gets_a_clear_4xx_and_leaves_data_untouched(db: &str) {
         assert!(err.contains(msg), "{what}: `{err}` lacks `{msg}`");
     }
     // Wrong content type, wrong method, bad revocations, bad audit parameters.
-    let r = exoskin_batch::client::request(
+    let r = exoskin_registry::client::request(
         &addr,
         "POST",
         "/api/v1/certificates",
@@ -245,7 +245,7 @@ pub fn bad_input_gets_a_clear_4xx_and_leaves_data_untouched(db: &str) {
     .unwrap();
     assert_eq!(r.status, 415);
     assert_eq!(
-        exoskin_batch::client::request(&addr, "DELETE", "/api/v1/certificates", &[], b"")
+        exoskin_registry::client::request(&addr, "DELETE", "/api/v1/certificates", &[], b"")
             .unwrap()
             .status,
         405
@@ -357,7 +357,7 @@ pub fn hostile_lots_that_are_valid_gs1_are_stored_literally_and_escaped_in_html(
             !page.contains(lot) || !lot.contains(['<', '"', '&', '\'']),
             "{lot} appears unescaped"
         );
-        assert!(page.contains(&exoskin_batch::html::escape(lot)));
+        assert!(page.contains(&exoskin_registry::html::escape(lot)));
     }
     assert_eq!(counts(&addr).certificates, 4);
     s.shutdown();

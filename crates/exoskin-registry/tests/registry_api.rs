@@ -2,7 +2,7 @@
 //! input answered with a clear 4xx while stored data stays untouched.
 mod common;
 use common::*;
-use exoskin_batch::store;
+use exoskin_registry::store;
 
 fn db(dir: &TempDir) -> String {
     dir.path().join("reg.sqlite3").to_str().unwrap().to_string()

@@ -3,15 +3,15 @@
 //! `GET /01/<gtin>/10/<lot>` from keep-alive clients and reports requests/s and latency
 //! percentiles, for JSON and for the HTML page.
 //!
-//! `cargo bench -p exoskin-batch --bench resolver_load` (bounded: EXOSKIN_BENCH_REQUESTS,
+//! `cargo bench -p exoskin-registry --bench resolver_load` (bounded: EXOSKIN_BENCH_REQUESTS,
 //! default 20000 per run, and at most 30 s per run; EXOSKIN_BENCH_CLIENTS, default 8).
 //! Under `cargo test` (no `--bench` argument) it runs a 200-request smoke pass.
 use exoskin_batch::cert::{self, IssueOptions};
-use exoskin_batch::client::{self, Conn};
 use exoskin_batch::date::Timestamp;
 use exoskin_batch::profile::Profile;
 use exoskin_batch::record::QcRecord;
-use exoskin_batch::server::{self, Issuer, ServerConfig};
+use exoskin_registry::client::{self, Conn};
+use exoskin_registry::server::{self, Issuer, ServerConfig};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

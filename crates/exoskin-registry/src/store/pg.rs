@@ -30,16 +30,20 @@ pub struct PgStore {
 }
 
 /// postgres::Error's Display says only "db error"; give the server's message.
-fn pg_err(e: postgres::Error) -> BatchError {
+fn pg_err(e: postgres::Error) -> RegistryError {
     match e.as_db_error() {
-        Some(db) => BatchError::store(format!("PostgreSQL {}: {}", db.code().code(), db.message())),
-        None => BatchError::store(format!("PostgreSQL: {e}")),
+        Some(db) => {
+            RegistryError::store(format!("PostgreSQL {}: {}", db.code().code(), db.message()))
+        }
+        None => RegistryError::store(format!("PostgreSQL: {e}")),
     }
 }
 
 fn connect(url: &str) -> Result<Client> {
     Client::connect(url, NoTls).map_err(|e| match pg_err(e) {
-        BatchError::Store { message } => BatchError::store(format!("cannot connect: {message}")),
+        RegistryError::Store { message } => {
+            RegistryError::store(format!("cannot connect: {message}"))
+        }
         other => other,
     })
 }
@@ -108,7 +112,7 @@ impl Store for PgStore {
                 let (id, body): (String, String) = (r.get(0), r.get(1));
                 return Ok(existing_outcome(c, &id, &body));
             }
-            let now = crate::date::Timestamp::now().to_string();
+            let now = exoskin_batch::date::Timestamp::now().to_string();
             tx.execute(
                 "INSERT INTO certificates (id, gtin, lot, issuer, valid_until, body, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[&c.id, &c.gtin, &c.lot, &c.issuer, &c.valid_until, &c.body, &now],
@@ -138,7 +142,7 @@ impl Store for PgStore {
             {
                 return Ok(RevokeOutcome::AlreadyRevoked);
             }
-            let now = crate::date::Timestamp::now().to_string();
+            let now = exoskin_batch::date::Timestamp::now().to_string();
             tx.execute(
                 "INSERT INTO revocations (cert_id, reason, revoked_at, actor) VALUES ($1, $2, $3, $4)",
                 &[&id, &reason, &now, &actor],

@@ -3,7 +3,7 @@
 //!
 //! Usage: exoskin-registry [--db PATH|postgres://...] [--listen ADDR] [--issuers FILE]
 //!                         [--issuer-pubkey PUB --token-file FILE] [--threads N]
-use exoskin_batch::server::{load_issuers, serve_forever, ServerConfig};
+use exoskin_registry::server::{load_issuers, serve_forever, ServerConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -6,9 +6,9 @@
 //! so a commit is on disk before it is acknowledged. Triggers reject UPDATE and DELETE on
 //! all three tables: certificates are immutable, revocations final, the log append-only.
 //! Every value is bound as a parameter; no SQL is built from input.
-use crate::cert::Revocation;
-use crate::error::{BatchError, Result};
-use crate::jcs::canonicalize;
+use crate::error::{RegistryError, Result};
+use exoskin_batch::cert::Revocation;
+use exoskin_batch::jcs::canonicalize;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -111,7 +111,7 @@ impl AuditEntry {
     ) -> Self {
         let mut e = AuditEntry {
             seq,
-            at: crate::date::Timestamp::now().to_string(),
+            at: exoskin_batch::date::Timestamp::now().to_string(),
             actor: actor.into(),
             action: action.into(),
             cert_id: cert_id.into(),
@@ -128,15 +128,15 @@ impl AuditEntry {
 pub fn verify_chain(entries: &[AuditEntry], mut prev: String) -> Result<()> {
     for e in entries {
         if e.prev_hash != prev {
-            return Err(BatchError::AuditChain {
+            return Err(RegistryError::AuditChain {
                 seq: e.seq,
-                problem: "does not link to its predecessor",
+                problem: "does not link to its predecessor".into(),
             });
         }
         if e.compute_hash() != e.hash {
-            return Err(BatchError::AuditChain {
+            return Err(RegistryError::AuditChain {
                 seq: e.seq,
-                problem: "was altered",
+                problem: "was altered".into(),
             });
         }
         prev = e.hash.clone();
@@ -173,8 +173,8 @@ pub fn open(db: &str, pool_size: usize) -> Result<Box<dyn Store>> {
     }
 }
 
-fn db_err(e: impl std::fmt::Display) -> BatchError {
-    BatchError::store(e.to_string())
+fn db_err(e: impl std::fmt::Display) -> RegistryError {
+    RegistryError::store(e.to_string())
 }
 
 fn publish_detail(c: &NewCertificate) -> String {
@@ -204,7 +204,7 @@ pub(crate) struct Connector<C> {
 
 impl<C: Send + 'static> r2d2::ManageConnection for Connector<C> {
     type Connection = C;
-    type Error = BatchError;
+    type Error = RegistryError;
 
     fn connect(&self) -> Result<C> {
         (self.make)()
@@ -214,7 +214,7 @@ impl<C: Send + 'static> r2d2::ManageConnection for Connector<C> {
         if (self.healthy)(conn) {
             Ok(())
         } else {
-            Err(BatchError::store("connection closed"))
+            Err(RegistryError::store("connection closed"))
         }
     }
 
@@ -252,7 +252,7 @@ impl<C: Send + 'static> Pool<C> {
 
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut C) -> Result<R>) -> Result<R> {
         let mut conn = self.inner.get().map_err(|e| {
-            BatchError::store(format!(
+            RegistryError::store(format!(
                 "no database connection within {} s: {e}",
                 POOL_WAIT.as_secs()
             ))
