@@ -46,9 +46,13 @@ fn main() {
         name: "Bench Lab".into(),
         did: exoskin_batch::keys::did_key(&key.verifying_key()),
         token_sha256: server::sha256(TOKEN.as_bytes()),
+        authority: server::Authority::Any,
     }];
     let mut cfg = ServerConfig::new("127.0.0.1:0", &db, issuers);
     cfg.threads = env_usize("EXOSKIN_BENCH_THREADS", 8);
+    // One load generator on one address: the per-client limits would measure themselves.
+    cfg.client_limits.max_connections = 0;
+    cfg.client_limits.requests_per_second = 0.0;
     let srv = server::start(cfg).expect("server starts");
     let addr = srv.addr.to_string();
 

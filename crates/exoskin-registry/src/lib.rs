@@ -9,10 +9,11 @@
 //! The certificate domain (records, profiles, credentials, GS1, QR) stays in
 //! `exoskin-batch`, which links no server or database code.
 
+pub mod checkpoint;
 pub mod client;
 pub mod error;
 pub mod html;
-pub mod http;
+pub mod limits;
 pub mod server;
 pub mod store;
 

@@ -59,39 +59,67 @@ fn raw(addr: &str, bytes: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Whether the server still answers a plain request.
+fn healthy(addr: &str) -> bool {
+    raw(
+        addr,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .starts_with("HTTP/1.1 200")
+}
+
 #[test]
-fn malformed_http_is_answered_and_closed() {
+fn malformed_and_smuggling_shaped_requests_get_400_and_the_server_keeps_serving() {
     let dir = TempDir::new("raw");
     let s = start_server(&db(&dir), 64 * 1024);
     let addr = s.addr.to_string();
-    let cases: [(&[u8], &str); 7] = [
-        (b"GARBAGE\r\n\r\n", "HTTP/1.1 400"),
-        (b"GET /healthz HTTP/1.1 extra\r\n\r\n", "HTTP/1.1 400"),
-        (b"GET healthz HTTP/1.1\r\n\r\n", "HTTP/1.1 400"),
-        (b"POST /api/v1/certificates HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "HTTP/1.1 411"),
-        (b"POST /api/v1/certificates HTTP/1.1\r\nContent-Length: 12x\r\n\r\n", "HTTP/1.1 400"),
-        (b"POST /api/v1/certificates HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", "HTTP/1.1 413"),
-        (b"GET /healthz HTTP/1.0\r\n\r\n", "HTTP/1.1 200"),
+    let cases: Vec<(&str, &[u8], &str)> = vec![
+        ("garbage", b"GARBAGE\r\n\r\n", "HTTP/1.1 400"),
+        ("extra token in the request line", b"GET /healthz HTTP/1.1 extra\r\n\r\n", "HTTP/1.1 400"),
+        ("target not a path", b"GET healthz HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400"),
+        ("lower-case method", b"get /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400"),
+        ("HTTP/1.2", b"GET /healthz HTTP/1.2\r\nHost: x\r\n\r\n", "HTTP/1.1 400"),
+        ("bare CR in a header", b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", "HTTP/1.1 400"),
+        ("NUL in a header", b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", "HTTP/1.1 400"),
+        ("Content-Length with a letter", b"POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\nContent-Length: 12x\r\n\r\n", "HTTP/1.1 400"),
+        ("Content-Length with a Unicode space", "POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\nContent-Length: 1\u{2003}2\r\n\r\n".as_bytes(), "HTTP/1.1 400"),
+        ("Content-Length overflowing", b"POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n", "HTTP/1.1 400"),
+        ("two different Content-Lengths", b"POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", "HTTP/1.1 400"),
+        ("CL.TE", b"POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nG", "HTTP/1.1 400"),
+        ("TE.CL", b"POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n", "HTTP/1.1 400"),
+        ("obfuscated TE", b"POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n", "HTTP/1.1 400"),
+        ("chunked body", b"POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "HTTP/1.1 400"),
     ];
-    for (req, want) in cases {
+    for (what, req, want) in cases {
         let got = raw(&addr, req);
         assert!(
             got.starts_with(want),
-            "{:?} -> {got}",
+            "{what}: {:?} -> {got}",
             String::from_utf8_lossy(req)
         );
+        assert!(healthy(&addr), "{what}: the server stopped answering");
     }
+    let ok10 = raw(&addr, b"GET /healthz HTTP/1.0\r\n\r\n");
+    assert!(ok10.contains(" 200 "), "{ok10}");
     let mut big = b"GET /healthz HTTP/1.1\r\nX-Pad: ".to_vec();
     big.extend(std::iter::repeat_n(b'a', 20_000));
     big.extend_from_slice(b"\r\n\r\n");
-    assert!(raw(&addr, &big).starts_with("HTTP/1.1 431"));
-    // Expect: 100-continue, as curl sends for large bodies.
+    let got = raw(&addr, &big);
+    assert!(got.starts_with("HTTP/1.1 431"), "{got}");
+    assert!(healthy(&addr));
+
+    // Expect: 100-continue: `100 Continue` only after the token was accepted.
     let c = cert_for_lot("EXPECT-1", &key(1));
-    let head = format!(
-        "POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
-        c.text.len()
-    );
-    let mut req = head.into_bytes();
+    let head = |token: &str| {
+        format!(
+            "POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+            c.text.len()
+        )
+    };
+    // A wrong token gets 401 at once, from the head alone: no 100, body never asked for.
+    let got = raw(&addr, head("wrong-token-0123456789").as_bytes());
+    assert!(got.starts_with("HTTP/1.1 401"), "{got}");
+    let mut req = head(TOKEN).into_bytes();
     req.extend_from_slice(c.text.as_bytes());
     let got = raw(&addr, &req);
     assert!(

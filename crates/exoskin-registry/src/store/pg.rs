@@ -229,6 +229,40 @@ impl Store for PgStore {
         })
     }
 
+    fn head(&self) -> Result<Option<(i64, String)>> {
+        self.pool.with(|conn| {
+            let r = conn
+                .query_opt(
+                    "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                    &[],
+                )
+                .map_err(pg_err)?;
+            Ok(r.map(|r| (r.get(0), r.get(1))))
+        })
+    }
+
+    fn save_checkpoint(&self, c: &Checkpoint) -> Result<()> {
+        let body = serde_json::to_string(c).map_err(db_err)?;
+        self.pool.with(|conn| {
+            conn.execute(
+                "INSERT INTO checkpoints (n, body) VALUES ((SELECT COALESCE(MAX(n), 0) + 1 FROM checkpoints), $1)",
+                &[&body],
+            )
+            .map_err(pg_err)?;
+            Ok(())
+        })
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
+        let body: Option<String> = self.pool.with(|conn| {
+            let r = conn
+                .query_opt("SELECT body FROM checkpoints ORDER BY n DESC LIMIT 1", &[])
+                .map_err(pg_err)?;
+            Ok(r.map(|r| r.get(0)))
+        })?;
+        body.as_deref().map(checkpoint_from_text).transpose()
+    }
+
     fn kind(&self) -> &'static str {
         "postgres"
     }

@@ -203,6 +203,43 @@ impl Store for SqliteStore {
         })
     }
 
+    fn head(&self) -> Result<Option<(i64, String)>> {
+        self.pool.with(|conn| {
+            conn.query_row(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db_err)
+        })
+    }
+
+    fn save_checkpoint(&self, c: &Checkpoint) -> Result<()> {
+        let body = serde_json::to_string(c).map_err(db_err)?;
+        self.pool.with(|conn| {
+            conn.execute(
+                "INSERT INTO checkpoints (n, body) VALUES ((SELECT COALESCE(MAX(n), 0) + 1 FROM checkpoints), ?1)",
+                params![body],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
+        let body: Option<String> = self.pool.with(|conn| {
+            conn.query_row(
+                "SELECT body FROM checkpoints ORDER BY n DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)
+        })?;
+        body.as_deref().map(checkpoint_from_text).transpose()
+    }
+
     fn kind(&self) -> &'static str {
         "sqlite"
     }

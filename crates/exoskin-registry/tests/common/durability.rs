@@ -18,7 +18,7 @@ pub fn spawn_registry(db: &str, dir: &Path) -> (Child, String) {
     std::fs::write(
         &issuers,
         format!(
-            "[[issuer]]\nname = \"Test Lab\"\ndid = \"{}\"\ntoken_sha256 = \"{hex}\"\n",
+            "[[issuer]]\nname = \"Test Lab\"\ndid = \"{}\"\ntoken_sha256 = \"{hex}\"\ngtin_prefixes = [\"{TEST_LAB_PREFIX}\"]\n",
             exoskin_batch::keys::did_key(&key(1).verifying_key())
         ),
     )
@@ -31,6 +31,8 @@ pub fn spawn_registry(db: &str, dir: &Path) -> (Child, String) {
             "127.0.0.1:0",
             "--threads",
             "8",
+            "--rate-per-client",
+            "0",
             "--issuers",
         ])
         .arg(&issuers)

@@ -7,13 +7,17 @@ mod domain;
 pub use domain::*;
 use exoskin_batch::cert;
 use exoskin_registry::client::{self, HttpResponse};
-use exoskin_registry::server::{self, Issuer, RunningServer, ServerConfig};
+use exoskin_registry::server::{self, Authority, Issuer, RunningServer, ServerConfig};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::Ordering;
 
 pub const TOKEN: &str = "test-token-0123456789abcdef";
 pub const OTHER_TOKEN: &str = "other-token-0123456789abcdef";
+/// The GS1 company prefix of the bundled examples' GTIN 09506000134352: Test Lab's.
+pub const TEST_LAB_PREFIX: &str = "950600013";
+/// Another company's prefix: Other Lab's.
+pub const OTHER_LAB_PREFIX: &str = "950600099";
 
 pub fn issuers() -> Vec<Issuer> {
     vec![
@@ -21,11 +25,19 @@ pub fn issuers() -> Vec<Issuer> {
             name: "Test Lab".into(),
             did: exoskin_batch::keys::did_key(&key(1).verifying_key()),
             token_sha256: server::sha256(TOKEN.as_bytes()),
+            authority: Authority::Gtins {
+                prefixes: vec![TEST_LAB_PREFIX.into()],
+                gtins: vec![],
+            },
         },
         Issuer {
             name: "Other Lab".into(),
             did: exoskin_batch::keys::did_key(&key(2).verifying_key()),
             token_sha256: server::sha256(OTHER_TOKEN.as_bytes()),
+            authority: Authority::Gtins {
+                prefixes: vec![OTHER_LAB_PREFIX.into()],
+                gtins: vec![],
+            },
         },
     ]
 }
@@ -35,6 +47,9 @@ pub fn start_server(db: &str, max_body: usize) -> RunningServer {
     let mut cfg = ServerConfig::new("127.0.0.1:0", db, issuers());
     cfg.threads = 4;
     cfg.max_body_bytes = max_body;
+    // The tests run many requests from one address; limits.rs and the attack tests check
+    // the per-client rate.
+    cfg.client_limits.requests_per_second = 0.0;
     server::start(cfg).expect("server starts")
 }
 
