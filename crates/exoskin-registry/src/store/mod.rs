@@ -217,7 +217,7 @@ pub fn verify_log(store: &dyn Store, checkpoint: Option<&Checkpoint>) -> Result<
     }
     Ok(LogReport {
         entries: last,
-        head: (last > 0).then(|| (last, prev)),
+        head: (last > 0).then_some((last, prev)),
         checkpoint_seq: found_checkpoint,
     })
 }
