@@ -14,7 +14,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-# exoskin-batch tests: zbarimg decodes the QR codes, and a throwaway PostgreSQL cluster is
+# exoskin-batch and exoskin-registry tests: zbarimg decodes the QR codes, and a throwaway PostgreSQL cluster is
 # started from these binaries (as the postgres user when run as root). Required here, so a
 # missing tool fails the run instead of skipping.
 export EXOSKIN_REQUIRE_TOOLS=1

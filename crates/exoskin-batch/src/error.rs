@@ -75,12 +75,6 @@ pub enum BatchError {
     /// A JSON value RFC 8785 cannot serialize.
     #[error("cannot canonicalize JSON: {reason}")]
     Canonicalization { reason: String },
-    /// An audit log entry whose hash or link is wrong.
-    #[error("audit entry {seq} {problem}")]
-    AuditChain { seq: i64, problem: &'static str },
-    /// The registry's database failed.
-    #[error("database: {message}")]
-    Store { message: String },
     /// The operating system gave no randomness.
     #[error("no system randomness: {reason}")]
     Randomness { reason: String },
@@ -100,12 +94,6 @@ impl BatchError {
         }
     }
 
-    pub fn store(message: impl Into<String>) -> Self {
-        BatchError::Store {
-            message: message.into(),
-        }
-    }
-
     /// This error, attributed to `field`.
     pub fn in_field(self, field: impl Into<String>) -> Self {
         BatchError::Field {
@@ -121,8 +109,6 @@ impl BatchError {
             BatchError::Field { source, .. } => source.is_bad_input(),
             BatchError::Verification(_)
             | BatchError::Canonicalization { .. }
-            | BatchError::AuditChain { .. }
-            | BatchError::Store { .. }
             | BatchError::Randomness { .. } => false,
             _ => true,
         }

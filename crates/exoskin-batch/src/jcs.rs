@@ -142,3 +142,117 @@ mod tests {
         );
     }
 }
+
+/// Parse JSON text, refusing duplicate object keys anywhere (RFC 8259 leaves their meaning
+/// open: parsers that keep the first and those that keep the last would read two different
+/// documents). The error carries the line and column of the duplicate.
+pub fn parse_strict(text: &str) -> std::result::Result<Value, serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let v = StrictValue.deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
+}
+
+/// A [`Value`] seed whose maps refuse repeated keys.
+struct StrictValue;
+
+impl<'de> serde::de::DeserializeSeed<'de> for StrictValue {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StrictValue {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, b: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E>(self, n: i64) -> std::result::Result<Value, E> {
+        Ok(Value::from(n))
+    }
+    fn visit_u64<E>(self, n: u64) -> std::result::Result<Value, E> {
+        Ok(Value::from(n))
+    }
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> std::result::Result<Value, E> {
+        serde_json::Number::from_f64(n)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("a number JSON cannot hold"))
+    }
+    fn visit_str<E>(self, s: &str) -> std::result::Result<Value, E> {
+        Ok(Value::String(s.to_string()))
+    }
+    fn visit_string<E>(self, s: String) -> std::result::Result<Value, E> {
+        Ok(Value::String(s))
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<Value, D::Error> {
+        d.deserialize_any(StrictValue)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut a: A,
+    ) -> std::result::Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = a.next_element_seed(StrictValue)? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut a: A,
+    ) -> std::result::Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(k) = a.next_key::<String>()? {
+            if out.contains_key(&k) {
+                return Err(serde::de::Error::custom(format!(
+                    "duplicate key `{k}` (each key may appear once per object)"
+                )));
+            }
+            let v = a.next_value_seed(StrictValue)?;
+            out.insert(k, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+#[cfg(test)]
+mod strict_tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_keys_are_refused_at_any_depth_and_the_rest_parses_like_serde_json() {
+        for text in [
+            r#"{"a": 1, "a": 2}"#,
+            r#"{"x": [{"gtin": "1", "gtin": "2"}]}"#,
+            r#"{"a": {"b": 1}, "c": 0, "a": {"b": 1}}"#,
+        ] {
+            let e = parse_strict(text).unwrap_err();
+            assert!(e.to_string().contains("duplicate key"), "{text}: {e}");
+        }
+        let text =
+            r#"{"a": [1, 2.5, -3, 1e300, "s", null, true, {"b": {}}], "z": 18446744073709551615}"#;
+        assert_eq!(
+            parse_strict(text).unwrap(),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+        assert!(parse_strict("{} x").is_err());
+        // The error points at the duplicate: line 3.
+        let e = parse_strict("{\n \"a\": 1,\n \"a\": 2}").unwrap_err();
+        assert_eq!(e.line(), 3);
+    }
+}

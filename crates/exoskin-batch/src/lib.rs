@@ -1,5 +1,5 @@
 //! exoskin-batch: signed, scannable batch quality certificates for extracellular-vesicle
-//! (exosome) products, and the registry that resolves them.
+//! (exosome) products.
 //!
 //! The pieces, in the order a batch goes through them:
 //!
@@ -11,23 +11,18 @@
 //!    assessment, secured with an `eddsa-jcs-2022` Data Integrity proof ([`jcs`] canonical
 //!    JSON, [`keys`] Ed25519 keys in PKCS#8/SPKI PEM and `did:key` identifiers).
 //! 4. [`gs1`]: GTIN check digits and GS1 Digital Link URIs; [`qr`] renders them to PNG/SVG.
-//! 5. [`store`] (SQLite or PostgreSQL) and [`server`]: the registry and resolver over HTTP,
-//!    with an append-only, hash-chained audit log. [`client`] is a minimal HTTP/1.1 client
-//!    for the CLI, the tests and the load benchmark.
+//!
+//! The registry that stores and resolves certificates is the `exoskin-registry` crate; this
+//! crate links no server, client or database code.
 
 pub mod cert;
-pub mod client;
 pub mod date;
 pub mod error;
 pub mod gs1;
-pub mod html;
-pub mod http;
 pub mod jcs;
 pub mod keys;
 pub mod profile;
 pub mod qr;
 pub mod record;
-pub mod server;
-pub mod store;
 
 pub use error::BatchError;

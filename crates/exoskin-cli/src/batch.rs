@@ -1,13 +1,15 @@
 //! `exoskin batch` and `exoskin serve`: batch certificates and the registry.
 //!
-//! A thin layer over `exoskin_batch`: parse flags, read files, call the library, print.
+//! A thin layer over `exoskin_batch` and `exoskin_registry`: parse flags, read files, call the library, print.
 use anyhow::Context;
 use clap::{Args as ClapArgs, Subcommand};
 use exoskin_batch::cert::{self, IssueOptions, RevocationList};
 use exoskin_batch::date::Timestamp;
 use exoskin_batch::profile::{Assessment, Profile};
 use exoskin_batch::record::QcRecord;
-use exoskin_batch::{client, gs1, keys, qr, server, BatchError};
+use exoskin_batch::{gs1, keys, qr, BatchError};
+use exoskin_registry::checkpoint::Checkpoint;
+use exoskin_registry::{client, server, store, RegistryError};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -84,6 +86,9 @@ pub enum BatchCommand {
         /// File holding the issuer's bearer token.
         #[arg(long)]
         token_file: PathBuf,
+        /// PEM certificate(s) of the CA to trust for an https:// registry with a private CA.
+        #[arg(long)]
+        ca_cert: Option<PathBuf>,
     },
     /// Revoke a published certificate (POST /api/v1/revocations).
     Revoke {
@@ -100,6 +105,26 @@ pub enum BatchCommand {
         lot: Option<String>,
         #[arg(long)]
         reason: String,
+        /// PEM certificate(s) of the CA to trust for an https:// registry with a private CA.
+        #[arg(long)]
+        ca_cert: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RegistryCommand {
+    /// Check the whole audit log: every hash, every link, no gaps; with --checkpoint, that
+    /// the log still holds the signed head. Exit 0 intact, 1 naming the first bad entry.
+    VerifyLog {
+        /// SQLite database file, or a postgres:// URL.
+        #[arg(long)]
+        db: String,
+        /// A signed checkpoint (JSON from GET /api/v1/checkpoints/latest), kept elsewhere.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// The registry's public key (PEM from `batch keygen`) the checkpoint must be signed by.
+        #[arg(long)]
+        registry_pubkey: Option<PathBuf>,
     },
 }
 
@@ -127,10 +152,40 @@ pub struct ServeArgs {
     /// Largest request body accepted, in KiB.
     #[arg(long, default_value_t = 256)]
     max_body_kib: usize,
+    /// Serve HTTPS: PEM certificate chain (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Open connections one client address may hold (0: no limit).
+    #[arg(long, default_value_t = 64)]
+    max_conns_per_client: usize,
+    /// Requests per second one client address may make, sustained; bursts of twice that
+    /// (0: no limit).
+    #[arg(long, default_value_t = 100.0)]
+    rate_per_client: f64,
+    /// The registry's own private key (from `batch keygen`): signs checkpoints of the audit log.
+    #[arg(long)]
+    registry_key: Option<PathBuf>,
+    /// File holding the admin token that may POST /api/v1/checkpoints.
+    #[arg(long, requires = "registry_key")]
+    admin_token_file: Option<PathBuf>,
+    /// Seconds between automatic checkpoints (signed only when the log grew).
+    #[arg(long, default_value_t = 3600)]
+    checkpoint_interval_s: u64,
 }
 
 /// Map library errors: bad input and unreadable files exit 2, the rest 1.
 fn lib_err(e: BatchError) -> anyhow::Error {
+    match e {
+        e if e.is_bad_input() => crate::bad_input(e.to_string()),
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// The same for registry errors.
+fn reg_err(e: RegistryError) -> anyhow::Error {
     match e {
         e if e.is_bad_input() => crate::bad_input(e.to_string()),
         other => anyhow::Error::new(other),
@@ -287,9 +342,16 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
             cert,
             registry,
             token_file,
+            ca_cert,
         } => {
             let body = read_file(&cert)?;
-            post(&registry, "/api/v1/certificates", &token_file, &body)
+            post(
+                &registry,
+                "/api/v1/certificates",
+                &token_file,
+                &body,
+                ca_cert.as_deref(),
+            )
         }
         BatchCommand::Revoke {
             registry,
@@ -298,6 +360,7 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
             gtin,
             lot,
             reason,
+            ca_cert,
         } => {
             let body = match (id, gtin, lot) {
                 (Some(id), None, None) => serde_json::json!({"id": id, "reason": reason}),
@@ -311,27 +374,23 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
                 "/api/v1/revocations",
                 &token_file,
                 body.to_string().as_bytes(),
+                ca_cert.as_deref(),
             )
         }
     }
 }
 
-fn post(registry: &str, path: &str, token_file: &Path, body: &[u8]) -> anyhow::Result<u8> {
-    let (addr, base) = client::split_url(registry).map_err(lib_err)?;
-    let token = server::read_token(token_file).map_err(lib_err)?;
-    let auth = format!("Bearer {token}");
-    let resp = client::request(
-        &addr,
-        "POST",
-        &format!("{base}{path}"),
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        body,
-    )
-    .with_context(|| format!("contacting {registry}"))?;
-    print!("{}", resp.text());
+fn post(
+    registry: &str,
+    path: &str,
+    token_file: &Path,
+    body: &[u8],
+    ca_cert: Option<&Path>,
+) -> anyhow::Result<u8> {
+    client::check_registry_url(registry).map_err(reg_err)?;
+    let token = server::read_token(token_file).map_err(reg_err)?;
+    let resp = client::post_json(registry, path, &token, body, ca_cert).map_err(reg_err)?;
+    print!("{}", resp.text);
     if (200..300).contains(&resp.status) {
         Ok(0)
     } else {
@@ -355,13 +414,93 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<u8> {
         (Some(p), Some(t)) => Some((p.as_path(), t.as_path())),
         _ => None,
     };
-    let issuers = server::load_issuers(a.issuers.as_deref(), single).map_err(lib_err)?;
+    let issuers = server::load_issuers(a.issuers.as_deref(), single).map_err(reg_err)?;
     if issuers.is_empty() {
         eprintln!("note: no issuers configured (--issuers or --issuer-pubkey/--token-file): the registry is read-only");
+    }
+    if !(a.rate_per_client >= 0.0 && a.rate_per_client.is_finite()) {
+        return Err(crate::bad_input(
+            "--rate-per-client must be a non-negative number of requests per second",
+        ));
+    }
+    if a.checkpoint_interval_s == 0 {
+        return Err(crate::bad_input("--checkpoint-interval-s must be positive"));
     }
     let mut cfg = server::ServerConfig::new(&a.listen, &a.db, issuers);
     cfg.threads = a.threads;
     cfg.max_body_bytes = a.max_body_kib * 1024;
-    server::serve_forever(cfg).map_err(lib_err)?;
+    cfg.client_limits.max_connections = a.max_conns_per_client;
+    cfg.client_limits.requests_per_second = a.rate_per_client;
+    cfg.client_limits.burst = 2.0 * a.rate_per_client;
+    if let (Some(cert), Some(key)) = (a.tls_cert, a.tls_key) {
+        cfg.tls = Some(server::TlsFiles { cert, key });
+    }
+    if let Some(k) = &a.registry_key {
+        cfg.registry_key = Some(keys::read_private_key(k).map_err(lib_err)?);
+    }
+    if let Some(t) = &a.admin_token_file {
+        let token = server::read_token(t).map_err(reg_err)?;
+        cfg.admin_token_sha256 = Some(server::sha256(token.as_bytes()));
+    }
+    cfg.checkpoint_interval = std::time::Duration::from_secs(a.checkpoint_interval_s);
+    server::serve_forever(cfg).map_err(reg_err)?;
     Ok(0)
+}
+
+pub fn registry(c: RegistryCommand) -> anyhow::Result<u8> {
+    match c {
+        RegistryCommand::VerifyLog {
+            db,
+            checkpoint,
+            registry_pubkey,
+        } => {
+            let trusted = match &registry_pubkey {
+                Some(p) => Some(keys::did_key(&keys::read_public_key(p).map_err(lib_err)?)),
+                None => None,
+            };
+            let cp = match &checkpoint {
+                Some(p) => {
+                    let text = read_text(p)?;
+                    let cp = Checkpoint::parse(&text, &p.display().to_string()).map_err(reg_err)?;
+                    if let Err(e) = cp.verify(trusted.as_deref()) {
+                        println!("BAD: {e}");
+                        eprintln!("error: {}: {e}", p.display());
+                        return Ok(1);
+                    }
+                    Some(cp)
+                }
+                None => None,
+            };
+            if !db.starts_with("postgres") && !Path::new(&db).exists() {
+                return Err(crate::bad_input(format!("--db {db}: no such file")));
+            }
+            let st = store::open(&db, 1).map_err(reg_err)?;
+            match store::verify_log(st.as_ref(), cp.as_ref()) {
+                Ok(r) => {
+                    match &r.head {
+                        Some((seq, hash)) => {
+                            println!(
+                                "OK: {} audit entries, chain intact; head {seq} {hash}",
+                                r.entries
+                            )
+                        }
+                        None => println!("OK: the audit log is empty"),
+                    }
+                    if let (Some(c), Some(seq)) = (&cp, r.checkpoint_seq) {
+                        println!(
+                            "checkpoint: entry {seq} matches the checkpoint signed {} by {}",
+                            c.at, c.registry
+                        );
+                    }
+                    Ok(0)
+                }
+                Err(e @ RegistryError::AuditChain { .. }) => {
+                    println!("BAD: {e}");
+                    eprintln!("error: {db}: {e}");
+                    Ok(1)
+                }
+                Err(e) => Err(reg_err(e)),
+            }
+        }
+    }
 }

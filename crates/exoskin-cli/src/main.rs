@@ -59,6 +59,9 @@ enum Command {
     Batch(batch::BatchCommand),
     /// Serve the certificate registry and GS1 Digital Link resolver over HTTP.
     Serve(batch::ServeArgs),
+    /// Registry maintenance: check the audit log's hash chain against signed checkpoints.
+    #[command(subcommand)]
+    Registry(batch::RegistryCommand),
     /// Simulate a virtual clinical trial (split-face or parallel) and test its endpoints.
     Trial(trial::TrialArgs),
     /// Sample size for a trial: by simulation over the model, or the analytic t-test answer.
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         Command::Label(a) => label::run(a),
         Command::Batch(c) => batch::run(c),
         Command::Serve(a) => batch::serve(a),
+        Command::Registry(c) => batch::registry(c),
         Command::Trial(a) => trial::run_trial(a),
         Command::Power(a) => trial::run_power(a),
         Command::Routine(a) => routine::run(a),

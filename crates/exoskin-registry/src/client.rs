@@ -1,5 +1,10 @@
-//! A minimal blocking HTTP/1.1 client (plain `http://` only) for the CLI's `publish` and
-//! `revoke`, the tests and the load benchmark. Keep-alive is supported through [`Conn`].
+//! HTTP clients.
+//!
+//! - [`post_json`]: what the CLI's `publish` and `revoke` use, on `ureq` with rustls, so
+//!   `https://` registries work (Mozilla's roots, or `--ca-cert` for a private CA);
+//! - [`Conn`] and [`request`]: a raw HTTP/1.1 client over plain TCP for the tests and the
+//!   load benchmark, which need to send exactly the bytes they choose (keep-alive included).
+use crate::error::{RegistryError, Result};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -115,16 +120,28 @@ fn read_response(r: &mut BufReader<TcpStream>, head: bool) -> io::Result<HttpRes
                 break;
             }
             let start = body.len();
+            if start.saturating_add(size) > MAX_RESPONSE_BODY {
+                return Err(bad("chunked response body over the limit"));
+            }
             body.resize(start + size, 0);
             r.read_exact(&mut body[start..])?;
             read_line(r)?;
         }
     } else if let Some(n) = get("Content-Length") {
         let n: usize = n.parse().map_err(|_| bad("bad Content-Length"))?;
+        if n > MAX_RESPONSE_BODY {
+            return Err(bad(&format!(
+                "response Content-Length {n} is over the {MAX_RESPONSE_BODY}-byte limit"
+            )));
+        }
         body.resize(n, 0);
         r.read_exact(&mut body)?;
     } else {
-        r.read_to_end(&mut body)?;
+        r.take(MAX_RESPONSE_BODY as u64 + 1)
+            .read_to_end(&mut body)?;
+        if body.len() > MAX_RESPONSE_BODY {
+            return Err(bad("response body over the limit"));
+        }
     }
     Ok(HttpResponse {
         status,
@@ -146,28 +163,93 @@ pub fn request(
     Conn::connect(addr)?.request(method, path, &h, body)
 }
 
-/// Split `http://host:port/base` into (`host:port`, `/base` without trailing slash).
-pub fn split_url(url: &str) -> crate::error::Result<(String, String)> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        crate::BatchError::invalid(format!(
-            "registry URL `{url}` must start with http:// (put TLS in a reverse proxy)"
-        ))
-    })?;
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    if host.is_empty() {
-        return Err(crate::BatchError::invalid(format!(
-            "registry URL `{url}` has no host"
+/// The largest response body either client reads (a registry answer is a few KiB).
+pub const MAX_RESPONSE_BODY: usize = 16 * 1024 * 1024;
+
+/// A registry's answer: status and body text.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub text: String,
+}
+
+/// Check a registry base URL: `http://` or `https://`, a host, no query or fragment.
+pub fn check_registry_url(url: &str) -> Result<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| {
+            RegistryError::invalid(format!(
+                "registry URL `{url}` must start with https:// (or http:// on a trusted network)"
+            ))
+        })?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || url.contains(['?', '#']) || url.chars().any(char::is_whitespace) {
+        return Err(RegistryError::invalid(format!(
+            "registry URL `{url}` must be a base URL such as https://registry.example.com"
         )));
     }
-    let host = if host.contains(':') {
-        host.to_string()
-    } else {
-        format!("{host}:80")
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+/// POST a JSON body with a bearer token to `base` + `path`; `ca_cert` (PEM) replaces the
+/// built-in roots for a registry with a private CA.
+pub fn post_json(
+    base: &str,
+    path: &str,
+    token: &str,
+    body: &[u8],
+    ca_cert: Option<&std::path::Path>,
+) -> Result<Answer> {
+    let base = check_registry_url(base)?;
+    let url = format!("{base}{path}");
+    let mut tls = ureq::tls::TlsConfig::builder();
+    if let Some(p) = ca_cert {
+        let pem = std::fs::read(p).map_err(|e| RegistryError::io(p, e))?;
+        let mut certs = Vec::new();
+        for item in ureq::tls::parse_pem(&pem) {
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(RegistryError::invalid(format!(
+                        "--ca-cert {}: {e}",
+                        p.display()
+                    )))
+                }
+            }
+        }
+        if certs.is_empty() {
+            return Err(RegistryError::invalid(format!(
+                "--ca-cert {}: no CERTIFICATE block",
+                p.display()
+            )));
+        }
+        tls = tls.root_certs(ureq::tls::RootCerts::from(certs));
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .max_response_header_size(64 * 1024)
+        .tls_config(tls.build())
+        .build()
+        .into();
+    let http = |e: ureq::Error| RegistryError::Http {
+        url: url.clone(),
+        reason: e.to_string(),
     };
-    Ok((
-        host,
-        format!("/{}", path.trim_end_matches('/'))
-            .trim_end_matches('/')
-            .to_string(),
-    ))
+    let mut resp = agent
+        .post(&url)
+        .header("Authorization", &format!("Bearer {token}"))
+        .content_type("application/json")
+        .send(body)
+        .map_err(http)?;
+    let status = resp.status().as_u16();
+    let text = resp
+        .body_mut()
+        .with_config()
+        .limit(MAX_RESPONSE_BODY as u64)
+        .read_to_string()
+        .map_err(http)?;
+    Ok(Answer { status, text })
 }

@@ -6,9 +6,10 @@
 //! so a commit is on disk before it is acknowledged. Triggers reject UPDATE and DELETE on
 //! all three tables: certificates are immutable, revocations final, the log append-only.
 //! Every value is bound as a parameter; no SQL is built from input.
-use crate::cert::Revocation;
-use crate::error::{BatchError, Result};
-use crate::jcs::canonicalize;
+use crate::checkpoint::Checkpoint;
+use crate::error::{RegistryError, Result};
+use exoskin_batch::cert::Revocation;
+use exoskin_batch::jcs::canonicalize;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -24,6 +25,7 @@ CREATE TABLE IF NOT EXISTS certificates (
 CREATE TABLE IF NOT EXISTS revocations (
   cert_id TEXT PRIMARY KEY REFERENCES certificates(id), reason TEXT NOT NULL,
   revoked_at TEXT NOT NULL, actor TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (n BIGINT PRIMARY KEY, body TEXT NOT NULL);
 ";
 
 /// A verified certificate about to be stored.
@@ -111,7 +113,7 @@ impl AuditEntry {
     ) -> Self {
         let mut e = AuditEntry {
             seq,
-            at: crate::date::Timestamp::now().to_string(),
+            at: exoskin_batch::date::Timestamp::now().to_string(),
             actor: actor.into(),
             action: action.into(),
             cert_id: cert_id.into(),
@@ -128,20 +130,100 @@ impl AuditEntry {
 pub fn verify_chain(entries: &[AuditEntry], mut prev: String) -> Result<()> {
     for e in entries {
         if e.prev_hash != prev {
-            return Err(BatchError::AuditChain {
+            return Err(RegistryError::AuditChain {
                 seq: e.seq,
-                problem: "does not link to its predecessor",
+                problem: "does not link to its predecessor".into(),
             });
         }
         if e.compute_hash() != e.hash {
-            return Err(BatchError::AuditChain {
+            return Err(RegistryError::AuditChain {
                 seq: e.seq,
-                problem: "was altered",
+                problem: "was altered".into(),
             });
         }
         prev = e.hash.clone();
     }
     Ok(())
+}
+
+/// What [`verify_log`] checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogReport {
+    /// Entries checked.
+    pub entries: i64,
+    /// The head's `(seq, hash)`.
+    pub head: Option<(i64, String)>,
+    /// The checkpoint's sequence number the chain was found to contain.
+    pub checkpoint_seq: Option<i64>,
+}
+
+/// Check the whole audit log: sequence numbers 1, 2, 3, ... without gaps, each hash
+/// correct, each entry linked to its predecessor; and, given a checkpoint (whose signature
+/// the caller checked), that the chain holds the checkpoint's `(seq, hash)`. The error names
+/// the first bad entry.
+pub fn verify_log(store: &dyn Store, checkpoint: Option<&Checkpoint>) -> Result<LogReport> {
+    const PAGE: i64 = 1000;
+    let mut prev = GENESIS_HASH.to_string();
+    let mut last = 0i64;
+    let mut found_checkpoint = checkpoint.filter(|c| c.seq == 0).map(|_| 0);
+    if let Some(c) = checkpoint.filter(|c| c.seq == 0) {
+        if c.hash != GENESIS_HASH {
+            return Err(RegistryError::AuditChain {
+                seq: 0,
+                problem: "is the empty log, but the checkpoint's hash is not the genesis hash"
+                    .into(),
+            });
+        }
+    }
+    loop {
+        let page = store.audit(last, PAGE)?;
+        if page.is_empty() {
+            break;
+        }
+        for e in &page {
+            if e.seq != last + 1 {
+                return Err(RegistryError::AuditChain {
+                    seq: e.seq,
+                    problem: format!("follows entry {last}: entries are missing"),
+                });
+            }
+            verify_chain(std::slice::from_ref(e), prev.clone())?;
+            if let Some(c) = checkpoint.filter(|c| c.seq == e.seq) {
+                if c.hash != e.hash {
+                    return Err(RegistryError::AuditChain {
+                        seq: e.seq,
+                        problem: format!(
+                            "has hash {}, but the signed checkpoint of {} says {}: the log was rewritten after the checkpoint",
+                            e.hash, c.at, c.hash
+                        ),
+                    });
+                }
+                found_checkpoint = Some(e.seq);
+            }
+            prev = e.hash.clone();
+            last = e.seq;
+        }
+    }
+    if let Some(c) = checkpoint {
+        if found_checkpoint.is_none() {
+            return Err(RegistryError::AuditChain {
+                seq: c.seq,
+                problem: format!(
+                    "is missing: the signed checkpoint of {} covers entries up to {}, the log ends at {last}",
+                    c.at, c.seq
+                ),
+            });
+        }
+    }
+    Ok(LogReport {
+        entries: last,
+        head: (last > 0).then_some((last, prev)),
+        checkpoint_seq: found_checkpoint,
+    })
+}
+
+fn checkpoint_from_text(text: &str) -> Result<Checkpoint> {
+    Checkpoint::parse(text, "stored checkpoint")
 }
 
 /// Counts of rows, for tests and health checks.
@@ -160,6 +242,11 @@ pub trait Store: Send + Sync {
     /// Audit entries with `seq > after`, oldest first, at most `limit`.
     fn audit(&self, after: i64, limit: i64) -> Result<Vec<AuditEntry>>;
     fn counts(&self) -> Result<Counts>;
+    /// The last audit entry's `(seq, hash)`; `None` for an empty log.
+    fn head(&self) -> Result<Option<(i64, String)>>;
+    /// Keep a signed checkpoint (a copy; the copy that counts is kept elsewhere).
+    fn save_checkpoint(&self, c: &Checkpoint) -> Result<()>;
+    fn latest_checkpoint(&self) -> Result<Option<Checkpoint>>;
     /// Which backend, for logs: `sqlite` or `postgres`.
     fn kind(&self) -> &'static str;
 }
@@ -173,8 +260,8 @@ pub fn open(db: &str, pool_size: usize) -> Result<Box<dyn Store>> {
     }
 }
 
-fn db_err(e: impl std::fmt::Display) -> BatchError {
-    BatchError::store(e.to_string())
+fn db_err(e: impl std::fmt::Display) -> RegistryError {
+    RegistryError::store(e.to_string())
 }
 
 fn publish_detail(c: &NewCertificate) -> String {
@@ -204,7 +291,7 @@ pub(crate) struct Connector<C> {
 
 impl<C: Send + 'static> r2d2::ManageConnection for Connector<C> {
     type Connection = C;
-    type Error = BatchError;
+    type Error = RegistryError;
 
     fn connect(&self) -> Result<C> {
         (self.make)()
@@ -214,7 +301,7 @@ impl<C: Send + 'static> r2d2::ManageConnection for Connector<C> {
         if (self.healthy)(conn) {
             Ok(())
         } else {
-            Err(BatchError::store("connection closed"))
+            Err(RegistryError::store("connection closed"))
         }
     }
 
@@ -252,7 +339,7 @@ impl<C: Send + 'static> Pool<C> {
 
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut C) -> Result<R>) -> Result<R> {
         let mut conn = self.inner.get().map_err(|e| {
-            BatchError::store(format!(
+            RegistryError::store(format!(
                 "no database connection within {} s: {e}",
                 POOL_WAIT.as_secs()
             ))

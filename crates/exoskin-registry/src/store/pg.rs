@@ -30,16 +30,20 @@ pub struct PgStore {
 }
 
 /// postgres::Error's Display says only "db error"; give the server's message.
-fn pg_err(e: postgres::Error) -> BatchError {
+fn pg_err(e: postgres::Error) -> RegistryError {
     match e.as_db_error() {
-        Some(db) => BatchError::store(format!("PostgreSQL {}: {}", db.code().code(), db.message())),
-        None => BatchError::store(format!("PostgreSQL: {e}")),
+        Some(db) => {
+            RegistryError::store(format!("PostgreSQL {}: {}", db.code().code(), db.message()))
+        }
+        None => RegistryError::store(format!("PostgreSQL: {e}")),
     }
 }
 
 fn connect(url: &str) -> Result<Client> {
     Client::connect(url, NoTls).map_err(|e| match pg_err(e) {
-        BatchError::Store { message } => BatchError::store(format!("cannot connect: {message}")),
+        RegistryError::Store { message } => {
+            RegistryError::store(format!("cannot connect: {message}"))
+        }
         other => other,
     })
 }
@@ -108,7 +112,7 @@ impl Store for PgStore {
                 let (id, body): (String, String) = (r.get(0), r.get(1));
                 return Ok(existing_outcome(c, &id, &body));
             }
-            let now = crate::date::Timestamp::now().to_string();
+            let now = exoskin_batch::date::Timestamp::now().to_string();
             tx.execute(
                 "INSERT INTO certificates (id, gtin, lot, issuer, valid_until, body, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[&c.id, &c.gtin, &c.lot, &c.issuer, &c.valid_until, &c.body, &now],
@@ -138,7 +142,7 @@ impl Store for PgStore {
             {
                 return Ok(RevokeOutcome::AlreadyRevoked);
             }
-            let now = crate::date::Timestamp::now().to_string();
+            let now = exoskin_batch::date::Timestamp::now().to_string();
             tx.execute(
                 "INSERT INTO revocations (cert_id, reason, revoked_at, actor) VALUES ($1, $2, $3, $4)",
                 &[&id, &reason, &now, &actor],
@@ -223,6 +227,40 @@ impl Store for PgStore {
                 .map_err(pg_err)?;
             Ok(Counts { certificates: r.get(0), revocations: r.get(1), audit: r.get(2) })
         })
+    }
+
+    fn head(&self) -> Result<Option<(i64, String)>> {
+        self.pool.with(|conn| {
+            let r = conn
+                .query_opt(
+                    "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                    &[],
+                )
+                .map_err(pg_err)?;
+            Ok(r.map(|r| (r.get(0), r.get(1))))
+        })
+    }
+
+    fn save_checkpoint(&self, c: &Checkpoint) -> Result<()> {
+        let body = serde_json::to_string(c).map_err(db_err)?;
+        self.pool.with(|conn| {
+            conn.execute(
+                "INSERT INTO checkpoints (n, body) VALUES ((SELECT COALESCE(MAX(n), 0) + 1 FROM checkpoints), $1)",
+                &[&body],
+            )
+            .map_err(pg_err)?;
+            Ok(())
+        })
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
+        let body: Option<String> = self.pool.with(|conn| {
+            let r = conn
+                .query_opt("SELECT body FROM checkpoints ORDER BY n DESC LIMIT 1", &[])
+                .map_err(pg_err)?;
+            Ok(r.map(|r| r.get(0)))
+        })?;
+        body.as_deref().map(checkpoint_from_text).transpose()
     }
 
     fn kind(&self) -> &'static str {

@@ -3,7 +3,7 @@
 //! starts once and is always stopped.
 mod common;
 use common::*;
-use exoskin_batch::store;
+use exoskin_registry::store;
 
 #[test]
 fn postgres_backend() {

@@ -1,22 +1,28 @@
 //! HTML escaping and the resolver's phone-friendly certificate page.
-use crate::cert::Verified;
+use exoskin_batch::cert::Verified;
 use serde_json::Value;
 use std::fmt::Write;
 
-/// Escape text for HTML element content and quoted attribute values.
+/// Unicode bidirectional controls (embeddings, overrides, isolates, marks): they can make
+/// text read in another order than it is stored ("Trojan Source"), so pages drop them.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+    )
+}
+
+/// Text without bidirectional controls and other control characters (tab, newline kept).
+pub fn clean_text(s: &str) -> String {
+    s.chars()
+        .filter(|&c| !is_bidi_control(c) && (!c.is_control() || c == '\t' || c == '\n'))
+        .collect()
+}
+
+/// Escape text for HTML element content and quoted attribute values, after dropping
+/// bidirectional and other control characters.
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    exoskin_batch::qr::escape(&clean_text(s))
 }
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,sans-serif;margin:0;padding:1rem;max-width:40rem;margin:auto;line-height:1.4;color:#222}\
@@ -94,10 +100,19 @@ fn n(v: &Value, path: &[&str]) -> String {
 /// Status of a resolved certificate, as the page and the JSON show it.
 pub enum Status<'a> {
     Valid,
-    Revoked { reason: &'a str, at: &'a str },
+    Revoked {
+        reason: &'a str,
+        at: &'a str,
+    },
     Expired,
     NotYetValid,
     Invalid(String),
+    /// The certificate is valid, but the link's expiry (AI 17) is not the certificate's:
+    /// the label and the certificate disagree.
+    ExpiryMismatch {
+        link: String,
+        certificate: String,
+    },
 }
 
 impl Status<'_> {
@@ -108,12 +123,14 @@ impl Status<'_> {
             Status::Expired => "expired",
             Status::NotYetValid => "not_yet_valid",
             Status::Invalid(_) => "invalid",
+            Status::ExpiryMismatch { .. } => "expiry_mismatch",
         }
     }
 }
 
 /// The certificate page a shopper sees after scanning the QR code.
-pub fn certificate_page(cert: &Value, v: &Verified, status: &Status) -> String {
+/// "Certified by" shows `issuer_name`, the registry's own name for the issuer.
+pub fn certificate_page(cert: &Value, v: &Verified, status: &Status, issuer_name: &str) -> String {
     let subj = &cert["credentialSubject"];
     let rec = &subj["qcRecord"];
     let a = &subj["assessment"];
@@ -131,6 +148,10 @@ pub fn certificate_page(cert: &Value, v: &Verified, status: &Status) -> String {
         Status::Expired => ("bad", format!("✖ EXPIRED on {}", s(subj, &["expiry"]))),
         Status::NotYetValid => ("warn", "⚠ Certificate not yet valid".to_string()),
         Status::Invalid(why) => ("bad", format!("✖ INVALID: {why}")),
+        Status::ExpiryMismatch { link, certificate } => (
+            "bad",
+            format!("✖ The label's expiry ({link}) does not match the certificate's ({certificate}): this link does not belong to this certificate"),
+        ),
     };
     let _ = write!(b, "<div class=\"status {class}\">{}</div>", escape(&text));
     let _ = write!(
@@ -205,7 +226,7 @@ pub fn certificate_page(cert: &Value, v: &Verified, status: &Status) -> String {
                     s(rec, &["manufacturing", "gmp_certificate"]).into(),
                     "manufacturing.gmp",
                 ),
-                ("Certified by", v.issuer_name.clone(), ""),
+                ("Certified by", issuer_name.to_string(), ""),
             ],
         ),
         (

@@ -1,7 +1,7 @@
 //! API scenarios both backends run (SQLite in registry_api.rs, PostgreSQL in postgres.rs).
 use super::*;
 use exoskin_batch::date::Timestamp;
-use exoskin_batch::store::{self, verify_chain, Counts, GENESIS_HASH};
+use exoskin_registry::store::{self, verify_chain, Counts, GENESIS_HASH};
 
 pub fn publish_resolve_revoke_round_trip(db: &str) {
     let s = start_server(db, 256 * 1024);
@@ -39,18 +39,35 @@ pub fn publish_resolve_revoke_round_trip(db: &str) {
     );
     assert_eq!(r.status, 409, "{}", r.text());
 
-    // Resolve as JSON, with the GTIN-13 form too (GS1 Digital Link pads to 14).
-    for path in [
-        "/01/09506000134352/10/EXO2604-12?17=280411",
-        "/01/9506000134352/10/EXO2604-12",
-    ] {
+    // Resolve as JSON, with the link's expiry and the GTIN-13 form too (GS1 Digital Link
+    // pads to 14).
+    let exp = exoskin_batch::date::parse(&fresh_record("x").batch.expires).unwrap();
+    let with_expiry = format!(
+        "/01/09506000134352/10/EXO2604-12?17={}",
+        exoskin_batch::date::yymmdd(exp)
+    );
+    for path in [with_expiry.as_str(), "/01/9506000134352/10/EXO2604-12"] {
         let r = get_json(&addr, path);
         assert_eq!(r.status, 200);
         let j = r.json().unwrap();
         assert_eq!(j["status"], "valid");
         assert_eq!(j["certificate"], i.certificate);
-        assert_eq!(j["issuer"]["name"], "Halvorsen Analytical Laboratory");
+        // The registry's name for the issuer, not the one the certificate claims.
+        assert_eq!(j["issuer"]["name"], "Test Lab");
+        assert_eq!(
+            j["issuer"]["claimedName"],
+            "Halvorsen Analytical Laboratory"
+        );
     }
+    // A link whose AI 17 expiry is not the certificate's: the page says so.
+    let wrong = exoskin_batch::date::yymmdd(exp.checked_add(jiff::Span::new().days(1)).unwrap());
+    let path = format!("/01/09506000134352/10/EXO2604-12?17={wrong}");
+    assert_eq!(
+        get_json(&addr, &path).json().unwrap()["status"],
+        "expiry_mismatch"
+    );
+    let page = get_html(&addr, &path).text();
+    assert!(page.contains("does not match the certificate"), "{page}");
     // The phone page.
     let r = get_html(&addr, "/01/09506000134352/10/EXO2604-12");
     assert_eq!(r.status, 200);
@@ -232,7 +249,7 @@ pub fn bad_input_gets_a_clear_4xx_and_leaves_data_untouched(db: &str) {
         assert!(err.contains(msg), "{what}: `{err}` lacks `{msg}`");
     }
     // Wrong content type, wrong method, bad revocations, bad audit parameters.
-    let r = exoskin_batch::client::request(
+    let r = exoskin_registry::client::request(
         &addr,
         "POST",
         "/api/v1/certificates",
@@ -245,7 +262,7 @@ pub fn bad_input_gets_a_clear_4xx_and_leaves_data_untouched(db: &str) {
     .unwrap();
     assert_eq!(r.status, 415);
     assert_eq!(
-        exoskin_batch::client::request(&addr, "DELETE", "/api/v1/certificates", &[], b"")
+        exoskin_registry::client::request(&addr, "DELETE", "/api/v1/certificates", &[], b"")
             .unwrap()
             .status,
         405
@@ -357,7 +374,7 @@ pub fn hostile_lots_that_are_valid_gs1_are_stored_literally_and_escaped_in_html(
             !page.contains(lot) || !lot.contains(['<', '"', '&', '\'']),
             "{lot} appears unescaped"
         );
-        assert!(page.contains(&exoskin_batch::html::escape(lot)));
+        assert!(page.contains(&exoskin_registry::html::escape(lot)));
     }
     assert_eq!(counts(&addr).certificates, 4);
     s.shutdown();

@@ -1,8 +1,8 @@
 //! Kill the registry (SIGKILL) in the middle of a burst of concurrent publishes; after a
 //! restart every acknowledged publish must be there, and the audit chain intact.
 use super::*;
-use exoskin_batch::client::Conn;
-use exoskin_batch::store::{verify_chain, AuditEntry, GENESIS_HASH};
+use exoskin_registry::client::Conn;
+use exoskin_registry::store::{verify_chain, AuditEntry, GENESIS_HASH};
 use std::io::BufRead;
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 /// Start the `exoskin-registry` binary; returns the child and its address.
 pub fn spawn_registry(db: &str, dir: &Path) -> (Child, String) {
     let issuers = dir.join("issuers.toml");
-    let hex: String = exoskin_batch::server::sha256(TOKEN.as_bytes())
+    let hex: String = exoskin_registry::server::sha256(TOKEN.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
     std::fs::write(
         &issuers,
         format!(
-            "[[issuer]]\nname = \"Test Lab\"\ndid = \"{}\"\ntoken_sha256 = \"{hex}\"\n",
+            "[[issuer]]\nname = \"Test Lab\"\ndid = \"{}\"\ntoken_sha256 = \"{hex}\"\ngtin_prefixes = [\"{TEST_LAB_PREFIX}\"]\n",
             exoskin_batch::keys::did_key(&key(1).verifying_key())
         ),
     )
@@ -31,6 +31,8 @@ pub fn spawn_registry(db: &str, dir: &Path) -> (Child, String) {
             "127.0.0.1:0",
             "--threads",
             "8",
+            "--rate-per-client",
+            "0",
             "--issuers",
         ])
         .arg(&issuers)

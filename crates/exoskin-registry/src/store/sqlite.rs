@@ -20,7 +20,7 @@ pub struct SqliteStore {
 }
 
 fn connect(path: &str) -> Result<Connection> {
-    let c = Connection::open(path).map_err(|e| BatchError::store(format!("{path}: {e}")))?;
+    let c = Connection::open(path).map_err(|e| RegistryError::store(format!("{path}: {e}")))?;
     c.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(db_err)?;
     c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
@@ -83,7 +83,7 @@ impl Store for SqliteStore {
             }
             tx.execute(
                 "INSERT INTO certificates (id, gtin, lot, issuer, valid_until, body, published_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![c.id, c.gtin, c.lot, c.issuer, c.valid_until, c.body, crate::date::Timestamp::now().to_string()],
+                params![c.id, c.gtin, c.lot, c.issuer, c.valid_until, c.body, exoskin_batch::date::Timestamp::now().to_string()],
             )
             .map_err(db_err)?;
             let seq = append_audit(&tx, actor, "publish", &c.id, publish_detail(c))?;
@@ -111,7 +111,7 @@ impl Store for SqliteStore {
             if already.is_some() {
                 return Ok(RevokeOutcome::AlreadyRevoked);
             }
-            let now = crate::date::Timestamp::now().to_string();
+            let now = exoskin_batch::date::Timestamp::now().to_string();
             tx.execute(
                 "INSERT INTO revocations (cert_id, reason, revoked_at, actor) VALUES (?1, ?2, ?3, ?4)",
                 params![id, reason, now, actor],
@@ -201,6 +201,43 @@ impl Store for SqliteStore {
             )
             .map_err(db_err)
         })
+    }
+
+    fn head(&self) -> Result<Option<(i64, String)>> {
+        self.pool.with(|conn| {
+            conn.query_row(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db_err)
+        })
+    }
+
+    fn save_checkpoint(&self, c: &Checkpoint) -> Result<()> {
+        let body = serde_json::to_string(c).map_err(db_err)?;
+        self.pool.with(|conn| {
+            conn.execute(
+                "INSERT INTO checkpoints (n, body) VALUES ((SELECT COALESCE(MAX(n), 0) + 1 FROM checkpoints), ?1)",
+                params![body],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
+        let body: Option<String> = self.pool.with(|conn| {
+            conn.query_row(
+                "SELECT body FROM checkpoints ORDER BY n DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)
+        })?;
+        body.as_deref().map(checkpoint_from_text).transpose()
     }
 
     fn kind(&self) -> &'static str {

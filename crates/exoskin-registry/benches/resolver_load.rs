@@ -3,15 +3,15 @@
 //! `GET /01/<gtin>/10/<lot>` from keep-alive clients and reports requests/s and latency
 //! percentiles, for JSON and for the HTML page.
 //!
-//! `cargo bench -p exoskin-batch --bench resolver_load` (bounded: EXOSKIN_BENCH_REQUESTS,
+//! `cargo bench -p exoskin-registry --bench resolver_load` (bounded: EXOSKIN_BENCH_REQUESTS,
 //! default 20000 per run, and at most 30 s per run; EXOSKIN_BENCH_CLIENTS, default 8).
 //! Under `cargo test` (no `--bench` argument) it runs a 200-request smoke pass.
 use exoskin_batch::cert::{self, IssueOptions};
-use exoskin_batch::client::{self, Conn};
 use exoskin_batch::date::Timestamp;
 use exoskin_batch::profile::Profile;
 use exoskin_batch::record::QcRecord;
-use exoskin_batch::server::{self, Issuer, ServerConfig};
+use exoskin_registry::client::{self, Conn};
+use exoskin_registry::server::{self, Issuer, ServerConfig};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,9 +46,13 @@ fn main() {
         name: "Bench Lab".into(),
         did: exoskin_batch::keys::did_key(&key.verifying_key()),
         token_sha256: server::sha256(TOKEN.as_bytes()),
+        authority: server::Authority::Any,
     }];
     let mut cfg = ServerConfig::new("127.0.0.1:0", &db, issuers);
     cfg.threads = env_usize("EXOSKIN_BENCH_THREADS", 8);
+    // One load generator on one address: the per-client limits would measure themselves.
+    cfg.client_limits.max_connections = 0;
+    cfg.client_limits.requests_per_second = 0.0;
     let srv = server::start(cfg).expect("server starts");
     let addr = srv.addr.to_string();
 
