@@ -1,7 +1,9 @@
-//! HTML escaping and the resolver's phone-friendly certificate page.
+//! The resolver's pages (the phone-friendly certificate page, message pages), as `maud`
+//! templates checked at compile time. Text from certificates and requests is escaped, with
+//! bidirectional and other control characters removed, when a template renders it.
 use exoskin_batch::cert::Verified;
+use maud::{html, Markup, PreEscaped, Render, DOCTYPE};
 use serde_json::Value;
-use std::fmt::Write;
 
 /// Unicode bidirectional controls (embeddings, overrides, isolates, marks): they can make
 /// text read in another order than it is stored ("Trojan Source"), so pages drop them.
@@ -31,18 +33,40 @@ const STYLE: &str = "body{font-family:system-ui,-apple-system,sans-serif;margin:
 table{border-collapse:collapse;width:100%;margin-bottom:1rem}td,th{padding:.35rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}\
 th{width:40%;font-weight:600}.pass{color:#166534}.fail{color:#991b1b;font-weight:700}small{color:#555;word-break:break-all}h2{font-size:1.1rem;margin:1.2rem 0 .4rem}";
 
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>\n",
-        escape(title)
-    )
+/// Page text: `escape`d when rendered. Every value from a certificate or a request enters a
+/// template through this, so none reaches the page with a control character or unescaped.
+struct T<'a>(&'a str);
+
+impl Render for T<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        buffer.push_str(&escape(self.0));
+    }
+}
+
+fn page(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                title { (T(title)) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body { (body) }
+        }
+    }
+    .into_string()
 }
 
 /// A page with one message (not found, bad request).
 pub fn message_page(title: &str, message: &str) -> String {
     page(
         title,
-        &format!("<h1>{}</h1><p>{}</p>", escape(title), escape(message)),
+        html! {
+            h1 { (T(title)) }
+            p { (T(message)) }
+        },
     )
 }
 
@@ -134,7 +158,6 @@ pub fn certificate_page(cert: &Value, v: &Verified, status: &Status, issuer_name
     let subj = &cert["credentialSubject"];
     let rec = &subj["qcRecord"];
     let a = &subj["assessment"];
-    let mut b = String::new();
     let (class, text) = match status {
         Status::Valid if v.assessment_pass => (
             "valid",
@@ -153,13 +176,6 @@ pub fn certificate_page(cert: &Value, v: &Verified, status: &Status, issuer_name
             format!("✖ The label's expiry ({link}) does not match the certificate's ({certificate}): this link does not belong to this certificate"),
         ),
     };
-    let _ = write!(b, "<div class=\"status {class}\">{}</div>", escape(&text));
-    let _ = write!(
-        b,
-        "<h1>{}</h1><p>{}</p>",
-        escape(s(rec, &["product", "name"])),
-        escape(s(rec, &["product", "brand"]))
-    );
     let checks: Vec<(&str, bool)> = a["checks"]
         .as_array()
         .map(|cs| {
@@ -173,19 +189,11 @@ pub fn certificate_page(cert: &Value, v: &Verified, status: &Status, issuer_name
                 .collect()
         })
         .unwrap_or_default();
-    // A row; red with a cross when one of the named checks (`a|b`) failed.
-    let row = |b: &mut String, k: &str, v: &str, check: &str| {
-        let failed = checks
+    // Whether one of the named checks (`a|b`) failed: its row is red with a cross.
+    let failed = |check: &str| {
+        checks
             .iter()
-            .any(|(id, pass)| !pass && check.split('|').any(|c| c == *id));
-        let _ = write!(
-            b,
-            "<tr><th>{}</th><td{}>{}{}</td></tr>",
-            escape(k),
-            if failed { " class=\"fail\"" } else { "" },
-            if failed { "✖ " } else { "" },
-            escape(v)
-        );
+            .any(|(id, pass)| !pass && check.split('|').any(|c| c == *id))
     };
     let c = &rec["characterization"];
     let sf = &rec["safety"];
@@ -346,45 +354,70 @@ pub fn certificate_page(cert: &Value, v: &Verified, status: &Status, issuer_name
             ],
         ),
     ];
-    for (title, rows) in &sections {
-        if !title.is_empty() {
-            let _ = write!(b, "<h2>{}</h2>", escape(title));
+    let body = html! {
+        div class={ "status " (class) } { (T(&text)) }
+        h1 { (T(s(rec, &["product", "name"]))) }
+        p { (T(s(rec, &["product", "brand"]))) }
+        @for (title, rows) in &sections {
+            @if !title.is_empty() {
+                h2 { (T(title)) }
+            }
+            table {
+                @for (k, val, check) in rows {
+                    tr {
+                        th { (T(k)) }
+                        @if failed(check) {
+                            td.fail { "✖ " (T(val)) }
+                        } @else {
+                            td { (T(val)) }
+                        }
+                    }
+                }
+            }
         }
-        b.push_str("<table>");
-        for (k, val, check) in rows {
-            row(&mut b, k, val, check);
+        h2 { "All checks (" (T(s(a, &["profile"]))) ", " (T(s(a, &["profileVersion"]))) ")" }
+        table {
+            tr { th { "Check" } td { b { "Result / limit" } } }
+            @for ch in a["checks"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+                @let pass = ch["pass"].as_bool().unwrap_or(false);
+                tr {
+                    th { (T(s(ch, &["description"]))) }
+                    td class=(if pass { "pass" } else { "fail" }) {
+                        (if pass { "✔" } else { "✖" }) " " (T(s(ch, &["value"])))
+                        br;
+                        small { "limit " (T(s(ch, &["limit"]))) " · " (T(s(ch, &["source"]))) }
+                    }
+                }
+            }
         }
-        b.push_str("</table>");
-    }
-    let _ = write!(
-        b,
-        "<h2>All checks ({}, {})</h2><table><tr><th>Check</th><td><b>Result / limit</b></td></tr>",
-        escape(s(a, &["profile"])),
-        escape(s(a, &["profileVersion"]))
-    );
-    for ch in a["checks"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
-        let pass = ch["pass"].as_bool().unwrap_or(false);
-        let _ = write!(
-            b,
-            "<tr><th>{}</th><td class=\"{}\">{} {}<br><small>limit {} · {}</small></td></tr>",
-            escape(s(ch, &["description"])),
-            if pass { "pass" } else { "fail" },
-            if pass { "✔" } else { "✖" },
-            escape(s(ch, &["value"])),
-            escape(s(ch, &["limit"])),
-            escape(s(ch, &["source"]))
-        );
-    }
-    let _ = write!(
-        b,
-        "</table><p><small>Certificate {} · issuer {} · signed {} · valid until {}</small></p>",
-        escape(&v.id),
-        escape(&v.issuer_did),
-        escape(s(cert, &["proof", "created"])),
-        escape(&v.valid_until.to_string())
-    );
+        p {
+            small {
+                "Certificate " (T(&v.id)) " · issuer " (T(&v.issuer_did))
+                " · signed " (T(s(cert, &["proof", "created"])))
+                " · valid until " (T(&v.valid_until.to_string()))
+            }
+        }
+    };
     page(
         &format!("{} lot {}", s(rec, &["product", "name"]), v.lot),
-        &b,
+        body,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_escape_text_and_drop_controls() {
+        let p = message_page("<b>Not found</b>", "lot A\u{202E}B'\"&\u{0}");
+        assert!(p.starts_with("<!DOCTYPE html><html lang=\"en\">"), "{p}");
+        assert!(
+            p.contains("<title>&lt;b&gt;Not found&lt;/b&gt;</title>"),
+            "{p}"
+        );
+        assert!(p.contains("<p>lot AB&#39;&quot;&amp;</p>"), "{p}");
+        assert!(!p.contains('\u{202E}') && !p.contains('\u{0}'));
+        assert!(p.contains("name=\"viewport\" content=\"width=device-width,initial-scale=1\""));
+    }
 }
