@@ -21,17 +21,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The simulator's vesicle sources (keys of `data/potency.toml`).
-pub const SIM_SOURCES: &[&str] = &[
-    "human_msc_adipose",
-    "human_msc_umbilical_cord",
-    "human_msc_bone_marrow",
-    "platelet",
-    "plant",
-    "bacterial",
-    "synthetic_mimetic",
-    "liposome",
-    "vehicle",
-];
+pub use exoskin_model::scenario::SOURCES as SIM_SOURCES;
 
 /// Particle concentration when the product file gives none, per mL. Assumption (range
 /// 1e8 to 1e12): the bundled scenarios use 1e10 to 1e11.
