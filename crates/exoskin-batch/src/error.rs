@@ -18,7 +18,7 @@ pub enum BatchError {
     /// A TOML record that does not read (syntax, wrong type, unknown or duplicate key),
     /// located and named by the workspace's one TOML reader ([`exoskin_model::input`]).
     #[error(transparent)]
-    Input(#[from] exoskin_model::ModelError),
+    Input(Box<exoskin_model::ModelError>),
     /// A named field (`batch.expires`, `product.gtin`, a flag) holds a bad value.
     #[error("{field}: {source}")]
     Field {
@@ -116,3 +116,9 @@ impl BatchError {
 }
 
 pub type Result<T, E = BatchError> = std::result::Result<T, E>;
+
+impl From<exoskin_model::ModelError> for BatchError {
+    fn from(e: exoskin_model::ModelError) -> Self {
+        BatchError::Input(Box::new(e))
+    }
+}

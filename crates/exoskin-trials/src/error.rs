@@ -29,7 +29,7 @@ pub enum TrialError {
     /// twice: located and named by the workspace's one TOML reader
     /// ([`exoskin_model::input`]).
     #[error(transparent)]
-    Input(#[from] exoskin_model::ModelError),
+    Input(Box<exoskin_model::ModelError>),
     /// A problem inside an arm's scenario file, located in that file.
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
@@ -44,4 +44,10 @@ fn place(line: Option<u32>, column: Option<u32>) -> String {
 
 fn key_prefix(field: Option<&str>) -> String {
     field.map(|f| format!("`{f}`: ")).unwrap_or_default()
+}
+
+impl From<exoskin_model::ModelError> for TrialError {
+    fn from(e: exoskin_model::ModelError) -> Self {
+        TrialError::Input(Box::new(e))
+    }
 }
