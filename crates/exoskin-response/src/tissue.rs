@@ -120,6 +120,9 @@ fn rest() -> [f64; N] {
     x
 }
 
+/// The reported outcomes. Wrinkle depth follows collagen; elasticity weighs collagen 0.7 and
+/// elastic fibres 0.3 (collagen carries most of the dermis's load: an assumption, its scale
+/// `elasticity_per_matrix` fitted); `leak` is the TEWL through open microneedle pores.
 fn outputs(x: &[f64; N], leak: f64, v: &Values) -> [f64; N_OUT] {
     let col = x[COL] - 1.0;
     let barrier = 1.0 - (1.0 - x[B]) * (1.0 - leak);
