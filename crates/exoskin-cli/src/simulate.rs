@@ -375,7 +375,7 @@ fn transport_summary(o: &mut String, s: &Scenario, t: &Transport) {
                 sci(r.tracked_per_cm2[last])
             );
             if let Some(ch) = &res.channel {
-                let _ = writeln!(o, "  channel: radius {:.1} um, depth {:.0} um, unit cell radius {:.0} um, closure half-life {} h", ch.channel_radius_um, ch.channel_depth_um, ch.unit_cell_radius_um, ch.closure_half_life_h);
+                let _ = writeln!(o, "  channel: radius {:.1} um, depth {:.0} um, unit cell radius {:.0} um, closure half-life {:.1} h", ch.channel_radius_um, ch.channel_depth_um, ch.unit_cell_radius_um, ch.closure_half_life_h);
             }
         }
         _ => {}

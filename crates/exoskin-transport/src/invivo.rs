@@ -282,6 +282,17 @@ pub fn simulate(
                 let (depth, radius) = geo.centres();
                 let pp = p.clone();
                 let apps2 = apps.clone();
+                // The half-life reported with the channel: the closure curve's (time at which it
+                // is half open) when one is given, else the data file's first-order value.
+                let half_open = closure
+                    .and_then(|c| {
+                        c.times_h
+                            .iter()
+                            .zip(&c.openness)
+                            .find(|(_, &o)| o <= 0.5)
+                            .map(|(&t, _)| t)
+                    })
+                    .unwrap_or(t_half);
                 let closure = closure.cloned();
                 let sessions = v.sessions_h.clone();
                 let update: Box<engine::Update> = Box::new(move |t, nets: &mut [Network]| {
@@ -303,7 +314,7 @@ pub fn simulate(
                     unit_cell_radius_um: rr,
                     channel_radius_um: r_ch,
                     channel_depth_um: depth_ch,
-                    closure_half_life_h: t_half,
+                    closure_half_life_h: half_open,
                 };
                 (
                     nets,
