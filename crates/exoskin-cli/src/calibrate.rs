@@ -28,12 +28,7 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<u8> {
     let tp = TransportParams::defaults();
     let rp = ResponseParams::shipped().map_err(|e| anyhow::anyhow!("{e}"))?;
-    if a.draws == 0 || a.draws > 10_000 {
-        return Err(bad_input(format!(
-            "--draws {}: must be between 1 and 10000",
-            a.draws
-        )));
-    }
+    check_draws(a.draws)?;
     let report = if a.check {
         calibrate::check(tp, rp, a.draws).map_err(|e| anyhow::anyhow!("{e}"))?
     } else {
@@ -60,6 +55,16 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     print!("{}", summary(&report));
     println!("wrote {}", a.out.display());
     Ok(0)
+}
+
+/// `--draws` must be 1 to 10,000 (posterior draws; each costs one response run per datum).
+fn check_draws(draws: usize) -> anyhow::Result<()> {
+    if draws == 0 || draws > 10_000 {
+        return Err(bad_input(format!(
+            "--draws {draws}: must be between 1 and 10000; 32 (the default) gives 90 % intervals"
+        )));
+    }
+    Ok(())
 }
 
 fn summary(r: &Report) -> String {
@@ -128,12 +133,7 @@ pub fn run_claims(a: ClaimsArgs) -> anyhow::Result<u8> {
             a.scenarios.display()
         )));
     }
-    if a.draws == 0 || a.draws > 10_000 {
-        return Err(bad_input(format!(
-            "--draws {}: must be between 1 and 10000",
-            a.draws
-        )));
-    }
+    check_draws(a.draws)?;
     let tp = TransportParams::defaults();
     let rp = ResponseParams::shipped().map_err(|e| anyhow::anyhow!("{e}"))?;
     let rows =

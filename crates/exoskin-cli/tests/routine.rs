@@ -1,11 +1,9 @@
 //! `exoskin routine` and `exoskin facemap` end to end: output fields and exit codes.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn exoskin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_exoskin"))
-}
+use common::{exe, json_of};
+use std::path::PathBuf;
 
 fn example(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -26,17 +24,8 @@ fn scratch(name: &str) -> PathBuf {
 
 #[test]
 fn routine_json_has_the_issue_fields() {
-    let out = exoskin()
-        .args(["routine", "--json"])
-        .arg(example("pregnant_sensitive.toml"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let file = example("pregnant_sensitive.toml");
+    let v = json_of(&["routine", "--json", file.to_str().unwrap()]);
     let days = v["days"].as_array().unwrap();
     assert_eq!(days.len(), 14);
     assert_eq!(days[0]["date"], "2027-03-01");
@@ -69,7 +58,7 @@ fn bad_routine_exits_2_with_the_place() {
         "[person]\nage_years = 300\nskin_type = \"normal\"\n[plan]\nstart = \"2027-01-04\"\nweeks = 2\n",
     )
     .unwrap();
-    let out = exoskin().arg("routine").arg(&f).output().unwrap();
+    let out = exe().arg("routine").arg(&f).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -81,18 +70,14 @@ fn bad_routine_exits_2_with_the_place() {
 #[test]
 fn facemap_writes_svg_and_png_with_every_zone() {
     let stem = scratch("map").join("map");
-    let out = exoskin()
-        .args(["facemap", "--json", "--out"])
-        .arg(&stem)
-        .arg(example("adsc_ev_serum.toml"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let file = example("adsc_ev_serum.toml");
+    let v = json_of(&[
+        "facemap",
+        "--json",
+        "--out",
+        stem.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(v["zones"].as_array().unwrap().len(), 7);
     let svg = std::fs::read_to_string(stem.with_extension("svg")).unwrap();
     for z in [

@@ -8,7 +8,7 @@
 
 use crate::calibrate::{percentiles, posterior_draws};
 use crate::params::{ResponseError, ResponseParams};
-use crate::{culture, evidence, respond, try_simulate_in_vivo, wound_for, Outcomes, Simulation};
+use crate::{culture, evidence, try_simulate_in_vivo, Outcomes, Simulation};
 use exoskin_model::scenario::InVivo;
 use exoskin_model::{parse_scenario, Scenario, TransportParams};
 use serde::{Deserialize, Serialize};
@@ -68,15 +68,7 @@ struct Run {
 
 fn outcomes(r: &Run, rp: &ResponseParams) -> Outcomes {
     match (&r.scenario, &r.sim) {
-        (Scenario::InVivo(v), Some(s)) => {
-            let w = wound_for(v, Some(&s.transport), rp);
-            let ch = if s.channel == s.wound {
-                w.clone()
-            } else {
-                s.channel.clone()
-            };
-            respond(v, &s.transport, w.as_ref(), ch.as_ref(), 1.0, rp)
-        }
+        (Scenario::InVivo(v), Some(s)) => s.respond_with(v, rp),
         (Scenario::CellCulture(c), _) => culture::simulate_culture(c, rp),
         _ => Outcomes {
             series: Default::default(),

@@ -8,7 +8,7 @@
 //! ratios of mRNA) are listed with the reason and not evaluated.
 
 use crate::params::{ResponseError, ResponseParams};
-use crate::{respond, try_simulate_in_vivo, wound_for, Outcomes, Simulation};
+use crate::{try_simulate_in_vivo, Outcomes, Simulation};
 use exoskin_model::scenario::InVivo;
 use exoskin_model::{parse_scenario, Scenario, TransportParams};
 use serde::{Deserialize, Serialize};
@@ -236,15 +236,7 @@ pub fn prepare(
 
 /// Outcomes of a prepared datum under `rp` (transport held fixed; the wound recomputed).
 pub fn outcomes(p: &Prepared, rp: &ResponseParams) -> Outcomes {
-    let v = &p.scenario;
-    let tr = &p.sim.transport;
-    let wound = wound_for(v, Some(tr), rp);
-    let channel = if p.sim.channel == p.sim.wound {
-        wound.clone()
-    } else {
-        p.sim.channel.clone()
-    };
-    respond(v, tr, wound.as_ref(), channel.as_ref(), 1.0, rp)
+    p.sim.respond_with(&p.scenario, rp)
 }
 
 /// Value of a series at a day (linear between outputs).
@@ -284,9 +276,10 @@ fn reading(d: &Datum, v: &InVivo, o: &Outcomes) -> f64 {
     };
     match d.quantity.as_str() {
         "channel_closure_h" => o.channel_closure_h.unwrap_or(f64::NAN),
+        // Microneedle channels close first order: 95 % closed after log2(20) half-lives.
         "channel_half_life_h" => o
             .channel_closure_h
-            .map(|_| half_open_time(v, o))
+            .map(|c| c / 20f64.log2())
             .unwrap_or(f64::NAN),
         "reepithelialization_h" => o.wound_closure_h.unwrap_or(f64::NAN),
         "barrier_recovery_d" => {
@@ -314,11 +307,6 @@ fn reading(d: &Datum, v: &InVivo, o: &Outcomes) -> f64 {
         "scar_pct" => read("wrinkle_pct"),
         q => read(q),
     }
-}
-
-fn half_open_time(_v: &InVivo, o: &Outcomes) -> f64 {
-    // Microneedle channels close first order: 95 % closed after log2(20) half-lives.
-    o.channel_closure_h.unwrap_or(f64::NAN) / 20f64.log2()
 }
 
 /// The residual of a datum in units of its sigma (bounds count only when violated).

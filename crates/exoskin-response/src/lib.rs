@@ -68,6 +68,22 @@ pub struct Simulation {
     pub outcomes: Outcomes,
 }
 
+impl Simulation {
+    /// Outcomes under other response parameters with this run's transport held fixed
+    /// (calibration, claims): the wound is recomputed from the vesicle signal; microneedle
+    /// channels keep their physical clock, laser channels follow the new wound.
+    pub fn respond_with(&self, v: &InVivo, rp: &ResponseParams) -> Outcomes {
+        let wound = wound_for(v, Some(&self.transport), rp);
+        let physical = Injury::of(&v.procedure).is_some_and(|i| i.microneedle);
+        let channel = if physical {
+            self.channel.as_ref()
+        } else {
+            wound.as_ref()
+        };
+        respond(v, &self.transport, wound.as_ref(), channel, 1.0, rp)
+    }
+}
+
 /// Per-cell vesicle effects in keratinocytes and fibroblasts of a transport run;
 /// `delivery_scale` multiplies the uptake (virtual participants whose skin lets more or fewer
 /// vesicles through).
