@@ -4,12 +4,10 @@
 use crate::bad_input;
 use anyhow::Context;
 use clap::Args as ClapArgs;
-use exoskin_model::TransportParams;
 use exoskin_plot::{save_titled, typeset_units, Chart, Histogram, Panel, Series, Style};
-use exoskin_response::ResponseParams;
-use exoskin_trials::analysis::{analyze, changes, course, EndpointResult};
-use exoskin_trials::power::{simulate_power, PowerPoint, PowerResult};
-use exoskin_trials::sim::{simulate, ModelResponder, Readings};
+use exoskin_trials::analysis::{changes, course, EndpointResult};
+use exoskin_trials::power::{PowerPoint, PowerResult};
+use exoskin_trials::sim::Readings;
 use exoskin_trials::spec::{load_trial, Design, ResponseMode, Trial};
 use exoskin_trials::stats;
 use serde_json::json;
@@ -163,55 +161,24 @@ pub fn run_trial(a: TrialArgs) -> anyhow::Result<u8> {
     }
     let started = Instant::now();
     let bar = Progress::new("participants");
-    let (readings, results, grid, phases) = with_threads(a.threads, || {
-        bar.message(&format!(
-            "transport: running {} arm scenario(s) once each ...",
-            trial.arms.len()
-        ));
-        let t0 = Instant::now();
-        let responder = ModelResponder::new(
+    let file = a.file.display().to_string();
+    let run = with_threads(a.threads, || {
+        exoskin_api::trial::run_trial(
             &trial,
-            TransportParams::defaults(),
-            ResponseParams::defaults(),
-        )?;
-        let t1 = Instant::now();
-        let readings = simulate(
-            &trial,
-            trial.participants,
-            trial.seed,
-            &responder,
+            &file,
+            &|m| bar.message(m),
             Some(&|d, t| bar.show(d, t)),
-        );
-        bar.done();
-        let t2 = Instant::now();
-        let results = analyze(&trial, &readings);
-        let phases = json!({
-            "transport_and_grid": (t1 - t0).as_secs_f64(),
-            "participants": (t2 - t1).as_secs_f64(),
-            "analysis": t2.elapsed().as_secs_f64(),
-        });
-        Ok::<_, exoskin_transport::TransportError>((
-            readings,
-            results,
-            responder.uses_grid(),
-            phases,
-        ))
+        )
     })?
-    .map_err(|e| bad_input(format!("{}: {e}", a.file.display())))?;
+    .map_err(|e| bad_input(e.to_string()))?;
+    bar.done();
     let elapsed = started.elapsed().as_secs_f64();
-    let doc = json!({
-        "trial": trial.name,
-        "file": a.file.display().to_string(),
-        "design": trial.design.name(),
-        "participants": readings.participants,
-        "arms": trial.arms.iter().map(|x| json!({"name": x.name, "scenario": x.scenario_file})).collect::<Vec<_>>(),
-        "seed": trial.seed,
-        "alpha": trial.alpha,
-        "response_mode": if grid { "grid" } else { "exact" },
-        "elapsed_s": elapsed,
-        "phases_s": phases,
-        "endpoints": results,
-    });
+    let exoskin_api::trial::TrialRun {
+        readings,
+        results,
+        grid,
+        doc,
+    } = run;
     if let Some(dir) = &a.out {
         write_out(dir, &trial, &readings, &results, &doc)
             .with_context(|| format!("writing results into {}", dir.display()))?;
@@ -547,32 +514,21 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
             "--max-participants {max_n} is outside the allowed range 4 to 100000"
         )));
     }
-    // Many simulated trials: interpolate responses on the grid.
-    trial.response = ResponseMode::Grid;
     let bar = Progress::new("power");
     let started = Instant::now();
-    let result: PowerResult = with_threads(a.threads, || {
-        bar.message("transport and response grid ...");
-        let responder = ModelResponder::new(
+    let (result, doc): (PowerResult, _) = with_threads(a.threads, || {
+        exoskin_api::trial::run_power(
             &trial,
-            TransportParams::defaults(),
-            ResponseParams::defaults(),
-        )?;
-        Ok::<_, exoskin_transport::TransportError>(simulate_power(
-            &trial,
-            &responder,
             target,
             replicates,
             max_n,
+            &|m| bar.message(m),
             &|p: &PowerPoint| bar.message(&format!("n = {}: power {:.3}", p.n, p.power.rate)),
-        ))
+        )
     })?
-    .map_err(|e| bad_input(format!("{}: {e}", trial.name)))?;
+    .map_err(|e| bad_input(e.to_string()))?;
     bar.done();
     if a.json {
-        let mut doc = serde_json::to_value(&result)?;
-        doc["trial"] = json!(trial.name);
-        doc["elapsed_s"] = json!(started.elapsed().as_secs_f64());
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(0);
     }

@@ -1,0 +1,27 @@
+//! The documents exoskin's commands produce. The CLI prints them, the HTTP API serves them,
+//! the Python package returns them and sweeps read outputs from them: one producer, so the
+//! same input gives the same JSON everywhere.
+
+pub mod simulate;
+pub mod trial;
+
+/// What went wrong, for any front end to show (the CLI exits 2 on `BadInput`).
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The input is wrong: `field` names it where known, `message` says what and how to fix it.
+    #[error("{message}")]
+    BadInput {
+        field: Option<String>,
+        message: String,
+    },
+}
+
+impl ApiError {
+    /// A bad-input error without a known field.
+    pub fn bad(message: impl Into<String>) -> ApiError {
+        ApiError::BadInput {
+            field: None,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,499 @@
+//! `simulate`: run a scenario, and the documents of a run (JSON, readable summary, CSV).
+//! The CLI, the HTTP API, the Python package and sweeps all produce their output here, so
+//! the same input gives the same JSON everywhere.
+
+use crate::ApiError;
+use exoskin_model::{read_scenario, Scenario, TransportParams};
+use exoskin_response::{culture, try_simulate_in_vivo, Outcomes, ResponseParams};
+use exoskin_transport::network::SINK_NAMES;
+use exoskin_transport::{simulate, Transport};
+use serde_json::{json, Map, Value};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// The scenario run when no file is given (also in `scenarios/`).
+pub const DEFAULT_SCENARIO: &str = include_str!("../../../scenarios/in_vivo_microneedling.toml");
+/// The name under which [`DEFAULT_SCENARIO`] is reported.
+pub const DEFAULT_SCENARIO_NAME: &str = "<bundled in_vivo_microneedling.toml>";
+
+/// One finished run of a scenario.
+pub struct Run {
+    pub scenario: Scenario,
+    /// The file (or other name) the scenario came from, as reported in `scenario.file`.
+    pub name: String,
+    pub transport: Option<Transport>,
+    pub outcomes: Option<Outcomes>,
+}
+
+/// Read a scenario from TOML text; `name` says where it came from in error messages.
+pub fn parse(text: &str, name: &str) -> Result<Scenario, ApiError> {
+    read_scenario(text, name).map_err(|e| ApiError::BadInput {
+        field: e.place().and_then(|p| p.key.clone()),
+        message: e.to_string(),
+    })
+}
+
+/// Run a scenario with the shipped parameters.
+pub fn run(scenario: Scenario, name: &str) -> Result<Run, ApiError> {
+    run_with(
+        scenario,
+        name,
+        TransportParams::defaults(),
+        ResponseParams::defaults(),
+    )
+}
+
+/// Run a scenario with the given parameters (ensembles, sensitivity and sweeps).
+pub fn run_with(
+    scenario: Scenario,
+    name: &str,
+    tp: &TransportParams,
+    rp: &ResponseParams,
+) -> Result<Run, ApiError> {
+    // A solver that cannot keep the state finite was given inputs it cannot represent:
+    // the user's numbers, so it is bad input with the solver's account.
+    let solver = |e: exoskin_transport::TransportError| ApiError::BadInput {
+        field: None,
+        message: format!("{name}: the simulation stopped: {e}; check the scenario's values"),
+    };
+    let (transport, outcomes) = match &scenario {
+        Scenario::InVivo(v) => {
+            let sim = try_simulate_in_vivo(v, tp, rp).map_err(solver)?;
+            (Some(Transport::InVivo(sim.transport)), Some(sim.outcomes))
+        }
+        Scenario::CellCulture(c) => (None, Some(culture::simulate_culture(c, rp))),
+        Scenario::FranzCell(_) => (simulate(&scenario, tp).map_err(solver)?, None),
+    };
+    Ok(Run {
+        scenario,
+        name: name.to_string(),
+        transport,
+        outcomes,
+    })
+}
+
+impl Run {
+    /// The JSON document (`exoskin simulate --json`).
+    pub fn json(&self) -> Value {
+        report_json(
+            &self.scenario,
+            &self.name,
+            self.transport.as_ref(),
+            self.outcomes.as_ref(),
+        )
+    }
+    /// The readable summary (`exoskin simulate`).
+    pub fn summary(&self) -> String {
+        summary(
+            &self.scenario,
+            &self.name,
+            self.transport.as_ref(),
+            self.outcomes.as_ref(),
+        )
+    }
+    /// Time series and profiles as CSV files in `dir` (`exoskin simulate --out DIR`).
+    pub fn write_csv(&self, dir: &Path) -> std::io::Result<()> {
+        write_csv(dir, self.transport.as_ref(), self.outcomes.as_ref())
+    }
+}
+
+fn mass_balance(t: &Transport) -> Value {
+    let r = t.run();
+    let last = r.times_h.len() - 1;
+    let mut comps = Map::new();
+    for (k, name) in r.compartments.iter().enumerate() {
+        comps.insert(name.clone(), json!(r.amounts_per_cm2[k][last]));
+    }
+    for (s, name) in SINK_NAMES.iter().enumerate() {
+        if r.sinks_per_cm2[s][last] != 0.0 {
+            comps.insert(name.to_string(), json!(r.sinks_per_cm2[s][last]));
+        }
+    }
+    if matches!(t, Transport::Franz(_)) {
+        comps.insert("receptor".into(), json!(r.drained_per_cm2[last]));
+    }
+    json!({
+        "applied_per_cm2": r.applied_per_cm2[last],
+        "compartments_per_cm2": comps,
+        "recovery": r.recovery(),
+    })
+}
+
+/// The JSON document of a run.
+pub fn report_json(s: &Scenario, file: &str, t: Option<&Transport>, o: Option<&Outcomes>) -> Value {
+    let e = s.experiment();
+    json!({
+        "scenario": {
+            "file": file,
+            "kind": kind_name(s),
+            "name": e.name,
+            "duration_h": e.duration_h,
+        },
+        "transport": t.map(transport_json),
+        "outcomes": o.map(|o| serde_json::to_value(o).unwrap_or(Value::Null)),
+    })
+}
+
+fn kind_name(s: &Scenario) -> &'static str {
+    match s {
+        Scenario::FranzCell(_) => "franz_cell",
+        Scenario::InVivo(_) => "in_vivo",
+        Scenario::CellCulture(_) => "cell_culture",
+    }
+}
+
+fn transport_json(t: &Transport) -> Value {
+    let r = t.run();
+    let mut tr = Map::new();
+    tr.insert("times_h".into(), json!(r.times_h));
+    let mut series = Map::new();
+    for (k, name) in r.compartments.iter().enumerate() {
+        series.insert(name.clone(), json!(r.amounts_per_cm2[k]));
+    }
+    tr.insert("compartments_per_cm2".into(), Value::Object(series));
+    tr.insert("mass_balance".into(), mass_balance(t));
+    tr.insert("steps".into(), json!(r.steps));
+    match t {
+        Transport::Franz(f) => {
+            tr.insert(
+                "cumulative_receptor_per_cm2".into(),
+                json!(r.drained_per_cm2),
+            );
+            tr.insert(
+                "steady_flux_per_cm2_h".into(),
+                json!(f.fit.as_ref().map(|x| x.steady_flux_per_cm2_h)),
+            );
+            tr.insert(
+                "lag_time_h".into(),
+                json!(f.fit.as_ref().map(|x| x.lag_time_h)),
+            );
+            tr.insert(
+                "steady_state_reached".into(),
+                json!(f.fit.as_ref().map(|x| x.steady_state_reached)),
+            );
+            tr.insert(
+                "theoretical_steady_flux_per_cm2_h".into(),
+                json!(f.theoretical_steady_flux_per_cm2_h),
+            );
+            tr.insert(
+                "theoretical_lag_time_h".into(),
+                json!(f.theoretical_lag_time_h),
+            );
+            tr.insert("size_classes".into(), json!(f.classes));
+        }
+        Transport::InVivo(v) => {
+            tr.insert("geometry".into(), json!(v.geometry));
+            tr.insert(
+                "reached_dermis_fraction".into(),
+                json!(v.reached_dermis_fraction),
+            );
+            tr.insert("reached_dermis_per_cm2".into(), json!(r.tracked_per_cm2));
+            tr.insert(
+                "storage_retained_fraction".into(),
+                json!(v.storage_retained_fraction),
+            );
+            tr.insert(
+                "dose_per_application_per_cm2".into(),
+                json!(v.dose_per_application_per_cm2),
+            );
+            let mut sinks = Map::new();
+            for (k, name) in SINK_NAMES.iter().enumerate() {
+                sinks.insert(name.to_string(), json!(r.sinks_per_cm2[k]));
+            }
+            tr.insert("cumulative_sinks_per_cm2".into(), Value::Object(sinks));
+            tr.insert(
+                "size_classes".into(),
+                json!(v
+                    .size_classes
+                    .iter()
+                    .map(|(d, w)| json!({"diameter_nm": d, "fraction": w}))
+                    .collect::<Vec<_>>()),
+            );
+            tr.insert("channel".into(), json!(v.channel));
+        }
+    }
+    Value::Object(tr)
+}
+
+fn sci(x: f64) -> String {
+    if x == 0.0 {
+        "0".into()
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
+/// The readable summary.
+pub fn summary(s: &Scenario, file: &str, t: Option<&Transport>, oc: Option<&Outcomes>) -> String {
+    let e = s.experiment();
+    let mut o = String::new();
+    let _ = writeln!(o, "exoskin simulate: {file}");
+    if !e.name.is_empty() {
+        let _ = writeln!(o, "  {}", e.name);
+    }
+    if let Some(t) = t {
+        transport_summary(&mut o, s, t);
+    }
+    if let Some(oc) = oc {
+        outcomes_summary(&mut o, s, oc);
+    }
+    o
+}
+
+/// Outcome values at 2, 4 and 12 weeks (or at the end, for shorter runs).
+fn outcomes_summary(o: &mut String, s: &Scenario, oc: &Outcomes) {
+    let x = &oc.series;
+    if let Scenario::CellCulture(c) = s {
+        let low = x
+            .cytokines_pct
+            .iter()
+            .cloned()
+            .fold(f64::INFINITY, f64::min);
+        let _ = writeln!(
+            o,
+            "Cell culture: {} EVs on {} cells ({} stimulus), {} vesicles per cell",
+            c.source, c.cell_type, c.stimulus, c.vesicles_per_cell
+        );
+        let _ = writeln!(
+            o,
+            "  cytokines vs stimulated control: {:+.1} % at {} h (lowest {:+.1} %)",
+            x.cytokines_pct.last().copied().unwrap_or(0.0),
+            c.experiment.duration_h,
+            low
+        );
+        return;
+    }
+    let end = *x.times_d.last().unwrap_or(&0.0);
+    let mut days: Vec<f64> = [14.0, 28.0, 84.0]
+        .into_iter()
+        .filter(|d| *d <= end + 1e-9)
+        .collect();
+    if days.last().map(|d| (end - d).abs() > 1e-6).unwrap_or(true) {
+        days.push(end);
+    }
+    let _ = write!(o, "Outcomes (% change from baseline){:>10}", "");
+    for d in &days {
+        let _ = write!(o, "{:>10}", format!("day {}", fmt_day(*d)));
+    }
+    let _ = writeln!(o);
+    let rows: [(&str, &Vec<f64>); 11] = [
+        ("collagen", &x.collagen_pct),
+        ("elastin expression", &x.elastin_pct),
+        ("elastic fibres", &x.elastic_fibre_pct),
+        ("hydration", &x.hydration_pct),
+        ("TEWL", &x.tewl_pct),
+        ("erythema", &x.erythema_pct),
+        ("cytokines", &x.cytokines_pct),
+        ("melanin", &x.melanin_pct),
+        ("pore area", &x.pore_area_pct),
+        ("wrinkle depth", &x.wrinkle_pct),
+        ("elasticity", &x.elasticity_pct),
+    ];
+    for (name, v) in rows {
+        let _ = write!(o, "  {name:<42}");
+        for d in &days {
+            let k = x
+                .times_d
+                .iter()
+                .position(|t| (t - d).abs() < 1e-6)
+                .unwrap_or(x.times_d.len() - 1);
+            let _ = write!(o, "{:>10}", format!("{:+.2}", v[k]));
+        }
+        let _ = writeln!(o);
+    }
+    match oc.wound_closure_h {
+        Some(h) => {
+            let _ = writeln!(o, "  wound closure (95 % re-epithelialized): {h:.1} h");
+        }
+        None => {
+            let _ = writeln!(o, "  wound closure: no wound");
+        }
+    }
+    if let Some(h) = oc.channel_closure_h {
+        let _ = writeln!(
+            o,
+            "  channels closed (95 %), what vesicles enter by: {h:.1} h"
+        );
+    }
+    let _ = writeln!(
+        o,
+        "  baseline collagen index at this age: {:.2} (1 = healthy skin at 30)",
+        oc.baseline.collagen_index
+    );
+}
+
+fn fmt_day(d: f64) -> String {
+    if (d - d.round()).abs() < 1e-9 {
+        format!("{}", d.round())
+    } else {
+        format!("{d:.2}")
+    }
+}
+
+fn transport_summary(o: &mut String, s: &Scenario, t: &Transport) {
+    let r = t.run();
+    let last = r.times_h.len() - 1;
+    let e = s.experiment();
+    match (s, t) {
+        (Scenario::FranzCell(f), Transport::Franz(res)) => {
+            let _ = writeln!(
+                o,
+                "Franz cell (OECD TG 428), {} layer(s), {} dose, {} h",
+                f.layers.len(),
+                if f.donor.infinite {
+                    "infinite"
+                } else {
+                    "finite"
+                },
+                e.duration_h
+            );
+            let _ = writeln!(
+                o,
+                "  cumulative in receptor at {} h: {} per cm2",
+                r.times_h[last],
+                sci(r.drained_per_cm2[last])
+            );
+            if let Some(fit) = &res.fit {
+                let _ = writeln!(
+                    o,
+                    "  steady flux (fit):    {} per cm2 per h{}",
+                    sci(fit.steady_flux_per_cm2_h),
+                    if fit.steady_state_reached {
+                        ""
+                    } else {
+                        "  (steady state NOT reached: run longer)"
+                    }
+                );
+                let _ = writeln!(o, "  lag time (fit):       {:.4} h", fit.lag_time_h);
+            }
+            let _ = writeln!(
+                o,
+                "  steady flux (theory): {} per cm2 per h",
+                sci(res.theoretical_steady_flux_per_cm2_h)
+            );
+            if let Some(l) = res.theoretical_lag_time_h {
+                let _ = writeln!(o, "  lag time (theory):    {l:.4} h");
+            }
+        }
+        (Scenario::InVivo(v), Transport::InVivo(res)) => {
+            let _ = writeln!(
+                o,
+                "In vivo: {} on {} ({} y), procedure {}, {} application(s)/day for {} day(s), {} h, geometry {}",
+                v.product.source, v.skin.site, v.skin.age_years, v.procedure.name(), v.regimen.applications_per_day, v.regimen.days, e.duration_h, res.geometry
+            );
+            let _ = writeln!(
+                o,
+                "  dose per application: {} vesicles per cm2 ({:.1} % intact after storage)",
+                sci(res.dose_per_application_per_cm2),
+                100.0 * res.storage_retained_fraction
+            );
+            let _ = writeln!(
+                o,
+                "  reached the dermis:   {:.3e} of the applied vesicles ({} per cm2)",
+                res.reached_dermis_fraction,
+                sci(r.tracked_per_cm2[last])
+            );
+            if let Some(ch) = &res.channel {
+                let _ = writeln!(o, "  channel: radius {:.1} um, depth {:.0} um, unit cell radius {:.0} um, closure half-life {:.1} h", ch.channel_radius_um, ch.channel_depth_um, ch.unit_cell_radius_um, ch.closure_half_life_h);
+            }
+        }
+        _ => {}
+    }
+    let _ = writeln!(o, "Mass balance at {} h (per cm2):", r.times_h[last]);
+    let _ = writeln!(o, "  applied {:>30}", sci(r.applied_per_cm2[last]));
+    for (k, name) in r.compartments.iter().enumerate() {
+        let _ = writeln!(o, "  {name:<24}{:>14}", sci(r.amounts_per_cm2[k][last]));
+    }
+    for (k, name) in SINK_NAMES.iter().enumerate() {
+        if r.sinks_per_cm2[k][last] != 0.0 {
+            let _ = writeln!(o, "  {name:<24}{:>14}", sci(r.sinks_per_cm2[k][last]));
+        }
+    }
+    if matches!(t, Transport::Franz(_)) {
+        let _ = writeln!(
+            o,
+            "  {:<24}{:>14}",
+            "receptor",
+            sci(r.drained_per_cm2[last])
+        );
+    }
+    match r.recovery() {
+        Some(x) => {
+            let _ = writeln!(o, "  recovery {x:>29.12}");
+        }
+        None => {
+            let _ = writeln!(o, "  recovery {:>29}", "n/a (nothing applied)");
+        }
+    }
+}
+
+fn write_csv(dir: &Path, t: Option<&Transport>, oc: Option<&Outcomes>) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    if let Some(oc) = oc {
+        let x = &oc.series;
+        // Every outcome series, named as in the JSON, in the model's output order.
+        let named = x.named();
+        let mut s = String::from("time_d");
+        for (name, _) in &named {
+            let _ = write!(s, ",{name}");
+        }
+        s.push('\n');
+        for i in 0..x.times_d.len() {
+            let _ = write!(s, "{}", x.times_d[i]);
+            for (_, v) in &named {
+                let _ = write!(
+                    s,
+                    ",{}",
+                    v.get(i).map(|y| y.to_string()).unwrap_or_default()
+                );
+            }
+            s.push('\n');
+        }
+        write_atomic(&dir.join("outcomes.csv"), &s)?;
+    }
+    let Some(t) = t else { return Ok(()) };
+    let r = t.run();
+    let mut s = String::from("time_h");
+    for c in &r.compartments {
+        let _ = write!(s, ",{c}_per_cm2");
+    }
+    for n in SINK_NAMES {
+        let _ = write!(s, ",{n}_per_cm2");
+    }
+    s.push_str(",receptor_per_cm2,reached_dermis_per_cm2,applied_per_cm2\n");
+    for i in 0..r.times_h.len() {
+        let _ = write!(s, "{}", r.times_h[i]);
+        for c in &r.amounts_per_cm2 {
+            let _ = write!(s, ",{:e}", c[i]);
+        }
+        for c in &r.sinks_per_cm2 {
+            let _ = write!(s, ",{:e}", c[i]);
+        }
+        let _ = writeln!(
+            s,
+            ",{:e},{:e},{:e}",
+            r.drained_per_cm2[i], r.tracked_per_cm2[i], r.applied_per_cm2[i]
+        );
+    }
+    write_atomic(&dir.join("timeseries.csv"), &s)?;
+    let (depth, radius): (&[f64], &[f64]) = match t {
+        Transport::Franz(f) => (&f.cell_depth_um, &[]),
+        Transport::InVivo(v) => (&v.cell_depth_um, &v.cell_radius_um),
+    };
+    let mut p = String::from("cell,compartment,depth_um,radius_um,concentration_per_ml\n");
+    for (i, c) in r.final_concentration_per_ml.iter().enumerate() {
+        let _ = writeln!(
+            p,
+            "{i},{},{},{},{c:e}",
+            r.compartments[r.cell_compartment[i]],
+            depth.get(i).map(|x| x.to_string()).unwrap_or_default(),
+            radius.get(i).map(|x| x.to_string()).unwrap_or_default()
+        );
+    }
+    write_atomic(&dir.join("profile_final.csv"), &p)
+}
+
+/// Write to a temporary file and rename, so a crash never leaves a half-written file.
+fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    exoskin_model::fsutil::write_atomic(path, text.as_bytes())
+}
