@@ -5,6 +5,7 @@
 pub mod output;
 pub mod simulate;
 pub mod trial;
+pub mod uncertainty;
 
 /// What went wrong, for any front end to show (the CLI exits 2 on `BadInput`).
 #[derive(Debug, thiserror::Error)]

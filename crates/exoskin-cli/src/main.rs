@@ -12,6 +12,7 @@ mod batch;
 mod calibrate;
 mod label;
 mod plots;
+mod progress;
 mod routine;
 mod simulate;
 mod trial;

@@ -16,6 +16,20 @@ fn line(name: &str, x: &[f64], y: &[f64]) -> Series {
     }
 }
 
+/// The 90 % band of an outcome series from an ensemble document (`outcomes.bands.<key>`).
+fn band_of(
+    bands: Option<&serde_json::Value>,
+    key: &str,
+    len: usize,
+) -> Option<(Vec<f64>, Vec<f64>)> {
+    let b = bands?.get(key)?;
+    let arr = |k: &str| -> Option<Vec<f64>> {
+        b.get(k)?.as_array()?.iter().map(|v| v.as_f64()).collect()
+    };
+    let (lo, hi) = (arr("p05")?, arr("p95")?);
+    (lo.len() == len && hi.len() == len).then_some((lo, hi))
+}
+
 /// A figure's title: the experiment's or trial's name, or the file's stem when it has none.
 pub fn figure_title(name: &str, file: Option<&Path>) -> String {
     if !name.trim().is_empty() {
@@ -33,11 +47,17 @@ pub fn outcomes_plot(
     title: &str,
     o: Option<&Outcomes>,
     t: Option<&Transport>,
+    bands: Option<&serde_json::Value>,
 ) -> anyhow::Result<()> {
     let mut panels = Vec::new();
     if let Some(o) = o {
         let x = &o.series;
         let d = &x.times_d;
+        let banded = |name: &str, d: &[f64], y: &[f64], key: &str| {
+            let mut s = line(name, d, y);
+            s.band = band_of(bands, key, y.len());
+            s
+        };
         let pct_chart = |title: &str, y_label: &str, series: Vec<Series>| {
             Panel::Chart(Chart {
                 title: title.into(),
@@ -51,7 +71,7 @@ pub fn outcomes_plot(
             panels.push(pct_chart(
                 "Inflammatory cytokines",
                 "change vs stimulated control (%)",
-                vec![line("cytokines", d, &x.cytokines_pct)],
+                vec![banded("cytokines", d, &x.cytokines_pct, "cytokines_pct")],
             ));
         } else {
             let change = "change from baseline (%)";
@@ -59,35 +79,40 @@ pub fn outcomes_plot(
                 "Inflammation and redness",
                 change,
                 vec![
-                    line("cytokines", d, &x.cytokines_pct),
-                    line("erythema", d, &x.erythema_pct),
-                    line("melanin", d, &x.melanin_pct),
+                    banded("cytokines", d, &x.cytokines_pct, "cytokines_pct"),
+                    banded("erythema", d, &x.erythema_pct, "erythema_pct"),
+                    banded("melanin", d, &x.melanin_pct, "melanin_pct"),
                 ],
             ));
             panels.push(pct_chart(
                 "Barrier and hydration",
                 change,
                 vec![
-                    line("TEWL", d, &x.tewl_pct),
-                    line("hydration", d, &x.hydration_pct),
+                    banded("TEWL", d, &x.tewl_pct, "tewl_pct"),
+                    banded("hydration", d, &x.hydration_pct, "hydration_pct"),
                 ],
             ));
             panels.push(pct_chart(
                 "Dermal matrix",
                 change,
                 vec![
-                    line("collagen", d, &x.collagen_pct),
-                    line("elastin expression", d, &x.elastin_pct),
-                    line("elastic fibres", d, &x.elastic_fibre_pct),
+                    banded("collagen", d, &x.collagen_pct, "collagen_pct"),
+                    banded("elastin expression", d, &x.elastin_pct, "elastin_pct"),
+                    banded(
+                        "elastic fibres",
+                        d,
+                        &x.elastic_fibre_pct,
+                        "elastic_fibre_pct",
+                    ),
                 ],
             ));
             panels.push(pct_chart(
                 "What shows",
                 change,
                 vec![
-                    line("wrinkle depth", d, &x.wrinkle_pct),
-                    line("elasticity", d, &x.elasticity_pct),
-                    line("pore area", d, &x.pore_area_pct),
+                    banded("wrinkle depth", d, &x.wrinkle_pct, "wrinkle_pct"),
+                    banded("elasticity", d, &x.elasticity_pct, "elasticity_pct"),
+                    banded("pore area", d, &x.pore_area_pct, "pore_area_pct"),
                 ],
             ));
         }

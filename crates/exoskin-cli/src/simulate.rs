@@ -5,6 +5,7 @@ use crate::bad_input;
 use anyhow::Context;
 use clap::Args as ClapArgs;
 use exoskin_api::simulate;
+use exoskin_api::uncertainty::{self, Control, Space};
 use exoskin_model::read_scenario_file;
 use std::path::PathBuf;
 
@@ -21,6 +22,17 @@ pub struct Args {
     /// Draw the outcome curves (or, for a Franz cell, the receptor curve) to a PNG or SVG file.
     #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,
+    /// Run an ensemble of N quasi-random draws over the parameters' priors and the fit's
+    /// posterior: JSON gains `outcomes.bands` and `transport.bands`, plots draw the 90 % band.
+    /// Overrides the scenario's `[uncertainty]` table.
+    #[arg(long, value_name = "N")]
+    pub uncertainty: Option<usize>,
+    /// Seed of the ensemble (default: the scenario's, or 20261202).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads for the ensemble (default: all cores). Results do not depend on it.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
@@ -35,20 +47,54 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             simulate::DEFAULT_SCENARIO_NAME.to_string(),
         ),
     };
-    let run = simulate::run(scenario, &name).map_err(|e| bad_input(e.to_string()))?;
-    let doc = run.json();
+    let from_file = scenario.experiment().uncertainty;
+    let members = a.uncertainty.or(from_file.map(|u| u.members));
+    let seed = a
+        .seed
+        .or(from_file.map(|u| u.seed))
+        .unwrap_or(exoskin_model::scenario::DEFAULT_ENSEMBLE_SEED);
+    let (run, doc, text) = match members {
+        None => {
+            let run = simulate::run(scenario, &name).map_err(|e| bad_input(e.to_string()))?;
+            let doc = run.json();
+            let text = run.summary();
+            (run, doc, text)
+        }
+        Some(n) => {
+            let space = Space::shipped(&scenario).map_err(|e| bad_input(e.to_string()))?;
+            let bar = crate::progress::Progress::new("members");
+            let progress = |d: usize, t: usize| bar.show(d, t);
+            let control = Control {
+                progress: Some(&progress),
+                cancel: None,
+            };
+            let e = crate::progress::with_threads(a.threads, || {
+                uncertainty::ensemble(&scenario, &name, &space, n, seed, &control)
+            })?
+            .map_err(|e| bad_input(format!("--uncertainty {n}: {e}")))?;
+            bar.done();
+            let text = e.summary();
+            (e.nominal, e.doc, text)
+        }
+    };
     if let Some(dir) = &a.out {
         run.write_csv(dir)
             .with_context(|| format!("writing CSV files into {}", dir.display()))?;
     }
     if let Some(path) = &a.plot {
         let title = crate::plots::figure_title(&run.scenario.experiment().name, a.file.as_deref());
-        crate::plots::outcomes_plot(path, &title, run.outcomes.as_ref(), run.transport.as_ref())?;
+        crate::plots::outcomes_plot(
+            path,
+            &title,
+            run.outcomes.as_ref(),
+            run.transport.as_ref(),
+            doc.get("outcomes").and_then(|o| o.get("bands")),
+        )?;
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print!("{}", run.summary());
+        print!("{text}");
     }
     Ok(0)
 }

@@ -2,6 +2,7 @@
 //! clinical trials and their sample size.
 
 use crate::bad_input;
+use crate::progress::{with_threads, Progress};
 use anyhow::Context;
 use clap::Args as ClapArgs;
 use exoskin_plot::{save_titled, typeset_units, Chart, Histogram, Panel, Series, Style};
@@ -11,7 +12,6 @@ use exoskin_trials::sim::Readings;
 use exoskin_trials::spec::{load_trial, Design, ResponseMode, Trial};
 use exoskin_trials::stats;
 use serde_json::json;
-use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -77,69 +77,8 @@ pub struct PowerArgs {
     pub threads: Option<usize>,
 }
 
-fn with_threads<T: Send>(
-    threads: Option<usize>,
-    f: impl FnOnce() -> T + Send,
-) -> anyhow::Result<T> {
-    match threads {
-        None => Ok(f()),
-        Some(0) => Err(bad_input("--threads must be at least 1")),
-        Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .context("starting the worker threads")?;
-            Ok(pool.install(f))
-        }
-    }
-}
-
 fn load(file: &Path) -> anyhow::Result<Trial> {
     load_trial(file).map_err(|e| bad_input(e.to_string()))
-}
-
-/// A progress bar on stderr when it is a terminal.
-struct Progress {
-    on: bool,
-    label: &'static str,
-}
-
-impl Progress {
-    fn new(label: &'static str) -> Progress {
-        Progress {
-            on: std::io::stderr().is_terminal(),
-            label,
-        }
-    }
-
-    fn show(&self, done: usize, total: usize) {
-        if !self.on {
-            return;
-        }
-        let width = 30;
-        let filled = (done * width).checked_div(total).unwrap_or(width);
-        let mut e = std::io::stderr().lock();
-        let _ = write!(
-            e,
-            "\r{} [{}{}] {done}/{total}",
-            self.label,
-            "#".repeat(filled),
-            ".".repeat(width - filled)
-        );
-        let _ = e.flush();
-    }
-
-    fn message(&self, m: &str) {
-        if self.on {
-            let _ = write!(std::io::stderr().lock(), "\r{m}\x1b[K");
-        }
-    }
-
-    fn done(&self) {
-        if self.on {
-            let _ = writeln!(std::io::stderr().lock());
-        }
-    }
 }
 
 pub fn run_trial(a: TrialArgs) -> anyhow::Result<u8> {

@@ -11,15 +11,17 @@ pub mod error;
 pub mod fsutil;
 pub mod input;
 pub mod params;
+pub mod prior;
 pub mod scenario;
 pub mod size;
 
 pub use error::{ModelError, Place, ScenarioError, SourceLocation};
 pub use params::{Param, SiteData, TransportParams};
+pub use prior::{Prior, PriorKind};
 pub use scenario::{
     load_scenario, parse_scenario, read_scenario, read_scenario_file, CellCulture, Donor,
     Experiment, FranzCell, InVivo, LayerSpec, LayerTransport, Procedure, Product, Regimen,
-    Scenario, Skin, Storage,
+    Scenario, Skin, Storage, Uncertainty,
 };
 pub use size::{SizeClass, SizeDistribution};
 

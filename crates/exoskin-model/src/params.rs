@@ -20,6 +20,10 @@ pub struct Param {
     /// and `range` its 95 % prior interval.
     #[serde(default)]
     pub fit: bool,
+    /// The prior's shape over `range` (see [`crate::prior`]); every parameter with a range
+    /// has one.
+    #[serde(default)]
+    pub prior: Option<crate::prior::PriorKind>,
 }
 
 impl Param {
@@ -155,5 +159,17 @@ mod tests {
         assert!(
             s["forehead"].follicle_orifice_fraction > 10.0 * s["forearm"].follicle_orifice_fraction
         );
+        // every parameter with a range has a valid prior with median `value`
+        for (name, param) in p.entries() {
+            if param.range.is_some() {
+                let prior = crate::Prior::of(name, param)
+                    .unwrap_or_else(|| panic!("{name}: a range without a prior"))
+                    .unwrap_or_else(|e| panic!("{e}"));
+                assert!(
+                    (prior.quantile(0.5) - param.value).abs() <= 1e-9 * param.value.abs(),
+                    "{name}"
+                );
+            }
+        }
     }
 }

@@ -31,6 +31,14 @@ struct RawScenario {
     regimen: Option<RawRegimen>,
     numerics: Option<RawNumerics>,
     culture: Option<RawCulture>,
+    uncertainty: Option<RawUncertainty>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUncertainty {
+    members: f64,
+    seed: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -265,6 +273,46 @@ pub struct Experiment {
     pub description: String,
     pub duration_h: f64,
     pub output_interval_h: f64,
+    /// `[uncertainty]`: run an ensemble over the priors (like `--uncertainty N`).
+    pub uncertainty: Option<Uncertainty>,
+}
+
+/// `[uncertainty] members = N, seed = S`: an ensemble of N quasi-random draws over the
+/// parameters' priors and the fit's posterior.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Uncertainty {
+    pub members: usize,
+    pub seed: u64,
+}
+
+/// Fewest and most ensemble members (the 5th and 95th percentiles need at least 20; the
+/// quasi-random sequence gives at most 65536 points).
+pub const MIN_MEMBERS: usize = 20;
+pub const MAX_MEMBERS: usize = 65536;
+/// The ensemble seed when none is given.
+pub const DEFAULT_ENSEMBLE_SEED: u64 = 20261202;
+
+impl Uncertainty {
+    /// Check a member count (from a file or the command line); `key` names it in the message.
+    pub fn new(members: f64, seed: u64, key: &str) -> Result<Uncertainty, Invalid> {
+        let m = check_range(
+            key,
+            members,
+            MIN_MEMBERS as f64,
+            MAX_MEMBERS as f64,
+            "members",
+        )?;
+        if m.fract() != 0.0 {
+            return Err(Invalid::new(
+                key,
+                format!("{members} is not a whole number of members"),
+            ));
+        }
+        Ok(Uncertainty {
+            members: m as usize,
+            seed,
+        })
+    }
 }
 
 /// Numerical settings (all have defaults).
@@ -546,7 +594,7 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
                     ))
                 }
             };
-            let experiment = experiment(e, duration)?;
+            let experiment = experiment(e, raw.uncertainty.as_ref(), duration)?;
             let d = raw.donor.as_ref().ok_or_else(|| {
                 Invalid::new(
                     "experiment.kind",
@@ -770,7 +818,7 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
                     ),
                 ));
             }
-            let experiment = experiment(e, duration)?;
+            let experiment = experiment(e, raw.uncertainty.as_ref(), duration)?;
             Ok(Scenario::InVivo(InVivo {
                 experiment,
                 product,
@@ -840,7 +888,7 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
                 None => 24.0,
             };
             Ok(Scenario::CellCulture(CellCulture {
-                experiment: experiment(e, duration)?,
+                experiment: experiment(e, raw.uncertainty.as_ref(), duration)?,
                 cell_type: c.cell_type.clone(),
                 stimulus: c.stimulus.clone(),
                 source: c.source.clone(),
@@ -856,7 +904,11 @@ const MIN_DURATION_H: f64 = 0.01;
 /// 8000); a bound on run time, not on accuracy.
 const MAX_STEPS: f64 = 2e6;
 
-fn experiment(e: &RawExperiment, duration_h: f64) -> Result<Experiment, Invalid> {
+fn experiment(
+    e: &RawExperiment,
+    u: Option<&RawUncertainty>,
+    duration_h: f64,
+) -> Result<Experiment, Invalid> {
     let output_interval_h = match e.output_interval_h {
         Some(v) => check_positive(
             "experiment.output_interval_h",
@@ -877,6 +929,15 @@ fn experiment(e: &RawExperiment, duration_h: f64) -> Result<Experiment, Invalid>
         description: e.description.clone().unwrap_or_default(),
         duration_h,
         output_interval_h,
+        uncertainty: u
+            .map(|u| {
+                Uncertainty::new(
+                    u.members,
+                    u.seed.unwrap_or(DEFAULT_ENSEMBLE_SEED),
+                    "uncertainty.members",
+                )
+            })
+            .transpose()?,
     })
 }
 

@@ -63,6 +63,12 @@ struct PotencyRow {
     pigment: f64,
     #[allow(dead_code)]
     source: String,
+    /// The row's log-normal multiplier spans [1/f, f] (ensembles); absent: fixed.
+    #[serde(default)]
+    range_factor: Option<f64>,
+    #[allow(dead_code)]
+    #[serde(default)]
+    range_factor_source: Option<String>,
 }
 
 /// A fitted value with its posterior standard deviation (Laplace approximation).
@@ -176,6 +182,7 @@ pub struct ResponseParams {
     pub meta: BTreeMap<String, RParam>,
     pub fitted: BTreeMap<String, Fitted>,
     potency: BTreeMap<String, Potency>,
+    potency_range: BTreeMap<String, f64>,
 }
 
 impl ResponseParams {
@@ -235,6 +242,18 @@ impl ResponseParams {
             }
             values.insert(k.clone(), f.value);
         }
+        let mut potency_range = BTreeMap::new();
+        for (k, r) in &rows {
+            if let Some(f) = r.range_factor {
+                if !(f.is_finite() && f >= 1.0) {
+                    return Err(ResponseError::Data {
+                        file: "data/potency.toml",
+                        message: format!("[{k}] range_factor = {f}: it must be a number >= 1"),
+                    });
+                }
+                potency_range.insert(k.clone(), f);
+            }
+        }
         let potency = rows
             .into_iter()
             .map(|(k, r)| {
@@ -255,6 +274,7 @@ impl ResponseParams {
             meta,
             fitted: fit.params,
             potency,
+            potency_range,
         })
     }
 
@@ -295,6 +315,35 @@ impl ResponseParams {
             .collect()
     }
 
+    /// The prior of a source's potency multiplier (median 1), if its row is uncertain.
+    pub fn potency_prior(&self, source: &str) -> Option<exoskin_model::Prior> {
+        let f = *self.potency_range.get(source)?;
+        (f > 1.0).then(|| exoskin_model::Prior {
+            kind: exoskin_model::PriorKind::LogNormal,
+            median: 1.0,
+            lo: 1.0 / f,
+            hi: f,
+        })
+    }
+
+    /// Multiply every pathway of a source's potency by `factor` (ensembles).
+    pub fn scale_potency(&mut self, source: &str, factor: f64) -> Result<(), ResponseError> {
+        if !(factor.is_finite() && factor >= 0.0) {
+            return Err(ResponseError::BadValue {
+                name: format!("potency.{source}"),
+                value: factor,
+            });
+        }
+        if let Some(p) = self.potency.get_mut(source) {
+            p.anti_inflammatory *= factor;
+            p.matrix *= factor;
+            p.hydration *= factor;
+            p.migration *= factor;
+            p.pigment *= factor;
+        }
+        Ok(())
+    }
+
     /// Potency of a source; controls and unknown names have none.
     pub fn potency(&self, source: &str) -> Potency {
         self.potency.get(source).copied().unwrap_or(Potency::NONE)
@@ -317,6 +366,16 @@ mod tests {
                     .range
                     .expect("assumptions and fitted parameters need a range");
                 assert!(lo <= m.value && m.value <= hi, "{n}");
+            }
+            // every parameter with a range has a valid prior with median `value`
+            if m.range.is_some() {
+                let prior = exoskin_model::Prior::of(n, m)
+                    .unwrap_or_else(|| panic!("{n}: a range without a prior"))
+                    .unwrap_or_else(|e| panic!("{e}"));
+                assert!(
+                    (prior.quantile(0.5) - m.value).abs() <= 1e-9 * m.value.abs(),
+                    "{n}"
+                );
             }
         }
         assert_eq!(p.meta.len(), NAMES.len());

@@ -1,0 +1,522 @@
+//! Every answer with its uncertainty: the space of uncertain parameters, ensembles over it
+//! and the bands they give.
+//!
+//! The space holds every parameter of `data/transport.toml` and `data/response.toml` with
+//! a `prior` (see [`exoskin_model::prior`]), the fitted response parameters with their
+//! posterior (log-normal about the fit with its Laplace SD, `data/response_fit.toml`), and
+//! the potency multiplier of the scenario's vesicle source where `data/potency.toml` gives
+//! it a `range_factor`. A point `u` of the unit cube maps onto parameter values by each
+//! prior's quantile function, so quasi-random (Sobol) points cover the priors evenly.
+//!
+//! An ensemble runs the scenario once per point; bands are the 5th, 50th and 95th
+//! percentiles across members at every output time. Members are computed independently
+//! and collected in order, so results are the same for any number of threads.
+
+use crate::simulate::{run, run_with, Run};
+use crate::ApiError;
+use exoskin_model::{Prior, Scenario, TransportParams};
+use exoskin_response::ResponseParams;
+use exoskin_transport::Transport;
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// Which parameter a dimension of the space sets.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    /// `data/transport.toml`.
+    Transport,
+    /// `data/response.toml` (not fitted).
+    Response,
+    /// A fitted response parameter (posterior).
+    Fitted,
+    /// The potency multiplier of a vesicle source.
+    Potency,
+}
+
+/// One uncertain parameter.
+#[derive(Debug, Clone, Serialize)]
+pub struct Uncertain {
+    /// `transport.<name>`, `response.<name>` or `potency.<source>`.
+    pub name: String,
+    pub group: Group,
+    pub prior: Prior,
+    /// Where the prior comes from (the data file's source, or the fit).
+    pub source: String,
+    #[serde(skip)]
+    key: String,
+}
+
+/// The uncertain parameters of a scenario and the base values they perturb.
+#[derive(Debug, Clone)]
+pub struct Space {
+    pub params: Vec<Uncertain>,
+    tp: TransportParams,
+    rp: ResponseParams,
+}
+
+impl Space {
+    /// The shipped parameters' space for a scenario.
+    pub fn shipped(scenario: &Scenario) -> Result<Space, ApiError> {
+        let rp = ResponseParams::shipped().map_err(|e| ApiError::bad(e.to_string()))?;
+        Space::new(scenario, TransportParams::defaults(), rp)
+    }
+
+    /// The space around given parameters.
+    pub fn new(
+        scenario: &Scenario,
+        tp: &TransportParams,
+        rp: &ResponseParams,
+    ) -> Result<Space, ApiError> {
+        let mut params = Vec::new();
+        let data = |e: String| ApiError::bad(format!("data files: {e}"));
+        for (name, p) in tp.entries() {
+            if let Some(prior) = Prior::of(name, p) {
+                params.push(Uncertain {
+                    name: format!("transport.{name}"),
+                    group: Group::Transport,
+                    prior: prior.map_err(data)?,
+                    source: p.source.clone(),
+                    key: name.to_string(),
+                });
+            }
+        }
+        for (name, m) in &rp.meta {
+            if let Some(f) = rp.fitted.get(name) {
+                let sigma = if f.value > 0.0 { f.sd / f.value } else { 0.0 };
+                params.push(Uncertain {
+                    name: format!("response.{name}"),
+                    group: Group::Fitted,
+                    prior: Prior::log_normal_sd(f.value, sigma),
+                    source: format!(
+                        "posterior of the fit (data/response_fit.toml): {} with SD {}",
+                        f.value, f.sd
+                    ),
+                    key: name.clone(),
+                });
+            } else if let Some(prior) = Prior::of(name, m) {
+                params.push(Uncertain {
+                    name: format!("response.{name}"),
+                    group: Group::Response,
+                    prior: prior.map_err(data)?,
+                    source: m.source.clone(),
+                    key: name.clone(),
+                });
+            }
+        }
+        let source = match scenario {
+            Scenario::InVivo(v) => Some(v.product.source.as_str()),
+            Scenario::CellCulture(c) => Some(c.source.as_str()),
+            Scenario::FranzCell(_) => None,
+        };
+        if let Some(s) = source {
+            if let Some(prior) = rp.potency_prior(s) {
+                params.push(Uncertain {
+                    name: format!("potency.{s}"),
+                    group: Group::Potency,
+                    prior,
+                    source: "data/potency.toml range_factor".into(),
+                    key: s.to_string(),
+                });
+            }
+        }
+        Ok(Space {
+            params,
+            tp: tp.clone(),
+            rp: rp.clone(),
+        })
+    }
+
+    /// Number of dimensions.
+    pub fn dim(&self) -> usize {
+        self.params.len()
+    }
+
+    /// The same space with every prior's spread scaled by `factor` (0..1) about its median.
+    pub fn scaled(&self, factor: f64) -> Space {
+        let mut s = self.clone();
+        for p in &mut s.params {
+            p.prior = p.prior.scaled(factor);
+        }
+        s
+    }
+
+    /// Keep only the named parameters (full names, or the part after the group's dot).
+    pub fn only(&self, names: &[String]) -> Result<Space, ApiError> {
+        let mut s = self.clone();
+        let mut keep = Vec::new();
+        for n in names {
+            let hit = self
+                .params
+                .iter()
+                .find(|p| p.name == *n || p.key == *n)
+                .ok_or_else(|| ApiError::BadInput {
+                    field: Some("parameters".into()),
+                    message: format!(
+                        "`{n}` is not an uncertain parameter of this scenario; they are: {}",
+                        self.params
+                            .iter()
+                            .map(|p| p.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })?;
+            if !keep.iter().any(|k: &Uncertain| k.name == hit.name) {
+                keep.push(hit.clone());
+            }
+        }
+        s.params = keep;
+        Ok(s)
+    }
+
+    /// Parameter values at a point of the unit cube (one coordinate per dimension).
+    pub fn values(&self, u: &[f64]) -> Vec<f64> {
+        self.params
+            .iter()
+            .zip(u)
+            .map(|(p, &x)| p.prior.quantile(x))
+            .collect()
+    }
+
+    /// The transport and response parameters at a point of the unit cube.
+    pub fn at(&self, u: &[f64]) -> Result<(TransportParams, ResponseParams), ApiError> {
+        let mut tp = self.tp.clone();
+        let mut rp = self.rp.clone();
+        for (p, x) in self.params.iter().zip(self.values(u)) {
+            match p.group {
+                Group::Transport => {
+                    if let Some(slot) = tp.get_mut(&p.key) {
+                        slot.value = x;
+                    }
+                }
+                Group::Response | Group::Fitted => rp
+                    .set(&p.key, x)
+                    .map_err(|e| ApiError::bad(e.to_string()))?,
+                Group::Potency => rp
+                    .scale_potency(&p.key, x)
+                    .map_err(|e| ApiError::bad(e.to_string()))?,
+            }
+        }
+        Ok((tp, rp))
+    }
+
+    /// Whether dimension `j` leaves transport unchanged (response, fitted or potency).
+    pub fn is_response_only(&self, j: usize) -> bool {
+        self.params[j].group != Group::Transport
+    }
+}
+
+/// Progress and cancellation of a long computation (ensembles, sensitivity).
+#[derive(Default)]
+pub struct Control<'a> {
+    /// Hears (done, total) after every model run.
+    pub progress: Option<&'a (dyn Fn(usize, usize) + Sync)>,
+    /// When set, the computation stops at the next run and returns an error.
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+impl Control<'_> {
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+}
+
+/// What an ensemble found at every output time: the member series by name.
+struct MemberSeries {
+    /// Outcome series (`outcomes.<name>`) and scalars as one-element series.
+    outcomes: Vec<(String, Vec<f64>)>,
+    /// Cumulative fraction of the applied dose that reached the dermis, at transport times.
+    reached_dermis_fraction: Option<Vec<f64>>,
+}
+
+fn member_series(r: &Run) -> MemberSeries {
+    let mut outcomes = Vec::new();
+    if let Some(o) = &r.outcomes {
+        if let Ok(Value::Object(m)) = serde_json::to_value(o) {
+            for (k, v) in m {
+                if k == "times_d" {
+                    continue;
+                }
+                match v {
+                    Value::Array(a) => {
+                        let xs: Option<Vec<f64>> = a.iter().map(Value::as_f64).collect();
+                        if let Some(xs) = xs {
+                            outcomes.push((k, xs));
+                        }
+                    }
+                    Value::Number(x) => {
+                        if let Some(x) = x.as_f64() {
+                            outcomes.push((k, vec![x]));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let reached_dermis_fraction = r.transport.as_ref().and_then(|t| match t {
+        Transport::InVivo(v) => {
+            let run = &v.run;
+            let applied = *run.applied_per_cm2.last()?;
+            Some(
+                run.tracked_per_cm2
+                    .iter()
+                    .map(|x| if applied > 0.0 { x / applied } else { 0.0 })
+                    .collect(),
+            )
+        }
+        _ => None,
+    });
+    MemberSeries {
+        outcomes,
+        reached_dermis_fraction,
+    }
+}
+
+/// An ensemble's result: the nominal run, its document with bands, and the counts.
+pub struct Ensemble {
+    pub nominal: Run,
+    /// The nominal run's JSON with `outcomes.bands`, `transport.bands` and `uncertainty`.
+    pub doc: Value,
+    pub members: usize,
+    pub failed: usize,
+}
+
+/// Percentiles 5, 50, 95 of one time's member values.
+fn band_at(values: &mut [f64]) -> [f64; 3] {
+    values.sort_by(f64::total_cmp);
+    [
+        exoskin_uq::quantile(values, 0.05),
+        exoskin_uq::quantile(values, 0.5),
+        exoskin_uq::quantile(values, 0.95),
+    ]
+}
+
+/// Bands of equal-length member series (None if lengths differ).
+fn bands(series: &[&Vec<f64>]) -> Option<[Vec<f64>; 3]> {
+    let len = series.first()?.len();
+    if series.iter().any(|s| s.len() != len) {
+        return None;
+    }
+    let mut out = [
+        Vec::with_capacity(len),
+        Vec::with_capacity(len),
+        Vec::with_capacity(len),
+    ];
+    let mut col = vec![0.0; series.len()];
+    for t in 0..len {
+        for (c, s) in col.iter_mut().zip(series) {
+            *c = s[t];
+        }
+        let b = band_at(&mut col);
+        for k in 0..3 {
+            out[k].push(b[k]);
+        }
+    }
+    Some(out)
+}
+
+fn band_json(b: [Vec<f64>; 3], scalar: bool) -> Value {
+    if scalar {
+        json!({"p05": b[0][0], "p50": b[1][0], "p95": b[2][0]})
+    } else {
+        let [p05, p50, p95] = b;
+        json!({"p05": p05, "p50": p50, "p95": p95})
+    }
+}
+
+/// Run the scenario at its nominal parameters and as an ensemble of `members` Sobol draws
+/// over `space` (seeded), and return the nominal document with bands.
+pub fn ensemble(
+    scenario: &Scenario,
+    name: &str,
+    space: &Space,
+    members: usize,
+    seed: u64,
+    control: &Control,
+) -> Result<Ensemble, ApiError> {
+    use exoskin_model::scenario::{MAX_MEMBERS, MIN_MEMBERS};
+    if !(MIN_MEMBERS..=MAX_MEMBERS).contains(&members) {
+        return Err(ApiError::BadInput {
+            field: Some("uncertainty".into()),
+            message: format!(
+                "{members} ensemble members is outside the allowed range {MIN_MEMBERS} to {MAX_MEMBERS}"
+            ),
+        });
+    }
+    let nominal = run(scenario.clone(), name)?;
+    let mut doc = nominal.json();
+    let points = if space.dim() == 0 {
+        vec![Vec::new(); members]
+    } else {
+        exoskin_uq::sobol_points(members, space.dim(), seed)
+            .map_err(|e| ApiError::bad(e.to_string()))?
+    };
+    let done = AtomicUsize::new(0);
+    let results: Vec<Result<MemberSeries, String>> = points
+        .par_iter()
+        .map(|u| {
+            if control.cancelled() {
+                return Err("cancelled".to_string());
+            }
+            let out = space
+                .at(u)
+                .and_then(|(tp, rp)| run_with(scenario.clone(), name, &tp, &rp))
+                .map(|r| member_series(&r))
+                .map_err(|e| e.to_string());
+            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some(p) = control.progress {
+                p(d, members);
+            }
+            out
+        })
+        .collect();
+    if control.cancelled() {
+        return Err(ApiError::bad("the ensemble was cancelled"));
+    }
+    let ok: Vec<&MemberSeries> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let failed = members - ok.len();
+    let first_error = results.iter().find_map(|r| r.as_ref().err()).cloned();
+    // Too many failed members would bias the bands: refuse rather than report them.
+    if ok.len() < MIN_MEMBERS || failed * 10 > members {
+        return Err(ApiError::bad(format!(
+            "{failed} of {members} ensemble members failed (first: {}); the bands would be biased",
+            first_error.clone().unwrap_or_default()
+        )));
+    }
+    if let Some(Value::Object(o)) = doc.get_mut("outcomes") {
+        let mut b = Map::new();
+        for (k, nominal_series) in ok[0].outcomes.iter() {
+            let series: Vec<&Vec<f64>> = ok
+                .iter()
+                .filter_map(|m| m.outcomes.iter().find(|(n, _)| n == k).map(|(_, s)| s))
+                .collect();
+            if series.len() != ok.len() {
+                continue; // defined in some members only (e.g. a closure time): no band
+            }
+            if let Some(x) = bands(&series) {
+                b.insert(
+                    k.clone(),
+                    band_json(
+                        x,
+                        nominal_series.len() == 1 && o.get(k).is_some_and(|v| !v.is_array()),
+                    ),
+                );
+            }
+        }
+        o.insert("bands".into(), Value::Object(b));
+    }
+    if let Some(Value::Object(t)) = doc.get_mut("transport") {
+        let series: Vec<&Vec<f64>> = ok
+            .iter()
+            .filter_map(|m| m.reached_dermis_fraction.as_ref())
+            .collect();
+        if series.len() == ok.len() {
+            if let Some(x) = bands(&series) {
+                t.insert(
+                    "bands".into(),
+                    json!({"reached_dermis_fraction": band_json(x, false)}),
+                );
+            }
+        }
+    }
+    doc["uncertainty"] = json!({
+        "members": members,
+        "failed_members": failed,
+        "first_failure": first_error,
+        "seed": seed,
+        "sampling": "Owen-scrambled Sobol points mapped through each prior's quantile function",
+        "band": "5th to 95th percentile across members (90 %)",
+        "parameters": space.params,
+    });
+    Ok(Ensemble {
+        nominal,
+        doc,
+        members,
+        failed,
+    })
+}
+
+impl Ensemble {
+    /// The nominal run's summary followed by the ensemble's 90 % intervals.
+    pub fn summary(&self) -> String {
+        use std::fmt::Write as _;
+        let mut o = self.nominal.summary();
+        let _ = writeln!(
+            o,
+            "\nUncertainty: {} members over {} uncertain parameters ({} failed); median [90 % interval]",
+            self.members,
+            self.doc["uncertainty"]["parameters"]
+                .as_array()
+                .map_or(0, Vec::len),
+            self.failed
+        );
+        let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+        if let Some(b) = self.doc["transport"]["bands"]["reached_dermis_fraction"].as_object() {
+            let last = |k: &str| {
+                b[k].as_array()
+                    .and_then(|a| a.last())
+                    .map(f)
+                    .unwrap_or(f64::NAN)
+            };
+            let _ = writeln!(
+                o,
+                "  reached the dermis (fraction of applied): {:.3e} [{:.3e}, {:.3e}]",
+                last("p50"),
+                last("p05"),
+                last("p95")
+            );
+        }
+        let bands = &self.doc["outcomes"]["bands"];
+        let times: Vec<f64> = self.doc["outcomes"]["times_d"]
+            .as_array()
+            .map(|a| a.iter().map(f).collect())
+            .unwrap_or_default();
+        if let (Some(bm), Some(&end)) = (bands.as_object(), times.last()) {
+            let mut days: Vec<f64> = [14.0, 28.0, 84.0]
+                .into_iter()
+                .filter(|d| *d <= end + 1e-9)
+                .collect();
+            if days.last().is_none_or(|d| (end - d).abs() > 1e-6) {
+                days.push(end);
+            }
+            for (k, b) in bm {
+                if let Some(p50) = b["p50"].as_f64() {
+                    let _ = writeln!(
+                        o,
+                        "  {k:<28} {:.1} [{:.1}, {:.1}]",
+                        p50,
+                        f(&b["p05"]),
+                        f(&b["p95"])
+                    );
+                    continue;
+                }
+                let at = |q: &str, d: f64| -> f64 {
+                    let ys: Vec<f64> = b[q]
+                        .as_array()
+                        .map(|a| a.iter().map(f).collect())
+                        .unwrap_or_default();
+                    if ys.len() != times.len() {
+                        return f64::NAN;
+                    }
+                    crate::output::interpolate(&times, &ys, d).unwrap_or(f64::NAN)
+                };
+                let _ = write!(o, "  {k:<28}");
+                for &d in &days {
+                    let _ = write!(
+                        o,
+                        " day {}: {:+.2} [{:+.2}, {:+.2}]",
+                        d,
+                        at("p50", d),
+                        at("p05", d),
+                        at("p95", d)
+                    );
+                }
+                let _ = writeln!(o);
+            }
+        }
+        o
+    }
+}
