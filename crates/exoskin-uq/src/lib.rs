@@ -27,14 +27,18 @@
 //! Layout: [`sobol`] (points), [`saltelli`] (Sobol indices), [`morris`] (elementary
 //! effects), [`stats`] (quantiles), [`mcmc`] (the sampler) and [`diagnostics`] (R-hat, ESS).
 
+pub mod diagnostics;
 pub mod error;
+pub mod mcmc;
 pub mod morris;
 mod rng;
 pub mod saltelli;
 pub mod sobol;
 pub mod stats;
 
+pub use diagnostics::{ess_bulk, ess_mean, ess_tail, split_rhat};
 pub use error::UqError;
+pub use mcmc::{sample, McmcConfig, McmcResult};
 pub use morris::{MorrisDesign, MorrisIndex};
 pub use saltelli::{FirstOrderEstimator, SaltelliDesign, SobolIndex};
 pub use sobol::sobol_points;
