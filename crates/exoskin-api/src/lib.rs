@@ -3,6 +3,7 @@
 //! same input gives the same JSON everywhere.
 
 pub mod output;
+pub mod sensitivity;
 pub mod simulate;
 pub mod trial;
 pub mod uncertainty;

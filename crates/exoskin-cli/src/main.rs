@@ -16,6 +16,7 @@ mod progress;
 mod routine;
 mod simulate;
 mod trial;
+mod uq;
 
 /// An error in what the user gave us: a file, a flag, a value. Exit code 2.
 #[derive(Debug)]
@@ -49,6 +50,8 @@ struct Cli {
 enum Command {
     /// Run a scenario file (franz_cell, in_vivo or cell_culture) and report transport and outcomes.
     Simulate(simulate::Args),
+    /// Global sensitivity of one output to every uncertain parameter (Sobol indices or Morris).
+    Sensitivity(uq::SensitivityArgs),
     /// Fit the response parameters to the peer-reviewed calibration set; validate; write a report.
     Calibrate(calibrate::Args),
     /// Test the seed articles' claims with the calibrated model: prediction, interval, verdict.
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(a) => simulate::run(a),
+        Command::Sensitivity(a) => uq::run_sensitivity(a),
         Command::Calibrate(a) => calibrate::run(a),
         Command::Claims(a) => calibrate::run_claims(a),
         Command::Label(a) => label::run(a),

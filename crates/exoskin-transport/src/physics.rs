@@ -27,12 +27,23 @@ pub fn renkin(lambda: f64) -> (f64, f64) {
     (phi, kd.max(0.0))
 }
 
+/// Smallest partition or hindrance factor a tissue cell is given. For thin fibres and
+/// large vesicles the Ogston partition underflows (1 nm fibres, 200 nm vesicles, phi 0.05:
+/// exp(-510)), which would leave a cell with no capacity and the implicit matrix singular;
+/// at 1e-30 the cell holds and passes nothing measurable (a 1e10 per mL product puts less
+/// than 1e-20 vesicles into it), so results are unchanged wherever they were defined.
+pub const MIN_HINDRANCE: f64 = 1e-30;
+
 /// Ogston fibre-matrix model (Ogston 1958; Phillips 2000 review): partition
 /// `exp(-phi (1 + r/rf)^2)` and diffusive hindrance `exp(-sqrt(phi) (1 + r/rf))` for a sphere
-/// of radius `r` among random fibres of radius `rf` at volume fraction `phi`.
+/// of radius `r` among random fibres of radius `rf` at volume fraction `phi`, each at least
+/// [`MIN_HINDRANCE`].
 pub fn ogston(r_nm: f64, fibre_radius_nm: f64, phi: f64) -> (f64, f64) {
     let x = 1.0 + r_nm / fibre_radius_nm;
-    ((-phi * x * x).exp(), (-phi.sqrt() * x).exp())
+    (
+        (-phi * x * x).exp().max(MIN_HINDRANCE),
+        (-phi.sqrt() * x).exp().max(MIN_HINDRANCE),
+    )
 }
 
 /// Partition coefficient (tissue over vehicle) and effective diffusivity (um^2/s) of a vesicle

@@ -1,0 +1,106 @@
+//! Sensitivity on the model: the response-only shortcut gives the same outputs as full
+//! runs, indices rank a parameter that cannot matter last, and bad outputs are refused.
+
+use exoskin_api::sensitivity::{analyze, Method};
+use exoskin_api::simulate::{parse, DEFAULT_SCENARIO};
+use exoskin_api::uncertainty::{Control, Space};
+
+fn scenario() -> exoskin_model::Scenario {
+    let text = DEFAULT_SCENARIO
+        .replace("duration_h = 48.0", "duration_h = 12.0")
+        .replace("days = 2", "days = 1");
+    parse(&text, "microneedling_12h").unwrap()
+}
+
+#[test]
+fn sobol_indices_rank_an_inert_parameter_last_and_sum_sensibly() {
+    let s = scenario();
+    // the CO2 laser's spot size cannot affect a microneedling run: its indices must be ~0
+    let names: Vec<String> = [
+        "response.inflammation_max_excess",
+        "response.injury_half_saturation",
+        "transport.co2_spot_diameter_um",
+    ]
+    .map(String::from)
+    .to_vec();
+    let space = Space::shipped(&s).unwrap().only(&names).unwrap();
+    let doc = analyze(
+        &s,
+        "t",
+        &space,
+        "cytokines_pct@0.25",
+        Method::Sobol {
+            samples: 64,
+            bootstrap: 200,
+        },
+        3,
+        &Control::default(),
+    )
+    .unwrap();
+    let rows = doc["indices"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(doc["model_runs"], 64 * 5);
+    // transport is shared between rows that differ only in response parameters
+    assert!(doc["transport_runs"].as_u64().unwrap() < 64 * 5);
+    let last = &rows[2];
+    assert_eq!(last["parameter"], "transport.co2_spot_diameter_um");
+    assert!(last["total_order"].as_f64().unwrap().abs() < 1e-9, "{last}");
+    let total: f64 = rows
+        .iter()
+        .map(|r| r["total_order"].as_f64().unwrap())
+        .sum();
+    assert!(
+        total > 0.9,
+        "the two inflammation parameters explain the output: {total}"
+    );
+    for r in rows {
+        let ci = r["total_order_ci95"].as_array().unwrap();
+        assert!(ci[0].as_f64().unwrap() <= ci[1].as_f64().unwrap());
+    }
+}
+
+#[test]
+fn morris_screening_and_bad_outputs() {
+    let s = scenario();
+    let names: Vec<String> = ["response.inflammation_max_excess", "transport.co2_depth_um"]
+        .map(String::from)
+        .to_vec();
+    let space = Space::shipped(&s).unwrap().only(&names).unwrap();
+    let doc = analyze(
+        &s,
+        "t",
+        &space,
+        "erythema_pct@0.25",
+        Method::Morris {
+            trajectories: 6,
+            levels: 4,
+        },
+        1,
+        &Control::default(),
+    )
+    .unwrap();
+    let rows = doc["indices"].as_array().unwrap();
+    assert_eq!(rows[0]["parameter"], "response.inflammation_max_excess");
+    assert_eq!(rows[1]["mu_star"].as_f64().unwrap(), 0.0);
+    let err = analyze(
+        &s,
+        "t",
+        &space,
+        "colagen_pct",
+        Method::Morris {
+            trajectories: 2,
+            levels: 4,
+        },
+        1,
+        &Control::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("collagen_pct"), "{err}");
+    let err = Space::shipped(&s)
+        .unwrap()
+        .only(&["nope".to_string()])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not an uncertain parameter"), "{err}");
+}
