@@ -33,6 +33,11 @@ pub struct PowerResult {
     pub replicates: usize,
     /// Smallest n whose simulated power reaches the target (None: not within max).
     pub n_required: Option<usize>,
+    /// Monte-Carlo standard error of `n_required` from the finite number of replicates:
+    /// the binomial SE of the power at the target, sqrt(target (1 - target) / replicates),
+    /// divided by the slope of the power curve there (delta method; slope from a
+    /// least-squares line through the curve points with power within 0.15 of the target).
+    pub n_required_mc_se: Option<f64>,
     pub curve: Vec<PowerPoint>,
     /// Effect size of the primary comparison estimated from one simulated trial of
     /// [`EFFECT_SIZE_PARTICIPANTS`] (per arm in parallel designs).
@@ -61,6 +66,60 @@ pub fn power_at(trial: &Trial, responder: &dyn Responder, n: usize, replicates: 
     let hits: usize = (0..replicates)
         .into_par_iter()
         .map(|r| {
+            let readings = simulate(trial, n, replicate_seed(trial.seed, r), responder, None);
+            let p = primary_p(trial, &readings, arm, last, trial.primary);
+            usize::from(p < trial.alpha)
+        })
+        .sum();
+    stats::wilson(hits, replicates, 0.05)
+}
+
+/// Monte-Carlo SE of the sample size where the power curve crosses `target` (see
+/// [`PowerResult::n_required_mc_se`]); None if the curve has no usable slope there.
+pub fn mc_se_of_n(curve: &[PowerPoint], n: usize, target: f64, replicates: usize) -> Option<f64> {
+    let near: Vec<(f64, f64)> = curve
+        .iter()
+        .filter(|p| (p.power.rate - target).abs() <= 0.15)
+        .map(|p| (p.n as f64, p.power.rate))
+        .collect();
+    let spread = near.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max)
+        - near.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+    // a slope needs points spread over at least a few participants
+    if near.len() < 2 || spread < 2.0 || n == 0 {
+        return None;
+    }
+    let k = near.len() as f64;
+    let (mx, my) = (
+        near.iter().map(|p| p.0).sum::<f64>() / k,
+        near.iter().map(|p| p.1).sum::<f64>() / k,
+    );
+    let sxy: f64 = near.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = near.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let slope = sxy / sxx;
+    if !(slope.is_finite() && slope > 0.0) {
+        return None;
+    }
+    Some((target * (1.0 - target) / replicates as f64).sqrt() / slope)
+}
+
+/// Assurance at n: the probability of success averaged over what is not known about the
+/// model (O'Hagan, Stevens & Campbell 2005, Pharm Stat 4:187): simulated trial `r` uses
+/// the model draw `r mod M` (one draw of the uncertain parameters per simulated trial),
+/// with the same participants as [`power_at`] so power and assurance differ only in the
+/// model.
+pub fn assurance_at(
+    trial: &Trial,
+    responders: &[&(dyn Responder + Sync)],
+    n: usize,
+    replicates: usize,
+) -> Rate {
+    let last = trial.visits_days.len() - 1;
+    let arm = trial.treatments()[0];
+    let m = responders.len().max(1);
+    let hits: usize = (0..replicates)
+        .into_par_iter()
+        .map(|r| {
+            let responder = responders[r % m];
             let readings = simulate(trial, n, replicate_seed(trial.seed, r), responder, None);
             let p = primary_p(trial, &readings, arm, last, trial.primary);
             usize::from(p < trial.alpha)
@@ -167,6 +226,7 @@ pub fn simulate_power(
         alpha: trial.alpha,
         target,
         replicates,
+        n_required_mc_se: hi.and_then(|n| mc_se_of_n(&curve, n, target, replicates)),
         n_required: hi,
         curve,
         effect_size_estimate: es.value,
