@@ -19,6 +19,8 @@ pub struct BandedBatch {
     /// Reciprocals of the factors' diagonals (multiplications replace divisions on the
     /// solves' dependency chain).
     inv: Vec<f64>,
+    /// After factoring, the backward sweep's multipliers (see `scale_factors`); empty before.
+    back: Vec<f64>,
     dot: Vec<f64>,
 }
 
@@ -37,6 +39,7 @@ impl BandedBatch {
             k,
             a: vec![0.0; n * (bw + 1) * k],
             inv: vec![0.0; n * k],
+            back: Vec::new(),
             dot: vec![0.0; k],
         }
     }
@@ -93,9 +96,47 @@ impl BandedBatch {
         }
     }
 
-    /// Cholesky factorization of every system in place: A_s = L_s L_s^T.
+    /// Cholesky factorization of every system in place: A_s = L_s L_s^T (the stored entries
+    /// then hold the factors in the scaled form the solves use, not A_s).
+    ///
+    /// The narrow bands of the 1D geometries (1: a membrane stack, 2: skin with a follicle
+    /// column), and a single system, get their own copies of the kernel with the bandwidth
+    /// (and the system count) a constant, so the loops over the band unroll and the index
+    /// arithmetic folds away; wider bands use the same code with both read at run time.
     pub fn factor(&mut self) -> Result<(), NotPositiveDefinite> {
-        let (bw, k) = (self.bw, self.k);
+        match (self.bw, self.k) {
+            (1, 1) => self.factor_band(1, 1),
+            (2, 1) => self.factor_band(2, 1),
+            (0, k) => self.factor_band(0, k),
+            (1, k) => self.factor_band(1, k),
+            (2, k) => self.factor_band(2, k),
+            (3, k) => self.factor_band(3, k),
+            (bw, k) => self.factor_band(bw, k),
+        }?;
+        self.scale_factors();
+        Ok(())
+    }
+
+    /// Solve L_s L_s^T x_s = b_s for every system in place (after [`factor`](Self::factor));
+    /// `b[i * k + s]` is row i of system s. Specialised as `factor` is.
+    pub fn solve(&self, b: &mut [f64]) {
+        match (self.bw, self.k) {
+            (1, 1) => self.solve_single::<1>(b),
+            (2, 1) => self.solve_single::<2>(b),
+            (0, k) => self.solve_band(0, k, b),
+            (1, k) => self.solve_band(1, k, b),
+            (2, k) => self.solve_band(2, k, b),
+            (3, k) => self.solve_band(3, k, b),
+            (bw, k) => self.solve_band(bw, k, b),
+        }
+    }
+
+    /// The factorization kernel for bandwidth `bw` and `k` systems (equal to `self.bw` and
+    /// `self.k`); inlined into each arm of [`factor`](Self::factor) so that constants
+    /// specialise it.
+    #[inline(always)]
+    fn factor_band(&mut self, bw: usize, k: usize) -> Result<(), NotPositiveDefinite> {
+        debug_assert_eq!((bw, k), (self.bw, self.k));
         let w = (bw + 1) * k;
         for i in 0..self.n {
             let j0 = i.saturating_sub(bw);
@@ -140,38 +181,101 @@ impl BandedBatch {
         Ok(())
     }
 
-    /// Solve L_s L_s^T x_s = b_s for every system in place (after [`factor`](Self::factor));
-    /// `b[i * k + s]` is row i of system s.
-    pub fn solve(&self, b: &mut [f64]) {
-        let (bw, k) = (self.bw, self.k);
+    /// The solve kernel for bandwidth `bw` and `k` systems, specialised like
+    /// [`factor_band`](Self::factor_band). With the factors scaled by their pivots (see
+    /// [`scale_factors`](Self::scale_factors)) each row of each sweep adds one fused
+    /// multiply-add per band entry to the serial dependency chain, and the pivot scalings
+    /// run off it.
+    #[inline(always)]
+    fn solve_band(&self, bw: usize, k: usize, b: &mut [f64]) {
+        debug_assert_eq!((bw, k), (self.bw, self.k));
         let w = (bw + 1) * k;
+        // Forward: y_i = b_i / l_ii - sum_q (l_iq / l_ii) y_q.
         for i in 0..self.n {
             let j0 = i.saturating_sub(bw);
             let row = &self.a[i * w..(i + 1) * w];
             let (before, tail) = b.split_at_mut(i * k);
             let bi = &mut tail[..k];
+            for (x, iv) in bi.iter_mut().zip(&self.inv[i * k..(i + 1) * k]) {
+                *x *= iv;
+            }
             for q in j0..i {
                 let l = &row[(q + bw - i) * k..(q + bw - i + 1) * k];
                 for ((x, lv), bq) in bi.iter_mut().zip(l).zip(&before[q * k..(q + 1) * k]) {
                     *x -= lv * bq;
                 }
             }
-            for (x, iv) in bi.iter_mut().zip(&self.inv[i * k..(i + 1) * k]) {
-                *x *= iv;
-            }
+        }
+        // Backward: x_q = y_q / l_qq - sum_i (l_iq / l_qq) x_i over the rows i below q.
+        for (x, iv) in b.iter_mut().zip(&self.inv) {
+            *x *= iv;
         }
         for i in (0..self.n).rev() {
-            let row = &self.a[i * w..(i + 1) * w];
+            let row = &self.back[i * w..(i + 1) * w];
             let j0 = i.saturating_sub(bw);
             let (before, tail) = b.split_at_mut(i * k);
-            let bi = &mut tail[..k];
-            for (x, iv) in bi.iter_mut().zip(&self.inv[i * k..(i + 1) * k]) {
-                *x *= iv;
-            }
+            let bi = &tail[..k];
             for q in j0..i {
                 let l = &row[(q + bw - i) * k..(q + bw - i + 1) * k];
-                for ((x, lv), bv) in before[q * k..(q + 1) * k].iter_mut().zip(l).zip(bi.iter()) {
+                for ((x, lv), bv) in before[q * k..(q + 1) * k].iter_mut().zip(l).zip(bi) {
                     *x -= lv * bv;
+                }
+            }
+        }
+    }
+
+    /// One system of bandwidth `BW`: as [`solve_band`](Self::solve_band), with the last `BW`
+    /// unknowns of each sweep carried in registers, so that the dependency chain does not
+    /// pass through a store and a reload per row.
+    fn solve_single<const BW: usize>(&self, b: &mut [f64]) {
+        debug_assert_eq!((BW, 1), (self.bw, self.k));
+        let w = BW + 1;
+        // win[BW - 1] is the newest value, win[0] the oldest; zeros stand for rows above 0.
+        let mut win = [0.0; BW];
+        for (i, (bi, iv)) in b.iter_mut().zip(&self.inv).enumerate() {
+            let row = &self.a[i * w..i * w + BW];
+            let mut x = *bi * iv;
+            for q in 0..BW.min(i) {
+                x -= row[BW - 1 - q] * win[BW - 1 - q];
+            }
+            *bi = x;
+            for j in 1..BW {
+                win[j - 1] = win[j];
+            }
+            win[BW - 1] = x;
+        }
+        for (x, iv) in b.iter_mut().zip(&self.inv) {
+            *x *= iv;
+        }
+        // Backward: row i's multipliers l_iq / l_qq update the BW unknowns above it; the
+        // pending updates ride in `win` (win[BW - 1] for row i - 1).
+        let mut win = [0.0; BW];
+        for i in (0..self.n).rev() {
+            let xi = b[i] - win[BW - 1];
+            b[i] = xi;
+            for j in (1..BW).rev() {
+                win[j] = win[j - 1];
+            }
+            win[0] = 0.0;
+            let row = &self.back[i * w..i * w + BW];
+            for q in 0..BW.min(i) {
+                win[BW - 1 - q] += row[BW - 1 - q] * xi;
+            }
+        }
+    }
+
+    /// After the factorization: keep `l_iq / l_qq` (the backward sweep's multipliers) in
+    /// `back` and scale the stored rows to `l_iq / l_ii` (the forward sweep's).
+    fn scale_factors(&mut self) {
+        let (bw, k) = (self.bw, self.k);
+        let w = (bw + 1) * k;
+        self.back.resize(self.a.len(), 0.0);
+        for i in 0..self.n {
+            for q in i.saturating_sub(bw)..i {
+                let p = i * w + (q + bw - i) * k;
+                for s in 0..k {
+                    self.back[p + s] = self.a[p + s] * self.inv[q * k + s];
+                    self.a[p + s] *= self.inv[i * k + s];
                 }
             }
         }
@@ -204,7 +308,20 @@ mod tests {
 
     #[test]
     fn solves_random_spd_band_systems_to_rounding() {
-        for (n, bw, k) in [(57, 5, 1), (40, 2, 7), (30, 8, 3), (1, 0, 2)] {
+        // Every specialised kernel (bandwidth 0-3, one system or several) and the general one.
+        for (n, bw, k) in [
+            (57, 5, 1),
+            (40, 2, 7),
+            (30, 8, 3),
+            (1, 0, 2),
+            (50, 1, 1),
+            (50, 2, 1),
+            (2, 2, 1),
+            (1, 1, 1),
+            (33, 1, 4),
+            (20, 3, 2),
+            (20, 0, 1),
+        ] {
             let a = random_batch(n, bw, k);
             let mut b = vec![0.0; n * k];
             let mut xs = vec![];
