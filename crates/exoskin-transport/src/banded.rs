@@ -19,7 +19,8 @@ pub struct BandedBatch {
     /// Reciprocals of the factors' diagonals (multiplications replace divisions on the
     /// solves' dependency chain).
     inv: Vec<f64>,
-    /// After factoring, the backward sweep's multipliers (see `scale_factors`); empty before.
+    /// For one system of bandwidth 1 or 2, after factoring: the backward sweep's
+    /// multipliers (see `scale_factors`); empty otherwise.
     back: Vec<f64>,
     dot: Vec<f64>,
 }
@@ -97,7 +98,7 @@ impl BandedBatch {
     }
 
     /// Cholesky factorization of every system in place: A_s = L_s L_s^T (the stored entries
-    /// then hold the factors in the scaled form the solves use, not A_s).
+    /// then hold the factors, in the form the solves use, not A_s).
     ///
     /// The narrow bands of the 1D geometries (1: a membrane stack, 2: skin with a follicle
     /// column), and a single system, get their own copies of the kernel with the bandwidth
@@ -111,9 +112,11 @@ impl BandedBatch {
             (1, k) => self.factor_band(1, k),
             (2, k) => self.factor_band(2, k),
             (3, k) => self.factor_band(3, k),
-            (bw, k) => self.factor_band(bw, k),
+            _ => self.factor_wide(),
         }?;
-        self.scale_factors();
+        if self.scaled() {
+            self.scale_factors();
+        }
         Ok(())
     }
 
@@ -127,8 +130,21 @@ impl BandedBatch {
             (1, k) => self.solve_band(1, k, b),
             (2, k) => self.solve_band(2, k, b),
             (3, k) => self.solve_band(3, k, b),
-            (bw, k) => self.solve_band(bw, k, b),
+            _ => self.solve_wide(b),
         }
+    }
+
+    /// The kernels for any bandwidth and system count, compiled on their own (inlined into
+    /// the dispatch beside the specialised copies they lost about 40 % of their speed).
+    #[inline(never)]
+    fn factor_wide(&mut self) -> Result<(), NotPositiveDefinite> {
+        self.factor_band(self.bw, self.k)
+    }
+
+    /// See [`factor_wide`](Self::factor_wide).
+    #[inline(never)]
+    fn solve_wide(&self, b: &mut [f64]) {
+        self.solve_band(self.bw, self.k, b)
     }
 
     /// The factorization kernel for bandwidth `bw` and `k` systems (equal to `self.bw` and
@@ -182,18 +198,30 @@ impl BandedBatch {
     }
 
     /// The solve kernel for bandwidth `bw` and `k` systems, specialised like
-    /// [`factor_band`](Self::factor_band). With the factors scaled by their pivots (see
-    /// [`scale_factors`](Self::scale_factors)) each row of each sweep adds one fused
-    /// multiply-add per band entry to the serial dependency chain, and the pivot scalings
-    /// run off it.
+    /// [`factor_band`](Self::factor_band). With several systems the serial chain of one
+    /// system's sweep overlaps the others'.
     #[inline(always)]
     fn solve_band(&self, bw: usize, k: usize, b: &mut [f64]) {
         debug_assert_eq!((bw, k), (self.bw, self.k));
         let w = (bw + 1) * k;
-        // Forward: y_i = b_i / l_ii - sum_q (l_iq / l_ii) y_q.
         for i in 0..self.n {
             let j0 = i.saturating_sub(bw);
             let row = &self.a[i * w..(i + 1) * w];
+            let (before, tail) = b.split_at_mut(i * k);
+            let bi = &mut tail[..k];
+            for q in j0..i {
+                let l = &row[(q + bw - i) * k..(q + bw - i + 1) * k];
+                for ((x, lv), bq) in bi.iter_mut().zip(l).zip(&before[q * k..(q + 1) * k]) {
+                    *x -= lv * bq;
+                }
+            }
+            for (x, iv) in bi.iter_mut().zip(&self.inv[i * k..(i + 1) * k]) {
+                *x *= iv;
+            }
+        }
+        for i in (0..self.n).rev() {
+            let row = &self.a[i * w..(i + 1) * w];
+            let j0 = i.saturating_sub(bw);
             let (before, tail) = b.split_at_mut(i * k);
             let bi = &mut tail[..k];
             for (x, iv) in bi.iter_mut().zip(&self.inv[i * k..(i + 1) * k]) {
@@ -201,32 +229,18 @@ impl BandedBatch {
             }
             for q in j0..i {
                 let l = &row[(q + bw - i) * k..(q + bw - i + 1) * k];
-                for ((x, lv), bq) in bi.iter_mut().zip(l).zip(&before[q * k..(q + 1) * k]) {
-                    *x -= lv * bq;
-                }
-            }
-        }
-        // Backward: x_q = y_q / l_qq - sum_i (l_iq / l_qq) x_i over the rows i below q.
-        for (x, iv) in b.iter_mut().zip(&self.inv) {
-            *x *= iv;
-        }
-        for i in (0..self.n).rev() {
-            let row = &self.back[i * w..(i + 1) * w];
-            let j0 = i.saturating_sub(bw);
-            let (before, tail) = b.split_at_mut(i * k);
-            let bi = &tail[..k];
-            for q in j0..i {
-                let l = &row[(q + bw - i) * k..(q + bw - i + 1) * k];
-                for ((x, lv), bv) in before[q * k..(q + 1) * k].iter_mut().zip(l).zip(bi) {
+                for ((x, lv), bv) in before[q * k..(q + 1) * k].iter_mut().zip(l).zip(bi.iter()) {
                     *x -= lv * bv;
                 }
             }
         }
     }
 
-    /// One system of bandwidth `BW`: as [`solve_band`](Self::solve_band), with the last `BW`
-    /// unknowns of each sweep carried in registers, so that the dependency chain does not
-    /// pass through a store and a reload per row.
+    /// One system of bandwidth `BW` (1 or 2): the serial chain of each sweep is the whole
+    /// cost, so the factors are kept scaled by their pivots (see
+    /// [`scale_factors`](Self::scale_factors)) and each row adds one multiply-add per band
+    /// entry to the chain, with the pivot scalings off it; the last `BW` unknowns ride in
+    /// registers instead of a store and a reload per row.
     fn solve_single<const BW: usize>(&self, b: &mut [f64]) {
         debug_assert_eq!((BW, 1), (self.bw, self.k));
         let w = BW + 1;
@@ -264,6 +278,11 @@ impl BandedBatch {
         }
     }
 
+    /// Whether the factors are kept scaled, for [`solve_single`](Self::solve_single).
+    fn scaled(&self) -> bool {
+        self.k == 1 && (1..=2).contains(&self.bw)
+    }
+
     /// After the factorization: keep `l_iq / l_qq` (the backward sweep's multipliers) in
     /// `back` and scale the stored rows to `l_iq / l_ii` (the forward sweep's).
     fn scale_factors(&mut self) {
@@ -271,11 +290,21 @@ impl BandedBatch {
         let w = (bw + 1) * k;
         self.back.resize(self.a.len(), 0.0);
         for i in 0..self.n {
-            for q in i.saturating_sub(bw)..i {
-                let p = i * w + (q + bw - i) * k;
-                for s in 0..k {
-                    self.back[p + s] = self.a[p + s] * self.inv[q * k + s];
-                    self.a[p + s] *= self.inv[i * k + s];
+            let inv_i = &self.inv[i * k..(i + 1) * k];
+            let j0 = i.saturating_sub(bw);
+            let row = &mut self.a[i * w..(i + 1) * w];
+            let back = &mut self.back[i * w..(i + 1) * w];
+            for q in j0..i {
+                let slot = (q + bw - i) * k..(q + bw - i + 1) * k;
+                let inv_q = &self.inv[q * k..(q + 1) * k];
+                for (((l, b), iq), ii) in row[slot.clone()]
+                    .iter_mut()
+                    .zip(&mut back[slot])
+                    .zip(inv_q)
+                    .zip(inv_i)
+                {
+                    *b = *l * iq;
+                    *l *= ii;
                 }
             }
         }
