@@ -1,28 +1,82 @@
 #!/usr/bin/env bash
-# Compare exoskin with FiPy (an established Python PDE package) and with a strong NumPy/SciPy
-# version (one factorization per distinct step size, reused) on the same layered problem, in
-# one run, and print one table (docs/benchmarks.md records the figures).
-# Creates a local virtual environment .venv, builds exoskin and its solve-timing example.
+# Time exoskin against a strong NumPy/SciPy version of the same layered Franz-cell problem
+# (one factorization per distinct step size, reused) and, optionally, FiPy, in one run, and
+# time one in-vivo run; prints the tables that docs/benchmarks.md records.
+#
+#   bash scripts/bench_reference.sh [SCENARIO]
+#   FIPY=1 bash scripts/bench_reference.sh             # also FiPy 4.0.3 (takes minutes)
+#   BASELINE=/path/to/older/exoskin bash scripts/bench_reference.sh   # before/after
+#
+# Uses the local virtual environment .venv-stats (created when missing; NumPy and SciPy
+# wheels, FiPy when asked), builds exoskin and the solve-timing example, and times whole
+# processes with hyperfine (installed with apt-get when missing and run as root; otherwise
+# a timed loop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenario="${1:-scenarios/franz_cell_multilayer.toml}"
-[ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -c "import fipy, numpy, scipy" 2>/dev/null || .venv/bin/pip install -q "fipy==4.0.3" numpy scipy
+invivo="scenarios/in_vivo_microneedling.toml"
+py=.venv-stats/bin/python
+[ -x "$py" ] || python3 -m venv .venv-stats
+mods="numpy, scipy"
+pkgs=(numpy scipy)
+if [ "${FIPY:-0}" = 1 ]; then mods="$mods, fipy"; pkgs+=("fipy==4.0.3"); fi
+"$py" -c "import $mods" 2>/dev/null || "$py" -m pip install -q --only-binary=:all: "${pkgs[@]}"
+if ! command -v hyperfine >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null || true
+fi
 cargo build --release -q -p exoskin
 cargo build --release -q -p exoskin-transport --example solve_timing
 exe="${CARGO_TARGET_DIR:-target}/release/exoskin"
 timing="${CARGO_TARGET_DIR:-target}/release/examples/solve_timing"
 # OpenBLAS tuning variables set for other work slow NumPy's small solves: clear them here only.
 run() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
-echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(date -u +%F)"
-echo "== FiPy (one run; it takes minutes) =="
-t0=$(date +%s.%N)
-fipy_out=$(run .venv/bin/python scripts/compare_fipy.py "$scenario" "$exe")
-t1=$(date +%s.%N)
-echo "$fipy_out"
-fipy_solve=$(sed -n 's/^FiPy [^:]*: \([0-9.]*\) s$/\1/p' <<<"$fipy_out")
-fipy_process=$(awk "BEGIN { print $t1 - $t0 }")
-echo "== NumPy/SciPy and exoskin =="
-run .venv/bin/python scripts/compare_scipy.py "$scenario" "$exe" "$timing" \
-    --fipy-solve-s "$fipy_solve" --fipy-process-s "$fipy_process"
+# Whole-process wall time of a command: median and minimum in seconds ("MEDIAN MIN").
+process_time() {
+    local runs=$1; shift
+    if command -v hyperfine >/dev/null; then
+        hyperfine -N -w 3 -r "$runs" --export-json "$tmp/h.json" "$*" >/dev/null
+        "$py" -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(r["median"], r["min"])' "$tmp/h.json"
+    else
+        "$py" - "$runs" "$@" <<'PY'
+import subprocess, sys, time
+runs, cmd = int(sys.argv[1]), sys.argv[2:]
+for _ in range(3):
+    subprocess.run(cmd, check=True, capture_output=True)
+ts = []
+for _ in range(runs):
+    t0 = time.perf_counter(); subprocess.run(cmd, check=True, capture_output=True)
+    ts.append(time.perf_counter() - t0)
+ts.sort(); print(ts[len(ts) // 2], ts[0])
+PY
+    fi
+}
+
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(date -u +%F), load $(cut -d' ' -f1-3 /proc/loadavg)"
+fipy_opts=()
+if [ "${FIPY:-0}" = 1 ]; then
+    echo "== FiPy (one run; it takes minutes) =="
+    t0=$(date +%s.%N)
+    fipy_out=$(run "$py" scripts/compare_fipy.py "$scenario" "$exe")
+    t1=$(date +%s.%N)
+    echo "$fipy_out"
+    fipy_opts=(--fipy-solve-s "$(sed -n 's/^FiPy [^:]*: \([0-9.]*\) s$/\1/p' <<<"$fipy_out")"
+               --fipy-process-s "$(awk "BEGIN { print $t1 - $t0 }")")
+fi
+echo "== NumPy/SciPy and exoskin: $scenario =="
+read -r exo_med exo_min < <(process_time 50 "$exe" simulate "$scenario" --json)
+run "$py" scripts/compare_scipy.py "$scenario" "$exe" "$timing" \
+    --exo-process-s "$exo_med" --exo-process-min-s "$exo_min" "${fipy_opts[@]}"
+
+echo "== one in-vivo run: $invivo (whole process, median and minimum of 10) =="
+read -r med min < <(process_time 10 "$exe" simulate "$invivo" --json)
+ms() { awk -v s="$1" 'BEGIN { printf "%.0f", s * 1000 }'; }
+echo "| build | median | minimum |"
+echo "|---|---|---|"
+echo "| this build | $(ms "$med") ms | $(ms "$min") ms |"
+if [ -n "${BASELINE:-}" ]; then
+    read -r med min < <(process_time 10 "$BASELINE" simulate "$invivo" --json)
+    echo "| $BASELINE | $(ms "$med") ms | $(ms "$min") ms |"
+fi

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """A strong NumPy/SciPy baseline for the layered Franz-cell problem, timed against exoskin.
 
-Usage: bash scripts/bench_reference.sh   (creates .venv, builds exoskin, runs FiPy and this)
-   or: .venv/bin/python scripts/compare_scipy.py SCENARIO EXOSKIN_BINARY SOLVE_TIMING_BINARY
-   or: .venv/bin/python scripts/compare_scipy.py --once SCENARIO   (one solve, curve as JSON)
+Usage: bash scripts/bench_reference.sh   (uses .venv-stats, builds exoskin, runs this)
+   or: .venv-stats/bin/python scripts/compare_scipy.py SCENARIO EXOSKIN_BINARY SOLVE_TIMING_BINARY
+   or: .venv-stats/bin/python scripts/compare_scipy.py --once SCENARIO   (one solve, as JSON)
 
 The discretization is exoskin's (crates/exoskin-transport/src/franz.rs, network.rs,
 engine.rs): unknown u = c/K per cell, capacity K h, face conductances
@@ -18,10 +18,12 @@ depends only on dt, so it is assembled and factored once per distinct step size 
 factor is reused; the time loop then costs one triangular solve pair per step.
 
 The script checks that the receptor curve equals exoskin's, times each factor-and-solve
-variant (best of 5), the whole Python and exoskin processes (best of 5 each, from outside),
-and exoskin's solve alone (SOLVE_TIMING_BINARY, the exoskin-transport example
-solve_timing), and prints one table. FiPy's figures, when given with --fipy-solve-s and
---fipy-process-s, join the table.
+variant (best of 5), the whole Python and exoskin processes (best of 5 each, from outside;
+exoskin's from hyperfine when bench_reference.sh passes --exo-process-s MEDIAN and
+--exo-process-min-s MIN), and exoskin's solve alone (SOLVE_TIMING_BINARY, the
+exoskin-transport example solve_timing), and prints one table, with the ratio of exoskin's
+whole process to each SciPy solve loop that reuses its factors. FiPy's figures, when given
+with --fipy-solve-s and --fipy-process-s, join the table.
 """
 import json
 import subprocess
@@ -230,7 +232,8 @@ def main(argv):
                         ["cumulative_receptor_per_cm2"])
     worst = max(worst, np.max(np.abs(py_curve - ex)) / ex[-1])
     py_start = process_time([sys.executable, "-c", "import numpy, scipy.linalg"])
-    exo_proc = process_time([exe, "simulate", scenario, "--json"])
+    exo_proc = opts.get("exo-process-s") or process_time([exe, "simulate", scenario, "--json"])
+    exo_proc_min = opts.get("exo-process-min-s", exo_proc)
     t = json.loads(subprocess.run([timing, scenario, str(REPEATS)], check=True,
                                   capture_output=True).stdout)
     assert t["steps"] == len(steps), (t["steps"], len(steps))
@@ -245,11 +248,16 @@ def main(argv):
               f"{opts['fipy-solve-s']:.1f} s |")
     print(f"| NumPy/SciPy, {FASTEST}, factor reused per step size | {py_proc * 1e3:.0f} ms | "
           f"{py_loop * 1e3:.1f} ms |")
-    print(f"| exoskin (`exoskin simulate --json`; `solve_timing` example) | {exo_proc * 1e3:.0f} ms "
-          f"| {exo_loop * 1e3:.1f} ms |")
+    print(f"| exoskin (`exoskin simulate --json`, median (minimum); `solve_timing` example) | "
+          f"{exo_proc * 1e3:.1f} ms ({exo_proc_min * 1e3:.1f} ms) | {exo_loop * 1e3:.1f} ms |")
     print()
     print(f"Python start-up with `import numpy, scipy.linalg` alone: {py_start * 1e3:.0f} ms")
     print(f"whole process, SciPy / exoskin: {py_proc / exo_proc:.1f}")
+    print("exoskin's whole process (median) over each SciPy solve loop with reused factors "
+          "(target: at most 0.5):")
+    for name, (_, _, reuse) in VARIANTS.items():
+        if reuse:
+            print(f"  {name}: loop {loops[name] * 1e3:.1f} ms, ratio {exo_proc / loops[name]:.2f}")
     print(f"solve alone, SciPy / exoskin: {py_loop / exo_loop:.2f} "
           f"({'exoskin faster' if py_loop > exo_loop else 'SciPy faster'})")
     if "fipy-solve-s" in opts:

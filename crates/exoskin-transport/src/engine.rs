@@ -102,12 +102,18 @@ pub fn run(mut s: Setup) -> Result<Run, TransportError> {
         }
     }
     let bw = s.nets.iter().map(|x| x.bandwidth()).max().unwrap_or(0);
-    let mut stepper = Stepper::new(n, bw, ncls);
     let mut m = vec![vec![0.0; n]; ncls];
     let mut acc = vec![Accounts::default(); ncls];
     let mut internal = vec![0.0; n];
     let mut uptake_step = vec![0.0; n];
-    let mut saturation = vec![1.0; n];
+    // Without uptake capacity anywhere, saturations stay 0 and nothing is internalized.
+    let uptake = s.uptake_capacity.iter().any(|&c| c > 0.0);
+    let mut saturation = vec![0.0; n];
+    let mut stepper = Stepper::new(n, bw, ncls);
+    // Without property updates and without saturable uptake (saturation then stays 0 in
+    // every cell) the step matrix is a function of the step size alone: reuse its factors.
+    stepper.reuse_factors(s.update.is_none() && !uptake);
+
     let mut applied = 0.0;
 
     let mut doses = s.doses.clone();
@@ -175,13 +181,15 @@ pub fn run(mut s: Setup) -> Result<Run, TransportError> {
         if let Some(u) = s.update.as_mut() {
             u(t + h, &mut s.nets);
         }
-        for i in 0..n {
-            saturation[i] = if s.uptake_capacity[i] > 0.0 {
-                (1.0 - internal[i] / s.uptake_capacity[i]).max(0.0)
-            } else {
-                0.0
-            };
-            uptake_step[i] = 0.0;
+        if uptake {
+            for i in 0..n {
+                saturation[i] = if s.uptake_capacity[i] > 0.0 {
+                    (1.0 - internal[i] / s.uptake_capacity[i]).max(0.0)
+                } else {
+                    0.0
+                };
+                uptake_step[i] = 0.0;
+            }
         }
         stepper.step(
             &s.nets,
@@ -192,9 +200,11 @@ pub fn run(mut s: Setup) -> Result<Run, TransportError> {
             &mut uptake_step,
             t + h,
         )?;
-        let keep = (-s.lysosomal_rate_per_h * h).exp();
-        for i in 0..n {
-            internal[i] = internal[i] * keep + uptake_step[i];
+        if uptake {
+            let keep = (-s.lysosomal_rate_per_h * h).exp();
+            for i in 0..n {
+                internal[i] = internal[i] * keep + uptake_step[i];
+            }
         }
         t = if (target - (t + h)).abs() <= eps {
             target

@@ -121,6 +121,11 @@ pub struct Accounts {
     pub tracked: f64,
 }
 
+/// Factored matrices kept at most, per run, when factors are reused (see
+/// [`Stepper::reuse_factors`]); a Franz cell needs about 16 (the growing first steps, the cap,
+/// and the steps cut to land on output times).
+pub const MAX_CACHED_FACTORS: usize = 32;
+
 /// Work space for one step of all size classes, reused to avoid allocation in the time loop.
 #[derive(Debug, Clone)]
 pub struct Stepper {
@@ -129,6 +134,12 @@ pub struct Stepper {
     diag: Vec<f64>,
     rhs: Vec<f64>,
     u: Vec<f64>,
+    /// Whether the matrix depends on the step size alone (see [`Stepper::reuse_factors`]).
+    reuse: bool,
+    /// Factored matrices by the bits of their step size, and the slot the next one replaces
+    /// once [`MAX_CACHED_FACTORS`] are held.
+    factors: Vec<(u64, BandedBatch)>,
+    evict: usize,
 }
 
 impl Stepper {
@@ -140,7 +151,77 @@ impl Stepper {
             diag: vec![0.0; n * k],
             rhs: vec![0.0; n * k],
             u: vec![0.0; n * k],
+            reuse: false,
+            factors: Vec::new(),
+            evict: 0,
         }
+    }
+
+    /// Declare that the networks and the uptake saturations given to every later
+    /// [`step`](Self::step) stay as they are, so that the step's matrix depends on the step
+    /// size alone. The factor of each distinct step size is then kept (up to
+    /// [`MAX_CACHED_FACTORS`]) and reused: a repeated step costs a triangular solve pair
+    /// instead of an assembly and a factorization, with the same result to the last bit.
+    /// Turning it off (or on again) drops the kept factors.
+    pub fn reuse_factors(&mut self, on: bool) {
+        self.reuse = on;
+        self.factors.clear();
+        self.evict = 0;
+    }
+
+    /// The number of factored matrices kept for reuse.
+    pub fn cached_factors(&self) -> usize {
+        self.factors.len()
+    }
+
+    /// Assemble `(kappa (1 + dt L) + dt G)` of every class into `self.lu` and factor it.
+    fn assemble_and_factor(
+        &mut self,
+        nets: &[Network],
+        dt: f64,
+        saturation: &[f64],
+        time_h: f64,
+    ) -> Result<(), TransportError> {
+        let k = self.k;
+        let n = nets[0].len();
+        self.lu.clear();
+        for (s, net) in nets.iter().enumerate() {
+            let cells = net.capacity.iter().zip(&net.sink_rate).zip(saturation);
+            for (i, ((cap, r), sat)) in cells.enumerate() {
+                let total = (r[0] + r[1]) * sat + r[2] + r[3] + r[4];
+                self.diag[i * k + s] = cap * (1.0 + dt * total);
+            }
+            for l in net.sources.iter().chain(&net.drains) {
+                self.diag[l.cell * k + s] += dt * l.g;
+            }
+        }
+        // Off-diagonals edge by edge, all classes at once (the topology is shared).
+        for (ei, e) in nets[0].edges.iter().enumerate() {
+            let (hi, lo) = if e.a >= e.b { (e.a, e.b) } else { (e.b, e.a) };
+            let slot = self.lu.entry_mut(hi, lo);
+            for (s, net) in nets.iter().enumerate() {
+                let w = dt * net.edges[ei].g;
+                slot[s] -= w;
+                self.diag[e.a * k + s] += w;
+                self.diag[e.b * k + s] += w;
+            }
+        }
+        for i in 0..n {
+            self.lu
+                .entry_mut(i, i)
+                .copy_from_slice(&self.diag[i * k..(i + 1) * k]);
+        }
+        // The assembly is an M-matrix with positive capacities: SPD for physical inputs
+        // (validation keeps them so; a failure here reports the cell). The Cholesky solve is
+        // backward stable, so the booked flows close the mass balance to about 1e-13 over a
+        // 12-week run (tests require 1e-9).
+        self.lu
+            .factor()
+            .map_err(|e| TransportError::NotPositiveDefinite {
+                class: e.system,
+                cell: e.row,
+                time_h,
+            })
     }
 
     /// Advance every class `m[s]` by `dt` hours on its network `nets[s]` (same topology:
@@ -162,49 +243,37 @@ impl Stepper {
         time_h: f64,
     ) -> Result<&[f64], TransportError> {
         let k = self.k;
-        let n = nets[0].len();
-        self.lu.clear();
         for (s, net) in nets.iter().enumerate() {
-            for i in 0..n {
-                let r = &net.sink_rate[i];
-                let total = (r[0] + r[1]) * saturation[i] + r[2] + r[3] + r[4];
-                self.diag[i * k + s] = net.capacity[i] * (1.0 + dt * total);
-                self.rhs[i * k + s] = m[s][i];
+            for (i, v) in m[s].iter().enumerate() {
+                self.rhs[i * k + s] = *v;
             }
             for l in net.sources.iter().chain(&net.drains) {
-                self.diag[l.cell * k + s] += dt * l.g;
                 self.rhs[l.cell * k + s] += dt * l.g * l.value;
             }
         }
-        // Off-diagonals edge by edge, all classes at once (the topology is shared).
-        for (ei, e) in nets[0].edges.iter().enumerate() {
-            let (hi, lo) = if e.a >= e.b { (e.a, e.b) } else { (e.b, e.a) };
-            let slot = self.lu.entry_mut(hi, lo);
-            for (s, net) in nets.iter().enumerate() {
-                let w = dt * net.edges[ei].g;
-                slot[s] -= w;
-                self.diag[e.a * k + s] += w;
-                self.diag[e.b * k + s] += w;
+        let key = dt.to_bits();
+        let kept = if self.reuse {
+            self.factors.iter().position(|(d, _)| *d == key)
+        } else {
+            None
+        };
+        if kept.is_none() {
+            self.assemble_and_factor(nets, dt, saturation, time_h)?;
+            if self.reuse {
+                if self.factors.len() < MAX_CACHED_FACTORS {
+                    self.factors.push((key, self.lu.clone()));
+                } else {
+                    self.factors[self.evict] = (key, self.lu.clone());
+                    self.evict = (self.evict + 1) % MAX_CACHED_FACTORS;
+                }
             }
         }
-        for i in 0..n {
-            self.lu
-                .entry_mut(i, i)
-                .copy_from_slice(&self.diag[i * k..(i + 1) * k]);
-        }
-        // The assembly is an M-matrix with positive capacities: SPD for physical inputs
-        // (validation keeps them so; a failure here reports the cell). The Cholesky solve is
-        // backward stable, so the booked flows below close the mass balance to about 1e-13
-        // over a 12-week run (tests require 1e-9).
-        self.lu
-            .factor()
-            .map_err(|e| TransportError::NotPositiveDefinite {
-                class: e.system,
-                cell: e.row,
-                time_h,
-            })?;
+        let lu = match kept {
+            Some(j) => &self.factors[j].1,
+            None => &self.lu,
+        };
         self.u.copy_from_slice(&self.rhs);
-        self.lu.solve(&mut self.u);
+        lu.solve(&mut self.u);
         if let Some(p) = self.u.iter().position(|x| !x.is_finite()) {
             return Err(TransportError::NonFinite {
                 class: p % k,
@@ -215,18 +284,22 @@ impl Stepper {
         let u = &self.u;
         for (s, net) in nets.iter().enumerate() {
             let acc = &mut acc[s];
-            for i in 0..n {
-                let r = &net.sink_rate[i];
-                let held = net.capacity[i] * u[i * k + s];
-                let up0 = dt * r[0] * saturation[i] * held;
-                let up1 = dt * r[1] * saturation[i] * held;
-                acc.sinks[0] += up0;
-                acc.sinks[1] += up1;
-                uptake_out[i] += up0 + up1;
-                acc.sinks[2] += dt * r[2] * held;
-                acc.sinks[3] += dt * r[3] * held;
-                acc.sinks[4] += dt * r[4] * held;
+            // Sums of rate * amount over the cells, times dt once at the end.
+            let mut sinks = [0.0; N_SINKS];
+            let cells = net.capacity.iter().zip(&net.sink_rate).zip(saturation);
+            for (i, ((cap, r), sat)) in cells.enumerate() {
+                let held = cap * u[i * k + s];
                 m[s][i] = held;
+                let up = [r[0] * sat * held, r[1] * sat * held];
+                uptake_out[i] += dt * (up[0] + up[1]);
+                sinks[0] += up[0];
+                sinks[1] += up[1];
+                for j in 2..N_SINKS {
+                    sinks[j] += r[j] * held;
+                }
+            }
+            for (total, v) in acc.sinks.iter_mut().zip(sinks) {
+                *total += dt * v;
             }
             for l in &net.sources {
                 acc.inflow += dt * l.g * (l.value - u[l.cell * k + s]);
@@ -309,6 +382,102 @@ mod tests {
             "{m:?}"
         );
         assert!((acc.tracked - 8.0).abs() < 1e-10);
+    }
+
+    /// A three-layer chain with a source, a drain and sinks, for `classes` size classes
+    /// (conductances scaled per class).
+    fn chain(classes: usize) -> Vec<Network> {
+        (0..classes)
+            .map(|s| {
+                let mut net = Network::default();
+                for i in 0..30 {
+                    let k = [0.5, 1.5, 0.8][i / 10];
+                    net.push_cell(
+                        k * 2.0,
+                        2.0,
+                        i / 10,
+                        [0.0, 0.0, 0.01 * (i % 3) as f64, 0.0, 0.0],
+                    );
+                }
+                for i in 0..29 {
+                    net.edges.push(Edge {
+                        a: i,
+                        b: i + 1,
+                        g: (1.0 + 0.3 * (i % 7) as f64) / (1.0 + s as f64),
+                        tracked: i == 19,
+                    });
+                }
+                net.sources.push(Link {
+                    cell: 0,
+                    g: 3.0,
+                    value: 1e6,
+                });
+                net.drains.push(Link {
+                    cell: 29,
+                    g: 2.0,
+                    value: 0.0,
+                });
+                net
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reused_factors_give_the_same_steps_as_fresh_ones() {
+        for classes in [1, 3] {
+            let nets = chain(classes);
+            let n = nets[0].len();
+            let sat = vec![0.0; n];
+            let mut fresh = Stepper::new(n, 1, classes);
+            let mut kept = Stepper::new(n, 1, classes);
+            kept.reuse_factors(true);
+            let (mut m1, mut m2) = (vec![vec![0.0; n]; classes], vec![vec![0.0; n]; classes]);
+            let mut a1 = vec![Accounts::default(); classes];
+            let mut a2 = a1.clone();
+            let (mut up1, mut up2) = (vec![0.0; n], vec![0.0; n]);
+            // Step sizes that repeat, as the engine's do (growth, cap, cut steps).
+            let dts = [
+                0.001, 0.0013, 0.00169, 0.01, 0.01, 0.004, 0.01, 0.01, 0.004, 0.0013,
+            ];
+            for (j, &dt) in dts.iter().cycle().take(200).enumerate() {
+                let t = j as f64;
+                fresh
+                    .step(&nets, &mut m1, dt, &sat, &mut a1, &mut up1, t)
+                    .unwrap();
+                kept.step(&nets, &mut m2, dt, &sat, &mut a2, &mut up2, t)
+                    .unwrap();
+            }
+            // The same factorization code runs either way: equal to the last bit.
+            assert_eq!(m1, m2);
+            assert_eq!(a1, a2);
+            assert_eq!(kept.cached_factors(), 5);
+            assert!(a1[0].tracked > 0.0 && a1[0].outflow > 0.0);
+        }
+    }
+
+    #[test]
+    fn the_factor_cache_is_bounded_and_stays_exact_when_full() {
+        let nets = chain(1);
+        let n = nets[0].len();
+        let sat = vec![0.0; n];
+        let mut fresh = Stepper::new(n, 1, 1);
+        let mut kept = Stepper::new(n, 1, 1);
+        kept.reuse_factors(true);
+        let (mut m1, mut m2) = (vec![vec![0.0; n]], vec![vec![0.0; n]]);
+        let (mut a1, mut a2) = (vec![Accounts::default()], vec![Accounts::default()]);
+        let mut up = vec![0.0; n];
+        // More distinct step sizes than the cache holds, each used twice in a row.
+        for j in 0..2 * (MAX_CACHED_FACTORS + 8) {
+            let dt = 1e-3 * (1.0 + (j / 2) as f64);
+            fresh
+                .step(&nets, &mut m1, dt, &sat, &mut a1, &mut up, 0.0)
+                .unwrap();
+            kept.step(&nets, &mut m2, dt, &sat, &mut a2, &mut up, 0.0)
+                .unwrap();
+        }
+        assert_eq!(kept.cached_factors(), MAX_CACHED_FACTORS);
+        assert_eq!(m1, m2);
+        assert_eq!(a1, a2);
     }
 
     #[test]
