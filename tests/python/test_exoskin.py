@@ -313,4 +313,5 @@ def test_threads_run_concurrently_with_the_gil_released():
     assert results[0] == expected and results[1] == expected
     longest_stall = max(b - a for a, b in zip(ticks, ticks[1:]))
     assert wall > 0.2, "the runs are too short to tell"
-    assert longest_stall < 0.5 * wall, (longest_stall, wall)
+    # Held, the GIL would stall this thread for a whole run: half the wall time or more.
+    assert longest_stall < 0.25 * wall, (longest_stall, wall)
