@@ -7,9 +7,133 @@ use exoskin_response::ResponseParams;
 use exoskin_trials::analysis::{analyze, EndpointResult};
 use exoskin_trials::power::{simulate_power, PowerPoint, PowerResult};
 use exoskin_trials::sim::{simulate, ModelResponder, Readings};
-use exoskin_trials::spec::{ResponseMode, Trial};
+use exoskin_trials::spec::{ResponseMode, Trial, MAX_PARTICIPANTS};
+use exoskin_trials::TrialError;
 use serde_json::{json, Value};
+use std::path::Path;
 use std::time::Instant;
+
+/// A trial error as bad input, naming the key when the error is about one.
+pub fn trial_error(e: TrialError) -> ApiError {
+    let field = match &e {
+        TrialError::File { field, .. } => field.clone(),
+        TrialError::Input(m) => m.place().and_then(|p| p.key.clone()),
+        TrialError::Scenario(s) => s.key.clone(),
+        TrialError::Read { .. } => None,
+    };
+    ApiError::BadInput {
+        field,
+        message: e.to_string(),
+    }
+}
+
+/// Read and validate a trial file (arm scenarios relative to its folder).
+pub fn load(path: &Path) -> Result<Trial, ApiError> {
+    exoskin_trials::spec::load_trial(path).map_err(trial_error)
+}
+
+/// Read and validate trial text; `name` names it in errors, arm scenarios are read relative
+/// to `base`.
+pub fn parse(text: &str, name: &str, base: &Path) -> Result<Trial, ApiError> {
+    exoskin_trials::spec::parse_trial(text, name, base).map_err(trial_error)
+}
+
+fn option_error(field: &str, message: String) -> ApiError {
+    ApiError::BadInput {
+        field: Some(field.to_string()),
+        message,
+    }
+}
+
+/// Override the number of participants (per arm in parallel designs) and the seed.
+pub fn override_trial(
+    trial: &mut Trial,
+    participants: Option<usize>,
+    seed: Option<u64>,
+) -> Result<(), ApiError> {
+    if let Some(n) = participants {
+        if !(2..=MAX_PARTICIPANTS).contains(&n) {
+            return Err(option_error(
+                "participants",
+                format!("--participants {n} is outside the allowed range 2 to {MAX_PARTICIPANTS}"),
+            ));
+        }
+        trial.participants = n;
+    }
+    if let Some(s) = seed {
+        trial.seed = s;
+    }
+    Ok(())
+}
+
+/// Check a target power (`--power`).
+pub fn check_power_target(p: f64) -> Result<(), ApiError> {
+    if (0.05..1.0).contains(&p) {
+        Ok(())
+    } else {
+        Err(option_error(
+            "power",
+            format!("--power {p} is outside the allowed range 0.05 to 0.999"),
+        ))
+    }
+}
+
+/// Check a significance level (`--alpha`).
+pub fn check_alpha(alpha: f64) -> Result<(), ApiError> {
+    if (1e-6..=0.5).contains(&alpha) {
+        Ok(())
+    } else {
+        Err(option_error(
+            "alpha",
+            format!("--alpha {alpha} is outside the allowed range 1e-6 to 0.5"),
+        ))
+    }
+}
+
+/// The settings of a power analysis by simulation, each from the caller or else the trial
+/// file (its alpha and `[power]` table).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PowerSettings {
+    pub target: f64,
+    pub replicates: usize,
+    pub max_participants: usize,
+}
+
+/// Apply `alpha` to the trial and resolve and range-check the power settings.
+pub fn power_settings(
+    trial: &mut Trial,
+    power: Option<f64>,
+    alpha: Option<f64>,
+    replicates: Option<usize>,
+    max_participants: Option<usize>,
+) -> Result<PowerSettings, ApiError> {
+    if let Some(p) = power {
+        check_power_target(p)?;
+    }
+    if let Some(al) = alpha {
+        check_alpha(al)?;
+        trial.alpha = al;
+    }
+    let replicates = replicates.unwrap_or(trial.power.replicates);
+    if !(100..=100_000).contains(&replicates) {
+        return Err(option_error(
+            "replicates",
+            format!("--replicates {replicates} is outside the allowed range 100 to 100000"),
+        ));
+    }
+    let max_n = max_participants.unwrap_or(trial.power.max_participants);
+    if !(4..=100_000).contains(&max_n) {
+        return Err(option_error(
+            "max_participants",
+            format!("--max-participants {max_n} is outside the allowed range 4 to 100000"),
+        ));
+    }
+    Ok(PowerSettings {
+        target: power.unwrap_or(trial.power.target),
+        replicates,
+        max_participants: max_n,
+    })
+}
 
 /// A finished trial: the readings, the analysis and its JSON document.
 pub struct TrialRun {

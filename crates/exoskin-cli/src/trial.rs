@@ -9,7 +9,7 @@ use exoskin_plot::{save_titled, typeset_units, Chart, Histogram, Panel, Series, 
 use exoskin_trials::analysis::{changes, course, EndpointResult};
 use exoskin_trials::power::{PowerPoint, PowerResult};
 use exoskin_trials::sim::Readings;
-use exoskin_trials::spec::{load_trial, Design, ResponseMode, Trial};
+use exoskin_trials::spec::{Design, ResponseMode, Trial};
 use exoskin_trials::stats;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -77,24 +77,17 @@ pub struct PowerArgs {
     pub threads: Option<usize>,
 }
 
+fn api_err(e: exoskin_api::ApiError) -> anyhow::Error {
+    bad_input(e.to_string())
+}
+
 fn load(file: &Path) -> anyhow::Result<Trial> {
-    load_trial(file).map_err(|e| bad_input(e.to_string()))
+    exoskin_api::trial::load(file).map_err(api_err)
 }
 
 pub fn run_trial(a: TrialArgs) -> anyhow::Result<u8> {
     let mut trial = load(&a.file)?;
-    if let Some(n) = a.participants {
-        if !(2..=exoskin_trials::spec::MAX_PARTICIPANTS).contains(&n) {
-            return Err(bad_input(format!(
-                "--participants {n} is outside the allowed range 2 to {}",
-                exoskin_trials::spec::MAX_PARTICIPANTS
-            )));
-        }
-        trial.participants = n;
-    }
-    if let Some(s) = a.seed {
-        trial.seed = s;
-    }
+    exoskin_api::trial::override_trial(&mut trial, a.participants, a.seed).map_err(api_err)?;
     if let Some(m) = &a.response {
         trial.response = parse_mode(m)?;
     }
@@ -109,7 +102,7 @@ pub fn run_trial(a: TrialArgs) -> anyhow::Result<u8> {
             Some(&|d, t| bar.show(d, t)),
         )
     })?
-    .map_err(|e| bad_input(e.to_string()))?;
+    .map_err(api_err)?;
     bar.done();
     let elapsed = started.elapsed().as_secs_f64();
     let exoskin_api::trial::TrialRun {
@@ -375,18 +368,10 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
         }
     };
     if let Some(p) = a.power {
-        if !(0.05..1.0).contains(&p) {
-            return Err(bad_input(format!(
-                "--power {p} is outside the allowed range 0.05 to 0.999"
-            )));
-        }
+        exoskin_api::trial::check_power_target(p).map_err(api_err)?;
     }
     if let Some(al) = a.alpha {
-        if !(1e-6..=0.5).contains(&al) {
-            return Err(bad_input(format!(
-                "--alpha {al} is outside the allowed range 1e-6 to 0.5"
-            )));
-        }
+        exoskin_api::trial::check_alpha(al).map_err(api_err)?;
     }
     if let Some(es) = analytic_es {
         if !(es.is_finite() && es != 0.0) {
@@ -437,22 +422,18 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
         return Err(bad_input("give a trial file, or --effect-size (or --difference and --sd) for the analytic answer"));
     };
     let mut trial = load(file)?;
-    if let Some(al) = a.alpha {
-        trial.alpha = al;
-    }
-    let target = a.power.unwrap_or(trial.power.target);
-    let replicates = a.replicates.unwrap_or(trial.power.replicates);
-    if !(100..=100_000).contains(&replicates) {
-        return Err(bad_input(format!(
-            "--replicates {replicates} is outside the allowed range 100 to 100000"
-        )));
-    }
-    let max_n = a.max_participants.unwrap_or(trial.power.max_participants);
-    if !(4..=100_000).contains(&max_n) {
-        return Err(bad_input(format!(
-            "--max-participants {max_n} is outside the allowed range 4 to 100000"
-        )));
-    }
+    let exoskin_api::trial::PowerSettings {
+        target,
+        replicates,
+        max_participants: max_n,
+    } = exoskin_api::trial::power_settings(
+        &mut trial,
+        a.power,
+        a.alpha,
+        a.replicates,
+        a.max_participants,
+    )
+    .map_err(api_err)?;
     let bar = Progress::new("power");
     let started = Instant::now();
     let (result, doc): (PowerResult, _) = with_threads(a.threads, || {
@@ -465,7 +446,7 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
             &|p: &PowerPoint| bar.message(&format!("n = {}: power {:.3}", p.n, p.power.rate)),
         )
     })?
-    .map_err(|e| bad_input(e.to_string()))?;
+    .map_err(api_err)?;
     bar.done();
     if a.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);

@@ -1,0 +1,281 @@
+//! `exoskin._native`: the compiled half of the Python package `exoskin`.
+//!
+//! Every function returns the JSON text of the document the CLI prints (made by
+//! `exoskin_api`, the one producer), which the pure-Python half parses and wraps; so the
+//! Python results equal `exoskin ... --json` by construction. Runs release the GIL. Bad input
+//! raises `exoskin.ExoskinError` (a `ValueError`) with the CLI's message and `.field`, the
+//! dotted key it is about (or `None`).
+
+use exoskin_api::ApiError;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use serde_json::{json, Value};
+use std::path::Path;
+
+pyo3::create_exception!(
+    exoskin,
+    ExoskinError,
+    PyValueError,
+    "Bad input: `.field` names the key (dotted, e.g. `product.particles_per_ml`) or option \
+     it is about, or is None; the message is the CLI's (what, where, the allowed values, how \
+     to fix it)."
+);
+
+/// The Python exception for bad input, with `.field` and `.message` set.
+fn raise(py: Python<'_>, field: Option<String>, message: String) -> PyErr {
+    let err = ExoskinError::new_err(message.clone());
+    let value = err.value(py);
+    // Setting attributes on a fresh exception instance cannot fail in practice; if it did,
+    // that failure is the more useful error to show.
+    if let Err(e) = value
+        .setattr("field", field)
+        .and_then(|()| value.setattr("message", message))
+    {
+        return e;
+    }
+    err
+}
+
+fn api_err(py: Python<'_>, e: ApiError) -> PyErr {
+    match e {
+        ApiError::BadInput { field, message } => raise(py, field, message),
+    }
+}
+
+fn to_text(py: Python<'_>, doc: &Value) -> PyResult<String> {
+    serde_json::to_string(doc).map_err(|e| raise(py, None, format!("encoding the result: {e}")))
+}
+
+/// Run a scenario file; returns the JSON text of `exoskin simulate FILE --json`.
+#[pyfunction]
+fn simulate_file(py: Python<'_>, path: String) -> PyResult<String> {
+    let doc = py.detach(|| -> Result<Value, ApiError> {
+        let scenario = exoskin_model::read_scenario_file(Path::new(&path)).map_err(|e| {
+            ApiError::BadInput {
+                field: e.place().and_then(|p| p.key.clone()),
+                message: e.to_string(),
+            }
+        })?;
+        Ok(exoskin_api::simulate::run(scenario, &path)?.json())
+    });
+    to_text(py, &doc.map_err(|e| api_err(py, e))?)
+}
+
+/// Run a scenario given as TOML text; `name` is reported as `scenario.file` and in errors.
+#[pyfunction]
+fn simulate_toml(py: Python<'_>, text: String, name: String) -> PyResult<String> {
+    let doc = py.detach(|| -> Result<Value, ApiError> {
+        let scenario = exoskin_api::simulate::parse(&text, &name)?;
+        Ok(exoskin_api::simulate::run(scenario, &name)?.json())
+    });
+    to_text(py, &doc.map_err(|e| api_err(py, e))?)
+}
+
+/// The first `null` in a JSON value, as a dotted key (TOML has no null).
+fn find_null(v: &Value, at: &str) -> Option<String> {
+    match v {
+        Value::Null => Some(at.to_string()),
+        Value::Object(m) => m.iter().find_map(|(k, x)| {
+            let key = if at.is_empty() {
+                k.clone()
+            } else {
+                format!("{at}.{k}")
+            };
+            find_null(x, &key)
+        }),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| find_null(x, &format!("{at}[{i}]"))),
+        _ => None,
+    }
+}
+
+/// TOML text of a scenario (or trial) given as JSON text of a dict.
+#[pyfunction]
+fn toml_from_json(py: Python<'_>, json_text: &str) -> PyResult<String> {
+    let value: Value = serde_json::from_str(json_text)
+        .map_err(|e| raise(py, None, format!("the dict is not plain data: {e}")))?;
+    if !value.is_object() {
+        return Err(raise(
+            py,
+            None,
+            "a scenario must be a dict of tables, like the TOML file's".into(),
+        ));
+    }
+    if let Some(key) = find_null(&value, "") {
+        return Err(raise(
+            py,
+            Some(key.clone()),
+            format!("`{key}` is None: TOML has no null value; leave the key out to use its default, or give a value"),
+        ));
+    }
+    toml::to_string(&value)
+        .map_err(|e| raise(py, None, format!("the dict cannot be written as TOML: {e}")))
+}
+
+/// A virtual trial: the JSON text of `exoskin trial FILE --json`. `source` is a path, or
+/// TOML text when `is_path` is false (arm scenarios then relative to the working folder).
+#[pyfunction]
+#[pyo3(signature = (source, is_path, participants=None, seed=None))]
+fn trial(
+    py: Python<'_>,
+    source: String,
+    is_path: bool,
+    participants: Option<usize>,
+    seed: Option<u64>,
+) -> PyResult<String> {
+    let doc = py.detach(|| -> Result<Value, ApiError> {
+        let (mut t, name) = if is_path {
+            (
+                exoskin_api::trial::load(Path::new(&source))?,
+                source.clone(),
+            )
+        } else {
+            let name = "<string>".to_string();
+            (
+                exoskin_api::trial::parse(&source, &name, Path::new("."))?,
+                name,
+            )
+        };
+        exoskin_api::trial::override_trial(&mut t, participants, seed)?;
+        Ok(exoskin_api::trial::run_trial(&t, &name, &|_| {}, None)?.doc)
+    });
+    to_text(py, &doc.map_err(|e| api_err(py, e))?)
+}
+
+/// The sample size by simulation: the JSON text of `exoskin power FILE --json`.
+#[pyfunction]
+#[pyo3(signature = (path, power=None, alpha=None, replicates=None, max_participants=None))]
+fn power(
+    py: Python<'_>,
+    path: String,
+    power: Option<f64>,
+    alpha: Option<f64>,
+    replicates: Option<usize>,
+    max_participants: Option<usize>,
+) -> PyResult<String> {
+    let doc = py.detach(|| -> Result<Value, ApiError> {
+        let mut t = exoskin_api::trial::load(Path::new(&path))?;
+        let s =
+            exoskin_api::trial::power_settings(&mut t, power, alpha, replicates, max_participants)?;
+        let (_, doc) = exoskin_api::trial::run_power(
+            &t,
+            s.target,
+            s.replicates,
+            s.max_participants,
+            &|_| {},
+            &|_| {},
+        )?;
+        Ok(doc)
+    });
+    to_text(py, &doc.map_err(|e| api_err(py, e))?)
+}
+
+/// Decode an ingredient list: the JSON text of `exoskin label FILE --json`.
+#[pyfunction]
+fn label(py: Python<'_>, text: String) -> PyResult<String> {
+    let report = py.detach(|| -> Result<Value, ApiError> {
+        let decoder =
+            exoskin_labels::Decoder::embedded().map_err(|e| ApiError::bad(e.to_string()))?;
+        let report = decoder.decode_label(&text).map_err(|e| {
+            ApiError::bad(format!(
+                "{e}. Give the ingredient list as printed on the label, e.g. \
+                 \"Ingredients: Aqua, Glycerin, Human Adipose Stem Cell Exosomes\""
+            ))
+        })?;
+        serde_json::to_value(&report).map_err(|e| ApiError::bad(e.to_string()))
+    });
+    to_text(py, &report.map_err(|e| api_err(py, e))?)
+}
+
+fn read(path: &str, what: &str) -> Result<String, ApiError> {
+    std::fs::read_to_string(path).map_err(|e| ApiError::BadInput {
+        field: Some(what.to_string()),
+        message: format!("{path}: cannot read the {what} file: {e}"),
+    })
+}
+
+fn batch_err(field: &str, e: exoskin_batch::BatchError) -> ApiError {
+    ApiError::BadInput {
+        field: Some(field.to_string()),
+        message: e.to_string(),
+    }
+}
+
+/// Verify a signed batch certificate against a trusted public key, as `exoskin batch verify`:
+/// `{"valid": true, ...}` with its fields, or `{"valid": false, "reason": ...}`. The
+/// certificate and key are paths, or their text when the `*_is_path` flag is false.
+#[pyfunction]
+#[pyo3(signature = (certificate, certificate_is_path, pubkey, pubkey_is_path, revocations=None, at=None))]
+fn verify(
+    py: Python<'_>,
+    certificate: String,
+    certificate_is_path: bool,
+    pubkey: String,
+    pubkey_is_path: bool,
+    revocations: Option<String>,
+    at: Option<String>,
+) -> PyResult<String> {
+    use exoskin_batch::cert::{self, RevocationList};
+    use exoskin_batch::date::Timestamp;
+    let doc = py.detach(|| -> Result<Value, ApiError> {
+        let text = if certificate_is_path {
+            read(&certificate, "certificate")?
+        } else {
+            certificate
+        };
+        let key = if pubkey_is_path {
+            exoskin_batch::keys::read_public_key(Path::new(&pubkey))
+        } else {
+            exoskin_batch::keys::parse_public_key(&pubkey, "pubkey")
+        }
+        .map_err(|e| batch_err("pubkey", e))?;
+        let revoked = match &revocations {
+            Some(p) => {
+                RevocationList::parse(&read(p, "revocations")?, p)
+                    .map_err(|e| batch_err("revocations", e))?
+                    .revoked
+            }
+            None => Vec::new(),
+        };
+        let now = match &at {
+            Some(s) => Timestamp::parse(s).map_err(|e| ApiError::BadInput {
+                field: Some("at".into()),
+                message: format!("--at: {e}"),
+            })?,
+            None => Timestamp::now(),
+        };
+        Ok(match cert::verify(&text, &key, now, &revoked) {
+            Ok(v) => json!({
+                "valid": true,
+                "id": v.id,
+                "issuer_did": v.issuer_did,
+                "issuer_name": v.issuer_name,
+                "gtin": v.gtin,
+                "lot": v.lot,
+                "valid_from": v.valid_from.to_string(),
+                "valid_until": v.valid_until.to_string(),
+                "subject_uri": v.subject_uri,
+                "assessment_pass": v.assessment_pass,
+            }),
+            Err(e) => json!({"valid": false, "reason": e.to_string()}),
+        })
+    });
+    to_text(py, &doc.map_err(|e| api_err(py, e))?)
+}
+
+#[pymodule]
+#[pyo3(name = "_native")]
+fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("ExoskinError", m.py().get_type::<ExoskinError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(simulate_file, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate_toml, m)?)?;
+    m.add_function(wrap_pyfunction!(toml_from_json, m)?)?;
+    m.add_function(wrap_pyfunction!(trial, m)?)?;
+    m.add_function(wrap_pyfunction!(power, m)?)?;
+    m.add_function(wrap_pyfunction!(label, m)?)?;
+    m.add_function(wrap_pyfunction!(verify, m)?)?;
+    Ok(())
+}
