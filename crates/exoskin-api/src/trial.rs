@@ -207,6 +207,34 @@ pub fn run_power(
     on_message: &(dyn Fn(&str) + Sync),
     on_point: &dyn Fn(&PowerPoint),
 ) -> Result<(PowerResult, Value), ApiError> {
+    run_power_with(
+        trial,
+        target,
+        replicates,
+        max_n,
+        DEFAULT_ASSURANCE_DRAWS,
+        on_message,
+        on_point,
+    )
+}
+
+/// Model draws for assurance by default (`exoskin power --assurance-draws`).
+pub const DEFAULT_ASSURANCE_DRAWS: usize = 16;
+
+/// [`run_power`] with a number of model draws for assurance (0: none). Each draw is one
+/// quasi-random point of the uncertain parameters (priors and the fit's posterior, as for
+/// `simulate --uncertainty`) with its own transport and response grid; simulated trial `r`
+/// uses draw `r mod draws`, and assurance is computed at every sample size of the power
+/// curve.
+pub fn run_power_with(
+    trial: &Trial,
+    target: f64,
+    replicates: usize,
+    max_n: usize,
+    assurance_draws: usize,
+    on_message: &(dyn Fn(&str) + Sync),
+    on_point: &dyn Fn(&PowerPoint),
+) -> Result<(PowerResult, Value), ApiError> {
     let mut trial = trial.clone();
     // Many simulated trials: interpolate responses on the grid.
     trial.response = ResponseMode::Grid;
@@ -220,7 +248,71 @@ pub fn run_power(
     .map_err(|e| ApiError::bad(format!("{}: {e}", trial.name)))?;
     let result = simulate_power(&trial, &responder, target, replicates, max_n, on_point);
     let mut doc = serde_json::to_value(&result).unwrap_or(Value::Null);
+    if assurance_draws > 0 {
+        on_message(&format!("assurance: {assurance_draws} model draws ..."));
+        doc["assurance"] = assurance(&trial, &result, replicates, assurance_draws)?;
+    }
     doc["trial"] = json!(trial.name);
     doc["elapsed_s"] = json!(started.elapsed().as_secs_f64());
     Ok((result, doc))
+}
+
+/// Assurance along the power curve (see [`run_power_with`]).
+fn assurance(
+    trial: &Trial,
+    result: &PowerResult,
+    replicates: usize,
+    draws: usize,
+) -> Result<Value, ApiError> {
+    use crate::uncertainty::Space;
+    use rayon::prelude::*;
+    let arm = trial.treatments()[0];
+    let scenario = exoskin_model::Scenario::InVivo(trial.arms[arm].scenario.clone());
+    let space = Space::shipped(&scenario)?;
+    let points = exoskin_uq::sobol_points(draws, space.dim().max(1), trial.seed)
+        .map_err(|e| ApiError::bad(e.to_string()))?;
+    let built: Vec<Result<ModelResponder, String>> = points
+        .par_iter()
+        .map(|u| {
+            let (tp, rp) = space.at(&u[..space.dim()]).map_err(|e| e.to_string())?;
+            ModelResponder::new(trial, &tp, &rp).map_err(|e| e.to_string())
+        })
+        .collect();
+    let responders: Vec<&(dyn exoskin_trials::sim::Responder + Sync)> = built
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|r| r as &(dyn exoskin_trials::sim::Responder + Sync))
+        .collect();
+    let failed = draws - responders.len();
+    if responders.is_empty() || failed * 10 > draws {
+        let first = built
+            .iter()
+            .find_map(|r| r.as_ref().err())
+            .cloned()
+            .unwrap_or_default();
+        return Err(ApiError::bad(format!(
+            "assurance: {failed} of {draws} model draws failed (first: {first})"
+        )));
+    }
+    let curve: Vec<Value> = result
+        .curve
+        .iter()
+        .map(|p| {
+            let a = exoskin_trials::power::assurance_at(trial, &responders, p.n, replicates);
+            json!({"n": p.n, "power": p.power.rate, "assurance": a})
+        })
+        .collect();
+    let at_n = result.n_required.and_then(|n| {
+        curve
+            .iter()
+            .find(|c| c["n"].as_u64() == Some(n as u64))
+            .map(|c| c["assurance"].clone())
+    });
+    Ok(json!({
+        "definition": "probability of success averaged over the model's uncertain parameters (O'Hagan, Stevens & Campbell 2005, Pharm Stat 4:187): one model draw per simulated trial",
+        "draws": draws,
+        "failed_draws": failed,
+        "at_n_required": at_n,
+        "curve": curve,
+    }))
 }

@@ -75,6 +75,10 @@ pub struct PowerArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Model draws for assurance (power averaged over the model's uncertain parameters);
+    /// 0 reports conventional power only.
+    #[arg(long, value_name = "M", default_value_t = exoskin_api::trial::DEFAULT_ASSURANCE_DRAWS)]
+    pub assurance_draws: usize,
 }
 
 fn api_err(e: exoskin_api::ApiError) -> anyhow::Error {
@@ -437,11 +441,12 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
     let bar = Progress::new("power");
     let started = Instant::now();
     let (result, doc): (PowerResult, _) = with_threads(a.threads, || {
-        exoskin_api::trial::run_power(
+        exoskin_api::trial::run_power_with(
             &trial,
             target,
             replicates,
             max_n,
+            a.assurance_draws,
             &|m| bar.message(m),
             &|p: &PowerPoint| bar.message(&format!("n = {}: power {:.3}", p.n, p.power.rate)),
         )
@@ -462,17 +467,45 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
         "primary endpoint {} at day {} ({}, {}), alpha {}, target power {}, {} simulated trials per n, dropout {} %",
         result.endpoint, result.visit_day, result.comparison, result.test, result.alpha, result.target, result.replicates, trial.population.dropout_pct
     );
-    println!("\n{:>8} {:>8} {:>18}", "n", "power", "95% CI");
-    for p in &result.curve {
+    let assurance = doc["assurance"]["curve"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    println!(
+        "\n{:>8} {:>8} {:>18} {:>10} {:>18}",
+        "n", "power", "95% CI", "assurance", "95% CI"
+    );
+    for (k, p) in result.curve.iter().enumerate() {
+        let a = assurance.get(k).map(|c| &c["assurance"]);
+        let f = |k: &str| a.and_then(|a| a[k].as_f64());
         println!(
-            "{:>8} {:>8.3} {:>18}",
+            "{:>8} {:>8.3} {:>18} {:>10} {:>18}",
             p.n,
             p.power.rate,
-            format!("[{:.3}, {:.3}]", p.power.ci95_low, p.power.ci95_high)
+            format!("[{:.3}, {:.3}]", p.power.ci95_low, p.power.ci95_high),
+            f("rate").map_or("-".into(), |x| format!("{x:.3}")),
+            match (f("ci95_low"), f("ci95_high")) {
+                (Some(l), Some(h)) => format!("[{l:.3}, {h:.3}]"),
+                _ => "-".into(),
+            }
+        );
+    }
+    if !assurance.is_empty() {
+        println!(
+            "assurance: success averaged over {} model draws of the uncertain parameters (O'Hagan et al. 2005)",
+            doc["assurance"]["draws"]
         );
     }
     match result.n_required {
-        Some(n) => println!("\nby simulation: {n} {unit} enrolled reach power {target}"),
+        Some(n) => {
+            println!("\nby simulation: {n} {unit} enrolled reach power {target}");
+            if let Some(se) = result.n_required_mc_se {
+                println!(
+                    "  Monte-Carlo error of that n from {} simulated trials per n: +-{:.1} (1 SE)",
+                    result.replicates, se
+                );
+            }
+        }
         None => println!("\nby simulation: no n up to {max_n} reaches power {target}"),
     }
     let [lo, hi] = result.effect_size_ci95;
