@@ -14,6 +14,7 @@ mod label;
 mod plots;
 mod routine;
 mod simulate;
+mod sweep;
 mod trial;
 
 /// An error in what the user gave us: a file, a flag, a value. Exit code 2.
@@ -70,6 +71,8 @@ enum Command {
     Routine(routine::Args),
     /// Run a product or routine on every facial zone and draw the face map (SVG and PNG).
     Facemap(routine::FacemapArgs),
+    /// Sweep a scenario over parameter values (grid, Sobol, LHS) in Parquet shards; merge them.
+    Sweep(sweep::Args),
 }
 
 fn main() -> ExitCode {
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         Command::Power(a) => trial::run_power(a),
         Command::Routine(a) => routine::run(a),
         Command::Facemap(a) => routine::run_facemap(a),
+        Command::Sweep(a) => sweep::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
