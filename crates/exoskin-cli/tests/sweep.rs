@@ -1,7 +1,8 @@
 //! `exoskin sweep`: the issue's example spec end to end, exit codes, the Slurm scripts.
 
 mod common;
-use common::exe;
+use arrow_array::{Array, Float64Array};
+use common::{exe, json_of};
 use std::path::Path;
 
 fn repo() -> std::path::PathBuf {
@@ -42,6 +43,21 @@ fn the_issues_example_runs_resumes_and_merges() {
     assert!(String::from_utf8_lossy(&r.stderr).contains("merged 8 rows (0 failed)"));
     let (batches, _) = exoskin_sweep::read_parquet(&out.join("sweep.parquet")).unwrap();
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 8);
+    // Row 4 (1e10 per ml, age 30) equals `exoskin simulate --json` of that scenario.
+    let base =
+        std::fs::read_to_string(repo().join("scenarios/in_vivo_microneedling.toml")).unwrap();
+    let one = tmp.path().join("one.toml");
+    std::fs::write(&one, base.replace("age_years = 45.0", "age_years = 30.0")).unwrap();
+    let doc = json_of(&["simulate", one.to_str().unwrap(), "--json"]);
+    let col = batches[0]
+        .column_by_name("transport.reached_dermis_fraction")
+        .unwrap();
+    let col = col.as_any().downcast_ref::<Float64Array>().unwrap();
+    assert!(col.is_valid(4));
+    assert_eq!(
+        Some(col.value(4)),
+        doc["transport"]["reached_dermis_fraction"].as_f64()
+    );
     // Merging again into another file gives the same rows.
     let m = exoskin_sweep::merge(&out, Some(&tmp.path().join("m.parquet"))).unwrap();
     assert_eq!(m.rows, 8);
@@ -86,7 +102,12 @@ fn the_slurm_engine_writes_an_array_job_and_a_merge_job() {
     let out = tmp.path().join("out");
     let r = exe()
         .current_dir(repo())
-        .args(["sweep", spec.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args([
+            "sweep",
+            spec.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .args(["--engine", "slurm"])
         .output()
         .unwrap();
@@ -95,7 +116,10 @@ fn the_slurm_engine_writes_an_array_job_and_a_merge_job() {
     assert!(msg.contains("sbatch --dependency=afterok:$jobid"), "{msg}");
     let sweep = std::fs::read_to_string(out.join("sweep.sbatch")).unwrap();
     assert!(sweep.contains("#SBATCH --array=0-3\n"), "{sweep}");
-    assert!(sweep.contains("--shard \"$SLURM_ARRAY_TASK_ID\""), "{sweep}");
+    assert!(
+        sweep.contains("--shard \"$SLURM_ARRAY_TASK_ID\""),
+        "{sweep}"
+    );
     let merge = std::fs::read_to_string(out.join("merge.sbatch")).unwrap();
     assert!(merge.contains(" sweep merge "), "{merge}");
     assert!(out.join("manifest.json").is_file() && out.join("spec.toml").is_file());

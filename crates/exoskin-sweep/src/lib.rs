@@ -49,7 +49,7 @@ pub use spec::{Column, Parameter, Row, Spec, Target, Value, DEFAULT_SEED, MAX_RO
 pub enum SweepError {
     /// The spec file is wrong: located (file:line:col, the key) with what is allowed.
     #[error(transparent)]
-    Spec(#[from] exoskin_model::ModelError),
+    Spec(Box<exoskin_model::ModelError>),
     /// A caller's design is wrong ([`Spec::with_design`]).
     #[error("{message}")]
     Design { message: String },
@@ -81,6 +81,12 @@ pub enum SweepError {
     /// A Parquet file could not be made or read.
     #[error("{path}: Parquet: {message}")]
     Parquet { path: String, message: String },
+}
+
+impl From<exoskin_model::ModelError> for SweepError {
+    fn from(e: exoskin_model::ModelError) -> Self {
+        SweepError::Spec(Box::new(e))
+    }
 }
 
 fn list(what: &str, items: &[usize]) -> String {

@@ -308,7 +308,7 @@ fn bad_specs_are_located_with_the_field_and_what_is_allowed() {
         "name = \"skin.age_years\"\nstep = 1",
     ));
     assert!(
-        matches!(&e, SweepError::Spec(ModelError::UnknownKey { .. })),
+        matches!(&e, SweepError::Spec(m) if matches!(**m, ModelError::UnknownKey { .. })),
         "{e}"
     );
     assert!(e.to_string().contains("values, range, sample, n"), "{e}");
