@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v zbarimg >/dev/null 2>&1 || need_apt+=(zbar-tools)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+{ command -v slurmctld && command -v munged; } >/dev/null 2>&1 || need_apt+=(slurm-wlm munge)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -24,6 +25,7 @@ export EXOSKIN_PG_BIN
 # The tests use the release profile, so they share every compiled crate with the quick start's
 # `cargo run --release` (one build instead of two).
 cargo test --release --workspace --all-targets 2>&1
+bash scripts/check_slurm.sh 2>&1  # the sweep as a real Slurm job array on a single-node Slurm
 command -v python3 >/dev/null 2>&1 || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null; }; python3 scripts/check_stats_reference.py 2>&1  # statistics vs scipy/statsmodels
 python3 scripts/check_salib.py 2>&1  # sensitivity indices vs SALib, R-hat/ESS vs ArviZ
 python3 scripts/check_ics.py 2>&1  # routine plan's .ics vs the icalendar parser

@@ -10,6 +10,39 @@
 use crate::ApiError;
 use serde_json::Value;
 
+/// A parsed output name: the path's parts and the day, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputName {
+    pub path: Vec<String>,
+    pub day: Option<f64>,
+}
+
+/// Parse `NAME[@DAY]`; the error says what is wrong with the name.
+pub fn parse_name(name: &str) -> Result<OutputName, String> {
+    let (path, day) = match name.split_once('@') {
+        Some((p, d)) => {
+            let day: f64 = d.trim().parse().map_err(|_| {
+                format!("output \"{name}\": the day after @ must be a number, e.g. \"{p}@28\"")
+            })?;
+            if !day.is_finite() || day < 0.0 {
+                return Err(format!(
+                    "output \"{name}\": the day after @ must be finite and >= 0"
+                ));
+            }
+            (p, Some(day))
+        }
+        None => (name, None),
+    };
+    let parts: Vec<String> = path.split('.').map(|s| s.trim().to_string()).collect();
+    if parts.iter().any(String::is_empty) {
+        return Err(format!(
+            "output \"{name}\": a dotted path into the run's JSON is needed, \
+             e.g. \"transport.reached_dermis_fraction\" or \"outcomes.collagen_pct@28\""
+        ));
+    }
+    Ok(OutputName { path: parts, day })
+}
+
 /// The value of the output `spec` (`NAME` or `NAME@DAY`) in a `simulate` document.
 pub fn output(doc: &Value, spec: &str) -> Result<f64, ApiError> {
     let (name, day) = match spec.split_once('@') {

@@ -15,6 +15,7 @@ mod plots;
 mod progress;
 mod routine;
 mod simulate;
+mod sweep;
 mod trial;
 mod uq;
 
@@ -74,6 +75,8 @@ enum Command {
     Routine(routine::Args),
     /// Run a product or routine on every facial zone and draw the face map (SVG and PNG).
     Facemap(routine::FacemapArgs),
+    /// Sweep a scenario over parameter values (grid, Sobol, LHS) in Parquet shards; merge them.
+    Sweep(sweep::Args),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Power(a) => trial::run_power(a),
         Command::Routine(a) => routine::run(a),
         Command::Facemap(a) => routine::run_facemap(a),
+        Command::Sweep(a) => sweep::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

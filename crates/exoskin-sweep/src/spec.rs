@@ -1,0 +1,693 @@
+//! The sweep spec: its TOML keys, their checks, and the rows they make.
+
+use crate::design;
+use crate::SweepError;
+use exoskin_api::output::parse_name;
+use exoskin_model::error::Invalid;
+use exoskin_model::{input, read_scenario, TransportParams};
+use exoskin_response::ResponseParams;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// The most rows one spec may make (a grid that large is almost surely a mistake).
+pub const MAX_ROWS: usize = 50_000_000;
+
+/// One value of a parameter in a row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Float(f64),
+    Int(i64),
+    Bool(bool),
+    Text(String),
+}
+
+impl Value {
+    /// The value as a number, for numeric columns and model parameters.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Float(x) => Some(*x),
+            Value::Int(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+    pub(crate) fn to_toml(&self) -> toml::Value {
+        match self {
+            Value::Float(x) => toml::Value::Float(*x),
+            Value::Int(i) => toml::Value::Integer(*i),
+            Value::Bool(b) => toml::Value::Boolean(*b),
+            Value::Text(s) => toml::Value::String(s.clone()),
+        }
+    }
+    fn from_toml(v: &toml::Value) -> Option<Value> {
+        Some(match v {
+            toml::Value::Float(x) => Value::Float(*x),
+            toml::Value::Integer(i) => Value::Int(*i),
+            toml::Value::Boolean(b) => Value::Bool(*b),
+            toml::Value::String(s) => Value::Text(s.clone()),
+            _ => return None,
+        })
+    }
+    /// The text of a value in a text column.
+    pub fn text(&self) -> String {
+        match self {
+            Value::Float(x) => x.to_string(),
+            Value::Int(i) => i.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Text(s) => s.clone(),
+        }
+    }
+    fn hash_into(&self, h: &mut Sha256) {
+        match self {
+            Value::Float(x) => {
+                h.update([0]);
+                h.update(x.to_bits().to_le_bytes());
+            }
+            Value::Int(i) => {
+                h.update([1]);
+                h.update(i.to_le_bytes());
+            }
+            Value::Bool(b) => h.update([2, u8::from(*b)]),
+            Value::Text(s) => {
+                h.update([3]);
+                h.update((s.len() as u64).to_le_bytes());
+                h.update(s.as_bytes());
+            }
+        }
+    }
+}
+
+/// One row of a sweep: its number and one value per parameter, in the spec's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub index: u64,
+    pub values: Vec<Value>,
+}
+
+/// What a parameter name sets.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// A dotted key of the base scenario (`skin.age_years`, `membrane.layers[0].thickness_um`).
+    Scenario(String),
+    /// A parameter of `data/transport.toml` (`params.<name>`).
+    Transport(String),
+    /// A parameter of `data/response.toml` (`params.<name>`).
+    Response(String),
+}
+
+/// The column type of a parameter: numbers, or text (strings and booleans).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Float,
+    Text,
+}
+
+/// A varied parameter: its name as written, what it sets, its column type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameter {
+    pub name: String,
+    pub target: Target,
+    pub column: Column,
+}
+
+/// A checked sweep: the base scenario, the parameters, the outputs, the shard count and
+/// the rows (the design), with the hash that names them.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Where the spec came from (its path, or the name given to [`Spec::from_str`]).
+    pub name: String,
+    /// The spec's text as read (copied to `DIR/spec.toml`); `None` for a caller's design.
+    pub text: Option<String>,
+    /// The base scenario's file, as found.
+    pub base_name: String,
+    pub(crate) base: toml::Table,
+    pub parameters: Vec<Parameter>,
+    pub outputs: Vec<String>,
+    pub shards: usize,
+    design: Vec<Vec<Value>>,
+    hash: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    base: String,
+    shards: usize,
+    outputs: Vec<String>,
+    #[serde(default)]
+    seed: Option<u64>,
+    parameters: Vec<RawParam>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParam {
+    name: String,
+    #[serde(default)]
+    values: Option<Vec<toml::Value>>,
+    #[serde(default)]
+    range: Option<[f64; 2]>,
+    #[serde(default)]
+    sample: Option<Sample>,
+    #[serde(default)]
+    n: Option<usize>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+enum Sample {
+    Sobol,
+    Lhs,
+}
+
+/// The seed of sampled designs when the spec gives none.
+pub const DEFAULT_SEED: u64 = 0;
+
+impl Spec {
+    /// Read and check a spec file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Spec, SweepError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| SweepError::Io {
+            path: path.display().to_string(),
+            message: format!("cannot read the sweep spec: {e}"),
+        })?;
+        Spec::from_str(&text, &path.display().to_string())
+    }
+
+    /// Check a spec given as text; `name` is its file (a relative `base` is looked up beside
+    /// it first, then in the working directory) or any label for messages.
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_str(text: &str, name: &str) -> Result<Spec, SweepError> {
+        let raw: RawSpec = input::from_toml(text, name)?;
+        let at = |key: String, message: String| -> SweepError {
+            input::invalid(name, text, Invalid::new(key, message)).into()
+        };
+        let (base_name, base) = read_base(&raw.base, name).map_err(|m| at("base".into(), m))?;
+        if raw.shards == 0 {
+            return Err(at("shards".into(), "must be at least 1".into()));
+        }
+        check_outputs(&raw.outputs).map_err(|(i, m)| at(format!("outputs[{i}]"), m))?;
+        if raw.parameters.is_empty() {
+            return Err(at(
+                "parameters".into(),
+                "name at least one parameter to vary ([[parameters]] with name and values)".into(),
+            ));
+        }
+        let seed = raw.seed.unwrap_or(DEFAULT_SEED);
+        let mut parameters = Vec::new();
+        // Factors of the product: a values list, or the one joint sample of every ranged
+        // parameter (at the place of the first one).
+        let mut factors: Vec<Factor> = Vec::new();
+        let mut sampled: Option<(Sample, usize, usize)> = None; // (method, n, factor index)
+        for (i, p) in raw.parameters.iter().enumerate() {
+            let key = |k: &str| format!("parameters[{i}].{k}");
+            if raw.parameters[..i].iter().any(|q| q.name == p.name) {
+                return Err(at(
+                    key("name"),
+                    format!("`{}` is varied twice; name each parameter once", p.name),
+                ));
+            }
+            let target = target(&p.name).map_err(|m| at(key("name"), m))?;
+            match (&p.values, p.range) {
+                (Some(_), Some(_)) | (None, None) => {
+                    return Err(at(
+                        key("name"),
+                        "give either `values = [...]` or `range = [lo, hi]` with `sample` and `n`"
+                            .into(),
+                    ))
+                }
+                (Some(vals), None) => {
+                    if p.sample.is_some() || p.n.is_some() {
+                        return Err(at(
+                            key("values"),
+                            "`sample` and `n` go with `range`, not `values`".into(),
+                        ));
+                    }
+                    let (column, values) =
+                        value_list(vals, &target).map_err(|m| at(key("values"), m))?;
+                    probe(&base, &base_name, &target, &values[0])
+                        .map_err(|m| at(key("name"), m))?;
+                    parameters.push(Parameter {
+                        name: p.name.clone(),
+                        target,
+                        column,
+                    });
+                    factors.push(Factor::List(parameters.len() - 1, values));
+                }
+                (None, Some([lo, hi])) => {
+                    if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                        return Err(at(
+                            key("range"),
+                            format!("needs finite lo < hi, got [{lo}, {hi}]"),
+                        ));
+                    }
+                    let Some(method) = p.sample else {
+                        return Err(at(
+                            key("range"),
+                            "a range needs `sample = \"sobol\"` or `sample = \"lhs\"`".into(),
+                        ));
+                    };
+                    let Some(n) = p.n.filter(|n| *n >= 1) else {
+                        return Err(at(
+                            key("range"),
+                            "a range needs `n`, the number of points (at least 1)".into(),
+                        ));
+                    };
+                    match sampled {
+                        None => {
+                            sampled = Some((method, n, factors.len()));
+                            factors.push(Factor::Sample {
+                                ranges: vec![(parameters.len(), lo, hi)],
+                            });
+                        }
+                        Some((m0, n0, f)) => {
+                            if m0 != method || n0 != n {
+                                return Err(at(
+                                    key("sample"),
+                                    format!("every ranged parameter is one joint design: use the same `sample` and `n` as the first one ({m0:?}, n = {n0})").to_lowercase(),
+                                ));
+                            }
+                            if let Factor::Sample { ranges } = &mut factors[f] {
+                                ranges.push((parameters.len(), lo, hi));
+                            }
+                        }
+                    }
+                    probe(&base, &base_name, &target, &Value::Float(lo))
+                        .map_err(|m| at(key("name"), m))?;
+                    parameters.push(Parameter {
+                        name: p.name.clone(),
+                        target,
+                        column: Column::Float,
+                    });
+                }
+            }
+        }
+        let design = build_design(
+            &factors,
+            parameters.len(),
+            sampled.map(|(m, n, _)| (m, n)),
+            seed,
+        )
+        .map_err(|m| at("parameters".into(), m))?;
+        Ok(Spec::assemble(
+            name.to_string(),
+            Some(text.to_string()),
+            base_name,
+            base,
+            parameters,
+            raw.outputs,
+            raw.shards,
+            design,
+        ))
+    }
+
+    /// A sweep over a design the caller made (a Saltelli design for sensitivity indices, a
+    /// list of virtual participants): `parameters` are names as in a spec file, `design`
+    /// one row of values per run in their order. The base is a scenario as in a spec file.
+    pub fn with_design(
+        base: &Path,
+        parameters: &[&str],
+        design: Vec<Vec<Value>>,
+        outputs: &[&str],
+        shards: usize,
+    ) -> Result<Spec, SweepError> {
+        let bad = |message: String| SweepError::Design { message };
+        let base_arg = base.display().to_string();
+        let (base_name, base) = read_base(&base_arg, "").map_err(|m| bad(format!("base: {m}")))?;
+        if shards == 0 {
+            return Err(bad("shards must be at least 1".into()));
+        }
+        let outputs: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
+        check_outputs(&outputs).map_err(|(i, m)| bad(format!("outputs[{i}]: {m}")))?;
+        let mut params = Vec::new();
+        for (j, name) in parameters.iter().enumerate() {
+            let target = target(name).map_err(bad)?;
+            let column_vals: Vec<toml::Value> = design
+                .iter()
+                .map(|r| {
+                    r.get(j)
+                        .map(Value::to_toml)
+                        .unwrap_or(toml::Value::Float(f64::NAN))
+                })
+                .collect();
+            let (column, _) =
+                value_list(&column_vals, &target).map_err(|m| bad(format!("{name}: {m}")))?;
+            params.push(Parameter {
+                name: name.to_string(),
+                target,
+                column,
+            });
+        }
+        if let Some(i) = design.iter().position(|r| r.len() != parameters.len()) {
+            return Err(bad(format!(
+                "row {i} has {} values for {} parameters",
+                design[i].len(),
+                parameters.len()
+            )));
+        }
+        Ok(Spec::assemble(
+            base_arg, None, base_name, base, params, outputs, shards, design,
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        name: String,
+        text: Option<String>,
+        base_name: String,
+        base: toml::Table,
+        parameters: Vec<Parameter>,
+        outputs: Vec<String>,
+        shards: usize,
+        design: Vec<Vec<Value>>,
+    ) -> Spec {
+        let mut h = Sha256::new();
+        h.update(b"exoskin-sweep 1\n");
+        h.update(env!("CARGO_PKG_VERSION").as_bytes());
+        h.update(b"\n");
+        h.update(toml::to_string(&base).unwrap_or_default().as_bytes());
+        for p in &parameters {
+            h.update(format!("\nparameter {} {:?}", p.name, p.column).as_bytes());
+        }
+        for o in &outputs {
+            h.update(format!("\noutput {o}").as_bytes());
+        }
+        h.update(format!("\nshards {}\nrows {}\n", shards, design.len()).as_bytes());
+        for row in &design {
+            for v in row {
+                v.hash_into(&mut h);
+            }
+        }
+        let hash = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Spec {
+            name,
+            text,
+            base_name,
+            base,
+            parameters,
+            outputs,
+            shards,
+            design,
+            hash,
+        }
+    }
+
+    /// The hash of everything that decides the shards' contents (base scenario, parameters,
+    /// outputs, shard count, every row's values), as hex.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    /// The number of rows.
+    pub fn row_count(&self) -> usize {
+        self.design.len()
+    }
+
+    /// Every row, in order.
+    pub fn rows(&self) -> Vec<Row> {
+        self.rows_in(0..self.design.len())
+    }
+
+    /// The rows of shard `i`: a contiguous block, `[i N / S, (i + 1) N / S)` for N rows and
+    /// S shards, so shard sizes differ by at most one and shards in order are rows in order.
+    pub fn shard_range(&self, i: usize) -> std::ops::Range<usize> {
+        let (n, s) = (self.design.len() as u128, self.shards as u128);
+        let i = (i as u128).min(s);
+        ((i * n / s) as usize)..(((i + 1).min(s) * n / s) as usize)
+    }
+
+    /// The rows of shard `i` (empty past the last shard).
+    pub fn shard_rows(&self, i: usize) -> Vec<Row> {
+        self.rows_in(self.shard_range(i))
+    }
+
+    fn rows_in(&self, r: std::ops::Range<usize>) -> Vec<Row> {
+        r.map(|k| Row {
+            index: k as u64,
+            values: self.design[k].clone(),
+        })
+        .collect()
+    }
+}
+
+enum Factor {
+    /// (parameter position, its values).
+    List(usize, Vec<Value>),
+    /// The joint sample: (parameter position, lo, hi) for each ranged parameter.
+    Sample { ranges: Vec<(usize, f64, f64)> },
+}
+
+/// The full product of the factors, the last one varying fastest.
+fn build_design(
+    factors: &[Factor],
+    n_params: usize,
+    sample: Option<(Sample, usize)>,
+    seed: u64,
+) -> Result<Vec<Vec<Value>>, String> {
+    let points = match sample {
+        Some((method, n)) => {
+            let dims = factors
+                .iter()
+                .map(|f| match f {
+                    Factor::Sample { ranges } => ranges.len(),
+                    Factor::List(..) => 0,
+                })
+                .sum();
+            match method {
+                Sample::Sobol => {
+                    if dims > design::SOBOL_MAX_DIMENSIONS || n > u32::MAX as usize {
+                        return Err(format!(
+                            "a Sobol design takes at most {} ranged parameters and 2^32 points",
+                            design::SOBOL_MAX_DIMENSIONS
+                        ));
+                    }
+                    if n > MAX_ROWS {
+                        return Err(format!("n = {n} is more than {MAX_ROWS} rows"));
+                    }
+                    design::sobol(n, dims, seed)
+                }
+                Sample::Lhs => {
+                    if n > MAX_ROWS {
+                        return Err(format!("n = {n} is more than {MAX_ROWS} rows"));
+                    }
+                    design::lhs(n, dims, seed)
+                }
+            }
+        }
+        None => Vec::new(),
+    };
+    let sizes: Vec<usize> = factors
+        .iter()
+        .map(|f| match f {
+            Factor::List(_, v) => v.len(),
+            Factor::Sample { .. } => points.len(),
+        })
+        .collect();
+    let total = sizes.iter().try_fold(1usize, |a, s| a.checked_mul(*s));
+    let total = match total {
+        Some(t) if t <= MAX_ROWS => t,
+        _ => {
+            return Err(format!(
+                "the product of the parameters' values has more than {MAX_ROWS} rows ({sizes:?}); \
+                 vary fewer values or sample instead"
+            ))
+        }
+    };
+    let mut rows = Vec::with_capacity(total);
+    for r in 0..total {
+        let mut row = vec![Value::Float(0.0); n_params];
+        let mut rest = r;
+        let mut digits = vec![0; factors.len()];
+        for (f, s) in sizes.iter().enumerate().rev() {
+            digits[f] = rest % s;
+            rest /= s;
+        }
+        for (f, factor) in factors.iter().enumerate() {
+            match factor {
+                Factor::List(p, v) => row[*p] = v[digits[f]].clone(),
+                Factor::Sample { ranges } => {
+                    for (d, (p, lo, hi)) in ranges.iter().enumerate() {
+                        row[*p] = Value::Float(lo + points[digits[f]][d] * (hi - lo));
+                    }
+                }
+            }
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// What a parameter name sets; the error says why it names nothing.
+fn target(name: &str) -> Result<Target, String> {
+    if let Some(p) = name.strip_prefix("params.") {
+        let mut tp = TransportParams::defaults().clone();
+        if tp.get_mut(p).is_some() {
+            return Ok(Target::Transport(p.to_string()));
+        }
+        if ResponseParams::defaults().value(p).is_ok() {
+            return Ok(Target::Response(p.to_string()));
+        }
+        return Err(format!(
+            "`{p}` is not a parameter of data/transport.toml or data/response.toml; \
+             use a name from those files, e.g. params.sc_pore_radius_nm"
+        ));
+    }
+    if name.is_empty() || name.split('.').any(|s| s.trim().is_empty()) {
+        return Err(
+            "a dotted scenario key is needed, e.g. \"skin.age_years\", or params.<name>".into(),
+        );
+    }
+    Ok(Target::Scenario(name.to_string()))
+}
+
+/// A `values` list: all numbers, or all text (strings, booleans); model parameters take
+/// numbers only.
+fn value_list(vals: &[toml::Value], target: &Target) -> Result<(Column, Vec<Value>), String> {
+    if vals.is_empty() {
+        return Err("give at least one value".into());
+    }
+    let values: Vec<Value> = vals
+        .iter()
+        .map(Value::from_toml)
+        .collect::<Option<_>>()
+        .ok_or("values must be numbers, strings or booleans")?;
+    let numeric = values.iter().all(|v| v.as_f64().is_some());
+    let text = values.iter().all(|v| v.as_f64().is_none());
+    if !numeric && !text {
+        return Err(
+            "mixes numbers and text; one parameter's values are all numbers or all text".into(),
+        );
+    }
+    if numeric {
+        if let Some(x) = values
+            .iter()
+            .filter_map(Value::as_f64)
+            .find(|x| !x.is_finite())
+        {
+            return Err(format!("{x} is not a finite number"));
+        }
+    }
+    if !numeric && !matches!(target, Target::Scenario(_)) {
+        return Err("a model parameter takes numbers".into());
+    }
+    Ok((if numeric { Column::Float } else { Column::Text }, values))
+}
+
+fn check_outputs(outputs: &[String]) -> Result<(), (usize, String)> {
+    if outputs.is_empty() {
+        return Err((
+            0,
+            "name at least one output, e.g. outputs = [\"transport.reached_dermis_fraction\"]"
+                .into(),
+        ));
+    }
+    for (i, o) in outputs.iter().enumerate() {
+        parse_name(o).map_err(|m| (i, m))?;
+        if outputs[..i].contains(o) {
+            return Err((i, format!("output \"{o}\" is named twice")));
+        }
+        if ["row", "status", "error"].contains(&o.as_str()) {
+            return Err((
+                i,
+                format!("\"{o}\" is a column of its own; name a value of the run"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Find and read the base scenario: beside the spec first, then in the working directory.
+fn read_base(base: &str, spec_name: &str) -> Result<(String, toml::Table), String> {
+    let given = PathBuf::from(base);
+    let beside = Path::new(spec_name).parent().map(|d| d.join(&given));
+    let candidates: Vec<PathBuf> = if given.is_absolute() {
+        vec![given.clone()]
+    } else {
+        beside.into_iter().chain([given.clone()]).collect()
+    };
+    let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+        let tried: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+        return Err(format!(
+            "no scenario file \"{base}\" (looked at {})",
+            tried.join(" and ")
+        ));
+    };
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| format!("{name} is not valid TOML: {}", e.message()))?;
+    if table.contains_key("trial") {
+        return Err(format!(
+            "{name} is a trial file; a sweep's base is a scenario for now (trial bases may come \
+             later): name a scenario file, e.g. scenarios/in_vivo_microneedling.toml"
+        ));
+    }
+    read_scenario(&text, &name).map_err(|e| format!("the base scenario does not read: {e}"))?;
+    Ok((name, table))
+}
+
+/// Set a dotted key (parts may index arrays: `layers[0]`) on a scenario table; tables on
+/// the way are made when missing (the scenario's checks then judge the key).
+pub(crate) fn set_key(t: &mut toml::Table, key: &str, v: toml::Value) -> Result<(), String> {
+    let parts: Vec<&str> = key.split('.').collect();
+    set_in(t, &parts, v)
+}
+
+fn set_in(t: &mut toml::Table, parts: &[&str], v: toml::Value) -> Result<(), String> {
+    let (part, rest) = (parts[0], &parts[1..]);
+    let (name, index) = match part.split_once('[') {
+        Some((n, r)) => {
+            let i: usize = r
+                .trim_end_matches(']')
+                .parse()
+                .map_err(|_| format!("`{part}`: the index must be a whole number"))?;
+            (n, Some(i))
+        }
+        None => (part, None),
+    };
+    let not_table = || format!("`{name}` is not a table in the base scenario");
+    match index {
+        None if rest.is_empty() => {
+            t.insert(name.to_string(), v);
+            Ok(())
+        }
+        None => {
+            let e = t
+                .entry(name.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            set_in(e.as_table_mut().ok_or_else(not_table)?, rest, v)
+        }
+        Some(i) => {
+            let arr = t
+                .get_mut(name)
+                .and_then(toml::Value::as_array_mut)
+                .ok_or_else(|| format!("`{name}` is not a list in the base scenario"))?;
+            let len = arr.len();
+            let slot = arr.get_mut(i).ok_or_else(|| {
+                format!("`{name}` has {len} entries in the base scenario; index {i} is past them")
+            })?;
+            if rest.is_empty() {
+                *slot = v;
+                Ok(())
+            } else {
+                set_in(slot.as_table_mut().ok_or_else(not_table)?, rest, v)
+            }
+        }
+    }
+}
+
+/// Try one value on the base scenario: the scenario's own checks decide.
+fn probe(base: &toml::Table, base_name: &str, target: &Target, v: &Value) -> Result<(), String> {
+    let Target::Scenario(key) = target else {
+        return Ok(());
+    };
+    let mut t = base.clone();
+    set_key(&mut t, key, v.to_toml())?;
+    let text = toml::to_string(&t).map_err(|e| e.to_string())?;
+    read_scenario(&text, base_name).map(|_| ()).map_err(|e| {
+        match e.place().and_then(|p| p.key.clone()) {
+            Some(k) => format!("on the base scenario {base_name}, `{k}`: {}", e.detail()),
+            None => format!("on the base scenario {base_name}: {}", e.detail()),
+        }
+    })
+}
