@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 mod batch;
 mod calibrate;
+mod export;
 mod label;
 mod plots;
 mod routine;
@@ -68,6 +69,9 @@ enum Command {
     Power(trial::PowerArgs),
     /// Plan a skincare routine day by day (AM/PM steps, waits, patch tests, procedures) and predict it.
     Routine(routine::Args),
+    /// Export a model for other tools: `exoskin export sbml FILE --out model.xml`.
+    #[command(subcommand)]
+    Export(export::ExportCommand),
     /// Run a product or routine on every facial zone and draw the face map (SVG and PNG).
     Facemap(routine::FacemapArgs),
 }
@@ -86,6 +90,7 @@ fn main() -> ExitCode {
         Command::Power(a) => trial::run_power(a),
         Command::Routine(a) => routine::run(a),
         Command::Facemap(a) => routine::run_facemap(a),
+        Command::Export(c) => export::run(c),
     };
     match result {
         Ok(code) => ExitCode::from(code),
