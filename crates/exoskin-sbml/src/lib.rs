@@ -189,7 +189,13 @@ fn closure_body(w: &WoundCurve) -> Expr {
     if n == 0 {
         return num(1.0);
     }
-    let mut pieces = vec![(num(1.0), le(tau.clone(), num(0.0)))];
+    // Before a session the caller's condition gives 0; at tau = 0 the first segment gives
+    // open[0] (1 at the session). A piece for tau <= 0 is kept only for curves that start
+    // later than the session.
+    let mut pieces = Vec::new();
+    if w.times_h[0] > 0.0 {
+        pieces.push((num(1.0), le(tau.clone(), num(0.0))));
+    }
     for k in 1..n {
         let (t0, t1) = (w.times_h[k - 1], w.times_h[k]);
         if t1 <= t0 {
@@ -209,13 +215,13 @@ fn closure_body(w: &WoundCurve) -> Expr {
 fn open_over_sessions(function: &str, sessions_h: &[f64]) -> Expr {
     let t = var("t_h");
     sessions_h.iter().fold(num(0.0), |acc, &s| {
-        let term = piecewise(
-            vec![(
-                call(function, vec![sub(t.clone(), num(s))]),
-                le(num(s), t.clone()),
-            )],
-            num(0.0),
-        );
+        let open = call(function, vec![sub(t.clone(), num(s))]);
+        // A session at time 0 needs no condition (t >= 0 throughout).
+        let term = if s <= 0.0 {
+            open
+        } else {
+            piecewise(vec![(open, le(num(s), t.clone()))], num(0.0))
+        };
         max2(acc, term)
     })
 }
@@ -440,17 +446,15 @@ pub fn export(
         "Cytokines above rest.",
     );
     let excess = var("cytokine_excess");
+    let pore = mul(vec![
+        var("pore_barrier_deficit"),
+        var("channel_open_fraction"),
+    ]);
     let leak = match sessions.first() {
-        Some(&s0) => piecewise(
-            vec![(
-                mul(vec![
-                    var("pore_barrier_deficit"),
-                    var("channel_open_fraction"),
-                ]),
-                gt(Expr::Time, num(s0 / 24.0)),
-            )],
-            num(0.0),
-        ),
+        // From time 0 on: no condition (a condition that switches at the initial time stalls
+        // some solvers' root finding).
+        Some(&s0) if s0 <= 0.0 => pore,
+        Some(&s0) => piecewise(vec![(pore, gt(Expr::Time, num(s0 / 24.0)))], num(0.0)),
         None => num(0.0),
     };
     m.rule(
