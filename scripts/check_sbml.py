@@ -14,8 +14,14 @@ itself there, and for each scenarios/in_vivo_*.toml:
      integrator (`cargo run --release -p exoskin-sbml --example reference`, Dormand-Prince
      5(4) at rtol 1e-12, atol 1e-14): |sbml - exoskin| <= 1e-6 * max(|exoskin|, floor), with
      floor = 1e-3 times the largest magnitude of that series over the run (values near a zero
-     crossing are compared with the series' own scale), and floor >= 1e-6 (an absolute
-     tolerance of at least 1e-12).
+     crossing are compared with the series' own scale), and floor >= 1e-6 for states (an
+     absolute tolerance of at least 1e-12) and floor >= 1e-4 for outcomes (at least 1e-10 %).
+     The outcome floor is the precision of the comparison's own reference, not a loosening:
+     outcomes are 100 (x - 1) of states x near 1 that the reference solves to rtol 1e-12, so
+     an outcome near zero is known to about 100 * 1e-12 = 1e-10 % absolute and no better
+     (in daily_12_weeks, cytokines_pct stays within 3e-6 % of zero for the whole run, and
+     there the reference, not libroadrunner, limits the agreement: the SBML file solves
+     the excess x - 1 itself).
 At a session time exoskin reports the value just before the session and the SBML file the
 value just after it (a session at time 0 is in the file's initial state), so rows at session
 times are not compared; every other row is.
@@ -34,7 +40,7 @@ import check_stats_reference as csr  # noqa: E402  (the one shared venv helper)
 ROOT = csr.ROOT
 TOL = 1e-6
 FLOOR = 1e-3
-ABS_FLOOR = 1e-6  # so the absolute tolerance is never below 1e-12 (states 1e-12, outcomes 1e-12 %)
+ABS_FLOOR = {"state": 1e-6, "outcome": 1e-4}  # absolute tolerance >= 1e-12 (states), 1e-10 % (outcomes)
 PACKAGES = ["numpy", "python-libsbml>=5.20", "libroadrunner>=2.7"]
 
 
@@ -61,7 +67,9 @@ def main():
     import roadrunner
 
     scenarios = sorted(f for f in os.listdir(os.path.join(ROOT, "scenarios")) if f.startswith("in_vivo_"))
-    cargo("build", "-q", "--release", "-p", "exoskin", "-p", "exoskin-sbml", "--example", "reference")
+    # Two builds: with --example, cargo builds only that example of the listed packages.
+    cargo("build", "-q", "--release", "-p", "exoskin", "--bin", "exoskin")
+    cargo("build", "-q", "--release", "-p", "exoskin-sbml", "--example", "reference")
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     exe = os.path.join(target, "release", "exoskin")
     ref_exe = os.path.join(target, "release", "examples", "reference")
@@ -101,7 +109,7 @@ def main():
             for n in names:
                 ours = np.array(series[n][1])
                 theirs = res[:, cols[n]]
-                scale = max(np.max(np.abs(ours)) * FLOOR, ABS_FLOOR)
+                scale = max(np.max(np.abs(ours)) * FLOOR, ABS_FLOOR[series[n][0]])
                 for k, t in enumerate(times):
                     if any(abs(t - s) < 1e-12 for s in sessions_d):
                         continue  # exoskin reports the pre-session value there (see above)
@@ -112,7 +120,7 @@ def main():
                         failures.append(f"{name}: {n} at t = {t:g} d: exoskin {ours[k]!r}, libroadrunner {theirs[k]!r}")
             shipped = max(
                 float(np.max(np.abs(np.array(ref["shipped_outputs"][n]) - np.array(ref["outputs"][n]))
-                            / np.maximum(np.abs(ref["outputs"][n]), max(np.max(np.abs(ref["outputs"][n])) * FLOOR, ABS_FLOOR))))
+                            / np.maximum(np.abs(ref["outputs"][n]), max(np.max(np.abs(ref["outputs"][n])) * FLOOR, ABS_FLOOR["outcome"]))))
                 for n in ref["outputs"])
             worst_all = max(worst_all, worst[0])
             print(f"{name}: {len(times)} times x {len(names)} series; libsbml {len(errors)} errors, "

@@ -26,3 +26,4 @@ export EXOSKIN_PG_BIN
 cargo test --release --workspace --all-targets 2>&1
 command -v python3 >/dev/null 2>&1 || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null; }; python3 scripts/check_stats_reference.py 2>&1  # statistics vs scipy/statsmodels
 python3 scripts/check_ics.py 2>&1  # routine plan's .ics vs the icalendar parser
+python3 scripts/check_sbml.py 2>&1  # SBML export vs libsbml consistency and libroadrunner trajectories

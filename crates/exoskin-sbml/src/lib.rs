@@ -3,7 +3,7 @@
 //! What the file holds (model time in days, as in [`exoskin_response::tissue`]):
 //! * one compartment, `skin` (1 cm2 of skin: every quantity is per cm2 or a relative index);
 //! * the twelve response states of [`tissue::STATES`] as rate-ruled parameters starting at
-//!   rest, plus the active internalized vesicles in keratinocytes and fibroblasts
+//!   rest (those at rest 1 solved as `NAME_excess`, with `NAME = 1 + NAME_excess` a rule), plus the active internalized vesicles in keratinocytes and fibroblasts
 //!   (`active_keratinocytes`, `active_fibroblasts`, per cm2), which obey
 //!   `dA/dt = tissue_delivery_factor * uptake(t) - ln 2 / signal_half_life_h * A`;
 //! * every response parameter the in-vivo model reads, with its value, its unit (unit
@@ -101,6 +101,18 @@ const EE: usize = 8;
 const EF: usize = 9;
 const M: usize = 10;
 const P: usize = 11;
+
+/// States at rest 1, solved as their excess over rest (`NAME_excess`, rest 0, with `NAME` an
+/// assignment rule `1 + NAME_excess`): a small departure from rest then keeps its relative
+/// precision instead of being the difference of two numbers near 1, which matters to solvers
+/// that scale their error by the state (CVODE stalls on the cancellation noise of
+/// `cytokines - 1` when the cytokines sit a hair below rest).
+const REST_ONE: [usize; 7] = [C, H, COL, EE, EF, M, P];
+
+/// The excess over rest of a state of [`REST_ONE`].
+fn xs(i: usize) -> Expr {
+    var(&format!("{}_excess", tissue::STATES[i]))
+}
 
 /// Time constant parameter of each relaxing state.
 const RELAXING: [(usize, &str); 9] = [
@@ -439,13 +451,7 @@ pub fn export(
         "potency_anti_inflammatory times the larger per-cell effect.",
     );
     let e_inf = var("inflammatory_effect");
-    m.rule(
-        "cytokine_excess",
-        "dimensionless",
-        excess_of(st(C)),
-        "Cytokines above rest.",
-    );
-    let excess = var("cytokine_excess");
+    let excess = xs(C);
     let pore = mul(vec![
         var("pore_barrier_deficit"),
         var("channel_open_fraction"),
@@ -520,28 +526,23 @@ pub fn export(
     ]));
     rate[B] = neg(mul(vec![k_bar, st(B)]));
     let mut target = vec![num(0.0); tissue::N_STATES];
+    // Targets of the states at rest 1 are written as excesses over rest (see REST_ONE).
     target[C] = sub(
-        add(vec![
-            num(1.0),
-            mul(vec![
-                var("inflammation_max_excess"),
-                st(D),
-                sub(
-                    num(1.0),
-                    mul(vec![var("ev_inflammation_reduction"), e_inf.clone()]),
-                ),
-            ]),
+        mul(vec![
+            var("inflammation_max_excess"),
+            st(D),
+            sub(
+                num(1.0),
+                mul(vec![var("ev_inflammation_reduction"), e_inf.clone()]),
+            ),
         ]),
         mul(vec![var("ev_resting_bound"), e_inf]),
     );
     target[R] = mul(vec![var("erythema_per_inflammation"), excess.clone()]);
-    target[H] = add(vec![
-        num(1.0),
-        mul(vec![
-            var("hyaluronan_gain"),
-            var("potency_hydration"),
-            ek.clone(),
-        ]),
+    target[H] = mul(vec![
+        var("hyaluronan_gain"),
+        var("potency_hydration"),
+        ek.clone(),
     ]);
     target[F] = add(vec![
         mul(vec![
@@ -550,45 +551,54 @@ pub fn export(
         ]),
         mul(vec![var("ev_matrix_gain"), var("potency_matrix"), ef]),
     ]);
-    target[COL] = add(vec![num(1.0), mul(vec![var("age_factor"), st(F)])]);
-    target[EE] = add(vec![
-        num(1.0),
-        mul(vec![
-            var("age_factor"),
-            var("elastin_expression_per_activation"),
-            st(F),
-        ]),
+    target[COL] = mul(vec![var("age_factor"), st(F)]);
+    target[EE] = mul(vec![
+        var("age_factor"),
+        var("elastin_expression_per_activation"),
+        st(F),
     ]);
     target[EF] = sub(
-        add(vec![
-            num(1.0),
-            mul(vec![var("elastic_fibre_synthesis"), excess_of(st(EE))]),
-        ]),
+        mul(vec![var("elastic_fibre_synthesis"), xs(EE)]),
         mul(vec![
             var("elastic_fibre_loss_per_inflammation"),
             pos(excess.clone()),
         ]),
     );
     target[M] = sub(
-        add(vec![
-            num(1.0),
-            mul(vec![var("pih_per_inflammation"), pos(excess)]),
-        ]),
+        mul(vec![var("pih_per_inflammation"), pos(excess)]),
         mul(vec![
             var("ev_melanin_reduction"),
             var("potency_pigment"),
             ek,
         ]),
     );
-    target[P] = exp(sub(
-        neg(mul(vec![var("pore_matrix_coupling"), excess_of(st(COL))])),
-        mul(vec![var("pore_hydration_coupling"), excess_of(st(H))]),
-    ));
+    target[P] = excess_of(exp(sub(
+        neg(mul(vec![var("pore_matrix_coupling"), xs(COL)])),
+        mul(vec![var("pore_hydration_coupling"), xs(H)]),
+    )));
     for (i, tau) in RELAXING {
-        rate[i] = div(sub(target[i].clone(), st(i)), var(tau));
+        let own = if REST_ONE.contains(&i) { xs(i) } else { st(i) };
+        rate[i] = div(sub(target[i].clone(), own), var(tau));
     }
     for (i, r) in rate.into_iter().enumerate() {
-        m.state(tissue::STATES[i], rest[i], "dimensionless", r, notes[i]);
+        let name = tissue::STATES[i];
+        if REST_ONE.contains(&i) {
+            m.state(
+                &format!("{name}_excess"),
+                rest[i] - 1.0,
+                "dimensionless",
+                r,
+                &format!("{} Solved as the excess over rest.", notes[i]),
+            );
+            m.rule(
+                name,
+                "dimensionless",
+                add(vec![num(1.0), xs(i)]),
+                &format!("{} 1 + {name}_excess.", notes[i]),
+            );
+        } else {
+            m.state(name, rest[i], "dimensionless", r, notes[i]);
+        }
     }
 
     // The uptake's steps at the transport output times (a later start: its first rate then).
@@ -653,12 +663,12 @@ pub fn export(
         "Barrier disruption: the deficit and the pore leak combined.",
     );
     let pct = |e: Expr| mul(vec![num(100.0), e]);
-    let col = excess_of(st(COL));
-    let efib = excess_of(st(EF));
+    let col = xs(COL);
+    let efib = xs(EF);
     let barrier = var("barrier_disruption");
     let outcomes = [
         pct(col.clone()),
-        pct(excess_of(st(EE))),
+        pct(xs(EE)),
         pct(efib.clone()),
         pct(mul(vec![
             excess_of(var("disrupted_tewl_ratio")),
@@ -672,9 +682,9 @@ pub fn export(
             ),
         ]))),
         pct(add(vec![st(V), st(R)])),
-        pct(excess_of(st(C))),
-        pct(excess_of(st(P))),
-        pct(excess_of(st(M))),
+        pct(xs(C)),
+        pct(xs(P)),
+        pct(xs(M)),
         neg(mul(vec![var("wrinkle_per_collagen"), pct(col.clone())])),
         mul(vec![
             var("elasticity_per_matrix"),
