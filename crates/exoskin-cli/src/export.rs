@@ -4,7 +4,7 @@
 use crate::bad_input;
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use exoskin_model::{read_scenario_file, Scenario, TransportParams};
+use exoskin_model::{read_scenario_file, TransportParams};
 use exoskin_response::{try_simulate_in_vivo, ResponseParams};
 use std::path::PathBuf;
 
@@ -32,22 +32,17 @@ pub fn run(c: ExportCommand) -> anyhow::Result<u8> {
 
 fn sbml(a: SbmlArgs) -> anyhow::Result<u8> {
     let scenario = read_scenario_file(&a.file).map_err(|e| bad_input(e.to_string()))?;
-    let Scenario::InVivo(v) = scenario else {
-        return Err(bad_input(format!(
-            "{}: [experiment] kind must be \"in_vivo\" for an SBML export (the response model \
-             runs on skin in vivo); the bundled ones are scenarios/in_vivo_*.toml",
-            a.file.display()
-        )));
-    };
+    let v = exoskin_sbml::in_vivo(&scenario)
+        .map_err(|e| bad_input(format!("{}: {e}", a.file.display())))?;
     let rp = ResponseParams::shipped().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let sim = try_simulate_in_vivo(&v, TransportParams::defaults(), rp)
+    let sim = try_simulate_in_vivo(v, TransportParams::defaults(), rp)
         .map_err(|e| bad_input(format!("{}: transport failed: {e}", a.file.display())))?;
     let stem = a
         .file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "exoskin".into());
-    let xml = exoskin_sbml::export(&v, &sim, rp, &exoskin_sbml::model_id(&stem))
+    let xml = exoskin_sbml::export(v, &sim, rp, &exoskin_sbml::model_id(&stem))
         .map_err(|e| bad_input(format!("{}: {e}", a.file.display())))?;
     std::fs::write(&a.out, xml).with_context(|| format!("writing {}", a.out.display()))?;
     eprintln!("wrote {}", a.out.display());

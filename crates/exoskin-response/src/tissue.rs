@@ -22,7 +22,10 @@
 //!
 //! Each state relaxes to its target, first order, integrated exactly over steps of at most
 //! 0.02 d with the targets held at their mid-step values; steps end on every session time,
-//! where the injury is applied as a jump.
+//! where the injury is applied as a jump. The error of these steps is first order in the step:
+//! against [`integrate_reference`] (the continuous model solved to tight tolerances) every
+//! outcome of the bundled in-vivo scenarios stays within 5e-2 of its largest magnitude over
+//! the run, or 1e-9 % (tested in the exoskin-sbml crate).
 
 use crate::injury::{age_slowing, Injury};
 use crate::params::{Potency, ResponseError, Values};

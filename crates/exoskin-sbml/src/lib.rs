@@ -25,6 +25,7 @@
 pub mod math;
 
 use exoskin_model::scenario::InVivo;
+use exoskin_model::Scenario;
 use exoskin_response::injury::Injury;
 use exoskin_response::tissue::{self, Setup};
 use exoskin_response::{ResponseParams, Simulation, WoundCurve};
@@ -38,6 +39,22 @@ pub enum SbmlError {
     NotFinite { name: String, value: f64 },
     #[error("response parameter `{name}` is missing from data/response.toml")]
     MissingParameter { name: String },
+    #[error(
+        "[experiment] kind is \"{kind}\"; an SBML export needs kind = \"in_vivo\" (the response \
+         model runs on skin in vivo); the bundled ones are scenarios/in_vivo_*.toml"
+    )]
+    NotInVivo { kind: &'static str },
+}
+
+/// The in-vivo scenario an export is made of, or [`SbmlError::NotInVivo`].
+pub fn in_vivo(s: &Scenario) -> Result<&InVivo, SbmlError> {
+    match s {
+        Scenario::InVivo(v) => Ok(v),
+        Scenario::FranzCell(_) => Err(SbmlError::NotInVivo { kind: "franz_cell" }),
+        Scenario::CellCulture(_) => Err(SbmlError::NotInVivo {
+            kind: "cell_culture",
+        }),
+    }
 }
 
 /// Response parameters the cell-culture model alone reads (not exported).
