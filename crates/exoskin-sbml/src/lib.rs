@@ -65,8 +65,11 @@ const CULTURE_ONLY: &[&str] = &[
     "stimulus_tnf_alpha",
 ];
 
-/// Unit definitions: id, then (kind, exponent, scale, multiplier) factors.
-const UNITS: &[(&str, &[(&str, i32, i32, f64)])] = &[
+/// One factor of a unit definition: (kind, exponent, scale, multiplier).
+type UnitFactor = (&'static str, i32, i32, f64);
+
+/// Unit definitions: id, then its factors.
+const UNITS: &[(&str, &[UnitFactor])] = &[
     ("day", &[("second", 1, 0, 86400.0)]),
     ("hour", &[("second", 1, 0, 3600.0)]),
     ("per_day", &[("second", -1, 0, 86400.0)]),
@@ -153,13 +156,16 @@ struct Param {
     notes: String,
 }
 
+/// An event: id, trigger, and (variable, value) assignments.
+type Event = (String, Expr, Vec<(String, Expr)>);
+
 /// The model as SBML pieces, before writing.
 struct Model {
     params: Vec<Param>,
     functions: Vec<(String, Vec<String>, Expr)>,
     assignments: Vec<(String, Expr)>,
     rates: Vec<(String, Expr)>,
-    events: Vec<(String, Expr, Vec<(String, Expr)>)>,
+    events: Vec<Event>,
 }
 
 impl Model {
@@ -331,12 +337,7 @@ pub fn export(
         ("potency_pigment", potency.pigment, "Source potency (data/potency.toml)."),
     ];
     for (id, value, notes) in derived {
-        let units = if id == "age_years" {
-            "dimensionless"
-        } else {
-            "dimensionless"
-        };
-        m.constant(id, value, units, notes);
+        m.constant(id, value, "dimensionless", notes);
     }
     for p in &m.params {
         if let Some(x) = p.value {
@@ -869,7 +870,7 @@ mod tests {
             unit_of("1 (fibre gain per unit expression excess)"),
             "dimensionless"
         );
-        for (_, meta) in &ResponseParams::defaults().meta {
+        for meta in ResponseParams::defaults().meta.values() {
             let u = unit_of(&meta.unit);
             assert!(
                 u == "dimensionless" || UNITS.iter().any(|(id, _)| *id == u),

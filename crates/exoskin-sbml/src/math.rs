@@ -110,15 +110,15 @@ impl Expr {
             ),
             Expr::Add(v) => nary(out, "plus", v),
             Expr::Mul(v) => nary(out, "times", v),
-            Expr::Sub(a, b) => apply(out, "minus", &[a, b]),
-            Expr::Div(a, b) => apply(out, "divide", &[a, b]),
-            Expr::Neg(a) => apply(out, "minus", &[a]),
-            Expr::Exp(a) => apply(out, "exp", &[a]),
-            Expr::Abs(a) => apply(out, "abs", &[a]),
-            Expr::Lt(a, b) => apply(out, "lt", &[a, b]),
-            Expr::Le(a, b) => apply(out, "leq", &[a, b]),
-            Expr::Gt(a, b) => apply(out, "gt", &[a, b]),
-            Expr::Ge(a, b) => apply(out, "geq", &[a, b]),
+            Expr::Sub(a, b) => apply(out, "minus", &[a.as_ref(), b.as_ref()]),
+            Expr::Div(a, b) => apply(out, "divide", &[a.as_ref(), b.as_ref()]),
+            Expr::Neg(a) => apply(out, "minus", &[a.as_ref()]),
+            Expr::Exp(a) => apply(out, "exp", &[a.as_ref()]),
+            Expr::Abs(a) => apply(out, "abs", &[a.as_ref()]),
+            Expr::Lt(a, b) => apply(out, "lt", &[a.as_ref(), b.as_ref()]),
+            Expr::Le(a, b) => apply(out, "leq", &[a.as_ref(), b.as_ref()]),
+            Expr::Gt(a, b) => apply(out, "gt", &[a.as_ref(), b.as_ref()]),
+            Expr::Ge(a, b) => apply(out, "geq", &[a.as_ref(), b.as_ref()]),
             Expr::Piecewise(pieces, otherwise) => {
                 out.push_str("<piecewise>");
                 for (value, cond) in pieces {
@@ -198,7 +198,7 @@ fn nary(out: &mut String, op: &str, v: &[Expr]) {
     out.push_str("</apply>");
 }
 
-fn apply(out: &mut String, op: &str, args: &[&Box<Expr>]) {
+fn apply(out: &mut String, op: &str, args: &[&Expr]) {
     let _ = write!(out, "<apply><{op}/>");
     for a in args {
         a.write(out);

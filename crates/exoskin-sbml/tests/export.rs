@@ -5,7 +5,7 @@
 use exoskin_model::{read_scenario_file, Scenario, TransportParams};
 use exoskin_response::{respond_reference, simulate_in_vivo, ResponseParams};
 use exoskin_sbml::{export, in_vivo, model_id, SbmlError};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn scenarios_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
@@ -26,7 +26,7 @@ fn in_vivo_files() -> Vec<PathBuf> {
     v
 }
 
-fn exported(path: &PathBuf) -> String {
+fn exported(path: &Path) -> String {
     let s = read_scenario_file(path).unwrap();
     let v = in_vivo(&s).unwrap();
     let rp = ResponseParams::defaults();
