@@ -30,3 +30,4 @@ command -v python3 >/dev/null 2>&1 || { apt-get update -qq >/dev/null && DEBIAN_
 python3 scripts/check_salib.py 2>&1  # sensitivity indices vs SALib, R-hat/ESS vs ArviZ
 python3 scripts/check_ics.py 2>&1  # routine plan's .ics vs the icalendar parser
 python3 scripts/check_python.py 2>&1  # the Python package (pytest): results equal the CLI's JSON
+python3 scripts/check_sbml.py 2>&1  # SBML export vs libsbml consistency and libroadrunner trajectories

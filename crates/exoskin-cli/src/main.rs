@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 mod batch;
 mod calibrate;
+mod export;
 mod label;
 mod plots;
 mod progress;
@@ -73,6 +74,9 @@ enum Command {
     Power(trial::PowerArgs),
     /// Plan a skincare routine day by day (AM/PM steps, waits, patch tests, procedures) and predict it.
     Routine(routine::Args),
+    /// Export a model for other tools: `exoskin export sbml FILE --out model.xml`.
+    #[command(subcommand)]
+    Export(export::ExportCommand),
     /// Run a product or routine on every facial zone and draw the face map (SVG and PNG).
     Facemap(routine::FacemapArgs),
     /// Sweep a scenario over parameter values (grid, Sobol, LHS) in Parquet shards; merge them.
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
         Command::Routine(a) => routine::run(a),
         Command::Facemap(a) => routine::run_facemap(a),
         Command::Sweep(a) => sweep::run(a),
+        Command::Export(c) => export::run(c),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -35,7 +35,8 @@ use exoskin_model::scenario::InVivo;
 use exoskin_model::TransportParams;
 use exoskin_transport::invivo::{self, Closure, InVivoResult};
 use serde::Serialize;
-use signal::{effect, Signal};
+use signal::effect;
+pub use signal::Signal;
 
 /// What a person sees: percent changes from their own baseline over time, and the wound.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -117,6 +118,14 @@ impl CellEffects {
     pub fn fibroblast(&self, t: f64) -> f64 {
         effect(self.fibroblast.at(t) * self.per_fibroblast, self.half)
     }
+    /// The signal in keratinocytes (per cm2 of skin) and vesicles-per-cell factor.
+    pub fn keratinocyte_signal(&self) -> (&Signal, f64) {
+        (&self.keratinocyte, self.per_keratinocyte)
+    }
+    /// The signal in fibroblasts (per cm2 of skin) and vesicles-per-cell factor.
+    pub fn fibroblast_signal(&self) -> (&Signal, f64) {
+        (&self.fibroblast, self.per_fibroblast)
+    }
     /// Active vesicles per keratinocyte at time t (h).
     pub fn per_keratinocyte(&self, t: f64) -> f64 {
         self.keratinocyte.at(t) * self.per_keratinocyte
@@ -134,15 +143,27 @@ fn open_of(curve: Option<&WoundCurve>, sessions_h: &[f64], t: f64) -> f64 {
     }
 }
 
-/// Outcomes of an in-vivo scenario given its transport run and its wound (if any).
-pub fn respond(
+/// The output grid of an in-vivo run: (duration, reporting interval), d.
+pub fn output_grid_d(v: &InVivo) -> (f64, f64) {
+    let duration_d = v.experiment.duration_h / 24.0;
+    let every = if duration_d <= 7.0 {
+        (duration_d / 96.0).max(1.0 / 96.0)
+    } else {
+        0.25
+    };
+    (duration_d, every)
+}
+
+/// Build the tissue drivers of an in-vivo run and hand them to `f`.
+fn with_drivers<R>(
     v: &InVivo,
     tr: &InVivoResult,
     wound: Option<&WoundCurve>,
     channel: Option<&WoundCurve>,
     delivery_scale: f64,
     rp: &ResponseParams,
-) -> Outcomes {
+    f: impl FnOnce(&tissue::Drivers) -> R,
+) -> R {
     let cells = CellEffects::new(tr, rp, delivery_scale);
     let sessions = v.sessions_h.clone();
     let open = |t: f64| open_of(wound, &sessions, t);
@@ -159,13 +180,22 @@ pub fn respond(
         potency: rp.potency(&v.product.source),
         age_years: v.skin.age_years,
     };
-    let duration_d = v.experiment.duration_h / 24.0;
-    let every = if duration_d <= 7.0 {
-        (duration_d / 96.0).max(1.0 / 96.0)
-    } else {
-        0.25
-    };
-    let series = tissue::integrate(&drivers, &rp.v, duration_d, every);
+    f(&drivers)
+}
+
+/// Outcomes of an in-vivo scenario given its transport run and its wound (if any).
+pub fn respond(
+    v: &InVivo,
+    tr: &InVivoResult,
+    wound: Option<&WoundCurve>,
+    channel: Option<&WoundCurve>,
+    delivery_scale: f64,
+    rp: &ResponseParams,
+) -> Outcomes {
+    let (duration_d, every) = output_grid_d(v);
+    let series = with_drivers(v, tr, wound, channel, delivery_scale, rp, |d| {
+        tissue::integrate(d, &rp.v, duration_d, every)
+    });
     let idx = tissue::age_factor(v.skin.age_years, &rp.v);
     Outcomes {
         series,
@@ -176,6 +206,29 @@ pub fn respond(
             elastin_index: idx,
         },
     }
+}
+
+/// The response of a simulation solved to tolerances `rtol`, `atol` by
+/// [`tissue::integrate_reference`] (same inputs, output times and jumps as [`respond`]): the
+/// accurate trajectory of the continuous model, with its states, for comparison with other
+/// solvers (the SBML export).
+pub fn respond_reference(
+    v: &InVivo,
+    sim: &Simulation,
+    rp: &ResponseParams,
+    rtol: f64,
+    atol: f64,
+) -> Result<tissue::Reference, ResponseError> {
+    let (duration_d, every) = output_grid_d(v);
+    with_drivers(
+        v,
+        &sim.transport,
+        sim.wound.as_ref(),
+        sim.channel.as_ref(),
+        1.0,
+        rp,
+        |d| tissue::integrate_reference(d, &rp.v, duration_d, every, rtol, atol),
+    )
 }
 
 /// Re-epithelialization of the procedure's wounds, sped by the epidermal vesicle signal of a

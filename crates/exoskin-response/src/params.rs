@@ -29,6 +29,12 @@ pub enum ResponseError {
     BadValue { name: String, value: f64 },
     #[error("{file}: {message}")]
     Evidence { file: String, message: String },
+    #[error("reference integrator: step size too small at t = {time} d")]
+    StepSizeTooSmall { time: f64 },
+    #[error(
+        "reference integrator: tolerances must be positive and finite (rtol {rtol}, atol {atol})"
+    )]
+    BadTolerance { rtol: f64, atol: f64 },
     #[error(transparent)]
     Transport(#[from] exoskin_transport::TransportError),
 }

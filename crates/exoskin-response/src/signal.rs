@@ -40,6 +40,23 @@ impl Signal {
         }
     }
 
+    /// Output times, h (the ends of the intervals).
+    pub fn times_h(&self) -> &[f64] {
+        &self.times_h
+    }
+    /// Active amount at each output time.
+    pub fn active(&self) -> &[f64] {
+        &self.active
+    }
+    /// Uptake rate within interval j (from output time j to j + 1), per h.
+    pub fn rate(&self) -> &[f64] {
+        &self.rate
+    }
+    /// Decay rate constant, per h.
+    pub fn k(&self) -> f64 {
+        self.k
+    }
+
     /// Active amount at time t (h); zero before the first output, decaying after the last.
     pub fn at(&self, t: f64) -> f64 {
         if self.times_h.is_empty() || t <= self.times_h[0] {
