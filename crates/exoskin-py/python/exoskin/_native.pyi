@@ -1,7 +1,7 @@
 """Type stubs of the compiled module ``exoskin._native``. Each run returns the JSON text of
 the CLI's document; use the functions of :mod:`exoskin` rather than these."""
 
-from typing import Optional
+from typing import Any, Dict, Optional
 
 __version__: str
 
@@ -37,3 +37,11 @@ def verify(
     revocations: Optional[str] = None,
     at: Optional[str] = None,
 ) -> str: ...
+# The sweep functions exist once the extension is built with the sweep crate (src/sweep.rs).
+def sweep_plan(spec: str, out_dir: str) -> Dict[str, Any]:
+    """Read the sweep spec, write ``out_dir/manifest.json`` and return
+    ``{"shards": int, "pending": [int], "hash": str}``."""
+def sweep_shard(spec: str, shard: int, out_dir: str, threads: int = 1) -> str:
+    """Compute one shard into ``out_dir``; returns its Parquet file."""
+def sweep_merge(out_dir: str, out: Optional[str] = None) -> Dict[str, Any]:
+    """Join the shards into one Parquet file: ``{"path": str, "rows": int, "failed": int}``."""
