@@ -17,11 +17,6 @@ import pytest
 
 import exoskin
 
-if not hasattr(exoskin._native, "sweep_shard"):
-    # The extension is built without the sweep crate (exoskin-sweep) until it is in the
-    # workspace; src/sweep.rs is then added to the module (see its doc).
-    pytest.skip("exoskin._native has no sweep functions in this build", allow_module_level=True)
-
 from exoskin import dask_sweep  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -1,9 +1,5 @@
 //! Sweeps from Python: the shard contract of `exoskin_sweep` for `exoskin.dask_sweep`, whose
 //! tasks each compute one shard exactly as a local `exoskin sweep` does.
-//!
-//! Compiled once the crate `exoskin-sweep` is in the workspace: add
-//! `exoskin-sweep.workspace = true` to Cargo.toml, `mod sweep;` to lib.rs and the three
-//! functions to the module there.
 
 use crate::raise;
 use exoskin_sweep::{Spec, SweepError};

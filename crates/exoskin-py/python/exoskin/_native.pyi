@@ -37,7 +37,7 @@ def verify(
     revocations: Optional[str] = None,
     at: Optional[str] = None,
 ) -> str: ...
-# The sweep functions exist once the extension is built with the sweep crate (src/sweep.rs).
+# Sweeps (src/sweep.rs): the shard contract of exoskin sweep.
 def sweep_plan(spec: str, out_dir: str) -> Dict[str, Any]:
     """Read the sweep spec, write ``out_dir/manifest.json`` and return
     ``{"shards": int, "pending": [int], "hash": str}``."""
