@@ -31,6 +31,8 @@ pub enum ResponseError {
     Evidence { file: String, message: String },
     #[error(transparent)]
     Transport(#[from] exoskin_transport::TransportError),
+    #[error("posterior sampling: {0}")]
+    Sampling(#[from] exoskin_uq::UqError),
 }
 
 /// Relative potency of a source by pathway (human MSC = 1).
