@@ -8,6 +8,7 @@ use clap::Args as ClapArgs;
 use exoskin_model::TransportParams;
 use exoskin_response::calibrate::{self, Report};
 use exoskin_response::claims;
+use exoskin_response::posterior::{self, Settings};
 use exoskin_response::ResponseParams;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -20,41 +21,101 @@ pub struct Args {
     /// Only evaluate the shipped parameters against both sets (no fit).
     #[arg(long)]
     pub check: bool,
-    /// Posterior draws for the validation intervals.
-    #[arg(long, default_value_t = 32)]
-    pub draws: usize,
+    /// Posterior draws: for the Laplace validation intervals (default 32); with --mcmc, the
+    /// kept MCMC draws per chain (default 2000, after as many warm-up iterations).
+    #[arg(long)]
+    pub draws: Option<usize>,
+    /// Sample the posterior of the fitted parameters by MCMC (beside the Laplace part):
+    /// R-hat, ESS and posterior-predictive checks in the report, draws in
+    /// response_posterior.csv.
+    #[arg(long)]
+    pub mcmc: bool,
+    /// MCMC chains (with --mcmc).
+    #[arg(long, default_value_t = 4)]
+    pub chains: usize,
+    /// Seed of the MCMC (with --mcmc); the result is the same for a seed on any thread count.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
 }
+
+/// Laplace draws for the validation intervals.
+const LAPLACE_DRAWS: usize = 32;
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
     let tp = TransportParams::defaults();
     let rp = ResponseParams::shipped().map_err(|e| anyhow::anyhow!("{e}"))?;
-    check_draws(a.draws)?;
+    if a.mcmc {
+        if a.check {
+            return Err(bad_input(
+                "--mcmc with --check: --check evaluates the shipped parameters without a fit; drop one of them",
+            ));
+        }
+        let draws = a.draws.unwrap_or(2000);
+        if !(20..=1_000_000).contains(&draws) {
+            return Err(bad_input(format!(
+                "--draws {draws}: with --mcmc it is the kept draws per chain and must be between 20 and 1000000; 2000 (the default) suits 9 parameters"
+            )));
+        }
+        if !(2..=64).contains(&a.chains) {
+            return Err(bad_input(format!(
+                "--chains {}: must be between 2 and 64 (split-R-hat compares chains); 4 is the default",
+                a.chains
+            )));
+        }
+        let settings = Settings {
+            draws,
+            chains: a.chains,
+            warmup: draws,
+            seed: a.seed,
+        };
+        eprintln!(
+            "fitting {} parameters, then sampling their posterior: {} chains x ({} warm-up + {} draws)...",
+            rp.fit_names().len(),
+            a.chains,
+            draws,
+            draws
+        );
+        let (_, report, sample) = calibrate::fit_and_sample(tp, LAPLACE_DRAWS, &settings)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        write_reports(&a.out, &report, false)?;
+        write_atomic(
+            &a.out.join("response_posterior.csv"),
+            &posterior::draws_csv(&sample),
+        )?;
+        print!("{}", summary(&report));
+        println!("wrote {}", a.out.display());
+        return Ok(0);
+    }
+    let draws = a.draws.unwrap_or(LAPLACE_DRAWS);
+    check_draws(draws)?;
     let report = if a.check {
-        calibrate::check(tp, rp, a.draws).map_err(|e| anyhow::anyhow!("{e}"))?
+        calibrate::check(tp, rp, draws).map_err(|e| anyhow::anyhow!("{e}"))?
     } else {
         eprintln!(
             "fitting {} parameters to the calibration set of data/evidence.toml...",
             rp.fit_names().len()
         );
-        calibrate::fit(tp, a.draws)
+        calibrate::fit(tp, draws)
             .map_err(|e| anyhow::anyhow!("{e}"))?
             .1
     };
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    if !a.check {
-        write_atomic(
-            &a.out.join("response_fit.toml"),
-            &calibrate::fit_toml(&report),
-        )?;
-    }
-    write_atomic(&a.out.join("report.md"), &calibrate::markdown(&report))?;
-    write_atomic(
-        &a.out.join("report.json"),
-        &serde_json::to_string_pretty(&report)?,
-    )?;
+    write_reports(&a.out, &report, a.check)?;
     print!("{}", summary(&report));
     println!("wrote {}", a.out.display());
     Ok(0)
+}
+
+/// response_fit.toml (after a fit), report.md and report.json.
+fn write_reports(out: &Path, report: &Report, check: bool) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    if !check {
+        write_atomic(&out.join("response_fit.toml"), &calibrate::fit_toml(report))?;
+    }
+    write_atomic(&out.join("report.md"), &calibrate::markdown(report))?;
+    write_atomic(
+        &out.join("report.json"),
+        &serde_json::to_string_pretty(report)?,
+    )
 }
 
 /// `--draws` must be 1 to 10,000 (posterior draws; each costs one response run per datum).
@@ -96,6 +157,33 @@ fn summary(r: &Report) -> String {
                 s,
                 "  missed {:<44} data {:>9.3}  model {:>9.3}",
                 x.id, x.value, x.model
+            );
+        }
+    }
+    if let Some(m) = &r.mcmc {
+        let _ = writeln!(
+            s,
+            "MCMC: {} chains x {} draws, acceptance {:.2}, max split-R-hat {:.3}{}, min bulk ESS {:.0}, min tail ESS {:.0}",
+            m.chains,
+            m.draws_per_chain,
+            m.acceptance,
+            m.max_r_hat,
+            if m.converged { "" } else { "  NOT CONVERGED: run more draws" },
+            m.min_ess_bulk,
+            m.min_ess_tail
+        );
+        for p in &m.params {
+            let _ = writeln!(
+                s,
+                "  {:<42} median {:>10.4}  90 % {:.4} to {:.4}  R-hat {:.3}  ESS {:.0}/{:.0}",
+                p.name, p.median, p.p05, p.p95, p.r_hat, p.ess_bulk, p.ess_tail
+            );
+        }
+        for c in &m.coverage {
+            let _ = writeln!(
+                s,
+                "posterior-predictive 90 % coverage, {} set: {} of {}",
+                c.set, c.inside, c.total
             );
         }
     }

@@ -28,16 +28,41 @@ pub fn prior(rp: &ResponseParams, name: &str) -> (f64, f64) {
     (m.value, (hi / lo).ln() / (2.0 * 1.96))
 }
 
-struct Problem<'a> {
+pub(crate) struct Problem<'a> {
     data: &'a [Prepared],
+    /// Data sharing one run ([`evidence::same_runs`]): outcomes once per group.
+    groups: Vec<Vec<usize>>,
     base: ResponseParams,
-    names: Vec<String>,
-    priors: Vec<(f64, f64)>,
+    pub(crate) names: Vec<String>,
+    pub(crate) priors: Vec<(f64, f64)>,
     x: DVector<f64>,
 }
 
-impl Problem<'_> {
-    fn params_at(&self, x: &DVector<f64>) -> ResponseParams {
+impl<'a> Problem<'a> {
+    /// The MAP objective's residuals over `data` for the fitted parameters of `base`, with
+    /// their log-normal priors; parameters start at `x` (log values).
+    pub(crate) fn new(
+        data: &'a [Prepared],
+        base: &ResponseParams,
+        priors_of: &ResponseParams,
+        x: Option<DVector<f64>>,
+    ) -> Problem<'a> {
+        let names = base.fit_names();
+        let priors: Vec<(f64, f64)> = names.iter().map(|n| prior(priors_of, n)).collect();
+        let x = x.unwrap_or_else(|| {
+            DVector::from_iterator(names.len(), priors.iter().map(|(m, _)| m.ln()))
+        });
+        Problem {
+            data,
+            groups: evidence::same_runs(data),
+            base: base.clone(),
+            names,
+            priors,
+            x,
+        }
+    }
+
+    pub(crate) fn params_at(&self, x: &DVector<f64>) -> ResponseParams {
         let mut rp = self.base.clone();
         for (n, v) in self.names.iter().zip(x.iter()) {
             // Names come from the data file and values are exp(finite): cannot fail.
@@ -46,14 +71,20 @@ impl Problem<'_> {
         rp
     }
 
-    fn residuals_at(&self, x: &DVector<f64>) -> DVector<f64> {
+    pub(crate) fn residuals_at(&self, x: &DVector<f64>) -> DVector<f64> {
         use rayon::prelude::*;
         let rp = self.params_at(x);
-        let mut r: Vec<f64> = self
-            .data
+        let values: Vec<Vec<f64>> = self
+            .groups
             .par_iter()
-            .map(|p| evidence::residual(&p.datum, evidence::model_value(p, &rp)))
+            .map(|g| evidence::group_values(self.data, g, &rp))
             .collect();
+        let mut r = vec![0.0; self.data.len()];
+        for (g, v) in self.groups.iter().zip(values) {
+            for (&i, m) in g.iter().zip(v) {
+                r[i] = evidence::residual(&self.data[i].datum, m);
+            }
+        }
         for (xi, (median, s)) in x.iter().zip(&self.priors) {
             r.push((xi - median.ln()) / s);
         }
@@ -196,6 +227,9 @@ pub struct Report {
     /// Residual evaluations the optimizer made (each Jacobian counts its columns too).
     pub evaluations: usize,
     pub termination: String,
+    /// The MCMC posterior sample beside the Laplace approximation (`--mcmc`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mcmc: Option<crate::posterior::Summary>,
 }
 
 /// The fitted parameters as `data/response_fit.toml` stores them.
@@ -320,16 +354,11 @@ fn report(
     let post = posterior_draws(rp, draws, 2026);
     let priors = ResponseParams::priors()?;
     let names = rp.fit_names();
-    let problem = Problem {
-        data: cal,
-        base: rp.clone(),
-        names: names.clone(),
-        priors: names.iter().map(|n| prior(&priors, n)).collect(),
-        x: DVector::from_iterator(
-            names.len(),
-            names.iter().map(|n| rp.value(n).unwrap_or(1.0).ln()),
-        ),
-    };
+    let x0 = DVector::from_iterator(
+        names.len(),
+        names.iter().map(|n| rp.value(n).unwrap_or(1.0).ln()),
+    );
+    let problem = Problem::new(cal, rp, &priors, Some(x0));
     let x = problem.x.clone();
     let (r, j) = (problem.residuals_at(&x), jacobian(&problem, &x));
     let pulled_by = |k: usize| -> Vec<String> {
@@ -376,6 +405,7 @@ fn report(
         objective,
         evaluations,
         termination,
+        mcmc: None,
     })
 }
 
@@ -385,16 +415,33 @@ pub fn fit(tp: &TransportParams, draws: usize) -> Result<(ResponseParams, Report
     let base = ResponseParams::priors()?;
     let cal = evidence::prepare("calibration", tp, &base)?;
     let val = evidence::prepare("validation", tp, &base)?;
+    fit_prepared(&cal, &val, &base, draws)
+}
+
+/// [`fit`], then a posterior sample by MCMC ([`crate::posterior`]) reported beside the
+/// Laplace approximation (`Report::mcmc`), with its draws.
+pub fn fit_and_sample(
+    tp: &TransportParams,
+    draws: usize,
+    settings: &crate::posterior::Settings,
+) -> Result<(ResponseParams, Report, crate::posterior::Draws), ResponseError> {
+    let base = ResponseParams::priors()?;
+    let cal = evidence::prepare("calibration", tp, &base)?;
+    let val = evidence::prepare("validation", tp, &base)?;
+    let (rp, mut rep) = fit_prepared(&cal, &val, &base, draws)?;
+    let (summary, sample) = crate::posterior::sample_posterior(&cal, &val, &rp, settings)?;
+    rep.mcmc = Some(summary);
+    Ok((rp, rep, sample))
+}
+
+fn fit_prepared(
+    cal: &[Prepared],
+    val: &[Prepared],
+    base: &ResponseParams,
+    draws: usize,
+) -> Result<(ResponseParams, Report), ResponseError> {
     let names = base.fit_names();
-    let priors: Vec<(f64, f64)> = names.iter().map(|n| prior(&base, n)).collect();
-    let x0 = DVector::from_iterator(names.len(), priors.iter().map(|(m, _)| m.ln()));
-    let problem = Problem {
-        data: &cal,
-        base: base.clone(),
-        names: names.clone(),
-        priors,
-        x: x0,
-    };
+    let problem = Problem::new(cal, base, base, None);
     let (problem, lm) = LevenbergMarquardt::new()
         .with_patience(60)
         .minimize(problem);
@@ -415,10 +462,10 @@ pub fn fit(tp: &TransportParams, draws: usize) -> Result<(ResponseParams, Report
             },
         );
     }
-    let rp = with_fit(&base, &fitted);
+    let rp = with_fit(base, &fitted);
     let rep = report(
-        &cal,
-        &val,
+        cal,
+        val,
         &rp,
         draws,
         r.norm_squared(),
@@ -445,6 +492,15 @@ pub fn fit_toml(rep: &Report) -> String {
         ));
     }
     s
+}
+
+/// A datum's value in a report table, with its kind of bound.
+pub(crate) fn data_cell(value: f64, bound: Option<&str>) -> String {
+    match bound {
+        Some("upper") => format!("<= {value:.3}"),
+        Some("lower") => format!(">= {value:.3}"),
+        _ => format!("{value:.3}"),
+    }
 }
 
 /// The report as Markdown.
@@ -489,11 +545,7 @@ pub fn markdown(rep: &Report) -> String {
         s.push_str(&format!("\n## {title}\n\n| datum | quantity | data | sigma | model |{} reproduced | source |\n|---|---|---|---|---|{}---|---|\n",
             if band { " model 90 % |" } else { "" }, if band { "---|" } else { "" }));
         for r in rows {
-            let data = match r.bound.as_deref() {
-                Some("upper") => format!("<= {:.3}", r.value),
-                Some("lower") => format!(">= {:.3}", r.value),
-                _ => format!("{:.3}", r.value),
-            };
+            let data = data_cell(r.value, r.bound.as_deref());
             let bandcol = if band {
                 match (r.p05, r.p95) {
                     (Some(a), Some(b)) => format!(" {a:.3} to {b:.3} |"),
@@ -547,6 +599,9 @@ pub fn markdown(rep: &Report) -> String {
             },
             if d.reproduced { "yes" } else { "**missed**" }
         ));
+    }
+    if let Some(m) = &rep.mcmc {
+        s.push_str(&crate::posterior::markdown(m));
     }
     s.push_str("\n## Not evaluated\n\n");
     for (id, why) in &rep.not_evaluated {

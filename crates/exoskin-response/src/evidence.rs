@@ -207,6 +207,8 @@ pub struct Prepared {
     pub datum: Datum,
     pub scenario: InVivo,
     pub sim: Simulation,
+    /// The wound curve of the last evaluation (reused while its parameters are unchanged).
+    pub wound_memo: crate::WoundMemo,
 }
 
 /// Prepare every evaluable datum of `set` ("calibration", "validation" or "all").
@@ -229,6 +231,7 @@ pub fn prepare(
                 datum,
                 scenario,
                 sim,
+                wound_memo: Default::default(),
             })
         })
         .collect()
@@ -236,7 +239,35 @@ pub fn prepare(
 
 /// Outcomes of a prepared datum under `rp` (transport held fixed; the wound recomputed).
 pub fn outcomes(p: &Prepared, rp: &ResponseParams) -> Outcomes {
-    p.sim.respond_with(&p.scenario, rp)
+    p.sim.respond_with_memo(&p.scenario, rp, &p.wound_memo)
+}
+
+/// The data of `data` grouped by run: data whose scenarios are equal up to their names are
+/// the same transport and response run, so a fit computes their outcomes once per group.
+pub fn same_runs(data: &[Prepared]) -> Vec<Vec<usize>> {
+    let unnamed = |p: &Prepared| {
+        let mut v = p.scenario.clone();
+        v.experiment.name.clear();
+        v
+    };
+    let keys: Vec<InVivo> = data.iter().map(unnamed).collect();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for i in 0..data.len() {
+        match groups.iter_mut().find(|g| keys[g[0]] == keys[i]) {
+            Some(g) => g.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    groups
+}
+
+/// Model values of the data of one group of [`same_runs`] (one response run for all).
+pub fn group_values(data: &[Prepared], group: &[usize], rp: &ResponseParams) -> Vec<f64> {
+    let o = outcomes(&data[group[0]], rp);
+    group
+        .iter()
+        .map(|&i| reading(&data[i].datum, &data[i].scenario, &o))
+        .collect()
 }
 
 /// Value of a series at a day (linear between outputs).

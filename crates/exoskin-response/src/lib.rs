@@ -22,6 +22,7 @@ pub mod culture;
 pub mod evidence;
 pub mod injury;
 pub mod params;
+pub mod posterior;
 pub mod signal;
 pub mod tissue;
 pub mod wound;
@@ -74,7 +75,41 @@ impl Simulation {
     /// (calibration, claims): the wound is recomputed from the vesicle signal; microneedle
     /// channels keep their physical clock, laser channels follow the new wound.
     pub fn respond_with(&self, v: &InVivo, rp: &ResponseParams) -> Outcomes {
-        let wound = wound_for(v, Some(&self.transport), rp);
+        self.respond_given_wound(v, rp, wound_for(v, Some(&self.transport), rp))
+    }
+
+    /// [`Simulation::respond_with`], reusing the wound curve of `memo` when the parameters
+    /// it depends on are unchanged (repeated evaluations of one run: fits, MCMC).
+    pub fn respond_with_memo(&self, v: &InVivo, rp: &ResponseParams, memo: &WoundMemo) -> Outcomes {
+        let wound = match wound_key(v, rp) {
+            None => None,
+            Some(key) => {
+                let hit = memo.0.lock().ok().and_then(|g| {
+                    g.as_ref()
+                        .filter(|(k, _)| *k == key)
+                        .map(|(_, w)| w.clone())
+                });
+                match hit {
+                    Some(w) => w,
+                    None => {
+                        let w = wound_for(v, Some(&self.transport), rp);
+                        if let Ok(mut g) = memo.0.lock() {
+                            *g = Some((key, w.clone()));
+                        }
+                        w
+                    }
+                }
+            }
+        };
+        self.respond_given_wound(v, rp, wound)
+    }
+
+    fn respond_given_wound(
+        &self,
+        v: &InVivo,
+        rp: &ResponseParams,
+        wound: Option<WoundCurve>,
+    ) -> Outcomes {
         let physical = Injury::of(&v.procedure).is_some_and(|i| i.microneedle);
         let channel = if physical {
             self.channel.as_ref()
@@ -83,6 +118,31 @@ impl Simulation {
         };
         respond(v, &self.transport, wound.as_ref(), channel, 1.0, rp)
     }
+}
+
+/// The last wound curve of a run and the key of the parameters it was made with.
+#[derive(Debug, Default)]
+pub struct WoundMemo(std::sync::Mutex<Option<([u64; 6], Option<WoundCurve>)>>);
+
+/// Everything [`wound_for`] reads from `rp` for a fixed transport run: equal keys give the
+/// same curve. Where vesicles do not speed closure (`speed` 0, e.g. vehicle arms) the signal
+/// does not enter, so its parameters are left out. None without an open wound.
+fn wound_key(v: &InVivo, rp: &ResponseParams) -> Option<[u64; 6]> {
+    let inj = Injury::of(&v.procedure).filter(Injury::is_wound)?;
+    let half = injury::reepithelialization_half_life_h(&inj, v.skin.age_years, &rp.v);
+    let speed = rp.v.closure_speedup * rp.potency(&v.product.source).migration;
+    let p = &rp.v;
+    let signal = if speed == 0.0 {
+        [0.0; 4]
+    } else {
+        [
+            p.tissue_delivery_factor,
+            p.signal_half_life_h,
+            p.keratinocytes_per_cm2,
+            p.half_effect_vesicles_per_cell,
+        ]
+    };
+    Some([half, speed, signal[0], signal[1], signal[2], signal[3]].map(f64::to_bits))
 }
 
 /// Per-cell vesicle effects in keratinocytes and fibroblasts of a transport run;

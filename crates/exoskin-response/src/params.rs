@@ -37,6 +37,8 @@ pub enum ResponseError {
     BadTolerance { rtol: f64, atol: f64 },
     #[error(transparent)]
     Transport(#[from] exoskin_transport::TransportError),
+    #[error("posterior sampling: {0}")]
+    Sampling(#[from] exoskin_uq::UqError),
 }
 
 /// Relative potency of a source by pathway (human MSC = 1).
