@@ -2,8 +2,10 @@
 //! the Python package returns them and sweeps read outputs from them: one producer, so the
 //! same input gives the same JSON everywhere.
 
+pub mod label;
 pub mod simulate;
 pub mod trial;
+pub mod verify;
 
 /// What went wrong, for any front end to show (the CLI exits 2 on `BadInput`).
 #[derive(Debug, thiserror::Error)]
