@@ -2,11 +2,13 @@
 //! the Python package returns them and sweeps read outputs from them: one producer, so the
 //! same input gives the same JSON everywhere.
 
+pub mod label;
 pub mod output;
 pub mod sensitivity;
 pub mod simulate;
 pub mod trial;
 pub mod uncertainty;
+pub mod verify;
 
 /// What went wrong, for any front end to show (the CLI exits 2 on `BadInput`).
 #[derive(Debug, thiserror::Error)]

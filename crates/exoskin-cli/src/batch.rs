@@ -3,7 +3,7 @@
 //! A thin layer over `exoskin_batch` and `exoskin_registry`: parse flags, read files, call the library, print.
 use anyhow::Context;
 use clap::{Args as ClapArgs, Subcommand};
-use exoskin_batch::cert::{self, IssueOptions, RevocationList};
+use exoskin_batch::cert::{self, IssueOptions};
 use exoskin_batch::date::Timestamp;
 use exoskin_batch::profile::{Assessment, Profile};
 use exoskin_batch::record::QcRecord;
@@ -64,6 +64,9 @@ pub enum BatchCommand {
         /// Verify as of this time (RFC 3339 UTC or YYYY-MM-DD) instead of now.
         #[arg(long)]
         at: Option<String>,
+        /// Print one JSON document (valid, id, gtin, lot, issuer, dates) instead of the text.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the GS1 Digital Link URI of a GTIN, lot and expiry date.
     Uri {
@@ -174,6 +177,19 @@ pub struct ServeArgs {
     /// Seconds between automatic checkpoints (signed only when the log grew).
     #[arg(long, default_value_t = 3600)]
     checkpoint_interval_s: u64,
+    /// Web app: simulations, trials and photo reads queued or running at once; past it
+    /// requests get 429.
+    #[arg(long, default_value_t = 16)]
+    max_jobs: usize,
+    /// Web app: jobs running at once (default: the cores, at most 8).
+    #[arg(long)]
+    job_workers: Option<usize>,
+    /// Web app: the directory holding trials/ (the bundled trial files).
+    #[arg(long, default_value = ".")]
+    data_dir: PathBuf,
+    /// Serve the registry and resolver only, without the web app.
+    #[arg(long)]
+    no_web: bool,
 }
 
 /// Map library errors: bad input and unreadable files exit 2, the rest 1.
@@ -288,40 +304,71 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
             pubkey,
             revocations,
             at,
+            json,
         } => {
             let text = read_text(&cert)?;
-            let key = keys::read_public_key(&pubkey).map_err(lib_err)?;
+            let key = std::fs::read_to_string(&pubkey)
+                .map_err(|e| crate::bad_input(format!("cannot read {}: {e}", pubkey.display())))?;
             let revs = match &revocations {
-                Some(p) => {
-                    let t = read_text(p)?;
-                    RevocationList::parse(&t, &p.display().to_string())
-                        .map_err(lib_err)?
-                        .revoked
-                }
-                None => Vec::new(),
+                Some(p) => Some(read_text(p)?),
+                None => None,
             };
-            let now = parse_time(&at, "--at")?;
-            match cert::verify(&text, &key, now, &revs) {
-                Ok(v) => {
-                    println!("VALID: {} (GTIN {} lot {})", v.id, v.gtin, v.lot);
-                    println!("issuer: {} ({})", v.issuer_name, v.issuer_did);
-                    println!("valid {} .. {}", v.valid_from, v.valid_until);
-                    println!(
-                        "batch acceptance: {}",
-                        if v.assessment_pass {
-                            "PASS"
-                        } else {
-                            "FAIL (the certificate records a failing batch)"
-                        }
-                    );
-                    Ok(0)
-                }
-                Err(e) => {
-                    println!("INVALID: {e}");
-                    eprintln!("error: certificate {} is not valid: {e}", cert.display());
-                    Ok(1)
-                }
+            let names = (
+                pubkey.display().to_string(),
+                revocations
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            );
+            let doc = exoskin_api::verify::verify(
+                &text,
+                &key,
+                at.as_deref(),
+                revs.as_deref(),
+                (&names.0, &names.1),
+            )
+            .map_err(|e| crate::bad_input(e.to_string()))?;
+            let valid = doc["valid"] == true;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else if valid {
+                println!(
+                    "VALID: {} (GTIN {} lot {})",
+                    doc["id"].as_str().unwrap_or(""),
+                    doc["gtin"].as_str().unwrap_or(""),
+                    doc["lot"].as_str().unwrap_or("")
+                );
+                println!(
+                    "issuer: {} ({})",
+                    doc["issuer_name"].as_str().unwrap_or(""),
+                    doc["issuer_did"].as_str().unwrap_or("")
+                );
+                println!(
+                    "valid {} .. {}",
+                    doc["valid_from"].as_str().unwrap_or(""),
+                    doc["valid_until"].as_str().unwrap_or("")
+                );
+                println!(
+                    "batch acceptance: {}",
+                    if doc["assessment_pass"] == true {
+                        "PASS"
+                    } else {
+                        "FAIL (the certificate records a failing batch)"
+                    }
+                );
+            } else {
+                let e = doc["error"].as_str().unwrap_or("");
+                println!("INVALID: {e}");
             }
+            if !valid {
+                eprintln!(
+                    "error: certificate {} is not valid: {}",
+                    cert.display(),
+                    doc["error"].as_str().unwrap_or("")
+                );
+                return Ok(1);
+            }
+            Ok(0)
         }
         BatchCommand::Uri {
             gtin,
@@ -443,6 +490,24 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<u8> {
         cfg.admin_token_sha256 = Some(server::sha256(token.as_bytes()));
     }
     cfg.checkpoint_interval = std::time::Duration::from_secs(a.checkpoint_interval_s);
+    if !a.no_web {
+        if !(1..=10_000).contains(&a.max_jobs) {
+            return Err(crate::bad_input("--max-jobs must be 1..=10000"));
+        }
+        let mut web = exoskin_web::WebConfig {
+            max_jobs: a.max_jobs,
+            max_body_bytes: a.max_body_kib * 1024,
+            data_dir: a.data_dir.clone(),
+            ..Default::default()
+        };
+        if let Some(w) = a.job_workers {
+            if !(1..=256).contains(&w) {
+                return Err(crate::bad_input("--job-workers must be 1..=256"));
+            }
+            web.workers = w;
+        }
+        cfg.extra = Some(exoskin_web::router(web));
+    }
     server::serve_forever(cfg).map_err(reg_err)?;
     Ok(0)
 }

@@ -4,7 +4,6 @@
 
 use crate::bad_input;
 use clap::Args as ClapArgs;
-use exoskin_labels::{Date, Decoder, LabelError, Product};
 use std::io::{Read, Write};
 
 #[derive(ClapArgs)]
@@ -48,54 +47,21 @@ fn read_input(path: &str) -> anyhow::Result<(String, String)> {
     Ok((text, name))
 }
 
-fn parse_today(s: &Option<String>) -> anyhow::Result<Date> {
-    let Some(s) = s else {
-        return Ok(exoskin_labels::today_utc());
-    };
-    let parts: Vec<&str> = s.trim().split('-').collect();
-    let date = match parts.as_slice() {
-        [y, m, d] => match (y.parse(), m.parse(), d.parse()) {
-            (Ok(y), Ok(m), Ok(d)) => exoskin_labels::date(y, m, d),
-            _ => None,
-        },
-        _ => None,
-    };
-    date.ok_or_else(|| {
-        bad_input(format!(
-            "--today {s}: not a date; use YYYY-MM-DD, e.g. 2026-11-23"
-        ))
-    })
+fn api_err(e: exoskin_api::ApiError) -> anyhow::Error {
+    bad_input(e.to_string())
 }
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
-    let decoder = Decoder::embedded().map_err(|e| anyhow::anyhow!("{e}"))?;
     let report =
         match (&a.product, &a.file) {
             (Some(path), _) => {
-                let today = parse_today(&a.today)?;
+                let today = exoskin_api::label::parse_today(a.today.as_deref()).map_err(api_err)?;
                 let (text, name) = read_input(path)?;
-                let product = Product::from_toml_str(&text).map_err(|e| match e {
-                    LabelError::Product {
-                        line,
-                        column,
-                        message,
-                    } => bad_input(format!(
-                        "{name}: line {line}, column {column}: {message}. See README \
-                     \"Ingredient labels\" for the product file format"
-                    )),
-                    other => bad_input(format!("{name}: {other}")),
-                })?;
-                decoder.check_product(&product, Some(today))
+                exoskin_api::label::check_product(&text, &name, today).map_err(api_err)?
             }
             (None, Some(path)) => {
                 let (text, name) = read_input(path)?;
-                decoder.decode_label(&text).map_err(|e| {
-                    bad_input(format!(
-                        "{name}: {e}. Give the ingredient list as printed on the label, e.g. \
-                     \"Ingredients: Aqua, Glycerin, Human Adipose Stem Cell Exosomes\"; for a \
-                     whole product with claims and batch data use --product FILE"
-                    ))
-                })?
+                exoskin_api::label::decode(&text, &name).map_err(api_err)?
             }
             (None, None) => return Err(bad_input(
                 "give an ingredient list file (or - for stdin): exoskin label FILE, or a product \

@@ -254,6 +254,9 @@ pub struct ServerConfig {
     pub admin_token_sha256: Option<[u8; 32]>,
     /// How often a checkpoint is signed when the log has grown.
     pub checkpoint_interval: Duration,
+    /// Routes served beside the registry's on the same port (the web app), behind the same
+    /// connection caps, timeouts and per-client limits; the registry answers the rest.
+    pub extra: Option<Router>,
 }
 
 impl ServerConfig {
@@ -273,6 +276,7 @@ impl ServerConfig {
             registry_key: None,
             admin_token_sha256: None,
             checkpoint_interval: Duration::from_secs(3600),
+            extra: None,
         }
     }
 }
@@ -609,7 +613,7 @@ async fn serve(
             return;
         }
     };
-    let router = router(app.clone(), cfg.request_timeout);
+    let router = router(app.clone(), cfg.request_timeout, cfg.extra.clone());
     let connections = Arc::new(Semaphore::new(cfg.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
@@ -699,15 +703,18 @@ async fn refuse(mut stream: tokio::net::TcpStream, why: &'static str) {
     .await;
 }
 
-fn router(app: Arc<App>, request_timeout: Duration) -> Router {
-    Router::new()
-        .fallback(dispatch)
+fn router(app: Arc<App>, request_timeout: Duration, extra: Option<Router>) -> Router {
+    let registry = Router::new().fallback(dispatch).with_state(app.clone());
+    let routes = match extra {
+        Some(web) => web.fallback_service(registry),
+        None => registry,
+    };
+    routes
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
-        .with_state(app)
 }
 
 fn peer_ip(req: &Request) -> IpAddr {

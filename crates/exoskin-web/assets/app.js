@@ -1,0 +1,143 @@
+// exoskin web app: photo OCR on /label, camera QR on /scan, trial jobs with live progress.
+"use strict";
+(function () {
+  function $(id) { return document.getElementById(id); }
+  function say(el, text) { if (el) { el.textContent = text; } }
+
+  async function postBlob(url, blob) {
+    const r = await fetch(url, { method: "POST", body: blob, headers: { "Content-Type": blob.type || "application/octet-stream" } });
+    let body = null;
+    try { body = await r.json(); } catch (e) { body = { message: "unexpected answer " + r.status }; }
+    return { status: r.status, body: body };
+  }
+
+  // /label: a photo goes through OCR; the text read is decoded like a pasted list.
+  const photo = $("label-photo");
+  if (photo) {
+    photo.addEventListener("change", async function () {
+      const f = photo.files && photo.files[0];
+      if (!f) { return; }
+      const status = $("ocr-status");
+      say(status, "Reading the photo ...");
+      const r = await postBlob("/api/v1/label/ocr", f);
+      if (r.status !== 200) { say(status, r.body.message || "The photo could not be read."); return; }
+      $("label-text").value = r.body.text.trim();
+      say(status, "Read " + r.body.text.trim().length + " characters; decoding ...");
+      $("label-form").submit();
+    });
+  }
+
+  // /scan: camera frames or an uploaded photo go to the server's QR decoder.
+  function openLink(body) { window.location.assign(body.path); }
+  const start = $("start-camera");
+  if (start) {
+    const status = $("scan-status");
+    const video = $("video");
+    const canvas = $("frame");
+    let busy = false;
+    let timer = null;
+    async function tick() {
+      if (busy || !video.videoWidth) { return; }
+      busy = true;
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      canvas.getContext("2d").drawImage(video, 0, 0);
+      canvas.toBlob(async function (blob) {
+        try {
+          const r = await postBlob("/api/v1/qr", blob);
+          if (r.status === 200) {
+            clearInterval(timer);
+            say(status, "Code read: opening the certificate ...");
+            openLink(r.body);
+          }
+        } finally { busy = false; }
+      }, "image/png");
+    }
+    start.addEventListener("click", async function () {
+      if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+        say(status, "This browser cannot use the camera here; upload a photo instead.");
+        return;
+      }
+      try {
+        const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+        video.srcObject = stream;
+        video.classList.add("on");
+        await video.play();
+        say(status, "Looking for a QR code ...");
+        timer = setInterval(tick, 500);
+      } catch (e) {
+        say(status, "The camera could not be started (" + e.name + "); upload a photo instead.");
+      }
+    });
+    $("qr-photo").addEventListener("change", async function () {
+      const f = this.files && this.files[0];
+      if (!f) { return; }
+      say(status, "Reading the code ...");
+      const r = await postBlob("/api/v1/qr", f);
+      if (r.status === 200) { openLink(r.body); } else { say(status, r.body.message || "No code found."); }
+    });
+  }
+
+  // /trial: the trial or power runs as a job; progress arrives as server-sent events.
+  const form = $("trial-form");
+  if (form) {
+    const bar = $("job-progress");
+    const status = $("job-status");
+    const cancel = $("cancel-job");
+    let current = null;
+    function body(extra) {
+      const b = { name: $("trial-name").value };
+      const n = $("trial-participants").value.trim();
+      const s = $("trial-seed").value.trim();
+      if (n) { b.participants = Number(n); }
+      if (s) { b.seed = Number(s); }
+      return Object.assign(b, extra || {});
+    }
+    async function start(url, payload, done) {
+      const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) });
+      const j = await r.json();
+      $("progress-box").hidden = false;
+      if (r.status !== 202) { say(status, (j.field ? j.field + ": " : "") + j.message); return; }
+      current = j.job;
+      cancel.hidden = false;
+      const es = new EventSource(j.events);
+      function show(ev) {
+        const v = JSON.parse(ev.data);
+        if (v.total > 0) { bar.max = v.total; bar.value = v.done; } else { bar.removeAttribute("value"); }
+        say(status, v.status + ": " + v.message + (v.total > 0 ? " (" + v.done + " of " + v.total + ")" : ""));
+        return v;
+      }
+      es.addEventListener("progress", show);
+      es.addEventListener("done", function (ev) { es.close(); cancel.hidden = true; const v = show(ev); bar.max = 1; bar.value = 1; done(v); });
+      es.addEventListener("failed", function (ev) { es.close(); cancel.hidden = true; const v = show(ev); say(status, "failed: " + (v.error ? v.error.message : "")); });
+      es.addEventListener("cancelled", function (ev) { es.close(); cancel.hidden = true; show(ev); });
+      es.onerror = function () { es.close(); };
+    }
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      const b = body();
+      start("/api/v1/trial", b, function (v) {
+        const q = new URLSearchParams({ name: b.name, participants: b.participants || "", seed: b.seed || "", job: v.id });
+        window.location.assign("/trial?" + q.toString());
+      });
+    });
+    $("run-power").addEventListener("click", function () {
+      start("/api/v1/power", body({ replicates: 200, max_participants: 200 }), function (v) {
+        const r = v.result;
+        const out = $("power-result");
+        out.textContent = "";
+        const h = document.createElement("h2");
+        h.textContent = "Sample size";
+        const p = document.createElement("p");
+        p.id = "power-answer";
+        p.textContent = r.n_required === null ? "No sample size up to the maximum reaches power " + r.target + "." :
+          r.n_required + " participants reach power " + r.target + " for " + r.endpoint + " at day " + r.visit_day + " (" + r.replicates + " simulated trials per size).";
+        out.appendChild(h);
+        out.appendChild(p);
+      });
+    });
+    cancel.addEventListener("click", function () {
+      if (current) { fetch("/api/v1/jobs/" + current, { method: "DELETE" }); }
+    });
+  }
+})();

@@ -1,0 +1,780 @@
+//! The JSON API under `/api/v1`. Bad input is a 4xx JSON `{"field", "message"}` with the
+//! CLI's message; a full queue is 429 with `Retry-After`.
+
+use crate::jobs::{Busy, ErrorBody, JobView, Status};
+use crate::{Web, WebError};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use exoskin_api::ApiError;
+use serde_json::{json, Value};
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub fn routes() -> Router<Arc<Web>> {
+    Router::new()
+        .route("/api/v1/simulate", post(simulate))
+        .route("/api/v1/label", post(label))
+        .route("/api/v1/label/ocr", post(label_ocr))
+        .route("/api/v1/trial", post(trial))
+        .route("/api/v1/power", post(power))
+        .route("/api/v1/certificates/verify", post(verify))
+        .route("/api/v1/qr", post(qr))
+        .route("/api/v1/jobs/{id}", get(job).delete(cancel))
+        .route("/api/v1/jobs/{id}/events", get(events))
+        .route("/api/v1/openapi.json", get(openapi))
+}
+
+/// A JSON answer.
+pub fn json_response(status: StatusCode, v: &Value) -> Response {
+    let mut body = serde_json::to_vec_pretty(v).unwrap_or_default();
+    body.push(b'\n');
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// A 4xx or 5xx `{"field", "message"}`.
+pub fn error(status: StatusCode, field: Option<&str>, message: impl Into<String>) -> Response {
+    json_response(status, &json!({"field": field, "message": message.into()}))
+}
+
+pub fn bad_input(e: ApiError) -> Response {
+    let b: ErrorBody = e.into();
+    json_response(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &json!({"field": b.field, "message": b.message}),
+    )
+}
+
+pub fn busy(b: Busy) -> Response {
+    let mut r = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        None,
+        format!(
+            "the server is running its limit of {} jobs; try again in a few seconds",
+            b.limit
+        ),
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+    r
+}
+
+/// The body of a request, refused past `limit` bytes (413).
+pub async fn read_body(req: Request, limit: usize) -> Result<(HeaderMap, Bytes), Response> {
+    let (parts, body) = req.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_big = |n: String| {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some("body"),
+            format!("request body of {n} bytes is larger than the limit of {limit} bytes"),
+        )
+    };
+    if let Some(n) = declared.filter(|n| *n > limit as u64) {
+        return Err(too_big(n.to_string()));
+    }
+    match axum::body::to_bytes(body, limit).await {
+        Ok(b) => Ok((parts.headers, b)),
+        Err(_) => Err(too_big(format!("more than {limit}"))),
+    }
+}
+
+fn text(bytes: &[u8], field: &str) -> Result<String, Response> {
+    String::from_utf8(bytes.to_vec()).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            Some(field),
+            format!(
+                "not UTF-8 text (invalid byte at offset {}); send UTF-8",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
+fn is_json(h: &HeaderMap) -> bool {
+    h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"))
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, Response> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            Some("body"),
+            format!("not JSON: {e} (line {}, column {})", e.line(), e.column()),
+        )
+    })
+}
+
+fn str_field<'a>(v: &'a Value, k: &str) -> Result<Option<&'a str>, Response> {
+    match v.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(k),
+            format!("`{k}` must be a string"),
+        )),
+    }
+}
+
+fn uint_field(v: &Value, k: &str) -> Result<Option<u64>, Response> {
+    match v.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(x) => x.as_u64().map(Some).ok_or_else(|| {
+            error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(k),
+                format!("`{k}` must be a whole number >= 0"),
+            )
+        }),
+    }
+}
+
+/// A scenario from a request body: TOML text, or the same tables as a JSON object.
+pub fn scenario_text(headers: &HeaderMap, body: &[u8]) -> Result<String, Response> {
+    if is_json(headers) {
+        let v = parse_json(body)?;
+        let t: toml::Value = serde_json::from_value(v).map_err(|e| {
+            error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("body"),
+                format!("the scenario cannot be written as TOML: {e}"),
+            )
+        })?;
+        toml::to_string(&t).map_err(|e| {
+            error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("body"),
+                format!("the scenario cannot be written as TOML: {e}; send an object of tables (experiment, product, skin, ...)"),
+            )
+        })
+    } else {
+        text(body, "body")
+    }
+}
+
+/// Run a scenario through the queue: the run's JSON document.
+pub async fn run_scenario(
+    web: &Arc<Web>,
+    text: String,
+    name: String,
+) -> Result<Result<Value, ErrorBody>, Busy> {
+    let v = web
+        .jobs
+        .run(
+            "simulate",
+            Box::new(move |_p| {
+                let s = exoskin_api::simulate::parse(&text, &name)?;
+                Ok(exoskin_api::simulate::run(s, &name)?.json())
+            }),
+        )
+        .await?;
+    Ok(match (v.result, v.error) {
+        (Some(r), _) => Ok(r),
+        (None, Some(e)) => Err(e),
+        (None, None) => Err(ErrorBody {
+            field: None,
+            message: "the run was cancelled".into(),
+        }),
+    })
+}
+
+/// Run a scenario (`exoskin simulate --json`): the body is the scenario as TOML
+/// (`application/toml` or text) or as a JSON object of the same tables.
+#[utoipa::path(post, path = "/api/v1/simulate",
+    request_body(content = String, content_type = "application/toml", description = "A scenario file (TOML), or the same tables as JSON"),
+    responses(
+        (status = 200, description = "The run's document, as `exoskin simulate --json`", body = Object),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 422, description = "Bad input, with the CLI's message", body = ErrorBody),
+        (status = 429, description = "The job queue is full", body = ErrorBody)))]
+pub async fn simulate(State(web): State<Arc<Web>>, req: Request) -> Response {
+    let (headers, body) = match read_body(req, web.cfg.max_body_bytes).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let text = match scenario_text(&headers, &body) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match run_scenario(&web, text, "<request body>".into()).await {
+        Ok(Ok(v)) => json_response(StatusCode::OK, &v),
+        Ok(Err(e)) => json_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &json!({"field": e.field, "message": e.message}),
+        ),
+        Err(b) => busy(b),
+    }
+}
+
+/// Decode an ingredient list (`exoskin label FILE --json`) or check a product file
+/// (`exoskin label --product FILE --json`). The body is the list as text, or JSON
+/// `{"text": ...}` or `{"product": TOML, "today": "YYYY-MM-DD"}`.
+#[utoipa::path(post, path = "/api/v1/label",
+    request_body(content = String, content_type = "text/plain", description = "The ingredient list, or JSON {text} or {product, today}"),
+    responses(
+        (status = 200, description = "The report, as `exoskin label --json`", body = Object),
+        (status = 422, description = "Bad input, with the CLI's message", body = ErrorBody)))]
+pub async fn label(State(web): State<Arc<Web>>, req: Request) -> Response {
+    let (headers, body) = match read_body(req, web.cfg.max_body_bytes).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let report = if is_json(&headers) {
+        let v = match parse_json(&body) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+        let fields = (
+            str_field(&v, "text"),
+            str_field(&v, "product"),
+            str_field(&v, "today"),
+        );
+        let (t, p, today) = match fields {
+            (Ok(t), Ok(p), Ok(d)) => (t, p, d),
+            (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
+        };
+        match (t, p) {
+            (_, Some(p)) => exoskin_api::label::parse_today(today)
+                .and_then(|d| exoskin_api::label::check_product(p, "product", d)),
+            (Some(t), None) => exoskin_api::label::decode(t, "text"),
+            (None, None) => {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Some("text"),
+                    "give `text` (the ingredient list) or `product` (a product file, TOML)",
+                )
+            }
+        }
+    } else {
+        match text(&body, "body") {
+            Ok(t) => exoskin_api::label::decode(&t, "<request body>"),
+            Err(r) => return r,
+        }
+    };
+    match report.map(|r| serde_json::to_value(&r)) {
+        Ok(Ok(v)) => json_response(StatusCode::OK, &v),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, None, e.to_string()),
+        Err(e) => bad_input(e),
+    }
+}
+
+/// Read a label photo with OCR and decode the ingredients read. The body is the image
+/// (PNG or JPEG).
+#[utoipa::path(post, path = "/api/v1/label/ocr",
+    request_body(content = Vec<u8>, content_type = "image/png", description = "A photo of the label"),
+    responses(
+        (status = 200, description = "`text` read from the photo and its `report` (null when the text holds no ingredient list, with `error` saying why)", body = Object),
+        (status = 413, description = "The photo is too large", body = ErrorBody),
+        (status = 422, description = "Not an image", body = ErrorBody),
+        (status = 429, description = "The job queue is full", body = ErrorBody),
+        (status = 503, description = "OCR is not installed on this server", body = ErrorBody)))]
+pub async fn label_ocr(State(web): State<Arc<Web>>, req: Request) -> Response {
+    let (_, body) = match read_body(req, web.cfg.max_upload_bytes).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let cfg = web.cfg.clone();
+    let out = web
+        .jobs
+        .run(
+            "ocr",
+            Box::new(move |_p| {
+                let read = crate::ocr::read_text(&cfg, &body);
+                Ok(match read {
+                    Ok(t) => {
+                        let report = exoskin_api::label::decode(&t, "photo");
+                        match report {
+                            Ok(r) => json!({"text": t, "report": r, "error": null}),
+                            Err(e) => json!({"text": t, "report": null, "error": ErrorBody::from(e)}),
+                        }
+                    }
+                    Err(e) => json!({"ocr_error": web_error_body(&e), "status": web_error_status(&e).as_u16()}),
+                })
+            }),
+        )
+        .await;
+    match out {
+        Ok(JobView {
+            result: Some(v), ..
+        }) => match v.get("ocr_error") {
+            Some(e) => {
+                let status = v["status"]
+                    .as_u64()
+                    .and_then(|s| StatusCode::from_u16(s as u16).ok())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                json_response(status, e)
+            }
+            None => json_response(StatusCode::OK, &v),
+        },
+        Ok(_) => error(StatusCode::INTERNAL_SERVER_ERROR, None, "OCR failed"),
+        Err(b) => busy(b),
+    }
+}
+
+pub fn web_error_status(e: &WebError) -> StatusCode {
+    match e {
+        WebError::OcrMissing { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        WebError::OcrTimeout { .. } | WebError::OcrFailed { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        WebError::Image { .. } | WebError::QrNotFound | WebError::QrNotBatch { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
+}
+
+pub fn web_error_body(e: &WebError) -> Value {
+    json!({"field": "body", "message": e.to_string()})
+}
+
+/// The trial files shipped in `trials/`, by name (file stem).
+pub fn bundled_trials(web: &Web) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(web.cfg.data_dir.join("trials"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let n = e.file_name().to_string_lossy().to_string();
+                    n.strip_suffix(".toml").map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// A trial from a request: a bundled trial by `name`, or a trial file's text in `toml`
+/// (its arms' scenarios must lie in the data directory).
+pub fn load_trial(web: &Web, v: &Value) -> Result<exoskin_trials::spec::Trial, Response> {
+    let dir = web.cfg.data_dir.join("trials");
+    let bad = |field: &str, m: String| error(StatusCode::UNPROCESSABLE_ENTITY, Some(field), m);
+    match (str_field(v, "name")?, str_field(v, "toml")?) {
+        (Some(name), None) => {
+            if !bundled_trials(web).iter().any(|n| n == name) {
+                return Err(bad(
+                    "name",
+                    format!(
+                        "no bundled trial `{name}`; use one of: {}",
+                        bundled_trials(web).join(", ")
+                    ),
+                ));
+            }
+            let path = PathBuf::from("trials").join(format!("{name}.toml"));
+            let text = std::fs::read_to_string(web.cfg.data_dir.join(&path))
+                .map_err(|e| bad("name", format!("{}: {e}", path.display())))?;
+            exoskin_trials::spec::parse_trial(&text, &path.display().to_string(), &dir)
+                .map_err(|e| bad("name", e.to_string()))
+        }
+        (None, Some(text)) => {
+            check_arm_paths(&dir, text).map_err(|m| bad("toml", m))?;
+            exoskin_trials::spec::parse_trial(text, "<request>", &dir)
+                .map_err(|e| bad("toml", e.to_string()))
+        }
+        _ => Err(bad(
+            "name",
+            format!(
+                "give `name` (one of: {}) or `toml` (a trial file), not both",
+                bundled_trials(web).join(", ")
+            ),
+        )),
+    }
+}
+
+/// An uploaded trial may name only scenario files inside the data directory.
+fn check_arm_paths(dir: &std::path::Path, text: &str) -> Result<(), String> {
+    let Ok(v) = text.parse::<toml::Table>() else {
+        return Ok(()); // the trial parser reports the syntax error with its place
+    };
+    let root = dir
+        .parent()
+        .and_then(|p| p.canonicalize().ok())
+        .ok_or("the server's data directory is missing")?;
+    let arms = v
+        .get("arms")
+        .and_then(|a| a.as_array())
+        .cloned()
+        .unwrap_or_default();
+    for a in arms {
+        if let Some(s) = a.get("scenario").and_then(|s| s.as_str()) {
+            let inside = dir
+                .join(s)
+                .canonicalize()
+                .map(|p| p.starts_with(&root) && p.extension().is_some_and(|e| e == "toml"))
+                .unwrap_or(false);
+            if !inside {
+                return Err(format!(
+                    "arms: scenario `{s}` is not one of the server's scenario files; name a file under scenarios/ relative to trials/, e.g. \"../scenarios/in_vivo_microneedling.toml\""
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn accepted(job: &crate::jobs::Job) -> Response {
+    let mut r = json_response(
+        StatusCode::ACCEPTED,
+        &json!({"job": job.id, "status": "queued", "url": format!("/api/v1/jobs/{}", job.id), "events": format!("/api/v1/jobs/{}/events", job.id)}),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/jobs/{}", job.id)) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+async fn json_body(web: &Web, req: Request) -> Result<Value, Response> {
+    let (_, body) = read_body(req, web.cfg.max_body_bytes).await?;
+    parse_json(&body)
+}
+
+/// Run a virtual trial (`exoskin trial FILE --json`) as a job. Body: `{"name": bundled trial}`
+/// or `{"toml": trial file}`, with optional `participants`, `seed`, `response` (auto, exact
+/// or grid).
+#[utoipa::path(post, path = "/api/v1/trial",
+    request_body(content = Object, description = "{name | toml, participants?, seed?, response?}"),
+    responses(
+        (status = 202, description = "The job: poll `url` or stream `events`", body = Object),
+        (status = 422, description = "Bad input, with the CLI's message", body = ErrorBody),
+        (status = 429, description = "The job queue is full", body = ErrorBody)))]
+pub async fn trial(State(web): State<Arc<Web>>, req: Request) -> Response {
+    let v = match json_body(&web, req).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let mut t = match load_trial(&web, &v) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let file = match str_field(&v, "name") {
+        Ok(Some(n)) => format!("trials/{n}.toml"),
+        _ => "<request>".into(),
+    };
+    match uint_field(&v, "participants") {
+        Ok(Some(n)) => {
+            let max = exoskin_trials::spec::MAX_PARTICIPANTS;
+            if !(2..=max as u64).contains(&n) {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Some("participants"),
+                    format!("--participants {n} is outside the allowed range 2 to {max}"),
+                );
+            }
+            t.participants = n as usize;
+        }
+        Ok(None) => {}
+        Err(r) => return r,
+    }
+    match uint_field(&v, "seed") {
+        Ok(Some(s)) => t.seed = s,
+        Ok(None) => {}
+        Err(r) => return r,
+    }
+    match str_field(&v, "response") {
+        Ok(Some(m)) => {
+            use exoskin_trials::spec::ResponseMode;
+            t.response = match m {
+                "auto" => ResponseMode::Auto,
+                "exact" => ResponseMode::Exact,
+                "grid" => ResponseMode::Grid,
+                _ => {
+                    return error(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        Some("response"),
+                        format!("--response {m}: use auto, exact or grid"),
+                    )
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(r) => return r,
+    }
+    let submitted = web.jobs.submit(
+        "trial",
+        Box::new(move |p| {
+            let run = exoskin_api::trial::run_trial(
+                &t,
+                &file,
+                &|m| p.message(m),
+                Some(&|d, n| p.set(d, n)),
+            )?;
+            Ok(run.doc)
+        }),
+    );
+    match submitted {
+        Ok(job) => accepted(&job),
+        Err(b) => busy(b),
+    }
+}
+
+/// The sample size by simulation (`exoskin power FILE --json`) as a job. Body: `{"name"}`
+/// or `{"toml"}` as for a trial, with optional `power`, `replicates`, `max_participants`.
+#[utoipa::path(post, path = "/api/v1/power",
+    request_body(content = Object, description = "{name | toml, power?, replicates?, max_participants?}"),
+    responses(
+        (status = 202, description = "The job: poll `url` or stream `events`", body = Object),
+        (status = 422, description = "Bad input, with the CLI's message", body = ErrorBody),
+        (status = 429, description = "The job queue is full", body = ErrorBody)))]
+pub async fn power(State(web): State<Arc<Web>>, req: Request) -> Response {
+    let v = match json_body(&web, req).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let t = match load_trial(&web, &v) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let target = match v.get("power") {
+        None | Some(Value::Null) => t.power.target,
+        Some(x) => match x.as_f64() {
+            Some(p) if (0.05..=0.999).contains(&p) => p,
+            _ => {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Some("power"),
+                    format!("--power {x} is outside the allowed range 0.05 to 0.999"),
+                )
+            }
+        },
+    };
+    let replicates = match uint_field(&v, "replicates") {
+        Ok(r) => r.map(|r| r as usize).unwrap_or(t.power.replicates),
+        Err(r) => return r,
+    };
+    if !(100..=100_000).contains(&replicates) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("replicates"),
+            format!("--replicates {replicates} is outside the allowed range 100 to 100000"),
+        );
+    }
+    let max_n = match uint_field(&v, "max_participants") {
+        Ok(r) => r.map(|r| r as usize).unwrap_or(t.power.max_participants),
+        Err(r) => return r,
+    };
+    if !(4..=100_000).contains(&max_n) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("max_participants"),
+            format!("--max-participants {max_n} is outside the allowed range 4 to 100000"),
+        );
+    }
+    let submitted = web.jobs.submit(
+        "power",
+        Box::new(move |p| {
+            let points = std::sync::atomic::AtomicUsize::new(0);
+            let (_, doc) = exoskin_api::trial::run_power(
+                &t,
+                target,
+                replicates,
+                max_n,
+                &|m| p.message(m),
+                &|pt| {
+                    let k = points.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    p.set(k, 0);
+                    p.message(&format!("n = {}: power {:.3}", pt.n, pt.power.rate));
+                },
+            )?;
+            Ok(doc)
+        }),
+    );
+    match submitted {
+        Ok(job) => accepted(&job),
+        Err(b) => busy(b),
+    }
+}
+
+/// Verify a certificate (`exoskin batch verify --json`): signature, issuer key, dates and
+/// revocation. Body: `{"certificate": object or text, "pubkey": did:key or PEM, "at"?,
+/// "revocations"?: list object or text}`.
+#[utoipa::path(post, path = "/api/v1/certificates/verify",
+    request_body(content = Object, description = "{certificate, pubkey, at?, revocations?}"),
+    responses(
+        (status = 200, description = "`valid` with the certificate's fields, or `valid: false` with `error`", body = Object),
+        (status = 422, description = "Bad input, with the CLI's message", body = ErrorBody)))]
+pub async fn verify(State(web): State<Arc<Web>>, req: Request) -> Response {
+    let v = match json_body(&web, req).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let as_text = |k: &str| -> Option<String> {
+        match v.get(k) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => Some(other.to_string()),
+        }
+    };
+    let Some(cert) = as_text("certificate") else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("certificate"),
+            "give `certificate`: the certificate JSON (certificate.json from `exoskin batch issue`)",
+        );
+    };
+    let Some(key) = as_text("pubkey") else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("pubkey"),
+            "give `pubkey`: the issuer's did:key or PEM public key",
+        );
+    };
+    let at = as_text("at");
+    let revs = as_text("revocations");
+    match exoskin_api::verify::verify(
+        &cert,
+        &key,
+        at.as_deref(),
+        revs.as_deref(),
+        ("pubkey", "revocations"),
+    ) {
+        Ok(doc) => json_response(StatusCode::OK, &doc),
+        Err(e) => bad_input(e),
+    }
+}
+
+/// Decode a batch QR code in a photo or camera frame (PNG or JPEG): its GS1 Digital Link
+/// and the resolver path on this server.
+#[utoipa::path(post, path = "/api/v1/qr",
+    request_body(content = Vec<u8>, content_type = "image/png", description = "A photo holding a batch QR code"),
+    responses(
+        (status = 200, description = "`uri` (the code's content) and `path` (its resolver page here)", body = Object),
+        (status = 422, description = "No batch QR code in the image", body = ErrorBody)))]
+pub async fn qr(State(web): State<Arc<Web>>, req: Request) -> Response {
+    let (_, body) = match read_body(req, web.cfg.max_upload_bytes).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let out = web
+        .jobs
+        .run(
+            "qr",
+            Box::new(move |_| {
+                Ok(match crate::qr::decode_batch_link(&body) {
+                    Ok((uri, path)) => json!({"uri": uri, "path": path}),
+                    Err(e) => json!({"qr_error": web_error_body(&e)}),
+                })
+            }),
+        )
+        .await;
+    match out {
+        Ok(JobView {
+            result: Some(v), ..
+        }) => match v.get("qr_error") {
+            Some(e) => json_response(StatusCode::UNPROCESSABLE_ENTITY, e),
+            None => json_response(StatusCode::OK, &v),
+        },
+        Ok(_) => error(StatusCode::INTERNAL_SERVER_ERROR, None, "decoding failed"),
+        Err(b) => busy(b),
+    }
+}
+
+fn no_job(id: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        Some("id"),
+        format!("no job `{id}` (finished jobs are kept for a while, then forgotten)"),
+    )
+}
+
+/// A job's status, progress and, once done, its document.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}",
+    params(("id" = String, Path, description = "The job id from the 202 answer")),
+    responses(
+        (status = 200, description = "The job", body = JobView),
+        (status = 404, description = "No such job", body = ErrorBody)))]
+pub async fn job(State(web): State<Arc<Web>>, Path(id): Path<String>) -> Response {
+    match web.jobs.get(&id) {
+        Some(j) => json_response(
+            StatusCode::OK,
+            &serde_json::to_value(j.view()).unwrap_or(Value::Null),
+        ),
+        None => no_job(&id),
+    }
+}
+
+/// Cancel a job: it stops at its next progress report.
+#[utoipa::path(delete, path = "/api/v1/jobs/{id}",
+    params(("id" = String, Path, description = "The job id")),
+    responses(
+        (status = 202, description = "Cancellation asked; the job's status becomes `cancelled`", body = JobView),
+        (status = 404, description = "No such job", body = ErrorBody)))]
+pub async fn cancel(State(web): State<Arc<Web>>, Path(id): Path<String>) -> Response {
+    match web.jobs.get(&id) {
+        Some(j) => {
+            j.cancel();
+            json_response(
+                StatusCode::ACCEPTED,
+                &serde_json::to_value(j.view()).unwrap_or(Value::Null),
+            )
+        }
+        None => no_job(&id),
+    }
+}
+
+/// The job's progress as server-sent events: one `progress` event per change (the job as
+/// JSON), and a last `done`, `failed` or `cancelled` event.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/events",
+    params(("id" = String, Path, description = "The job id")),
+    responses(
+        (status = 200, description = "text/event-stream of JobView documents", content_type = "text/event-stream", body = String),
+        (status = 404, description = "No such job", body = ErrorBody)))]
+pub async fn events(State(web): State<Arc<Web>>, Path(id): Path<String>) -> Response {
+    let Some(j) = web.jobs.get(&id) else {
+        return no_job(&id);
+    };
+    let rx = j.subscribe();
+    // (receiver, whether the last state was sent)
+    let stream =
+        futures_util::stream::unfold((rx, false, true), |(mut rx, ended, first)| async move {
+            if ended {
+                return None;
+            }
+            if !first && rx.changed().await.is_err() {
+                return None;
+            }
+            let v = rx.borrow_and_update().clone();
+            let fin = v.status.finished();
+            let name = match v.status {
+                Status::Done => "done",
+                Status::Failed => "failed",
+                Status::Cancelled => "cancelled",
+                _ => "progress",
+            };
+            let data = serde_json::to_string(&v).unwrap_or_default();
+            let ev: Result<Event, Infallible> = Ok(Event::default().event(name).data(data));
+            Some((ev, (rx, fin, false)))
+        });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
+pub async fn openapi() -> Response {
+    json_response(
+        StatusCode::OK,
+        &serde_json::to_value(crate::openapi::document()).unwrap_or(Value::Null),
+    )
+}

@@ -1,0 +1,98 @@
+//! exoskin-web: the web app. An HTTP API for what the CLI does (simulate, label, trial,
+//! power, certificate checks) and the pages that use it, as one axum [`Router`] that
+//! `exoskin serve` mounts beside the registry and resolver (one server, one port; the
+//! registry's connection caps, timeouts and per-client limits guard both).
+//!
+//! - [`api`]: the JSON API under `/api/v1`; documents come from `exoskin-api`, the same
+//!   code the CLI prints, so the API's JSON is the CLI's;
+//! - [`jobs`]: the bounded job queue CPU-heavy work runs on (429 past its limit);
+//! - [`pages`]: server-rendered pages (maud) with embedded CSS and a little JS;
+//! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers;
+//! - [`ocr`] and [`qr`]: reading label photos (Tesseract) and batch QR codes (rqrr).
+
+use axum::Router;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub mod api;
+pub mod jobs;
+pub mod ocr;
+pub mod openapi;
+pub mod pages;
+pub mod qr;
+
+/// What went wrong in the web app's own work (OCR, QR codes, uploads).
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("OCR is not available on this server: `{program}` was not found (install Debian's tesseract-ocr and tesseract-ocr-eng)")]
+    OcrMissing { program: String },
+    #[error("OCR took longer than {seconds} s; send a smaller or clearer photo")]
+    OcrTimeout { seconds: u64 },
+    #[error("OCR failed: {message}")]
+    OcrFailed { message: String },
+    #[error("the image could not be read: {message}; send a PNG or JPEG photo")]
+    Image { message: String },
+    #[error("no QR code was found in the image; hold the code flat, in focus and filling a third of the frame")]
+    QrNotFound,
+    #[error("the QR code does not hold a batch link: {message}")]
+    QrNotBatch { message: String },
+}
+
+/// Limits and places of the web app.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Jobs queued or running at once, direct runs included; past it requests get 429.
+    pub max_jobs: usize,
+    /// Jobs running at once (each on a blocking thread).
+    pub workers: usize,
+    /// Largest JSON or TOML request body.
+    pub max_body_bytes: usize,
+    /// Largest uploaded photo.
+    pub max_upload_bytes: usize,
+    /// The directory holding `trials/` (trial files name their scenarios relative to it).
+    pub data_dir: PathBuf,
+    /// The Tesseract program.
+    pub tesseract: PathBuf,
+    pub ocr_timeout: Duration,
+    /// Finished jobs kept for `GET /api/v1/jobs/{id}`.
+    pub keep_finished: usize,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(1, 8);
+        WebConfig {
+            max_jobs: 16,
+            workers,
+            max_body_bytes: 256 * 1024,
+            max_upload_bytes: 8 * 1024 * 1024,
+            data_dir: PathBuf::from("."),
+            tesseract: PathBuf::from("tesseract"),
+            ocr_timeout: Duration::from_secs(30),
+            keep_finished: 256,
+        }
+    }
+}
+
+/// The shared state of every handler.
+pub struct Web {
+    pub cfg: WebConfig,
+    pub jobs: Arc<jobs::Jobs>,
+}
+
+/// The web app: API, pages and assets.
+pub fn router(cfg: WebConfig) -> Router {
+    let web = Arc::new(Web {
+        jobs: Arc::new(jobs::Jobs::new(
+            cfg.max_jobs,
+            cfg.workers,
+            cfg.keep_finished,
+        )),
+        cfg,
+    });
+    api::routes().merge(pages::routes()).with_state(web)
+}

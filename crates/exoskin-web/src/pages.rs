@@ -1,0 +1,884 @@
+//! The pages: server-rendered with maud, phone first, every input in the URL so a page can
+//! be shared. CSS and JS are embedded in the binary and served from `/assets/`.
+
+use crate::api::{bundled_trials, run_scenario};
+use crate::Web;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use exoskin_plot::{render_svg_titled, Chart, Panel, Series};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const CSS: &str = include_str!("../assets/app.css");
+const JS: &str = include_str!("../assets/app.js");
+
+/// The policy of every page: scripts and styles from this server only (inline styles for
+/// the plots' SVG), camera frames as blobs, requests to this server only.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The bundled in vivo scenarios offered as presets: (file stem, TOML).
+pub const PRESETS: &[(&str, &str)] = &[
+    (
+        "in_vivo_microneedling",
+        include_str!("../../../scenarios/in_vivo_microneedling.toml"),
+    ),
+    (
+        "in_vivo_chemical_peel",
+        include_str!("../../../scenarios/in_vivo_chemical_peel.toml"),
+    ),
+    (
+        "in_vivo_fractional_co2",
+        include_str!("../../../scenarios/in_vivo_fractional_co2.toml"),
+    ),
+    (
+        "in_vivo_daily_12_weeks",
+        include_str!("../../../scenarios/in_vivo_daily_12_weeks.toml"),
+    ),
+    (
+        "in_vivo_intact_forearm",
+        include_str!("../../../scenarios/in_vivo_intact_forearm.toml"),
+    ),
+    (
+        "in_vivo_intact_forehead",
+        include_str!("../../../scenarios/in_vivo_intact_forehead.toml"),
+    ),
+];
+
+pub fn routes() -> Router<Arc<Web>> {
+    Router::new()
+        .route("/", get(home))
+        .route("/simulate", get(simulate))
+        .route("/simulate/download", get(download))
+        .route("/label", get(label))
+        .route("/scan", get(scan))
+        .route("/trial", get(trial))
+        .route(
+            "/assets/app.css",
+            get(|| async { asset(CSS, "text/css; charset=utf-8") }),
+        )
+        .route(
+            "/assets/app.js",
+            get(|| async { asset(JS, "text/javascript; charset=utf-8") }),
+        )
+}
+
+fn asset(body: &'static str, ct: &'static str) -> Response {
+    let mut r = Response::new(Body::from(body));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+fn page_response(status: StatusCode, m: Markup) -> Response {
+    let mut r = Response::new(Body::from(m.into_string()));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn layout(title: &str, here: &str, body: Markup) -> Markup {
+    let nav = [
+        ("/", "Home"),
+        ("/simulate", "Simulate"),
+        ("/label", "Label"),
+        ("/scan", "Scan"),
+        ("/trial", "Trial"),
+    ];
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                title { (title) " · exoskin" }
+                link rel="stylesheet" href="/assets/app.css";
+                script src="/assets/app.js" defer {}
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header {
+                    nav aria-label="Main" {
+                        ul {
+                            @for (href, name) in nav {
+                                li { a href=(href) aria-current=[(href == here).then_some("page")] { (name) } }
+                            }
+                        }
+                    }
+                }
+                main #main { h1 { (title) } (body) }
+                footer { p { "exoskin: a model, not a medical device. Numbers are predictions with stated assumptions." } }
+            }
+        }
+    }
+}
+
+async fn home() -> Response {
+    page_response(
+        StatusCode::OK,
+        layout(
+            "exoskin",
+            "/",
+            html! {
+                p.lead { "exoskin puts numbers on exosome skincare: how many vesicles a serum gets into the skin, what that may do to collagen, redness or wrinkles over weeks, whether a label holds what it promises, and whether a batch is what its certificate says." }
+                ul.cards {
+                    li { h2 { a href="/simulate" { "Simulate" } } p { "Pick a product, a skin site and a procedure (microneedling, a peel, a laser) and see the predicted curves, where the vesicles ended up, and how fast the skin closes." } }
+                    li { h2 { a href="/label" { "Label" } } p { "Paste an ingredient list or take a photo of it: each ingredient's class, red flags by severity, and what the evidence does and does not support." } }
+                    li { h2 { a href="/scan" { "Scan" } } p { "Point the camera at a batch QR code to open its verified quality certificate." } }
+                    li { h2 { a href="/trial" { "Trial" } } p { "Run a virtual clinical trial and see results per endpoint and visit, or how many participants a real one would need." } }
+                }
+                h2 { "What the model cannot tell you" }
+                ul {
+                    li { "Whether a product works on you: it predicts averages and ranges for typical skin, from published studies." }
+                    li { "Whether a product is safe: it flags what labels and studies show, it does not test products." }
+                    li { "Anything outside its data: where a parameter is an assumption, the documents say so and give its range." }
+                }
+            },
+        ),
+    )
+}
+
+// ---------------------------------------------------------------- simulate
+
+/// Form fields: (query key, TOML path, label, integer?).
+const FIELDS: &[(&str, &[&str], &str, bool)] = &[
+    ("source", &["product", "source"], "Vesicle source", false),
+    (
+        "particles_per_ml",
+        &["product", "particles_per_ml"],
+        "Concentration (particles per mL)",
+        false,
+    ),
+    (
+        "mode_nm",
+        &["product", "size", "mode_nm"],
+        "Size, modal diameter (nm)",
+        false,
+    ),
+    (
+        "formulation",
+        &["product", "formulation"],
+        "Formulation",
+        false,
+    ),
+    (
+        "storage_temperature_c",
+        &["product", "storage_temperature_c"],
+        "Storage temperature (°C)",
+        false,
+    ),
+    (
+        "storage_age_days",
+        &["product", "storage_age_days"],
+        "Storage time (days)",
+        false,
+    ),
+    ("site", &["skin", "site"], "Skin site", false),
+    ("age_years", &["skin", "age_years"], "Age (years)", false),
+    ("procedure", &["procedure", "kind"], "Procedure", false),
+    (
+        "applications_per_day",
+        &["regimen", "applications_per_day"],
+        "Applications per day",
+        true,
+    ),
+    ("days", &["regimen", "days"], "Days of application", true),
+    (
+        "duration_h",
+        &["experiment", "duration_h"],
+        "Simulated time (h)",
+        false,
+    ),
+];
+
+fn get_path<'a>(t: &'a toml::Table, path: &[&str]) -> Option<&'a toml::Value> {
+    let (last, head) = path.split_last()?;
+    let mut cur = t;
+    for k in head {
+        cur = cur.get(*k)?.as_table()?;
+    }
+    cur.get(*last)
+}
+
+fn set_path(t: &mut toml::Table, path: &[&str], v: toml::Value) {
+    let Some((last, head)) = path.split_last() else {
+        return;
+    };
+    let mut cur = t;
+    for k in head {
+        let e = cur
+            .entry(k.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let Some(next) = e.as_table_mut() else { return };
+        cur = next;
+    }
+    cur.insert(last.to_string(), v);
+}
+
+fn show(v: Option<&toml::Value>) -> String {
+    match v {
+        Some(toml::Value::String(s)) => s.clone(),
+        Some(toml::Value::Float(f)) => format!("{f}"),
+        Some(toml::Value::Integer(i)) => i.to_string(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
+/// The scenario of a simulate query: the preset with the form's values over it. Errors
+/// name the form field.
+pub fn scenario_from_query(
+    q: &HashMap<String, String>,
+) -> Result<(String, toml::Table), (String, String)> {
+    let preset = q.get("preset").map(String::as_str).unwrap_or(PRESETS[0].0);
+    let Some((name, text)) = PRESETS.iter().find(|(n, _)| *n == preset) else {
+        return Err((
+            "preset".into(),
+            format!(
+                "no preset `{preset}`; use one of: {}",
+                PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    };
+    let mut t: toml::Table = text
+        .parse()
+        .map_err(|e| ("preset".into(), format!("{e}")))?;
+    // A different procedure takes its settings from the preset that has it.
+    if let Some(kind) = q.get("procedure").filter(|k| !k.is_empty()) {
+        let current = show(get_path(&t, &["procedure", "kind"]));
+        if *kind != current {
+            let from = PRESETS.iter().find_map(|(_, p)| {
+                let pt: toml::Table = p.parse().ok()?;
+                (show(get_path(&pt, &["procedure", "kind"])) == *kind)
+                    .then(|| pt.get("procedure").cloned())?
+            });
+            match from {
+                Some(p) => {
+                    t.insert("procedure".into(), p);
+                }
+                None => set_path(
+                    &mut t,
+                    &["procedure", "kind"],
+                    toml::Value::String(kind.clone()),
+                ),
+            }
+        }
+    }
+    for (key, path, label, int) in FIELDS {
+        let Some(raw) = q.get(*key).map(|s| s.trim()).filter(|s| !s.is_empty()) else {
+            continue;
+        };
+        if *key == "procedure" {
+            continue;
+        }
+        let old = get_path(&t, path);
+        let v = match old {
+            Some(toml::Value::String(_)) | None if raw.parse::<f64>().is_err() => {
+                toml::Value::String(raw.to_string())
+            }
+            _ if *int => match raw.parse::<i64>() {
+                Ok(i) => toml::Value::Integer(i),
+                Err(_) => {
+                    return Err((
+                        key.to_string(),
+                        format!("{label}: `{raw}` is not a whole number"),
+                    ))
+                }
+            },
+            _ => match raw.parse::<f64>() {
+                Ok(f) if f.is_finite() => toml::Value::Float(f),
+                _ => return Err((key.to_string(), format!("{label}: `{raw}` is not a number"))),
+            },
+        };
+        set_path(&mut t, path, v);
+    }
+    Ok((format!("scenarios/{name}.toml"), t))
+}
+
+fn query_string(q: &HashMap<String, String>, extra: &[(&str, &str)]) -> String {
+    let mut keys: Vec<&String> = q.keys().collect();
+    keys.sort();
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let mut parts: Vec<String> = keys
+        .into_iter()
+        .filter(|k| !extra.iter().any(|(e, _)| e == k))
+        .map(|k| format!("{}={}", enc(k), enc(&q[k])))
+        .collect();
+    parts.extend(extra.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))));
+    parts.join("&")
+}
+
+fn svg_figure(title: &str, panels: &[Panel], caption: &str) -> Markup {
+    match render_svg_titled(title, panels, 1, 720, 440) {
+        Ok(svg) => {
+            let svg = svg.replacen(
+                "<svg ",
+                &format!(
+                    "<svg role=\"img\" aria-label=\"{}\" ",
+                    html! { (caption) }.into_string()
+                ),
+                1,
+            );
+            html! { figure.plot { (PreEscaped(svg)) figcaption { (caption) } } }
+        }
+        Err(e) => {
+            html! { p.error role="alert" { "The plot could not be drawn: " (e.to_string()) } }
+        }
+    }
+}
+
+fn outcome_plot(doc: &Value) -> Option<Markup> {
+    let s = doc.get("outcomes")?;
+    let t: Vec<f64> = serde_json::from_value(s.get("times_d")?.clone()).ok()?;
+    let mut chart = Chart::new("", "time (days)", "% change from baseline").with_hline(0.0);
+    let names = [
+        ("collagen_pct", "collagen"),
+        ("elasticity_pct", "elasticity"),
+        ("wrinkle_pct", "wrinkle depth"),
+        ("hydration_pct", "hydration"),
+        ("erythema_pct", "erythema"),
+    ];
+    for (k, label) in names {
+        if let Some(y) = s
+            .get(k)
+            .and_then(|v| serde_json::from_value::<Vec<f64>>(v.clone()).ok())
+        {
+            let mut series = Series::new(label, t.clone(), y);
+            let lo = s
+                .get(format!("{k}_low"))
+                .and_then(|v| serde_json::from_value::<Vec<f64>>(v.clone()).ok());
+            let hi = s
+                .get(format!("{k}_high"))
+                .and_then(|v| serde_json::from_value::<Vec<f64>>(v.clone()).ok());
+            if let (Some(lo), Some(hi)) = (lo, hi) {
+                series = series.with_band(lo, hi);
+            }
+            chart = chart.with_series(series);
+        }
+    }
+    Some(svg_figure(
+        "Outcomes",
+        &[Panel::Chart(chart)],
+        "Predicted outcomes over time, percent change from baseline",
+    ))
+}
+
+fn fmt_num(v: &Value) -> String {
+    match v.as_f64() {
+        Some(x) if x != 0.0 && (x.abs() >= 1e5 || x.abs() < 1e-3) => format!("{x:.3e}"),
+        Some(x) => format!("{x:.4}"),
+        None => v.to_string(),
+    }
+}
+
+async fn simulate(
+    State(web): State<Arc<Web>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let built = scenario_from_query(&q);
+    let (values, file) = match &built {
+        Ok((file, t)) => (
+            FIELDS
+                .iter()
+                .map(|(k, p, _, _)| (k.to_string(), show(get_path(t, p))))
+                .collect::<HashMap<_, _>>(),
+            file.clone(),
+        ),
+        Err(_) => (q.clone(), String::new()),
+    };
+    let mut status = StatusCode::OK;
+    let mut result: Option<Result<Value, (Option<String>, String)>> = None;
+    if q.contains_key("run") {
+        result = Some(match &built {
+            Err((f, m)) => Err((Some(f.clone()), m.clone())),
+            Ok((file, t)) => {
+                match run_scenario(&web, toml::to_string(t).unwrap_or_default(), file.clone()).await
+                {
+                    Ok(Ok(v)) => Ok(v),
+                    Ok(Err(e)) => Err((e.field, e.message)),
+                    Err(b) => {
+                        status = StatusCode::TOO_MANY_REQUESTS;
+                        Err((
+                            None,
+                            format!(
+                                "the server is busy (limit {} jobs); try again in a few seconds",
+                                b.limit
+                            ),
+                        ))
+                    }
+                }
+            }
+        });
+        if matches!(result, Some(Err(_))) && status == StatusCode::OK {
+            status = StatusCode::UNPROCESSABLE_ENTITY;
+        }
+    }
+    let preset = q
+        .get("preset")
+        .cloned()
+        .unwrap_or_else(|| PRESETS[0].0.to_string());
+    let procedures: Vec<String> = {
+        let mut v: Vec<String> = PRESETS
+            .iter()
+            .filter_map(|(_, p)| {
+                let t: toml::Table = p.parse().ok()?;
+                Some(show(get_path(&t, &["procedure", "kind"])))
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let body = html! {
+        form.preset method="get" action="/simulate" {
+            label for="preset" { "Preset scenario" }
+            select #preset name="preset" {
+                @for (n, _) in PRESETS { option value=(n) selected[*n == preset] { (n.replace('_', " ")) } }
+            }
+            button type="submit" { "Load preset" }
+        }
+        form #simulate-form method="get" action="/simulate" {
+            input type="hidden" name="preset" value=(preset);
+            input type="hidden" name="run" value="1";
+            fieldset {
+                legend { "Product" }
+                (field(&values, "source", Some("sources")))
+                datalist #sources { @for s in ["human_msc_adipose", "human_msc_umbilical_cord", "platelet", "plant", "vehicle"] { option value=(s) {} } }
+                (field(&values, "particles_per_ml", None))
+                (field(&values, "mode_nm", None))
+                (field(&values, "formulation", Some("formulations")))
+                datalist #formulations { option value="liquid" {} option value="lyophilized" {} }
+                (field(&values, "storage_temperature_c", None))
+                (field(&values, "storage_age_days", None))
+            }
+            fieldset {
+                legend { "Skin" }
+                (field(&values, "site", Some("sites")))
+                datalist #sites { @for s in ["cheek", "forehead", "forearm"] { option value=(s) {} } }
+                (field(&values, "age_years", None))
+            }
+            fieldset {
+                legend { "Procedure and regimen" }
+                div.field {
+                    label for="f-procedure" { "Procedure" }
+                    select #f-procedure name="procedure" {
+                        @for p in &procedures { option value=(p) selected[values.get("procedure") == Some(p)] { (p.replace('_', " ")) } }
+                    }
+                }
+                (field(&values, "applications_per_day", None))
+                (field(&values, "days", None))
+                (field(&values, "duration_h", None))
+            }
+            button #run type="submit" { "Simulate" }
+        }
+        @if let Some(r) = &result {
+            section #result aria-labelledby="result-h" {
+                h2 #result-h { "Result" }
+                @match r {
+                    Err((f, m)) => div.error role="alert" { p { @if let Some(f) = f { strong { (f) ": " } } (m) } },
+                    Ok(doc) => {
+                        p { (doc["scenario"]["name"].as_str().unwrap_or("")) }
+                        @if let Some(p) = outcome_plot(doc) { (p) }
+                        h3 { "Wound closure" }
+                        p #wound {
+                            @match doc["outcomes"]["wound_closure_h"].as_f64() {
+                                Some(h) => { "95 % re-epithelialized after " (format!("{h:.1}")) " h" }
+                                None => "No wound to close.",
+                            }
+                            @if let Some(h) = doc["outcomes"]["channel_closure_h"].as_f64() {
+                                " Channels closed (95 %) after " (format!("{h:.1}")) " h."
+                            }
+                        }
+                        @if let Some(mb) = doc["transport"].get("mass_balance") {
+                            h3 { "Mass balance (per cm²)" }
+                            table #mass-balance {
+                                caption { "Where the applied vesicles are at the end" }
+                                thead { tr { th scope="col" { "compartment" } th scope="col" { "vesicles per cm²" } } }
+                                tbody {
+                                    tr { th scope="row" { "applied" } td { (fmt_num(&mb["applied_per_cm2"])) } }
+                                    @if let Some(c) = mb["compartments_per_cm2"].as_object() {
+                                        @for (k, v) in c { tr { th scope="row" { (k.replace('_', " ")) } td { (fmt_num(v)) } } }
+                                    }
+                                    tr { th scope="row" { "recovery" } td { (fmt_num(&mb["recovery"])) } }
+                                }
+                            }
+                        }
+                        h3 { "Download" }
+                        ul.downloads {
+                            li { a href={"/simulate/download?" (query_string(&q, &[("format", "json")]))} download={(file.trim_start_matches("scenarios/").trim_end_matches(".toml")) ".json"} { "JSON" } }
+                            li { a href={"/simulate/download?" (query_string(&q, &[("format", "csv")]))} download="outcomes.csv" { "CSV (outcomes)" } }
+                            li { a href={"/simulate/download?" (query_string(&q, &[("format", "toml")]))} download="scenario.toml" { "Scenario (TOML)" } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page_response(status, layout("Simulate", "/simulate", body))
+}
+
+fn field(values: &HashMap<String, String>, key: &str, list: Option<&str>) -> Markup {
+    let label = FIELDS
+        .iter()
+        .find(|f| f.0 == key)
+        .map(|f| f.2)
+        .unwrap_or(key);
+    let id = format!("f-{key}");
+    let numeric = list.is_none();
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            input id=(id) name=(key) value=(values.get(key).cloned().unwrap_or_default())
+                inputmode=[numeric.then_some("decimal")] list=[list] autocomplete="off";
+        }
+    }
+}
+
+async fn download(
+    State(web): State<Arc<Web>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let (file, t) = match scenario_from_query(&q) {
+        Ok(x) => x,
+        Err((f, m)) => return crate::api::error(StatusCode::UNPROCESSABLE_ENTITY, Some(&f), m),
+    };
+    let text = toml::to_string(&t).unwrap_or_default();
+    let format = q.get("format").map(String::as_str).unwrap_or("json");
+    if format == "toml" {
+        return text_file(text, "application/toml", "scenario.toml");
+    }
+    if format != "json" && format != "csv" {
+        return crate::api::error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("format"),
+            format!("format `{format}`: use json, csv or toml"),
+        );
+    }
+    let doc = match run_scenario(&web, text, file).await {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => {
+            return crate::api::error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e.field.as_deref(),
+                e.message,
+            )
+        }
+        Err(b) => return crate::api::busy(b),
+    };
+    if format == "json" {
+        let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        s.push('\n');
+        return text_file(s, "application/json", "simulation.json");
+    }
+    text_file(outcomes_csv(&doc), "text/csv", "outcomes.csv")
+}
+
+/// The outcome series as CSV: `time_d` and each series of the document (the columns of
+/// `exoskin simulate --out DIR`'s outcomes.csv, in the document's order).
+fn outcomes_csv(doc: &Value) -> String {
+    let Some(s) = doc["outcomes"].as_object() else {
+        return String::from("time_d\n");
+    };
+    let cols: Vec<(&String, Vec<f64>)> = s
+        .iter()
+        .filter(|(k, v)| *k != "times_d" && v.is_array())
+        .filter_map(|(k, v)| Some((k, serde_json::from_value(v.clone()).ok()?)))
+        .collect();
+    let t: Vec<f64> =
+        serde_json::from_value(s.get("times_d").cloned().unwrap_or_default()).unwrap_or_default();
+    let mut out = String::from("time_d");
+    for (k, _) in &cols {
+        out.push(',');
+        out.push_str(k);
+    }
+    out.push('\n');
+    for (i, ti) in t.iter().enumerate() {
+        out.push_str(&ti.to_string());
+        for (_, v) in &cols {
+            out.push(',');
+            if let Some(x) = v.get(i) {
+                out.push_str(&x.to_string());
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn text_file(s: String, ct: &'static str, name: &str) -> Response {
+    let mut r = Response::new(Body::from(s));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+// ---------------------------------------------------------------- label
+
+async fn label(State(web): State<Arc<Web>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let text = q.get("text").cloned().unwrap_or_default();
+    let ocr = crate::ocr::available(&web.cfg);
+    let mut status = StatusCode::OK;
+    let report = (!text.trim().is_empty()).then(|| {
+        exoskin_api::label::decode(&text, "text")
+            .map(|r| serde_json::to_value(&r).unwrap_or(Value::Null))
+    });
+    if matches!(report, Some(Err(_))) {
+        status = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    let body = html! {
+        form #label-form method="get" action="/label" {
+            div.field {
+                label for="label-text" { "Ingredient list, as printed on the label" }
+                textarea #label-text name="text" rows="6" placeholder="Ingredients: Aqua, Glycerin, Human Adipose Stem Cell Exosomes" { (text) }
+            }
+            button #decode type="submit" { "Decode" }
+        }
+        section aria-labelledby="photo-h" {
+            h2 #photo-h { "Or a photo of the label" }
+            @if ocr {
+                div.field {
+                    label for="label-photo" { "Photo of the ingredient list (PNG or JPEG)" }
+                    input #label-photo type="file" accept="image/png,image/jpeg" capture="environment";
+                }
+                p #ocr-status role="status" aria-live="polite" {}
+            } @else {
+                p #ocr-missing.note role="note" { "Reading photos is not available on this server: OCR (Tesseract, Debian's tesseract-ocr and tesseract-ocr-eng) is not installed. Type or paste the list instead." }
+            }
+        }
+        @match &report {
+            None => {},
+            Some(Err(e)) => div.error role="alert" { p { (e.to_string()) } },
+            Some(Ok(r)) => (label_report(r)),
+        }
+    };
+    page_response(status, layout("Label", "/label", body))
+}
+
+fn label_report(r: &Value) -> Markup {
+    let empty = Vec::new();
+    let flags = r["flags"].as_array().unwrap_or(&empty);
+    let order = ["high", "medium", "low", "info"];
+    html! {
+        section #report aria-labelledby="ing-h" {
+            h2 #ing-h { "Ingredients" }
+            table #ingredients {
+                caption { "Each ingredient's class, with its note" }
+                thead { tr { th scope="col" { "#" } th scope="col" { "ingredient" } th scope="col" { "class" } th scope="col" { "note" } } }
+                tbody {
+                    @for i in r["ingredients"].as_array().unwrap_or(&empty) {
+                        tr {
+                            td { (i["position"]) }
+                            th scope="row" { (i["name"].as_str().unwrap_or("")) }
+                            td.class { (i["class"].as_str().map(|s| s.replace('_', " ")).unwrap_or_else(|| i["class"].to_string())) }
+                            td { (i["note"].as_str().unwrap_or("")) }
+                        }
+                    }
+                }
+            }
+            h2 { "Flags" }
+            @if flags.is_empty() { p { "No flags." } }
+            @for sev in order {
+                @let these: Vec<&Value> = flags.iter().filter(|f| f["severity"].as_str().map(|s| s.eq_ignore_ascii_case(sev)).unwrap_or(false)).collect();
+                @if !these.is_empty() {
+                    h3 { (sev) " severity" }
+                    ul.flags {
+                        @for f in these {
+                            li class={"flag sev-" (sev)} { strong { (f["code"].as_str().unwrap_or("")) } ": " (f["message"].as_str().unwrap_or("")) }
+                        }
+                    }
+                }
+            }
+            @if let Some(ev) = r["evidence"].as_array().filter(|e| !e.is_empty()) {
+                h2 { "Evidence" }
+                @for e in ev {
+                    article.evidence {
+                        h3 { (e["title"].as_str().unwrap_or("")) }
+                        p { strong { "Supports: " } (e["supports"].as_str().unwrap_or("")) }
+                        p { strong { "Does not support: " } (e["does_not_support"].as_str().unwrap_or("")) }
+                        p.source { (e["source"].as_str().unwrap_or("")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- scan
+
+async fn scan() -> Response {
+    page_response(
+        StatusCode::OK,
+        layout(
+            "Scan a batch code",
+            "/scan",
+            html! {
+                p { "Point the camera at the QR code on the box or bottle. When it is read, the verified certificate opens." }
+                div #camera {
+                    button #start-camera type="button" { "Start camera" }
+                    video #video playsinline muted aria-label="Camera view" {}
+                    canvas #frame hidden {}
+                }
+                div.field {
+                    label for="qr-photo" { "Or upload a photo of the code (PNG or JPEG)" }
+                    input #qr-photo type="file" accept="image/png,image/jpeg";
+                }
+                p #scan-status role="status" aria-live="polite" {}
+            },
+        ),
+    )
+}
+
+// ---------------------------------------------------------------- trial
+
+fn trial_plots(doc: &Value) -> Markup {
+    let empty = Vec::new();
+    let eps = doc["endpoints"].as_array().unwrap_or(&empty);
+    let mut names: Vec<&str> = eps.iter().filter_map(|e| e["name"].as_str()).collect();
+    names.dedup();
+    let mut panels = Vec::new();
+    for n in &names {
+        let rows: Vec<&Value> = eps
+            .iter()
+            .filter(|e| e["name"].as_str() == Some(n))
+            .collect();
+        let f = |k: &str| {
+            rows.iter()
+                .map(|e| e[k].as_f64().unwrap_or(f64::NAN))
+                .collect::<Vec<f64>>()
+        };
+        let s = Series::new("treated - control", f("visit_day"), f("mean_difference"))
+            .with_band(f("ci95_low"), f("ci95_high"));
+        let unit = rows.first().and_then(|e| e["unit"].as_str()).unwrap_or("");
+        panels.push(Panel::Chart(
+            Chart::new(
+                n.replace('_', " "),
+                "visit day",
+                format!("difference ({unit})"),
+            )
+            .with_series(s)
+            .with_hline(0.0),
+        ));
+    }
+    if panels.is_empty() {
+        return html! {};
+    }
+    match render_svg_titled("", &panels, 1, 640, 300) {
+        Ok(svg) => {
+            html! { figure.plot { (PreEscaped(svg.replacen("<svg ", "<svg role=\"img\" aria-label=\"Difference from control per endpoint and visit, with 95 % confidence intervals\" ", 1))) figcaption { "Treated minus control, change from baseline, with 95 % confidence intervals." } } }
+        }
+        Err(e) => html! { p.error { (e.to_string()) } },
+    }
+}
+
+async fn trial(State(web): State<Arc<Web>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let trials = bundled_trials(&web);
+    let chosen = q
+        .get("name")
+        .cloned()
+        .or_else(|| trials.first().cloned())
+        .unwrap_or_default();
+    let participants = q.get("participants").cloned().unwrap_or_default();
+    let seed = q.get("seed").cloned().unwrap_or_default();
+    let job = q.get("job").and_then(|id| web.jobs.get(id));
+    let doc = job.as_ref().and_then(|j| j.view().result);
+    let body = html! {
+        form #trial-form method="get" action="/trial" {
+            div.field {
+                label for="trial-name" { "Trial" }
+                select #trial-name name="name" {
+                    @for t in &trials { option value=(t) selected[*t == chosen] { (t.replace('_', " ")) } }
+                }
+            }
+            div.field {
+                label for="trial-participants" { "Participants (blank: the file's)" }
+                input #trial-participants name="participants" inputmode="numeric" value=(participants);
+            }
+            div.field {
+                label for="trial-seed" { "Seed (blank: the file's)" }
+                input #trial-seed name="seed" inputmode="numeric" value=(seed);
+            }
+            div.buttons {
+                button #run-trial type="submit" { "Run trial" }
+                button #run-power type="button" { "Sample size (power)" }
+                button #cancel-job type="button" hidden { "Cancel" }
+            }
+        }
+        div #progress-box hidden {
+            label for="job-progress" { "Progress" }
+            progress #job-progress max="1" value="0" {}
+            p #job-status role="status" aria-live="polite" {}
+        }
+        section #power-result aria-live="polite" {}
+        @if let Some(doc) = &doc {
+            section #trial-result aria-labelledby="tr-h" {
+                h2 #tr-h { (doc["trial"].as_str().unwrap_or("Results")) }
+                p { (doc["design"].as_str().unwrap_or("")) " design, " (doc["participants"]) " participants, seed " (doc["seed"]) ", responses " (doc["response_mode"].as_str().unwrap_or("")) }
+                (trial_plots(doc))
+                div.scroll {
+                    table #endpoints {
+                        caption { "Per endpoint and visit: treated minus control change from baseline" }
+                        thead { tr { th scope="col" { "endpoint" } th scope="col" { "day" } th scope="col" { "difference" } th scope="col" { "95 % CI" } th scope="col" { "p" } } }
+                        tbody {
+                            @for e in doc["endpoints"].as_array().unwrap_or(&Vec::new()) {
+                                tr {
+                                    th scope="row" { (e["name"].as_str().unwrap_or("")) }
+                                    td { (e["visit_day"]) }
+                                    td { (fmt_num(&e["mean_difference"])) }
+                                    td { "[" (fmt_num(&e["ci95_low"])) ", " (fmt_num(&e["ci95_high"])) "]" }
+                                    td { (fmt_num(&e["p_value"])) @if e["significant"] == true { " *" } }
+                                }
+                            }
+                        }
+                    }
+                }
+                p.note { "* p < alpha, no multiplicity correction." }
+            }
+        } @else if q.contains_key("job") {
+            p.note { "That run is no longer kept; run it again." }
+        }
+    };
+    page_response(StatusCode::OK, layout("Virtual trial", "/trial", body))
+}
