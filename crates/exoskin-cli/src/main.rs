@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 mod batch;
 mod calibrate;
+mod credibility;
 mod export;
 mod label;
 mod plots;
@@ -52,6 +53,8 @@ struct Cli {
 enum Command {
     /// Run a scenario file (franz_cell, in_vivo or cell_culture) and report transport and outcomes.
     Simulate(simulate::Args),
+    /// Write a credibility report (ASME V&V 40 shape) for the bundled microneedling scenario.
+    Credibility(credibility::CredibilityArgs),
     /// Global sensitivity of one output to every uncertain parameter (Sobol indices or Morris).
     Sensitivity(uq::SensitivityArgs),
     /// Fit the response parameters to the peer-reviewed calibration set; validate; write a report.
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Simulate(a) => simulate::run(a),
         Command::Sensitivity(a) => uq::run_sensitivity(a),
+        Command::Credibility(a) => credibility::run_credibility(a),
         Command::Calibrate(a) => calibrate::run(a),
         Command::Claims(a) => calibrate::run_claims(a),
         Command::Label(a) => label::run(a),
