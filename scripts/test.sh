@@ -8,6 +8,13 @@ need_apt=()
 command -v zbarimg >/dev/null 2>&1 || need_apt+=(zbar-tools)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 { command -v slurmctld && command -v munged; } >/dev/null 2>&1 || need_apt+=(slurm-wlm munge)
+# The web app's browser checks: headless Chromium with its driver, Tesseract for label
+# photos, npm for axe-core.
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+command -v tesseract >/dev/null 2>&1 || need_apt+=(tesseract-ocr)
+ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata >/dev/null 2>&1 || need_apt+=(tesseract-ocr-eng)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -31,3 +38,4 @@ python3 scripts/check_salib.py 2>&1  # sensitivity indices vs SALib, R-hat/ESS v
 python3 scripts/check_ics.py 2>&1  # routine plan's .ics vs the icalendar parser
 python3 scripts/check_python.py 2>&1  # the Python package (pytest): results equal the CLI's JSON
 python3 scripts/check_sbml.py 2>&1  # SBML export vs libsbml consistency and libroadrunner trajectories
+python3 scripts/check_web.py 2>&1  # web app: API == CLI, OpenAPI, browser flows, axe, load

@@ -181,7 +181,7 @@ pub struct ServeArgs {
     /// requests get 429.
     #[arg(long, default_value_t = 16)]
     max_jobs: usize,
-    /// Web app: jobs running at once (default: the cores, at most 8).
+    /// Web app: jobs running at once (default: the cores less one, 1 to 8).
     #[arg(long)]
     job_workers: Option<usize>,
     /// Web app: the directory holding trials/ (the bundled trial files).

@@ -1,6 +1,9 @@
 //! The JSON API under `/api/v1`. Bad input is a 4xx JSON `{"field", "message"}` with the
 //! CLI's message; a full queue is 429 with `Retry-After`.
 
+// Helpers return the finished error answer; it is built at most once per request.
+#![allow(clippy::result_large_err)]
+
 use crate::jobs::{Busy, ErrorBody, JobView, Status};
 use crate::{Web, WebError};
 use axum::body::{Body, Bytes};

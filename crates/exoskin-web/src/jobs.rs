@@ -1,6 +1,8 @@
 //! The job queue: every CPU-heavy request (a simulation answered directly as well as a trial
 //! or power job answered with `202`) takes one of `max_jobs` slots or is refused with 429,
-//! and runs on tokio's blocking pool with at most `workers` running at once.
+//! and runs on tokio's blocking pool with at most `workers` running at once. Direct runs
+//! (answered in the request) have `workers` threads of their own, so they never wait
+//! behind a long trial or power job.
 //!
 //! Cancelling sets a flag that the job's progress callbacks check; a cancelled job unwinds
 //! out of the model code from there with [`std::panic::resume_unwind`] (which runs no panic
@@ -140,6 +142,7 @@ pub struct Jobs {
     limit: usize,
     slots: Arc<Semaphore>,
     workers: Arc<Semaphore>,
+    quick: Arc<Semaphore>,
     table: Mutex<Table>,
     keep_finished: usize,
 }
@@ -163,6 +166,7 @@ impl Jobs {
             limit: max_jobs.max(1),
             slots: Arc::new(Semaphore::new(max_jobs.max(1))),
             workers: Arc::new(Semaphore::new(workers.max(1))),
+            quick: Arc::new(Semaphore::new(workers.max(1))),
             table: Mutex::new(Table::default()),
             keep_finished,
         }
@@ -180,6 +184,15 @@ impl Jobs {
     /// Queue `work`; `Err(Busy)` when `max_jobs` are queued or running. Must be called
     /// inside the tokio runtime.
     pub fn submit(self: &Arc<Self>, kind: &str, work: Work) -> Result<Arc<Job>, Busy> {
+        self.submit_to(self.workers.clone(), kind, work)
+    }
+
+    fn submit_to(
+        self: &Arc<Self>,
+        pool: Arc<Semaphore>,
+        kind: &str,
+        work: Work,
+    ) -> Result<Arc<Job>, Busy> {
         let permit = self
             .slots
             .clone()
@@ -206,7 +219,7 @@ impl Jobs {
         let j = job.clone();
         tokio::spawn(async move {
             let _slot = permit;
-            let Ok(_worker) = me.workers.clone().acquire_owned().await else {
+            let Ok(_worker) = pool.acquire_owned().await else {
                 return;
             };
             if j.cancel.load(Ordering::SeqCst) {
@@ -255,7 +268,7 @@ impl Jobs {
 
     /// Run `work` through the queue and wait for its answer.
     pub async fn run(self: &Arc<Self>, kind: &str, work: Work) -> Result<JobView, Busy> {
-        let job = self.submit(kind, work)?;
+        let job = self.submit_to(self.quick.clone(), kind, work)?;
         let mut rx = job.subscribe();
         let _ = rx.wait_for(|s| s.status.finished()).await;
         let v = job.view();

@@ -61,9 +61,10 @@ pub struct WebConfig {
 
 impl Default for WebConfig {
     fn default() -> Self {
+        // One core stays free for the resolver and the pages while jobs run.
         let workers = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
+            .map(|n| n.get().saturating_sub(1))
+            .unwrap_or(1)
             .clamp(1, 8);
         WebConfig {
             max_jobs: 16,

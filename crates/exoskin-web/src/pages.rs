@@ -123,6 +123,7 @@ fn layout(title: &str, here: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light dark";
                 title { (title) " · exoskin" }
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href="/assets/app.css";
                 script src="/assets/app.js" defer {}
             }
@@ -857,7 +858,7 @@ async fn trial(State(web): State<Arc<Web>>, Query(q): Query<HashMap<String, Stri
                 h2 #tr-h { (doc["trial"].as_str().unwrap_or("Results")) }
                 p { (doc["design"].as_str().unwrap_or("")) " design, " (doc["participants"]) " participants, seed " (doc["seed"]) ", responses " (doc["response_mode"].as_str().unwrap_or("")) }
                 (trial_plots(doc))
-                div.scroll {
+                div.scroll tabindex="0" role="region" aria-label="Results table" {
                     table #endpoints {
                         caption { "Per endpoint and visit: treated minus control change from baseline" }
                         thead { tr { th scope="col" { "endpoint" } th scope="col" { "day" } th scope="col" { "difference" } th scope="col" { "95 % CI" } th scope="col" { "p" } } }
