@@ -66,7 +66,7 @@ pub struct CredibilityArgs {
     #[arg(long, default_value_t = 128)]
     pub members: usize,
     /// Morris trajectories for the sensitivity section.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 4)]
     pub trajectories: usize,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_name = "N")]
@@ -106,7 +106,10 @@ fn code_verification() -> anyhow::Result<Value> {
         let s = parse(text, name).map_err(|e| bad_input(e.to_string()))?;
         let r = run(s, name).map_err(|e| bad_input(e.to_string()))?;
         if let Some(t) = &r.transport {
-            balance.push(json!({"scenario": name, "recovery": t.run().recovery(), "error": (t.run().recovery() - 1.0).abs()}));
+            let rec = t.run().recovery();
+            balance.push(
+                json!({"scenario": name, "recovery": rec, "error": rec.map(|x| (x - 1.0).abs())}),
+            );
         }
     }
     Ok(json!({
