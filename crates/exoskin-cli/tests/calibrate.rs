@@ -1,6 +1,7 @@
 //! `exoskin calibrate --mcmc`: bad settings exit 2 with the flag, its range and a fix,
 //! before any simulation runs.
 
+#[allow(dead_code)] // json_of is not needed here
 mod common;
 
 use common::exe;
