@@ -125,15 +125,17 @@ fn evaluate(
     Ok((y, groups.len()))
 }
 
+/// The parameters of a failing design row that sit in their prior's outer 5 % on either
+/// side (the likeliest culprits), at most four, for the error message.
 fn describe(space: &Space, u: &[f64]) -> String {
     let vals = space.values(u);
     let shown: Vec<String> = space
         .params
         .iter()
-        .zip(&vals)
-        .filter(|(p, &x)| (x - p.prior.median).abs() > 0.5 * (p.prior.hi - p.prior.lo).abs() * 0.8)
+        .zip(u.iter().zip(&vals))
+        .filter(|(_, (&q, _))| !(0.05..=0.95).contains(&q))
         .take(4)
-        .map(|(p, x)| format!("{} = {x:.3e}", p.name))
+        .map(|(p, (_, x))| format!("{} = {x:.3e}", p.name))
         .collect();
     if shown.is_empty() {
         "parameters near their medians".into()

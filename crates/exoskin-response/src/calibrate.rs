@@ -284,11 +284,7 @@ pub fn percentiles(mut v: Vec<f64>) -> Option<[f64; 3]> {
         return None;
     }
     v.sort_by(f64::total_cmp);
-    let q = |p: f64| {
-        let i = p * (v.len() - 1) as f64;
-        let (a, b) = (i.floor() as usize, i.ceil() as usize);
-        v[a] + (i - a as f64) * (v[b] - v[a])
-    };
+    let q = |p: f64| exoskin_uq::quantile(&v, p);
     Some([q(0.05), q(0.5), q(0.95)])
 }
 
