@@ -6,8 +6,11 @@
 //! parallelism and SIMD over classes), the "substrates solved together as vectors" idea of
 //! BioFVM. Storage: entry (i, j) of system s, `i - bw <= j <= i`, lives at
 //! `((i * (bw + 1) + (j + bw - i)) * k + s)`. Factorization costs `k n bw^2` flops, a solve
-//! `2 k n bw`; here `bw = 2` (1D with a follicle column, interleaved) or the number of radial
-//! cells (2D, row-major).
+//! `2 k n bw`; here `bw = 2` (1D with a follicle column, interleaved) or the shorter side of
+//! the (r, z) grid (its radial rings plus one, or its depth rows; see `invivo::Axisym`).
+//! These kernels are the product's inner loop, kept here rather than taken from a sparse
+//! solver crate: batches of a few systems with the class index innermost are not a layout
+//! those crates offer, and the band's fill is complete anyway on these grids.
 
 /// `k` symmetric banded matrices of size `n` and bandwidth `bw` (lower band stored).
 #[derive(Debug, Clone)]
@@ -138,13 +141,120 @@ impl BandedBatch {
     /// the dispatch beside the specialised copies they lost about 40 % of their speed).
     #[inline(never)]
     fn factor_wide(&mut self) -> Result<(), NotPositiveDefinite> {
-        self.factor_band(self.bw, self.k)
+        match self.k {
+            1 => self.factor_classes::<1>(),
+            2 => self.factor_classes::<2>(),
+            3 => self.factor_classes::<3>(),
+            4 => self.factor_classes::<4>(),
+            5 => self.factor_classes::<5>(),
+            6 => self.factor_classes::<6>(),
+            7 => self.factor_classes::<7>(),
+            8 => self.factor_classes::<8>(),
+            _ => self.factor_band(self.bw, self.k),
+        }
+    }
+
+    /// The wide-band factorization with the system count a constant `K`: each row's dot
+    /// products run over `K` systems at once in registers (fixed-size arrays), which the
+    /// compiler vectorizes, in four partial sums so that the multiply-adds do not wait on one
+    /// another (the sums are then those of [`factor_band`](Self::factor_band) to rounding).
+    fn factor_classes<const K: usize>(&mut self) -> Result<(), NotPositiveDefinite> {
+        debug_assert_eq!(K, self.k);
+        let bw = self.bw;
+        let w = (bw + 1) * K;
+        for i in 0..self.n {
+            let j0 = i.saturating_sub(bw);
+            let (done, rest) = self.a.split_at_mut(i * w);
+            let row = &mut rest[..w];
+            for j in j0..i {
+                let cij = j + bw - i;
+                let ri = &row[(j0 + bw - i) * K..(j + bw - i) * K];
+                let rj = &done[j * w + (j0 + bw - j) * K..j * w + bw * K];
+                let mut dot = [0.0; K];
+                for (x, y) in ri.chunks_exact(K).zip(rj.chunks_exact(K)) {
+                    for s in 0..K {
+                        dot[s] += x[s] * y[s];
+                    }
+                }
+                let inv_j = &self.inv[j * K..(j + 1) * K];
+                let out = &mut row[cij * K..(cij + 1) * K];
+                for s in 0..K {
+                    out[s] = (out[s] - dot[s]) * inv_j[s];
+                }
+            }
+            let mut dot = [0.0; K];
+            for x in row[(j0 + bw - i) * K..bw * K].chunks_exact(K) {
+                for s in 0..K {
+                    dot[s] += x[s] * x[s];
+                }
+            }
+            for s in 0..K {
+                let d = row[bw * K + s] - dot[s];
+                if !d.is_finite() || d <= 0.0 {
+                    return Err(NotPositiveDefinite { system: s, row: i });
+                }
+                let l = d.sqrt();
+                row[bw * K + s] = l;
+                self.inv[i * K + s] = 1.0 / l;
+            }
+        }
+        Ok(())
     }
 
     /// See [`factor_wide`](Self::factor_wide).
     #[inline(never)]
     fn solve_wide(&self, b: &mut [f64]) {
-        self.solve_band(self.bw, self.k, b)
+        match self.k {
+            1 => self.solve_classes::<1>(b),
+            2 => self.solve_classes::<2>(b),
+            3 => self.solve_classes::<3>(b),
+            4 => self.solve_classes::<4>(b),
+            5 => self.solve_classes::<5>(b),
+            6 => self.solve_classes::<6>(b),
+            7 => self.solve_classes::<7>(b),
+            8 => self.solve_classes::<8>(b),
+            _ => self.solve_band(self.bw, self.k, b),
+        }
+    }
+
+    /// The wide-band solve with the system count a constant `K`, as
+    /// [`factor_classes`](Self::factor_classes) is to the factorization (same arithmetic in
+    /// the same order as [`solve_band`](Self::solve_band)).
+    fn solve_classes<const K: usize>(&self, b: &mut [f64]) {
+        debug_assert_eq!(K, self.k);
+        let bw = self.bw;
+        let w = (bw + 1) * K;
+        for i in 0..self.n {
+            let j0 = i.saturating_sub(bw);
+            let row = &self.a[i * w..(i + 1) * w];
+            let (before, tail) = b.split_at_mut(i * K);
+            let mut x: [f64; K] = tail[..K].try_into().expect("K entries");
+            let ls = row[(j0 + bw - i) * K..bw * K].chunks_exact(K);
+            for (l, bq) in ls.zip(before[j0 * K..].chunks_exact(K)) {
+                for s in 0..K {
+                    x[s] -= l[s] * bq[s];
+                }
+            }
+            for s in 0..K {
+                tail[s] = x[s] * self.inv[i * K + s];
+            }
+        }
+        for i in (0..self.n).rev() {
+            let row = &self.a[i * w..(i + 1) * w];
+            let j0 = i.saturating_sub(bw);
+            let (before, tail) = b.split_at_mut(i * K);
+            let mut x = [0.0; K];
+            for s in 0..K {
+                x[s] = tail[s] * self.inv[i * K + s];
+                tail[s] = x[s];
+            }
+            let ls = row[(j0 + bw - i) * K..bw * K].chunks_exact(K);
+            for (l, bq) in ls.zip(before[j0 * K..].chunks_exact_mut(K)) {
+                for s in 0..K {
+                    bq[s] -= l[s] * x[s];
+                }
+            }
+        }
     }
 
     /// The factorization kernel for bandwidth `bw` and `k` systems (equal to `self.bw` and
@@ -337,9 +447,14 @@ mod tests {
 
     #[test]
     fn solves_random_spd_band_systems_to_rounding() {
-        // Every specialised kernel (bandwidth 0-3, one system or several) and the general one.
+        // Every specialised kernel (bandwidth 0-3, one system or several; wide bands with 1-8
+        // systems a constant) and the general one (wide, 9 systems).
         for (n, bw, k) in [
             (57, 5, 1),
+            (64, 25, 6),
+            (41, 30, 8),
+            (30, 12, 9),
+            (12, 20, 5),
             (40, 2, 7),
             (30, 8, 3),
             (1, 0, 2),
@@ -375,6 +490,23 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn kernels_with_a_constant_system_count_match_the_general_ones_bit_for_bit() {
+        for k in 1..=8 {
+            let a = random_batch(45, 17, k);
+            let (mut fast, mut general) = (a.clone(), a.clone());
+            fast.factor().unwrap();
+            general.factor_band(17, k).unwrap();
+            assert_eq!(fast.a, general.a, "factors, k = {k}");
+            assert_eq!(fast.inv, general.inv, "pivots, k = {k}");
+            let b: Vec<f64> = (0..45 * k).map(|i| (i as f64 * 0.37).cos()).collect();
+            let (mut x, mut y) = (b.clone(), b.clone());
+            fast.solve(&mut x);
+            general.solve_band(17, k, &mut y);
+            assert_eq!(x, y, "solutions, k = {k}");
         }
     }
 

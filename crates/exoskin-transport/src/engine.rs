@@ -2,7 +2,9 @@
 //! saturation, and the bookkeeping that closes the mass balance.
 
 use crate::error::TransportError;
-use crate::network::{Accounts, Network, Stepper, N_SINKS, UM_ML_TO_PER_CM2};
+use crate::network::{
+    bandwidth_without_first, Accounts, Network, Stepper, N_SINKS, UM_ML_TO_PER_CM2,
+};
 use serde::Serialize;
 
 /// An amount put into a cell at a time (a product application, a finite donor).
@@ -109,7 +111,16 @@ pub fn run(mut s: Setup) -> Result<Run, TransportError> {
     // Without uptake capacity anywhere, saturations stay 0 and nothing is internalized.
     let uptake = s.uptake_capacity.iter().any(|&c| c > 0.0);
     let mut saturation = vec![0.0; n];
-    let mut stepper = Stepper::new(n, bw, ncls);
+    // Cell 0 is solved as a border when the band is then less than half as wide (a grid
+    // numbered by columns, whose film touches every column's top cell).
+    let bw_rest = s
+        .nets
+        .iter()
+        .map(bandwidth_without_first)
+        .max()
+        .unwrap_or(0);
+    let border = n > 1 && 2 * bw_rest < bw;
+    let mut stepper = Stepper::new(n, if border { bw_rest } else { bw }, ncls, border);
     // Without property updates and without saturable uptake (saturation then stays 0 in
     // every cell) the step matrix is a function of the step size alone: reuse its factors.
     stepper.reuse_factors(s.update.is_none() && !uptake);

@@ -129,7 +129,7 @@ pub const MAX_CACHED_FACTORS: usize = 32;
 /// Work space for one step of all size classes, reused to avoid allocation in the time loop.
 #[derive(Debug, Clone)]
 pub struct Stepper {
-    lu: BandedBatch,
+    lu: Factored,
     k: usize,
     diag: Vec<f64>,
     rhs: Vec<f64>,
@@ -138,15 +138,103 @@ pub struct Stepper {
     reuse: bool,
     /// Factored matrices by the bits of their step size, and the slot the next one replaces
     /// once [`MAX_CACHED_FACTORS`] are held.
-    factors: Vec<(u64, BandedBatch)>,
+    factors: Vec<(u64, Factored)>,
     evict: usize,
 }
 
+/// A factored step matrix. Without a border it is one banded matrix. With a border, cell 0
+/// (the film on the skin, coupled to every surface cell) is kept out of the band, whose
+/// width is then set by the rest of the grid:
+/// `A = [d c^T; c B]` is solved with the band's factor and the Schur complement of `B`,
+/// `x_0 = (b_0 - c^T B^-1 b') / (d - c^T B^-1 c)`, `x' = B^-1 b' - (B^-1 c) x_0`: one
+/// extra solve per factorization and two dot products per step, exact like the banded
+/// solve.
+#[derive(Debug, Clone)]
+struct Factored {
+    band: BandedBatch,
+    /// With a border: `c` (the border's column below the diagonal, band rows 0.., class
+    /// innermost), `B^-1 c` and the Schur complement per class; empty without.
+    col: Vec<f64>,
+    inv_col: Vec<f64>,
+    schur: Vec<f64>,
+}
+
+impl Factored {
+    fn bordered(&self) -> bool {
+        !self.schur.is_empty()
+    }
+
+    /// Factor the band, then (bordered) the Schur complement with the border's diagonal
+    /// `d` (one entry per class).
+    fn factor(&mut self, d: &[f64]) -> Result<(), crate::banded::NotPositiveDefinite> {
+        let off = usize::from(self.bordered());
+        self.band.factor().map_err(|mut e| {
+            e.row += off;
+            e
+        })?;
+        if self.bordered() {
+            let k = self.band.systems();
+            self.inv_col.copy_from_slice(&self.col);
+            self.band.solve(&mut self.inv_col);
+            for s in 0..k {
+                let mut cz = 0.0;
+                for (c, z) in self.col[s..]
+                    .iter()
+                    .step_by(k)
+                    .zip(self.inv_col[s..].iter().step_by(k))
+                {
+                    cz += c * z;
+                }
+                let schur = d[s] - cz;
+                if !schur.is_finite() || schur <= 0.0 {
+                    return Err(crate::banded::NotPositiveDefinite { system: s, row: 0 });
+                }
+                self.schur[s] = schur;
+            }
+        }
+        Ok(())
+    }
+
+    /// Solve in place; `b` holds every cell (the border first when there is one).
+    fn solve(&self, b: &mut [f64]) {
+        if !self.bordered() {
+            self.band.solve(b);
+            return;
+        }
+        let k = self.band.systems();
+        let (b0, rest) = b.split_at_mut(k);
+        self.band.solve(rest);
+        for s in 0..k {
+            let mut cy = 0.0;
+            for (c, y) in self.col[s..]
+                .iter()
+                .step_by(k)
+                .zip(rest[s..].iter().step_by(k))
+            {
+                cy += c * y;
+            }
+            b0[s] = (b0[s] - cy) / self.schur[s];
+        }
+        for (i, x) in rest.iter_mut().enumerate() {
+            *x -= self.inv_col[i] * b0[i % k];
+        }
+    }
+}
+
 impl Stepper {
-    /// Work space for `k` systems of `n` cells and bandwidth `bw`.
-    pub fn new(n: usize, bw: usize, k: usize) -> Self {
+    /// Work space for `k` systems of `n` cells and bandwidth `bw`; with `border`, cell 0 is
+    /// solved as a border of the band (see [`bandwidth_without_first`]) and `bw` is the
+    /// band's width without it.
+    pub fn new(n: usize, bw: usize, k: usize, border: bool) -> Self {
+        let nb = if border { n - 1 } else { n };
+        let extra = if border { nb * k } else { 0 };
         Stepper {
-            lu: BandedBatch::zeros(n, bw, k),
+            lu: Factored {
+                band: BandedBatch::zeros(nb, bw, k),
+                col: vec![0.0; extra],
+                inv_col: vec![0.0; extra],
+                schur: vec![0.0; if border { k } else { 0 }],
+            },
             k,
             diag: vec![0.0; n * k],
             rhs: vec![0.0; n * k],
@@ -184,7 +272,9 @@ impl Stepper {
     ) -> Result<(), TransportError> {
         let k = self.k;
         let n = nets[0].len();
-        self.lu.clear();
+        let off = usize::from(self.lu.bordered());
+        self.lu.band.clear();
+        self.lu.col.iter_mut().for_each(|x| *x = 0.0);
         for (s, net) in nets.iter().enumerate() {
             let cells = net.capacity.iter().zip(&net.sink_rate).zip(saturation);
             for (i, ((cap, r), sat)) in cells.enumerate() {
@@ -195,10 +285,15 @@ impl Stepper {
                 self.diag[l.cell * k + s] += dt * l.g;
             }
         }
-        // Off-diagonals edge by edge, all classes at once (the topology is shared).
+        // Off-diagonals edge by edge, all classes at once (the topology is shared); with a
+        // border, cell 0's edges go to its column and the band's rows start at cell 1.
         for (ei, e) in nets[0].edges.iter().enumerate() {
             let (hi, lo) = if e.a >= e.b { (e.a, e.b) } else { (e.b, e.a) };
-            let slot = self.lu.entry_mut(hi, lo);
+            let slot = if off == 1 && lo == 0 {
+                &mut self.lu.col[(hi - 1) * k..hi * k]
+            } else {
+                self.lu.band.entry_mut(hi - off, lo - off)
+            };
             for (s, net) in nets.iter().enumerate() {
                 let w = dt * net.edges[ei].g;
                 slot[s] -= w;
@@ -206,9 +301,10 @@ impl Stepper {
                 self.diag[e.b * k + s] += w;
             }
         }
-        for i in 0..n {
+        for i in off..n {
             self.lu
-                .entry_mut(i, i)
+                .band
+                .entry_mut(i - off, i - off)
                 .copy_from_slice(&self.diag[i * k..(i + 1) * k]);
         }
         // The assembly is an M-matrix with positive capacities: SPD for physical inputs
@@ -216,7 +312,7 @@ impl Stepper {
         // backward stable, so the booked flows close the mass balance to about 1e-13 over a
         // 12-week run (tests require 1e-9).
         self.lu
-            .factor()
+            .factor(&self.diag[..k])
             .map_err(|e| TransportError::NotPositiveDefinite {
                 class: e.system,
                 cell: e.row,
@@ -317,6 +413,18 @@ impl Stepper {
     }
 }
 
+/// The bandwidth of a network's matrix without cell 0's edges: when it is much smaller than
+/// [`Network::bandwidth`], cell 0 (the film, coupled to every surface cell of a grid numbered
+/// by columns) is better solved as a border of the band (see [`Stepper::new`]).
+pub fn bandwidth_without_first(net: &Network) -> usize {
+    net.edges
+        .iter()
+        .filter(|e| e.a != 0 && e.b != 0)
+        .map(|e| e.a.abs_diff(e.b))
+        .max()
+        .unwrap_or(0)
+}
+
 /// A 1D segment split into uniform cells.
 #[derive(Debug, Clone)]
 pub struct Segment {
@@ -346,6 +454,106 @@ pub fn faces(segments: &[Segment]) -> Vec<f64> {
 mod tests {
     use super::*;
 
+    /// A grid numbered by columns whose cell 0 (a film) touches the top cell of every column,
+    /// with sinks, a drain and per-class conductances.
+    fn film_over_columns(classes: usize, cols: usize, rows: usize) -> Vec<Network> {
+        (0..classes)
+            .map(|s| {
+                let mut net = Network::default();
+                net.push_cell(5.0, 5.0, 0, [0.0, 0.0, 0.0, 0.02, 0.0]);
+                let at = |c: usize, r: usize| 1 + c * rows + r;
+                for c in 0..cols {
+                    for r in 0..rows {
+                        let rate = 0.01 * ((c + r) % 4) as f64;
+                        net.push_cell(1.0 + 0.1 * r as f64, 1.0, 1, [rate, 0.0, 0.0, 0.0, 0.0]);
+                    }
+                }
+                let scale = 1.0 / (1.0 + s as f64);
+                for c in 0..cols {
+                    net.edges.push(Edge {
+                        a: 0,
+                        b: at(c, 0),
+                        g: 2.0 * scale,
+                        tracked: false,
+                    });
+                    for r in 0..rows {
+                        if r + 1 < rows {
+                            let g = (1.0 + 0.2 * ((r + c) % 5) as f64) * scale;
+                            net.edges.push(Edge {
+                                a: at(c, r),
+                                b: at(c, r + 1),
+                                g,
+                                tracked: r == 2,
+                            });
+                        }
+                        if c + 1 < cols {
+                            let g = 0.7 * scale;
+                            net.edges.push(Edge {
+                                a: at(c, r),
+                                b: at(c + 1, r),
+                                g,
+                                tracked: false,
+                            });
+                        }
+                    }
+                }
+                net.drains.push(Link {
+                    cell: at(cols - 1, rows - 1),
+                    g: 1.0,
+                    value: 0.0,
+                });
+                net
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_bordered_first_cell_gives_the_plain_band_solution() {
+        // The film coupled to every column makes the plain band as wide as the grid; as a
+        // border the band is one column wide. Both are exact: the states agree to rounding.
+        let (classes, cols, rows) = (3, 9, 5);
+        let nets = film_over_columns(classes, cols, rows);
+        let n = nets[0].len();
+        assert_eq!(nets[0].bandwidth(), (cols - 1) * rows + 1);
+        assert_eq!(bandwidth_without_first(&nets[0]), rows);
+        let run = |border: bool| {
+            let bw = if border { rows } else { nets[0].bandwidth() };
+            let mut st = Stepper::new(n, bw, classes, border);
+            let mut m: Vec<Vec<f64>> = (0..classes)
+                .map(|_| {
+                    let mut v = vec![0.0; n];
+                    v[0] = 1e6;
+                    v
+                })
+                .collect();
+            let mut acc = vec![Accounts::default(); classes];
+            let sat = vec![0.7; n];
+            let mut up = vec![0.0; n];
+            for step in 0..40 {
+                let dt = 0.01 * 1.2f64.powi(step % 10);
+                st.step(&nets, &mut m, dt, &sat, &mut acc, &mut up, 0.0)
+                    .unwrap();
+            }
+            (m, acc)
+        };
+        let (mb, ab) = run(true);
+        let (mp, ap) = run(false);
+        for s in 0..classes {
+            for i in 0..n {
+                assert!(
+                    (mb[s][i] - mp[s][i]).abs() <= 1e-12 * 1e6,
+                    "class {s} cell {i}"
+                );
+            }
+            assert!((ab[s].tracked - ap[s].tracked).abs() <= 1e-12 * 1e6);
+            assert!((ab[s].outflow - ap[s].outflow).abs() <= 1e-12 * 1e6);
+            // Mass balance of the bordered run: held + sinks + drained = applied.
+            let held: f64 = mb[s].iter().sum();
+            let sunk: f64 = ab[s].sinks.iter().sum();
+            assert!((held + sunk + ab[s].outflow - 1e6).abs() < 1e-13 * 1e6);
+        }
+    }
+
     #[test]
     fn a_closed_network_conserves_and_equilibrates_partitioned() {
         // Two cells with partition 1 and 4: at equilibrium u is equal, so m splits 1:4.
@@ -358,7 +566,7 @@ mod tests {
             g: 2.0,
             tracked: true,
         });
-        let mut st = Stepper::new(2, 1, 1);
+        let mut st = Stepper::new(2, 1, 1, false);
         let mut mm = vec![vec![10.0, 0.0]];
         let mut accs = vec![Accounts::default()];
         let sat = vec![1.0; 2];
@@ -428,8 +636,8 @@ mod tests {
             let nets = chain(classes);
             let n = nets[0].len();
             let sat = vec![0.0; n];
-            let mut fresh = Stepper::new(n, 1, classes);
-            let mut kept = Stepper::new(n, 1, classes);
+            let mut fresh = Stepper::new(n, 1, classes, false);
+            let mut kept = Stepper::new(n, 1, classes, false);
             kept.reuse_factors(true);
             let (mut m1, mut m2) = (vec![vec![0.0; n]; classes], vec![vec![0.0; n]; classes]);
             let mut a1 = vec![Accounts::default(); classes];
@@ -460,8 +668,8 @@ mod tests {
         let nets = chain(1);
         let n = nets[0].len();
         let sat = vec![0.0; n];
-        let mut fresh = Stepper::new(n, 1, 1);
-        let mut kept = Stepper::new(n, 1, 1);
+        let mut fresh = Stepper::new(n, 1, 1, false);
+        let mut kept = Stepper::new(n, 1, 1, false);
         kept.reuse_factors(true);
         let (mut m1, mut m2) = (vec![vec![0.0; n]], vec![vec![0.0; n]]);
         let (mut a1, mut a2) = (vec![Accounts::default()], vec![Accounts::default()]);
@@ -485,7 +693,7 @@ mod tests {
         // A zero capacity with no links: the matrix is singular.
         let mut net = Network::default();
         net.push_cell(0.0, 1.0, 0, [0.0; N_SINKS]);
-        let mut st = Stepper::new(1, 0, 1);
+        let mut st = Stepper::new(1, 0, 1, false);
         let r = st.step(
             std::slice::from_ref(&net),
             &mut [vec![1.0]],
@@ -525,7 +733,7 @@ mod tests {
     fn a_single_sink_decays_as_backward_euler_and_books_the_loss() {
         let mut net = Network::default();
         net.push_cell(2.0, 1.0, 0, [0.0, 0.0, 0.1, 0.0, 0.0]);
-        let mut st = Stepper::new(1, 0, 1);
+        let mut st = Stepper::new(1, 0, 1, false);
         let mut m = vec![vec![1.0]];
         let mut acc = vec![Accounts::default()];
         let mut up = vec![0.0];
