@@ -176,7 +176,7 @@ impl Factored {
             let k = self.band.systems();
             self.inv_col.copy_from_slice(&self.col);
             self.band.solve(&mut self.inv_col);
-            for s in 0..k {
+            for (s, (slot, ds)) in self.schur.iter_mut().zip(d).enumerate() {
                 let mut cz = 0.0;
                 for (c, z) in self.col[s..]
                     .iter()
@@ -185,11 +185,11 @@ impl Factored {
                 {
                     cz += c * z;
                 }
-                let schur = d[s] - cz;
+                let schur = ds - cz;
                 if !schur.is_finite() || schur <= 0.0 {
                     return Err(crate::banded::NotPositiveDefinite { system: s, row: 0 });
                 }
-                self.schur[s] = schur;
+                *slot = schur;
             }
         }
         Ok(())
