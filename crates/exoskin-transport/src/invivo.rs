@@ -934,9 +934,9 @@ mod tests {
             panic!("an in-vivo scenario")
         };
         let p = TransportParams::defaults();
-        let cols = simulate(&v, &p, None).unwrap();
+        let cols = simulate(&v, p, None).unwrap();
         BY_ROWS.with(|b| b.set(true));
-        let rows = simulate(&v, &p, None).unwrap();
+        let rows = simulate(&v, p, None).unwrap();
         BY_ROWS.with(|b| b.set(false));
         let (a, b) = (&cols.run, &rows.run);
         let scale = a.applied_per_cm2.last().copied().unwrap();
