@@ -7,6 +7,13 @@
 #   FIPY=1 bash scripts/bench_reference.sh             # also FiPy 4.0.3 (takes minutes)
 #   BASELINE=/path/to/older/exoskin bash scripts/bench_reference.sh   # before/after
 #
+# With BASELINE it also runs, side by side, the ensemble benchmark: a MEMBERS-member
+# ensemble (default 256) of the bundled microneedling scenario on THREADS threads (default
+# 2) against single runs of the baseline (the target: no more than 40 of them), and one run
+# on a wide (r, z) grid (96 radial cells) with each build. Build a baseline from an older
+# commit with, e.g.:
+#   git worktree add /tmp/exo-old 0a0a803 && (cd /tmp/exo-old && cargo build --release -p exoskin)
+#
 # Uses the local virtual environment .venv-stats (created when missing; NumPy and SciPy
 # wheels, FiPy when asked), builds exoskin and the solve-timing example, and times whole
 # processes with hyperfine (installed with apt-get when missing and run as root; otherwise
@@ -78,5 +85,28 @@ echo "|---|---|---|"
 echo "| this build | $(ms "$med") ms | $(ms "$min") ms |"
 if [ -n "${BASELINE:-}" ]; then
     read -r med min < <(process_time 10 "$BASELINE" simulate "$invivo" --json)
+    echo "| $BASELINE | $(ms "$med") ms | $(ms "$min") ms |"
+fi
+
+if [ -n "${BASELINE:-}" ]; then
+    members="${MEMBERS:-256}"
+    threads="${THREADS:-2}"
+    echo "== ensemble: $members members of $invivo on $threads threads, against single runs of the baseline =="
+    read -r ens_med ens_min < <(process_time 3 "$exe" simulate "$invivo" --json --uncertainty "$members" --threads "$threads")
+    read -r base_med base_min < <(process_time 10 "$BASELINE" simulate "$invivo" --json)
+    read -r one_med one_min < <(process_time 10 "$exe" simulate "$invivo" --json)
+    echo "| run | median | minimum |"
+    echo "|---|---|---|"
+    echo "| baseline, one run | $(ms "$base_med") ms | $(ms "$base_min") ms |"
+    echo "| this build, one run | $(ms "$one_med") ms | $(ms "$one_min") ms |"
+    echo "| this build, $members-member ensemble, $threads threads | $(ms "$ens_med") ms | $(ms "$ens_min") ms |"
+    awk -v e="$ens_med" -v b="$base_med" 'BEGIN { printf "ensemble = %.1f baseline single runs (target: at most 40)\n", e / b }'
+
+    wide="$tmp/wide.toml"
+    { cat "$invivo"; printf '\n[numerics]\nradial_cells = 96\n'; } > "$wide"
+    echo "== one in-vivo run on a 96-ring grid (whole process, median and minimum of 3) =="
+    read -r med min < <(process_time 3 "$exe" simulate "$wide" --json)
+    echo "| this build | $(ms "$med") ms | $(ms "$min") ms |"
+    read -r med min < <(process_time 3 "$BASELINE" simulate "$wide" --json)
     echo "| $BASELINE | $(ms "$med") ms | $(ms "$min") ms |"
 fi
