@@ -3,10 +3,17 @@
 //!
 //! The space holds every parameter of `data/transport.toml` and `data/response.toml` with
 //! a `prior` (see [`exoskin_model::prior`]), the fitted response parameters with their
-//! posterior (log-normal about the fit with its Laplace SD, `data/response_fit.toml`), and
-//! the potency multiplier of the scenario's vesicle source where `data/potency.toml` gives
-//! it a `range_factor`. A point `u` of the unit cube maps onto parameter values by each
-//! prior's quantile function, so quasi-random (Sobol) points cover the priors evenly.
+//! posterior, and the potency multiplier of the scenario's vesicle source where
+//! `data/potency.toml` gives it a `range_factor`. A point `u` of the unit cube maps onto
+//! parameter values by each prior's quantile function, so quasi-random (Sobol) points cover
+//! the priors evenly.
+//!
+//! The shipped space ([`Space::shipped`]) takes the fitted parameters jointly from the MCMC
+//! sample (`data/response_posterior.csv`, 2,000 draws): one dimension, `response.posterior`,
+//! picks a draw, so the fit's correlations and heavy tails are kept (the Laplace
+//! approximation understates them: `tissue_delivery_factor` spans 0.010-2,079 in the
+//! sample). [`Space::new`] keeps the Laplace posterior (log-normal about the fit with its
+//! SD, `data/response_fit.toml`), one dimension per fitted parameter.
 //!
 //! An ensemble runs the scenario once per point; bands are the 5th, 50th and 95th
 //! percentiles across members at every output time. Members are computed independently
@@ -30,8 +37,10 @@ pub enum Group {
     Transport,
     /// `data/response.toml` (not fitted).
     Response,
-    /// A fitted response parameter (posterior).
+    /// A fitted response parameter (Laplace posterior).
     Fitted,
+    /// A draw of all fitted response parameters together from the MCMC sample.
+    Posterior,
     /// The potency multiplier of a vesicle source.
     Potency,
 }
@@ -55,13 +64,65 @@ pub struct Space {
     pub params: Vec<Uncertain>,
     tp: TransportParams,
     rp: ResponseParams,
+    /// The posterior sample a `Posterior` dimension draws from.
+    draws: Option<&'static exoskin_response::posterior::Draws>,
+    /// Spread of the drawn fitted values about the fit, in log space (1: the sample itself;
+    /// see [`Space::scaled`]).
+    draw_spread: f64,
 }
 
 impl Space {
-    /// The shipped parameters' space for a scenario.
+    /// The shipped parameters' space for a scenario, the fitted parameters drawn jointly from
+    /// the shipped MCMC sample.
     pub fn shipped(scenario: &Scenario) -> Result<Space, ApiError> {
         let rp = ResponseParams::shipped().map_err(|e| ApiError::bad(e.to_string()))?;
-        Space::new(scenario, TransportParams::defaults(), rp)
+        let draws = exoskin_response::posterior::Draws::shipped()
+            .map_err(|e| ApiError::bad(e.to_string()))?;
+        Space::new(scenario, TransportParams::defaults(), rp)?.with_draws(draws)
+    }
+
+    /// Replace the fitted parameters' Laplace dimensions by one dimension that picks a row of
+    /// a posterior sample (all fitted parameters at once). The sample must hold exactly the
+    /// fitted parameters.
+    pub fn with_draws(
+        mut self,
+        draws: &'static exoskin_response::posterior::Draws,
+    ) -> Result<Space, ApiError> {
+        let mut fitted: Vec<&String> = self.rp.fitted.keys().collect();
+        let mut names: Vec<&String> = draws.names.iter().collect();
+        fitted.sort();
+        names.sort();
+        if fitted != names {
+            return Err(ApiError::bad(format!(
+                "the posterior sample's parameters ({}) are not the fitted ones ({}); run `exoskin calibrate --mcmc` again",
+                draws.names.join(", "),
+                self.rp.fitted.keys().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        let at = self
+            .params
+            .iter()
+            .position(|p| p.group == Group::Fitted)
+            .unwrap_or(self.params.len());
+        self.params.retain(|p| p.group != Group::Fitted);
+        self.params.insert(
+            at.min(self.params.len()),
+            Uncertain {
+                name: "response.posterior".into(),
+                group: Group::Posterior,
+                prior: Prior::new(exoskin_model::PriorKind::Uniform, 0.5, 0.0, 1.0, "draw")
+                    .map_err(ApiError::bad)?,
+                source: format!(
+                    "a draw of the {} fitted parameters ({}) from the {} posterior draws of data/response_posterior.csv (exoskin calibrate --mcmc); the coordinate picks the row",
+                    draws.names.len(),
+                    draws.names.join(", "),
+                    draws.rows.len()
+                ),
+                key: String::new(),
+            },
+        );
+        self.draws = Some(draws);
+        Ok(self)
     }
 
     /// The space around given parameters.
@@ -126,6 +187,8 @@ impl Space {
             params,
             tp: tp.clone(),
             rp: rp.clone(),
+            draws: None,
+            draw_spread: 1.0,
         })
     }
 
@@ -135,11 +198,15 @@ impl Space {
     }
 
     /// The same space with every prior's spread scaled by `factor` (0..1) about its median.
+    /// A posterior sample's draws move towards the fit in log space by the same factor.
     pub fn scaled(&self, factor: f64) -> Space {
         let mut s = self.clone();
         for p in &mut s.params {
-            p.prior = p.prior.scaled(factor);
+            if p.group != Group::Posterior {
+                p.prior = p.prior.scaled(factor);
+            }
         }
+        s.draw_spread *= factor.clamp(0.0, 1.0);
         s
     }
 
@@ -194,6 +261,19 @@ impl Space {
                 Group::Response | Group::Fitted => rp
                     .set(&p.key, x)
                     .map_err(|e| ApiError::bad(e.to_string()))?,
+                Group::Posterior => {
+                    let Some(d) = self.draws else { continue };
+                    let row = ((x * d.rows.len() as f64) as usize).min(d.rows.len() - 1);
+                    for (name, &v) in d.names.iter().zip(&d.rows[row].3) {
+                        let fit = self.rp.fitted.get(name).map_or(v, |f| f.value);
+                        let v = if self.draw_spread == 1.0 {
+                            v
+                        } else {
+                            fit * (v / fit).powf(self.draw_spread)
+                        };
+                        rp.set(name, v).map_err(|e| ApiError::bad(e.to_string()))?;
+                    }
+                }
                 Group::Potency => rp
                     .scale_potency(&p.key, x)
                     .map_err(|e| ApiError::bad(e.to_string()))?,

@@ -1,5 +1,6 @@
 //! Ensembles: the bands hold the nominal run (whose parameters are the priors' medians),
-//! shrink as the priors shrink, and do not depend on the number of threads.
+//! shrink as the priors shrink, and do not depend on the number of threads; the shipped
+//! space draws the fitted parameters jointly from the MCMC sample.
 
 use exoskin_api::simulate::{parse, DEFAULT_SCENARIO};
 use exoskin_api::uncertainty::{ensemble, Control, Space};
@@ -37,8 +38,11 @@ fn width(doc: &Value, key: &str) -> f64 {
 #[test]
 fn bands_contain_the_nominal_run_shrink_with_the_priors_and_ignore_threads() {
     let s = scenario();
-    let space = Space::shipped(&s).unwrap();
-    // every prior's median is the nominal value, so the nominal run is the median-parameter run
+    // The Laplace space: every prior's median is the nominal value (the fit's for the fitted
+    // parameters), so the nominal run is the median-parameter run. (The MCMC sample's
+    // medians are not the fit's: see the next test.)
+    let rp = exoskin_response::ResponseParams::shipped().unwrap();
+    let space = Space::new(&s, exoskin_model::TransportParams::defaults(), rp).unwrap();
     assert!(space.dim() > 80, "{} uncertain parameters", space.dim());
     let e = pool(2)
         .install(|| ensemble(&s, "t", &space, 64, 7, &Control::default()))
@@ -105,6 +109,56 @@ fn bands_contain_the_nominal_run_shrink_with_the_priors_and_ignore_threads() {
         .unwrap();
     assert_eq!(one.doc, e.doc);
     assert_eq!(e.failed, 0, "{}", e.doc["uncertainty"]["first_failure"]);
+}
+
+#[test]
+fn the_shipped_space_draws_the_fitted_parameters_jointly_from_the_mcmc_sample() {
+    let s = scenario();
+    let rp = exoskin_response::ResponseParams::shipped().unwrap();
+    let laplace = Space::new(&s, exoskin_model::TransportParams::defaults(), rp).unwrap();
+    let space = Space::shipped(&s).unwrap();
+    let draws = exoskin_response::posterior::Draws::shipped().unwrap();
+    let nfit = rp.fitted.len();
+    assert_eq!(draws.names.len(), nfit);
+    // nine Laplace dimensions become one that picks a row
+    assert_eq!(space.dim(), laplace.dim() - nfit + 1);
+    let j = space
+        .params
+        .iter()
+        .position(|p| p.name == "response.posterior")
+        .unwrap();
+    let mut u = vec![0.5; space.dim()];
+    for (x, row) in [(0.0, 0), (0.49995, 999), (0.9999, 1999), (1.0, 1999)] {
+        u[j] = x;
+        let (_, got) = space.at(&u).unwrap();
+        for (name, v) in draws.names.iter().zip(&draws.rows[row].3) {
+            assert_eq!(got.value(name).unwrap(), *v, "{name} at u = {x}");
+        }
+    }
+    // a point posterior is the fit itself; half the spread is the geometric midpoint
+    u[j] = 0.3;
+    let row = &draws.rows[600].3;
+    let (_, at0) = space.scaled(0.0).at(&u).unwrap();
+    let (_, half) = space.scaled(0.5).at(&u).unwrap();
+    for (name, v) in draws.names.iter().zip(row) {
+        let fit = rp.fitted[name].value;
+        assert!(
+            (at0.value(name).unwrap() / fit - 1.0).abs() < 1e-12,
+            "{name}"
+        );
+        let mid = (fit * v).sqrt();
+        assert!(
+            (half.value(name).unwrap() / mid - 1.0).abs() < 1e-12,
+            "{name}"
+        );
+    }
+    // an ensemble over the shipped space runs and lists the dimension with its source
+    let e = pool(2)
+        .install(|| ensemble(&s, "t", &space, 32, 3, &Control::default()))
+        .unwrap();
+    assert_eq!(e.failed, 0);
+    let listed = e.doc["uncertainty"]["parameters"].as_array().unwrap();
+    assert!(listed.iter().any(|p| p["name"] == "response.posterior"));
 }
 
 #[test]

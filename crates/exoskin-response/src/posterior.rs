@@ -385,6 +385,81 @@ fn predictive_checks(
         .collect()
 }
 
+/// The shipped posterior sample, `data/response_posterior.csv` (written by
+/// `exoskin calibrate --mcmc`).
+pub const POSTERIOR_CSV: &str = include_str!("../../../data/response_posterior.csv");
+
+impl Draws {
+    /// Read a draws file (see [`draws_csv`]); `file` names it in errors.
+    pub fn parse(text: &str, file: &'static str) -> Result<Draws, ResponseError> {
+        let bad = |line: usize, message: String| ResponseError::Data {
+            file,
+            message: format!("line {line}: {message}"),
+        };
+        let mut header = String::new();
+        let mut names: Option<Vec<String>> = None;
+        let mut rows = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line_no = i + 1;
+            if let Some(h) = line.strip_prefix('#') {
+                header.push_str(h.trim_start());
+                header.push('\n');
+                continue;
+            }
+            if line.trim().is_empty() {
+                continue;
+            }
+            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+            let Some(names) = &names else {
+                if cells.len() < 4 || cells[..3] != ["chain", "draw", "log_posterior"] {
+                    return Err(bad(
+                        line_no,
+                        "the header must be `chain,draw,log_posterior,<parameter names>`".into(),
+                    ));
+                }
+                names = Some(cells[3..].iter().map(|c| c.to_string()).collect());
+                continue;
+            };
+            if cells.len() != names.len() + 3 {
+                return Err(bad(
+                    line_no,
+                    format!("{} values, expected {}", cells.len(), names.len() + 3),
+                ));
+            }
+            let int = |c: &str| {
+                c.parse::<usize>()
+                    .map_err(|_| bad(line_no, format!("`{c}` is not a whole number")))
+            };
+            let num = |c: &str| match c.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(v),
+                _ => Err(bad(line_no, format!("`{c}` is not a finite number"))),
+            };
+            let values = cells[3..]
+                .iter()
+                .map(|c| num(c))
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.push((int(cells[0])?, int(cells[1])?, num(cells[2])?, values));
+        }
+        let names = names.ok_or_else(|| bad(0, "no header line".into()))?;
+        if rows.is_empty() {
+            return Err(bad(0, "no draws".into()));
+        }
+        Ok(Draws {
+            names,
+            rows,
+            header,
+        })
+    }
+
+    /// The shipped draws ([`POSTERIOR_CSV`]; checked by the test suite, so an error here is a
+    /// build defect that callers report).
+    pub fn shipped() -> Result<&'static Draws, &'static ResponseError> {
+        static D: std::sync::OnceLock<Result<Draws, ResponseError>> = std::sync::OnceLock::new();
+        D.get_or_init(|| Draws::parse(POSTERIOR_CSV, "data/response_posterior.csv"))
+            .as_ref()
+    }
+}
+
 /// The draws file's text: `#` header lines, then `chain,draw,log_posterior,<parameters>`.
 pub fn draws_csv(d: &Draws) -> String {
     let mut s: String = d.header.lines().map(|l| format!("# {l}\n")).collect();
@@ -471,6 +546,42 @@ pub fn markdown(m: &Summary) -> String {
 mod tests {
     use super::*;
     use nalgebra::{DMatrix, DVector};
+
+    #[test]
+    fn the_shipped_draws_parse_round_trip_and_name_the_fitted_parameters() {
+        let d = Draws::shipped().unwrap();
+        assert_eq!(d.rows.len(), 2000);
+        let fitted: Vec<&String> = ResponseParams::shipped().unwrap().fitted.keys().collect();
+        let mut names: Vec<&String> = d.names.iter().collect();
+        names.sort();
+        assert_eq!(
+            names, fitted,
+            "the draws hold exactly the fitted parameters"
+        );
+        assert!(d.rows.iter().all(|r| r.3.iter().all(|v| *v > 0.0)));
+        // written again, the file reads back to the same numbers
+        let again = Draws::parse(&draws_csv(d), "again").unwrap();
+        assert_eq!(again.names, d.names);
+        for (a, b) in again.rows.iter().zip(&d.rows) {
+            assert_eq!((a.0, a.1), (b.0, b.1));
+            for (x, y) in a.3.iter().zip(&b.3) {
+                assert!((x / y - 1.0).abs() < 1e-6, "{x} vs {y}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_broken_draws_file_names_its_line() {
+        let e = Draws::parse("chain,draw,log_posterior,a\n0,0,-1.0,abc\n", "f.csv").unwrap_err();
+        assert!(
+            e.to_string().contains("f.csv: line 2") && e.to_string().contains("abc"),
+            "{e}"
+        );
+        let e = Draws::parse("x,y\n", "f.csv").unwrap_err();
+        assert!(e.to_string().contains("header"), "{e}");
+        let e = Draws::parse("chain,draw,log_posterior,a\n0,0,-1.0\n", "f.csv").unwrap_err();
+        assert!(e.to_string().contains("3 values, expected 4"), "{e}");
+    }
 
     /// A linear-Gaussian least-squares problem: `r = A x - b` (data rows and prior rows, as
     /// the calibration's residuals are). Its posterior is exactly normal with mean
