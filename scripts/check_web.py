@@ -2,7 +2,8 @@
 """The web app end to end: `exoskin serve` on 127.0.0.1 with a temporary registry.
 
 - the API's JSON equals the CLI's `--json` output, one check per endpoint (timing keys
-  elapsed_s and phases_s, and the input's file name, aside);
+  elapsed_s and phases_s, and the input's file name, aside; the analytic power and the
+  claims documents hold neither and must be equal as parsed);
 - the OpenAPI document validates (openapi-spec-validator);
 - headless Chromium (Debian's chromium and chromium-driver) drives each page's main flow:
   the preset scenario's plot, a pasted label, a label photo read by OCR, a batch QR shown to
@@ -136,6 +137,33 @@ def api_equals_cli(base, tmp, cert_dir, pub, C):
     v = wait_job(base, json.loads(b)["job"])
     want = json.loads(cli("power", "trials/microneedling_split_face.toml", "--json", "--replicates", "100", "--max-participants", "40"))
     C.ok(s == 202 and v["status"] == "done" and strip(v["result"]) == strip(want), "power: job result == `exoskin power --json`")
+
+    for body, flags in [({"effect_size": 0.5}, ["--effect-size", "0.5"]),
+                        ({"difference": 1.5, "sd": 3, "test": "two-sample", "power": 0.9, "alpha": 0.01},
+                         ["--difference", "1.5", "--sd", "3", "--test", "two-sample", "--power", "0.9", "--alpha", "0.01"])]:
+        s, b = http("POST", f"{base}/api/v1/power", json.dumps(body).encode(), "application/json")
+        want = json.loads(cli("power", *flags, "--json"))
+        C.ok(s == 200 and json.loads(b) == want, f"power {body}: API JSON == `exoskin power {' '.join(flags)} --json`")
+    s, b = http("POST", f"{base}/api/v1/power", json.dumps({"effect_size": 0.5, "sd": 1}).encode(), "application/json")
+    e = json.loads(b)
+    C.ok(s == 422 and e["field"] == "effect_size" and e["message"] == "give either --effect-size, or both --difference and --sd",
+         "power: contradictory analytic inputs get 422 with the CLI's message")
+
+    # The claims at 4 posterior draws (32 by default) keep this check short; the document
+    # must equal the CLI's exactly after JSON parsing (it holds no timings or paths).
+    t0 = time.perf_counter()
+    s, b = http("POST", f"{base}/api/v1/claims", json.dumps({"draws": 4}).encode(), "application/json")
+    v = wait_job(base, json.loads(b)["job"])
+    t_api = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    want = json.loads(cli("claims", "--draws", "4", "--json"))
+    t_cli = time.perf_counter() - t0
+    C.ok(s == 202 and v["status"] == "done" and v["result"] == want and v["done"] == v["total"] == len(want["claims"]),
+         f"claims: job result == `exoskin claims --draws 4 --json` (API {t_api:.1f} s, CLI {t_cli:.1f} s)")
+    s, b = http("POST", f"{base}/api/v1/claims", json.dumps({"draws": 0}).encode(), "application/json")
+    e = json.loads(b)
+    C.ok(s == 422 and e["field"] == "draws" and e["message"].startswith("--draws 0: must be between 1 and 10000"),
+         "claims: draws 0 gets 422 with the CLI's message")
 
     at = "2026-06-01"
     with open(os.path.join(cert_dir, "certificate.json")) as f:
@@ -288,6 +316,13 @@ def flows(base, qr_png, tmp, C):
         wait.until(EC.presence_of_element_located((By.ID, "power-answer")))
         C.ok("participants" in d.find_element(By.ID, "power-answer").text or "No sample size" in d.find_element(By.ID, "power-answer").text, "trial: power with live progress")
         flow_end(d, "power", C, axe_src)
+        d.get(base + "/trial")
+        d.find_element(By.ID, "an-effect").send_keys("0.5")
+        d.find_element(By.ID, "run-analytic").click()
+        wait.until(EC.presence_of_element_located((By.ID, "analytic-answer")))
+        C.ok("effect_size=0.5" in d.current_url and d.find_element(By.ID, "analytic-answer").text.startswith("34 pairs"),
+             "trial: analytic sample size form, inputs in the URL")
+        flow_end(d, "power-analytic", C, axe_src)
     finally:
         d.quit()
 

@@ -90,6 +90,106 @@ pub fn check_alpha(alpha: f64) -> Result<(), ApiError> {
     }
 }
 
+/// The inputs of the analytic sample size (`exoskin power` without a trial file): the
+/// effect size, or the difference and its SD, the test, the target power and alpha.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnalyticInput<'a> {
+    pub effect_size: Option<f64>,
+    pub difference: Option<f64>,
+    pub sd: Option<f64>,
+    /// `paired` or `two-sample` (`two_sample` too).
+    pub test: &'a str,
+    pub power: Option<f64>,
+    pub alpha: Option<f64>,
+}
+
+/// The analytic t-test answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analytic {
+    pub effect_size: f64,
+    pub alpha: f64,
+    pub power: f64,
+    /// The exact (fractional) sample size; `None` when none up to 1e9 reaches the power.
+    pub n: Option<f64>,
+    /// What `n` counts: pairs or participants per group.
+    pub unit: &'static str,
+    /// The document `exoskin power --effect-size D --json` prints.
+    pub doc: Value,
+}
+
+/// Check the analytic inputs (and `power` and `alpha` whether or not they are used
+/// analytically) and, when an effect size is given (or a difference and an SD), the sample
+/// size of the paired or two-sample t test at that power and alpha (defaults 0.8 and 0.05).
+/// `Ok(None)` when no effect size is given.
+pub fn analytic_power(a: &AnalyticInput) -> Result<Option<Analytic>, ApiError> {
+    let es = match (a.effect_size, a.difference, a.sd) {
+        (Some(es), None, None) => Some(es),
+        (None, Some(d), Some(sd)) => {
+            if !(sd > 0.0 && sd.is_finite()) {
+                return Err(option_error(
+                    "sd",
+                    format!("--sd {sd} must be a positive number"),
+                ));
+            }
+            Some(d / sd)
+        }
+        (None, None, None) => None,
+        (es, d, _) => {
+            let field = if es.is_some() || d.is_none() {
+                "effect_size"
+            } else {
+                "sd"
+            };
+            return Err(option_error(
+                field,
+                "give either --effect-size, or both --difference and --sd".into(),
+            ));
+        }
+    };
+    if let Some(p) = a.power {
+        check_power_target(p)?;
+    }
+    if let Some(al) = a.alpha {
+        check_alpha(al)?;
+    }
+    let Some(es) = es else {
+        return Ok(None);
+    };
+    if !(es.is_finite() && es != 0.0) {
+        return Err(option_error(
+            "effect_size",
+            "the effect size must be a finite number other than 0".into(),
+        ));
+    }
+    let power = a.power.unwrap_or(0.8);
+    let alpha = a.alpha.unwrap_or(0.05);
+    let (n, unit) = match a.test {
+        "paired" => (
+            exoskin_trials::stats::paired_n(es.abs(), alpha, power),
+            "pairs (participants in a split-face trial)",
+        ),
+        "two-sample" | "two_sample" => (
+            exoskin_trials::stats::two_sample_n(es.abs(), alpha, power),
+            "participants per group",
+        ),
+        other => {
+            return Err(option_error(
+                "test",
+                format!("--test {other}: use paired or two-sample"),
+            ))
+        }
+    };
+    let doc = json!({"test": a.test, "effect_size": es, "alpha": alpha, "power": power, "n": n, "n_rounded_up": n.map(|x| x.ceil() as u64)});
+    Ok(Some(Analytic {
+        effect_size: es,
+        alpha,
+        power,
+        n,
+        unit,
+        doc,
+    }))
+}
+
 /// The settings of a power analysis by simulation, each from the caller or else the trial
 /// file (its alpha and `[power]` table).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -221,6 +321,24 @@ pub fn run_power(
 /// Model draws for assurance by default (`exoskin power --assurance-draws`).
 pub const DEFAULT_ASSURANCE_DRAWS: usize = 16;
 
+/// The most model draws for assurance: each builds and keeps its own transport and response
+/// grid.
+pub const MAX_ASSURANCE_DRAWS: usize = 1000;
+
+/// Check a number of model draws for assurance (`--assurance-draws`): 0 (none) to
+/// [`MAX_ASSURANCE_DRAWS`].
+pub fn check_assurance_draws(draws: usize) -> Result<(), ApiError> {
+    if draws > MAX_ASSURANCE_DRAWS {
+        return Err(option_error(
+            "assurance_draws",
+            format!(
+                "--assurance-draws {draws} is outside the allowed range 0 to {MAX_ASSURANCE_DRAWS}; {DEFAULT_ASSURANCE_DRAWS} (the default) suits a first look"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// [`run_power`] with a number of model draws for assurance (0: none). Each draw is one
 /// quasi-random point of the uncertain parameters (priors and the fit's posterior, as for
 /// `simulate --uncertainty`) with its own transport and response grid; simulated trial `r`
@@ -235,6 +353,7 @@ pub fn run_power_with(
     on_message: &(dyn Fn(&str) + Sync),
     on_point: &dyn Fn(&PowerPoint),
 ) -> Result<(PowerResult, Value), ApiError> {
+    check_assurance_draws(assurance_draws)?;
     let mut trial = trial.clone();
     // Many simulated trials: interpolate responses on the grid.
     trial.response = ResponseMode::Grid;

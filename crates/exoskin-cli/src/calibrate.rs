@@ -7,7 +7,6 @@ use anyhow::Context;
 use clap::Args as ClapArgs;
 use exoskin_model::TransportParams;
 use exoskin_response::calibrate::{self, Report};
-use exoskin_response::claims;
 use exoskin_response::posterior::{self, Settings};
 use exoskin_response::ResponseParams;
 use std::fmt::Write as _;
@@ -120,12 +119,7 @@ fn write_reports(out: &Path, report: &Report, check: bool) -> anyhow::Result<()>
 
 /// `--draws` must be 1 to 10,000 (posterior draws; each costs one response run per datum).
 fn check_draws(draws: usize) -> anyhow::Result<()> {
-    if draws == 0 || draws > 10_000 {
-        return Err(bad_input(format!(
-            "--draws {draws}: must be between 1 and 10000; 32 (the default) gives 90 % intervals"
-        )));
-    }
-    Ok(())
+    exoskin_api::claims::check_draws(draws).map_err(|e| bad_input(e.to_string()))
 }
 
 fn summary(r: &Report) -> String {
@@ -207,7 +201,7 @@ pub struct ClaimsArgs {
     #[arg(long, default_value = "scenarios/claims")]
     pub scenarios: PathBuf,
     /// Posterior draws for the intervals.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = exoskin_api::claims::DEFAULT_DRAWS)]
     pub draws: usize,
     /// One JSON document on stdout.
     #[arg(long)]
@@ -221,15 +215,12 @@ pub fn run_claims(a: ClaimsArgs) -> anyhow::Result<u8> {
             a.scenarios.display()
         )));
     }
-    check_draws(a.draws)?;
-    let tp = TransportParams::defaults();
-    let rp = ResponseParams::shipped().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let rows =
-        claims::evaluate(&a.scenarios, tp, rp, a.draws).map_err(|e| bad_input(e.to_string()))?;
+    let rows = exoskin_api::claims::run(&a.scenarios, a.draws, &|_, _| {})
+        .map_err(|e| bad_input(e.to_string()))?;
     if a.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "claims": rows }))?
+            serde_json::to_string_pretty(&exoskin_api::claims::document(&rows))?
         );
         return Ok(0);
     }

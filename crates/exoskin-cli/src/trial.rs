@@ -10,8 +10,6 @@ use exoskin_trials::analysis::{changes, course, EndpointResult};
 use exoskin_trials::power::{PowerPoint, PowerResult};
 use exoskin_trials::sim::Readings;
 use exoskin_trials::spec::{Design, ResponseMode, Trial};
-use exoskin_trials::stats;
-use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -356,68 +354,35 @@ fn endpoint_panels(
 }
 
 pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
-    let analytic_es = match (a.effect_size, a.difference, a.sd) {
-        (Some(es), None, None) => Some(es),
-        (None, Some(d), Some(sd)) => {
-            if !(sd > 0.0 && sd.is_finite()) {
-                return Err(bad_input(format!("--sd {sd} must be a positive number")));
-            }
-            Some(d / sd)
-        }
-        (None, None, None) => None,
-        _ => {
-            return Err(bad_input(
-                "give either --effect-size, or both --difference and --sd",
-            ))
-        }
-    };
-    if let Some(p) = a.power {
-        exoskin_api::trial::check_power_target(p).map_err(api_err)?;
-    }
-    if let Some(al) = a.alpha {
-        exoskin_api::trial::check_alpha(al).map_err(api_err)?;
-    }
-    if let Some(es) = analytic_es {
-        if !(es.is_finite() && es != 0.0) {
-            return Err(bad_input(
-                "the effect size must be a finite number other than 0",
-            ));
-        }
-        let power = a.power.unwrap_or(0.8);
-        let alpha = a.alpha.unwrap_or(0.05);
-        let (n, what) = match a.test.as_str() {
-            "paired" => (
-                stats::paired_n(es.abs(), alpha, power),
-                "pairs (participants in a split-face trial)",
-            ),
-            "two-sample" | "two_sample" => (
-                stats::two_sample_n(es.abs(), alpha, power),
-                "participants per group",
-            ),
-            other => {
-                return Err(bad_input(format!(
-                    "--test {other}: use paired or two-sample"
-                )))
-            }
-        };
-        let doc = json!({"test": a.test, "effect_size": es, "alpha": alpha, "power": power, "n": n, "n_rounded_up": n.map(|x| x.ceil() as u64)});
+    let analytic = exoskin_api::trial::analytic_power(&exoskin_api::trial::AnalyticInput {
+        effect_size: a.effect_size,
+        difference: a.difference,
+        sd: a.sd,
+        test: &a.test,
+        power: a.power,
+        alpha: a.alpha,
+    })
+    .map_err(api_err)?;
+    if let Some(an) = analytic {
+        let (es, alpha, power) = (an.effect_size, an.alpha, an.power);
         if a.file.is_none() {
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&doc)?);
+                println!("{}", serde_json::to_string_pretty(&an.doc)?);
             } else {
-                match n {
-                    Some(n) => println!("{} t test, effect size {es}, alpha {alpha}, power {power}: n = {n:.4} -> {} {what}", a.test, n.ceil()),
+                match an.n {
+                    Some(n) => println!("{} t test, effect size {es}, alpha {alpha}, power {power}: n = {n:.4} -> {} {}", a.test, n.ceil(), an.unit),
                     None => println!("no sample size up to 1e9 reaches power {power}"),
                 }
             }
             return Ok(0);
         }
         if !a.json {
-            if let Some(n) = n {
+            if let Some(n) = an.n {
                 println!(
-                    "analytic {} t test (effect size {es}): n = {n:.4} -> {} {what}\n",
+                    "analytic {} t test (effect size {es}): n = {n:.4} -> {} {}\n",
                     a.test,
-                    n.ceil()
+                    n.ceil(),
+                    an.unit
                 );
             }
         }

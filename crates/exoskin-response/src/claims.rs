@@ -201,12 +201,14 @@ fn verdict(c: &Claim, p: Option<Predicted>) -> (&'static str, String) {
 }
 
 /// Evaluate every claim with `draws` posterior draws of `rp`, from the scenarios in
-/// `claims_dir`.
+/// `claims_dir`. `progress(done, total)` hears the claims evaluated so far: `(0, total)`
+/// once the scenarios' transport has run, then after each claim.
 pub fn evaluate(
     claims_dir: &Path,
     tp: &TransportParams,
     rp: &ResponseParams,
     draws: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Vec<Evaluated>, ResponseError> {
     use rayon::prelude::*;
     let all = claims()?;
@@ -238,9 +240,12 @@ pub fn evaluate(
         })
         .collect::<Result<_, ResponseError>>()?;
     let post = posterior_draws(rp, draws.max(1), 7);
+    let total = all.len();
+    progress(0, total);
     Ok(all
         .into_iter()
-        .map(|(id, c)| {
+        .enumerate()
+        .map(|(k, (id, c))| {
             let values: Vec<f64> = if c.metric == "essence_absorption_gain_pct" {
                 // Transport alone: the response parameters do not enter.
                 match runs.get(&c.scenario).map(|r| &r.scenario) {
@@ -255,6 +260,7 @@ pub fn evaluate(
             };
             let predicted = percentiles(values).map(|[p05, p50, p95]| Predicted { p05, p50, p95 });
             let (verdict, reason) = verdict(&c, predicted);
+            progress(k + 1, total);
             Evaluated {
                 id,
                 claim: c.claim,

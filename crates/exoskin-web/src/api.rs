@@ -26,6 +26,7 @@ pub fn routes() -> Router<Arc<Web>> {
         .route("/api/v1/label/ocr", post(label_ocr))
         .route("/api/v1/trial", post(trial))
         .route("/api/v1/power", post(power))
+        .route("/api/v1/claims", post(claims))
         .route("/api/v1/certificates/verify", post(verify))
         .route("/api/v1/qr", post(qr))
         .route("/api/v1/jobs/{id}", get(job).delete(cancel))
@@ -148,6 +149,19 @@ fn uint_field(v: &Value, k: &str) -> Result<Option<u64>, Response> {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(k),
                 format!("`{k}` must be a whole number >= 0"),
+            )
+        }),
+    }
+}
+
+fn num_field(v: &Value, k: &str) -> Result<Option<f64>, Response> {
+    match v.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(x) => x.as_f64().map(Some).ok_or_else(|| {
+            error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(k),
+                format!("`{k}` must be a number"),
             )
         }),
     }
@@ -530,12 +544,16 @@ pub async fn trial(State(web): State<Arc<Web>>, req: Request) -> Response {
     }
 }
 
-/// The sample size by simulation (`exoskin power FILE --json`) as a job. Body: `{"name"}`
-/// or `{"toml"}` as for a trial, with optional `power`, `replicates`, `max_participants`.
+/// The sample size (`exoskin power --json`). With a trial (`name` or `toml`, as for a
+/// trial) it is found by simulation as a job (202), with optional `power`, `alpha`,
+/// `replicates`, `max_participants` and `assurance_draws`. Without one it is the analytic
+/// t-test answer, given at once (200): `effect_size` (or `difference` and `sd`), with
+/// optional `test` (`paired`, the default, or `two-sample`), `power` and `alpha`.
 #[utoipa::path(post, path = "/api/v1/power",
-    request_body(content = Object, description = "{name | toml, power?, replicates?, max_participants?}"),
+    request_body(content = Object, description = "{name | toml, power?, alpha?, replicates?, max_participants?, assurance_draws?} for the power by simulation, or {effect_size | difference and sd, test?, power?, alpha?} for the analytic answer"),
     responses(
-        (status = 202, description = "The job: poll `url` or stream `events`", body = Object),
+        (status = 200, description = "The analytic answer (no trial given), as `exoskin power --effect-size D --json`", body = Object),
+        (status = 202, description = "The job of the power by simulation: poll `url` or stream `events`; its result is `exoskin power FILE --json`", body = Object),
         (status = 422, description = "Bad input, with the CLI's message", body = ErrorBody),
         (status = 429, description = "The job queue is full", body = ErrorBody)))]
 pub async fn power(State(web): State<Arc<Web>>, req: Request) -> Response {
@@ -543,54 +561,72 @@ pub async fn power(State(web): State<Arc<Web>>, req: Request) -> Response {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let t = match load_trial(&web, &v) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let target = match v.get("power") {
-        None | Some(Value::Null) => t.power.target,
-        Some(x) => match x.as_f64() {
-            Some(p) if (0.05..=0.999).contains(&p) => p,
-            _ => {
-                return error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    Some("power"),
-                    format!("--power {x} is outside the allowed range 0.05 to 0.999"),
-                )
-            }
-        },
-    };
-    let replicates = match uint_field(&v, "replicates") {
-        Ok(r) => r.map(|r| r as usize).unwrap_or(t.power.replicates),
-        Err(r) => return r,
-    };
-    if !(100..=100_000).contains(&replicates) {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("replicates"),
-            format!("--replicates {replicates} is outside the allowed range 100 to 100000"),
-        );
+    match power_request(&web, &v) {
+        Ok(r) | Err(r) => r,
     }
-    let max_n = match uint_field(&v, "max_participants") {
-        Ok(r) => r.map(|r| r as usize).unwrap_or(t.power.max_participants),
-        Err(r) => return r,
-    };
-    if !(4..=100_000).contains(&max_n) {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("max_participants"),
-            format!("--max-participants {max_n} is outside the allowed range 4 to 100000"),
-        );
+}
+
+fn power_request(web: &Arc<Web>, v: &Value) -> Result<Response, Response> {
+    let analytic_keys = ["effect_size", "difference", "sd", "test"];
+    let given = |k: &str| !matches!(v.get(k), None | Some(Value::Null));
+    let nums = ["effect_size", "difference", "sd", "power", "alpha"].map(|k| num_field(v, k));
+    let [effect_size, difference, sd, power, alpha] = nums;
+    let (effect_size, difference, sd, power, alpha) =
+        (effect_size?, difference?, sd?, power?, alpha?);
+    if !given("name") && !given("toml") {
+        let input = exoskin_api::trial::AnalyticInput {
+            effect_size,
+            difference,
+            sd,
+            test: str_field(v, "test")?.unwrap_or("paired"),
+            power,
+            alpha,
+        };
+        return match exoskin_api::trial::analytic_power(&input) {
+            Ok(Some(a)) => Ok(json_response(StatusCode::OK, &a.doc)),
+            Ok(None) => Err(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("name"),
+                format!(
+                    "give a trial (`name`, one of: {}, or `toml`, a trial file) for the power by simulation, or `effect_size` (or `difference` and `sd`) for the analytic answer",
+                    bundled_trials(web).join(", ")
+                ),
+            )),
+            Err(e) => Err(bad_input(e)),
+        };
     }
+    if let Some(k) = analytic_keys.into_iter().find(|k| given(k)) {
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(k),
+            format!(
+                "`{k}` is for the analytic answer without a trial; drop it, or drop `name`/`toml`"
+            ),
+        ));
+    }
+    let mut t = load_trial(web, v)?;
+    let to_usize = |x: Option<u64>| x.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let settings = exoskin_api::trial::power_settings(
+        &mut t,
+        power,
+        alpha,
+        to_usize(uint_field(v, "replicates")?),
+        to_usize(uint_field(v, "max_participants")?),
+    )
+    .map_err(bad_input)?;
+    let draws = to_usize(uint_field(v, "assurance_draws")?)
+        .unwrap_or(exoskin_api::trial::DEFAULT_ASSURANCE_DRAWS);
+    exoskin_api::trial::check_assurance_draws(draws).map_err(bad_input)?;
     let submitted = web.jobs.submit(
         "power",
         Box::new(move |p| {
             let points = std::sync::atomic::AtomicUsize::new(0);
-            let (_, doc) = exoskin_api::trial::run_power(
+            let (_, doc) = exoskin_api::trial::run_power_with(
                 &t,
-                target,
-                replicates,
-                max_n,
+                settings.target,
+                settings.replicates,
+                settings.max_participants,
+                draws,
                 &|m| p.message(m),
                 &|pt| {
                     let k = points.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
@@ -599,6 +635,63 @@ pub async fn power(State(web): State<Arc<Web>>, req: Request) -> Response {
                 },
             )?;
             Ok(doc)
+        }),
+    );
+    submitted.map(|job| accepted(&job)).map_err(busy)
+}
+
+/// Test the seed articles' claims with the calibrated model (`exoskin claims --json`) as a
+/// job, from the scenarios in the server's `scenarios/claims`. Body: `{"draws"?: N}`
+/// (posterior draws for the intervals, 1 to 10000, default 32).
+#[utoipa::path(post, path = "/api/v1/claims",
+    request_body(content = Object, description = "{draws?}"),
+    responses(
+        (status = 202, description = "The job: poll `url` or stream `events`; its result is `exoskin claims --json`", body = Object),
+        (status = 422, description = "Bad input, with the CLI's message", body = ErrorBody),
+        (status = 429, description = "The job queue is full", body = ErrorBody),
+        (status = 500, description = "The server's data directory has no scenarios/claims", body = ErrorBody)))]
+pub async fn claims(State(web): State<Arc<Web>>, req: Request) -> Response {
+    let (_, body) = match read_body(req, web.cfg.max_body_bytes).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    // An empty body asks for the defaults.
+    let v = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        match parse_json(&body) {
+            Ok(v) => v,
+            Err(r) => return r,
+        }
+    };
+    let draws = match uint_field(&v, "draws") {
+        Ok(d) => d.map_or(exoskin_api::claims::DEFAULT_DRAWS, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        }),
+        Err(r) => return r,
+    };
+    if let Err(e) = exoskin_api::claims::check_draws(draws) {
+        return bad_input(e);
+    }
+    let dir = web.cfg.data_dir.join("scenarios").join("claims");
+    if !dir.is_dir() {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+            format!(
+                "{}: no such directory; start the server with --data-dir at the repository root",
+                dir.display()
+            ),
+        );
+    }
+    let submitted = web.jobs.submit(
+        "claims",
+        Box::new(move |p| {
+            p.message(&format!(
+                "transport: running the claims' scenarios, then {draws} posterior draws per claim ..."
+            ));
+            let rows = exoskin_api::claims::run(&dir, draws, &|d, n| p.set(d, n))?;
+            Ok(exoskin_api::claims::document(&rows))
         }),
     );
     match submitted {

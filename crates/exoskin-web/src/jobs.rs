@@ -56,10 +56,11 @@ impl From<ApiError> for ErrorBody {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobView {
     pub id: String,
-    /// `simulate`, `trial` or `power`.
+    /// `simulate`, `trial`, `power`, `claims`, `ocr` or `qr`.
     pub kind: String,
     pub status: Status,
-    /// Units of work done (participants for a trial, sample sizes for power).
+    /// Units of work done (participants for a trial, sample sizes for power, claims for
+    /// claims).
     pub done: usize,
     /// Units of work in all, where known (0: unknown).
     pub total: usize,

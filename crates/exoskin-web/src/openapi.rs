@@ -14,6 +14,7 @@ use utoipa::OpenApi;
         crate::api::label_ocr,
         crate::api::trial,
         crate::api::power,
+        crate::api::claims,
         crate::api::verify,
         crate::api::qr,
         crate::api::job,

@@ -814,6 +814,83 @@ fn trial_plots(doc: &Value) -> Markup {
     }
 }
 
+/// The analytic sample size from the page's query (`effect_size`, `test`, `power`,
+/// `alpha`): `None` until an effect size is given.
+fn analytic_answer(
+    q: &HashMap<String, String>,
+) -> Option<Result<exoskin_api::trial::Analytic, String>> {
+    let given = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    given("effect_size")?;
+    let num = |k: &str, label: &str| -> Result<Option<f64>, String> {
+        given(k)
+            .map(|raw| match raw.parse::<f64>() {
+                Ok(f) if f.is_finite() => Ok(f),
+                _ => Err(format!("{label}: `{raw}` is not a number")),
+            })
+            .transpose()
+    };
+    let answer = (|| {
+        let input = exoskin_api::trial::AnalyticInput {
+            effect_size: num("effect_size", "Effect size")?,
+            difference: None,
+            sd: None,
+            test: given("test").unwrap_or("paired"),
+            power: num("power", "Power")?,
+            alpha: num("alpha", "Alpha")?,
+        };
+        exoskin_api::trial::analytic_power(&input)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "give an effect size".to_string())
+    })();
+    Some(answer)
+}
+
+fn analytic_form(
+    q: &HashMap<String, String>,
+    answer: &Option<Result<exoskin_api::trial::Analytic, String>>,
+) -> Markup {
+    let value = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let test = q.get("test").map(String::as_str).unwrap_or("paired");
+    html! {
+        section aria-labelledby="an-h" {
+            h2 #an-h { "Sample size without a simulation" }
+            p { "The analytic t-test answer for a standardized effect size (Cohen's d_z for a paired, split-face design; d for two groups)." }
+            form #analytic-form method="get" action="/trial" {
+                div.field {
+                    label for="an-effect" { "Effect size" }
+                    input #an-effect name="effect_size" inputmode="decimal" required value=(value("effect_size"));
+                }
+                div.field {
+                    label for="an-test" { "Test" }
+                    select #an-test name="test" {
+                        option value="paired" selected[test == "paired"] { "paired" }
+                        option value="two-sample" selected[test != "paired"] { "two-sample" }
+                    }
+                }
+                div.field {
+                    label for="an-power" { "Power (blank: 0.8)" }
+                    input #an-power name="power" inputmode="decimal" value=(value("power"));
+                }
+                div.field {
+                    label for="an-alpha" { "Alpha (blank: 0.05)" }
+                    input #an-alpha name="alpha" inputmode="decimal" value=(value("alpha"));
+                }
+                div.buttons { button #run-analytic type="submit" { "Analytic sample size" } }
+            }
+            @match answer {
+                Some(Ok(a)) => p #analytic-answer role="status" {
+                    @match a.n {
+                        Some(n) => { (n.ceil()) " " (a.unit) " (n = " (format!("{n:.2}")) ") for effect size " (a.effect_size) ", power " (a.power) ", alpha " (a.alpha) "." }
+                        None => { "No sample size up to 1e9 reaches power " (a.power) "." }
+                    }
+                },
+                Some(Err(m)) => div.error role="alert" { p { (m) } },
+                None => {},
+            }
+        }
+    }
+}
+
 async fn trial(State(web): State<Arc<Web>>, Query(q): Query<HashMap<String, String>>) -> Response {
     let trials = bundled_trials(&web);
     let chosen = q
@@ -825,6 +902,7 @@ async fn trial(State(web): State<Arc<Web>>, Query(q): Query<HashMap<String, Stri
     let seed = q.get("seed").cloned().unwrap_or_default();
     let job = q.get("job").and_then(|id| web.jobs.get(id));
     let doc = job.as_ref().and_then(|j| j.view().result);
+    let analytic = analytic_answer(&q);
     let body = html! {
         form #trial-form method="get" action="/trial" {
             div.field {
@@ -880,6 +958,11 @@ async fn trial(State(web): State<Arc<Web>>, Query(q): Query<HashMap<String, Stri
         } @else if q.contains_key("job") {
             p.note { "That run is no longer kept; run it again." }
         }
+        (analytic_form(&q, &analytic))
     };
-    page_response(StatusCode::OK, layout("Virtual trial", "/trial", body))
+    let status = match analytic {
+        Some(Err(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::OK,
+    };
+    page_response(status, layout("Virtual trial", "/trial", body))
 }

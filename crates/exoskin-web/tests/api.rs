@@ -262,6 +262,7 @@ fn the_openapi_document_is_3_1_and_lists_every_route() {
             "/api/v1/label",
             "/api/v1/trial",
             "/api/v1/power",
+            "/api/v1/claims",
             "/api/v1/certificates/verify",
             "/api/v1/jobs/{id}",
             "/api/v1/jobs/{id}/events",
@@ -269,6 +270,11 @@ fn the_openapi_document_is_3_1_and_lists_every_route() {
             assert!(d["paths"].get(p).is_some(), "{p} missing");
         }
         assert!(d["paths"]["/api/v1/jobs/{id}"].get("delete").is_some());
+        let power = &d["paths"]["/api/v1/power"]["post"]["responses"];
+        assert!(
+            power.get("200").is_some() && power.get("202").is_some(),
+            "{power}"
+        );
     });
 }
 
@@ -295,8 +301,224 @@ fn pages_render_with_their_policy_and_the_preset_run_shows_a_plot() {
         .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(b.contains("is not a number"));
+        let (s, b) = call(&app, get("/trial?effect_size=0.5&test=paired")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            b.contains("id=\"analytic-answer\"") && b.contains("34 pairs"),
+            "{b}"
+        );
+        let (s, b) = call(&app, get("/trial?effect_size=abc")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(b.contains("Effect size: `abc` is not a number"));
         let (s, b) = call(&app, get("/label?text=Aqua%2C%20Glycerin")).await;
         assert_eq!(s, StatusCode::OK);
         assert!(b.contains("id=\"ingredients\""));
+    });
+}
+
+async fn power_json(app: &axum::Router, body: &str) -> (StatusCode, Value) {
+    let (s, b) = call(
+        app,
+        post("/api/v1/power", "application/json", body.to_string()),
+    )
+    .await;
+    (s, json(&b))
+}
+
+#[test]
+fn power_without_a_trial_answers_the_analytic_sample_size_at_once() {
+    rt().block_on(async {
+        let app = app(4);
+        // Reference: the paired t test at d_z = 0.5, alpha 0.05, power 0.8 needs 33.37 pairs
+        // and the two-sample test at d = 0.5 needs 63.77 per group (noncentral t; G*Power
+        // rounds them up to 34 and 64).
+        let (s, v) = power_json(&app, r#"{"effect_size": 0.5}"#).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!((v["n"].as_f64().unwrap() - 33.367).abs() < 0.01, "{v}");
+        assert_eq!(v["n_rounded_up"], 34);
+        assert_eq!(v["test"], "paired");
+        assert_eq!(
+            (v["alpha"].as_f64(), v["power"].as_f64()),
+            (Some(0.05), Some(0.8))
+        );
+        let (s, v) = power_json(
+            &app,
+            r#"{"difference": 1, "sd": 2, "test": "two-sample", "power": 0.8, "alpha": 0.05}"#,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!((v["n"].as_f64().unwrap() - 63.766).abs() < 0.01, "{v}");
+        assert_eq!(v["effect_size"], 0.5);
+        // The document is the one `exoskin power --effect-size 0.5 --json` prints.
+        let want = exoskin_api::trial::analytic_power(&exoskin_api::trial::AnalyticInput {
+            effect_size: Some(0.5),
+            difference: None,
+            sd: None,
+            test: "paired",
+            power: None,
+            alpha: None,
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            power_json(&app, r#"{"effect_size": 0.5}"#).await.1,
+            want.doc
+        );
+    });
+}
+
+#[test]
+fn power_inputs_get_the_cli_messages_with_their_field() {
+    rt().block_on(async {
+        let app = app(4);
+        let cases = [
+            (
+                r#"{"effect_size": 0.5, "sd": 1}"#,
+                "effect_size",
+                "give either --effect-size, or both --difference and --sd",
+            ),
+            (
+                r#"{"difference": 1}"#,
+                "sd",
+                "give either --effect-size, or both --difference and --sd",
+            ),
+            (
+                r#"{"difference": 1, "sd": 0}"#,
+                "sd",
+                "--sd 0 must be a positive number",
+            ),
+            (
+                r#"{"effect_size": 0}"#,
+                "effect_size",
+                "the effect size must be a finite number other than 0",
+            ),
+            (
+                r#"{"effect_size": 0.5, "test": "anova"}"#,
+                "test",
+                "--test anova: use paired or two-sample",
+            ),
+            (
+                r#"{"effect_size": 0.5, "power": 1.5}"#,
+                "power",
+                "--power 1.5 is outside the allowed range 0.05 to 0.999",
+            ),
+            (
+                r#"{"effect_size": 0.5, "alpha": 0.9}"#,
+                "alpha",
+                "--alpha 0.9 is outside the allowed range 1e-6 to 0.5",
+            ),
+            (
+                r#"{"effect_size": "big"}"#,
+                "effect_size",
+                "`effect_size` must be a number",
+            ),
+            (
+                r#"{}"#,
+                "name",
+                "or `effect_size` (or `difference` and `sd`) for the analytic answer",
+            ),
+            (
+                r#"{"name": "microneedling_split_face", "effect_size": 0.5}"#,
+                "effect_size",
+                "for the analytic answer without a trial",
+            ),
+            (
+                r#"{"name": "microneedling_split_face", "alpha": 0.7}"#,
+                "alpha",
+                "--alpha 0.7 is outside",
+            ),
+            (
+                r#"{"name": "microneedling_split_face", "assurance_draws": 5000}"#,
+                "assurance_draws",
+                "--assurance-draws 5000 is outside the allowed range 0 to 1000",
+            ),
+        ];
+        for (body, field, msg) in cases {
+            let (s, e) = power_json(&app, body).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {e}");
+            assert_eq!(e["field"], field, "{body}: {e}");
+            assert!(e["message"].as_str().unwrap().contains(msg), "{body}: {e}");
+        }
+    });
+}
+
+#[test]
+fn claims_run_as_a_job_with_progress_per_claim_and_the_cli_document() {
+    rt().block_on(async {
+        let app = app(4);
+        let (s, b) = call(
+            &app,
+            post("/api/v1/claims", "application/json", r#"{"draws": 2}"#),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+        let a = json(&b);
+        let (_, stream) = call(&app, get(a["events"].as_str().unwrap())).await;
+        assert!(stream.contains("event: done"), "{stream}");
+        let (_, b) = call(&app, get(a["url"].as_str().unwrap())).await;
+        let v = json(&b);
+        assert_eq!(v["status"], "done", "{v}");
+        let n = v["result"]["claims"].as_array().unwrap().len();
+        assert!(n > 0);
+        assert_eq!(
+            (v["done"].as_u64(), v["total"].as_u64()),
+            (Some(n as u64), Some(n as u64))
+        );
+        // The CLI's document: the same function over the same scenarios, draws and seed.
+        let rows =
+            exoskin_api::claims::run(&root().join("scenarios/claims"), 2, &|_, _| {}).unwrap();
+        assert_eq!(v["result"], exoskin_api::claims::document(&rows));
+        for c in v["result"]["claims"].as_array().unwrap() {
+            let verdict = c["verdict"].as_str().unwrap();
+            assert!(
+                ["supported", "not_supported", "contradicted", "untestable"].contains(&verdict),
+                "{c}"
+            );
+        }
+    });
+}
+
+#[test]
+fn claims_draws_are_checked_like_the_cli_flag_and_the_job_can_be_cancelled() {
+    rt().block_on(async {
+        let app = app(1);
+        for (body, msg) in [
+            (r#"{"draws": 0}"#, "--draws 0: must be between 1 and 10000"),
+            (
+                r#"{"draws": 10001}"#,
+                "--draws 10001: must be between 1 and 10000",
+            ),
+            (r#"{"draws": -3}"#, "`draws` must be a whole number"),
+        ] {
+            let (s, b) = call(&app, post("/api/v1/claims", "application/json", body)).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {b}");
+            let e = json(&b);
+            assert_eq!(e["field"], "draws", "{b}");
+            assert!(e["message"].as_str().unwrap().contains(msg), "{b}");
+        }
+        // A long run holds the one slot; a second is refused, and DELETE stops the first at
+        // its next claim.
+        let (s, b) = call(
+            &app,
+            post("/api/v1/claims", "application/json", r#"{"draws": 10000}"#),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+        let a = json(&b);
+        let (s, _) = call(&app, post("/api/v1/claims", "application/json", "")).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+        let url = a["url"].as_str().unwrap().to_string();
+        let r = app
+            .clone()
+            .oneshot(Request::delete(&url).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let (_, stream) = call(&app, get(a["events"].as_str().unwrap())).await;
+        assert!(stream.contains("event: cancelled"), "{stream}");
+        let (_, b) = call(&app, get(&url)).await;
+        let v = json(&b);
+        assert_eq!(v["status"], "cancelled");
+        assert!(v["result"].is_null());
     });
 }
