@@ -32,6 +32,7 @@
 //! Sobol points come from `sobol_burley`; the Latin hypercube is ours (a few lines, see
 //! [`design`]), seeded so that a spec always makes the same rows.
 
+pub mod analysis;
 pub mod design;
 mod shard;
 pub mod slurm;
@@ -75,6 +76,9 @@ pub enum SweepError {
     /// The output directory's manifest is absent or unreadable.
     #[error("{dir}: {message}")]
     Manifest { dir: String, message: String },
+    /// An analysis's rows ran but its result cannot be computed (a failed model run).
+    #[error("{message}")]
+    Analysis { message: String },
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     Io { path: String, message: String },
@@ -112,6 +116,7 @@ impl SweepError {
                 | SweepError::NoSuchShard { .. }
                 | SweepError::MissingShards { .. }
                 | SweepError::Manifest { .. }
+                | SweepError::Analysis { .. }
         )
     }
 }
