@@ -39,7 +39,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// What the rows of an analysis spec compute.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,12 +159,14 @@ enum Context {
         space: Space,
         output: String,
     },
-    Power {
-        trial: Trial,
-        responder: ModelResponder,
-        assurance: OnceLock<Result<(Vec<ModelResponder>, usize), String>>,
-        draws: usize,
-    },
+    Power(Arc<PowerContext>),
+}
+
+struct PowerContext {
+    trial: Trial,
+    responder: ModelResponder,
+    assurance: OnceLock<Result<(Vec<ModelResponder>, usize), String>>,
+    draws: usize,
 }
 
 /// The per-spec cache of an analysis's [`Context`].
@@ -209,19 +211,34 @@ fn make_context(spec: &Spec) -> Result<Context, String> {
                 output: spec.outputs[0].clone(),
             })
         }
-        Some(Analysis::Power(p)) => {
-            let trial = power_trial(Path::new(&spec.base_name), p)?;
-            let responder =
-                exoskin_api::trial::power_responder(&trial).map_err(|e| e.to_string())?;
-            Ok(Context::Power {
-                trial,
-                responder,
-                assurance: OnceLock::new(),
-                draws: p.assurance_draws,
-            })
-        }
+        Some(Analysis::Power(p)) => Ok(Context::Power(power_context(&spec.base_name, p)?)),
         None => Err("not an analysis spec".into()),
     }
+}
+
+/// A power analysis's trial and responders, made once per process for each trial file
+/// and settings: the rounds of one analysis run in one process share them (a responder
+/// is a transport run and a response grid per arm).
+fn power_context(base: &str, p: &PowerSettings) -> Result<Arc<PowerContext>, String> {
+    type Cache = Mutex<BTreeMap<String, Arc<PowerContext>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let key = format!("{base}\n{p:?}");
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(c) = cache.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(c);
+    }
+    let trial = power_trial(Path::new(base), p)?;
+    let responder = exoskin_api::trial::power_responder(&trial).map_err(|e| e.to_string())?;
+    let c = Arc::new(PowerContext {
+        trial,
+        responder,
+        assurance: OnceLock::new(),
+        draws: p.assurance_draws,
+    });
+    if let Ok(mut m) = cache.lock() {
+        m.insert(key, c.clone());
+    }
+    Ok(c)
 }
 
 fn sensitivity_space(scenario: &Scenario, s: &SensitivitySettings) -> Result<Space, String> {
@@ -306,12 +323,7 @@ pub(crate) fn run_rows(
             }
             out
         }
-        Context::Power {
-            trial,
-            responder,
-            assurance,
-            draws,
-        } => rows
+        Context::Power(pc) => rows
             .par_iter()
             .map(|r| {
                 let (n, a, first, count) = (
@@ -320,6 +332,12 @@ pub(crate) fn run_rows(
                     num(r, 2) as usize,
                     num(r, 3) as usize,
                 );
+                let PowerContext {
+                    trial,
+                    responder,
+                    assurance,
+                    draws,
+                } = &**pc;
                 let out = std::panic::catch_unwind(|| -> RowOutcome {
                     if a == 0.0 {
                         let hits = exoskin_trials::power::rejections(
@@ -690,11 +708,8 @@ pub fn power_step(dir: &Path) -> Result<Step, SweepError> {
     if !need.is_empty() {
         return power_round(dir, round, &job, &need);
     }
-    let trial = power_trial(Path::new(&job.base), p).map_err(design_err)?;
-    let responder =
-        exoskin_api::trial::power_responder(&trial).map_err(|e| SweepError::Analysis {
-            message: e.to_string(),
-        })?;
+    let pc = power_context(&job.base, p).map_err(|message| SweepError::Analysis { message })?;
+    let (trial, responder) = (&pc.trial, &pc.responder);
     let curve: Vec<PowerPoint> = visited
         .iter()
         .map(|&n| PowerPoint {
@@ -702,14 +717,7 @@ pub fn power_step(dir: &Path) -> Result<Step, SweepError> {
             power: rate(complete(n, false).map(|c| c.0).unwrap_or(0)),
         })
         .collect();
-    let result = finish_power(
-        &trial,
-        &responder,
-        p.target,
-        p.replicates,
-        curve,
-        n_required,
-    );
+    let result = finish_power(trial, responder, p.target, p.replicates, curve, n_required);
     let assurance = (p.assurance_draws > 0).then(|| {
         let rates: Vec<_> = visited
             .iter()
@@ -723,7 +731,7 @@ pub fn power_step(dir: &Path) -> Result<Step, SweepError> {
         exoskin_api::trial::assurance_doc(&result, p.assurance_draws, failed, &rates)
     });
     Ok(Step::Done(exoskin_api::trial::power_doc(
-        &trial,
+        trial,
         &result,
         assurance,
         started.elapsed().as_secs_f64(),
