@@ -154,9 +154,9 @@ impl Analysis {
 /// trial and its responders).
 enum Context {
     Sensitivity {
-        scenario: Scenario,
+        scenario: Box<Scenario>,
         name: String,
-        space: Space,
+        space: Box<Space>,
         output: String,
     },
     Power(Arc<PowerContext>),
@@ -205,9 +205,9 @@ fn make_context(spec: &Spec) -> Result<Context, String> {
                 ));
             }
             Ok(Context::Sensitivity {
-                scenario,
+                scenario: Box::new(scenario),
                 name: s.file.clone(),
-                space,
+                space: Box::new(space),
                 output: spec.outputs[0].clone(),
             })
         }
@@ -575,7 +575,7 @@ struct PowerJob {
 pub enum Step {
     /// Run this round (a sweep: its spec file and directory), merge it, then step again.
     Round {
-        spec: Spec,
+        spec: Box<Spec>,
         path: PathBuf,
         dir: PathBuf,
     },
@@ -665,13 +665,11 @@ pub fn power_step(dir: &Path) -> Result<Step, SweepError> {
                 .chain(&POWER_OUTPUTS)
                 .map(|c| column(b, c))
                 .collect::<Result<_, _>>()?;
-            for i in 0..b.num_rows() {
-                let e = counts
-                    .entry((cols[0][i] as usize, cols[1][i] != 0.0))
-                    .or_default();
-                e.0 += cols[4][i] as usize;
-                e.1 += cols[3][i] as usize;
-                e.2 = cols[5][i] as usize;
+            for row in (0..b.num_rows()).map(|i| cols.iter().map(|c| c[i]).collect::<Vec<f64>>()) {
+                let e = counts.entry((row[0] as usize, row[1] != 0.0)).or_default();
+                e.0 += row[4] as usize;
+                e.1 += row[3] as usize;
+                e.2 = row[5] as usize;
             }
         }
         round += 1;
@@ -776,7 +774,7 @@ fn power_round(
     )?;
     crate::shard::prepare(&spec, &rdir)?;
     Ok(Step::Round {
-        spec,
+        spec: Box::new(spec),
         path,
         dir: rdir,
     })
