@@ -82,7 +82,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     match a.engine {
         Engine::Local => local(&spec, &dir, a.shard, a.threads),
         Engine::Slurm => slurm(&spec, &spec_path, &dir, a.shard),
-        Engine::Dask => dask(&spec_path, &dir, a.shard, a.scheduler.as_deref()),
+        Engine::Dask => dask(&spec_path, &dir, a.shard, a.scheduler.as_deref(), false),
     }
 }
 
@@ -177,6 +177,7 @@ pub(crate) fn dask(
     dir: &Path,
     shard: Option<usize>,
     scheduler: Option<&str>,
+    to_stderr: bool,
 ) -> anyhow::Result<u8> {
     if shard.is_some() {
         return Err(bad_input(
@@ -199,7 +200,12 @@ pub(crate) fn dask(
              dask distributed`, or set EXOSKIN_PYTHON to a Python that has it"
         )));
     }
-    let status = Command::new(&python)
+    let mut cmd = Command::new(&python);
+    if to_stderr {
+        // an analysis prints its own document on stdout
+        cmd.stdout(std::process::Stdio::from(std::io::stderr()));
+    }
+    let status = cmd
         .args(["-m", "exoskin.dask_sweep"])
         .arg(spec_path)
         .arg("--out")

@@ -597,7 +597,7 @@ fn power_rounds(a: &PowerArgs, dir: &Path) -> anyhow::Result<u8> {
                     exoskin_sweep::merge(&rdir, None).map_err(sweep_error)?;
                 }
                 Engine::Dask => {
-                    let code = dask(&path, &rdir, None, a.scheduler.as_deref())?;
+                    let code = dask(&path, &rdir, None, a.scheduler.as_deref(), true)?;
                     if code != 0 {
                         return Ok(code);
                     }

@@ -165,7 +165,7 @@ fn sharded(
                     "--engine dask needs --scheduler ADDR, e.g. --scheduler tcp://127.0.0.1:8786",
                 ));
             };
-            let code = dask(&spec_path, dir, None, Some(addr))?;
+            let code = dask(&spec_path, dir, None, Some(addr), true)?;
             if code != 0 {
                 return Ok(code);
             }
