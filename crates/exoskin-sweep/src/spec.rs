@@ -715,7 +715,12 @@ fn read_trial_base(base: &str, spec_name: &str) -> Result<(String, toml::Table),
         return Err(format!("no trial file \"{base}\""));
     };
     exoskin_api::trial::load(path).map_err(|e| format!("the base trial does not read: {e}"))?;
-    Ok((path.display().to_string(), toml::Table::new()))
+    // The trial's text goes into the spec hash: rounds of an edited trial are not mixed.
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut t = toml::Table::new();
+    t.insert("trial_text".into(), text.into());
+    Ok((path.display().to_string(), t))
 }
 
 /// The design file of a spec: a CSV table with a header of column names and one row of
