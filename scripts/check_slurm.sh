@@ -115,3 +115,24 @@ for i in 0 1 2 3; do
 done
 cmp "$tmp/slurm/sweep.parquet" "$tmp/local/sweep.parquet"
 echo "check_slurm: ok: $tasks array tasks ran the 4 shards, the merge job joined them; shards and merged file equal the local run's byte for byte"
+
+# A sensitivity analysis on the same contract: a Morris design as a job array whose merge
+# job ends with the analysis; its indices must equal the in-process run's.
+sens=(sensitivity "$root/scenarios/in_vivo_microneedling.toml" --output erythema_pct@0.5
+  --method morris --trajectories 2
+  --parameters response.inflammation_max_excess,transport.co2_depth_um --json)
+"$exe" "${sens[@]}" --shards 2 --out "$tmp/sens" --engine slurm >/dev/null
+jobid=$(sbatch --parsable "$tmp/sens/sweep.sbatch")
+mergeid=$(sbatch --parsable --dependency=afterok:"$jobid" "$tmp/sens/merge.sbatch")
+for _ in $(seq 300); do
+  [ -z "$(squeue -h -j "$jobid,$mergeid" 2>/dev/null)" ] && break
+  sleep 1
+done
+if [ ! -s "$tmp/sens/sensitivity.json" ]; then
+  echo "check_slurm: the sensitivity merge job wrote no indices; its logs:"
+  tail -n 20 "$tmp"/sens/slurm-*.out 2>/dev/null || true
+  exit 1
+fi
+"$exe" "${sens[@]}" >"$tmp/sens-local.json"
+cmp "$tmp/sens/sensitivity.json" "$tmp/sens-local.json"
+echo "check_slurm: ok: the sharded Morris sensitivity's Slurm merge job wrote the in-process indices byte for byte"

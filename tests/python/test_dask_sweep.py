@@ -199,3 +199,32 @@ def test_bad_spec_and_shard_errors(tmp_path):
     with pytest.raises(exoskin.ExoskinError) as e:
         exoskin._native.sweep_shard(spec, SHARDS, str(tmp_path / "o"), 1)
     assert f"shard {SHARDS} does not exist" in str(e.value)
+
+
+def test_cli_sensitivity_and_power_on_dask(tmp_path, cluster):
+    """The analyses on the shard contract: their shards run on the cluster and the
+    documents equal the in-process ones (power: `elapsed_s` aside)."""
+    import json
+
+    env = dict(os.environ, EXOSKIN_PYTHON=sys.executable)
+    sens = [CLI, "sensitivity", os.path.join(ROOT, "scenarios", "in_vivo_microneedling.toml"),
+            "--output", "erythema_pct@0.5", "--method", "morris", "--trajectories", "2",
+            "--parameters", "response.inflammation_max_excess,transport.co2_depth_um", "--json"]
+    want = subprocess.run(sens, check=True, capture_output=True, text=True).stdout
+    p = subprocess.run(sens + ["--shards", "3", "--out", str(tmp_path / "sens"), "--engine",
+                               "dask", "--scheduler", cluster.address],
+                       env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == want
+    trial = os.path.join(ROOT, "crates", "exoskin-trials", "tests", "data", "mn_trial.toml")
+    power = [CLI, "power", trial, "--replicates", "100", "--max-participants", "16",
+             "--assurance-draws", "2", "--json"]
+    want = json.loads(subprocess.run(power, check=True, capture_output=True, text=True).stdout)
+    p = subprocess.run(power + ["--shards", "2", "--out", str(tmp_path / "power"), "--engine",
+                                "dask", "--scheduler", cluster.address],
+                       env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    got = json.loads(p.stdout)
+    for doc in (want, got):
+        doc.pop("elapsed_s")
+    assert got == want

@@ -30,34 +30,116 @@ pub enum Method {
     Morris { trajectories: usize, levels: usize },
 }
 
+/// How the model runs of a design are made: the scenario, the space, the output, and
+/// whether transport is shared between rows that differ only in response-side parameters
+/// (exact where the scenario's transport does not depend on the response).
+pub struct Evaluator<'a> {
+    scenario: &'a Scenario,
+    name: &'a str,
+    space: &'a Space,
+    output: &'a str,
+    shareable: bool,
+    transport_dims: Vec<usize>,
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(scenario: &'a Scenario, name: &'a str, space: &'a Space, output: &'a str) -> Self {
+        let shareable = match scenario {
+            Scenario::InVivo(v) => Injury::of(&v.procedure).is_none_or(|i| i.microneedle),
+            _ => false,
+        };
+        let transport_dims = (0..space.dim())
+            .filter(|&j| !space.is_response_only(j))
+            .collect();
+        Evaluator {
+            scenario,
+            name,
+            space,
+            output,
+            shareable,
+            transport_dims,
+        }
+    }
+
+    /// The key of the rows that may share point `k`'s transport run (its transport
+    /// coordinates' bit patterns; the row itself where nothing is shared).
+    pub fn group_key(&self, k: usize, u: &[f64]) -> Vec<u64> {
+        if self.shareable {
+            self.transport_dims
+                .iter()
+                .map(|&j| u[j].to_bits())
+                .collect()
+        } else {
+            vec![k as u64]
+        }
+    }
+
+    /// The points grouped by [`Evaluator::group_key`], groups in key order, rows ascending.
+    pub fn groups(&self, points: &[Vec<f64>]) -> Vec<Vec<usize>> {
+        let mut groups: BTreeMap<Vec<u64>, Vec<usize>> = BTreeMap::new();
+        for (k, u) in points.iter().enumerate() {
+            groups.entry(self.group_key(k, u)).or_default().push(k);
+        }
+        groups.into_values().collect()
+    }
+
+    /// The output at each of a group's points (`(design row, point)`, all with one
+    /// group key): one transport run for the group where it is shared. A point's value
+    /// depends on the point alone, not on the group it is run with.
+    pub fn run_group(&self, rows: &[(usize, &[f64])]) -> Result<Vec<(usize, f64)>, ApiError> {
+        let output = self.output;
+        let pick = |r: &Run, k: usize| -> Result<f64, ApiError> {
+            let y = crate::output::output(&r.json(), output)?;
+            if y.is_finite() {
+                Ok(y)
+            } else {
+                Err(ApiError::bad(format!(
+                    "output `{output}` is {y} at design row {k}"
+                )))
+            }
+        };
+        let row_error = |k: usize, u: &[f64], e: ApiError| {
+            ApiError::bad(format!("design row {k} ({}): {e}", describe(self.space, u)))
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        let Some(&(k0, u0)) = rows.first() else {
+            return Ok(out);
+        };
+        if let (true, Scenario::InVivo(v)) = (self.shareable, self.scenario) {
+            let (tp, rp0) = self.space.at(u0)?;
+            let sim = try_simulate_in_vivo(v, &tp, &rp0)
+                .map_err(|e| row_error(k0, u0, ApiError::bad(e.to_string())))?;
+            for &(k, u) in rows {
+                let (_, rp) = self.space.at(u)?;
+                let outcomes = sim.respond_with(v, &rp);
+                let r = Run {
+                    scenario: self.scenario.clone(),
+                    name: self.name.to_string(),
+                    transport: Some(Transport::InVivo(sim.transport.clone())),
+                    outcomes: Some(outcomes),
+                };
+                out.push((k, pick(&r, k).map_err(|e| row_error(k, u, e))?));
+            }
+        } else {
+            for &(k, u) in rows {
+                let (tp, rp) = self.space.at(u)?;
+                let r = run_with(self.scenario.clone(), self.name, &tp, &rp)
+                    .map_err(|e| row_error(k, u, e))?;
+                out.push((k, pick(&r, k).map_err(|e| row_error(k, u, e))?));
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// The model runs of a design: the output at each point, with transport shared between
 /// rows that differ only in response-side parameters where that is exact.
 fn evaluate(
-    scenario: &Scenario,
-    name: &str,
-    space: &Space,
+    ev: &Evaluator,
     points: &[Vec<f64>],
-    output: &str,
     control: &Control,
 ) -> Result<(Vec<f64>, usize), ApiError> {
-    let shareable = match scenario {
-        Scenario::InVivo(v) => Injury::of(&v.procedure).is_none_or(|i| i.microneedle),
-        _ => false,
-    };
-    let transport_dims: Vec<usize> = (0..space.dim())
-        .filter(|&j| !space.is_response_only(j))
-        .collect();
-    // rows grouped by their transport coordinates (bit patterns: exact equality)
-    let mut groups: BTreeMap<Vec<u64>, Vec<usize>> = BTreeMap::new();
-    for (k, u) in points.iter().enumerate() {
-        let key: Vec<u64> = if shareable {
-            transport_dims.iter().map(|&j| u[j].to_bits()).collect()
-        } else {
-            vec![k as u64]
-        };
-        groups.entry(key).or_default().push(k);
-    }
-    let groups: Vec<Vec<usize>> = groups.into_values().collect();
+    let groups = ev.groups(points);
     let total = points.len();
     let done = AtomicUsize::new(0);
     let tick = |n: usize| {
@@ -66,52 +148,15 @@ fn evaluate(
             p(d, total);
         }
     };
-    let pick = |r: &Run, k: usize| -> Result<f64, ApiError> {
-        let y = crate::output::output(&r.json(), output)?;
-        if y.is_finite() {
-            Ok(y)
-        } else {
-            Err(ApiError::bad(format!(
-                "output `{output}` is {y} at design row {k}"
-            )))
-        }
-    };
     let results: Vec<Result<Vec<(usize, f64)>, ApiError>> = groups
         .par_iter()
         .map(|rows| {
             if control.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                 return Err(ApiError::bad("the analysis was cancelled"));
             }
-            let mut out = Vec::with_capacity(rows.len());
-            let row_error = |k: usize, e: ApiError| {
-                ApiError::bad(format!(
-                    "design row {k} ({}): {e}",
-                    describe(space, &points[k])
-                ))
-            };
-            if let (true, Scenario::InVivo(v)) = (shareable && rows.len() > 1, scenario) {
-                let (tp, rp0) = space.at(&points[rows[0]])?;
-                let sim = try_simulate_in_vivo(v, &tp, &rp0)
-                    .map_err(|e| row_error(rows[0], ApiError::bad(e.to_string())))?;
-                for &k in rows {
-                    let (_, rp) = space.at(&points[k])?;
-                    let outcomes = sim.respond_with(v, &rp);
-                    let r = Run {
-                        scenario: scenario.clone(),
-                        name: name.to_string(),
-                        transport: Some(Transport::InVivo(sim.transport.clone())),
-                        outcomes: Some(outcomes),
-                    };
-                    out.push((k, pick(&r, k).map_err(|e| row_error(k, e))?));
-                }
-            } else {
-                for &k in rows {
-                    let (tp, rp) = space.at(&points[k])?;
-                    let r =
-                        run_with(scenario.clone(), name, &tp, &rp).map_err(|e| row_error(k, e))?;
-                    out.push((k, pick(&r, k).map_err(|e| row_error(k, e))?));
-                }
-            }
+            let items: Vec<(usize, &[f64])> =
+                rows.iter().map(|&k| (k, points[k].as_slice())).collect();
+            let out = ev.run_group(&items)?;
             tick(rows.len());
             Ok(out)
         })
@@ -144,6 +189,52 @@ fn describe(space: &Space, u: &[f64]) -> String {
     }
 }
 
+/// The design of an analysis: its points in the unit cube of the space, in order.
+pub enum Plan {
+    Sobol {
+        design: SaltelliDesign,
+        bootstrap: usize,
+    },
+    Morris(MorrisDesign),
+}
+
+impl Plan {
+    /// The design of `method` over `space` (seeded: the same arguments make the same points).
+    pub fn new(space: &Space, method: Method, seed: u64) -> Result<Plan, ApiError> {
+        if space.dim() == 0 {
+            return Err(ApiError::bad("no uncertain parameters to analyse"));
+        }
+        let uq = |e: exoskin_uq::UqError| ApiError::bad(e.to_string());
+        Ok(match method {
+            Method::Sobol { samples, bootstrap } => Plan::Sobol {
+                design: SaltelliDesign::new(samples, space.dim(), seed).map_err(uq)?,
+                bootstrap,
+            },
+            Method::Morris {
+                trajectories,
+                levels,
+            } => Plan::Morris(
+                MorrisDesign::new(trajectories, space.dim(), levels, seed).map_err(uq)?,
+            ),
+        })
+    }
+
+    /// Every model run's point, in design order.
+    pub fn points(&self) -> &[Vec<f64>] {
+        match self {
+            Plan::Sobol { design, .. } => design.points(),
+            Plan::Morris(d) => d.points(),
+        }
+    }
+}
+
+/// The output at the scenario's nominal parameters; fails when the output does not exist
+/// (checked before thousands of runs are spent on it).
+pub fn nominal(scenario: &Scenario, name: &str, output: &str) -> Result<f64, ApiError> {
+    let nominal = crate::simulate::run(scenario.clone(), name)?;
+    crate::output::output(&nominal.json(), output)
+}
+
 /// Run the analysis and return its JSON document (`indices[]` ranked by importance).
 pub fn analyze(
     scenario: &Scenario,
@@ -154,98 +245,127 @@ pub fn analyze(
     seed: u64,
     control: &Control,
 ) -> Result<Value, ApiError> {
-    if space.dim() == 0 {
-        return Err(ApiError::bad("no uncertain parameters to analyse"));
+    let plan = Plan::new(space, method, seed)?;
+    let y0 = nominal(scenario, name, output)?;
+    let ev = Evaluator::new(scenario, name, space, output);
+    let (y, transport_runs) = evaluate(&ev, plan.points(), control)?;
+    let analysis = Analysis {
+        scenario,
+        name,
+        space,
+        output,
+        method,
+        seed,
+    };
+    analysis.report(&plan, &y, y0, transport_runs)
+}
+
+/// What an analysis's document names: the scenario (and its file), the space, the output,
+/// the method and the seed.
+pub struct Analysis<'a> {
+    pub scenario: &'a Scenario,
+    pub name: &'a str,
+    pub space: &'a Space,
+    pub output: &'a str,
+    pub method: Method,
+    pub seed: u64,
+}
+
+impl Analysis<'_> {
+    /// The document of an analysis from the outputs `y` at the plan's points (design
+    /// order), the nominal output and the number of transport runs.
+    pub fn report(
+        &self,
+        plan: &Plan,
+        y: &[f64],
+        y0: f64,
+        transport_runs: usize,
+    ) -> Result<Value, ApiError> {
+        let (scenario, name, output, method, seed) = (
+            self.scenario,
+            self.name,
+            self.output,
+            self.method,
+            self.seed,
+        );
+        let uq = |e: exoskin_uq::UqError| ApiError::bad(e.to_string());
+        let params = &self.space.params;
+        let (rows, runs) = match plan {
+            Plan::Sobol { design, bootstrap } => {
+                let idx = design.indices(y, *bootstrap, seed ^ 0x5eed).map_err(uq)?;
+                let mut rows: Vec<Value> = params
+                    .iter()
+                    .zip(idx)
+                    .map(|(p, s)| {
+                        json!({
+                            "parameter": p.name,
+                            "group": p.group,
+                            "prior": p.prior,
+                            "first_order": s.first_order,
+                            "first_order_ci95": s.first_order_ci95,
+                            "total_order": s.total_order,
+                            "total_order_ci95": s.total_order_ci95,
+                        })
+                    })
+                    .collect();
+                rows.sort_by(|a, b| {
+                    b["total_order"]
+                        .as_f64()
+                        .unwrap_or(0.0)
+                        .total_cmp(&a["total_order"].as_f64().unwrap_or(0.0))
+                });
+                (rows, y.len())
+            }
+            Plan::Morris(design) => {
+                let idx = design.indices(y).map_err(uq)?;
+                let mut rows: Vec<Value> = params
+                    .iter()
+                    .zip(idx)
+                    .map(|(p, m)| {
+                        json!({
+                            "parameter": p.name,
+                            "group": p.group,
+                            "prior": p.prior,
+                            "mu": m.mu,
+                            "mu_star": m.mu_star,
+                            "mu_star_ci95": m.mu_star_ci95,
+                            "sigma": m.sigma,
+                        })
+                    })
+                    .collect();
+                rows.sort_by(|a, b| {
+                    b["mu_star"]
+                        .as_f64()
+                        .unwrap_or(0.0)
+                        .total_cmp(&a["mu_star"].as_f64().unwrap_or(0.0))
+                });
+                (rows, y.len())
+            }
+        };
+        let (method_name, settings) = match method {
+            Method::Sobol { samples, bootstrap } => (
+                "sobol",
+                json!({"samples": samples, "bootstrap": bootstrap, "design": "Saltelli (A, B, AB_i) on Owen-scrambled Sobol points", "estimators": "Jansen (1999) first-order and total, percentile bootstrap 95 % intervals"}),
+            ),
+            Method::Morris {
+                trajectories,
+                levels,
+            } => (
+                "morris",
+                json!({"trajectories": trajectories, "levels": levels, "units": "elementary effects per unit of the prior's quantile (unit cube)"}),
+            ),
+        };
+        Ok(json!({
+            "scenario": {"file": name, "name": scenario.experiment().name},
+            "output": output,
+            "nominal_output": y0,
+            "method": method_name,
+            "settings": settings,
+            "seed": seed,
+            "parameters": params.len(),
+            "model_runs": runs,
+            "transport_runs": transport_runs,
+            "indices": rows,
+        }))
     }
-    // the output must exist before thousands of runs are spent on it
-    let nominal = crate::simulate::run(scenario.clone(), name)?;
-    let y0 = crate::output::output(&nominal.json(), output)?;
-    let uq = |e: exoskin_uq::UqError| ApiError::bad(e.to_string());
-    let params = &space.params;
-    let (rows, runs, transport_runs) = match method {
-        Method::Sobol { samples, bootstrap } => {
-            let design = SaltelliDesign::new(samples, space.dim(), seed).map_err(uq)?;
-            let (y, transport_runs) =
-                evaluate(scenario, name, space, design.points(), output, control)?;
-            let idx = design.indices(&y, bootstrap, seed ^ 0x5eed).map_err(uq)?;
-            let mut rows: Vec<Value> = params
-                .iter()
-                .zip(idx)
-                .map(|(p, s)| {
-                    json!({
-                        "parameter": p.name,
-                        "group": p.group,
-                        "prior": p.prior,
-                        "first_order": s.first_order,
-                        "first_order_ci95": s.first_order_ci95,
-                        "total_order": s.total_order,
-                        "total_order_ci95": s.total_order_ci95,
-                    })
-                })
-                .collect();
-            rows.sort_by(|a, b| {
-                b["total_order"]
-                    .as_f64()
-                    .unwrap_or(0.0)
-                    .total_cmp(&a["total_order"].as_f64().unwrap_or(0.0))
-            });
-            (rows, y.len(), transport_runs)
-        }
-        Method::Morris {
-            trajectories,
-            levels,
-        } => {
-            let design = MorrisDesign::new(trajectories, space.dim(), levels, seed).map_err(uq)?;
-            let (y, transport_runs) =
-                evaluate(scenario, name, space, design.points(), output, control)?;
-            let idx = design.indices(&y).map_err(uq)?;
-            let mut rows: Vec<Value> = params
-                .iter()
-                .zip(idx)
-                .map(|(p, m)| {
-                    json!({
-                        "parameter": p.name,
-                        "group": p.group,
-                        "prior": p.prior,
-                        "mu": m.mu,
-                        "mu_star": m.mu_star,
-                        "mu_star_ci95": m.mu_star_ci95,
-                        "sigma": m.sigma,
-                    })
-                })
-                .collect();
-            rows.sort_by(|a, b| {
-                b["mu_star"]
-                    .as_f64()
-                    .unwrap_or(0.0)
-                    .total_cmp(&a["mu_star"].as_f64().unwrap_or(0.0))
-            });
-            (rows, y.len(), transport_runs)
-        }
-    };
-    let (method_name, settings) = match method {
-        Method::Sobol { samples, bootstrap } => (
-            "sobol",
-            json!({"samples": samples, "bootstrap": bootstrap, "design": "Saltelli (A, B, AB_i) on Owen-scrambled Sobol points", "estimators": "Jansen (1999) first-order and total, percentile bootstrap 95 % intervals"}),
-        ),
-        Method::Morris {
-            trajectories,
-            levels,
-        } => (
-            "morris",
-            json!({"trajectories": trajectories, "levels": levels, "units": "elementary effects per unit of the prior's quantile (unit cube)"}),
-        ),
-    };
-    Ok(json!({
-        "scenario": {"file": name, "name": scenario.experiment().name},
-        "output": output,
-        "nominal_output": y0,
-        "method": method_name,
-        "settings": settings,
-        "seed": seed,
-        "parameters": params.len(),
-        "model_runs": runs,
-        "transport_runs": transport_runs,
-        "indices": rows,
-    }))
 }

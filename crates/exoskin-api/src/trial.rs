@@ -8,6 +8,7 @@ use exoskin_trials::analysis::{analyze, EndpointResult};
 use exoskin_trials::power::{simulate_power, PowerPoint, PowerResult};
 use exoskin_trials::sim::{simulate, ModelResponder, Readings};
 use exoskin_trials::spec::{ResponseMode, Trial, MAX_PARTICIPANTS};
+use exoskin_trials::stats::Rate;
 use exoskin_trials::TrialError;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -354,35 +355,74 @@ pub fn run_power_with(
     on_point: &dyn Fn(&PowerPoint),
 ) -> Result<(PowerResult, Value), ApiError> {
     check_assurance_draws(assurance_draws)?;
-    let mut trial = trial.clone();
-    // Many simulated trials: interpolate responses on the grid.
-    trial.response = ResponseMode::Grid;
+    let trial = grid_trial(trial);
     let started = Instant::now();
     on_message("transport and response grid ...");
-    let responder = ModelResponder::new(
-        &trial,
-        TransportParams::defaults(),
-        ResponseParams::defaults(),
-    )
-    .map_err(|e| ApiError::bad(format!("{}: {e}", trial.name)))?;
+    let responder = power_responder(&trial)?;
     let result = simulate_power(&trial, &responder, target, replicates, max_n, on_point);
-    let mut doc = serde_json::to_value(&result).unwrap_or(Value::Null);
+    let mut assurance = None;
     if assurance_draws > 0 {
         on_message(&format!("assurance: {assurance_draws} model draws ..."));
-        doc["assurance"] = assurance(&trial, &result, replicates, assurance_draws)?;
+        let (built, failed) = assurance_responders(&trial, assurance_draws)?;
+        let responders: Vec<&dyn exoskin_trials::sim::Responder> = built
+            .iter()
+            .map(|r| r as &dyn exoskin_trials::sim::Responder)
+            .collect();
+        let rates: Vec<Rate> = result
+            .curve
+            .iter()
+            .map(|p| {
+                let hits =
+                    exoskin_trials::power::rejections(&trial, &responders, p.n, 0..replicates);
+                exoskin_trials::stats::wilson(hits, replicates, 0.05)
+            })
+            .collect();
+        assurance = Some(assurance_doc(&result, assurance_draws, failed, &rates));
     }
-    doc["trial"] = json!(trial.name);
-    doc["elapsed_s"] = json!(started.elapsed().as_secs_f64());
+    let doc = power_doc(&trial, &result, assurance, started.elapsed().as_secs_f64());
     Ok((result, doc))
 }
 
-/// Assurance along the power curve (see [`run_power_with`]).
-fn assurance(
+/// The trial as a power analysis simulates it: responses interpolated on the grid.
+pub fn grid_trial(trial: &Trial) -> Trial {
+    let mut trial = trial.clone();
+    trial.response = ResponseMode::Grid;
+    trial
+}
+
+/// The responder of a power analysis: the shipped parameters (call with [`grid_trial`]).
+pub fn power_responder(trial: &Trial) -> Result<ModelResponder, ApiError> {
+    ModelResponder::new(
+        trial,
+        TransportParams::defaults(),
+        ResponseParams::defaults(),
+    )
+    .map_err(|e| ApiError::bad(format!("{}: {e}", trial.name)))
+}
+
+/// The document of `exoskin power FILE --json`: the result, its assurance, the trial's
+/// name and the time taken.
+pub fn power_doc(
     trial: &Trial,
     result: &PowerResult,
-    replicates: usize,
+    assurance: Option<Value>,
+    elapsed_s: f64,
+) -> Value {
+    let mut doc = serde_json::to_value(result).unwrap_or(Value::Null);
+    if let Some(a) = assurance {
+        doc["assurance"] = a;
+    }
+    doc["trial"] = json!(trial.name);
+    doc["elapsed_s"] = json!(elapsed_s);
+    doc
+}
+
+/// The model draws of assurance (see [`run_power_with`]): the responders of the draws that
+/// built, in draw order, and how many failed; an error when more than a tenth failed.
+pub fn assurance_responders(
+    trial: &Trial,
     draws: usize,
-) -> Result<Value, ApiError> {
+) -> Result<(Vec<ModelResponder>, usize), ApiError> {
     use crate::uncertainty::Space;
     use rayon::prelude::*;
     let arm = trial.treatments()[0];
@@ -397,29 +437,26 @@ fn assurance(
             ModelResponder::new(trial, &tp, &rp).map_err(|e| e.to_string())
         })
         .collect();
-    let responders: Vec<&(dyn exoskin_trials::sim::Responder + Sync)> = built
-        .iter()
-        .filter_map(|r| r.as_ref().ok())
-        .map(|r| r as &(dyn exoskin_trials::sim::Responder + Sync))
-        .collect();
+    let first = built.iter().find_map(|r| r.as_ref().err()).cloned();
+    let responders: Vec<ModelResponder> = built.into_iter().filter_map(Result::ok).collect();
     let failed = draws - responders.len();
     if responders.is_empty() || failed * 10 > draws {
-        let first = built
-            .iter()
-            .find_map(|r| r.as_ref().err())
-            .cloned()
-            .unwrap_or_default();
         return Err(ApiError::bad(format!(
-            "assurance: {failed} of {draws} model draws failed (first: {first})"
+            "assurance: {failed} of {draws} model draws failed (first: {})",
+            first.unwrap_or_default()
         )));
     }
+    Ok((responders, failed))
+}
+
+/// The `assurance` part of the power document: `rates[i]` is the assurance at the curve's
+/// i-th sample size.
+pub fn assurance_doc(result: &PowerResult, draws: usize, failed: usize, rates: &[Rate]) -> Value {
     let curve: Vec<Value> = result
         .curve
         .iter()
-        .map(|p| {
-            let a = exoskin_trials::power::assurance_at(trial, &responders, p.n, replicates);
-            json!({"n": p.n, "power": p.power.rate, "assurance": a})
-        })
+        .zip(rates)
+        .map(|(p, a)| json!({"n": p.n, "power": p.power.rate, "assurance": a}))
         .collect();
     let at_n = result.n_required.and_then(|n| {
         curve
@@ -427,11 +464,11 @@ fn assurance(
             .find(|c| c["n"].as_u64() == Some(n as u64))
             .map(|c| c["assurance"].clone())
     });
-    Ok(json!({
+    json!({
         "definition": "probability of success averaged over the model's uncertain parameters (O'Hagan, Stevens & Campbell 2005, Pharm Stat 4:187): one model draw per simulated trial",
         "draws": draws,
         "failed_draws": failed,
         "at_n_required": at_n,
         "curve": curve,
-    }))
+    })
 }

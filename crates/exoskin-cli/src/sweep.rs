@@ -53,7 +53,7 @@ pub enum SweepCommand {
     },
 }
 
-fn sweep_error(e: SweepError) -> anyhow::Error {
+pub(crate) fn sweep_error(e: SweepError) -> anyhow::Error {
     if e.is_bad_input() {
         bad_input(e.to_string())
     } else {
@@ -82,11 +82,11 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     match a.engine {
         Engine::Local => local(&spec, &dir, a.shard, a.threads),
         Engine::Slurm => slurm(&spec, &spec_path, &dir, a.shard),
-        Engine::Dask => dask(&spec_path, &dir, a.shard, a.scheduler.as_deref()),
+        Engine::Dask => dask(&spec_path, &dir, a.shard, a.scheduler.as_deref(), false),
     }
 }
 
-fn progress_bar(total: usize) -> ProgressBar {
+pub(crate) fn progress_bar(total: usize) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -125,7 +125,7 @@ fn local(spec: &Spec, dir: &Path, shard: Option<usize>, threads: usize) -> anyho
     Ok(0)
 }
 
-fn absolute(p: &Path) -> PathBuf {
+pub(crate) fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
@@ -136,9 +136,21 @@ fn slurm(spec: &Spec, spec_path: &Path, dir: &Path, shard: Option<usize>) -> any
         ));
     }
     exoskin_sweep::prepare(spec, dir).map_err(sweep_error)?;
+    write_slurm(spec, spec_path, dir, None)?;
+    Ok(0)
+}
+
+/// Write `DIR/sweep.sbatch` and `DIR/merge.sbatch` (the merge followed by `then`) and say
+/// how to submit them.
+pub(crate) fn write_slurm(
+    spec: &Spec,
+    spec_path: &Path,
+    dir: &Path,
+    then: Option<&str>,
+) -> anyhow::Result<()> {
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("exoskin"));
     let (sweep, merge) =
-        exoskin_sweep::slurm::scripts(spec, &exe, &absolute(spec_path), &absolute(dir));
+        exoskin_sweep::slurm::scripts(spec, &exe, &absolute(spec_path), &absolute(dir), then);
     for (name, text) in [("sweep.sbatch", sweep), ("merge.sbatch", merge)] {
         let p = dir.join(name);
         exoskin_model::fsutil::write_atomic(&p, text.as_bytes())
@@ -151,14 +163,21 @@ fn slurm(spec: &Spec, spec_path: &Path, dir: &Path, shard: Option<usize>) -> any
          sbatch --dependency=afterok:$jobid {d}/merge.sbatch",
         spec.shards - 1
     );
-    Ok(0)
+    Ok(())
 }
 
-fn dask(
+/// The `exoskin` binary's path, quoted for a shell.
+pub(crate) fn exe_word() -> String {
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("exoskin"));
+    exoskin_sweep::slurm::sh(&exe.display().to_string())
+}
+
+pub(crate) fn dask(
     spec_path: &Path,
     dir: &Path,
     shard: Option<usize>,
     scheduler: Option<&str>,
+    to_stderr: bool,
 ) -> anyhow::Result<u8> {
     if shard.is_some() {
         return Err(bad_input(
@@ -181,7 +200,12 @@ fn dask(
              dask distributed`, or set EXOSKIN_PYTHON to a Python that has it"
         )));
     }
-    let status = Command::new(&python)
+    let mut cmd = Command::new(&python);
+    if to_stderr {
+        // an analysis prints its own document on stdout
+        cmd.stdout(std::process::Stdio::from(std::io::stderr()));
+    }
+    let status = cmd
         .args(["-m", "exoskin.dask_sweep"])
         .arg(spec_path)
         .arg("--out")

@@ -77,6 +77,27 @@ pub struct PowerArgs {
     /// 0 reports conventional power only.
     #[arg(long, value_name = "M", default_value_t = exoskin_api::trial::DEFAULT_ASSURANCE_DRAWS)]
     pub assurance_draws: usize,
+    /// Run the simulated trials as sweeps of K shards under --out DIR, one sweep per round
+    /// of the sample-size search (DIR/round-NN, each on the sweep's shard contract).
+    #[arg(long, value_name = "K", requires = "out")]
+    pub shards: Option<usize>,
+    /// The directory of a sharded power analysis (with --shards).
+    #[arg(long, value_name = "DIR", requires = "shards")]
+    pub out: Option<PathBuf>,
+    /// Where the shards run (with --shards or --from): here, on Dask, or as Slurm job
+    /// arrays, each round's merge step submitting the next (`exoskin power --from DIR`).
+    #[arg(long, value_enum, default_value_t = crate::sweep::Engine::Local)]
+    pub engine: crate::sweep::Engine,
+    /// The Dask scheduler's address (with --engine dask).
+    #[arg(long, value_name = "ADDR")]
+    pub scheduler: Option<String>,
+    /// Continue (or report) the sharded power analysis in DIR.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["file", "shards"])]
+    pub from: Option<PathBuf>,
+    /// With --engine slurm: submit the next round's job array (sbatch) instead of only
+    /// writing its scripts.
+    #[arg(long)]
+    pub submit: bool,
 }
 
 fn api_err(e: exoskin_api::ApiError) -> anyhow::Error {
@@ -354,6 +375,14 @@ fn endpoint_panels(
 }
 
 pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
+    if let Some(dir) = &a.from {
+        return power_rounds(&a, dir);
+    }
+    if a.engine != crate::sweep::Engine::Local && a.shards.is_none() {
+        return Err(bad_input(
+            "--engine goes with --shards K --out DIR, or --from DIR",
+        ));
+    }
     let analytic = exoskin_api::trial::analytic_power(&exoskin_api::trial::AnalyticInput {
         effect_size: a.effect_size,
         difference: a.difference,
@@ -403,6 +432,18 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
         a.max_participants,
     )
     .map_err(api_err)?;
+    if let (Some(shards), Some(dir)) = (a.shards, &a.out) {
+        let settings = exoskin_sweep::analysis::PowerSettings {
+            target,
+            alpha: trial.alpha,
+            replicates,
+            max_participants: max_n,
+            assurance_draws: a.assurance_draws,
+        };
+        exoskin_sweep::analysis::prepare_power(dir, file, settings, shards)
+            .map_err(crate::sweep::sweep_error)?;
+        return power_rounds(&a, dir);
+    }
     let bar = Progress::new("power");
     let started = Instant::now();
     let (result, doc): (PowerResult, _) = with_threads(a.threads, || {
@@ -490,4 +531,108 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
     }
     println!("({:.1} s)", started.elapsed().as_secs_f64());
     Ok(0)
+}
+
+/// Run (or continue) the rounds of a sharded power analysis in `dir` on the chosen engine;
+/// print the document when it is finished.
+fn power_rounds(a: &PowerArgs, dir: &Path) -> anyhow::Result<u8> {
+    use crate::sweep::{dask, exe_word, sweep_error, write_slurm, Engine};
+    use exoskin_sweep::analysis::{power_step, Step};
+    if a.engine != Engine::Dask && a.scheduler.is_some() {
+        return Err(bad_input("--scheduler goes with --engine dask"));
+    }
+    if a.submit && a.engine != Engine::Slurm {
+        return Err(bad_input("--submit goes with --engine slurm"));
+    }
+    let doc = loop {
+        match power_step(dir).map_err(sweep_error)? {
+            Step::Done(doc) => break doc,
+            Step::Round {
+                spec,
+                path,
+                dir: rdir,
+            } => match a.engine {
+                Engine::Local => {
+                    let pb = crate::sweep::progress_bar(spec.row_count());
+                    exoskin_sweep::run_local(&spec, &rdir, a.threads.unwrap_or(0), &|n| {
+                        pb.inc(n as u64)
+                    })
+                    .map_err(sweep_error)?;
+                    pb.finish_and_clear();
+                    exoskin_sweep::merge(&rdir, None).map_err(sweep_error)?;
+                }
+                Engine::Dask => {
+                    let code = dask(&path, &rdir, None, a.scheduler.as_deref(), true)?;
+                    if code != 0 {
+                        return Ok(code);
+                    }
+                }
+                Engine::Slurm => {
+                    let d = exoskin_sweep::slurm::sh(
+                        &crate::sweep::absolute(dir).display().to_string(),
+                    );
+                    let then = format!(
+                        "exec {} power --from {d} --engine slurm --submit",
+                        exe_word()
+                    );
+                    write_slurm(&spec, &path, &rdir, Some(&then))?;
+                    if a.submit {
+                        submit(&rdir)?;
+                    }
+                    return Ok(0);
+                }
+            },
+        }
+    };
+    let text = serde_json::to_string_pretty(&doc)?;
+    let out = dir.join("power.json");
+    exoskin_model::fsutil::write_atomic(&out, format!("{text}\n").as_bytes())
+        .with_context(|| format!("writing {}", out.display()))?;
+    if a.json {
+        println!("{text}");
+    } else {
+        println!(
+            "{}: n required {} (curve: {}); written to {}",
+            doc["trial"].as_str().unwrap_or(""),
+            doc["n_required"],
+            doc["curve"]
+                .as_array()
+                .map(|c| c
+                    .iter()
+                    .map(|p| format!(
+                        "n={} power={:.3}",
+                        p["n"],
+                        p["power"]["rate"].as_f64().unwrap_or(f64::NAN)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default(),
+            out.display()
+        );
+    }
+    Ok(0)
+}
+
+/// Submit a round's job array and its merge step with `sbatch`.
+fn submit(rdir: &Path) -> anyhow::Result<()> {
+    let out = std::process::Command::new("sbatch")
+        .arg("--parsable")
+        .arg(rdir.join("sweep.sbatch"))
+        .output()
+        .context("running sbatch")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "sbatch {}: {}",
+        rdir.join("sweep.sbatch").display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout);
+    let id = id.trim().split(';').next().unwrap_or("");
+    let st = std::process::Command::new("sbatch")
+        .arg(format!("--dependency=afterok:{id}"))
+        .arg(rdir.join("merge.sbatch"))
+        .status()
+        .context("running sbatch")?;
+    anyhow::ensure!(st.success(), "sbatch of the merge step failed");
+    Ok(())
 }

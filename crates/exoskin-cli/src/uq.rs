@@ -3,20 +3,23 @@
 
 use crate::bad_input;
 use crate::progress::{with_threads, Progress};
+use crate::sweep::{absolute, dask, exe_word, progress_bar, sweep_error, write_slurm, Engine};
 use clap::Args as ClapArgs;
 use exoskin_api::sensitivity::{analyze, Method};
 use exoskin_api::uncertainty::{Control, Space};
 use exoskin_model::read_scenario_file;
+use exoskin_sweep::analysis::{prepare_sensitivity, sensitivity_report, SensitivitySettings};
 use std::path::PathBuf;
 
 #[derive(ClapArgs)]
 pub struct SensitivityArgs {
     /// Scenario file (TOML).
-    pub file: PathBuf,
+    #[arg(required_unless_present = "from")]
+    pub file: Option<PathBuf>,
     /// The output: an outcome or transport name, optionally at a day (collagen_pct@90,
     /// transport.reached_dermis_fraction, wound_closure_h).
-    #[arg(long, value_name = "NAME[@DAY]")]
-    pub output: String,
+    #[arg(long, value_name = "NAME[@DAY]", required_unless_present = "from")]
+    pub output: Option<String>,
     /// sobol (first-order and total indices) or morris (cheap screening).
     #[arg(long, default_value = "sobol")]
     pub method: String,
@@ -45,21 +48,61 @@ pub struct SensitivityArgs {
     /// Print one JSON document.
     #[arg(long)]
     pub json: bool,
+    /// Run the design's model runs as a sweep of K shards written to --out DIR (the
+    /// sweep's shard contract: `exoskin sweep DIR/spec.toml --shard I` runs one).
+    #[arg(long, value_name = "K", requires = "out")]
+    pub shards: Option<usize>,
+    /// The sweep's directory (with --shards).
+    #[arg(long, value_name = "DIR", requires = "shards")]
+    pub out: Option<PathBuf>,
+    /// Where the shards run (with --shards): here, on Dask, or as a Slurm job array whose
+    /// merge step ends with `exoskin sensitivity --from DIR`.
+    #[arg(long, value_enum, default_value_t = Engine::Local)]
+    pub engine: Engine,
+    /// The Dask scheduler's address (with --engine dask).
+    #[arg(long, value_name = "ADDR")]
+    pub scheduler: Option<String>,
+    /// The indices of a finished sharded analysis in DIR (merging its shards if needed).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["file", "shards"])]
+    pub from: Option<PathBuf>,
 }
 
 pub fn run_sensitivity(a: SensitivityArgs) -> anyhow::Result<u8> {
-    let scenario = read_scenario_file(&a.file).map_err(|e| bad_input(e.to_string()))?;
-    let name = a.file.display().to_string();
+    if let Some(dir) = &a.from {
+        let doc = sensitivity_report(dir).map_err(sweep_error)?;
+        return print_doc(&doc, a.json);
+    }
+    let (Some(file), Some(output)) = (&a.file, &a.output) else {
+        return Err(bad_input(
+            "exoskin sensitivity FILE --output NAME[@DAY]: both are needed",
+        ));
+    };
+    if a.method != "sobol" && a.method != "morris" {
+        return Err(bad_input(format!(
+            "--method {}: use sobol or morris",
+            a.method
+        )));
+    }
+    if a.engine != Engine::Local && a.shards.is_none() {
+        return Err(bad_input("--engine goes with --shards K --out DIR"));
+    }
+    if a.engine != Engine::Dask && a.scheduler.is_some() {
+        return Err(bad_input("--scheduler goes with --engine dask"));
+    }
+    if let (Some(shards), Some(dir)) = (a.shards, &a.out) {
+        return sharded(&a, file, output, shards, dir);
+    }
+    let scenario = read_scenario_file(file).map_err(|e| bad_input(e.to_string()))?;
+    let name = file.display().to_string();
     let method = match a.method.as_str() {
         "sobol" => Method::Sobol {
             samples: a.samples,
             bootstrap: a.bootstrap,
         },
-        "morris" => Method::Morris {
+        _ => Method::Morris {
             trajectories: a.trajectories,
             levels: a.levels,
         },
-        other => return Err(bad_input(format!("--method {other}: use sobol or morris"))),
     };
     let mut space = Space::shipped(&scenario).map_err(|e| bad_input(e.to_string()))?;
     if let Some(names) = &a.parameters {
@@ -72,20 +115,84 @@ pub fn run_sensitivity(a: SensitivityArgs) -> anyhow::Result<u8> {
         cancel: None,
     };
     let doc = with_threads(a.threads, || {
-        analyze(
-            &scenario, &name, &space, &a.output, method, a.seed, &control,
-        )
+        analyze(&scenario, &name, &space, output, method, a.seed, &control)
     })?
     .map_err(|e| bad_input(e.to_string()))?;
     bar.done();
-    if a.json {
+    print_doc(&doc, a.json)
+}
+
+/// The analysis as a sweep of `shards` shards in `dir`, run by the engine.
+fn sharded(
+    a: &SensitivityArgs,
+    file: &std::path::Path,
+    output: &str,
+    shards: usize,
+    dir: &std::path::Path,
+) -> anyhow::Result<u8> {
+    let settings = SensitivitySettings {
+        file: file.display().to_string(),
+        method: a.method.clone(),
+        samples: a.samples,
+        bootstrap: a.bootstrap,
+        trajectories: a.trajectories,
+        levels: a.levels,
+        seed: a.seed,
+        parameters: a.parameters.clone(),
+    };
+    let spec = prepare_sensitivity(dir, file, output, settings, shards).map_err(sweep_error)?;
+    let spec_path = dir.join("spec.toml");
+    match a.engine {
+        Engine::Local => {
+            let todo = exoskin_sweep::pending(&spec, dir);
+            let rows: usize = todo.iter().map(|i| spec.shard_range(*i).len()).sum();
+            let pb = progress_bar(rows);
+            let run =
+                exoskin_sweep::run_local(&spec, dir, a.threads.unwrap_or(0), &|n| pb.inc(n as u64))
+                    .map_err(sweep_error)?;
+            pb.finish_and_clear();
+            eprintln!(
+                "{} shard(s) run, {} already done ({} model runs) in {}",
+                run.ran.len(),
+                run.skipped.len(),
+                spec.row_count(),
+                dir.display()
+            );
+        }
+        Engine::Dask => {
+            let Some(addr) = a.scheduler.as_deref() else {
+                return Err(bad_input(
+                    "--engine dask needs --scheduler ADDR, e.g. --scheduler tcp://127.0.0.1:8786",
+                ));
+            };
+            let code = dask(&spec_path, dir, None, Some(addr), true)?;
+            if code != 0 {
+                return Ok(code);
+            }
+        }
+        Engine::Slurm => {
+            let d = exoskin_sweep::slurm::sh(&absolute(dir).display().to_string());
+            let then = format!(
+                "{} sensitivity --from {d} --json > {d}/sensitivity.json",
+                exe_word()
+            );
+            write_slurm(&spec, &spec_path, dir, Some(&then))?;
+            return Ok(0);
+        }
+    }
+    let doc = sensitivity_report(dir).map_err(sweep_error)?;
+    print_doc(&doc, a.json)
+}
+
+fn print_doc(doc: &serde_json::Value, json: bool) -> anyhow::Result<u8> {
+    if json {
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(0);
     }
     println!(
         "sensitivity of {} ({}), {} method, {} parameters, {} model runs ({} transport runs)",
-        a.output,
-        name,
+        doc["output"].as_str().unwrap_or(""),
+        doc["scenario"]["file"].as_str().unwrap_or(""),
         doc["method"].as_str().unwrap_or(""),
         doc["parameters"],
         doc["model_runs"],
@@ -95,7 +202,7 @@ pub fn run_sensitivity(a: SensitivityArgs) -> anyhow::Result<u8> {
     let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
     let ci = |v: &serde_json::Value| format!("[{:.3}, {:.3}]", f(&v[0]), f(&v[1]));
     let rows = doc["indices"].as_array().cloned().unwrap_or_default();
-    if a.method == "sobol" {
+    if doc["method"] == "sobol" {
         println!(
             "\n{:<52} {:>8} {:>18} {:>8} {:>18}",
             "parameter (ranked by total index)", "S_i", "95% CI", "S_Ti", "95% CI"

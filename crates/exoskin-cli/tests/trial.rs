@@ -146,3 +146,34 @@ fn bad_input_exits_2_with_file_line_column() {
     assert_eq!(out.status.code(), Some(2));
     let _ = std::fs::remove_file(&bad);
 }
+
+#[test]
+fn sharded_power_prints_the_in_process_document() {
+    let t = test_trial();
+    let args = [
+        "power",
+        &t,
+        "--replicates",
+        "100",
+        "--max-participants",
+        "32",
+        "--assurance-draws",
+        "2",
+        "--json",
+    ];
+    let mut want = json_of(&args);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("p");
+    let d = d.to_str().unwrap();
+    let mut sharded = args.to_vec();
+    sharded.extend(["--shards", "2", "--out", d]);
+    let mut got = json_of(&sharded);
+    for doc in [&mut want, &mut got] {
+        doc["elapsed_s"] = serde_json::Value::Null;
+    }
+    assert_eq!(got, want);
+    // Finished: --from reports it again without running anything.
+    let mut again = json_of(&["power", "--from", d, "--json"]);
+    again["elapsed_s"] = serde_json::Value::Null;
+    assert_eq!(again, want);
+}

@@ -63,3 +63,89 @@ fn bad_uncertainty_and_sensitivity_input_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("use sobol or morris"));
 }
+
+#[test]
+fn sharded_sensitivity_prints_the_in_process_document_and_writes_a_slurm_analysis_step() {
+    let args = [
+        "sensitivity",
+        MN,
+        "--output",
+        "erythema_pct@0.5",
+        "--method",
+        "morris",
+        "--trajectories",
+        "2",
+        "--parameters",
+        "response.inflammation_max_excess,transport.co2_depth_um",
+        "--json",
+    ];
+    let want = json_of(&args);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s");
+    let out_s = out.to_str().unwrap();
+    let mut sharded = args.to_vec();
+    sharded.extend(["--shards", "2", "--out", out_s]);
+    assert_eq!(json_of(&sharded), want);
+    assert_eq!(json_of(&["sensitivity", "--from", out_s, "--json"]), want);
+    // The shards are a sweep: `exoskin sweep` runs one by number from the spec.
+    let status = exe()
+        .args([
+            "sweep",
+            &format!("{out_s}/spec.toml"),
+            "--out",
+            out_s,
+            "--shard",
+            "1",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Slurm: the merge step ends with the analysis.
+    let slurm = dir.path().join("slurm");
+    let mut s = args.to_vec();
+    let slurm_s = slurm.to_str().unwrap();
+    s.extend(["--shards", "2", "--out", slurm_s, "--engine", "slurm"]);
+    assert!(exe().args(&s).status().unwrap().success());
+    let merge = std::fs::read_to_string(slurm.join("merge.sbatch")).unwrap();
+    assert!(merge.contains(" sweep merge "), "{merge}");
+    assert!(merge.contains(" sensitivity --from "), "{merge}");
+}
+
+#[test]
+fn bad_sharded_analysis_input_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    for (args, says) in [
+        (
+            vec![
+                "sensitivity",
+                MN,
+                "--output",
+                "erythema_pct@0.5",
+                "--shards",
+                "0",
+                "--out",
+                d,
+            ],
+            "--shards must be at least 1",
+        ),
+        (vec!["sensitivity", "--from", d], "no spec.toml"),
+        (vec!["power", "--from", d], "no power.toml"),
+        (
+            vec![
+                "sensitivity",
+                MN,
+                "--output",
+                "erythema_pct@0.5",
+                "--engine",
+                "slurm",
+            ],
+            "--engine goes with --shards",
+        ),
+    ] {
+        let out = exe().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

@@ -23,15 +23,17 @@
 //! row order. Any engine (local threads, Slurm array tasks, Dask workers through the Python
 //! package) runs shards by number through this contract and gets the same bytes.
 //!
-//! **Other designs.** Sensitivity and power analyses use the same contract with a design of
-//! their own: [`Spec::with_design`] takes the base scenario, parameter names, one row of
-//! [`Value`]s per run (a Saltelli design from `exoskin-uq`, a list of virtual participants)
-//! and the outputs; [`run_shard`], [`run_local`] and [`merge`] then work unchanged, and the
-//! caller computes its indices from the merged file's rows.
+//! **Other designs.** A spec may name a `design` file instead of `[[parameters]]` (a CSV
+//! table of numbers, one row per run, in the spec hash), and an `[analysis]` table saying
+//! what its rows compute: [`analysis`] runs the sensitivity analysis's design and the
+//! power analysis's simulated trials this way, so their shards run through the same
+//! engines and the results equal the in-process ones. [`Spec::with_design`] takes a design
+//! in code.
 //!
 //! Sobol points come from `sobol_burley`; the Latin hypercube is ours (a few lines, see
 //! [`design`]), seeded so that a spec always makes the same rows.
 
+pub mod analysis;
 pub mod design;
 mod shard;
 pub mod slurm;
@@ -75,6 +77,9 @@ pub enum SweepError {
     /// The output directory's manifest is absent or unreadable.
     #[error("{dir}: {message}")]
     Manifest { dir: String, message: String },
+    /// An analysis's rows ran but its result cannot be computed (a failed model run).
+    #[error("{message}")]
+    Analysis { message: String },
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     Io { path: String, message: String },
@@ -112,6 +117,7 @@ impl SweepError {
                 | SweepError::NoSuchShard { .. }
                 | SweepError::MissingShards { .. }
                 | SweepError::Manifest { .. }
+                | SweepError::Analysis { .. }
         )
     }
 }

@@ -59,6 +59,7 @@ fn run_row_inner(spec: &Spec, row: &Row) -> RowOutcome {
                     slot.value = x;
                 }
             }
+            Target::Design => {}
             Target::Response(n) => {
                 let x = num()?;
                 rp.get_or_insert_with(|| ResponseParams::defaults().clone())
@@ -282,14 +283,17 @@ fn write_shard(
         return Ok(path);
     }
     let rows = spec.shard_rows(i);
-    let outcomes: Vec<RowOutcome> = rows
-        .par_iter()
-        .map(|r| {
-            let o = run_row(spec, r);
-            progress(1);
-            o
-        })
-        .collect();
+    let outcomes: Vec<RowOutcome> = if spec.analysis.is_some() {
+        crate::analysis::run_rows(spec, &rows, progress)
+    } else {
+        rows.par_iter()
+            .map(|r| {
+                let o = run_row(spec, r);
+                progress(1);
+                o
+            })
+            .collect()
+    };
     let perr = |message: String| SweepError::Parquet {
         path: path.display().to_string(),
         message,

@@ -4,7 +4,7 @@ use crate::spec::Spec;
 use std::path::Path;
 
 /// A word quoted for a POSIX shell.
-fn sh(s: &str) -> String {
+pub fn sh(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c))
@@ -18,7 +18,14 @@ fn sh(s: &str) -> String {
 /// The two batch scripts: `sweep.sbatch` (array `0-(shards-1)`, each task runs its shard
 /// with as many threads as Slurm gave it) and `merge.sbatch`. `exe` is the `exoskin`
 /// binary, `spec` and `dir` as the tasks will see them (absolute paths are safest).
-pub fn scripts(spec: &Spec, exe: &Path, spec_path: &Path, dir: &Path) -> (String, String) {
+/// `then`, a shell command line, runs after the merge (an analysis's last step).
+pub fn scripts(
+    spec: &Spec,
+    exe: &Path,
+    spec_path: &Path,
+    dir: &Path,
+    then: Option<&str>,
+) -> (String, String) {
     // #SBATCH lines are not read by a shell: the log path goes there as it is.
     let dir_raw = dir.display().to_string();
     let (exe, spec_path, dir) = (
@@ -49,7 +56,8 @@ pub fn scripts(spec: &Spec, exe: &Path, spec_path: &Path, dir: &Path) -> (String
          #SBATCH --cpus-per-task=1\n\
          #SBATCH --output={dir_raw}/slurm-merge-%j.out\n\
          set -euo pipefail\n\
-         exec {exe} sweep merge {dir} --out {dir}/sweep.parquet\n",
+         {exe} sweep merge {dir} --out {dir}/sweep.parquet\n{then}",
+        then = then.map(|t| format!("{t}\n")).unwrap_or_default(),
     );
     (sweep, merge)
 }

@@ -93,6 +93,8 @@ pub enum Target {
     Transport(String),
     /// A parameter of `data/response.toml` (`params.<name>`).
     Response(String),
+    /// A column of an analysis's design, read by the analysis (see [`crate::analysis`]).
+    Design,
 }
 
 /// The column type of a parameter: numbers, or text (strings and booleans).
@@ -124,8 +126,12 @@ pub struct Spec {
     pub parameters: Vec<Parameter>,
     pub outputs: Vec<String>,
     pub shards: usize,
+    /// The analysis whose design this is (`[analysis]`), if any.
+    pub analysis: Option<crate::analysis::Analysis>,
     design: Vec<Vec<Value>>,
     hash: String,
+    /// What an analysis's rows need, made once per spec on first use.
+    pub(crate) context: crate::analysis::ContextCell,
 }
 
 #[derive(Deserialize)]
@@ -136,7 +142,12 @@ struct RawSpec {
     outputs: Vec<String>,
     #[serde(default)]
     seed: Option<u64>,
+    #[serde(default)]
     parameters: Vec<RawParam>,
+    #[serde(default)]
+    design: Option<String>,
+    #[serde(default)]
+    analysis: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]
@@ -182,11 +193,65 @@ impl Spec {
         let at = |key: String, message: String| -> SweepError {
             input::invalid(name, text, Invalid::new(key, message)).into()
         };
-        let (base_name, base) = read_base(&raw.base, name).map_err(|m| at("base".into(), m))?;
+        let analysis = match &raw.analysis {
+            None => None,
+            Some(t) => Some(
+                crate::analysis::Analysis::from_table(t)
+                    .map_err(|(k, m)| at(format!("analysis.{k}"), m))?,
+            ),
+        };
+        let (base_name, base) = match &analysis {
+            Some(a) if a.base_is_trial() => {
+                read_trial_base(&raw.base, name).map_err(|m| at("base".into(), m))?
+            }
+            _ => read_base(&raw.base, name).map_err(|m| at("base".into(), m))?,
+        };
         if raw.shards == 0 {
             return Err(at("shards".into(), "must be at least 1".into()));
         }
         check_outputs(&raw.outputs).map_err(|(i, m)| at(format!("outputs[{i}]"), m))?;
+        if let Some(file) = &raw.design {
+            if !raw.parameters.is_empty() || raw.seed.is_some() {
+                return Err(at(
+                    "design".into(),
+                    "a design file gives the rows itself: drop [[parameters]] and seed".into(),
+                ));
+            }
+            let (names, rows) = read_design(file, name).map_err(|m| at("design".into(), m))?;
+            let mut parameters = Vec::new();
+            for n in &names {
+                let target = if analysis.is_some() {
+                    Target::Design
+                } else {
+                    target(n).map_err(|m| at("design".into(), format!("column `{n}`: {m}")))?
+                };
+                parameters.push(Parameter {
+                    name: n.clone(),
+                    target,
+                    column: Column::Float,
+                });
+            }
+            if let Some(a) = &analysis {
+                a.check_columns(&names)
+                    .map_err(|m| at("design".into(), m))?;
+            }
+            return Ok(Spec::assemble(
+                name.to_string(),
+                Some(text.to_string()),
+                base_name,
+                base,
+                parameters,
+                raw.outputs,
+                raw.shards,
+                rows,
+                analysis,
+            ));
+        } else if analysis.is_some() {
+            return Err(at(
+                "design".into(),
+                "an [analysis] spec names its design file: design = \"design.csv\"".into(),
+            ));
+        }
         if raw.parameters.is_empty() {
             return Err(at(
                 "parameters".into(),
@@ -298,6 +363,7 @@ impl Spec {
             raw.outputs,
             raw.shards,
             design,
+            None,
         ))
     }
 
@@ -346,7 +412,7 @@ impl Spec {
             )));
         }
         Ok(Spec::assemble(
-            base_arg, None, base_name, base, params, outputs, shards, design,
+            base_arg, None, base_name, base, params, outputs, shards, design, None,
         ))
     }
 
@@ -360,6 +426,7 @@ impl Spec {
         outputs: Vec<String>,
         shards: usize,
         design: Vec<Vec<Value>>,
+        analysis: Option<crate::analysis::Analysis>,
     ) -> Spec {
         let mut h = Sha256::new();
         h.update(b"exoskin-sweep 1\n");
@@ -371,6 +438,9 @@ impl Spec {
         }
         for o in &outputs {
             h.update(format!("\noutput {o}").as_bytes());
+        }
+        if let Some(a) = &analysis {
+            h.update(format!("\nanalysis {a:?}").as_bytes());
         }
         h.update(format!("\nshards {}\nrows {}\n", shards, design.len()).as_bytes());
         for row in &design {
@@ -387,8 +457,10 @@ impl Spec {
             parameters,
             outputs,
             shards,
+            analysis,
             design,
             hash,
+            context: Default::default(),
         }
     }
 
@@ -624,6 +696,112 @@ fn read_base(base: &str, spec_name: &str) -> Result<(String, toml::Table), Strin
     }
     read_scenario(&text, &name).map_err(|e| format!("the base scenario does not read: {e}"))?;
     Ok((name, table))
+}
+
+/// A path named in a spec: beside the spec first, then as given.
+fn beside_spec(file: &str, spec_name: &str) -> Vec<PathBuf> {
+    let given = PathBuf::from(file);
+    if given.is_absolute() {
+        return vec![given];
+    }
+    let beside = Path::new(spec_name).parent().map(|d| d.join(&given));
+    beside.into_iter().chain([given]).collect()
+}
+
+/// Find and check a trial file as the base of an analysis (power).
+fn read_trial_base(base: &str, spec_name: &str) -> Result<(String, toml::Table), String> {
+    let candidates = beside_spec(base, spec_name);
+    let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+        return Err(format!("no trial file \"{base}\""));
+    };
+    exoskin_api::trial::load(path).map_err(|e| format!("the base trial does not read: {e}"))?;
+    // The trial's text goes into the spec hash: rounds of an edited trial are not mixed.
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut t = toml::Table::new();
+    t.insert("trial_text".into(), text.into());
+    Ok((path.display().to_string(), t))
+}
+
+/// The design file of a spec: a CSV table with a header of column names and one row of
+/// numbers per run (written by [`write_design`]; numbers in Rust's shortest round-trip
+/// form, so they read back bit for bit).
+pub(crate) fn read_design(
+    file: &str,
+    spec_name: &str,
+) -> Result<(Vec<String>, Vec<Vec<Value>>), String> {
+    let candidates = beside_spec(file, spec_name);
+    let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+        return Err(format!("no design file \"{file}\""));
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut lines = text.lines();
+    let names: Vec<String> = lines
+        .next()
+        .unwrap_or_default()
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .collect();
+    if names.iter().any(String::is_empty) {
+        return Err(format!(
+            "{}: line 1 must name every column (comma-separated)",
+            path.display()
+        ));
+    }
+    let mut rows = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells.len() != names.len() {
+            return Err(format!(
+                "{}:{}: {} values for {} columns",
+                path.display(),
+                i + 2,
+                cells.len(),
+                names.len()
+            ));
+        }
+        let row = cells
+            .iter()
+            .enumerate()
+            .map(|(j, c)| match c.trim().parse::<f64>() {
+                Ok(x) if x.is_finite() => Ok(Value::Float(x)),
+                _ => Err(format!(
+                    "{}:{}:{}: `{c}` is not a finite number",
+                    path.display(),
+                    i + 2,
+                    j + 1
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        return Err(format!("{}: the design has no rows", path.display()));
+    }
+    if rows.len() > MAX_ROWS {
+        return Err(format!("{}: more than {MAX_ROWS} rows", path.display()));
+    }
+    Ok((names, rows))
+}
+
+/// Write a design file (see [`read_design`]).
+pub(crate) fn write_design(
+    path: &Path,
+    names: &[&str],
+    rows: &[Vec<f64>],
+) -> Result<(), SweepError> {
+    let mut text = names.join(",");
+    text.push('\n');
+    for r in rows {
+        let cells: Vec<String> = r.iter().map(|x| format!("{x:?}")).collect();
+        text.push_str(&cells.join(","));
+        text.push('\n');
+    }
+    exoskin_model::fsutil::write_atomic(path, text.as_bytes()).map_err(|e| SweepError::Io {
+        path: path.display().to_string(),
+        message: format!("cannot write: {e}"),
+    })
 }
 
 /// Set a dotted key (parts may index arrays: `layers[0]`) on a scenario table; tables on

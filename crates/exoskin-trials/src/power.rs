@@ -61,17 +61,35 @@ fn replicate_seed(seed: u64, r: usize) -> u64 {
 
 /// Power at one n: the fraction of `replicates` simulated trials that reject.
 pub fn power_at(trial: &Trial, responder: &dyn Responder, n: usize, replicates: usize) -> Rate {
+    stats::wilson(
+        rejections(trial, &[responder], n, 0..replicates),
+        replicates,
+        0.05,
+    )
+}
+
+/// The simulated trials of n participants among replicates `range` that reject the null
+/// hypothesis: replicate `r` uses participants `(seed_r, 0..n)` and the model
+/// `responders[r mod M]`. The count over a range is the sum of the counts over any split of
+/// it, so replicates can be computed in blocks anywhere and added up.
+pub fn rejections(
+    trial: &Trial,
+    responders: &[&dyn Responder],
+    n: usize,
+    range: std::ops::Range<usize>,
+) -> usize {
     let last = trial.visits_days.len() - 1;
     let arm = trial.treatments()[0];
-    let hits: usize = (0..replicates)
+    let m = responders.len().max(1);
+    range
         .into_par_iter()
         .map(|r| {
+            let responder = responders[r % m];
             let readings = simulate(trial, n, replicate_seed(trial.seed, r), responder, None);
             let p = primary_p(trial, &readings, arm, last, trial.primary);
             usize::from(p < trial.alpha)
         })
-        .sum();
-    stats::wilson(hits, replicates, 0.05)
+        .sum()
 }
 
 /// Monte-Carlo SE of the sample size where the power curve crosses `target` (see
@@ -113,49 +131,31 @@ pub fn assurance_at(
     n: usize,
     replicates: usize,
 ) -> Rate {
-    let last = trial.visits_days.len() - 1;
-    let arm = trial.treatments()[0];
-    let m = responders.len().max(1);
-    let hits: usize = (0..replicates)
-        .into_par_iter()
-        .map(|r| {
-            let responder = responders[r % m];
-            let readings = simulate(trial, n, replicate_seed(trial.seed, r), responder, None);
-            let p = primary_p(trial, &readings, arm, last, trial.primary);
-            usize::from(p < trial.alpha)
-        })
-        .sum();
-    stats::wilson(hits, replicates, 0.05)
+    let rs: Vec<&dyn Responder> = responders.iter().map(|r| *r as &dyn Responder).collect();
+    stats::wilson(rejections(trial, &rs, n, 0..replicates), replicates, 0.05)
 }
 
-/// Search the sample size reaching `target` power; `progress(message)` reports each n tried.
-pub fn simulate_power(
-    trial: &Trial,
-    responder: &dyn Responder,
-    target: f64,
-    replicates: usize,
-    max_n: usize,
-    progress: &dyn Fn(&PowerPoint),
-) -> PowerResult {
-    let mut curve: Vec<PowerPoint> = Vec::new();
-    let eval = |n: usize, curve: &mut Vec<PowerPoint>| -> f64 {
-        if let Some(p) = curve.iter().find(|p| p.n == n) {
-            return p.power.rate;
+/// The sample-size search over a source of power estimates: `power(n)` is the estimated
+/// power at n, or `None` when it is not known yet. The search doubles n from 4 until the
+/// target is reached (or `max_n` is passed), then bisects. Returns [`Search::Need`] with the
+/// first n whose power it needs and does not have, else the sizes it visited and the answer.
+pub fn search(target: f64, max_n: usize, power: &mut dyn FnMut(usize) -> Option<f64>) -> Search {
+    let mut visited: Vec<usize> = Vec::new();
+    let mut eval = |n: usize| -> Option<f64> {
+        let p = power(n)?;
+        if !visited.contains(&n) {
+            visited.push(n);
         }
-        let point = PowerPoint {
-            n,
-            power: power_at(trial, responder, n, replicates),
-        };
-        progress(&point);
-        let rate = point.power.rate;
-        curve.push(point);
-        rate
+        Some(p)
     };
     let mut lo = 3usize; // largest n known to fall short
     let mut hi = None;
     let mut n = 4usize;
     while n <= max_n {
-        if eval(n, &mut curve) >= target {
+        let Some(p) = eval(n) else {
+            return Search::Need(n);
+        };
+        if p >= target {
             hi = Some(n);
             break;
         }
@@ -169,7 +169,10 @@ pub fn simulate_power(
     if let Some(mut h) = hi {
         while h - lo > 1 {
             let mid = (lo + h) / 2;
-            if eval(mid, &mut curve) >= target {
+            let Some(p) = eval(mid) else {
+                return Search::Need(mid);
+            };
+            if p >= target {
                 h = mid;
             } else {
                 lo = mid;
@@ -177,7 +180,67 @@ pub fn simulate_power(
         }
         hi = Some(h);
     }
+    visited.sort_unstable();
+    Search::Done {
+        visited,
+        n_required: hi,
+    }
+}
+
+/// Where a sample-size [`search`] stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Search {
+    /// The power at this n is needed next.
+    Need(usize),
+    /// Finished: the sizes visited (ascending) and the smallest reaching the target.
+    Done {
+        visited: Vec<usize>,
+        n_required: Option<usize>,
+    },
+}
+
+/// Search the sample size reaching `target` power; `progress(message)` reports each n tried.
+pub fn simulate_power(
+    trial: &Trial,
+    responder: &dyn Responder,
+    target: f64,
+    replicates: usize,
+    max_n: usize,
+    progress: &dyn Fn(&PowerPoint),
+) -> PowerResult {
+    let mut curve: Vec<PowerPoint> = Vec::new();
+    let (visited, hi) = loop {
+        let known = |n: usize| curve.iter().find(|p| p.n == n).map(|p| p.power.rate);
+        match search(target, max_n, &mut |n| known(n)) {
+            Search::Need(n) => {
+                let point = PowerPoint {
+                    n,
+                    power: power_at(trial, responder, n, replicates),
+                };
+                progress(&point);
+                curve.push(point);
+            }
+            Search::Done {
+                visited,
+                n_required,
+            } => break (visited, n_required),
+        }
+    };
+    curve.retain(|p| visited.contains(&p.n));
     curve.sort_by_key(|p| p.n);
+    finish_power(trial, responder, target, replicates, curve, hi)
+}
+
+/// The power result from a finished search's curve and answer: the effect size from one
+/// large simulated trial and the analytic sample size for it.
+pub fn finish_power(
+    trial: &Trial,
+    responder: &dyn Responder,
+    target: f64,
+    replicates: usize,
+    curve: Vec<PowerPoint>,
+    hi: Option<usize>,
+) -> PowerResult {
     // Effect size from one large trial (its own seed), for the analytic answer.
     let readings = simulate(
         trial,
