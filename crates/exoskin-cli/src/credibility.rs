@@ -370,7 +370,7 @@ fn markdown(r: &Value) -> String {
         );
     }
     let u = &r["uncertainty"];
-    let _ = writeln!(o, "\n## Uncertainty\n\nEnsemble of {} members ({} failed) over {} uncertain parameters (priors of the data files, the fit's Laplace posterior, the source's potency).\n", u["members"], u["failed_members"], u["parameters"]);
+    let _ = writeln!(o, "\n## Uncertainty\n\nEnsemble of {} members ({} failed) over {} uncertain parameters (priors of the data files, a joint draw of the fitted parameters from the MCMC sample (data/response_posterior.csv), the source's potency).\n", u["members"], u["failed_members"], u["parameters"]);
     let d = &u["reached_dermis_fraction"];
     let _ = writeln!(
         o,
