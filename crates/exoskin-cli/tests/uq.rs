@@ -10,23 +10,26 @@ const MN: &str = concat!(
     "/../../scenarios/in_vivo_microneedling.toml"
 );
 
+/// A cheap Morris screening of two parameters (one of them inert for microneedling).
+const MORRIS_TWO: [&str; 11] = [
+    "sensitivity",
+    MN,
+    "--output",
+    "erythema_pct@0.5",
+    "--method",
+    "morris",
+    "--trajectories",
+    "2",
+    "--parameters",
+    "response.inflammation_max_excess,transport.co2_depth_um",
+    "--json",
+];
+
 #[test]
 fn sensitivity_json_has_the_named_keys_and_ranks_the_inert_parameter_last() {
-    let doc = json_of(&[
-        "sensitivity",
-        MN,
-        "--output",
-        "erythema_pct@0.5",
-        "--method",
-        "morris",
-        "--trajectories",
-        "2",
-        "--parameters",
-        "response.inflammation_max_excess,transport.co2_depth_um",
-        "--json",
-        "--threads",
-        "2",
-    ]);
+    let mut args = MORRIS_TWO.to_vec();
+    args.extend(["--threads", "2"]);
+    let doc = json_of(&args);
     let rows = doc["indices"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["parameter"], "response.inflammation_max_excess");
@@ -66,19 +69,7 @@ fn bad_uncertainty_and_sensitivity_input_exits_2() {
 
 #[test]
 fn sharded_sensitivity_prints_the_in_process_document_and_writes_a_slurm_analysis_step() {
-    let args = [
-        "sensitivity",
-        MN,
-        "--output",
-        "erythema_pct@0.5",
-        "--method",
-        "morris",
-        "--trajectories",
-        "2",
-        "--parameters",
-        "response.inflammation_max_excess,transport.co2_depth_um",
-        "--json",
-    ];
+    let args = MORRIS_TWO;
     let want = json_of(&args);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("s");
