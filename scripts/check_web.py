@@ -312,6 +312,21 @@ def flows(base, qr_png, tmp, C):
         wait.until(EC.presence_of_element_located((By.ID, "endpoints")))
         C.ok(len(d.find_elements(By.CSS_SELECTOR, "#endpoints tbody tr")) > 0 and d.find_elements(By.CSS_SELECTOR, "#trial-result svg"), "trial: run with progress, results per endpoint and visit with plots")
         flow_end(d, "trial", C, axe_src)
+        # An uploaded trial file (a renamed copy of a bundled one) runs the same way.
+        up = os.path.join(tempfile.mkdtemp(), "my_trial.toml")
+        with open(up, "w") as f:
+            f.write(open("trials/microneedling_split_face.toml").read().replace(
+                'name = "Microneedling + EV serum vs vehicle, split-face, 12 weeks"', 'name = "Uploaded split-face trial"', 1))
+        d.get(base + "/trial")
+        d.find_element(By.ID, "trial-file").send_keys(up)
+        wait.until(lambda dr: not dr.find_element(By.ID, "trial-name").is_enabled())
+        d.find_element(By.ID, "trial-participants").send_keys("6")
+        d.find_element(By.ID, "run-trial").click()
+        wait.until(lambda dr: "job=" in dr.current_url)
+        wait.until(EC.presence_of_element_located((By.ID, "endpoints")))
+        C.ok(d.find_element(By.ID, "tr-h").text == "Uploaded split-face trial" and len(d.find_elements(By.CSS_SELECTOR, "#endpoints tbody tr")) > 0,
+             "trial: an uploaded trial file runs with progress and shows its results")
+        flow_end(d, "trial-upload", C, axe_src)
         d.find_element(By.ID, "run-power").click()
         wait.until(EC.presence_of_element_located((By.ID, "power-answer")))
         C.ok("participants" in d.find_element(By.ID, "power-answer").text or "No sample size" in d.find_element(By.ID, "power-answer").text, "trial: power with live progress")

@@ -85,8 +85,15 @@
     const status = $("job-status");
     const cancel = $("cancel-job");
     let current = null;
+    // An uploaded trial file's text replaces the bundled choice.
+    let uploaded = null;
+    $("trial-file").addEventListener("change", async function (e) {
+      const f = e.target.files[0];
+      uploaded = f ? await f.text() : null;
+      $("trial-name").disabled = uploaded !== null;
+    });
     function body(extra) {
-      const b = { name: $("trial-name").value };
+      const b = uploaded !== null ? { toml: uploaded } : { name: $("trial-name").value };
       const n = $("trial-participants").value.trim();
       const s = $("trial-seed").value.trim();
       if (n) { b.participants = Number(n); }
@@ -117,7 +124,7 @@
       e.preventDefault();
       const b = body();
       start("/api/v1/trial", b, function (v) {
-        const q = new URLSearchParams({ name: b.name, participants: b.participants || "", seed: b.seed || "", job: v.id });
+        const q = new URLSearchParams({ name: b.name || "", participants: b.participants || "", seed: b.seed || "", job: v.id });
         window.location.assign("/trial?" + q.toString());
       });
     });

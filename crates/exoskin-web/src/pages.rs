@@ -912,6 +912,10 @@ async fn trial(State(web): State<Arc<Web>>, Query(q): Query<HashMap<String, Stri
                 }
             }
             div.field {
+                label for="trial-file" { "Or upload a trial file (TOML; its arms name the server's scenarios, e.g. \"../scenarios/in_vivo_microneedling.toml\")" }
+                input #trial-file type="file" accept=".toml,text/plain";
+            }
+            div.field {
                 label for="trial-participants" { "Participants (blank: the file's)" }
                 input #trial-participants name="participants" inputmode="numeric" value=(participants);
             }
