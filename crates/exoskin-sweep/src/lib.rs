@@ -38,6 +38,7 @@ pub mod design;
 mod shard;
 pub mod slurm;
 mod spec;
+pub mod trial;
 
 pub use shard::{
     merge, pending, prepare, read_parquet, run_local, run_row, run_shard, run_shard_with, schema,
