@@ -732,7 +732,7 @@ fn read_base(base: &str, spec_name: &str) -> Result<(String, toml::Table), Strin
     Ok((name, table))
 }
 
-/// A base whose kind the file tells: a trial file (it has a `[trial]` table) or a
+/// A base whose kind the file tells: a trial file (it has a `[trial]` table) or else a
 /// scenario; the error names the file when it is neither.
 #[allow(clippy::type_complexity)]
 fn read_any_base(
@@ -759,14 +759,13 @@ fn read_any_base(
         let tb = crate::trial::read(path, &text)?;
         return Ok((name, table, Some(tb)));
     }
-    if !table.contains_key("kind") {
-        return Err(format!(
-            "{name} is neither a scenario file (it has no `kind`) nor a trial file (it has no \
-             [trial] table); name a file like scenarios/in_vivo_microneedling.toml or \
+    read_scenario(&text, &name).map_err(|e| {
+        format!(
+            "{name} is neither a trial file (it has no [trial] table) nor a scenario that \
+             reads: {e}; name a file like scenarios/in_vivo_microneedling.toml or \
              trials/microneedling_split_face.toml"
-        ));
-    }
-    read_scenario(&text, &name).map_err(|e| format!("the base scenario does not read: {e}"))?;
+        )
+    })?;
     Ok((name, table, None))
 }
 

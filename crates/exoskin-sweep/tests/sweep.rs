@@ -343,13 +343,18 @@ fn bad_specs_are_located_with_the_field_and_what_is_allowed() {
     assert_eq!(located(&e).0, "outputs[0]", "{e}");
     let e = err(&ex.replace("values = [30.0, 60.0]", "values = [30.0, \"old\"]"));
     assert_eq!(located(&e).0, "parameters[1].values", "{e}");
-    // A missing base, and a trial given as base.
+    // A missing base; a trial base takes trial keys, not scenario keys.
     let e = err(&ex.replace(&scenario(), "/no/such.toml"));
     assert_eq!(located(&e), ("base".into(), 1), "{e}");
     let trial = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../trials/co2_split_face.toml");
-    let e = err(&ex.replace(&scenario(), &trial.display().to_string()));
+    let on_trial = ex
+        .replace(&scenario(), &trial.display().to_string())
+        .replace("transport.reached_dermis_fraction", "primary.p_value");
+    let e = err(&on_trial);
+    assert_eq!(located(&e).0, "parameters[0].name", "{e}");
     assert!(
-        e.to_string().contains("is a trial file") && e.to_string().contains("later"),
+        e.to_string().contains("product.particles_per_ml`")
+            && e.to_string().contains("trial.participants"),
         "{e}"
     );
     // A shard past the last one.
