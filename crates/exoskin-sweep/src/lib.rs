@@ -9,7 +9,9 @@
 //! scenario check) or `params.<name>`, a parameter of `data/transport.toml` or
 //! `data/response.toml`. The rows are the product of the `values` lists and the one joint
 //! sample of all ranged parameters, in the order the parameters are written, the last one
-//! varying fastest.
+//! varying fastest. A `base` that is a trial file runs the virtual trial per row instead,
+//! with trial keys as parameters, a seed per row and paths into the trial's document as
+//! outputs (see [`trial`]).
 //!
 //! **Shard contract.** Rows are numbered from 0. Shard `i` of `S` holds the contiguous
 //! block `[i N / S, (i + 1) N / S)` ([`Spec::shard_rows`]); [`run_shard`] runs it (rows in
@@ -38,6 +40,7 @@ pub mod design;
 mod shard;
 pub mod slurm;
 mod spec;
+pub mod trial;
 
 pub use shard::{
     merge, pending, prepare, read_parquet, run_local, run_row, run_shard, run_shard_with, schema,

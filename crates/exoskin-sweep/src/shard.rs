@@ -42,6 +42,18 @@ pub fn run_row(spec: &Spec, row: &Row) -> RowOutcome {
 }
 
 fn run_row_inner(spec: &Spec, row: &Row) -> RowOutcome {
+    if let Some(tb) = &spec.trial {
+        let keys: Vec<(&str, toml::Value)> = spec
+            .parameters
+            .iter()
+            .zip(&row.values)
+            .filter_map(|(p, v)| match &p.target {
+                Target::Trial(k) => Some((k.as_str(), v.to_toml())),
+                _ => None,
+            })
+            .collect();
+        return crate::trial::run_row(&spec.base, tb, &spec.base_name, &keys, &spec.outputs, row);
+    }
     let mut table = spec.base.clone();
     let mut tp: Option<TransportParams> = None;
     let mut rp: Option<ResponseParams> = None;
@@ -59,7 +71,7 @@ fn run_row_inner(spec: &Spec, row: &Row) -> RowOutcome {
                     slot.value = x;
                 }
             }
-            Target::Design => {}
+            Target::Design | Target::Trial(_) => {}
             Target::Response(n) => {
                 let x = num()?;
                 rp.get_or_insert_with(|| ResponseParams::defaults().clone())

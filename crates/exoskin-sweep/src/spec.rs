@@ -95,6 +95,8 @@ pub enum Target {
     Response(String),
     /// A column of an analysis's design, read by the analysis (see [`crate::analysis`]).
     Design,
+    /// A dotted key of the base trial file (`trial.participants`, `endpoints[0].noise_cv`).
+    Trial(String),
 }
 
 /// The column type of a parameter: numbers, or text (strings and booleans).
@@ -120,9 +122,11 @@ pub struct Spec {
     pub name: String,
     /// The spec's text as read (copied to `DIR/spec.toml`); `None` for a caller's design.
     pub text: Option<String>,
-    /// The base scenario's file, as found.
+    /// The base scenario's or trial's file, as found.
     pub base_name: String,
     pub(crate) base: toml::Table,
+    /// The base trial, when the base is a trial file (else it is a scenario).
+    pub(crate) trial: Option<crate::trial::TrialBase>,
     pub parameters: Vec<Parameter>,
     pub outputs: Vec<String>,
     pub shards: usize,
@@ -200,16 +204,30 @@ impl Spec {
                     .map_err(|(k, m)| at(format!("analysis.{k}"), m))?,
             ),
         };
-        let (base_name, base) = match &analysis {
+        let (base_name, base, trial) = match &analysis {
             Some(a) if a.base_is_trial() => {
-                read_trial_base(&raw.base, name).map_err(|m| at("base".into(), m))?
+                let (n, t) = read_trial_base(&raw.base, name).map_err(|m| at("base".into(), m))?;
+                (n, t, None)
             }
-            _ => read_base(&raw.base, name).map_err(|m| at("base".into(), m))?,
+            Some(_) => {
+                let (n, t) = read_base(&raw.base, name).map_err(|m| at("base".into(), m))?;
+                (n, t, None)
+            }
+            None => read_any_base(&raw.base, name).map_err(|m| at("base".into(), m))?,
+        };
+        let target = |n: &str| match &trial {
+            Some(tb) => crate::trial::target(n, tb),
+            None => target(n),
         };
         if raw.shards == 0 {
             return Err(at("shards".into(), "must be at least 1".into()));
         }
         check_outputs(&raw.outputs).map_err(|(i, m)| at(format!("outputs[{i}]"), m))?;
+        if let Some(tb) = &trial {
+            for (i, o) in raw.outputs.iter().enumerate() {
+                crate::trial::check_output(o, tb).map_err(|m| at(format!("outputs[{i}]"), m))?;
+            }
+        }
         if let Some(file) = &raw.design {
             if !raw.parameters.is_empty() || raw.seed.is_some() {
                 return Err(at(
@@ -240,6 +258,7 @@ impl Spec {
                 Some(text.to_string()),
                 base_name,
                 base,
+                trial,
                 parameters,
                 raw.outputs,
                 raw.shards,
@@ -290,7 +309,7 @@ impl Spec {
                     }
                     let (column, values) =
                         value_list(vals, &target).map_err(|m| at(key("values"), m))?;
-                    probe(&base, &base_name, &target, &values[0])
+                    probe(&base, &base_name, trial.as_ref(), &target, &values[0])
                         .map_err(|m| at(key("name"), m))?;
                     parameters.push(Parameter {
                         name: p.name.clone(),
@@ -337,8 +356,14 @@ impl Spec {
                             }
                         }
                     }
-                    probe(&base, &base_name, &target, &Value::Float(lo))
-                        .map_err(|m| at(key("name"), m))?;
+                    probe(
+                        &base,
+                        &base_name,
+                        trial.as_ref(),
+                        &target,
+                        &Value::Float(lo),
+                    )
+                    .map_err(|m| at(key("name"), m))?;
                     parameters.push(Parameter {
                         name: p.name.clone(),
                         target,
@@ -359,6 +384,7 @@ impl Spec {
             Some(text.to_string()),
             base_name,
             base,
+            trial,
             parameters,
             raw.outputs,
             raw.shards,
@@ -412,7 +438,7 @@ impl Spec {
             )));
         }
         Ok(Spec::assemble(
-            base_arg, None, base_name, base, params, outputs, shards, design, None,
+            base_arg, None, base_name, base, None, params, outputs, shards, design, None,
         ))
     }
 
@@ -422,6 +448,7 @@ impl Spec {
         text: Option<String>,
         base_name: String,
         base: toml::Table,
+        trial: Option<crate::trial::TrialBase>,
         parameters: Vec<Parameter>,
         outputs: Vec<String>,
         shards: usize,
@@ -433,6 +460,12 @@ impl Spec {
         h.update(env!("CARGO_PKG_VERSION").as_bytes());
         h.update(b"\n");
         h.update(toml::to_string(&base).unwrap_or_default().as_bytes());
+        if let Some(tb) = &trial {
+            for t in &tb.arm_texts {
+                h.update(format!("\narm scenario {}\n", t.len()).as_bytes());
+                h.update(t.as_bytes());
+            }
+        }
         for p in &parameters {
             h.update(format!("\nparameter {} {:?}", p.name, p.column).as_bytes());
         }
@@ -454,6 +487,7 @@ impl Spec {
             text,
             base_name,
             base,
+            trial,
             parameters,
             outputs,
             shards,
@@ -639,7 +673,7 @@ fn value_list(vals: &[toml::Value], target: &Target) -> Result<(Column, Vec<Valu
             return Err(format!("{x} is not a finite number"));
         }
     }
-    if !numeric && !matches!(target, Target::Scenario(_)) {
+    if !numeric && !matches!(target, Target::Scenario(_) | Target::Trial(_)) {
         return Err("a model parameter takes numbers".into());
     }
     Ok((if numeric { Column::Float } else { Column::Text }, values))
@@ -690,12 +724,49 @@ fn read_base(base: &str, spec_name: &str) -> Result<(String, toml::Table), Strin
         toml::from_str(&text).map_err(|e| format!("{name} is not valid TOML: {}", e.message()))?;
     if table.contains_key("trial") {
         return Err(format!(
-            "{name} is a trial file; a sweep's base is a scenario for now (trial bases may come \
-             later): name a scenario file, e.g. scenarios/in_vivo_microneedling.toml"
+            "{name} is a trial file; this sweep's rows are scenario runs: name a scenario \
+             file, e.g. scenarios/in_vivo_microneedling.toml"
         ));
     }
     read_scenario(&text, &name).map_err(|e| format!("the base scenario does not read: {e}"))?;
     Ok((name, table))
+}
+
+/// A base whose kind the file tells: a trial file (it has a `[trial]` table) or else a
+/// scenario; the error names the file when it is neither.
+#[allow(clippy::type_complexity)]
+fn read_any_base(
+    base: &str,
+    spec_name: &str,
+) -> Result<(String, toml::Table, Option<crate::trial::TrialBase>), String> {
+    let candidates = beside_spec(base, spec_name);
+    let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+        let tried: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+        return Err(format!(
+            "no scenario or trial file \"{base}\" (looked at {})",
+            tried.join(" and ")
+        ));
+    };
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| {
+        format!(
+            "{name} is neither a scenario nor a trial file: it is not valid TOML ({})",
+            e.message()
+        )
+    })?;
+    if table.contains_key("trial") {
+        let tb = crate::trial::read(path, &text)?;
+        return Ok((name, table, Some(tb)));
+    }
+    read_scenario(&text, &name).map_err(|e| {
+        format!(
+            "{name} is neither a trial file (it has no [trial] table) nor a scenario that \
+             reads: {e}; name a file like scenarios/in_vivo_microneedling.toml or \
+             trials/microneedling_split_face.toml"
+        )
+    })?;
+    Ok((name, table, None))
 }
 
 /// A path named in a spec: beside the spec first, then as given.
@@ -855,7 +926,16 @@ fn set_in(t: &mut toml::Table, parts: &[&str], v: toml::Value) -> Result<(), Str
 }
 
 /// Try one value on the base scenario: the scenario's own checks decide.
-fn probe(base: &toml::Table, base_name: &str, target: &Target, v: &Value) -> Result<(), String> {
+fn probe(
+    base: &toml::Table,
+    base_name: &str,
+    trial: Option<&crate::trial::TrialBase>,
+    target: &Target,
+    v: &Value,
+) -> Result<(), String> {
+    if let (Target::Trial(key), Some(tb)) = (target, trial) {
+        return crate::trial::probe(base, tb, base_name, key, v.to_toml());
+    }
     let Target::Scenario(key) = target else {
         return Ok(());
     };

@@ -343,13 +343,18 @@ fn bad_specs_are_located_with_the_field_and_what_is_allowed() {
     assert_eq!(located(&e).0, "outputs[0]", "{e}");
     let e = err(&ex.replace("values = [30.0, 60.0]", "values = [30.0, \"old\"]"));
     assert_eq!(located(&e).0, "parameters[1].values", "{e}");
-    // A missing base, and a trial given as base.
+    // A missing base; a trial base takes trial keys, not scenario keys.
     let e = err(&ex.replace(&scenario(), "/no/such.toml"));
     assert_eq!(located(&e), ("base".into(), 1), "{e}");
     let trial = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../trials/co2_split_face.toml");
-    let e = err(&ex.replace(&scenario(), &trial.display().to_string()));
+    let on_trial = ex
+        .replace(&scenario(), &trial.display().to_string())
+        .replace("transport.reached_dermis_fraction", "primary.p_value");
+    let e = err(&on_trial);
+    assert_eq!(located(&e).0, "parameters[0].name", "{e}");
     assert!(
-        e.to_string().contains("is a trial file") && e.to_string().contains("later"),
+        e.to_string().contains("product.particles_per_ml`")
+            && e.to_string().contains("trial.participants"),
         "{e}"
     );
     // A shard past the last one.
@@ -395,4 +400,149 @@ fn a_callers_design_runs_through_the_same_contract() {
         vec![Some(8.0), Some(12.0)]
     );
     assert!(!tmp.path().join("spec.toml").exists());
+}
+
+fn trial_file() -> String {
+    let p =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../trials/microneedling_split_face.toml");
+    p.canonicalize().unwrap().display().to_string()
+}
+
+/// A sweep of the bundled split-face trial over its participants (few, so rows are quick).
+fn trial_example(shards: usize) -> String {
+    format!(
+        r#"base = "{}"
+shards = {shards}
+outputs = ["primary.p_value", "primary.effect_size@28", "endpoints.pore_area.mean_difference", "endpoints.elasticity.significant", "seed", "participants"]
+[[parameters]]
+name = "trial.participants"
+values = [4, 5, 6]
+"#,
+        trial_file()
+    )
+}
+
+#[test]
+fn a_trial_base_runs_the_trial_per_row_with_its_own_seed_and_two_shards_equal_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (one, two) = (tmp.path().join("one"), tmp.path().join("two"));
+    let s1 = spec(&trial_example(1));
+    let s2 = spec(&trial_example(2));
+    run_shard(&s1, 0, &one, 1).unwrap();
+    assert_eq!(run_local(&s2, &two, 2, &|_| {}).unwrap().ran, vec![0, 1]);
+    let merged = merge(&two, None).unwrap();
+    assert_eq!((merged.rows, merged.failed), (3, 0));
+    // Bit for bit: every column of the merged 2-shard run equals the 1-shard run.
+    let (m, o) = (batches(&merged.path), batches(&shard_path(&one, 0)));
+    assert_eq!(arrow_select_concat(&m), arrow_select_concat(&o));
+
+    // Each row ran with the seed rule's seed and its own participants.
+    let b = &o[0];
+    let seeds: Vec<u64> = (0..3)
+        .map(|i| exoskin_sweep::trial::row_seed(20251, i))
+        .collect();
+    assert_eq!(
+        f64s(b, "seed"),
+        seeds.iter().map(|s| Some(*s as f64)).collect::<Vec<_>>()
+    );
+    assert!(seeds[0] != seeds[1] && seeds[1] != seeds[2] && seeds[0] != seeds[2]);
+    assert_eq!(
+        f64s(b, "participants"),
+        vec![Some(4.0), Some(5.0), Some(6.0)]
+    );
+    // Row 1 equals `exoskin trial FILE --participants 5 --seed S`, read from its document:
+    // the primary endpoint (elasticity) at the last visit and at day 28.
+    let mut t = exoskin_api::trial::load(Path::new(&trial_file())).unwrap();
+    exoskin_api::trial::override_trial(&mut t, Some(5), Some(seeds[1])).unwrap();
+    let run = exoskin_api::trial::run_trial(&t, "x", &|_| {}, None).unwrap();
+    let pick = |name: &str, day: f64, field: &str| -> serde_json::Value {
+        run.doc["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name && r["visit_day"] == day)
+            .unwrap()[field]
+            .clone()
+    };
+    assert_eq!(
+        f64s(b, "primary.p_value")[1],
+        pick("elasticity", 84.0, "p_value").as_f64()
+    );
+    assert_eq!(
+        f64s(b, "primary.effect_size@28")[1],
+        pick("elasticity", 28.0, "effect_size").as_f64()
+    );
+    assert_eq!(
+        f64s(b, "endpoints.pore_area.mean_difference")[1],
+        pick("pore_area", 84.0, "mean_difference").as_f64()
+    );
+    let sig = pick("elasticity", 84.0, "significant").as_bool().unwrap();
+    assert_eq!(
+        f64s(b, "endpoints.elasticity.significant")[1],
+        Some(if sig { 1.0 } else { 0.0 })
+    );
+    let p = f64s(b, "primary.p_value")[1].unwrap();
+    assert!(p > 0.0 && p <= 1.0, "{p}");
+
+    // A varied seed is used as given; an edited seed list is another spec.
+    let given = spec(&trial_example(1).replace(
+        "[[parameters]]",
+        "[[parameters]]\nname = \"trial.seed\"\nvalues = [7]\n[[parameters]]",
+    ));
+    let out = exoskin_sweep::run_row(&given, &given.rows()[0]).unwrap();
+    assert_eq!((out[4], out[5]), (7.0, 4.0));
+    assert_ne!(given.hash(), s1.hash());
+}
+
+#[test]
+fn trial_base_mistakes_name_the_allowed_keys_outputs_and_files() {
+    let text = trial_example(1);
+    // An unknown key lists the keys a trial sweep can vary.
+    let e = err(&text.replace("trial.participants", "trial.participant"));
+    let (key, _) = located(&e);
+    assert_eq!(key, "parameters[0].name");
+    let m = e.to_string();
+    assert!(
+        m.contains("trial.participant`")
+            && m.contains("trial.participants")
+            && m.contains("population.dropout_pct")
+            && m.contains("endpoints[I].")
+            && m.contains("0 = elasticity"),
+        "{m}"
+    );
+    // A value the trial file's checks refuse is located at the parameter.
+    let e = err(&text.replace("[4, 5, 6]", "[1, 5]"));
+    assert_eq!(located(&e).0, "parameters[0].name");
+    assert!(e.to_string().contains("participants"), "{e}");
+    // Outputs not in a trial's results list what is there; a day must be a visit.
+    let e = err(&text.replace(
+        "\"primary.p_value\"",
+        "\"transport.reached_dermis_fraction\"",
+    ));
+    assert_eq!(located(&e).0, "outputs[0]");
+    assert!(
+        e.to_string().contains("primary.FIELD") && e.to_string().contains("pore_area"),
+        "{e}"
+    );
+    let e = err(&text.replace("effect_size@28", "effect_size@30"));
+    assert!(e.to_string().contains("days 28, 56, 84"), "{e}");
+    let e = err(&text.replace("endpoints.pore_area", "endpoints.pores"));
+    assert_eq!(located(&e).0, "outputs[2]");
+    // A missing field is found when the row runs: the row fails and says what exists.
+    let s = spec(&text.replace("primary.p_value", "primary.p_valu"));
+    let e = exoskin_sweep::run_row(&s, &s.rows()[0]).unwrap_err();
+    assert!(
+        e.contains("p_valu`") && e.contains("nonparametric_p_value"),
+        "{e}"
+    );
+    // A base that is neither a scenario nor a trial file is named.
+    let tmp = tempfile::tempdir().unwrap();
+    let other = tmp.path().join("other.toml");
+    std::fs::write(&other, "x = 1\n").unwrap();
+    let e = err(&text.replace(&trial_file(), &other.display().to_string()));
+    assert_eq!(located(&e).0, "base");
+    assert!(
+        e.to_string().contains("other.toml") && e.to_string().contains("neither"),
+        "{e}"
+    );
 }
