@@ -82,7 +82,7 @@ enum Command {
     Export(export::ExportCommand),
     /// Run a product or routine on every facial zone and draw the face map (SVG and PNG).
     Facemap(routine::FacemapArgs),
-    /// Sweep a scenario over parameter values (grid, Sobol, LHS) in Parquet shards; merge them.
+    /// Sweep a scenario or a trial over parameter values (grid, Sobol, LHS) in Parquet shards; merge them.
     Sweep(sweep::Args),
 }
 
