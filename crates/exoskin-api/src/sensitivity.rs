@@ -308,12 +308,7 @@ impl Analysis<'_> {
                         })
                     })
                     .collect();
-                rows.sort_by(|a, b| {
-                    b["total_order"]
-                        .as_f64()
-                        .unwrap_or(0.0)
-                        .total_cmp(&a["total_order"].as_f64().unwrap_or(0.0))
-                });
+                rank_by(&mut rows, "total_order");
                 (rows, y.len())
             }
             Plan::Morris(design) => {
@@ -333,12 +328,7 @@ impl Analysis<'_> {
                         })
                     })
                     .collect();
-                rows.sort_by(|a, b| {
-                    b["mu_star"]
-                        .as_f64()
-                        .unwrap_or(0.0)
-                        .total_cmp(&a["mu_star"].as_f64().unwrap_or(0.0))
-                });
+                rank_by(&mut rows, "mu_star");
                 (rows, y.len())
             }
         };
@@ -368,4 +358,14 @@ impl Analysis<'_> {
             "indices": rows,
         }))
     }
+}
+
+/// Sort index rows by `key`, largest first (a missing value counts as 0).
+fn rank_by(rows: &mut [Value], key: &str) {
+    rows.sort_by(|a, b| {
+        b[key]
+            .as_f64()
+            .unwrap_or(0.0)
+            .total_cmp(&a[key].as_f64().unwrap_or(0.0))
+    });
 }

@@ -702,24 +702,26 @@ fn check_outputs(outputs: &[String]) -> Result<(), (usize, String)> {
     Ok(())
 }
 
-/// Find and read the base scenario: beside the spec first, then in the working directory.
-fn read_base(base: &str, spec_name: &str) -> Result<(String, toml::Table), String> {
-    let given = PathBuf::from(base);
-    let beside = Path::new(spec_name).parent().map(|d| d.join(&given));
-    let candidates: Vec<PathBuf> = if given.is_absolute() {
-        vec![given.clone()]
-    } else {
-        beside.into_iter().chain([given.clone()]).collect()
-    };
+/// Find a base file named in a spec (see [`beside_spec`]) and read its text; `what` names the
+/// kinds of file the spec wants, for the error when none is found.
+fn find_base(base: &str, spec_name: &str, what: &str) -> Result<(PathBuf, String), String> {
+    let candidates = beside_spec(base, spec_name);
     let Some(path) = candidates.iter().find(|p| p.is_file()) else {
         let tried: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
         return Err(format!(
-            "no scenario file \"{base}\" (looked at {})",
+            "no {what} \"{base}\" (looked at {})",
             tried.join(" and ")
         ));
     };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok((path.clone(), text))
+}
+
+/// Find and read the base scenario: beside the spec first, then in the working directory.
+fn read_base(base: &str, spec_name: &str) -> Result<(String, toml::Table), String> {
+    let (path, text) = find_base(base, spec_name, "scenario file")?;
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
     let table: toml::Table =
         toml::from_str(&text).map_err(|e| format!("{name} is not valid TOML: {}", e.message()))?;
     if table.contains_key("trial") {
@@ -739,16 +741,8 @@ fn read_any_base(
     base: &str,
     spec_name: &str,
 ) -> Result<(String, toml::Table, Option<crate::trial::TrialBase>), String> {
-    let candidates = beside_spec(base, spec_name);
-    let Some(path) = candidates.iter().find(|p| p.is_file()) else {
-        let tried: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
-        return Err(format!(
-            "no scenario or trial file \"{base}\" (looked at {})",
-            tried.join(" and ")
-        ));
-    };
+    let (path, text) = find_base(base, spec_name, "scenario or trial file")?;
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
     let table: toml::Table = toml::from_str(&text).map_err(|e| {
         format!(
             "{name} is neither a scenario nor a trial file: it is not valid TOML ({})",
@@ -756,7 +750,7 @@ fn read_any_base(
         )
     })?;
     if table.contains_key("trial") {
-        let tb = crate::trial::read(path, &text)?;
+        let tb = crate::trial::read(&path, &text)?;
         return Ok((name, table, Some(tb)));
     }
     read_scenario(&text, &name).map_err(|e| {
@@ -781,14 +775,9 @@ fn beside_spec(file: &str, spec_name: &str) -> Vec<PathBuf> {
 
 /// Find and check a trial file as the base of an analysis (power).
 fn read_trial_base(base: &str, spec_name: &str) -> Result<(String, toml::Table), String> {
-    let candidates = beside_spec(base, spec_name);
-    let Some(path) = candidates.iter().find(|p| p.is_file()) else {
-        return Err(format!("no trial file \"{base}\""));
-    };
-    exoskin_api::trial::load(path).map_err(|e| format!("the base trial does not read: {e}"))?;
+    let (path, text) = find_base(base, spec_name, "trial file")?;
+    exoskin_api::trial::load(&path).map_err(|e| format!("the base trial does not read: {e}"))?;
     // The trial's text goes into the spec hash: rounds of an edited trial are not mixed.
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut t = toml::Table::new();
     t.insert("trial_text".into(), text.into());
     Ok((path.display().to_string(), t))
