@@ -9,8 +9,9 @@
 #
 # With BASELINE it also runs, side by side, the ensemble benchmark: a MEMBERS-member
 # ensemble (default 256) of the bundled microneedling scenario on THREADS threads (default
-# 2) against single runs of the baseline (the target: no more than 40 of them), and one run
-# on a wide (r, z) grid (96 radial cells) with each build. Build a baseline from an older
+# 2), interleaved over ROUNDS rounds (default 3) with single runs of the baseline (the
+# target: no more than 40 of them), and one run on a wide (r, z) grid (96 radial cells)
+# with each build. Build a baseline from an older
 # commit with, e.g.:
 #   git worktree add /tmp/exo-old 0a0a803 && (cd /tmp/exo-old && cargo build --release -p exoskin)
 #
@@ -92,9 +93,30 @@ if [ -n "${BASELINE:-}" ]; then
     members="${MEMBERS:-256}"
     threads="${THREADS:-2}"
     echo "== ensemble: $members members of $invivo on $threads threads, against single runs of the baseline =="
-    read -r ens_med ens_min < <(process_time 3 "$exe" simulate "$invivo" --json --uncertainty "$members" --threads "$threads")
-    read -r base_med base_min < <(process_time 10 "$BASELINE" simulate "$invivo" --json)
-    read -r one_med one_min < <(process_time 10 "$exe" simulate "$invivo" --json)
+    # Interleaved (ROUNDS rounds, default 3: one ensemble, then 4 single runs of each build),
+    # so that both sides of the ratio see the same load when other work on the machine
+    # comes and goes.
+    read -r ens_med ens_min base_med base_min one_med one_min < <("$py" - "${ROUNDS:-3}" "$exe" "$BASELINE" "$invivo" "$members" "$threads" <<'PY'
+import statistics, subprocess, sys, time
+rounds, exe, base, scenario, members, threads = sys.argv[1:]
+def wall(cmd):
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+single = [exe, "simulate", scenario, "--json"]
+ens, b, one = [], [], []
+wall(single)
+wall([base, "simulate", scenario, "--json"])
+for _ in range(int(rounds)):
+    ens.append(wall(single + ["--uncertainty", members, "--threads", threads]))
+    for _ in range(4):
+        b.append(wall([base, "simulate", scenario, "--json"]))
+        one.append(wall(single))
+for v in (ens, b, one):
+    print(statistics.median(v), min(v), end=" ")
+print()
+PY
+)
     echo "| run | median | minimum |"
     echo "|---|---|---|"
     echo "| baseline, one run | $(ms "$base_med") ms | $(ms "$base_min") ms |"

@@ -242,3 +242,15 @@ fn the_reported_fuzz_cases_exit_2_naming_the_field() {
         &["duplicate key `infinite`", "`donor.infinite`", ".toml:11:"],
     );
 }
+
+/// The executable is linked at a fixed address on Linux (build.rs says why), unless built
+/// with `EXOSKIN_PIE=1`: the ELF header's type is then `ET_EXEC` (2), not `ET_DYN` (3).
+#[test]
+#[cfg(target_os = "linux")]
+fn the_executable_is_linked_at_a_fixed_address_unless_asked_otherwise() {
+    let bytes = std::fs::read(env!("CARGO_BIN_EXE_exoskin")).unwrap();
+    assert_eq!(&bytes[..4], b"\x7fELF");
+    let e_type = u16::from_le_bytes([bytes[16], bytes[17]]);
+    let pie = option_env!("EXOSKIN_PIE") == Some("1");
+    assert_eq!(e_type, if pie { 3 } else { 2 }, "ELF type {e_type}");
+}

@@ -6,8 +6,11 @@
 //! parallelism and SIMD over classes), the "substrates solved together as vectors" idea of
 //! BioFVM. Storage: entry (i, j) of system s, `i - bw <= j <= i`, lives at
 //! `((i * (bw + 1) + (j + bw - i)) * k + s)`. Factorization costs `k n bw^2` flops, a solve
-//! `2 k n bw`; here `bw = 2` (1D with a follicle column, interleaved) or the shorter side of
-//! the (r, z) grid (its radial rings plus one, or its depth rows; see `invivo::Axisym`).
+//! `2 k n bw`; here `bw = 1` (a membrane stack), `bw = 2` (1D with a follicle column,
+//! interleaved) or the shorter side of the (r, z) grid (its radial rings plus one, or its
+//! depth rows; see `invivo::Axisym`). One tridiagonal system (a Franz cell with one size
+//! class) is factored twisted instead, from both ends at once, so that its solve runs two
+//! serial chains of half the length side by side.
 //! These kernels are the product's inner loop, kept here rather than taken from a sparse
 //! solver crate: batches of a few systems with the class index innermost are not a layout
 //! those crates offer, and the band's fill is complete anyway on these grids.
@@ -100,8 +103,10 @@ impl BandedBatch {
         }
     }
 
-    /// Cholesky factorization of every system in place: A_s = L_s L_s^T (the stored entries
-    /// then hold the factors, in the form the solves use, not A_s).
+    /// Factorization of every system in place: Cholesky, A_s = L_s L_s^T, except one
+    /// tridiagonal system, which is factored twisted (see
+    /// [`factor_twisted`](Self::factor_twisted)); the stored entries then hold the factors,
+    /// in the form the solves use, not A_s.
     ///
     /// The narrow bands of the 1D geometries (1: a membrane stack, 2: skin with a follicle
     /// column), and a single system, get their own copies of the kernel with the bandwidth
@@ -109,7 +114,7 @@ impl BandedBatch {
     /// arithmetic folds away; wider bands use the same code with both read at run time.
     pub fn factor(&mut self) -> Result<(), NotPositiveDefinite> {
         match (self.bw, self.k) {
-            (1, 1) => self.factor_band(1, 1),
+            (1, 1) => return self.factor_twisted(),
             (2, 1) => self.factor_band(2, 1),
             (0, k) => self.factor_band(0, k),
             (1, k) => self.factor_band(1, k),
@@ -123,11 +128,11 @@ impl BandedBatch {
         Ok(())
     }
 
-    /// Solve L_s L_s^T x_s = b_s for every system in place (after [`factor`](Self::factor));
+    /// Solve A_s x_s = b_s with the factors of every system in place (after [`factor`](Self::factor));
     /// `b[i * k + s]` is row i of system s. Specialised as `factor` is.
     pub fn solve(&self, b: &mut [f64]) {
         match (self.bw, self.k) {
-            (1, 1) => self.solve_single::<1>(b),
+            (1, 1) => self.solve_twisted(b),
             (2, 1) => self.solve_single::<2>(b),
             (0, k) => self.solve_band(0, k, b),
             (1, k) => self.solve_band(1, k, b),
@@ -175,8 +180,8 @@ impl BandedBatch {
 
     /// The wide-band factorization with the system count a constant `K`: each row's dot
     /// products run over `K` systems at once in registers (fixed-size arrays), which the
-    /// compiler vectorizes, in four partial sums so that the multiply-adds do not wait on one
-    /// another (the sums are then those of [`factor_band`](Self::factor_band) to rounding).
+    /// compiler vectorizes, two rows at a time (see [`factor_row_pair`](Self::factor_row_pair));
+    /// the sums are those of [`factor_band`](Self::factor_band), term for term.
     #[inline(always)]
     fn factor_classes<const K: usize>(&mut self) -> Result<(), NotPositiveDefinite> {
         debug_assert_eq!(K, self.k);
@@ -248,10 +253,13 @@ impl BandedBatch {
         Ok(())
     }
 
-    /// Rows `i` and `i + 1` together: each entry of a row above is loaded once for both
-    /// rows' dot products (three loads per two multiply-adds instead of four, the limit of
-    /// this kernel). Each dot product still sums its terms in the order of
-    /// [`factor_row`](Self::factor_row), so the factors are the same to the last bit.
+    /// Rows `i` and `i + 1` together, against columns `j` and `j + 1` together: each entry
+    /// of the two rows and of the two rows above is loaded once for four dot products (one
+    /// load per multiply-add instead of two), and the four sums are independent chains, so
+    /// the multiply-adds overlap instead of waiting on one another's additions. Each dot
+    /// product still sums its terms in the order of [`factor_row`](Self::factor_row) (the
+    /// term in column `j` of a column-`j + 1` product comes last, once that entry is done),
+    /// so the factors are the same to the last bit.
     #[inline(always)]
     fn factor_row_pair<const K: usize>(&mut self, i: usize) -> Result<(), NotPositiveDefinite> {
         let bw = self.bw;
@@ -262,46 +270,88 @@ impl BandedBatch {
         let (done, rest) = self.a.split_at_mut(i * w);
         let (row, rest) = rest.split_at_mut(w);
         let row1 = &mut rest[..w];
-        for j in j0..i {
+        let inv = &self.inv;
+        // Entry (r, q) of row i, row i + 1 and a finished row j, `K` systems from there.
+        let at_i = |q: usize| (q + bw - i) * K;
+        let at_i1 = |q: usize| (q + bw - i1) * K;
+        let finish = |out: &mut [f64], d: &[f64; K], inv_j: &[f64]| {
+            for s in 0..K {
+                out[s] = (out[s] - d[s]) * inv_j[s];
+            }
+        };
+        let mut j = j0;
+        if j0 < j1 && j0 < i {
+            // Column j0 lies outside row i + 1's band, and its entry in row i has no terms
+            // (row i starts there).
+            finish(
+                &mut row[at_i(j0)..at_i(j0) + K],
+                &[0.0; K],
+                &inv[j0 * K..(j0 + 1) * K],
+            );
+            j += 1;
+        }
+        // Now j >= j1: both rows have column j in their band.
+        while j + 1 < i {
+            let (ja, jb) = (j, j + 1);
+            let ra = &done[ja * w..(ja + 1) * w];
+            let rb = &done[jb * w..(jb + 1) * w];
+            let (mut a0, mut b0, mut a1, mut b1) = ([0.0; K], [0.0; K], [0.0; K], [0.0; K]);
+            // Row i's terms before row i + 1's band starts (q = j0 when j1 = j0 + 1).
+            for q in j0..j1 {
+                for s in 0..K {
+                    let x = row[at_i(q) + s];
+                    a0[s] += x * ra[(q + bw - ja) * K + s];
+                    b0[s] += x * rb[(q + bw - jb) * K + s];
+                }
+            }
+            let n = ja - j1;
+            let xi = row[at_i(j1)..at_i(ja)].chunks_exact(K);
+            let xi1 = row1[at_i1(j1)..at_i1(ja)].chunks_exact(K);
+            let ya = ra[(j1 + bw - ja) * K..bw * K].chunks_exact(K);
+            let yb = rb[(j1 + bw - jb) * K..(ja + bw - jb) * K].chunks_exact(K);
+            debug_assert!(xi.len() == n && xi1.len() == n && ya.len() == n && yb.len() == n);
+            for (((x, x1), y), z) in xi.zip(xi1).zip(ya).zip(yb) {
+                for s in 0..K {
+                    a0[s] += x[s] * y[s];
+                    b0[s] += x[s] * z[s];
+                    a1[s] += x1[s] * y[s];
+                    b1[s] += x1[s] * z[s];
+                }
+            }
+            let (inv_a, inv_b) = (&inv[ja * K..(ja + 1) * K], &inv[jb * K..(jb + 1) * K]);
+            finish(&mut row[at_i(ja)..at_i(ja) + K], &a0, inv_a);
+            finish(&mut row1[at_i1(ja)..at_i1(ja) + K], &a1, inv_a);
+            // The last term of the column-(j + 1) products: the entries just finished.
+            let l = &rb[(ja + bw - jb) * K..(ja + bw - jb + 1) * K];
+            for s in 0..K {
+                b0[s] += row[at_i(ja) + s] * l[s];
+                b1[s] += row1[at_i1(ja) + s] * l[s];
+            }
+            finish(&mut row[at_i(jb)..at_i(jb) + K], &b0, inv_b);
+            finish(&mut row1[at_i1(jb)..at_i1(jb) + K], &b1, inv_b);
+            j += 2;
+        }
+        if j < i {
+            // One column left: both rows against it.
             let rj = &done[j * w..(j + 1) * w];
-            let inv_j = &self.inv[j * K..(j + 1) * K];
-            let mut d0 = [0.0; K];
-            // Terms only row i has (q < j1), first, as factor_row sums them.
-            for q in j0..j1.min(j) {
+            let (mut d0, mut d1) = ([0.0; K], [0.0; K]);
+            for q in j0..j1 {
                 for s in 0..K {
-                    d0[s] += row[(q + bw - i) * K + s] * rj[(q + bw - j) * K + s];
+                    d0[s] += row[at_i(q) + s] * rj[(q + bw - j) * K + s];
                 }
             }
-            if j < j1 {
-                // Column j lies outside row i + 1's band.
-                let out = &mut row[(j + bw - i) * K..(j + bw - i + 1) * K];
-                for s in 0..K {
-                    out[s] = (out[s] - d0[s]) * inv_j[s];
-                }
-                continue;
-            }
-            let mut d1 = [0.0; K];
-            let ri = &row[(j1 + bw - i) * K..(j + bw - i) * K];
-            let ri1 = &row1[(j1 + bw - i1) * K..(j + bw - i1) * K];
-            let rjs = &rj[(j1 + bw - j) * K..bw * K];
-            for ((x, x1), y) in ri
-                .chunks_exact(K)
-                .zip(ri1.chunks_exact(K))
-                .zip(rjs.chunks_exact(K))
-            {
+            let xi = row[at_i(j1)..at_i(j)].chunks_exact(K);
+            let xi1 = row1[at_i1(j1)..at_i1(j)].chunks_exact(K);
+            let y = rj[(j1 + bw - j) * K..bw * K].chunks_exact(K);
+            for ((x, x1), y) in xi.zip(xi1).zip(y) {
                 for s in 0..K {
                     d0[s] += x[s] * y[s];
                     d1[s] += x1[s] * y[s];
                 }
             }
-            let out = &mut row[(j + bw - i) * K..(j + bw - i + 1) * K];
-            for s in 0..K {
-                out[s] = (out[s] - d0[s]) * inv_j[s];
-            }
-            let out = &mut row1[(j + bw - i1) * K..(j + bw - i1 + 1) * K];
-            for s in 0..K {
-                out[s] = (out[s] - d1[s]) * inv_j[s];
-            }
+            let inv_j = &inv[j * K..(j + 1) * K];
+            finish(&mut row[at_i(j)..at_i(j) + K], &d0, inv_j);
+            finish(&mut row1[at_i1(j)..at_i1(j) + K], &d1, inv_j);
         }
         Self::pivot::<K>(row, bw, j0, i, &mut self.inv[i * K..(i + 1) * K])?;
         // Row i + 1's entry in column i, from row i (now done), then its pivot.
@@ -530,7 +580,136 @@ impl BandedBatch {
 
     /// Whether the factors are kept scaled, for [`solve_single`](Self::solve_single).
     fn scaled(&self) -> bool {
-        self.k == 1 && (1..=2).contains(&self.bw)
+        self.k == 1 && self.bw == 2
+    }
+
+    /// The row where the twisted factorization of one tridiagonal system meets.
+    fn twist(&self) -> usize {
+        self.n / 2
+    }
+
+    /// One tridiagonal system (a membrane stack): a twisted `L D L^T` factorization, taken
+    /// from the top down to row `p = n / 2` and from the bottom up to it, so that each
+    /// sweep of the solve is two independent serial chains of half the length (the chains
+    /// of a tridiagonal solve are its whole cost; both run at once). The pivots are the
+    /// Schur complements of leading and trailing principal blocks, positive for an SPD
+    /// matrix, so the factorization is as stable as Cholesky's.
+    ///
+    /// With `e_i = A[i][i-1]`: above p, `d_0 = a_00`, `l_i = e_i / d_(i-1)`,
+    /// `d_i = a_ii - l_i e_i`; below p, `f_(n-1) = a`, `u_i = e_i / f_i`,
+    /// `f_(i-1) = a - u_i e_i`; at p, `g = a_pp - l_p e_p - u_(p+1) e_(p+1)`. Row i keeps its
+    /// multiplier (`l_i` up to p, `u_i` below) in the off-diagonal slot and the pivot's
+    /// reciprocal in `inv`.
+    fn factor_twisted(&mut self) -> Result<(), NotPositiveDefinite> {
+        debug_assert_eq!((self.bw, self.k), (1, 1));
+        let n = self.n;
+        if n == 0 {
+            return Ok(());
+        }
+        let p = self.twist();
+        let pivot = |v: f64, row: usize| {
+            if v.is_finite() && v > 0.0 {
+                Ok(v)
+            } else {
+                Err(NotPositiveDefinite { system: 0, row })
+            }
+        };
+        let (a, inv) = (&mut self.a, &mut self.inv);
+        // Above the twist: rows 0..p, then row p's multiplier from above and the part of
+        // its pivot that the rows above take.
+        let mut from_above = 0.0;
+        for i in 0..=p {
+            let e = if i > 0 { a[2 * i] } else { 0.0 };
+            let l = if i > 0 { e * inv[i - 1] } else { 0.0 };
+            a[2 * i] = l;
+            if i < p {
+                inv[i] = 1.0 / pivot(a[2 * i + 1] - l * e, i)?;
+            } else {
+                from_above = l * e;
+            }
+        }
+        // Below the twist: rows n-1 down to p + 1, each keeping its multiplier to the row
+        // above; `from_below` is what row i + 1 takes from row i's pivot.
+        let mut from_below = 0.0;
+        for i in (p + 1..n).rev() {
+            inv[i] = 1.0 / pivot(a[2 * i + 1] - from_below, i)?;
+            let e = a[2 * i];
+            let u = e * inv[i];
+            a[2 * i] = u;
+            from_below = u * e;
+        }
+        inv[p] = 1.0 / pivot(a[2 * p + 1] - from_above - from_below, p)?;
+        Ok(())
+    }
+
+    /// The solve for [`factor_twisted`](Self::factor_twisted): with `y` from above and `z`
+    /// from below, `y_i = b_i - l_i y_(i-1)` and `z_i = b_i - u_(i+1) z_(i+1)` meet in
+    /// `x_p = (b_p - l_p y_(p-1) - u_(p+1) z_(p+1)) / g`; then `x_i = y_i / d_i - l_(i+1)
+    /// x_(i+1)` upward and `x_i = z_i / f_i - u_i x_(i-1)` downward. The two chains of each
+    /// sweep are advanced in the same loop, one multiply and one subtract a row on each.
+    fn solve_twisted(&self, b: &mut [f64]) {
+        debug_assert_eq!((self.bw, self.k), (1, 1));
+        let n = self.n;
+        if n == 0 {
+            return;
+        }
+        let p = self.twist();
+        let (a, inv) = (&self.a, &self.inv);
+        let (top, rest) = b.split_at_mut(p);
+        let (mid, bottom) = rest.split_at_mut(1);
+        // Inward sweeps: top rows 1..p forward, bottom rows from n - 2 back to p + 1.
+        let (mut y, mut z) = (top.first().copied().unwrap_or(0.0), 0.0);
+        let nb = bottom.len();
+        if nb > 0 {
+            z = bottom[nb - 1];
+        }
+        let both = p.saturating_sub(1).min(nb.saturating_sub(1));
+        for j in 0..both {
+            let (i, r) = (1 + j, nb - 2 - j);
+            y = top[i] - a[2 * i] * y;
+            top[i] = y;
+            z = bottom[r] - a[2 * (p + 2 + r)] * z;
+            bottom[r] = z;
+        }
+        for i in 1 + both..p {
+            y = top[i] - a[2 * i] * y;
+            top[i] = y;
+        }
+        for r in (0..nb.saturating_sub(1 + both)).rev() {
+            z = bottom[r] - a[2 * (p + 2 + r)] * z;
+            bottom[r] = z;
+        }
+        // The twist row.
+        let mut xp = mid[0];
+        if p > 0 {
+            xp -= a[2 * p] * y;
+        }
+        if nb > 0 {
+            xp -= a[2 * (p + 1)] * z;
+        }
+        xp *= inv[p];
+        mid[0] = xp;
+        // Outward sweeps: rows p - 1 down to 0 and p + 1 up to n - 1.
+        let (mut up, mut down) = (xp, xp);
+        let both = p.min(nb);
+        for j in 0..both {
+            let i = p - 1 - j;
+            up = top[i] * inv[i] - a[2 * (i + 1)] * up;
+            top[i] = up;
+            let r = j;
+            let row = p + 1 + r;
+            down = bottom[r] * inv[row] - a[2 * row] * down;
+            bottom[r] = down;
+        }
+        for i in (0..p - both).rev() {
+            up = top[i] * inv[i] - a[2 * (i + 1)] * up;
+            top[i] = up;
+        }
+        for (r, x) in bottom.iter_mut().enumerate().skip(both) {
+            let row = p + 1 + r;
+            down = *x * inv[row] - a[2 * row] * down;
+            *x = down;
+        }
     }
 
     /// After the factorization: keep `l_iq / l_qq` (the backward sweep's multipliers) in
@@ -635,18 +814,66 @@ mod tests {
 
     #[test]
     fn kernels_with_a_constant_system_count_match_the_general_ones_bit_for_bit() {
-        for k in 1..=8 {
-            let a = random_batch(45, 17, k);
-            let (mut fast, mut general) = (a.clone(), a.clone());
-            fast.factor().unwrap();
-            general.factor_band(17, k).unwrap();
-            assert_eq!(fast.a, general.a, "factors, k = {k}");
-            assert_eq!(fast.inv, general.inv, "pivots, k = {k}");
-            let b: Vec<f64> = (0..45 * k).map(|i| (i as f64 * 0.37).cos()).collect();
-            let (mut x, mut y) = (b.clone(), b.clone());
-            fast.solve(&mut x);
-            general.solve_band(17, k, &mut y);
-            assert_eq!(x, y, "solutions, k = {k}");
+        // Odd and even row and column counts, and a matrix narrower than its band.
+        for (n, bw) in [(45, 17), (46, 17), (10, 17), (7, 4), (30, 5), (31, 6)] {
+            for k in 1..=8 {
+                let a = random_batch(n, bw, k);
+                let (mut fast, mut general) = (a.clone(), a.clone());
+                fast.factor().unwrap();
+                general.factor_band(bw, k).unwrap();
+                assert_eq!(fast.a, general.a, "factors, n {n} bw {bw} k {k}");
+                assert_eq!(fast.inv, general.inv, "pivots, n {n} bw {bw} k {k}");
+                let b: Vec<f64> = (0..n * k).map(|i| (i as f64 * 0.37).cos()).collect();
+                let (mut x, mut y) = (b.clone(), b.clone());
+                fast.solve(&mut x);
+                general.solve_band(bw, k, &mut y);
+                assert_eq!(x, y, "solutions, n {n} bw {bw} k {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn twisted_tridiagonal_solve_is_exact_to_rounding_at_every_size_and_twist() {
+        // Both sides of the twist, their unequal lengths (odd and even n) and the smallest
+        // systems, where one side is empty.
+        for n in (1..=13).chain([119, 120, 121]) {
+            let a = random_batch(n, 1, 1);
+            let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.7).sin() + 0.1).collect();
+            let mut b = vec![0.0; n];
+            a.mul(0, &x, &mut b);
+            let mut f = a.clone();
+            f.factor().unwrap();
+            f.solve(&mut b);
+            for i in 0..n {
+                assert!(
+                    (b[i] - x[i]).abs() < 1e-14,
+                    "n {n} row {i}: {} vs {}",
+                    b[i],
+                    x[i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn twisted_factorization_names_the_row_that_is_not_positive_definite() {
+        // Rows 0..4 with the twist at 2: a zero pivot above it, below it and at it.
+        for bad in [0, 1, 2, 3, 4] {
+            let mut a = BandedBatch::zeros(5, 1, 1);
+            for i in 0..5 {
+                a.add(0, i, i, if i == bad { -1.0 } else { 4.0 });
+                if i > 0 {
+                    a.add(0, i, i - 1, -1.0);
+                }
+            }
+            assert_eq!(
+                a.factor(),
+                Err(NotPositiveDefinite {
+                    system: 0,
+                    row: bad
+                }),
+                "bad row {bad}"
+            );
         }
     }
 
