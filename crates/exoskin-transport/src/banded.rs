@@ -210,19 +210,31 @@ impl BandedBatch {
         for j in j0..i {
             let ri = &row[(j0 + bw - i) * K..(j + bw - i) * K];
             let rj = &done[j * w + (j0 + bw - j) * K..j * w + bw * K];
-            let mut dot = [0.0; K];
-            for (x, y) in ri.chunks_exact(K).zip(rj.chunks_exact(K)) {
-                for s in 0..K {
-                    dot[s] += x[s] * y[s];
-                }
-            }
-            let inv_j = &self.inv[j * K..(j + 1) * K];
+            let dot = Self::dot::<K>(ri, rj);
             let out = &mut row[(j + bw - i) * K..(j + bw - i + 1) * K];
-            for s in 0..K {
-                out[s] = (out[s] - dot[s]) * inv_j[s];
-            }
+            Self::finish::<K>(out, &dot, &self.inv[j * K..(j + 1) * K]);
         }
         Self::pivot::<K>(row, bw, j0, i, &mut self.inv[i * K..(i + 1) * K])
+    }
+
+    /// `sum_q x_q y_q` over `K`-system chunks, in order, one sum per system.
+    #[inline(always)]
+    fn dot<const K: usize>(x: &[f64], y: &[f64]) -> [f64; K] {
+        let mut d = [0.0; K];
+        for (x, y) in x.chunks_exact(K).zip(y.chunks_exact(K)) {
+            for s in 0..K {
+                d[s] += x[s] * y[s];
+            }
+        }
+        d
+    }
+
+    /// An entry of the factor from its dot product: `l_ij = (a_ij - d) / l_jj`.
+    #[inline(always)]
+    fn finish<const K: usize>(out: &mut [f64], d: &[f64; K], inv_j: &[f64]) {
+        for s in 0..K {
+            out[s] = (out[s] - d[s]) * inv_j[s];
+        }
     }
 
     /// The pivot of a row whose off-diagonal entries are done: `sqrt(a_ii - sum l_iq^2)`,
@@ -274,11 +286,7 @@ impl BandedBatch {
         // Entry (r, q) of row i, row i + 1 and a finished row j, `K` systems from there.
         let at_i = |q: usize| (q + bw - i) * K;
         let at_i1 = |q: usize| (q + bw - i1) * K;
-        let finish = |out: &mut [f64], d: &[f64; K], inv_j: &[f64]| {
-            for s in 0..K {
-                out[s] = (out[s] - d[s]) * inv_j[s];
-            }
-        };
+        let finish = Self::finish::<K>;
         let mut j = j0;
         if j0 < j1 && j0 < i {
             // Column j0 lies outside row i + 1's band, and its entry in row i has no terms
@@ -358,17 +366,9 @@ impl BandedBatch {
         if i >= j1 {
             let ri = &row[(j1 + bw - i) * K..bw * K];
             let ri1 = &row1[(j1 + bw - i1) * K..(i + bw - i1) * K];
-            let mut dot = [0.0; K];
-            for (x1, y) in ri1.chunks_exact(K).zip(ri.chunks_exact(K)) {
-                for s in 0..K {
-                    dot[s] += x1[s] * y[s];
-                }
-            }
-            let inv_i = &self.inv[i * K..(i + 1) * K];
+            let dot = Self::dot::<K>(ri1, ri);
             let out = &mut row1[(i + bw - i1) * K..(i + bw - i1 + 1) * K];
-            for s in 0..K {
-                out[s] = (out[s] - dot[s]) * inv_i[s];
-            }
+            Self::finish::<K>(out, &dot, &self.inv[i * K..(i + 1) * K]);
         }
         Self::pivot::<K>(row1, bw, j1, i1, &mut self.inv[i1 * K..(i1 + 1) * K])
     }
