@@ -247,18 +247,25 @@ impl BandedBatch {
         i: usize,
         inv: &mut [f64],
     ) -> Result<(), NotPositiveDefinite> {
-        let mut dot = [0.0; K];
-        for x in row[(j0 + bw - i) * K..bw * K].chunks_exact(K) {
-            for s in 0..K {
-                dot[s] += x[s] * x[s];
-            }
+        let x = &row[(j0 + bw - i) * K..bw * K];
+        let dot = Self::dot::<K>(x, x);
+        // All systems checked first, then all square roots: no early exit between them, so
+        // they run as vector operations.
+        let mut d = [0.0; K];
+        let mut bad = false;
+        for s in 0..K {
+            d[s] = row[bw * K + s] - dot[s];
+            bad |= !(d[s].is_finite() && d[s] > 0.0);
+        }
+        if bad {
+            let s = d.iter().position(|v| !(v.is_finite() && *v > 0.0));
+            return Err(NotPositiveDefinite {
+                system: s.unwrap_or(0),
+                row: i,
+            });
         }
         for s in 0..K {
-            let d = row[bw * K + s] - dot[s];
-            if !d.is_finite() || d <= 0.0 {
-                return Err(NotPositiveDefinite { system: s, row: i });
-            }
-            let l = d.sqrt();
+            let l = d[s].sqrt();
             row[bw * K + s] = l;
             inv[s] = 1.0 / l;
         }
@@ -873,6 +880,25 @@ mod tests {
                     row: bad
                 }),
                 "bad row {bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_wide_kernels_name_the_first_system_that_is_not_positive_definite() {
+        // Bandwidth 5 (the wide kernels), 3 systems; rows 6 and 7 are paired.
+        for (bad_row, bad_systems) in [(7, vec![2]), (6, vec![1, 2]), (0, vec![0])] {
+            let mut a = random_batch(20, 5, 3);
+            for &s in &bad_systems {
+                let d = a.entry_mut(bad_row, bad_row)[s];
+                a.add(s, bad_row, bad_row, -d - 1.0);
+            }
+            assert_eq!(
+                a.factor(),
+                Err(NotPositiveDefinite {
+                    system: bad_systems[0],
+                    row: bad_row
+                })
             );
         }
     }
