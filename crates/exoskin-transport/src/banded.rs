@@ -419,38 +419,110 @@ impl BandedBatch {
     #[inline(always)]
     fn solve_classes<const K: usize>(&self, b: &mut [f64]) {
         debug_assert_eq!(K, self.k);
-        let bw = self.bw;
+        let (n, bw) = (self.n, self.bw);
         let w = (bw + 1) * K;
-        for i in 0..self.n {
+        let inv = &self.inv;
+        // Row r's entries from column q on, `K` systems each.
+        let row_from = |r: usize, q: usize| &self.a[r * w + (q + bw - r) * K..r * w + bw * K];
+        // Forward, rows i and i + 1 together: the unknowns above both are loaded once for
+        // two independent sums; row i + 1 then takes its term in row i last, as the
+        // row-by-row sweep does, so the result is the same to the last bit.
+        let mut i = 0;
+        while i < n {
             let j0 = i.saturating_sub(bw);
-            let row = &self.a[i * w..(i + 1) * w];
             let (before, tail) = b.split_at_mut(i * K);
             let mut x: [f64; K] = tail[..K].try_into().expect("K entries");
-            let ls = row[(j0 + bw - i) * K..bw * K].chunks_exact(K);
-            for (l, bq) in ls.zip(before[j0 * K..].chunks_exact(K)) {
+            if i + 1 == n {
+                for (l, bq) in row_from(i, j0)
+                    .chunks_exact(K)
+                    .zip(before[j0 * K..].chunks_exact(K))
+                {
+                    for s in 0..K {
+                        x[s] -= l[s] * bq[s];
+                    }
+                }
+                for s in 0..K {
+                    tail[s] = x[s] * inv[i * K + s];
+                }
+                break;
+            }
+            let i1 = i + 1;
+            let j1 = i1.saturating_sub(bw);
+            let mut x1: [f64; K] = tail[K..2 * K].try_into().expect("K entries");
+            let (li, li1) = (row_from(i, j0), row_from(i1, j1));
+            // Row i's terms before row i + 1's band starts.
+            let pre = (j1 - j0) * K;
+            for (l, bq) in li[..pre]
+                .chunks_exact(K)
+                .zip(before[j0 * K..].chunks_exact(K))
+            {
                 for s in 0..K {
                     x[s] -= l[s] * bq[s];
                 }
             }
-            for s in 0..K {
-                tail[s] = x[s] * self.inv[i * K + s];
-            }
-        }
-        for i in (0..self.n).rev() {
-            let row = &self.a[i * w..(i + 1) * w];
-            let j0 = i.saturating_sub(bw);
-            let (before, tail) = b.split_at_mut(i * K);
-            let mut x = [0.0; K];
-            for s in 0..K {
-                x[s] = tail[s] * self.inv[i * K + s];
-                tail[s] = x[s];
-            }
-            let ls = row[(j0 + bw - i) * K..bw * K].chunks_exact(K);
-            for (l, bq) in ls.zip(before[j0 * K..].chunks_exact_mut(K)) {
+            let shared = li[pre..].chunks_exact(K).zip(li1.chunks_exact(K));
+            for ((l, l1), bq) in shared.zip(before[j1 * K..].chunks_exact(K)) {
                 for s in 0..K {
-                    bq[s] -= l[s] * x[s];
+                    x[s] -= l[s] * bq[s];
+                    x1[s] -= l1[s] * bq[s];
                 }
             }
+            let l1i = &li1[(i - j1) * K..(i - j1 + 1) * K];
+            for s in 0..K {
+                x[s] *= inv[i * K + s];
+                tail[s] = x[s];
+                x1[s] -= l1i[s] * x[s];
+                tail[K + s] = x1[s] * inv[i1 * K + s];
+            }
+            i += 2;
+        }
+        // Backward, rows hi and hi - 1 together: row hi's update of row hi - 1 comes first
+        // (its unknown needs it), then each unknown above both takes row hi's term and row
+        // hi - 1's in that order, loaded and stored once.
+        let mut hi = n;
+        while hi > 0 {
+            hi -= 1;
+            let j0 = hi.saturating_sub(bw);
+            let (before, tail) = b.split_at_mut(hi * K);
+            let mut x = [0.0; K];
+            for s in 0..K {
+                x[s] = tail[s] * inv[hi * K + s];
+                tail[s] = x[s];
+            }
+            if hi == 0 {
+                break;
+            }
+            let lo = hi - 1;
+            let jl = lo.saturating_sub(bw);
+            let (lh, ll) = (row_from(hi, j0), row_from(lo, jl));
+            let (above, blo) = before.split_at_mut(lo * K);
+            // Row hi's entry in column lo, then row lo's unknown.
+            let lhl = &lh[(lo - j0) * K..(lo - j0 + 1) * K];
+            let mut xl = [0.0; K];
+            for s in 0..K {
+                blo[s] -= lhl[s] * x[s];
+                xl[s] = blo[s] * inv[lo * K + s];
+                blo[s] = xl[s];
+            }
+            // Row lo's band starts up to one column before row hi's.
+            let pre = (j0 - jl) * K;
+            for (l, bq) in ll[..pre]
+                .chunks_exact(K)
+                .zip(above[jl * K..].chunks_exact_mut(K))
+            {
+                for s in 0..K {
+                    bq[s] -= l[s] * xl[s];
+                }
+            }
+            let shared = lh[..(lo - j0) * K]
+                .chunks_exact(K)
+                .zip(ll[pre..].chunks_exact(K));
+            for ((l, l1), bq) in shared.zip(above[j0 * K..].chunks_exact_mut(K)) {
+                for s in 0..K {
+                    bq[s] = (bq[s] - l[s] * x[s]) - l1[s] * xl[s];
+                }
+            }
+            hi = lo;
         }
     }
 
