@@ -7,10 +7,16 @@ use exoskin_sweep::{
 };
 use std::path::{Path, PathBuf};
 
-fn scenario() -> String {
-    let p =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/in_vivo_microneedling.toml");
+/// A file bundled with the project (path from the repository root), made absolute.
+fn bundled(path: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path);
     p.canonicalize().unwrap().display().to_string()
+}
+
+fn scenario() -> String {
+    bundled("scenarios/in_vivo_microneedling.toml")
 }
 
 /// The example spec with the base made absolute and the given shard count.
@@ -403,9 +409,7 @@ fn a_callers_design_runs_through_the_same_contract() {
 }
 
 fn trial_file() -> String {
-    let p =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../trials/microneedling_split_face.toml");
-    p.canonicalize().unwrap().display().to_string()
+    bundled("trials/microneedling_split_face.toml")
 }
 
 /// A sweep of the bundled split-face trial over its participants (few, so rows are quick).

@@ -25,7 +25,7 @@ pub struct BandedBatch {
     /// Reciprocals of the factors' diagonals (multiplications replace divisions on the
     /// solves' dependency chain).
     inv: Vec<f64>,
-    /// For one system of bandwidth 1 or 2, after factoring: the backward sweep's
+    /// For one system of bandwidth 2, after factoring: the backward sweep's
     /// multipliers (see `scale_factors`); empty otherwise.
     back: Vec<f64>,
     dot: Vec<f64>,
@@ -128,8 +128,9 @@ impl BandedBatch {
         Ok(())
     }
 
-    /// Solve A_s x_s = b_s with the factors of every system in place (after [`factor`](Self::factor));
-    /// `b[i * k + s]` is row i of system s. Specialised as `factor` is.
+    /// Solve A_s x_s = b_s with the factors of every system in place (after
+    /// [`factor`](Self::factor)); `b[i * k + s]` is row i of system s. Specialised as
+    /// `factor` is.
     pub fn solve(&self, b: &mut [f64]) {
         match (self.bw, self.k) {
             (1, 1) => self.solve_twisted(b),
@@ -274,9 +275,9 @@ impl BandedBatch {
 
     /// Rows `i` and `i + 1` together, against columns `j` and `j + 1` together: each entry
     /// of the two rows and of the two rows above is loaded once for four dot products (one
-    /// load per multiply-add instead of two), and the four sums are independent chains, so
-    /// the multiply-adds overlap instead of waiting on one another's additions. Each dot
-    /// product still sums its terms in the order of [`factor_row`](Self::factor_row) (the
+    /// load per multiply-add instead of one and a half), and the four sums are independent
+    /// chains, so the multiply-adds overlap instead of waiting on one another's additions.
+    /// Each dot product still sums its terms in the order of [`factor_row`](Self::factor_row) (the
     /// term in column `j` of a column-`j + 1` product comes last, once that entry is done),
     /// so the factors are the same to the last bit.
     #[inline(always)]
@@ -293,12 +294,11 @@ impl BandedBatch {
         // Entry (r, q) of row i, row i + 1 and a finished row j, `K` systems from there.
         let at_i = |q: usize| (q + bw - i) * K;
         let at_i1 = |q: usize| (q + bw - i1) * K;
-        let finish = Self::finish::<K>;
         let mut j = j0;
         if j0 < j1 && j0 < i {
             // Column j0 lies outside row i + 1's band, and its entry in row i has no terms
             // (row i starts there).
-            finish(
+            Self::finish::<K>(
                 &mut row[at_i(j0)..at_i(j0) + K],
                 &[0.0; K],
                 &inv[j0 * K..(j0 + 1) * K],
@@ -334,16 +334,16 @@ impl BandedBatch {
                 }
             }
             let (inv_a, inv_b) = (&inv[ja * K..(ja + 1) * K], &inv[jb * K..(jb + 1) * K]);
-            finish(&mut row[at_i(ja)..at_i(ja) + K], &a0, inv_a);
-            finish(&mut row1[at_i1(ja)..at_i1(ja) + K], &a1, inv_a);
+            Self::finish::<K>(&mut row[at_i(ja)..at_i(ja) + K], &a0, inv_a);
+            Self::finish::<K>(&mut row1[at_i1(ja)..at_i1(ja) + K], &a1, inv_a);
             // The last term of the column-(j + 1) products: the entries just finished.
             let l = &rb[(ja + bw - jb) * K..(ja + bw - jb + 1) * K];
             for s in 0..K {
                 b0[s] += row[at_i(ja) + s] * l[s];
                 b1[s] += row1[at_i1(ja) + s] * l[s];
             }
-            finish(&mut row[at_i(jb)..at_i(jb) + K], &b0, inv_b);
-            finish(&mut row1[at_i1(jb)..at_i1(jb) + K], &b1, inv_b);
+            Self::finish::<K>(&mut row[at_i(jb)..at_i(jb) + K], &b0, inv_b);
+            Self::finish::<K>(&mut row1[at_i1(jb)..at_i1(jb) + K], &b1, inv_b);
             j += 2;
         }
         if j < i {
@@ -365,8 +365,8 @@ impl BandedBatch {
                 }
             }
             let inv_j = &inv[j * K..(j + 1) * K];
-            finish(&mut row[at_i(j)..at_i(j) + K], &d0, inv_j);
-            finish(&mut row1[at_i1(j)..at_i1(j) + K], &d1, inv_j);
+            Self::finish::<K>(&mut row[at_i(j)..at_i(j) + K], &d0, inv_j);
+            Self::finish::<K>(&mut row1[at_i1(j)..at_i1(j) + K], &d1, inv_j);
         }
         Self::pivot::<K>(row, bw, j0, i, &mut self.inv[i * K..(i + 1) * K])?;
         // Row i + 1's entry in column i, from row i (now done), then its pivot.
@@ -615,10 +615,10 @@ impl BandedBatch {
         }
     }
 
-    /// One system of bandwidth `BW` (1 or 2): the serial chain of each sweep is the whole
-    /// cost, so the factors are kept scaled by their pivots (see
-    /// [`scale_factors`](Self::scale_factors)) and each row adds one multiply-add per band
-    /// entry to the chain, with the pivot scalings off it; the last `BW` unknowns ride in
+    /// One system of bandwidth `BW` (2; a tridiagonal one is solved twisted): the serial
+    /// chain of each sweep is the whole cost, so the factors are kept scaled by their pivots
+    /// (see [`scale_factors`](Self::scale_factors)) and each row adds one multiply-add per
+    /// band entry to the chain, with the pivot scalings off it; the last `BW` unknowns ride in
     /// registers instead of a store and a reload per row.
     fn solve_single<const BW: usize>(&self, b: &mut [f64]) {
         debug_assert_eq!((BW, 1), (self.bw, self.k));

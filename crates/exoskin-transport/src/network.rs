@@ -731,7 +731,10 @@ mod tests {
             assert_eq!(kept.cached_factors(), 5);
             assert!(a1[0].tracked > 0.0 && a1[0].outflow > 0.0);
             assert!(a1[0].sinks[0] > 0.0 && a1[0].sinks[2] > 0.0);
-            assert!(up1.iter().filter(|&&x| x > 0.0).count() == (1..n).step_by(4).count());
+            assert_eq!(
+                up1.iter().filter(|&&x| x > 0.0).count(),
+                (1..n).step_by(4).count()
+            );
         }
     }
 
