@@ -203,6 +203,21 @@ def test_missing_file_message(tmp_path):
     assert "cannot read the scenario file" in str(e.value)
 
 
+def test_a_run_past_the_budget_is_refused_before_it_starts():
+    # The numerics maxima of a reported attack (43 GB): refused at once, naming the key,
+    # with the same message as the CLI.
+    with open(os.path.join(ROOT, "scenarios/in_vivo_microneedling.toml"), "rb") as f:
+        d = tomllib.load(f)
+    d["numerics"] = {"cells_per_layer": 2000, "radial_cells": 200, "dt_max_h": 0.00876}
+    d["product"]["size"]["classes"] = 32
+    t0 = time.monotonic()
+    with pytest.raises(exoskin.ExoskinError) as e:
+        exoskin.simulate(d)
+    assert time.monotonic() - t0 < 5
+    assert e.value.field == "numerics.cells_per_layer"
+    assert "more than the limit of 2.0 GiB" in str(e.value)
+
+
 def test_text_and_dict_errors_name_the_field():
     with open(os.path.join(ROOT, "scenarios/in_vivo_microneedling.toml"), "rb") as f:
         d = tomllib.load(f)

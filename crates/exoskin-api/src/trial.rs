@@ -30,13 +30,32 @@ pub fn trial_error(e: TrialError) -> ApiError {
 
 /// Read and validate a trial file (arm scenarios relative to its folder).
 pub fn load(path: &Path) -> Result<Trial, ApiError> {
-    exoskin_trials::spec::load_trial(path).map_err(trial_error)
+    let t = exoskin_trials::spec::load_trial(path).map_err(trial_error)?;
+    check_arm_costs(&t, &path.display().to_string())?;
+    Ok(t)
 }
 
 /// Read and validate trial text; `name` names it in errors, arm scenarios are read relative
 /// to `base`.
 pub fn parse(text: &str, name: &str, base: &Path) -> Result<Trial, ApiError> {
-    exoskin_trials::spec::parse_trial(text, name, base).map_err(trial_error)
+    let t = exoskin_trials::spec::parse_trial(text, name, base).map_err(trial_error)?;
+    check_arm_costs(&t, name)?;
+    Ok(t)
+}
+
+/// Every arm's transport run within the default budget (each arm's transport runs once per
+/// trial; participants then vary the response alone), refused before any run otherwise.
+fn check_arm_costs(t: &Trial, name: &str) -> Result<(), ApiError> {
+    let (tp, rp) = (TransportParams::defaults(), ResponseParams::defaults());
+    for (i, arm) in t.arms.iter().enumerate() {
+        exoskin_response::cost(&arm.scenario, tp, rp)
+            .check(&exoskin_transport::Budget::DEFAULT)
+            .map_err(|e| ApiError::BadInput {
+                field: Some(format!("arms[{i}].scenario")),
+                message: format!("{name}: arm `{}` ({}): {e}", arm.name, arm.scenario_file),
+            })?;
+    }
+    Ok(())
 }
 
 fn option_error(field: &str, message: String) -> ApiError {

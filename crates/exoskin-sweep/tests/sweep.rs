@@ -345,6 +345,16 @@ fn bad_specs_are_located_with_the_field_and_what_is_allowed() {
     assert!(e.to_string().contains("`n`"), "{e}");
     let e = err(&ex.replace("shards = 2", "shards = 0"));
     assert_eq!(located(&e), ("shards".into(), 2), "{e}");
+    // More shards than rows (8 here), or past the stated maximum, are refused at once: a
+    // million shards over a few rows ran for over a minute, i64::MAX never finished.
+    for many in ["9", "1000000", "9223372036854775807"] {
+        let t0 = std::time::Instant::now();
+        let e = err(&ex.replace("shards = 2", &format!("shards = {many}")));
+        assert!(t0.elapsed() < std::time::Duration::from_secs(1));
+        assert_eq!(located(&e), ("shards".into(), 2), "{e}");
+        assert!(e.to_string().contains("use at most 8"), "{e}");
+    }
+    assert!(Spec::from_str(&ex.replace("shards = 2", "shards = 8"), "sweep.toml").is_ok());
     let e = err(&ex.replace("transport.reached_dermis_fraction", "transport..x"));
     assert_eq!(located(&e).0, "outputs[0]", "{e}");
     let e = err(&ex.replace("values = [30.0, 60.0]", "values = [30.0, \"old\"]"));
