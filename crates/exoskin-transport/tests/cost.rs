@@ -99,9 +99,10 @@ fn the_numerics_maxima_are_refused_in_microseconds_naming_a_grid_key() {
 
 #[test]
 fn a_long_run_on_a_small_grid_is_refused_for_its_time_naming_the_step() {
+    // Twenty days in steps of 0.00025 h: 1.9 million steps (the validated maximum is 2e6).
     let s = microneedling_with(
-        "dt_max_h = 0.0001\ndt_initial_h = 0.0001\ndt_quiet_max_h = 0.0001",
-        &[],
+        "dt_max_h = 0.00025\ndt_initial_h = 0.00025\ndt_quiet_max_h = 0.00025",
+        &[("duration_h = 48.0", "duration_h = 480.0")],
     );
     let c = cost::estimate(&s, &TransportParams::defaults()).unwrap();
     let e = c.check(&Budget::DEFAULT).unwrap_err();
