@@ -8,7 +8,7 @@ use crate::jcs::canonicalize;
 use crate::keys;
 use crate::profile::{Assessment, Profile};
 use crate::record::QcRecord;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -268,11 +268,8 @@ pub fn verify_proof(
         Some(Value::String(s)) => s.clone(),
         _ => str_at(cert, &["issuer", "id"])?.to_string(),
     };
-    let issuer_key = keys::did_key_to_public(&issuer_did).map_err(|_| {
-        VerifyError::Malformed(format!(
-            "issuer.id `{issuer_did}` is not an Ed25519 did:key"
-        ))
-    })?;
+    let issuer_key = keys::did_key_to_public(&issuer_did)
+        .map_err(|e| VerifyError::Malformed(format!("issuer.id: {e}")))?;
     if let Some(t) = trusted {
         if *t != issuer_key {
             return Err(VerifyError::IssuerMismatch {
@@ -322,7 +319,9 @@ pub fn verify_data_integrity(
     }
     config["@context"] = doc_context;
     let data = hash_data(&config, &Value::Object(unsecured))?;
-    key.verify(&data, &sig)
+    // Strict verification: refuses small-order keys and non-canonical or small-order R, so
+    // no signature verifies for content its key's holder never signed.
+    key.verify_strict(&data, &sig)
         .map_err(|_| VerifyError::BadSignature)
 }
 

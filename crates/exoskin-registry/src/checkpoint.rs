@@ -3,7 +3,7 @@
 //! chain that was cut and re-linked after a checkpoint no longer contains the checkpoint's
 //! `(seq, hash)`, so [`crate::store::verify_log`] against it fails.
 use crate::error::{RegistryError, Result};
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
+use ed25519_dalek::{Signature, Signer, SigningKey};
 use exoskin_batch::date::Timestamp;
 use exoskin_batch::jcs::canonicalize;
 use exoskin_batch::keys;
@@ -86,7 +86,7 @@ impl Checkpoint {
             .ok()
             .and_then(|b| <[u8; 64]>::try_from(b).ok())
             .ok_or_else(|| bad("signature is not 64 base58btc bytes".into()))?;
-        key.verify(
+        key.verify_strict(
             &signed_bytes(&self.kind, self.seq, &self.hash, &self.at, &self.registry),
             &Signature::from_bytes(&sig),
         )
@@ -117,6 +117,17 @@ mod tests {
         let mut rehashed = c.clone();
         rehashed.hash = "cd".into();
         assert!(rehashed.verify(None).is_err());
+        // The identity point as the registry key, R = identity and S = 0: refused.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let weak = ed25519_dalek::VerifyingKey::from_bytes(&identity).unwrap();
+        let mut forged = c.clone();
+        forged.registry = keys::did_key(&weak);
+        let mut sig = identity.to_vec();
+        sig.extend_from_slice(&[0; 32]);
+        forged.signature = bs58::encode(sig).into_string();
+        let e = forged.verify(None).unwrap_err().to_string();
+        assert!(e.contains("weak Ed25519 public key"), "{e}");
         let other = SigningKey::from_bytes(&[8; 32]);
         assert!(c
             .verify(Some(&keys::did_key(&other.verifying_key())))
