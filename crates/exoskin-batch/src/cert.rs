@@ -409,6 +409,15 @@ pub fn check_status(
     Ok(())
 }
 
+/// Read certificate text: JSON with no key repeated in any object. Every reader of
+/// certificates (the CLI's and the web API's verify, the registry's publish and resolver)
+/// goes through here, so none can read a different document from the same bytes; a repeated
+/// key is named with its line and column.
+pub fn parse_certificate(text: &str) -> std::result::Result<Value, VerifyError> {
+    crate::jcs::parse_strict(text)
+        .map_err(|e| VerifyError::Malformed(format!("not JSON ({}:{}): {e}", e.line(), e.column())))
+}
+
 /// Full verification of certificate text: signature with `trusted`, dates at `now`, revocation.
 pub fn verify(
     text: &str,
@@ -416,9 +425,7 @@ pub fn verify(
     now: Timestamp,
     revocations: &[Revocation],
 ) -> std::result::Result<Verified, VerifyError> {
-    let cert: Value = serde_json::from_str(text).map_err(|e| {
-        VerifyError::Malformed(format!("not JSON ({}:{}): {e}", e.line(), e.column()))
-    })?;
+    let cert = parse_certificate(text)?;
     let v = verify_signature(&cert, Some(trusted))?;
     check_status(&v, now, revocations)?;
     Ok(v)

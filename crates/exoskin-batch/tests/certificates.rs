@@ -382,6 +382,26 @@ proptest::proptest! {
     }
 }
 
+/// A certificate where the subject's `lot` appears twice: a reader keeping the last value
+/// sees the signed lot, a reader keeping the first sees another. Refused, naming the key.
+#[test]
+fn a_certificate_with_a_repeated_key_is_refused_naming_the_key() {
+    let i = issue_at(&example("pass_msc_serum.toml"), &key(1), t0());
+    let needle = "\"lot\": \"EXO2604-12\"";
+    assert!(i.text.contains(needle), "{}", i.text);
+    let dup = i
+        .text
+        .replacen(needle, &format!("\"lot\": \"EVIL-1\",\n    {needle}"), 1);
+    let e = cert::verify(&dup, &key(1).verifying_key(), t0(), &[]).unwrap_err();
+    assert!(matches!(e, VerifyError::Malformed(_)), "{e}");
+    assert!(e.to_string().contains("duplicate key `lot`"), "{e}");
+    // The line of the repeated key is given.
+    let line = dup.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    assert!(e.to_string().contains(&format!("({line}:")), "{e}");
+    assert!(cert::parse_certificate(&dup).is_err());
+    assert!(cert::parse_certificate(&i.text).is_ok());
+}
+
 /// With the identity point as `did:key`, R = identity and S = 0 satisfies the cofactorless
 /// check for any content. Such keys are refused when read, and the strict check refuses the
 /// signature even under a key object made directly from the weak bytes.

@@ -953,7 +953,8 @@ impl App {
         }
     }
 
-    /// The body as JSON; duplicate keys anywhere are refused.
+    /// The body as JSON; duplicate keys anywhere are refused (the certificate reader's rule,
+    /// [`exoskin_batch::jcs::parse_strict`], for certificates and revocations alike).
     fn read_json(req: &Req) -> std::result::Result<(String, Value), Reply> {
         let text =
             String::from_utf8(req.body.clone()).map_err(|_| error(400, "body is not UTF-8"))?;
@@ -1225,13 +1226,13 @@ impl App {
             }
             Err(e) => return fail(500, "Registry error", e.to_string()),
         };
-        let cert: Value = match serde_json::from_str(&stored.body) {
+        let cert: Value = match exoskin_batch::cert::parse_certificate(&stored.body) {
             Ok(v) => v,
             Err(e) => {
                 return fail(
                     500,
                     "Registry error",
-                    format!("stored certificate is not JSON: {e}"),
+                    format!("the stored certificate does not read: {e}"),
                 )
             }
         };
