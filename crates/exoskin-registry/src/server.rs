@@ -17,8 +17,8 @@
 //! timeout and a 16 KiB head limit; a total request timeout (408); method and framing
 //! checks (400); a per-client request rate (429) and a global limit on requests in
 //! flight (503); bearer-token authentication from the headers alone, before any byte of the
-//! body is read (so `100 Continue` is sent only to authenticated clients), with failed
-//! tokens rate-limited per client (429); then the body, refused by its declared length
+//! body is read (so `100 Continue` is sent only to authenticated clients), with wrong
+//! tokens rate-limited per client (429; a right token is never refused by this); then the body, refused by its declared length
 //! (413) and read with the same limit. Store calls run on tokio's blocking pool.
 use crate::checkpoint::{self, Checkpoint};
 use crate::error::{RegistryError, Result};
@@ -845,6 +845,8 @@ async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
 
 impl App {
     /// The caller of a bearer token, or 401 (429 once a client sent too many wrong tokens).
+    /// A right token is always accepted: the lockout stops only wrong tokens, so one issuer
+    /// guessing (or mistyping) behind a shared address does not lock out the others there.
     fn authenticate(
         &self,
         headers: &HeaderMap,
@@ -852,12 +854,6 @@ impl App {
         admin: bool,
     ) -> std::result::Result<Caller, Reply> {
         let now = Instant::now();
-        if let Err(wait) = self.limits.auth_allowed(ip, now) {
-            return Err(too_many(
-                "too many wrong tokens from your address; wait and try again",
-                wait,
-            ));
-        }
         let unauthorized = |m: &str| {
             let mut r = error(401, m);
             r.extra.push(("WWW-Authenticate", "Bearer".into()));
@@ -889,10 +885,17 @@ impl App {
             }
             found
         };
-        found.ok_or_else(|| {
-            self.limits.auth_failed(ip, now);
-            unauthorized("invalid token")
-        })
+        if let Some(c) = found {
+            return Ok(c);
+        }
+        if let Err(wait) = self.limits.auth_allowed(ip, now) {
+            return Err(too_many(
+                "too many wrong tokens from your address; wait and try again",
+                wait,
+            ));
+        }
+        self.limits.auth_failed(ip, now);
+        Err(unauthorized("invalid token"))
     }
 
     fn route(&self, req: &Req) -> Reply {

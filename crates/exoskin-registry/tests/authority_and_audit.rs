@@ -255,3 +255,37 @@ fn a_relinked_chain_verifies_alone_but_not_against_an_earlier_checkpoint() {
         "{e}"
     );
 }
+
+/// Issuers behind one address (a NAT): another's wrong tokens must not lock out the right
+/// one, while wrong tokens stay limited.
+#[test]
+fn wrong_tokens_do_not_lock_out_the_right_token_from_the_same_address() {
+    let dir = TempDir::new("nat");
+    let s = start_server(&db(&dir), 256 * 1024);
+    let addr = s.addr.to_string();
+    let body = b"{\"id\": \"urn:uuid:none\", \"reason\": \"r\"}";
+    let wrong = Some("guess-0123456789abcdef");
+    for _ in 0..12 {
+        let st = post(&addr, "/api/v1/revocations", wrong, body).status;
+        assert!(st == 401 || st == 429, "{st}");
+    }
+    assert_eq!(post(&addr, "/api/v1/revocations", wrong, body).status, 429);
+    // The right tokens still get in (404: authenticated, no such certificate).
+    for token in [TOKEN, OTHER_TOKEN, TOKEN] {
+        let r = post(&addr, "/api/v1/revocations", Some(token), body);
+        assert_eq!(r.status, 404, "{}", r.text());
+    }
+    let c = cert_for_lot("NAT-1", &key(1));
+    let r = post(
+        &addr,
+        "/api/v1/certificates",
+        Some(TOKEN),
+        c.text.as_bytes(),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    // A right token does not reset the count: the wrong one is still refused.
+    let r = post(&addr, "/api/v1/revocations", wrong, body);
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(r.header("Retry-After").is_some());
+    s.shutdown();
+}
