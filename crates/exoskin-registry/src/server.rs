@@ -449,8 +449,29 @@ pub fn start(cfg: ServerConfig) -> Result<RunningServer> {
     start_with(cfg, false)
 }
 
+/// The `issuers` audit entry's detail: who may publish what, sorted by `did:key`, as
+/// canonical JSON (token digests stay out of the log).
+pub fn issuers_detail(issuers: &[Issuer]) -> String {
+    let mut list: Vec<Value> = issuers
+        .iter()
+        .map(|i| match &i.authority {
+            Authority::Any => json!({"did": i.did, "name": i.name, "any": true}),
+            Authority::Gtins { prefixes, gtins } => json!({
+                "did": i.did, "name": i.name, "gtinPrefixes": prefixes, "gtins": gtins,
+            }),
+        })
+        .collect();
+    list.sort_by(|a, b| a["did"].as_str().cmp(&b["did"].as_str()));
+    exoskin_batch::jcs::canonicalize(&Value::Array(list)).unwrap_or_default()
+}
+
 fn start_with(cfg: ServerConfig, signals: bool) -> Result<RunningServer> {
     let store = store::open(&cfg.db, cfg.threads)?;
+    // A registry written by an older version: its rows are sealed into the log once.
+    if let Some(seq) = store.seal_legacy("registry")? {
+        eprintln!("exoskin registry: existing rows sealed into the audit log (entry {seq})");
+    }
+    store.record_issuers(&issuers_detail(&cfg.issuers), "registry")?;
     let tls = match &cfg.tls {
         Some(t) => Some(tls_acceptor(t)?),
         None => None,
@@ -485,6 +506,10 @@ fn start_with(cfg: ServerConfig, signals: bool) -> Result<RunningServer> {
     let thread = std::thread::Builder::new()
         .name("registry-accept".into())
         .spawn(move || {
+            // The store is dropped here, after the runtime: the synchronous PostgreSQL
+            // client cannot close its connections from inside one (the checkpoint timer's
+            // task may hold the last other reference when the runtime stops).
+            let keep = app.clone();
             runtime.block_on(async move {
                 if signals {
                     tokio::spawn(async move {
@@ -502,6 +527,8 @@ fn start_with(cfg: ServerConfig, signals: bool) -> Result<RunningServer> {
                 }
                 serve(listener, app, limits, tls, cfg, stop_rx).await;
             });
+            drop(runtime);
+            drop(keep);
         })
         .map_err(|e| RegistryError::invalid(format!("cannot start the server thread: {e}")))?;
     Ok(RunningServer { addr, stop, thread })
@@ -1139,11 +1166,11 @@ impl App {
             .checkpoint_lock
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        let (seq, hash) = self
-            .store
-            .head()?
-            .unwrap_or((0, store::GENESIS_HASH.to_string()));
-        let c = checkpoint::sign(key, seq, &hash, Timestamp::now());
+        // The log and the tables are checked first: a registry signs no state it cannot
+        // account for.
+        let report = store::verify_log(self.store.as_ref(), None)?;
+        let (seq, hash) = report.head.unwrap_or((0, store::GENESIS_HASH.to_string()));
+        let c = checkpoint::sign(key, seq, &hash, &report.state, Timestamp::now());
         self.store.save_checkpoint(&c)?;
         Ok(c)
     }
