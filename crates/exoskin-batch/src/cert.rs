@@ -8,7 +8,7 @@ use crate::jcs::canonicalize;
 use crate::keys;
 use crate::profile::{Assessment, Profile};
 use crate::record::QcRecord;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -268,11 +268,8 @@ pub fn verify_proof(
         Some(Value::String(s)) => s.clone(),
         _ => str_at(cert, &["issuer", "id"])?.to_string(),
     };
-    let issuer_key = keys::did_key_to_public(&issuer_did).map_err(|_| {
-        VerifyError::Malformed(format!(
-            "issuer.id `{issuer_did}` is not an Ed25519 did:key"
-        ))
-    })?;
+    let issuer_key = keys::did_key_to_public(&issuer_did)
+        .map_err(|e| VerifyError::Malformed(format!("issuer.id: {e}")))?;
     if let Some(t) = trusted {
         if *t != issuer_key {
             return Err(VerifyError::IssuerMismatch {
@@ -322,7 +319,9 @@ pub fn verify_data_integrity(
     }
     config["@context"] = doc_context;
     let data = hash_data(&config, &Value::Object(unsecured))?;
-    key.verify(&data, &sig)
+    // Strict verification: refuses small-order keys and non-canonical or small-order R, so
+    // no signature verifies for content its key's holder never signed.
+    key.verify_strict(&data, &sig)
         .map_err(|_| VerifyError::BadSignature)
 }
 
@@ -410,6 +409,15 @@ pub fn check_status(
     Ok(())
 }
 
+/// Read certificate text: JSON with no key repeated in any object. Every reader of
+/// certificates (the CLI's and the web API's verify, the registry's publish and resolver)
+/// goes through here, so none can read a different document from the same bytes; a repeated
+/// key is named with its line and column.
+pub fn parse_certificate(text: &str) -> std::result::Result<Value, VerifyError> {
+    crate::jcs::parse_strict(text)
+        .map_err(|e| VerifyError::Malformed(format!("not JSON ({}:{}): {e}", e.line(), e.column())))
+}
+
 /// Full verification of certificate text: signature with `trusted`, dates at `now`, revocation.
 pub fn verify(
     text: &str,
@@ -417,9 +425,7 @@ pub fn verify(
     now: Timestamp,
     revocations: &[Revocation],
 ) -> std::result::Result<Verified, VerifyError> {
-    let cert: Value = serde_json::from_str(text).map_err(|e| {
-        VerifyError::Malformed(format!("not JSON ({}:{}): {e}", e.line(), e.column()))
-    })?;
+    let cert = parse_certificate(text)?;
     let v = verify_signature(&cert, Some(trusted))?;
     check_status(&v, now, revocations)?;
     Ok(v)

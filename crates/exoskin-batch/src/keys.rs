@@ -62,12 +62,28 @@ pub fn parse_public_key(text: &str, what: &str) -> Result<VerifyingKey> {
     if t.starts_with("did:key:") {
         return did_key_to_public(t);
     }
-    VerifyingKey::from_public_key_pem(t).map_err(|e| BatchError::Key {
+    let key = VerifyingKey::from_public_key_pem(t).map_err(|e| BatchError::Key {
         what: what.to_string(),
         reason: format!(
             "not an Ed25519 public key in SubjectPublicKeyInfo PEM (-----BEGIN PUBLIC KEY-----) or a did:key: {e}"
         ),
-    })
+    })?;
+    refuse_weak(key, what)
+}
+
+/// Refuse a small-order public key (the identity point among them): under such a key a
+/// signature can be forged for any content without a private key.
+fn refuse_weak(key: VerifyingKey, what: &str) -> Result<VerifyingKey> {
+    if key.is_weak() {
+        return Err(BatchError::Key {
+            what: what.to_string(),
+            reason: "a weak Ed25519 public key (a small-order point such as the identity): \
+                     signatures under it prove nothing and are refused; use the public key of \
+                     a key pair made by `exoskin batch keygen`"
+                .into(),
+        });
+    }
+    Ok(key)
 }
 
 pub fn read_private_key(path: &Path) -> Result<SigningKey> {
@@ -158,7 +174,8 @@ pub fn did_key_to_public(did: &str) -> Result<VerifyingKey> {
         return Err(bad());
     }
     let k: [u8; 32] = b[2..].try_into().map_err(|_| bad())?;
-    VerifyingKey::from_bytes(&k).map_err(|_| bad())
+    let key = VerifyingKey::from_bytes(&k).map_err(|_| bad())?;
+    refuse_weak(key, &format!("`{}`", crate::gs1::truncate_for_message(did)))
 }
 
 #[cfg(test)]
@@ -171,6 +188,39 @@ mod tests {
         let did = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp";
         let k = did_key_to_public(did).unwrap();
         assert_eq!(did_key(&k), did);
+    }
+
+    #[test]
+    fn weak_public_keys_are_refused_in_every_form() {
+        // The identity point (y = 1) and the point of order 2 (y = -1): both small-order.
+        let identity = {
+            let mut b = [0u8; 32];
+            b[0] = 1;
+            b
+        };
+        let order2 = {
+            let mut b = [0xffu8; 32];
+            b[0] = 0xec;
+            b[31] = 0x7f;
+            b
+        };
+        for bytes in [identity, order2] {
+            let weak = VerifyingKey::from_bytes(&bytes).unwrap();
+            assert!(weak.is_weak());
+            let did = did_key(&weak);
+            let e = did_key_to_public(&did).unwrap_err().to_string();
+            assert!(e.contains("weak Ed25519 public key"), "{e}");
+            assert!(e.contains(&did[..20]), "{e}");
+            let e = parse_public_key(&did, "pubkey").unwrap_err().to_string();
+            assert!(e.contains("weak"), "{e}");
+            let e = parse_public_key(&public_key_pem(&weak), "issuer.pub")
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("issuer.pub: a weak"), "{e}");
+        }
+        // An ordinary key still reads.
+        let k = SigningKey::from_bytes(&[3u8; 32]).verifying_key();
+        assert_eq!(did_key_to_public(&did_key(&k)).unwrap(), k);
     }
 
     #[test]

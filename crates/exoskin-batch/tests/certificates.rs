@@ -381,3 +381,57 @@ proptest::proptest! {
         proptest::prop_assert!(!s.contains("E") && !s.ends_with(".0"), "{}", s);
     }
 }
+
+/// A certificate where the subject's `lot` appears twice: a reader keeping the last value
+/// sees the signed lot, a reader keeping the first sees another. Refused, naming the key.
+#[test]
+fn a_certificate_with_a_repeated_key_is_refused_naming_the_key() {
+    let i = issue_at(&example("pass_msc_serum.toml"), &key(1), t0());
+    let needle = "\"lot\": \"EXO2604-12\"";
+    assert!(i.text.contains(needle), "{}", i.text);
+    let dup = i
+        .text
+        .replacen(needle, &format!("\"lot\": \"EVIL-1\",\n    {needle}"), 1);
+    let e = cert::verify(&dup, &key(1).verifying_key(), t0(), &[]).unwrap_err();
+    assert!(matches!(e, VerifyError::Malformed(_)), "{e}");
+    assert!(e.to_string().contains("duplicate key `lot`"), "{e}");
+    // The line of the repeated key is given.
+    let line = dup.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    assert!(e.to_string().contains(&format!("({line}:")), "{e}");
+    assert!(cert::parse_certificate(&dup).is_err());
+    assert!(cert::parse_certificate(&i.text).is_ok());
+}
+
+/// With the identity point as `did:key`, R = identity and S = 0 satisfies the cofactorless
+/// check for any content. Such keys are refused when read, and the strict check refuses the
+/// signature even under a key object made directly from the weak bytes.
+#[test]
+fn the_identity_key_with_a_zero_signature_forges_nothing() {
+    use ed25519_dalek::VerifyingKey;
+    use exoskin_batch::keys;
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let weak = VerifyingKey::from_bytes(&identity).unwrap();
+    let mut sig = identity.to_vec(); // R = identity
+    sig.extend_from_slice(&[0u8; 32]); // S = 0
+    let i = issue_at(&example("pass_msc_serum.toml"), &key(1), t0());
+    let mut c = i.certificate.clone();
+    c["issuer"]["id"] = Value::String(keys::did_key(&weak));
+    c["credentialSubject"]["lot"] = Value::String("EXO2604-12".into());
+    c["proof"]["verificationMethod"] = Value::String(keys::verification_method(&weak));
+    c["proof"]["proofValue"] = Value::String(format!("z{}", keys::base58_encode(&sig)));
+    let text = serde_json::to_string_pretty(&c).unwrap();
+    // Self-certifying (the registry's way): the issuer's did:key is refused.
+    let e = cert::verify_signature(&c, None).unwrap_err();
+    assert!(e.to_string().contains("weak Ed25519 public key"), "{e}");
+    // Trusting the weak key, as `exoskin batch verify --pubkey did:key:...` would.
+    assert!(cert::verify(&text, &weak, t0(), &[]).is_err());
+    assert_eq!(
+        cert::verify_data_integrity(&c, &weak).unwrap_err(),
+        VerifyError::BadSignature
+    );
+    let e = keys::parse_public_key(&keys::did_key(&weak), "--pubkey")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("weak"), "{e}");
+}

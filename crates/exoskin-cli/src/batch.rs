@@ -545,8 +545,8 @@ pub fn registry(c: RegistryCommand) -> anyhow::Result<u8> {
                     match &r.head {
                         Some((seq, hash)) => {
                             println!(
-                                "OK: {} audit entries, chain intact; head {seq} {hash}",
-                                r.entries
+                                "OK: {} audit entries, chain intact; head {seq} {hash}; {} certificate and revocation rows match the log",
+                                r.entries, r.rows
                             )
                         }
                         None => println!("OK: the audit log is empty"),
@@ -559,7 +559,7 @@ pub fn registry(c: RegistryCommand) -> anyhow::Result<u8> {
                     }
                     Ok(0)
                 }
-                Err(e @ RegistryError::AuditChain { .. }) => {
+                Err(e @ (RegistryError::AuditChain { .. } | RegistryError::Tampered { .. })) => {
                     println!("BAD: {e}");
                     eprintln!("error: {db}: {e}");
                     Ok(1)

@@ -21,6 +21,13 @@ pub enum RegistryError {
     /// An audit log entry whose hash or link is wrong.
     #[error("audit entry {seq} {problem}")]
     AuditChain { seq: i64, problem: String },
+    /// A certificate or revocation row that is not what the audit log says was written.
+    #[error("{table} row {key} {problem}")]
+    Tampered {
+        table: &'static str,
+        key: String,
+        problem: String,
+    },
     /// The registry's database failed.
     #[error("database: {message}")]
     Store { message: String },
@@ -55,6 +62,7 @@ impl RegistryError {
             RegistryError::Batch(e) => e.is_bad_input(),
             RegistryError::Invalid { .. } | RegistryError::Io { .. } => true,
             RegistryError::AuditChain { .. }
+            | RegistryError::Tampered { .. }
             | RegistryError::Store { .. }
             | RegistryError::Http { .. } => false,
         }

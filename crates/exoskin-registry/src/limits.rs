@@ -138,7 +138,8 @@ impl ClientLimits {
         }
     }
 
-    /// `Err(wait)` while `ip` has used up its failed-token attempts.
+    /// `Err(wait)` while `ip` has used up its failed-token attempts. The server asks only
+    /// after a token proved wrong: a right token is accepted whatever this says.
     pub fn auth_allowed(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
         let max = self.cfg.failed_auth_per_window;
         if max == 0 {

@@ -17,8 +17,8 @@
 //! timeout and a 16 KiB head limit; a total request timeout (408); method and framing
 //! checks (400); a per-client request rate (429) and a global limit on requests in
 //! flight (503); bearer-token authentication from the headers alone, before any byte of the
-//! body is read (so `100 Continue` is sent only to authenticated clients), with failed
-//! tokens rate-limited per client (429); then the body, refused by its declared length
+//! body is read (so `100 Continue` is sent only to authenticated clients), with wrong
+//! tokens rate-limited per client (429; a right token is never refused by this); then the body, refused by its declared length
 //! (413) and read with the same limit. Store calls run on tokio's blocking pool.
 use crate::checkpoint::{self, Checkpoint};
 use crate::error::{RegistryError, Result};
@@ -449,8 +449,29 @@ pub fn start(cfg: ServerConfig) -> Result<RunningServer> {
     start_with(cfg, false)
 }
 
+/// The `issuers` audit entry's detail: who may publish what, sorted by `did:key`, as
+/// canonical JSON (token digests stay out of the log).
+pub fn issuers_detail(issuers: &[Issuer]) -> String {
+    let mut list: Vec<Value> = issuers
+        .iter()
+        .map(|i| match &i.authority {
+            Authority::Any => json!({"did": i.did, "name": i.name, "any": true}),
+            Authority::Gtins { prefixes, gtins } => json!({
+                "did": i.did, "name": i.name, "gtinPrefixes": prefixes, "gtins": gtins,
+            }),
+        })
+        .collect();
+    list.sort_by(|a, b| a["did"].as_str().cmp(&b["did"].as_str()));
+    exoskin_batch::jcs::canonicalize(&Value::Array(list)).unwrap_or_default()
+}
+
 fn start_with(cfg: ServerConfig, signals: bool) -> Result<RunningServer> {
     let store = store::open(&cfg.db, cfg.threads)?;
+    // A registry written by an older version: its rows are sealed into the log once.
+    if let Some(seq) = store.seal_legacy("registry")? {
+        eprintln!("exoskin registry: existing rows sealed into the audit log (entry {seq})");
+    }
+    store.record_issuers(&issuers_detail(&cfg.issuers), "registry")?;
     let tls = match &cfg.tls {
         Some(t) => Some(tls_acceptor(t)?),
         None => None,
@@ -485,6 +506,10 @@ fn start_with(cfg: ServerConfig, signals: bool) -> Result<RunningServer> {
     let thread = std::thread::Builder::new()
         .name("registry-accept".into())
         .spawn(move || {
+            // The store is dropped here, after the runtime: the synchronous PostgreSQL
+            // client cannot close its connections from inside one (the checkpoint timer's
+            // task may hold the last other reference when the runtime stops).
+            let keep = app.clone();
             runtime.block_on(async move {
                 if signals {
                     tokio::spawn(async move {
@@ -502,6 +527,8 @@ fn start_with(cfg: ServerConfig, signals: bool) -> Result<RunningServer> {
                 }
                 serve(listener, app, limits, tls, cfg, stop_rx).await;
             });
+            drop(runtime);
+            drop(keep);
         })
         .map_err(|e| RegistryError::invalid(format!("cannot start the server thread: {e}")))?;
     Ok(RunningServer { addr, stop, thread })
@@ -845,6 +872,8 @@ async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
 
 impl App {
     /// The caller of a bearer token, or 401 (429 once a client sent too many wrong tokens).
+    /// A right token is always accepted: the lockout stops only wrong tokens, so one issuer
+    /// guessing (or mistyping) behind a shared address does not lock out the others there.
     fn authenticate(
         &self,
         headers: &HeaderMap,
@@ -852,12 +881,6 @@ impl App {
         admin: bool,
     ) -> std::result::Result<Caller, Reply> {
         let now = Instant::now();
-        if let Err(wait) = self.limits.auth_allowed(ip, now) {
-            return Err(too_many(
-                "too many wrong tokens from your address; wait and try again",
-                wait,
-            ));
-        }
         let unauthorized = |m: &str| {
             let mut r = error(401, m);
             r.extra.push(("WWW-Authenticate", "Bearer".into()));
@@ -889,10 +912,17 @@ impl App {
             }
             found
         };
-        found.ok_or_else(|| {
-            self.limits.auth_failed(ip, now);
-            unauthorized("invalid token")
-        })
+        if let Some(c) = found {
+            return Ok(c);
+        }
+        if let Err(wait) = self.limits.auth_allowed(ip, now) {
+            return Err(too_many(
+                "too many wrong tokens from your address; wait and try again",
+                wait,
+            ));
+        }
+        self.limits.auth_failed(ip, now);
+        Err(unauthorized("invalid token"))
     }
 
     fn route(&self, req: &Req) -> Reply {
@@ -953,7 +983,8 @@ impl App {
         }
     }
 
-    /// The body as JSON; duplicate keys anywhere are refused.
+    /// The body as JSON; duplicate keys anywhere are refused (the certificate reader's rule,
+    /// [`exoskin_batch::jcs::parse_strict`], for certificates and revocations alike).
     fn read_json(req: &Req) -> std::result::Result<(String, Value), Reply> {
         let text =
             String::from_utf8(req.body.clone()).map_err(|_| error(400, "body is not UTF-8"))?;
@@ -1135,11 +1166,11 @@ impl App {
             .checkpoint_lock
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        let (seq, hash) = self
-            .store
-            .head()?
-            .unwrap_or((0, store::GENESIS_HASH.to_string()));
-        let c = checkpoint::sign(key, seq, &hash, Timestamp::now());
+        // The log and the tables are checked first: a registry signs no state it cannot
+        // account for.
+        let report = store::verify_log(self.store.as_ref(), None)?;
+        let (seq, hash) = report.head.unwrap_or((0, store::GENESIS_HASH.to_string()));
+        let c = checkpoint::sign(key, seq, &hash, &report.state, Timestamp::now());
         self.store.save_checkpoint(&c)?;
         Ok(c)
     }
@@ -1225,13 +1256,13 @@ impl App {
             }
             Err(e) => return fail(500, "Registry error", e.to_string()),
         };
-        let cert: Value = match serde_json::from_str(&stored.body) {
+        let cert: Value = match exoskin_batch::cert::parse_certificate(&stored.body) {
             Ok(v) => v,
             Err(e) => {
                 return fail(
                     500,
                     "Registry error",
-                    format!("stored certificate is not JSON: {e}"),
+                    format!("the stored certificate does not read: {e}"),
                 )
             }
         };

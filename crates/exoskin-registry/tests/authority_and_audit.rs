@@ -208,17 +208,22 @@ fn a_relinked_chain_verifies_alone_but_not_against_an_earlier_checkpoint() {
     let cp = Checkpoint::parse(&latest.text(), "latest").unwrap();
     cp.verify(Some(&exoskin_batch::keys::did_key(&key(9).verifying_key())))
         .unwrap();
-    assert_eq!(cp.seq, 3);
+    // The issuers the registry serves (entry 1), then the three publishes.
+    assert_eq!(cp.seq, 4);
     s.shutdown();
 
     let st = store::open(&dbp, 1).unwrap();
     let ok = store::verify_log(st.as_ref(), Some(&cp)).unwrap();
-    assert_eq!((ok.entries, ok.checkpoint_seq), (3, Some(3)));
+    assert_eq!((ok.entries, ok.checkpoint_seq), (4, Some(4)));
+    assert_eq!(cp.state.as_deref(), Some(ok.state.as_str()));
+    let cp2_id = st.find("09506000134352", "CP-2").unwrap().unwrap().id;
 
     // Someone with the file removes CP-2's entry and re-links the rest.
     let c = rusqlite::Connection::open(&dbp).unwrap();
-    c.execute_batch("DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_log_no_update;")
-        .unwrap();
+    c.execute_batch(
+        "DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_log_no_update; DROP TRIGGER certificates_no_delete;",
+    )
+    .unwrap();
     let rows: Vec<AuditEntry> = st.audit(0, 100).unwrap();
     c.execute("DELETE FROM audit_log", []).unwrap();
     let mut prev = GENESIS_HASH.to_string();
@@ -238,12 +243,21 @@ fn a_relinked_chain_verifies_alone_but_not_against_an_earlier_checkpoint() {
         )
         .unwrap();
     }
-    // The chain alone still verifies...
-    assert_eq!(store::verify_log(st.as_ref(), None).unwrap().entries, 2);
-    // ...but not against the checkpoint kept elsewhere.
+    // CP-2's row is still there without its entry: the log alone tells.
+    let e = store::verify_log(st.as_ref(), None).unwrap_err();
+    assert!(
+        matches!(&e, RegistryError::Tampered { table: "certificates", key, .. } if *key == cp2_id),
+        "{e}"
+    );
+    assert!(e.to_string().contains("has no audit entry"), "{e}");
+    // With the row deleted too, the rewritten log and tables agree...
+    c.execute("DELETE FROM certificates WHERE id = ?1", [&cp2_id])
+        .unwrap();
+    assert_eq!(store::verify_log(st.as_ref(), None).unwrap().entries, 3);
+    // ...but not with the checkpoint kept elsewhere.
     let e = store::verify_log(st.as_ref(), Some(&cp)).unwrap_err();
     assert!(
-        matches!(&e, RegistryError::AuditChain { seq: 3, .. }),
+        matches!(&e, RegistryError::AuditChain { seq: 4, .. }),
         "{e}"
     );
     // An altered entry is named by its sequence number.
@@ -253,5 +267,69 @@ fn a_relinked_chain_verifies_alone_but_not_against_an_earlier_checkpoint() {
     assert!(
         matches!(&e, RegistryError::AuditChain { seq: 2, .. }),
         "{e}"
+    );
+}
+
+/// Issuers behind one address (a NAT): another's wrong tokens must not lock out the right
+/// one, while wrong tokens stay limited.
+#[test]
+fn wrong_tokens_do_not_lock_out_the_right_token_from_the_same_address() {
+    let dir = TempDir::new("nat");
+    let s = start_server(&db(&dir), 256 * 1024);
+    let addr = s.addr.to_string();
+    let body = b"{\"id\": \"urn:uuid:none\", \"reason\": \"r\"}";
+    let wrong = Some("guess-0123456789abcdef");
+    for _ in 0..12 {
+        let st = post(&addr, "/api/v1/revocations", wrong, body).status;
+        assert!(st == 401 || st == 429, "{st}");
+    }
+    assert_eq!(post(&addr, "/api/v1/revocations", wrong, body).status, 429);
+    // The right tokens still get in (404: authenticated, no such certificate).
+    for token in [TOKEN, OTHER_TOKEN, TOKEN] {
+        let r = post(&addr, "/api/v1/revocations", Some(token), body);
+        assert_eq!(r.status, 404, "{}", r.text());
+    }
+    let c = cert_for_lot("NAT-1", &key(1));
+    let r = post(
+        &addr,
+        "/api/v1/certificates",
+        Some(TOKEN),
+        c.text.as_bytes(),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    // A right token does not reset the count: the wrong one is still refused.
+    let r = post(&addr, "/api/v1/revocations", wrong, body);
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(r.header("Retry-After").is_some());
+    s.shutdown();
+}
+
+const SQLITE_UNGUARD: &str =
+    "DROP TRIGGER IF EXISTS certificates_no_update; DROP TRIGGER IF EXISTS certificates_no_delete;
+DROP TRIGGER IF EXISTS revocations_no_update; DROP TRIGGER IF EXISTS revocations_no_delete;";
+
+/// Fresh SQLite files under `dir`, each with a connection for raw SQL.
+fn sqlite_dbs(dir: &TempDir) -> impl FnMut(&str) -> (String, tamper::Exec) + '_ {
+    move |name: &str| {
+        let p = dir.path().join(format!("{name}.sqlite3"));
+        let p = p.to_str().unwrap().to_string();
+        let c = rusqlite::Connection::open(&p).unwrap();
+        let exec: tamper::Exec = Box::new(move |sql: &str| c.execute_batch(sql).unwrap());
+        (p, exec)
+    }
+}
+
+#[test]
+fn a_deleted_revocation_or_a_swapped_certificate_fails_verify_log() {
+    let dir = TempDir::new("tamper");
+    tamper::hand_edits_of_any_table_fail_verify_log(&mut sqlite_dbs(&dir), SQLITE_UNGUARD);
+}
+
+#[test]
+fn an_old_format_registry_keeps_verifying_and_is_sealed_on_upgrade() {
+    let dir = TempDir::new("oldformat");
+    tamper::old_format_registries_keep_verifying_and_are_sealed_on_upgrade(
+        &mut sqlite_dbs(&dir),
+        SQLITE_UNGUARD,
     );
 }

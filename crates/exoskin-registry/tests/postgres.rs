@@ -40,6 +40,17 @@ fn postgres_backend() {
         &pg.database("api3"),
     );
 
+    let mut fresh = |name: &str| {
+        let url = pg.database(name);
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let exec: tamper::Exec = Box::new(move |sql: &str| c.batch_execute(sql).unwrap());
+        (url, exec)
+    };
+    let unguard = "DROP TRIGGER IF EXISTS certificates_append_only ON certificates;
+        DROP TRIGGER IF EXISTS revocations_append_only ON revocations;";
+    tamper::hand_edits_of_any_table_fail_verify_log(&mut fresh, unguard);
+    tamper::old_format_registries_keep_verifying_and_are_sealed_on_upgrade(&mut fresh, unguard);
+
     let (acked, stored) = durability::kill_during_burst(&pg.database("dur"), 800, 8, 150);
     eprintln!("postgres: {acked} acknowledged before SIGKILL, {stored} stored after restart");
 }

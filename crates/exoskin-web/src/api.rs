@@ -709,9 +709,25 @@ pub async fn claims(State(web): State<Arc<Web>>, req: Request) -> Response {
         (status = 200, description = "`valid` with the certificate's fields, or `valid: false` with `error`", body = Object),
         (status = 422, description = "Bad input, with the CLI's message", body = ErrorBody)))]
 pub async fn verify(State(web): State<Arc<Web>>, req: Request) -> Response {
-    let v = match json_body(&web, req).await {
-        Ok(v) => v,
+    // The certificate may come inline as an object: read the body with the certificate
+    // reader's rules, so a key repeated inside it is refused, not resolved to one value.
+    let (_, body) = match read_body(req, web.cfg.max_body_bytes).await {
+        Ok(x) => x,
         Err(r) => return r,
+    };
+    let text = match std::str::from_utf8(&body) {
+        Ok(t) => t,
+        Err(_) => return error(StatusCode::BAD_REQUEST, Some("body"), "not UTF-8 text"),
+    };
+    let v = match exoskin_batch::jcs::parse_strict(text) {
+        Ok(v) => v,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                Some("body"),
+                format!("not JSON: {e} (line {}, column {})", e.line(), e.column()),
+            )
+        }
     };
     let as_text = |k: &str| -> Option<String> {
         match v.get(k) {

@@ -523,3 +523,59 @@ fn claims_draws_are_checked_like_the_cli_flag_and_the_job_can_be_cancelled() {
         assert!(v["result"].is_null());
     });
 }
+
+/// A certificate whose subject names its lot twice (`"lot": "EVIL-1", "lot": <signed>`) is
+/// refused, inline or as text, with the repeated key named; the same certificate without
+/// the extra key verifies.
+#[test]
+fn certificate_verify_refuses_repeated_keys() {
+    use exoskin_batch::{cert, date::Timestamp, keys, profile::Profile, record::QcRecord};
+    let rec = QcRecord::load(&root().join("examples/qc/pass_msc_serum.toml")).unwrap();
+    let k = keys::generate().unwrap();
+    let at = "2026-11-23T12:00:00Z";
+    let p = Profile::default_profile();
+    let issued = cert::issue(
+        &rec,
+        &k,
+        &cert::IssueOptions {
+            profile: &p,
+            resolver: "id.example.com",
+            issued_at: Timestamp::parse(at).unwrap(),
+            allow_failing: false,
+        },
+    )
+    .unwrap();
+    let did = keys::did_key(&k.verifying_key());
+    let lot = "\"lot\": \"EXO2604-12\"";
+    let dup = issued
+        .text
+        .replacen(lot, &format!("\"lot\": \"EVIL-1\", {lot}"), 1);
+    rt().block_on(async {
+        let app = app(2);
+        let req = |cert_json: String| {
+            post(
+                "/api/v1/certificates/verify",
+                "application/json",
+                format!(
+                    "{{\"certificate\": {cert_json}, \"pubkey\": \"{did}\", \"at\": \"{at}\"}}"
+                ),
+            )
+        };
+        let (s, b) = call(&app, req(issued.text.clone())).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert_eq!(json(&b)["valid"], true, "{b}");
+        // Inline: the request body itself is refused.
+        let (s, b) = call(&app, req(dup.clone())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+        assert!(b.contains("duplicate key `lot`"), "{b}");
+        // As text: the certificate is not valid, and the message names the key.
+        let (s, b) = call(&app, req(serde_json::to_string(&dup).unwrap())).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let v = json(&b);
+        assert_eq!(v["valid"], false, "{b}");
+        assert!(
+            v["error"].as_str().unwrap().contains("duplicate key `lot`"),
+            "{b}"
+        );
+    });
+}

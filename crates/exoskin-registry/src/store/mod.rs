@@ -2,7 +2,10 @@
 //! log, in SQLite (embedded, the default) or PostgreSQL (`postgres://` URLs).
 //!
 //! Every change runs in one transaction that also appends its audit entry; the caller is
-//! answered only after the commit returns. SQLite runs in WAL mode with `synchronous=FULL`,
+//! answered only after the commit returns. The log covers the whole state: a `publish`
+//! entry carries every field of the certificate row it wrote (the body by its SHA-256), a
+//! `revoke` entry every field of its revocation row, an `issuers` entry the issuers the
+//! registry serves; [`verify_log`] checks the tables row by row against the log. SQLite runs in WAL mode with `synchronous=FULL`,
 //! so a commit is on disk before it is acknowledged. Triggers reject UPDATE and DELETE on
 //! all three tables: certificates are immutable, revocations final, the log append-only.
 //! Every value is bound as a parameter; no SQL is built from input.
@@ -13,6 +16,7 @@ use exoskin_batch::jcs::canonicalize;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
 
 mod pg;
 mod sqlite;
@@ -146,6 +150,388 @@ pub fn verify_chain(entries: &[AuditEntry], mut prev: String) -> Result<()> {
     Ok(())
 }
 
+/// SHA-256 of `bytes` in lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn digest_of(v: &serde_json::Value) -> String {
+    sha256_hex(canonicalize(v).expect("strings canonicalize").as_bytes())
+}
+
+/// One row of the `certificates` table, its body by SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRow {
+    pub id: String,
+    pub gtin: String,
+    pub lot: String,
+    pub issuer: String,
+    pub valid_until: String,
+    pub body_sha256: String,
+    pub published_at: String,
+}
+
+impl CertificateRow {
+    /// SHA-256 of the row's canonical JSON: what a checkpoint's `state` is made of.
+    pub fn digest(&self) -> String {
+        digest_of(&json!({
+            "table": "certificates", "id": self.id, "gtin": self.gtin, "lot": self.lot,
+            "issuer": self.issuer, "validUntil": self.valid_until,
+            "bodySha256": self.body_sha256, "publishedAt": self.published_at,
+        }))
+    }
+}
+
+/// One row of the `revocations` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationRow {
+    pub cert_id: String,
+    pub reason: String,
+    pub revoked_at: String,
+    pub actor: String,
+}
+
+impl RevocationRow {
+    pub fn digest(&self) -> String {
+        digest_of(&json!({
+            "table": "revocations", "certId": self.cert_id, "reason": self.reason,
+            "revokedAt": self.revoked_at, "actor": self.actor,
+        }))
+    }
+}
+
+/// The digest of a state: `(key, row digest)` of every certificate row and every
+/// revocation row, each table sorted by key (bytewise, the same on every backend).
+pub fn state_digest(certificates: &[(String, String)], revocations: &[(String, String)]) -> String {
+    let mut c: Vec<&(String, String)> = certificates.iter().collect();
+    let mut r: Vec<&(String, String)> = revocations.iter().collect();
+    c.sort();
+    r.sort();
+    let mut h = Sha256::new();
+    h.update(b"exoskin-registry-state/1\n");
+    for (k, d) in c {
+        h.update(format!("certificate {d} {k}\n").as_bytes());
+    }
+    for (k, d) in r {
+        h.update(format!("revocation {d} {k}\n").as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The detail of a `publish` entry: every field of the row it writes.
+fn publish_detail(c: &NewCertificate, published_at: &str) -> String {
+    json!({
+        "gtin": c.gtin, "lot": c.lot, "issuer": c.issuer, "validUntil": c.valid_until,
+        "publishedAt": published_at, "bodySha256": sha256_hex(c.body.as_bytes()),
+    })
+    .to_string()
+}
+
+/// The detail of a `revoke` entry; the row's actor is the entry's.
+fn revoke_detail(reason: &str, revoked_at: &str) -> String {
+    json!({ "reason": reason, "revokedAt": revoked_at }).to_string()
+}
+
+/// Whether a `publish` or `revoke` entry was written before entries described their rows
+/// in full (it lacks `bodySha256` or `revokedAt`).
+pub fn is_legacy_entry(e: &AuditEntry) -> bool {
+    let key = match e.action.as_str() {
+        "publish" => "bodySha256",
+        "revoke" => "revokedAt",
+        _ => return false,
+    };
+    serde_json::from_str::<serde_json::Value>(&e.detail)
+        .ok()
+        .and_then(|d| d.get(key).cloned())
+        .is_none()
+}
+
+/// The detail of the `seal` entry that a registry written before full entries appends once:
+/// the digest of every row then ([`state_digest`]), which later checks hold those rows to.
+fn seal_detail(certificates: &[CertificateRow], revocations: &[RevocationRow]) -> String {
+    let c: Vec<(String, String)> = certificates
+        .iter()
+        .map(|r| (r.id.clone(), r.digest()))
+        .collect();
+    let r: Vec<(String, String)> = revocations
+        .iter()
+        .map(|r| (r.cert_id.clone(), r.digest()))
+        .collect();
+    json!({
+        "format": 2, "certificates": c.len(), "revocations": r.len(),
+        "rows": state_digest(&c, &r),
+    })
+    .to_string()
+}
+
+/// What a `publish` or `revoke` entry says its row holds.
+#[derive(Debug, Clone)]
+struct Expected<R> {
+    seq: i64,
+    /// Every field (a full entry), or only those a legacy entry carries.
+    full: bool,
+    row: R,
+    /// The row was found in its table.
+    found: bool,
+}
+
+/// A table row against what the log says of it.
+#[derive(Debug, Clone)]
+struct Matched {
+    key: String,
+    digest: String,
+    seq: i64,
+}
+
+/// The audit log read so far, and what it says the tables hold.
+struct Walk {
+    certificates: HashMap<String, Expected<CertificateRow>>,
+    revocations: HashMap<String, Expected<RevocationRow>>,
+    /// The `seal` entry: its sequence number and the digest of the rows before it.
+    seal: Option<(i64, String)>,
+    /// The latest `issuers` entry: its sequence number and the issuers' `did:key`s.
+    issuers: Option<(i64, HashSet<String>)>,
+    /// A full entry or the seal was seen: legacy entries can no longer follow.
+    full_seen: bool,
+    last: i64,
+    prev: String,
+}
+
+fn detail_str(e: &AuditEntry, v: &serde_json::Value, k: &str, full: bool) -> Result<String> {
+    match v.get(k).and_then(serde_json::Value::as_str) {
+        Some(s) => Ok(s.to_string()),
+        None if !full && (k == "bodySha256" || k == "publishedAt" || k == "revokedAt") => {
+            Ok(String::new())
+        }
+        None => Err(RegistryError::AuditChain {
+            seq: e.seq,
+            problem: format!("({}) has no `{k}` in its detail", e.action),
+        }),
+    }
+}
+
+impl Walk {
+    fn new() -> Walk {
+        Walk {
+            certificates: HashMap::new(),
+            revocations: HashMap::new(),
+            seal: None,
+            issuers: None,
+            full_seen: false,
+            last: 0,
+            prev: GENESIS_HASH.to_string(),
+        }
+    }
+
+    /// Check one entry (number, hash, link) and take in what it says of the tables.
+    fn entry(&mut self, e: &AuditEntry) -> Result<()> {
+        let bad = |problem: String| RegistryError::AuditChain {
+            seq: e.seq,
+            problem,
+        };
+        if e.seq != self.last + 1 {
+            return Err(bad(format!(
+                "follows entry {}: entries are missing",
+                self.last
+            )));
+        }
+        verify_chain(std::slice::from_ref(e), self.prev.clone())?;
+        let detail: serde_json::Value = serde_json::from_str(&e.detail)
+            .map_err(|err| bad(format!("has a detail that is not JSON: {err}")))?;
+        let legacy = is_legacy_entry(e);
+        if legacy && self.full_seen {
+            return Err(bad(format!(
+                "({} of {}) is in the format older registries wrote, after entries of the current one: the registry did not write it",
+                e.action, e.cert_id
+            )));
+        }
+        match e.action.as_str() {
+            "publish" => {
+                let full = !legacy;
+                let row = CertificateRow {
+                    id: e.cert_id.clone(),
+                    gtin: detail_str(e, &detail, "gtin", full)?,
+                    lot: detail_str(e, &detail, "lot", full)?,
+                    issuer: detail_str(e, &detail, "issuer", full)?,
+                    valid_until: detail_str(e, &detail, "validUntil", full)?,
+                    body_sha256: detail_str(e, &detail, "bodySha256", full)?,
+                    published_at: detail_str(e, &detail, "publishedAt", full)?,
+                };
+                if let (true, Some((at, dids))) = (full, &self.issuers) {
+                    if !dids.contains(&row.issuer) {
+                        return Err(bad(format!(
+                            "publishes certificate {} of {}, which the issuers recorded in entry {at} do not include",
+                            e.cert_id, row.issuer
+                        )));
+                    }
+                }
+                if let Some(x) = self.certificates.get(&e.cert_id) {
+                    return Err(bad(format!(
+                        "publishes certificate {} again (entry {} did): the registry never does",
+                        e.cert_id, x.seq
+                    )));
+                }
+                self.certificates.insert(
+                    e.cert_id.clone(),
+                    Expected {
+                        seq: e.seq,
+                        full,
+                        row,
+                        found: false,
+                    },
+                );
+            }
+            "revoke" => {
+                let full = !legacy;
+                if !self.certificates.contains_key(&e.cert_id) {
+                    return Err(bad(format!(
+                        "revokes certificate {}, which no earlier entry publishes",
+                        e.cert_id
+                    )));
+                }
+                if let Some(x) = self.revocations.get(&e.cert_id) {
+                    return Err(bad(format!(
+                        "revokes certificate {} again (entry {} did): revocations are final",
+                        e.cert_id, x.seq
+                    )));
+                }
+                let row = RevocationRow {
+                    cert_id: e.cert_id.clone(),
+                    reason: detail_str(e, &detail, "reason", full)?,
+                    revoked_at: detail_str(e, &detail, "revokedAt", full)?,
+                    actor: e.actor.clone(),
+                };
+                self.revocations.insert(
+                    e.cert_id.clone(),
+                    Expected {
+                        seq: e.seq,
+                        full,
+                        row,
+                        found: false,
+                    },
+                );
+            }
+            "seal" => {
+                if let Some((s, _)) = &self.seal {
+                    return Err(bad(format!("is a second seal (entry {s} is the first)")));
+                }
+                let rows = detail_str(e, &detail, "rows", true)?;
+                self.seal = Some((e.seq, rows));
+            }
+            "issuers" => {
+                let list = detail
+                    .as_array()
+                    .ok_or_else(|| bad("(issuers) has a detail that is not a list".into()))?;
+                let dids = list
+                    .iter()
+                    .map(|i| {
+                        i.get("did")
+                            .and_then(serde_json::Value::as_str)
+                            .map(str::to_string)
+                            .ok_or_else(|| bad("(issuers) lists an issuer without `did`".into()))
+                    })
+                    .collect::<Result<HashSet<_>>>()?;
+                self.issuers = Some((e.seq, dids));
+            }
+            other => return Err(bad(format!("has an unknown action `{other}`"))),
+        }
+        if !legacy && matches!(e.action.as_str(), "publish" | "revoke" | "seal") {
+            self.full_seen = true;
+        }
+        self.prev = e.hash.clone();
+        self.last = e.seq;
+        Ok(())
+    }
+
+    /// Read entries after the last one read, to the end of the log.
+    fn read_on(
+        &mut self,
+        store: &dyn Store,
+        mut each: impl FnMut(&AuditEntry) -> Result<()>,
+    ) -> Result<()> {
+        const PAGE: i64 = 1000;
+        loop {
+            let page = store.audit(self.last, PAGE)?;
+            if page.is_empty() {
+                return Ok(());
+            }
+            for e in &page {
+                self.entry(e)?;
+                each(e)?;
+            }
+        }
+    }
+}
+
+/// A certificate row against its entry: `Ok(None)` when no entry (yet) names it.
+fn match_certificate(walk: &mut Walk, row: &CertificateRow) -> Result<Option<Matched>> {
+    let Some(x) = walk.certificates.get_mut(&row.id) else {
+        return Ok(None);
+    };
+    let same = if x.full {
+        x.row == *row
+    } else {
+        (&x.row.gtin, &x.row.lot, &x.row.issuer, &x.row.valid_until)
+            == (&row.gtin, &row.lot, &row.issuer, &row.valid_until)
+    };
+    if !same {
+        return Err(RegistryError::Tampered {
+            table: "certificates",
+            key: row.id.clone(),
+            problem: format!(
+                "differs from what audit entry {} recorded when it was published: the row was altered or swapped",
+                x.seq
+            ),
+        });
+    }
+    x.found = true;
+    Ok(Some(Matched {
+        key: row.id.clone(),
+        digest: row.digest(),
+        seq: x.seq,
+    }))
+}
+
+fn match_revocation(walk: &mut Walk, row: &RevocationRow) -> Result<Option<Matched>> {
+    let Some(x) = walk.revocations.get_mut(&row.cert_id) else {
+        return Ok(None);
+    };
+    let same = if x.full {
+        x.row == *row
+    } else {
+        (&x.row.reason, &x.row.actor) == (&row.reason, &row.actor)
+    };
+    if !same {
+        return Err(RegistryError::Tampered {
+            table: "revocations",
+            key: row.cert_id.clone(),
+            problem: format!(
+                "differs from what audit entry {} recorded when it was revoked: the row was altered",
+                x.seq
+            ),
+        });
+    }
+    x.found = true;
+    Ok(Some(Matched {
+        key: row.cert_id.clone(),
+        digest: row.digest(),
+        seq: x.seq,
+    }))
+}
+
+fn state_upto(certificates: &[Matched], revocations: &[Matched], upto: i64) -> String {
+    let pick = |m: &[Matched]| -> Vec<(String, String)> {
+        m.iter()
+            .filter(|x| x.seq <= upto)
+            .map(|x| (x.key.clone(), x.digest.clone()))
+            .collect()
+    };
+    state_digest(&pick(certificates), &pick(revocations))
+}
+
 /// What [`verify_log`] checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogReport {
@@ -155,17 +541,24 @@ pub struct LogReport {
     pub head: Option<(i64, String)>,
     /// The checkpoint's sequence number the chain was found to contain.
     pub checkpoint_seq: Option<i64>,
+    /// [`state_digest`] of the rows as of the head: what a checkpoint of the head signs.
+    pub state: String,
+    /// Certificate and revocation rows checked against the log.
+    pub rows: i64,
 }
 
-/// Check the whole audit log: sequence numbers 1, 2, 3, ... without gaps, each hash
-/// correct, each entry linked to its predecessor; and, given a checkpoint (whose signature
-/// the caller checked), that the chain holds the checkpoint's `(seq, hash)`. The error names
-/// the first bad entry.
+/// Check the whole registry against its audit log: sequence numbers 1, 2, 3, ... without
+/// gaps, each hash correct, each entry linked to its predecessor; every certificate and
+/// revocation row exactly as the entry that wrote it says, no row without its entry, no
+/// entry without its row (a deleted, altered, swapped or added row fails); rows written
+/// before entries described them in full, as the `seal` entry recorded them. Given a
+/// checkpoint (whose signature the caller checked): the chain holds its `(seq, hash)`, and
+/// the rows written up to `seq` give its `state`. The error names the first bad entry or row.
+///
+/// Rows and entries a registry writes while this runs are taken in: the log is read on
+/// after the tables, and rows are held to entries found then.
 pub fn verify_log(store: &dyn Store, checkpoint: Option<&Checkpoint>) -> Result<LogReport> {
-    const PAGE: i64 = 1000;
-    let mut prev = GENESIS_HASH.to_string();
-    let mut last = 0i64;
-    let mut found_checkpoint = checkpoint.filter(|c| c.seq == 0).map(|_| 0);
+    let mut walk = Walk::new();
     if let Some(c) = checkpoint.filter(|c| c.seq == 0) {
         if c.hash != GENESIS_HASH {
             return Err(RegistryError::AuditChain {
@@ -175,33 +568,102 @@ pub fn verify_log(store: &dyn Store, checkpoint: Option<&Checkpoint>) -> Result<
             });
         }
     }
-    loop {
-        let page = store.audit(last, PAGE)?;
-        if page.is_empty() {
-            break;
-        }
-        for e in &page {
-            if e.seq != last + 1 {
+    let mut found_checkpoint = checkpoint.filter(|c| c.seq == 0).map(|_| 0);
+    let check_cp = |e: &AuditEntry, found: &mut Option<i64>| -> Result<()> {
+        if let Some(c) = checkpoint.filter(|c| c.seq == e.seq) {
+            if c.hash != e.hash {
                 return Err(RegistryError::AuditChain {
                     seq: e.seq,
-                    problem: format!("follows entry {last}: entries are missing"),
+                    problem: format!(
+                        "has hash {}, but the signed checkpoint of {} says {}: the log was rewritten after the checkpoint",
+                        e.hash, c.at, c.hash
+                    ),
                 });
             }
-            verify_chain(std::slice::from_ref(e), prev.clone())?;
-            if let Some(c) = checkpoint.filter(|c| c.seq == e.seq) {
-                if c.hash != e.hash {
-                    return Err(RegistryError::AuditChain {
-                        seq: e.seq,
-                        problem: format!(
-                            "has hash {}, but the signed checkpoint of {} says {}: the log was rewritten after the checkpoint",
-                            e.hash, c.at, c.hash
-                        ),
-                    });
-                }
-                found_checkpoint = Some(e.seq);
+            *found = Some(e.seq);
+        }
+        Ok(())
+    };
+    walk.read_on(store, |e| check_cp(e, &mut found_checkpoint))?;
+    let head = (walk.last, walk.prev.clone());
+
+    // The tables, row by row.
+    let mut certs: Vec<Matched> = Vec::new();
+    let mut unmatched_certs: Vec<CertificateRow> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.certificate_rows(after.as_deref(), 500)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        for row in &page {
+            match match_certificate(&mut walk, row)? {
+                Some(m) => certs.push(m),
+                None => unmatched_certs.push(row.clone()),
             }
-            prev = e.hash.clone();
-            last = e.seq;
+        }
+    }
+    let mut revs: Vec<Matched> = Vec::new();
+    let mut unmatched_revs: Vec<RevocationRow> = Vec::new();
+    for row in store.revocation_rows()? {
+        match match_revocation(&mut walk, &row)? {
+            Some(m) => revs.push(m),
+            None => unmatched_revs.push(row),
+        }
+    }
+    // Rows without an entry may have been written after the log was read: read on.
+    if !unmatched_certs.is_empty() || !unmatched_revs.is_empty() {
+        walk.read_on(store, |e| check_cp(e, &mut found_checkpoint))?;
+        for row in &unmatched_certs {
+            if match_certificate(&mut walk, row)?.is_none() {
+                return Err(RegistryError::Tampered {
+                    table: "certificates",
+                    key: row.id.clone(),
+                    problem: "has no audit entry: the row was added behind the registry's back"
+                        .into(),
+                });
+            }
+        }
+        for row in &unmatched_revs {
+            if match_revocation(&mut walk, row)?.is_none() {
+                return Err(RegistryError::Tampered {
+                    table: "revocations",
+                    key: row.cert_id.clone(),
+                    problem: "has no audit entry: the row was added behind the registry's back"
+                        .into(),
+                });
+            }
+        }
+    }
+    // Entries read before the tables must all have their rows.
+    let mut missing: Vec<(i64, &'static str, &String)> = walk
+        .certificates
+        .iter()
+        .filter(|(_, x)| !x.found && x.seq <= head.0)
+        .map(|(k, x)| (x.seq, "certificates", k))
+        .chain(
+            walk.revocations
+                .iter()
+                .filter(|(_, x)| !x.found && x.seq <= head.0)
+                .map(|(k, x)| (x.seq, "revocations", k)),
+        )
+        .collect();
+    missing.sort();
+    if let Some((seq, table, key)) = missing.first() {
+        return Err(RegistryError::Tampered {
+            table,
+            key: (*key).clone(),
+            problem: format!("is missing, but audit entry {seq} wrote it: the row was deleted"),
+        });
+    }
+    if let Some((seal_seq, rows)) = &walk.seal {
+        let now = state_upto(&certs, &revs, seal_seq - 1);
+        if now != *rows {
+            return Err(RegistryError::AuditChain {
+                seq: *seal_seq,
+                problem: format!(
+                    "(the seal of the rows written before it) does not match them: a certificate or revocation row from before entry {seal_seq} was altered, swapped or deleted"
+                ),
+            });
         }
     }
     if let Some(c) = checkpoint {
@@ -209,15 +671,33 @@ pub fn verify_log(store: &dyn Store, checkpoint: Option<&Checkpoint>) -> Result<
             return Err(RegistryError::AuditChain {
                 seq: c.seq,
                 problem: format!(
-                    "is missing: the signed checkpoint of {} covers entries up to {}, the log ends at {last}",
-                    c.at, c.seq
+                    "is missing: the signed checkpoint of {} covers entries up to {}, the log ends at {}",
+                    c.at, c.seq, walk.last
                 ),
             });
         }
+        if let Some(state) = &c.state {
+            if state_upto(&certs, &revs, c.seq) != *state {
+                return Err(RegistryError::Tampered {
+                    table: "certificates and revocations",
+                    key: format!("up to audit entry {}", c.seq),
+                    problem: format!(
+                        "do not give the state the checkpoint of {} signed: rows were altered, swapped, added or deleted",
+                        c.at
+                    ),
+                });
+            }
+        }
     }
     Ok(LogReport {
-        entries: last,
-        head: (last > 0).then_some((last, prev)),
+        entries: head.0,
+        state: state_upto(&certs, &revs, head.0),
+        rows: certs
+            .iter()
+            .chain(&revs)
+            .filter(|m| m.seq <= head.0)
+            .count() as i64,
+        head: (head.0 > 0).then_some(head),
         checkpoint_seq: found_checkpoint,
     })
 }
@@ -249,6 +729,16 @@ pub trait Store: Send + Sync {
     fn latest_checkpoint(&self) -> Result<Option<Checkpoint>>;
     /// Which backend, for logs: `sqlite` or `postgres`.
     fn kind(&self) -> &'static str;
+    /// Certificate rows with `id > after`, by id, at most `limit`; bodies by SHA-256.
+    fn certificate_rows(&self, after: Option<&str>, limit: i64) -> Result<Vec<CertificateRow>>;
+    fn revocation_rows(&self) -> Result<Vec<RevocationRow>>;
+    /// Bring a registry written before entries described their rows in full under the
+    /// log: append one `seal` entry with the digest of every row. Nothing to do (`None`)
+    /// when the log's last publish or revoke entry is a full one, or there is none.
+    fn seal_legacy(&self, actor: &str) -> Result<Option<i64>>;
+    /// Append an `issuers` entry with `detail` (the issuers served, as JSON) unless the
+    /// latest one says the same; none for an empty list on a log that never had one.
+    fn record_issuers(&self, detail: &str, actor: &str) -> Result<Option<i64>>;
 }
 
 /// Open a store: a `postgres://` or `postgresql://` URL, or a SQLite file path.
@@ -262,11 +752,6 @@ pub fn open(db: &str, pool_size: usize) -> Result<Box<dyn Store>> {
 
 fn db_err(e: impl std::fmt::Display) -> RegistryError {
     RegistryError::store(e.to_string())
-}
-
-fn publish_detail(c: &NewCertificate) -> String {
-    json!({"gtin": c.gtin, "lot": c.lot, "issuer": c.issuer, "validUntil": c.valid_until})
-        .to_string()
 }
 
 /// What publishing `c` means when a certificate `id` with `body` already holds its GTIN

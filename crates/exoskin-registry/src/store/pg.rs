@@ -91,6 +91,65 @@ fn append_audit(
     Ok(seq)
 }
 
+const ENTRY_COLUMNS: &str = "seq, at, actor, action, cert_id, detail, prev_hash, hash";
+
+fn entry_row(r: &postgres::Row) -> AuditEntry {
+    AuditEntry {
+        seq: r.get(0),
+        at: r.get(1),
+        actor: r.get(2),
+        action: r.get(3),
+        cert_id: r.get(4),
+        detail: r.get(5),
+        prev_hash: r.get(6),
+        hash: r.get(7),
+    }
+}
+
+fn certificate_rows(
+    c: &mut impl postgres::GenericClient,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<CertificateRow>> {
+    let rows = c
+        .query(
+            "SELECT id, gtin, lot, issuer, valid_until, body, published_at FROM certificates
+             WHERE $1::TEXT IS NULL OR id > $1::TEXT ORDER BY id LIMIT $2",
+            &[&after, &limit],
+        )
+        .map_err(pg_err)?;
+    Ok(rows
+        .iter()
+        .map(|r| CertificateRow {
+            id: r.get(0),
+            gtin: r.get(1),
+            lot: r.get(2),
+            issuer: r.get(3),
+            valid_until: r.get(4),
+            body_sha256: sha256_hex(r.get::<_, &str>(5).as_bytes()),
+            published_at: r.get(6),
+        })
+        .collect())
+}
+
+fn revocation_rows(c: &mut impl postgres::GenericClient) -> Result<Vec<RevocationRow>> {
+    let rows = c
+        .query(
+            "SELECT cert_id, reason, revoked_at, actor FROM revocations",
+            &[],
+        )
+        .map_err(pg_err)?;
+    Ok(rows
+        .iter()
+        .map(|r| RevocationRow {
+            cert_id: r.get(0),
+            reason: r.get(1),
+            revoked_at: r.get(2),
+            actor: r.get(3),
+        })
+        .collect())
+}
+
 fn write_tx(c: &mut Client) -> Result<postgres::Transaction<'_>> {
     let mut tx = c.transaction().map_err(pg_err)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
@@ -118,7 +177,7 @@ impl Store for PgStore {
                 &[&c.id, &c.gtin, &c.lot, &c.issuer, &c.valid_until, &c.body, &now],
             )
             .map_err(pg_err)?;
-            let seq = append_audit(&mut tx, actor, "publish", &c.id, publish_detail(c))?;
+            let seq = append_audit(&mut tx, actor, "publish", &c.id, publish_detail(c, &now))?;
             tx.commit().map_err(pg_err)?;
             Ok(PublishOutcome::Created { seq })
         })
@@ -148,7 +207,7 @@ impl Store for PgStore {
                 &[&id, &reason, &now, &actor],
             )
             .map_err(pg_err)?;
-            let seq = append_audit(&mut tx, actor, "revoke", id, json!({ "reason": reason }).to_string())?;
+            let seq = append_audit(&mut tx, actor, "revoke", id, revoke_detail(reason, &now))?;
             tx.commit().map_err(pg_err)?;
             Ok(RevokeOutcome::Revoked { seq })
         })
@@ -201,19 +260,7 @@ impl Store for PgStore {
                     &[&after, &limit],
                 )
                 .map_err(pg_err)?;
-            Ok(rows
-                .iter()
-                .map(|r| AuditEntry {
-                    seq: r.get(0),
-                    at: r.get(1),
-                    actor: r.get(2),
-                    action: r.get(3),
-                    cert_id: r.get(4),
-                    detail: r.get(5),
-                    prev_hash: r.get(6),
-                    hash: r.get(7),
-                })
-                .collect())
+            Ok(rows.iter().map(entry_row).collect())
         })
     }
 
@@ -265,5 +312,64 @@ impl Store for PgStore {
 
     fn kind(&self) -> &'static str {
         "postgres"
+    }
+
+    fn certificate_rows(&self, after: Option<&str>, limit: i64) -> Result<Vec<CertificateRow>> {
+        self.pool.with(|conn| certificate_rows(conn, after, limit))
+    }
+
+    fn revocation_rows(&self) -> Result<Vec<RevocationRow>> {
+        self.pool.with(revocation_rows)
+    }
+
+    fn seal_legacy(&self, actor: &str) -> Result<Option<i64>> {
+        self.pool.with(|conn| {
+            let mut tx = write_tx(conn)?;
+            let sealed = tx
+                .query_opt("SELECT seq FROM audit_log WHERE action = 'seal' LIMIT 1", &[])
+                .map_err(pg_err)?;
+            let last = tx
+                .query_opt(
+                    &format!("SELECT {ENTRY_COLUMNS} FROM audit_log WHERE action IN ('publish', 'revoke') ORDER BY seq DESC LIMIT 1"),
+                    &[],
+                )
+                .map_err(pg_err)?
+                .map(|r| entry_row(&r));
+            if sealed.is_some() || !last.is_some_and(|e| is_legacy_entry(&e)) {
+                return Ok(None);
+            }
+            let mut certs: Vec<CertificateRow> = Vec::new();
+            loop {
+                let after = certs.last().map(|r| r.id.clone());
+                let page = certificate_rows(&mut tx, after.as_deref(), 1000)?;
+                if page.is_empty() {
+                    break;
+                }
+                certs.extend(page);
+            }
+            let revs = revocation_rows(&mut tx)?;
+            let seq = append_audit(&mut tx, actor, "seal", "", seal_detail(&certs, &revs))?;
+            tx.commit().map_err(pg_err)?;
+            Ok(Some(seq))
+        })
+    }
+
+    fn record_issuers(&self, detail: &str, actor: &str) -> Result<Option<i64>> {
+        self.pool.with(|conn| {
+            let mut tx = write_tx(conn)?;
+            let last: Option<String> = tx
+                .query_opt(
+                    "SELECT detail FROM audit_log WHERE action = 'issuers' ORDER BY seq DESC LIMIT 1",
+                    &[],
+                )
+                .map_err(pg_err)?
+                .map(|r| r.get(0));
+            if last.as_deref().unwrap_or("[]") == detail {
+                return Ok(None);
+            }
+            let seq = append_audit(&mut tx, actor, "issuers", "", detail.to_string())?;
+            tx.commit().map_err(pg_err)?;
+            Ok(Some(seq))
+        })
     }
 }

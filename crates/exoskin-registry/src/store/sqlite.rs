@@ -39,6 +39,68 @@ impl SqliteStore {
     }
 }
 
+const ENTRY_COLUMNS: &str = "seq, at, actor, action, cert_id, detail, prev_hash, hash";
+
+fn entry_row(r: &rusqlite::Row) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        cert_id: r.get(4)?,
+        detail: r.get(5)?,
+        prev_hash: r.get(6)?,
+        hash: r.get(7)?,
+    })
+}
+
+fn certificate_rows(
+    c: &Connection,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<CertificateRow>> {
+    let mut st = c
+        .prepare_cached(
+            "SELECT id, gtin, lot, issuer, valid_until, body, published_at FROM certificates
+             WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2",
+        )
+        .map_err(db_err)?;
+    let rows = st
+        .query_map(params![after, limit], |r| {
+            let body: String = r.get(5)?;
+            Ok(CertificateRow {
+                id: r.get(0)?,
+                gtin: r.get(1)?,
+                lot: r.get(2)?,
+                issuer: r.get(3)?,
+                valid_until: r.get(4)?,
+                body_sha256: sha256_hex(body.as_bytes()),
+                published_at: r.get(6)?,
+            })
+        })
+        .map_err(db_err)?;
+    rows.collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(db_err)
+}
+
+fn revocation_rows(c: &Connection) -> Result<Vec<RevocationRow>> {
+    let mut st = c
+        .prepare_cached("SELECT cert_id, reason, revoked_at, actor FROM revocations")
+        .map_err(db_err)?;
+    let rows = st
+        .query_map([], |r| {
+            Ok(RevocationRow {
+                cert_id: r.get(0)?,
+                reason: r.get(1)?,
+                revoked_at: r.get(2)?,
+                actor: r.get(3)?,
+            })
+        })
+        .map_err(db_err)?;
+    rows.collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(db_err)
+}
+
 fn append_audit(
     tx: &rusqlite::Transaction,
     actor: &str,
@@ -81,12 +143,13 @@ impl Store for SqliteStore {
             if let Some((id, body)) = existing {
                 return Ok(existing_outcome(c, &id, &body));
             }
+            let now = exoskin_batch::date::Timestamp::now().to_string();
             tx.execute(
                 "INSERT INTO certificates (id, gtin, lot, issuer, valid_until, body, published_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![c.id, c.gtin, c.lot, c.issuer, c.valid_until, c.body, exoskin_batch::date::Timestamp::now().to_string()],
+                params![c.id, c.gtin, c.lot, c.issuer, c.valid_until, c.body, now],
             )
             .map_err(db_err)?;
-            let seq = append_audit(&tx, actor, "publish", &c.id, publish_detail(c))?;
+            let seq = append_audit(&tx, actor, "publish", &c.id, publish_detail(c, &now))?;
             tx.commit().map_err(db_err)?;
             Ok(PublishOutcome::Created { seq })
         })
@@ -117,7 +180,7 @@ impl Store for SqliteStore {
                 params![id, reason, now, actor],
             )
             .map_err(db_err)?;
-            let seq = append_audit(&tx, actor, "revoke", id, json!({ "reason": reason }).to_string())?;
+            let seq = append_audit(&tx, actor, "revoke", id, revoke_detail(reason, &now))?;
             tx.commit().map_err(db_err)?;
             Ok(RevokeOutcome::Revoked { seq })
         })
@@ -174,20 +237,7 @@ impl Store for SqliteStore {
                     "SELECT seq, at, actor, action, cert_id, detail, prev_hash, hash FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
                 )
                 .map_err(db_err)?;
-            let rows = st
-                .query_map(params![after, limit], |r| {
-                    Ok(AuditEntry {
-                        seq: r.get(0)?,
-                        at: r.get(1)?,
-                        actor: r.get(2)?,
-                        action: r.get(3)?,
-                        cert_id: r.get(4)?,
-                        detail: r.get(5)?,
-                        prev_hash: r.get(6)?,
-                        hash: r.get(7)?,
-                    })
-                })
-                .map_err(db_err)?;
+            let rows = st.query_map(params![after, limit], entry_row).map_err(db_err)?;
             rows.collect::<std::result::Result<Vec<_>, _>>().map_err(db_err)
         })
     }
@@ -242,5 +292,71 @@ impl Store for SqliteStore {
 
     fn kind(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn certificate_rows(&self, after: Option<&str>, limit: i64) -> Result<Vec<CertificateRow>> {
+        self.pool.with(|conn| certificate_rows(conn, after, limit))
+    }
+
+    fn revocation_rows(&self) -> Result<Vec<RevocationRow>> {
+        self.pool.with(|conn| revocation_rows(conn))
+    }
+
+    fn seal_legacy(&self, actor: &str) -> Result<Option<i64>> {
+        self.pool.with(|conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            let sealed: Option<i64> = tx
+                .query_row("SELECT seq FROM audit_log WHERE action = 'seal' LIMIT 1", [], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?;
+            let last: Option<AuditEntry> = tx
+                .query_row(
+                    &format!("SELECT {ENTRY_COLUMNS} FROM audit_log WHERE action IN ('publish', 'revoke') ORDER BY seq DESC LIMIT 1"),
+                    [],
+                    entry_row,
+                )
+                .optional()
+                .map_err(db_err)?;
+            if sealed.is_some() || !last.is_some_and(|e| is_legacy_entry(&e)) {
+                return Ok(None);
+            }
+            let mut certs = Vec::new();
+            loop {
+                let after = certs.last().map(|r: &CertificateRow| r.id.clone());
+                let page = certificate_rows(&tx, after.as_deref(), 1000)?;
+                if page.is_empty() {
+                    break;
+                }
+                certs.extend(page);
+            }
+            let revs = revocation_rows(&tx)?;
+            let seq = append_audit(&tx, actor, "seal", "", seal_detail(&certs, &revs))?;
+            tx.commit().map_err(db_err)?;
+            Ok(Some(seq))
+        })
+    }
+
+    fn record_issuers(&self, detail: &str, actor: &str) -> Result<Option<i64>> {
+        self.pool.with(|conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            let last: Option<String> = tx
+                .query_row(
+                    "SELECT detail FROM audit_log WHERE action = 'issuers' ORDER BY seq DESC LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            if last.as_deref().unwrap_or("[]") == detail {
+                return Ok(None);
+            }
+            let seq = append_audit(&tx, actor, "issuers", "", detail.to_string())?;
+            tx.commit().map_err(db_err)?;
+            Ok(Some(seq))
+        })
     }
 }

@@ -320,3 +320,4 @@ pub fn store_suite(store: &dyn exoskin_registry::store::Store) {
 }
 pub mod api;
 pub mod durability;
+pub mod tamper;
