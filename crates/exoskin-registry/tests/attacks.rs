@@ -6,11 +6,20 @@ use common::*;
 use exoskin_registry::server::{self, ServerConfig};
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Slow connections the slowloris test holds; fewer if the file-descriptor limit cannot be
 /// raised to fit them (each costs two descriptors: ours and the server's).
 const SLOWLORIS: usize = 5_000;
+
+/// The attacks run one at a time: the memory test reads the whole process's resident size,
+/// which the 5,000 slowloris connections of another test would otherwise inflate.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// Raise the soft file-descriptor limit to the hard limit; the number now allowed.
 fn raise_nofile() -> u64 {
@@ -53,6 +62,7 @@ fn p99(mut v: Vec<Duration>) -> Duration {
 
 #[test]
 fn slowloris_connections_do_not_stop_legitimate_requests() {
+    let _serial = serial();
     let limit = raise_nofile();
     let n = SLOWLORIS.min(((limit.saturating_sub(200)) / 2) as usize);
     if n < SLOWLORIS {
@@ -117,6 +127,7 @@ fn slowloris_connections_do_not_stop_legitimate_requests() {
 
 #[test]
 fn the_header_read_timeout_closes_slow_connections() {
+    let _serial = serial();
     let dir = TempDir::new("hdr-timeout");
     let mut cfg = ServerConfig::new("127.0.0.1:0", &db(&dir), issuers());
     cfg.header_read_timeout = Duration::from_secs(1);
@@ -137,6 +148,7 @@ fn the_header_read_timeout_closes_slow_connections() {
 
 #[test]
 fn connections_past_the_per_client_cap_get_503() {
+    let _serial = serial();
     let dir = TempDir::new("percap");
     let mut cfg = ServerConfig::new("127.0.0.1:0", &db(&dir), issuers());
     cfg.client_limits.max_connections = 8;
@@ -159,6 +171,7 @@ fn connections_past_the_per_client_cap_get_503() {
 
 #[test]
 fn unauthenticated_large_bodies_are_refused_before_they_are_read() {
+    let _serial = serial();
     let dir = TempDir::new("bigbody");
     let mut cfg = ServerConfig::new("127.0.0.1:0", &db(&dir), issuers());
     cfg.client_limits.max_connections = 0;
