@@ -18,7 +18,7 @@ use exoskin_api::ApiError;
 use serde_json::{json, Value};
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
 /// The client's address, from the connection (`ConnectInfo`, which `exoskin serve` sets);
@@ -454,10 +454,18 @@ pub fn bundled_trials(web: &Web) -> Vec<String> {
 }
 
 /// A trial from a request: a bundled trial by `name`, or a trial file's text in `toml`
-/// (its arms' scenarios must lie in the data directory).
+/// (its arms' scenarios must be the server's scenario files: under `scenarios/` or
+/// `trials/scenarios/`). Errors name files relative to the data directory, never by the
+/// server's own paths.
 pub fn load_trial(web: &Web, v: &Value) -> Result<exoskin_trials::spec::Trial, Response> {
     let dir = web.cfg.data_dir.join("trials");
-    let bad = |field: &str, m: String| error(StatusCode::UNPROCESSABLE_ENTITY, Some(field), m);
+    let bad = |field: &str, m: String| {
+        error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(field),
+            hide_paths(&web.cfg.data_dir, &m),
+        )
+    };
     match (str_field(v, "name")?, str_field(v, "toml")?) {
         (Some(name), None) => {
             if !bundled_trials(web).iter().any(|n| n == name) {
@@ -476,7 +484,7 @@ pub fn load_trial(web: &Web, v: &Value) -> Result<exoskin_trials::spec::Trial, R
                 .map_err(|e| bad("name", e.to_string()))
         }
         (None, Some(text)) => {
-            check_arm_paths(&dir, text).map_err(|m| bad("toml", m))?;
+            check_arm_paths(&web.cfg.data_dir, text).map_err(|m| bad("toml", m))?;
             exoskin_trials::spec::parse_trial(text, "<request>", &dir)
                 .map_err(|e| bad("toml", e.to_string()))
         }
@@ -490,32 +498,71 @@ pub fn load_trial(web: &Web, v: &Value) -> Result<exoskin_trials::spec::Trial, R
     }
 }
 
-/// An uploaded trial may name only scenario files inside the data directory.
-fn check_arm_paths(dir: &std::path::Path, text: &str) -> Result<(), String> {
+/// `message` with the data directory's place on the server written as `<data>`.
+fn hide_paths(data_dir: &FsPath, message: &str) -> String {
+    let mut out = message.to_string();
+    let mut forms = vec![data_dir.display().to_string()];
+    if let Ok(c) = data_dir.canonicalize() {
+        forms.push(c.display().to_string());
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        forms.push(cwd.join(data_dir).display().to_string());
+    }
+    forms.retain(|f| !f.is_empty() && f != ".");
+    // Longest first, so a prefix never leaves the rest of a longer form behind.
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    for f in forms {
+        out = out.replace(&f, "<data>");
+    }
+    out
+}
+
+/// The directories an uploaded trial's arms may take scenarios from (canonical).
+fn scenario_dirs(data_dir: &FsPath) -> Vec<PathBuf> {
+    ["scenarios", "trials/scenarios"]
+        .iter()
+        .filter_map(|d| data_dir.join(d).canonicalize().ok())
+        .collect()
+}
+
+/// An uploaded trial may name only the server's scenario files: each arm's scenario,
+/// relative to `trials/`, must resolve (symbolic links followed) to a `.toml` file inside
+/// `scenarios/` or `trials/scenarios/`.
+fn check_arm_paths(data_dir: &FsPath, text: &str) -> Result<(), String> {
     let Ok(v) = text.parse::<toml::Table>() else {
         return Ok(()); // the trial parser reports the syntax error with its place
     };
-    let root = dir
-        .parent()
-        .and_then(|p| p.canonicalize().ok())
-        .ok_or("the server's data directory is missing")?;
+    let dirs = scenario_dirs(data_dir);
+    if dirs.is_empty() {
+        return Err("this server has no scenario files (its data directory has no scenarios/); ask its operator to start it with --data-dir at the repository root".into());
+    }
+    let trials = data_dir.join("trials");
     let arms = v
         .get("arms")
         .and_then(|a| a.as_array())
         .cloned()
         .unwrap_or_default();
-    for a in arms {
-        if let Some(s) = a.get("scenario").and_then(|s| s.as_str()) {
-            let inside = dir
+    for (i, a) in arms.iter().enumerate() {
+        let Some(s) = a.get("scenario").and_then(|s| s.as_str()) else {
+            continue;
+        };
+        let relative =
+            !s.is_empty() && FsPath::new(s).is_relative() && !s.contains('\\') && !s.contains('\0');
+        let inside = relative
+            && trials
                 .join(s)
                 .canonicalize()
-                .map(|p| p.starts_with(&root) && p.extension().is_some_and(|e| e == "toml"))
+                .map(|p| {
+                    p.is_file()
+                        && p.extension().is_some_and(|e| e == "toml")
+                        && dirs.iter().any(|d| p.starts_with(d))
+                })
                 .unwrap_or(false);
-            if !inside {
-                return Err(format!(
-                    "arms: scenario `{s}` is not one of the server's scenario files; name a file under scenarios/ relative to trials/, e.g. \"../scenarios/in_vivo_microneedling.toml\""
-                ));
-            }
+        if !inside {
+            return Err(format!(
+                "arms[{i}].scenario: `{}` is not one of the server's scenario files; name a file under scenarios/ relative to trials/, e.g. \"../scenarios/in_vivo_microneedling.toml\"",
+                s.escape_debug()
+            ));
         }
     }
     Ok(())
