@@ -58,6 +58,7 @@ mod tests {
                     assert!(message.starts_with(&format!("--draws {bad}:")), "{message}");
                 }
                 Ok(()) => panic!("{bad} draws accepted"),
+                Err(e) => panic!("not a bad-input error: {e}"),
             }
         }
         assert!(check_draws(1).is_ok() && check_draws(10_000).is_ok());

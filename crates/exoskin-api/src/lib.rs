@@ -11,7 +11,8 @@ pub mod trial;
 pub mod uncertainty;
 pub mod verify;
 
-/// What went wrong, for any front end to show (the CLI exits 2 on `BadInput`).
+/// What went wrong, for any front end to show (the CLI exits 2 on `BadInput`, 3 when work
+/// was stopped; the HTTP API answers 422 and 408).
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The input is wrong: `field` names it where known, `message` says what and how to fix it.
@@ -20,6 +21,9 @@ pub enum ApiError {
         field: Option<String>,
         message: String,
     },
+    /// The work passed its time limit or was cancelled before it finished.
+    #[error("{0}")]
+    Stopped(exoskin_model::Stopped),
 }
 
 impl ApiError {
@@ -28,6 +32,22 @@ impl ApiError {
         ApiError::BadInput {
             field: None,
             message: message.into(),
+        }
+    }
+
+    /// The field at fault, where known.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::BadInput { field, .. } => field.as_deref(),
+            ApiError::Stopped(_) => None,
+        }
+    }
+
+    /// A run refused before it started: the key to change, with the estimate and the limit.
+    pub fn too_costly(name: &str, e: exoskin_transport::TooCostly) -> ApiError {
+        ApiError::BadInput {
+            field: Some(e.field.to_string()),
+            message: format!("{name}: {e}"),
         }
     }
 }

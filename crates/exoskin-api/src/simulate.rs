@@ -3,10 +3,10 @@
 //! the same input gives the same JSON everywhere.
 
 use crate::ApiError;
-use exoskin_model::{read_scenario, Scenario, TransportParams};
-use exoskin_response::{culture, try_simulate_in_vivo, Outcomes, ResponseParams};
+use exoskin_model::{read_scenario, Scenario, Stop, TransportParams};
+use exoskin_response::{culture, try_simulate_in_vivo_until, Outcomes, ResponseParams};
 use exoskin_transport::network::SINK_NAMES;
-use exoskin_transport::{simulate, Transport};
+use exoskin_transport::{simulate_until, Budget, Cost, Transport, TransportError};
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -43,26 +43,68 @@ pub fn run(scenario: Scenario, name: &str) -> Result<Run, ApiError> {
     )
 }
 
-/// Run a scenario with the given parameters (ensembles, sensitivity and sweeps).
+/// Run a scenario with the given parameters (ensembles, sensitivity and sweeps), within the
+/// default budget ([`Budget::DEFAULT`]) and without a deadline.
 pub fn run_with(
     scenario: Scenario,
     name: &str,
     tp: &TransportParams,
     rp: &ResponseParams,
 ) -> Result<Run, ApiError> {
-    // A solver that cannot keep the state finite was given inputs it cannot represent:
-    // the user's numbers, so it is bad input with the solver's account.
-    let solver = |e: exoskin_transport::TransportError| ApiError::BadInput {
-        field: None,
-        message: format!("{name}: the simulation stopped: {e}; check the scenario's values"),
+    run_limited(scenario, name, tp, rp, &Budget::DEFAULT, &Stop::never())
+}
+
+/// [`run_with`], stopping with [`ApiError::Stopped`] once `stop` says so.
+pub fn run_until(
+    scenario: Scenario,
+    name: &str,
+    tp: &TransportParams,
+    rp: &ResponseParams,
+    stop: &Stop,
+) -> Result<Run, ApiError> {
+    run_limited(scenario, name, tp, rp, &Budget::DEFAULT, stop)
+}
+
+/// The cost of running `scenario` (`None` for kinds without transport, which cost
+/// microseconds), refused with the key to change when it exceeds `budget`.
+pub fn check_cost(
+    scenario: &Scenario,
+    name: &str,
+    tp: &TransportParams,
+    rp: &ResponseParams,
+    budget: &Budget,
+) -> Result<Option<Cost>, ApiError> {
+    let cost = match scenario {
+        Scenario::InVivo(v) => Some(exoskin_response::cost(v, tp, rp)),
+        s => exoskin_transport::cost::estimate(s, tp),
     };
+    if let Some(c) = &cost {
+        c.check(budget).map_err(|e| ApiError::too_costly(name, e))?;
+    }
+    Ok(cost)
+}
+
+/// Run a scenario: its cost checked against `budget` before it starts, and `stop` checked
+/// at every transport step while it runs.
+pub fn run_limited(
+    scenario: Scenario,
+    name: &str,
+    tp: &TransportParams,
+    rp: &ResponseParams,
+    budget: &Budget,
+    stop: &Stop,
+) -> Result<Run, ApiError> {
+    check_cost(&scenario, name, tp, rp, budget)?;
     let (transport, outcomes) = match &scenario {
         Scenario::InVivo(v) => {
-            let sim = try_simulate_in_vivo(v, tp, rp).map_err(solver)?;
+            let sim = try_simulate_in_vivo_until(v, tp, rp, stop).map_err(|e| solver(name, e))?;
             (Some(Transport::InVivo(sim.transport)), Some(sim.outcomes))
         }
         Scenario::CellCulture(c) => (None, Some(culture::simulate_culture(c, rp))),
-        Scenario::FranzCell(_) => (simulate(&scenario, tp).map_err(solver)?, None),
+        Scenario::FranzCell(_) => (
+            simulate_until(&scenario, tp, stop).map_err(|e| solver(name, e))?,
+            None,
+        ),
     };
     Ok(Run {
         scenario,
@@ -70,6 +112,19 @@ pub fn run_with(
         transport,
         outcomes,
     })
+}
+
+/// A transport error as the front ends report it. A run stopped by its deadline or a cancel
+/// is [`ApiError::Stopped`]; a solver that cannot keep the state finite was given inputs it
+/// cannot represent: the user's numbers, so it is bad input with the solver's account.
+pub fn solver(name: &str, e: TransportError) -> ApiError {
+    match e {
+        TransportError::Stopped { why, .. } => ApiError::Stopped(why),
+        e => ApiError::BadInput {
+            field: None,
+            message: format!("{name}: the simulation stopped: {e}; check the scenario's values"),
+        },
+    }
 }
 
 impl Run {

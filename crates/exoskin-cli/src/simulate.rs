@@ -6,7 +6,9 @@ use anyhow::Context;
 use clap::Args as ClapArgs;
 use exoskin_api::simulate;
 use exoskin_api::uncertainty::{self, Control, Space};
-use exoskin_model::read_scenario_file;
+use exoskin_model::{read_scenario_file, Stop, TransportParams};
+use exoskin_response::ResponseParams;
+use exoskin_transport::Budget;
 use std::path::PathBuf;
 
 #[derive(ClapArgs)]
@@ -33,6 +35,14 @@ pub struct Args {
     /// Worker threads for the ensemble (default: all cores). Results do not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Refuse, before it starts, a run whose solver would need more memory than this (MiB).
+    /// The estimate counts the grid, the size classes and the band factors.
+    #[arg(long, value_name = "MIB", default_value_t = 2048.0)]
+    pub max_memory_mib: f64,
+    /// Refuse, before it starts, a run whose estimated compute time exceeds this (seconds on
+    /// one core; the estimate counts the exact time steps and the band work).
+    #[arg(long, value_name = "S", default_value_t = 600.0)]
+    pub max_seconds: f64,
 }
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
@@ -55,7 +65,16 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         .unwrap_or(exoskin_model::scenario::DEFAULT_ENSEMBLE_SEED);
     let (run, doc, text) = match members {
         None => {
-            let run = simulate::run(scenario, &name).map_err(|e| bad_input(e.to_string()))?;
+            let budget = budget(a.max_memory_mib, a.max_seconds)?;
+            let run = simulate::run_limited(
+                scenario,
+                &name,
+                TransportParams::defaults(),
+                ResponseParams::defaults(),
+                &budget,
+                &Stop::never(),
+            )
+            .map_err(|e| bad_input(e.to_string()))?;
             let doc = run.json();
             let text = run.summary();
             (run, doc, text)
@@ -97,4 +116,17 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         print!("{text}");
     }
     Ok(0)
+}
+
+/// The budget of `--max-memory-mib` and `--max-seconds`.
+fn budget(memory_mib: f64, seconds: f64) -> anyhow::Result<Budget> {
+    for (flag, v) in [("--max-memory-mib", memory_mib), ("--max-seconds", seconds)] {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(bad_input(format!("{flag} {v}: give a positive number")));
+        }
+    }
+    Ok(Budget {
+        memory_bytes: memory_mib * 1024.0 * 1024.0,
+        seconds,
+    })
 }

@@ -17,13 +17,47 @@ use exoskin_batch::record::QcRecord;
 use exoskin_labels::{Decoder, Product};
 use exoskin_model::{read_scenario, Scenario, TransportParams};
 use exoskin_response::{culture, try_simulate_in_vivo, ResponseParams};
+use exoskin_transport::Budget;
 use serde_json::Value;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Mutants per bundled file.
+/// Mutants per bundled file in the suite; `EXOSKIN_FUZZ_MUTANTS` sets another count (the
+/// longer runs recorded in docs/fuzz.md).
 const MUTANTS_PER_FILE: usize = 110;
+
+fn mutants_per_file() -> usize {
+    std::env::var("EXOSKIN_FUZZ_MUTANTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(MUTANTS_PER_FILE)
+}
+
+/// The numerics at their validated maxima (the grid of a reported attack: 2000 cells per
+/// layer, 200 radial cells, 32 size classes, two years in steps of 0.00876 h).
+const NUMERICS_MAXIMA: &str =
+    "\n[numerics]\ncells_per_layer = 2000\nradial_cells = 200\ndt_max_h = 0.00876\n";
+
+/// The scenario with its `[numerics]` table replaced by [`NUMERICS_MAXIMA`], and its size
+/// classes and duration (where the file has them) at their maxima.
+fn at_numerics_maxima(text: &str) -> String {
+    let mut out = String::new();
+    let mut skip = false;
+    for line in text.lines() {
+        let header = line.trim_start().starts_with('[');
+        if header {
+            skip = line.trim() == "[numerics]";
+        }
+        if !skip {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push_str(NUMERICS_MAXIMA);
+    let out = set_first(&out, "classes = ", "32");
+    set_first(&out, "duration_h = ", "17520.0")
+}
 /// Simulations run per bundled scenario (the rest of its valid mutants are validated only).
 const RUNS_PER_FILE: usize = 3;
 /// Days of an in-vivo mutant that are simulated.
@@ -241,6 +275,8 @@ struct Tally {
     ok: usize,
     simulated: usize,
     validated_only: usize,
+    /// Valid scenarios refused up front by the cost estimate.
+    refused: usize,
     failures: Vec<String>,
 }
 
@@ -287,13 +323,25 @@ fn check(
             }
             Ok(s) => {
                 t.ok += 1;
+                // Every front end checks the cost before running: past the budget, a clean
+                // error naming the key, the estimate and the limit.
+                let (tp, rp) = (TransportParams::defaults(), ResponseParams::defaults());
+                if let Err(e) =
+                    exoskin_api::simulate::check_cost(&s, name, tp, rp, &Budget::DEFAULT)
+                {
+                    t.refused += 1;
+                    let m = e.to_string();
+                    if e.field().is_none() || !m.contains("more than the limit") {
+                        return Err(format!("a cost refusal without its key or limit: {m}"));
+                    }
+                    return Ok(());
+                }
                 if *runs_left == 0 {
                     t.validated_only += 1;
                     return Ok(());
                 }
                 *runs_left -= 1;
                 t.simulated += 1;
-                let (tp, rp) = (TransportParams::defaults(), ResponseParams::defaults());
                 let doc = match &s {
                     Scenario::InVivo(v) => match try_simulate_in_vivo(&shortened(v), tp, rp) {
                         Ok(sim) => {
@@ -412,7 +460,10 @@ fn mutated_input_files_give_a_result_or_a_clean_error() {
                 }
             }
         }
-        for _ in 0..MUTANTS_PER_FILE {
+        if *kind == FileKind::Scenario {
+            inputs.push(at_numerics_maxima(&original));
+        }
+        for _ in 0..mutants_per_file() {
             let mut m = mutate(&original, &mut rng);
             for _ in 0..rng.below(3) {
                 m = mutate(&m, &mut rng);
@@ -447,7 +498,7 @@ fn mutated_input_files_give_a_result_or_a_clean_error() {
     }
     println!(
         "fuzz: {} inputs from {} files in {:.1} s (slowest input {:.2} s): {} clean errors, {} valid \
-         ({} simulated, {} validated only)",
+         ({} simulated, {} validated only, {} refused by the cost estimate)",
         t.inputs,
         sets.len(),
         started.elapsed().as_secs_f64(),
@@ -455,7 +506,12 @@ fn mutated_input_files_give_a_result_or_a_clean_error() {
         t.errors,
         t.ok,
         t.simulated,
-        t.validated_only
+        t.validated_only,
+        t.refused
+    );
+    assert!(
+        t.refused > 0,
+        "no scenario at the numerics maxima was refused"
     );
     assert!(t.inputs >= 3000, "only {} inputs", t.inputs);
     assert!(

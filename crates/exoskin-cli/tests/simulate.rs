@@ -254,3 +254,64 @@ fn the_executable_is_linked_at_a_fixed_address_unless_asked_otherwise() {
     let pie = option_env!("EXOSKIN_PIE") == Some("1");
     assert_eq!(e_type, if pie { 3 } else { 2 }, "ELF type {e_type}");
 }
+
+/// The scenario of a reported attack: the microneedling file with every grid setting at its
+/// validated maximum (it asked for 43 GB and the process aborted with exit 134).
+fn numerics_maxima(dir: &std::path::Path) -> PathBuf {
+    let text = std::fs::read_to_string(scenario("in_vivo_microneedling.toml"))
+        .unwrap()
+        .replace("duration_h = 48.0", "duration_h = 17520.0")
+        .replace("classes = 6", "classes = 32");
+    let path = dir.join("maxima.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "{text}\n[numerics]\ncells_per_layer = 2000\nradial_cells = 200\ndt_max_h = 0.00876\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_run_past_the_budget_exits_2_at_once_naming_the_key_the_estimate_and_the_limit() {
+    let dir = tmp("maxima");
+    let path = numerics_maxima(&dir);
+    let t0 = std::time::Instant::now();
+    let out = exe()
+        .args(["simulate", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let took = t0.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    assert!(err.contains("`numerics.cells_per_layer`"), "{err}");
+    assert!(
+        err.contains("GiB of memory") && err.contains("limit of 2.0 GiB"),
+        "{err}"
+    );
+    // A raised memory limit moves the refusal to the time the run would take.
+    let out = exe()
+        .args([
+            "simulate",
+            path.to_str().unwrap(),
+            "--max-memory-mib",
+            "1e9",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("of computing, more than the limit of 10 min"),
+        "{err}"
+    );
+    // Nonsense limits are bad input.
+    let out = exe()
+        .args(["simulate", "--max-seconds=0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--max-seconds 0"));
+}

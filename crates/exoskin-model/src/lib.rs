@@ -14,6 +14,7 @@ pub mod params;
 pub mod prior;
 pub mod scenario;
 pub mod size;
+pub mod stop;
 
 pub use error::{ModelError, Place, ScenarioError, SourceLocation};
 pub use params::{Param, SiteData, TransportParams};
@@ -24,6 +25,7 @@ pub use scenario::{
     Scenario, Skin, Storage, Uncertainty,
 };
 pub use size::{SizeClass, SizeDistribution};
+pub use stop::{Stop, Stopped};
 
 /// Smallest and largest vesicle diameters the transport model supports, nm. Below 20 nm the
 /// continuum Stokes-Einstein picture for a vesicle with a bilayer shell breaks down; above

@@ -39,6 +39,7 @@ fn raise(py: Python<'_>, field: Option<String>, message: String) -> PyErr {
 fn api_err(py: Python<'_>, e: ApiError) -> PyErr {
     match e {
         ApiError::BadInput { field, message } => raise(py, field, message),
+        e @ ApiError::Stopped(_) => raise(py, None, e.to_string()),
     }
 }
 

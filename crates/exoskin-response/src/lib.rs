@@ -33,7 +33,7 @@ pub use tissue::Series;
 pub use wound::WoundCurve;
 
 use exoskin_model::scenario::InVivo;
-use exoskin_model::TransportParams;
+use exoskin_model::{Stop, TransportParams};
 use exoskin_transport::invivo::{self, Closure, InVivoResult};
 use serde::Serialize;
 use signal::effect;
@@ -335,9 +335,42 @@ pub fn try_simulate_in_vivo(
     tp: &TransportParams,
     rp: &ResponseParams,
 ) -> Result<Simulation, exoskin_transport::TransportError> {
+    try_simulate_in_vivo_until(v, tp, rp, &Stop::never())
+}
+
+/// Most transport passes [`try_simulate_in_vivo`] makes: one, or four where the channel
+/// closure comes from the wound model and is iterated to a fixed point (see there).
+pub fn transport_passes(v: &InVivo, tp: &TransportParams, rp: &ResponseParams) -> u64 {
+    if microneedle_channel(v, tp).is_none() && wound_for(v, None, rp).is_some() {
+        1 + WOUND_ITERATIONS as u64
+    } else {
+        1
+    }
+}
+
+/// The cost of [`try_simulate_in_vivo`]: the transport's, times its passes.
+pub fn cost(v: &InVivo, tp: &TransportParams, rp: &ResponseParams) -> exoskin_transport::Cost {
+    let mut c = exoskin_transport::cost::in_vivo(v, tp);
+    c.scale_passes(transport_passes(v, tp, rp));
+    c
+}
+
+/// Re-runs of the transport after the first, to bring the wound's closure time and the
+/// transport it drives to agreement within [`WOUND_TOLERANCE`].
+const WOUND_ITERATIONS: usize = 3;
+/// Relative change of the closure time below which the fixed point has converged.
+const WOUND_TOLERANCE: f64 = 0.01;
+
+/// [`try_simulate_in_vivo`], stopping with `TransportError::Stopped` once `stop` says so.
+pub fn try_simulate_in_vivo_until(
+    v: &InVivo,
+    tp: &TransportParams,
+    rp: &ResponseParams,
+    stop: &Stop,
+) -> Result<Simulation, exoskin_transport::TransportError> {
     if let Some(ch) = microneedle_channel(v, tp) {
         // The channel clock is physical: one transport pass, then the wound from its signal.
-        let transport = invivo::simulate(v, tp, Some(&closure_of(&ch)))?;
+        let transport = invivo::simulate_until(v, tp, Some(&closure_of(&ch)), stop)?;
         let wound = wound_for(v, Some(&transport), rp);
         let outcomes = respond(v, &transport, wound.as_ref(), Some(&ch), 1.0, rp);
         return Ok(Simulation {
@@ -348,22 +381,24 @@ pub fn try_simulate_in_vivo(
         });
     }
     let mut wound = wound_for(v, None, rp);
-    let mut transport = invivo::simulate(v, tp, wound.as_ref().map(closure_of).as_ref())?;
+    let mut transport =
+        invivo::simulate_until(v, tp, wound.as_ref().map(closure_of).as_ref(), stop)?;
     if wound.is_some() {
-        for _ in 0..3 {
+        for _ in 0..WOUND_ITERATIONS {
             let next = wound_for(v, Some(&transport), rp);
             let changed = match (
                 wound.as_ref().and_then(|w| w.closure_h),
                 next.as_ref().and_then(|w| w.closure_h),
             ) {
-                (Some(a), Some(b)) => ((a - b) / a).abs() >= 0.01,
+                (Some(a), Some(b)) => ((a - b) / a).abs() >= WOUND_TOLERANCE,
                 _ => false,
             };
             wound = next;
             if !changed {
                 break;
             }
-            transport = invivo::simulate(v, tp, wound.as_ref().map(closure_of).as_ref())?;
+            transport =
+                invivo::simulate_until(v, tp, wound.as_ref().map(closure_of).as_ref(), stop)?;
         }
     }
     let outcomes = respond(v, &transport, wound.as_ref(), wound.as_ref(), 1.0, rp);

@@ -154,6 +154,30 @@ struct RawSpec {
     analysis: Option<toml::Table>,
 }
 
+/// Most shards a sweep may have (one Slurm array task or one file each; Slurm's default
+/// `MaxArraySize` is 1001, sites raise it to tens of thousands).
+pub const MAX_SHARDS: usize = 10_000;
+
+/// Shards must be at least 1, at most one per row and at most [`MAX_SHARDS`]: a shard with
+/// no rows is work for nothing, and the count sizes every loop over shards.
+fn check_shards(shards: usize, rows: usize) -> Result<(), String> {
+    if shards == 0 {
+        return Err("must be at least 1".into());
+    }
+    if shards > rows.max(1) {
+        return Err(format!(
+            "{shards} shards for {rows} rows: use at most {} (one row per shard at the most)",
+            rows.max(1)
+        ));
+    }
+    if shards > MAX_SHARDS {
+        return Err(format!(
+            "{shards} shards is more than the maximum of {MAX_SHARDS}; group rows into fewer shards"
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawParam {
@@ -253,6 +277,7 @@ impl Spec {
                 a.check_columns(&names)
                     .map_err(|m| at("design".into(), m))?;
             }
+            check_shards(raw.shards, rows.len()).map_err(|m| at("shards".into(), m))?;
             return Ok(Spec::assemble(
                 name.to_string(),
                 Some(text.to_string()),
@@ -379,6 +404,7 @@ impl Spec {
             seed,
         )
         .map_err(|m| at("parameters".into(), m))?;
+        check_shards(raw.shards, design.len()).map_err(|m| at("shards".into(), m))?;
         Ok(Spec::assemble(
             name.to_string(),
             Some(text.to_string()),
@@ -437,6 +463,7 @@ impl Spec {
                 parameters.len()
             )));
         }
+        check_shards(shards, design.len()).map_err(|m| bad(format!("shards: {m}")))?;
         Ok(Spec::assemble(
             base_arg, None, base_name, base, None, params, outputs, shards, design, None,
         ))

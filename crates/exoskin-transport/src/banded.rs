@@ -15,6 +15,8 @@
 //! solver crate: batches of a few systems with the class index innermost are not a layout
 //! those crates offer, and the band's fill is complete anyway on these grids.
 
+use crate::error::TransportError;
+
 /// `k` symmetric banded matrices of size `n` and bandwidth `bw` (lower band stored).
 #[derive(Debug, Clone)]
 pub struct BandedBatch {
@@ -39,6 +41,22 @@ pub struct NotPositiveDefinite {
 }
 
 impl BandedBatch {
+    /// [`BandedBatch::zeros`], failing instead of aborting when the memory cannot be had.
+    pub fn try_zeros(n: usize, bw: usize, k: usize) -> Result<Self, TransportError> {
+        Ok(BandedBatch {
+            n,
+            bw,
+            k,
+            a: try_zeroed(
+                n.saturating_mul(bw + 1).saturating_mul(k),
+                "the band factors",
+            )?,
+            inv: try_zeroed(n.saturating_mul(k), "the band factors")?,
+            back: Vec::new(),
+            dot: vec![0.0; k],
+        })
+    }
+
     pub fn zeros(n: usize, bw: usize, k: usize) -> Self {
         BandedBatch {
             n,
@@ -985,4 +1003,15 @@ mod tests {
         a.add(1, 1, 0, 2.0);
         assert_eq!(a.factor(), Err(NotPositiveDefinite { system: 1, row: 1 }));
     }
+}
+
+/// A vector of `len` zeros, or [`TransportError::OutOfMemory`] when it cannot be allocated
+/// (or its size overflows), instead of an abort.
+pub fn try_zeroed(len: usize, what: &'static str) -> Result<Vec<f64>, TransportError> {
+    let bytes = len.saturating_mul(std::mem::size_of::<f64>());
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| TransportError::OutOfMemory { what, bytes })?;
+    v.resize(len, 0.0);
+    Ok(v)
 }

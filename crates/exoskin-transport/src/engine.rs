@@ -5,6 +5,7 @@ use crate::error::TransportError;
 use crate::network::{
     bandwidth_without_first, Accounts, Network, Stepper, N_SINKS, UM_ML_TO_PER_CM2,
 };
+use exoskin_model::Stop;
 use serde::Serialize;
 
 /// An amount put into a cell at a time (a product application, a finite donor).
@@ -39,6 +40,9 @@ pub struct Setup<'a> {
     pub dt_quiet_max_h: f64,
     pub quiet_after_h: f64,
     pub update: Option<Box<Update<'a>>>,
+    /// Checked before every step: a run past its deadline or cancelled stops with
+    /// [`TransportError::Stopped`].
+    pub stop: Stop,
 }
 
 /// Time series and final state of a run; amounts per cm2 of skin.
@@ -104,7 +108,9 @@ pub fn run(mut s: Setup) -> Result<Run, TransportError> {
         }
     }
     let bw = s.nets.iter().map(|x| x.bandwidth()).max().unwrap_or(0);
-    let mut m = vec![vec![0.0; n]; ncls];
+    let mut m = (0..ncls)
+        .map(|_| crate::banded::try_zeroed(n, "the state"))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut acc = vec![Accounts::default(); ncls];
     let mut internal = vec![0.0; n];
     let mut uptake_step = vec![0.0; n];
@@ -120,7 +126,7 @@ pub fn run(mut s: Setup) -> Result<Run, TransportError> {
         .max()
         .unwrap_or(0);
     let border = n > 1 && 2 * bw_rest < bw;
-    let mut stepper = Stepper::new(n, if border { bw_rest } else { bw }, ncls, border);
+    let mut stepper = Stepper::new(n, if border { bw_rest } else { bw }, ncls, border)?;
     // Without property updates and without saturable uptake (saturation then stays 0 in
     // every cell) the step matrix is a function of the step size alone: reuse its factors.
     stepper.reuse_factors(s.update.is_none() && !uptake);
@@ -130,15 +136,10 @@ pub fn run(mut s: Setup) -> Result<Run, TransportError> {
     let mut doses = s.doses.clone();
     doses.retain(|d| d.time_h <= s.duration_h);
     doses.sort_by(|a, b| a.time_h.total_cmp(&b.time_h));
-    let nout = (s.duration_h / s.output_interval_h).round().max(1.0) as usize;
-    let out_time = |k: usize| {
-        if k == nout {
-            s.duration_h
-        } else {
-            s.output_interval_h * k as f64
-        }
-    };
+    let dose_times: Vec<f64> = doses.iter().map(|d| d.time_h).collect();
+    let mut clock = Clock::new(&s, &dose_times);
     let ncomp = s.compartments.len();
+    let nout = clock.nout;
     let mut r = Run {
         times_h: Vec::with_capacity(nout + 1),
         compartments: s.compartments.clone(),
@@ -152,43 +153,28 @@ pub fn run(mut s: Setup) -> Result<Run, TransportError> {
         steps: 0,
     };
 
-    let eps = 1e-9 * s.duration_h.max(1.0);
-    let mut t = 0.0;
-    let mut next_dose = 0;
-    let mut next_out = 0;
-    let mut dt = s.dt_initial_h;
-    let mut last_dose = f64::NEG_INFINITY;
     if let Some(u) = s.update.as_mut() {
         u(0.0, &mut s.nets);
     }
     loop {
-        while next_dose < doses.len() && doses[next_dose].time_h <= t + eps {
-            let d = &doses[next_dose];
+        while let Some(k) = clock.dose_due() {
+            let d = &doses[k];
             for (mc, w) in m.iter_mut().zip(&s.weights) {
                 mc[d.cell] += d.amount * w;
             }
             applied += d.amount;
-            next_dose += 1;
-            dt = s.dt_initial_h;
-            last_dose = t;
         }
-        if next_out <= nout && out_time(next_out) <= t + eps {
-            record(&mut r, &s.nets[0], &m, &acc, applied, t);
-            next_out += 1;
+        if clock.output_due() {
+            record(&mut r, &s.nets[0], &m, &acc, applied, clock.t);
         }
-        if t >= s.duration_h - eps {
+        let Some((h, target)) = clock.next_step() else {
             break;
-        }
-        let mut target = out_time(next_out.min(nout));
-        if next_dose < doses.len() {
-            target = target.min(doses[next_dose].time_h);
-        }
-        let h = dt.min(target - t).max(eps * 0.5);
-        let h = if target - t - h < 1e-3 * h {
-            target - t
-        } else {
-            h
         };
+        s.stop.check().map_err(|why| TransportError::Stopped {
+            why,
+            time_h: clock.t,
+        })?;
+        let t = clock.t;
         if let Some(u) = s.update.as_mut() {
             u(t + h, &mut s.nets);
         }
@@ -217,18 +203,8 @@ pub fn run(mut s: Setup) -> Result<Run, TransportError> {
                 internal[i] = internal[i] * keep + uptake_step[i];
             }
         }
-        t = if (target - (t + h)).abs() <= eps {
-            target
-        } else {
-            t + h
-        };
+        clock.advance(h, target);
         r.steps += 1;
-        let cap = if t - last_dose > s.quiet_after_h {
-            s.dt_quiet_max_h
-        } else {
-            s.dt_max_h
-        };
-        dt = (dt * 1.3).min(cap);
     }
     let net = &s.nets[0];
     r.final_concentration_per_ml = (0..n)
@@ -242,6 +218,164 @@ pub fn run(mut s: Setup) -> Result<Run, TransportError> {
         })
         .collect();
     Ok(r)
+}
+
+/// The time grid of a run: when doses fall due, when outputs are recorded and how long each
+/// step is. Steps restart at `dt_initial_h` after each dose and grow by 1.3x per step up to
+/// `dt_max_h` (`dt_quiet_max_h` once the last dose is more than `quiet_after_h` old), and are
+/// cut to land on every output time and dose. The growth is a fixed schedule, not an error
+/// estimate: the implicit step is unconditionally stable, and the step sizes are chosen by
+/// the grid-convergence tests. The grid depends on the setup's times alone, never on the
+/// state, so a run's step count is known before it starts ([`count_steps`]).
+pub(crate) struct Clock<'d> {
+    dose_times: &'d [f64],
+    duration_h: f64,
+    output_interval_h: f64,
+    dt_initial_h: f64,
+    dt_max_h: f64,
+    dt_quiet_max_h: f64,
+    quiet_after_h: f64,
+    /// Number of output intervals (outputs at 0, interval, ..., duration).
+    nout: usize,
+    eps: f64,
+    /// Current time, h.
+    t: f64,
+    next_dose: usize,
+    next_out: usize,
+    dt: f64,
+    last_dose: f64,
+}
+
+impl<'d> Clock<'d> {
+    /// The clock of `s`, with its doses' times sorted and limited to the duration.
+    fn new(s: &Setup, dose_times: &'d [f64]) -> Clock<'d> {
+        Clock::of(
+            dose_times,
+            [
+                s.duration_h,
+                s.output_interval_h,
+                s.dt_initial_h,
+                s.dt_max_h,
+                s.dt_quiet_max_h,
+                s.quiet_after_h,
+            ],
+        )
+    }
+
+    /// `times` = duration, output interval, initial, largest and quiet-phase steps and the
+    /// quiet-phase delay, h.
+    fn of(dose_times: &'d [f64], times: [f64; 6]) -> Clock<'d> {
+        let [duration_h, output_interval_h, dt_initial_h, dt_max_h, dt_quiet_max_h, quiet_after_h] =
+            times;
+        Clock {
+            dose_times,
+            duration_h,
+            output_interval_h,
+            dt_initial_h,
+            dt_max_h,
+            dt_quiet_max_h,
+            quiet_after_h,
+            nout: (duration_h / output_interval_h).round().max(1.0) as usize,
+            eps: 1e-9 * duration_h.max(1.0),
+            t: 0.0,
+            next_dose: 0,
+            next_out: 0,
+            dt: dt_initial_h,
+            last_dose: f64::NEG_INFINITY,
+        }
+    }
+
+    fn out_time(&self, k: usize) -> f64 {
+        if k == self.nout {
+            self.duration_h
+        } else {
+            self.output_interval_h * k as f64
+        }
+    }
+
+    /// The index of a dose due now (then the next one), restarting the step size.
+    fn dose_due(&mut self) -> Option<usize> {
+        let k = self.next_dose;
+        if k < self.dose_times.len() && self.dose_times[k] <= self.t + self.eps {
+            self.next_dose += 1;
+            self.dt = self.dt_initial_h;
+            self.last_dose = self.t;
+            Some(k)
+        } else {
+            None
+        }
+    }
+
+    /// Whether an output is due now (at most once per time).
+    fn output_due(&mut self) -> bool {
+        if self.next_out <= self.nout && self.out_time(self.next_out) <= self.t + self.eps {
+            self.next_out += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The next step's length and the time it aims at (an output or a dose), or `None` at
+    /// the end of the run.
+    fn next_step(&self) -> Option<(f64, f64)> {
+        let t = self.t;
+        if t >= self.duration_h - self.eps {
+            return None;
+        }
+        let mut target = self.out_time(self.next_out.min(self.nout));
+        if self.next_dose < self.dose_times.len() {
+            target = target.min(self.dose_times[self.next_dose]);
+        }
+        let h = self.dt.min(target - t).max(self.eps * 0.5);
+        let h = if target - t - h < 1e-3 * h {
+            target - t
+        } else {
+            h
+        };
+        Some((h, target))
+    }
+
+    /// Move past a step of length `h` towards `target`.
+    fn advance(&mut self, h: f64, target: f64) {
+        let t = self.t;
+        self.t = if (target - (t + h)).abs() <= self.eps {
+            target
+        } else {
+            t + h
+        };
+        let cap = if self.t - self.last_dose > self.quiet_after_h {
+            self.dt_quiet_max_h
+        } else {
+            self.dt_max_h
+        };
+        self.dt = (self.dt * 1.3).min(cap);
+    }
+}
+
+/// The number of steps a run with these doses and times takes (see [`Clock`]), counting no
+/// further than `limit`. Cheap: no state, no solve.
+pub(crate) fn count_steps(dose_times: &[f64], times: [f64; 6], limit: u64) -> u64 {
+    let mut d: Vec<f64> = dose_times
+        .iter()
+        .copied()
+        .filter(|&t| t <= times[0])
+        .collect();
+    d.sort_by(f64::total_cmp);
+    let mut clock = Clock::of(&d, times);
+    let mut steps = 0;
+    loop {
+        while clock.dose_due().is_some() {}
+        clock.output_due();
+        let Some((h, target)) = clock.next_step() else {
+            return steps;
+        };
+        clock.advance(h, target);
+        steps += 1;
+        if steps >= limit {
+            return steps;
+        }
+    }
 }
 
 fn record(r: &mut Run, net: &Network, m: &[Vec<f64>], acc: &[Accounts], applied: f64, t: f64) {

@@ -39,4 +39,17 @@ pub enum TransportError {
         cell: usize,
         time_h: f64,
     },
+    /// The run passed its deadline or was cancelled (a server's time limit, a user's cancel).
+    #[error("the simulation stopped at {time_h} h of simulated time: {why}")]
+    Stopped {
+        why: exoskin_model::Stopped,
+        time_h: f64,
+    },
+    /// The solver's work space could not be allocated. Runs are estimated before they start
+    /// ([`crate::cost`]), so this means memory ran short for a run within its budget.
+    #[error(
+        "could not allocate {bytes} bytes for {what}: the machine has too little free memory \
+         for this grid; use fewer cells or size classes"
+    )]
+    OutOfMemory { what: &'static str, bytes: usize },
 }

@@ -6,6 +6,7 @@ use crate::network::{faces, Edge, Link, Network, Segment, N_SINKS};
 use crate::physics::tissue_properties;
 use exoskin_model::params::TransportParams;
 use exoskin_model::scenario::{FranzCell, LayerTransport};
+use exoskin_model::Stop;
 use serde::Serialize;
 
 /// Results of a Franz-cell run.
@@ -62,15 +63,9 @@ fn layer_props(f: &FranzCell, d_nm: f64, p: &TransportParams) -> (Vec<f64>, Vec<
         .unzip()
 }
 
-/// Simulate a Franz cell.
-pub fn simulate(f: &FranzCell, p: &TransportParams) -> Result<FranzResult, TransportError> {
-    crate::check_params(p)?;
-    if f.layers.is_empty() || f.numerics.cells_per_layer == 0 {
-        return Err(TransportError::Empty {
-            what: "a Franz cell without membrane layers or cells",
-        });
-    }
-    let classes: Vec<(f64, f64)> = match &f.size {
+/// Diameter (nm) and number fraction of each size class (one 100 nm class without a size).
+pub(crate) fn size_classes(f: &FranzCell) -> Vec<(f64, f64)> {
+    match &f.size {
         Some(s) => s
             .classes(
                 f.size_classes,
@@ -81,7 +76,43 @@ pub fn simulate(f: &FranzCell, p: &TransportParams) -> Result<FranzResult, Trans
             .map(|c| (c.diameter_nm, c.fraction))
             .collect(),
         None => vec![(100.0, 1.0)],
-    };
+    }
+}
+
+/// The largest time step, h. Time accuracy: steps no longer than 2 % of the slowest layer's
+/// diffusion time h^2/D (which sets the lag), and at most a million steps over the run.
+pub(crate) fn largest_step_h(f: &FranzCell, classes: &[(f64, f64)], p: &TransportParams) -> f64 {
+    let mut dt_char: f64 = 0.0;
+    for &(d_nm, _) in classes {
+        let (_, ds) = layer_props(f, d_nm, p);
+        for (l, layer) in f.layers.iter().enumerate() {
+            dt_char = dt_char.max(layer.thickness_um.powi(2) / (ds[l] * 3600.0));
+        }
+    }
+    f.numerics
+        .dt_max_h
+        .min(0.02 * dt_char)
+        .max(f.experiment.duration_h * 1e-6)
+}
+
+/// Simulate a Franz cell.
+pub fn simulate(f: &FranzCell, p: &TransportParams) -> Result<FranzResult, TransportError> {
+    simulate_until(f, p, &Stop::never())
+}
+
+/// [`simulate`], stopping with [`TransportError::Stopped`] once `stop` says so.
+pub fn simulate_until(
+    f: &FranzCell,
+    p: &TransportParams,
+    stop: &Stop,
+) -> Result<FranzResult, TransportError> {
+    crate::check_params(p)?;
+    if f.layers.is_empty() || f.numerics.cells_per_layer == 0 {
+        return Err(TransportError::Empty {
+            what: "a Franz cell without membrane layers or cells",
+        });
+    }
+    let classes = size_classes(f);
     let segs: Vec<Segment> = f
         .layers
         .iter()
@@ -107,7 +138,6 @@ pub fn simulate(f: &FranzCell, p: &TransportParams) -> Result<FranzResult, Trans
     let mut nets = Vec::new();
     let mut props = Vec::new();
     let mut resistance_sum = 0.0; // weighted flux numerator for the theory
-    let mut dt_char: f64 = 0.0;
     for &(d_nm, w) in &classes {
         let (ks, ds) = layer_props(f, d_nm, p);
         let mut net = Network::default();
@@ -160,9 +190,6 @@ pub fn simulate(f: &FranzCell, p: &TransportParams) -> Result<FranzResult, Trans
             .map(|(l, layer)| layer.thickness_um / (ks[l] * ds[l] * 3600.0))
             .sum();
         resistance_sum += w / r;
-        for (l, layer) in f.layers.iter().enumerate() {
-            dt_char = dt_char.max(layer.thickness_um.powi(2) / (ds[l] * 3600.0));
-        }
         props.push(ClassProps {
             diameter_nm: d_nm,
             fraction: w,
@@ -181,13 +208,7 @@ pub fn simulate(f: &FranzCell, p: &TransportParams) -> Result<FranzResult, Trans
         vec![]
     };
     let n = nets[0].len();
-    // Time accuracy: steps no longer than 2 % of the slowest layer's diffusion time h^2/D
-    // (which sets the lag), and at most a million steps over the run.
-    let dt_max = f
-        .numerics
-        .dt_max_h
-        .min(0.02 * dt_char)
-        .max(f.experiment.duration_h * 1e-6);
+    let dt_max = largest_step_h(f, &classes, p);
     let run = engine::run(Setup {
         nets,
         weights: classes.iter().map(|c| c.1).collect(),
@@ -202,6 +223,7 @@ pub fn simulate(f: &FranzCell, p: &TransportParams) -> Result<FranzResult, Trans
         dt_quiet_max_h: dt_max,
         quiet_after_h: f64::INFINITY,
         update: None,
+        stop: stop.clone(),
     })?;
     let fit = if f.donor.infinite {
         linear_fit(&run.times_h, &run.drained_per_cm2)

@@ -24,6 +24,7 @@ use crate::physics::{
 };
 use exoskin_model::params::TransportParams;
 use exoskin_model::scenario::{Formulation, InVivo, Procedure, Tissue};
+use exoskin_model::Stop;
 use serde::Serialize;
 use std::f64::consts::{LN_2, PI};
 
@@ -208,12 +209,25 @@ impl Closure {
     }
 }
 
+/// Hours after the last application from which steps may grow to `dt_quiet_max_h`.
+pub(crate) const QUIET_AFTER_H: f64 = 6.0;
+
 /// Simulate an in-vivo scenario. `closure` replaces the first-order channel closure of the
 /// data file by a curve (the wound-healing module supplies it).
 pub fn simulate(
     v: &InVivo,
     p: &TransportParams,
     closure: Option<&Closure>,
+) -> Result<InVivoResult, TransportError> {
+    simulate_until(v, p, closure, &Stop::never())
+}
+
+/// [`simulate`], stopping with [`TransportError::Stopped`] once `stop` says so.
+pub fn simulate_until(
+    v: &InVivo,
+    p: &TransportParams,
+    closure: Option<&Closure>,
+    stop: &Stop,
 ) -> Result<InVivoResult, TransportError> {
     crate::check_params(p)?;
     if v.numerics.cells_per_layer == 0 || v.numerics.radial_cells == 0 {
@@ -248,30 +262,11 @@ pub fn simulate(
             amount,
         })
         .collect();
-    let skin = &v.skin;
-    let cpl = v.numerics.cells_per_layer;
 
     let (nets, capacity, update, geometry, channel, depth, radius): Built<'_> =
         match channels(&v.procedure, p) {
             Some((r_ch, depth_ch, density, t_half)) => {
-                let total = skin.sc_thickness_um + skin.ve_thickness_um + skin.dermis_thickness_um;
-                let depth_ch = depth_ch.min(total * 0.9);
-                // At (near) full coverage the channels touch: the unit cell keeps a rim of
-                // intact skin of at least 5 % of the channel radius so the geometry stays
-                // non-degenerate (full-field ablation then opens 91 % of the surface).
-                let rr = (1e4 / (PI * density).sqrt()).max(1.05 * r_ch);
-                let geo = Axisym::new(
-                    skin.sc_thickness_um,
-                    skin.ve_thickness_um,
-                    skin.dermis_thickness_um,
-                    r_ch,
-                    depth_ch,
-                    rr,
-                    cpl,
-                    v.numerics.radial_cells,
-                    skin,
-                    p,
-                );
+                let (geo, depth_ch, rr) = unit_cell(v, p, r_ch, depth_ch, density);
                 let props: Vec<ClassTissue> =
                     classes.iter().map(|c| ClassTissue::new(c.0, p)).collect();
                 let nets: Vec<Network> = props
@@ -328,20 +323,7 @@ pub fn simulate(
                 )
             }
             None => {
-                let sc = match v.procedure {
-                    Procedure::ChemicalPeel {
-                        sc_removed_fraction,
-                    } => skin.sc_thickness_um * (1.0 - sc_removed_fraction),
-                    _ => skin.sc_thickness_um,
-                };
-                let geo = Layered::new(
-                    sc,
-                    skin.ve_thickness_um,
-                    skin.dermis_thickness_um,
-                    skin,
-                    cpl,
-                    p,
-                );
+                let geo = layered(v, p);
                 let nets: Vec<Network> = classes
                     .iter()
                     .map(|c| geo.build(&ClassTissue::new(c.0, p), p))
@@ -372,8 +354,9 @@ pub fn simulate(
         dt_initial_h: v.numerics.dt_initial_h,
         dt_max_h: v.numerics.dt_max_h,
         dt_quiet_max_h: v.numerics.dt_quiet_max_h,
-        quiet_after_h: 6.0,
+        quiet_after_h: QUIET_AFTER_H,
         update: Some(update),
+        stop: stop.clone(),
     })?;
     let last = run.times_h.len() - 1;
     let applied = run.applied_per_cm2[last];
@@ -392,6 +375,80 @@ pub fn simulate(
         cell_depth_um: depth,
         cell_radius_um: radius,
     })
+}
+
+/// The axisymmetric unit cell around one channel of radius `r_ch` and depth `depth_ch` (um)
+/// at `density` channels per cm2, with the depth (at most 90 % of the skin) and the unit
+/// cell's radius it uses.
+fn unit_cell(
+    v: &InVivo,
+    p: &TransportParams,
+    r_ch: f64,
+    depth_ch: f64,
+    density: f64,
+) -> (Axisym, f64, f64) {
+    let skin = &v.skin;
+    let total = skin.sc_thickness_um + skin.ve_thickness_um + skin.dermis_thickness_um;
+    let depth_ch = depth_ch.min(total * 0.9);
+    // At (near) full coverage the channels touch: the unit cell keeps a rim of intact skin
+    // of at least 5 % of the channel radius so the geometry stays non-degenerate (full-field
+    // ablation then opens 91 % of the surface).
+    let rr = (1e4 / (PI * density).sqrt()).max(1.05 * r_ch);
+    let geo = Axisym::new(
+        skin.sc_thickness_um,
+        skin.ve_thickness_um,
+        skin.dermis_thickness_um,
+        r_ch,
+        depth_ch,
+        rr,
+        v.numerics.cells_per_layer,
+        v.numerics.radial_cells,
+        skin,
+        p,
+    );
+    (geo, depth_ch, rr)
+}
+
+/// The layered slab of a scenario without channels (a peel thins the stratum corneum).
+fn layered(v: &InVivo, p: &TransportParams) -> Layered {
+    let skin = &v.skin;
+    let sc = match v.procedure {
+        Procedure::ChemicalPeel {
+            sc_removed_fraction,
+        } => skin.sc_thickness_um * (1.0 - sc_removed_fraction),
+        _ => skin.sc_thickness_um,
+    };
+    Layered::new(
+        sc,
+        skin.ve_thickness_um,
+        skin.dermis_thickness_um,
+        skin,
+        v.numerics.cells_per_layer,
+        p,
+    )
+}
+
+/// Cells and band half-width of the grid [`simulate`] builds for `v`, without building it
+/// (for the cost estimate, [`crate::cost`]). The band is the one the engine factors: by
+/// rows, a cell's radial rings plus its follicle cell (`nr + 1`); by columns, the depth
+/// rows (`nz`), the film then solved as a border; the layered slab interleaves tissue and
+/// follicle cells (2).
+pub(crate) fn grid_shape(v: &InVivo, p: &TransportParams) -> (usize, usize) {
+    match channels(&v.procedure, p) {
+        Some((r_ch, depth_ch, density, _)) => {
+            let (geo, _, _) = unit_cell(v, p, r_ch, depth_ch, density);
+            let bw = if geo.by_columns {
+                geo.zcomp.len()
+            } else {
+                geo.nr() + 1
+            };
+            (geo.n_cells, bw)
+        }
+        None => {
+            let geo = layered(v, p);
+            (1 + geo.comp.len() + geo.n_fol, 2)
+        }
+    }
 }
 
 /// What a geometry hands the engine: networks, uptake capacity, the time-dependent update,

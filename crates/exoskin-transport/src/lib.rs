@@ -4,9 +4,10 @@
 //!
 //! Layout: [`physics`] (mobility and hindrance), [`network`] (cells, conductances and the
 //! conservative implicit step), [`banded`] (the SPD banded solver), [`engine`] (time loop,
-//! doses, outputs), and one module per experiment kind ([`franz`], [`invivo`]).
+//! doses, outputs), [`cost`] (what a run will take, known before it starts), and one module per experiment kind ([`franz`], [`invivo`]).
 
 pub mod banded;
+pub mod cost;
 pub mod engine;
 pub mod error;
 pub mod franz;
@@ -14,12 +15,13 @@ pub mod invivo;
 pub mod network;
 pub mod physics;
 
+pub use cost::{Budget, Cost, TooCostly};
 pub use engine::Run;
 pub use error::TransportError;
 pub use franz::FranzResult;
 pub use invivo::InVivoResult;
 
-use exoskin_model::{Scenario, TransportParams};
+use exoskin_model::{Scenario, Stop, TransportParams};
 
 /// The transport result of any scenario kind.
 #[derive(Debug, Clone)]
@@ -40,9 +42,18 @@ impl Transport {
 /// Simulate the transport part of a scenario with the given parameters; `Ok(None)` for kinds
 /// without transport (cell culture).
 pub fn simulate(s: &Scenario, p: &TransportParams) -> Result<Option<Transport>, TransportError> {
+    simulate_until(s, p, &Stop::never())
+}
+
+/// [`simulate`], stopping with [`TransportError::Stopped`] once `stop` says so.
+pub fn simulate_until(
+    s: &Scenario,
+    p: &TransportParams,
+    stop: &Stop,
+) -> Result<Option<Transport>, TransportError> {
     Ok(match s {
-        Scenario::FranzCell(f) => Some(Transport::Franz(franz::simulate(f, p)?)),
-        Scenario::InVivo(v) => Some(Transport::InVivo(invivo::simulate(v, p, None)?)),
+        Scenario::FranzCell(f) => Some(Transport::Franz(franz::simulate_until(f, p, stop)?)),
+        Scenario::InVivo(v) => Some(Transport::InVivo(invivo::simulate_until(v, p, None, stop)?)),
         Scenario::CellCulture(_) => None,
     })
 }

@@ -14,7 +14,7 @@
 //! keeps concentrations non-negative. Amounts are in `particles/mL * um`; multiply by
 //! [`UM_ML_TO_PER_CM2`] for particles per cm2 of skin.
 
-use crate::banded::BandedBatch;
+use crate::banded::{try_zeroed, BandedBatch};
 use crate::error::TransportError;
 
 /// `particles/mL * um` to particles per cm2: 1 um of depth over 1 cm2 is 1e-4 mL.
@@ -260,24 +260,25 @@ impl Stepper {
     /// Work space for `k` systems of `n` cells and bandwidth `bw`; with `border`, cell 0 is
     /// solved as a border of the band (see [`bandwidth_without_first`]) and `bw` is the
     /// band's width without it.
-    pub fn new(n: usize, bw: usize, k: usize, border: bool) -> Self {
+    /// Fails with [`TransportError::OutOfMemory`] when the work space cannot be allocated.
+    pub fn new(n: usize, bw: usize, k: usize, border: bool) -> Result<Self, TransportError> {
         let nb = if border { n - 1 } else { n };
         let extra = if border { nb * k } else { 0 };
-        Stepper {
+        Ok(Stepper {
             lu: Factored {
-                band: BandedBatch::zeros(nb, bw, k),
-                col: vec![0.0; extra],
-                inv_col: vec![0.0; extra],
+                band: BandedBatch::try_zeros(nb, bw, k)?,
+                col: try_zeroed(extra, "the border column")?,
+                inv_col: try_zeroed(extra, "the border column")?,
                 schur: vec![0.0; if border { k } else { 0 }],
             },
             k,
-            diag: vec![0.0; n * k],
-            u: vec![0.0; n * k],
+            diag: try_zeroed(n.saturating_mul(k), "the step matrix")?,
+            u: try_zeroed(n.saturating_mul(k), "the step matrix")?,
             reuse: false,
             plan: None,
             factors: Vec::new(),
             evict: 0,
-        }
+        })
     }
 
     /// Declare that the networks and the uptake saturations given to every later
@@ -578,7 +579,7 @@ mod tests {
         assert_eq!(bandwidth_without_first(&nets[0]), rows);
         let run = |border: bool| {
             let bw = if border { rows } else { nets[0].bandwidth() };
-            let mut st = Stepper::new(n, bw, classes, border);
+            let mut st = Stepper::new(n, bw, classes, border).unwrap();
             let mut m: Vec<Vec<f64>> = (0..classes)
                 .map(|_| {
                     let mut v = vec![0.0; n];
@@ -626,7 +627,7 @@ mod tests {
             g: 2.0,
             tracked: true,
         });
-        let mut st = Stepper::new(2, 1, 1, false);
+        let mut st = Stepper::new(2, 1, 1, false).unwrap();
         let mut mm = vec![vec![10.0, 0.0]];
         let mut accs = vec![Accounts::default()];
         let sat = vec![1.0; 2];
@@ -705,8 +706,8 @@ mod tests {
             let nets = chain(classes);
             let n = nets[0].len();
             let sat: Vec<f64> = (0..n).map(|i| 0.25 + 0.02 * i as f64).collect();
-            let mut fresh = Stepper::new(n, 1, classes, false);
-            let mut kept = Stepper::new(n, 1, classes, false);
+            let mut fresh = Stepper::new(n, 1, classes, false).unwrap();
+            let mut kept = Stepper::new(n, 1, classes, false).unwrap();
             kept.reuse_factors(true);
             let (mut m1, mut m2) = (vec![vec![0.0; n]; classes], vec![vec![0.0; n]; classes]);
             let mut a1 = vec![Accounts::default(); classes];
@@ -743,8 +744,8 @@ mod tests {
         let nets = chain(1);
         let n = nets[0].len();
         let sat = vec![0.0; n];
-        let mut fresh = Stepper::new(n, 1, 1, false);
-        let mut kept = Stepper::new(n, 1, 1, false);
+        let mut fresh = Stepper::new(n, 1, 1, false).unwrap();
+        let mut kept = Stepper::new(n, 1, 1, false).unwrap();
         kept.reuse_factors(true);
         let (mut m1, mut m2) = (vec![vec![0.0; n]], vec![vec![0.0; n]]);
         let (mut a1, mut a2) = (vec![Accounts::default()], vec![Accounts::default()]);
@@ -768,7 +769,7 @@ mod tests {
         // A zero capacity with no links: the matrix is singular.
         let mut net = Network::default();
         net.push_cell(0.0, 1.0, 0, [0.0; N_SINKS]);
-        let mut st = Stepper::new(1, 0, 1, false);
+        let mut st = Stepper::new(1, 0, 1, false).unwrap();
         let r = st.step(
             std::slice::from_ref(&net),
             &mut [vec![1.0]],
@@ -808,7 +809,7 @@ mod tests {
     fn a_single_sink_decays_as_backward_euler_and_books_the_loss() {
         let mut net = Network::default();
         net.push_cell(2.0, 1.0, 0, [0.0, 0.0, 0.1, 0.0, 0.0]);
-        let mut st = Stepper::new(1, 0, 1, false);
+        let mut st = Stepper::new(1, 0, 1, false).unwrap();
         let mut m = vec![vec![1.0]];
         let mut acc = vec![Accounts::default()];
         let mut up = vec![0.0];

@@ -108,7 +108,7 @@ fn reaction_slab_error(cells: usize) -> f64 {
         g: 2.0 * d / h,
         value: 0.0,
     });
-    let mut st = Stepper::new(cells, 1, 1, false);
+    let mut st = Stepper::new(cells, 1, 1, false).unwrap();
     let mut m = vec![vec![0.0; cells]];
     let mut acc = vec![Default::default()];
     let mut up = vec![0.0; cells];

@@ -59,6 +59,10 @@ impl From<ApiError> for ErrorBody {
     fn from(e: ApiError) -> ErrorBody {
         match e {
             ApiError::BadInput { field, message } => ErrorBody { field, message },
+            e @ ApiError::Stopped(_) => ErrorBody {
+                field: None,
+                message: e.to_string(),
+            },
         }
     }
 }

@@ -84,6 +84,7 @@ fn bad_scenarios_get_422_with_the_field_and_the_cli_message() {
         let cli = match exoskin_api::simulate::parse(&text, "<request body>") {
             Err(exoskin_api::ApiError::BadInput { field, message }) => (field, message),
             Ok(_) => panic!("age 450 was accepted"),
+            Err(e) => panic!("not a bad-input error: {e}"),
         };
         assert_eq!(e["message"], cli.1);
         assert_eq!(e["field"].as_str().map(str::to_string), cli.0);
