@@ -260,21 +260,33 @@ pub fn direct_outcome(v: Result<JobView, Busy>) -> Result<Value, RunError> {
     }
 }
 
-/// Run a scenario through the queue for `client`: the run's JSON document.
+/// Run a scenario through the queue for `client`: the run's JSON document. A run whose
+/// estimated cost is past what a request may take (`direct_budget`) is refused before it
+/// starts, naming the key to change; one that starts checks the request's stop (its time
+/// limit, and whether the request went away) at every transport step.
 pub async fn run_scenario(
     web: &Arc<Web>,
     client: Option<IpAddr>,
     text: String,
     name: String,
 ) -> Result<Value, RunError> {
+    let budget = web.cfg.direct_budget;
     let v = web
         .jobs
         .run(
             "simulate",
             client,
-            Box::new(move |_p| {
+            Box::new(move |p| {
                 let s = exoskin_api::simulate::parse(&text, &name)?;
-                Ok(exoskin_api::simulate::run(s, &name)?.json())
+                let run = exoskin_api::simulate::run_limited(
+                    s,
+                    &name,
+                    exoskin_model::TransportParams::defaults(),
+                    exoskin_response::ResponseParams::defaults(),
+                    &budget,
+                    p.stop(),
+                )?;
+                Ok(run.json())
             }),
         )
         .await;

@@ -12,13 +12,16 @@
 //!   whose request goes away (the client hung up, or the server's request timeout fired)
 //!   is cancelled.
 //!
-//! Stopping is checked inside the work: the job's progress callbacks check the cancel flag
-//! and the deadline; a stopped job unwinds out of the model code from there with
-//! [`std::panic::resume_unwind`] (which runs no panic hook and prints nothing) and the
-//! worker catches it. A job's slot is freed only when its work has ended, so a stopped job
-//! frees its slot as soon as its work sees the stop.
+//! Stopping is checked inside the work through the job's [`Stop`] (its cancel flag and its
+//! deadline): the transport solvers take it and check it at every step (returning
+//! [`ApiError::Stopped`]), and the job's progress callbacks check it too, so analyses that
+//! only report progress stop as well: a stopped job unwinds out of the model code from
+//! there with [`std::panic::resume_unwind`] (which runs no panic hook and prints nothing)
+//! and the worker catches it. A job's slot is freed only when its work has ended, so a
+//! stopped job frees its slot as soon as its work sees the stop.
 
 use exoskin_api::ApiError;
+use exoskin_model::{Stop, Stopped};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
@@ -26,7 +29,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
 
 /// Where a job is.
@@ -59,6 +62,8 @@ impl From<ApiError> for ErrorBody {
     fn from(e: ApiError) -> ErrorBody {
         match e {
             ApiError::BadInput { field, message } => ErrorBody { field, message },
+            // The queue reports its own stops (with the limit and how to stay under it);
+            // this is for a stop met elsewhere.
             e @ ApiError::Stopped(_) => ErrorBody {
                 field: None,
                 message: e.to_string(),
@@ -123,44 +128,30 @@ impl Job {
     }
 }
 
-/// Why a job's work was stopped before it ended (also the unwinding payload).
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Halt {
-    Cancelled,
-    Deadline { limit_s: f64 },
-}
-
-/// What a running job reports through; every report checks the cancel flag and the
-/// job's deadline.
+/// What a running job reports through; every report checks the job's [`Stop`] (its cancel
+/// flag and deadline).
 pub struct Progress {
     job: Arc<Job>,
-    deadline: Instant,
-    limit: Duration,
+    stop: Stop,
 }
 
 impl Progress {
-    fn halted(&self) -> Result<(), Halt> {
-        if self.job.cancel.load(Ordering::SeqCst) {
-            Err(Halt::Cancelled)
-        } else if Instant::now() >= self.deadline {
-            Err(Halt::Deadline {
-                limit_s: self.limit.as_secs_f64(),
-            })
-        } else {
-            Ok(())
-        }
+    /// The job's stop: its cancel flag and its deadline, for work that checks it itself
+    /// (the transport solvers).
+    pub fn stop(&self) -> &Stop {
+        &self.stop
     }
     /// Stop the work here (unwinding out of it) when the job was cancelled or has run
     /// past its time limit.
     pub fn check(&self) {
-        if let Err(h) = self.halted() {
-            std::panic::resume_unwind(Box::new(h));
+        if let Err(why) = self.stop.check() {
+            std::panic::resume_unwind(Box::new(why));
         }
     }
     /// Whether the job was cancelled or has run past its time limit (for work that stops
     /// by itself, then calls [`Progress::check`]).
     pub fn stopped(&self) -> bool {
-        self.halted().is_err()
+        self.stop.is_stopped()
     }
     /// `done` of `total` units finished.
     pub fn set(&self, done: usize, total: usize) {
@@ -302,12 +293,11 @@ fn lock(m: &Mutex<Table>) -> MutexGuard<'_, Table> {
 pub type Work = Box<dyn FnOnce(&Progress) -> Result<Value, ApiError> + Send + 'static>;
 
 /// How a job's time limit is counted.
-#[derive(Clone, Copy)]
 enum Clock {
     /// From when it starts running (queued jobs).
     Running(Duration),
     /// From when it was submitted (direct runs).
-    Submitted(Instant, Duration),
+    Submitted(Duration),
 }
 
 /// What the client is told when a job ran past its time limit.
@@ -334,6 +324,25 @@ fn timeout_message(kind: &str, limit_s: f64, direct: bool) -> String {
         "the server's job time limit"
     };
     format!("{what} ran past {limit} ({limit_s:.0} s) and was stopped; {fix}")
+}
+
+/// A job's state once its work stopped early.
+fn stopped(s: &mut JobView, why: Stopped, kind: &str, direct: bool) {
+    match why {
+        Stopped::Deadline { limit_s } => {
+            s.status = Status::Failed;
+            s.message = "timed out".into();
+            s.timed_out = Some(limit_s);
+            s.error = Some(ErrorBody {
+                field: None,
+                message: timeout_message(kind, limit_s, direct),
+            });
+        }
+        Stopped::Cancelled => {
+            s.status = Status::Cancelled;
+            s.message = "cancelled".into();
+        }
+    }
 }
 
 impl Jobs {
@@ -435,31 +444,40 @@ impl Jobs {
             error: None,
             timed_out: None,
         });
+        let cancel = Arc::new(AtomicBool::new(false));
         let job = Arc::new(Job {
             id: id.clone(),
-            cancel: Arc::new(AtomicBool::new(false)),
+            cancel: cancel.clone(),
             state: tx,
         });
+        // A direct run's clock starts now; a job's when it starts running.
+        let submitted = match clock {
+            Clock::Submitted(limit) => Some(Stop::after(limit).with_flag(cancel.clone())),
+            Clock::Running(_) => None,
+        };
         lock(&self.table).jobs.insert(id, job.clone());
         let me = self.clone();
         let j = job.clone();
         let kind = kind.to_string();
         tokio::spawn(async move {
-            // Both slots are held until the work has ended.
-            let _slots = (permit, client_slot);
-            let Ok(_worker) = pool.acquire_owned().await else {
+            // Both slots are held until the work has ended, and given back before its end is
+            // reported, so whoever sees the end can use them.
+            let slots = (permit, client_slot);
+            let Ok(worker) = pool.acquire_owned().await else {
                 return;
             };
-            let (deadline, limit, direct) = match clock {
-                Clock::Running(limit) => (Instant::now() + limit, limit, false),
-                Clock::Submitted(at, limit) => (at + limit, limit, true),
+            let direct = submitted.is_some();
+            let stop = match (submitted, clock) {
+                (Some(s), _) => s,
+                (None, Clock::Running(limit)) | (None, Clock::Submitted(limit)) => {
+                    Stop::after(limit).with_flag(cancel)
+                }
             };
             let p = Progress {
                 job: j.clone(),
-                deadline,
-                limit,
+                stop,
             };
-            let outcome = match p.halted() {
+            let outcome = match p.stop.check() {
                 Err(h) => Ok(Err(Box::new(h) as Box<dyn std::any::Any + Send>)),
                 Ok(()) => {
                     j.update(|s| {
@@ -472,33 +490,25 @@ impl Jobs {
                     .await
                 }
             };
+            drop((slots, worker));
             j.update(|s| match outcome {
                 Ok(Ok(Ok(v))) => {
                     s.status = Status::Done;
                     s.message = "done".into();
                     s.result = Some(v);
                 }
+                Ok(Ok(Err(ApiError::Stopped(why)))) => stopped(s, why, &kind, direct),
                 Ok(Ok(Err(e))) => {
                     s.status = Status::Failed;
                     s.message = "failed".into();
                     s.error = Some(e.into());
                 }
-                Ok(Err(payload)) if payload.is::<Halt>() => {
-                    match payload.downcast_ref::<Halt>().copied() {
-                        Some(Halt::Deadline { limit_s }) => {
-                            s.status = Status::Failed;
-                            s.message = "timed out".into();
-                            s.timed_out = Some(limit_s);
-                            s.error = Some(ErrorBody {
-                                field: None,
-                                message: timeout_message(&kind, limit_s, direct),
-                            });
-                        }
-                        _ => {
-                            s.status = Status::Cancelled;
-                            s.message = "cancelled".into();
-                        }
-                    }
+                Ok(Err(payload)) if payload.is::<Stopped>() => {
+                    let why = payload
+                        .downcast_ref::<Stopped>()
+                        .copied()
+                        .unwrap_or(Stopped::Cancelled);
+                    stopped(s, why, &kind, direct)
                 }
                 _ => {
                     s.status = Status::Failed;
@@ -523,7 +533,7 @@ impl Jobs {
         client: Option<IpAddr>,
         work: Work,
     ) -> Result<JobView, Busy> {
-        let clock = Clock::Submitted(Instant::now(), self.limits.direct_timeout);
+        let clock = Clock::Submitted(self.limits.direct_timeout);
         let job = self.submit_to(self.quick.clone(), kind, client, clock, work)?;
         let _cancel = CancelOnDrop(job.clone());
         let mut rx = job.subscribe();

@@ -74,6 +74,11 @@ pub struct WebConfig {
     /// request is queued; below the server's request timeout so the answer is this app's
     /// 408 with its reason.
     pub direct_timeout: Duration,
+    /// The most a simulation answered in the request may be estimated to need, checked
+    /// before it starts (a refusal names the key to change). The estimates err long (by
+    /// about 1.3x to 13x), so the time is a few times `direct_timeout`; a run that gets
+    /// past it still stops at `direct_timeout`.
+    pub direct_budget: exoskin_transport::Budget,
     /// How long one progress stream (`/api/v1/jobs/{id}/events`) stays open; a browser's
     /// EventSource reconnects after it closes.
     pub events_lifetime: Duration,
@@ -98,6 +103,10 @@ impl Default for WebConfig {
             max_jobs_per_client: 4,
             job_timeout: Duration::from_secs(600),
             direct_timeout: Duration::from_secs(25),
+            direct_budget: exoskin_transport::Budget {
+                seconds: 100.0,
+                ..exoskin_transport::Budget::DEFAULT
+            },
             events_lifetime: Duration::from_secs(300),
         }
     }

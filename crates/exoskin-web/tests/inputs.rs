@@ -6,13 +6,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use exoskin_web::{router, WebConfig};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

@@ -364,3 +364,166 @@ fn a_job_past_its_time_limit_fails_with_the_reason() {
     });
     rt.shutdown_timeout(Duration::from_secs(5));
 }
+
+/// The microneedling scenario run for `hours`, with `numerics` (TOML lines) if any.
+fn microneedling(hours: f64, numerics: &str) -> String {
+    let text = exoskin_api::simulate::DEFAULT_SCENARIO;
+    assert!(text.contains("duration_h = 48.0"));
+    let text = text.replace("duration_h = 48.0", &format!("duration_h = {hours:.1}"));
+    if numerics.is_empty() {
+        text
+    } else {
+        format!("{text}\n[numerics]\n{numerics}\n")
+    }
+}
+
+/// The estimated seconds of a scenario's run, and the key that drives it.
+fn estimate(text: &str) -> (f64, String) {
+    let s = exoskin_api::simulate::parse(text, "t").unwrap();
+    let tiny = exoskin_transport::Budget {
+        memory_bytes: f64::INFINITY,
+        seconds: 0.0,
+    };
+    match exoskin_api::simulate::check_cost(
+        &s,
+        "t",
+        exoskin_model::TransportParams::defaults(),
+        exoskin_response::ResponseParams::defaults(),
+        &tiny,
+    ) {
+        Err(exoskin_api::ApiError::BadInput { field, message }) => {
+            let huge = exoskin_transport::Budget {
+                memory_bytes: f64::INFINITY,
+                seconds: f64::INFINITY,
+            };
+            let c = exoskin_api::simulate::check_cost(
+                &s,
+                "t",
+                exoskin_model::TransportParams::defaults(),
+                exoskin_response::ResponseParams::defaults(),
+                &huge,
+            )
+            .unwrap()
+            .unwrap();
+            eprintln!("{message}");
+            (c.seconds, field.unwrap_or_default())
+        }
+        other => panic!("not refused at a zero budget: {other:?}"),
+    }
+}
+
+#[test]
+fn a_simulation_past_the_request_time_limit_answers_408_and_frees_its_slot() {
+    // A run estimated at 30 s or more: at least a few seconds on any machine (estimates err
+    // long by at most about 13x), so it is still running at the 1 s limit.
+    let mut cells = 40;
+    let long = loop {
+        let text = microneedling(336.0, &format!("cells_per_layer = {cells}"));
+        if estimate(&text).0 >= 30.0 {
+            break text;
+        }
+        cells *= 2;
+        assert!(cells <= 2000, "no grid is estimated at 30 s");
+    };
+    let rt = rt();
+    rt.block_on(async {
+        let app = router(WebConfig {
+            max_jobs: 1,
+            workers: 1,
+            data_dir: root(),
+            direct_timeout: Duration::from_secs(1),
+            direct_budget: exoskin_transport::Budget::DEFAULT,
+            ..Default::default()
+        });
+        let started = Instant::now();
+        let r = tokio::time::timeout(
+            Duration::from_secs(20),
+            app.clone().oneshot(
+                Request::post("/api/v1/simulate")
+                    .header("content-type", "application/toml")
+                    .body(Body::from(long))
+                    .unwrap(),
+            ),
+        )
+        .await
+        .expect("the run stopped at its time limit")
+        .unwrap();
+        let took = started.elapsed();
+        assert_eq!(r.status(), StatusCode::REQUEST_TIMEOUT);
+        let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        let e = json(&String::from_utf8_lossy(&b));
+        let m = e["message"].as_str().unwrap();
+        assert!(m.contains("time limit") && m.contains("duration_h"), "{m}");
+        assert!(took < Duration::from_secs(4), "{took:?}");
+        // Its slot is free: the next run is answered.
+        let r = app
+            .clone()
+            .oneshot(
+                Request::post("/api/v1/simulate")
+                    .header("content-type", "application/toml")
+                    .body(Body::from(exoskin_api::simulate::DEFAULT_SCENARIO))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    });
+    rt.shutdown_timeout(Duration::from_secs(5));
+}
+
+#[test]
+fn a_simulation_past_the_cost_budget_is_refused_at_once_at_the_field_it_names() {
+    // A budget below the longest run the form allows (14 days), which its duration drives.
+    let (seconds, field) = estimate(&microneedling(336.0, ""));
+    assert_eq!(field, "experiment.duration_h");
+    let rt = rt();
+    rt.block_on(async {
+        let app = router(WebConfig {
+            data_dir: root(),
+            direct_budget: exoskin_transport::Budget {
+                seconds: seconds / 2.0,
+                ..exoskin_transport::Budget::DEFAULT
+            },
+            ..Default::default()
+        });
+        let started = Instant::now();
+        let r = app
+            .clone()
+            .oneshot(
+                Request::post("/api/v1/simulate")
+                    .header("content-type", "application/toml")
+                    .body(Body::from(microneedling(336.0, "")))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        let e = json(&String::from_utf8_lossy(&b));
+        assert_eq!(e["field"], "experiment.duration_h", "{e}");
+        assert!(
+            e["message"].as_str().unwrap().contains("of computing"),
+            "{e}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+        // The page shows it at the form's field.
+        let r = app
+            .clone()
+            .oneshot(
+                Request::get("/simulate?run=1&duration_h=336")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        let page = String::from_utf8_lossy(&b);
+        let at_field = page
+            .split("id=\"f-duration_h-error\"")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no error at the duration field: {page}"));
+        assert!(at_field.contains("of computing"), "{at_field}");
+    });
+    rt.shutdown_timeout(Duration::from_secs(5));
+}
