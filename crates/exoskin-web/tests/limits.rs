@@ -25,6 +25,17 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Run `f` on a fresh runtime that is shut down, without waiting more than a few seconds
+/// for the work it started, whether `f` passes or fails: a failing test stops too.
+fn run(f: impl std::future::Future<Output = ()>) {
+    let rt = rt();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(f)));
+    rt.shutdown_timeout(Duration::from_secs(2));
+    if let Err(p) = r {
+        std::panic::resume_unwind(p);
+    }
+}
+
 fn json(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
 }
@@ -82,8 +93,7 @@ const HUGE_POWER: &str =
 
 #[test]
 fn one_address_holding_its_quota_of_huge_jobs_does_not_stop_another_addresss_simulation() {
-    let rt = rt();
-    rt.block_on(async {
+    run(async {
         let server = serve(WebConfig {
             max_jobs: 8,
             workers: 2,
@@ -137,7 +147,6 @@ fn one_address_holding_its_quota_of_huge_jobs_does_not_stop_another_addresss_sim
             assert_eq!(s, 202);
         }
     });
-    rt.shutdown_timeout(Duration::from_secs(5));
 }
 
 /// A Tesseract stand-in that never answers (it sleeps for a minute).
@@ -159,8 +168,7 @@ fn png_bytes() -> Vec<u8> {
 
 #[test]
 fn a_direct_run_past_its_time_limit_answers_408_and_frees_its_slot() {
-    let rt = rt();
-    rt.block_on(async {
+    run(async {
         let app = router(WebConfig {
             max_jobs: 1,
             workers: 1,
@@ -203,13 +211,11 @@ fn a_direct_run_past_its_time_limit_answers_408_and_frees_its_slot() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
     });
-    rt.shutdown_timeout(Duration::from_secs(5));
 }
 
 #[test]
 fn a_direct_run_whose_client_goes_away_is_stopped_and_frees_its_slot() {
-    let rt = rt();
-    rt.block_on(async {
+    run(async {
         let app = router(WebConfig {
             max_jobs: 1,
             workers: 1,
@@ -252,13 +258,11 @@ fn a_direct_run_whose_client_goes_away_is_stopped_and_frees_its_slot() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     });
-    rt.shutdown_timeout(Duration::from_secs(5));
 }
 
 #[test]
 fn a_progress_stream_closes_after_its_lifetime() {
-    let rt = rt();
-    rt.block_on(async {
+    run(async {
         let app = router(WebConfig {
             max_jobs: 2,
             workers: 1,
@@ -307,13 +311,11 @@ fn a_progress_stream_closes_after_its_lifetime() {
             )
             .await;
     });
-    rt.shutdown_timeout(Duration::from_secs(5));
 }
 
 #[test]
 fn a_job_past_its_time_limit_fails_with_the_reason() {
-    let rt = rt();
-    rt.block_on(async {
+    run(async {
         let app = router(WebConfig {
             max_jobs: 2,
             workers: 1,
@@ -362,7 +364,6 @@ fn a_job_past_its_time_limit_fails_with_the_reason() {
             "{m}"
         );
     });
-    rt.shutdown_timeout(Duration::from_secs(5));
 }
 
 /// The microneedling scenario run for `hours`, with `numerics` (TOML lines) if any.
@@ -425,8 +426,7 @@ fn a_simulation_past_the_request_time_limit_answers_408_and_frees_its_slot() {
         cells *= 2;
         assert!(cells <= 2000, "no grid is estimated at 30 s");
     };
-    let rt = rt();
-    rt.block_on(async {
+    run(async {
         let app = router(WebConfig {
             max_jobs: 1,
             workers: 1,
@@ -468,7 +468,6 @@ fn a_simulation_past_the_request_time_limit_answers_408_and_frees_its_slot() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
     });
-    rt.shutdown_timeout(Duration::from_secs(5));
 }
 
 #[test]
@@ -476,8 +475,7 @@ fn a_simulation_past_the_cost_budget_is_refused_at_once_at_the_field_it_names() 
     // A budget below the longest run the form allows (14 days), which its duration drives.
     let (seconds, field) = estimate(&microneedling(336.0, ""));
     assert_eq!(field, "experiment.duration_h");
-    let rt = rt();
-    rt.block_on(async {
+    run(async {
         let app = router(WebConfig {
             data_dir: root(),
             direct_budget: exoskin_transport::Budget {
@@ -525,5 +523,4 @@ fn a_simulation_past_the_cost_budget_is_refused_at_once_at_the_field_it_names() 
             .unwrap_or_else(|| panic!("no error at the duration field: {page}"));
         assert!(at_field.contains("of computing"), "{at_field}");
     });
-    rt.shutdown_timeout(Duration::from_secs(5));
 }
