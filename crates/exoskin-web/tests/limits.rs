@@ -149,15 +149,21 @@ fn one_address_holding_its_quota_of_huge_jobs_does_not_stop_another_addresss_sim
     });
 }
 
-/// A Tesseract stand-in that never answers (it sleeps for a minute).
+/// A Tesseract stand-in that never answers (it sleeps for a minute). Written once per
+/// process: rewriting it while another test starts it would fail that start (text file
+/// busy).
 fn stalled_tesseract() -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = std::env::temp_dir().join(format!("exoskin-web-limits-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join("tesseract-stalls");
-    std::fs::write(&p, "#!/bin/sh\nexec sleep 60\n").unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    p
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("exoskin-web-limits-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("tesseract-stalls");
+        std::fs::write(&p, "#!/bin/sh\nexec sleep 60\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    })
+    .clone()
 }
 
 fn png_bytes() -> Vec<u8> {
