@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`. Bad input is a 4xx JSON `{"field", "message"}` with the
-//! CLI's message; a full queue is 429 with `Retry-After`.
+//! CLI's message; a full queue, or a client's full share of it, is 429 with `Retry-After`;
+//! work answered in the request that passes its time limit is stopped and answered 408.
 
 // Helpers return the finished error answer; it is built at most once per request.
 #![allow(clippy::result_large_err)]

@@ -26,8 +26,8 @@ pub const MAX_DECODE_BYTES: u64 = 192 * 1024 * 1024;
 /// Longer sides are scaled down to this before the search (a QR code in a photo needs a
 /// few hundred pixels).
 pub const MAX_SIDE: u32 = 2048;
-/// Pixel reads and writes the search may make per pixel of the (scaled) image; a photo of
-/// one code takes about ten.
+/// Pixel reads and writes the search may make per pixel of the (scaled) image (and at least
+/// 16 Mi in all); a frame or photo holding one code takes 6 to 20.
 pub const WORK_PER_PIXEL: u64 = 200;
 /// The longest the search may take.
 pub const TIME_LIMIT: Duration = Duration::from_millis(1500);
