@@ -812,10 +812,7 @@ pub async fn claims(State(web): State<Arc<Web>>, Client(client): Client, req: Re
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
             None,
-            format!(
-                "{}: no such directory; start the server with --data-dir at the repository root",
-                dir.display()
-            ),
+            "the server's data directory has no scenarios/claims; start the server with --data-dir at the repository root",
         );
     }
     let submitted = web.jobs.submit(

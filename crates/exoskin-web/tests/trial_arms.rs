@@ -45,7 +45,10 @@ struct DataDir(PathBuf);
 
 impl DataDir {
     fn new() -> DataDir {
-        let d = std::env::temp_dir().join(format!("exoskin-web-inputs-{}", std::process::id()));
+        DataDir::new_named("arms")
+    }
+    fn new_named(tag: &str) -> DataDir {
+        let d = std::env::temp_dir().join(format!("exoskin-web-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(d.join("trials")).unwrap();
         std::fs::create_dir_all(d.join("scenarios/claims")).unwrap();
@@ -149,5 +152,25 @@ fn uploaded_trial_arms_reach_only_the_scenario_files_and_errors_hide_server_path
         let m = json(&b)["message"].as_str().unwrap().to_string();
         assert!(!m.contains(&data.path().display().to_string()), "{m}");
         assert!(m.contains("broken.toml"), "{m}");
+    });
+}
+
+#[test]
+fn a_server_without_the_claims_scenarios_says_so_without_its_path() {
+    let data = DataDir::new_named("claims");
+    let empty = data.path().join("trials");
+    rt().block_on(async {
+        let app = router(WebConfig {
+            data_dir: empty.clone(),
+            ..Default::default()
+        });
+        let (s, b) = call(&app, post("/api/v1/claims", "application/json", "{}")).await;
+        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{b}");
+        let m = json(&b)["message"].as_str().unwrap().to_string();
+        assert!(
+            m.contains("scenarios/claims") && m.contains("--data-dir"),
+            "{m}"
+        );
+        assert!(!m.contains(&empty.display().to_string()), "{m}");
     });
 }
