@@ -184,6 +184,14 @@ pub struct ServeArgs {
     /// Web app: jobs running at once (default: the cores less one, 1 to 8).
     #[arg(long)]
     job_workers: Option<usize>,
+    /// Web app: jobs one client address may have queued or running at once, simulations
+    /// and photo reads included (0: no limit); past it that client gets 429.
+    #[arg(long, default_value_t = 4)]
+    max_jobs_per_client: usize,
+    /// Web app: a job's time limit in seconds (trial, power, claims); simulations and photo
+    /// reads answered in the request stop at 25 s, or at this limit if lower.
+    #[arg(long, default_value_t = 600)]
+    job_timeout: u64,
     /// Web app: the directory holding trials/ (the bundled trial files).
     #[arg(long, default_value = ".")]
     data_dir: PathBuf,
@@ -494,12 +502,27 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<u8> {
         if !(1..=10_000).contains(&a.max_jobs) {
             return Err(crate::bad_input("--max-jobs must be 1..=10000"));
         }
+        if !(1..=7 * 24 * 3600).contains(&a.job_timeout) {
+            return Err(crate::bad_input(
+                "--job-timeout must be 1..=604800 seconds (a week)",
+            ));
+        }
         let mut web = exoskin_web::WebConfig {
             max_jobs: a.max_jobs,
+            max_jobs_per_client: a.max_jobs_per_client,
+            job_timeout: std::time::Duration::from_secs(a.job_timeout),
             max_body_bytes: a.max_body_kib * 1024,
             data_dir: a.data_dir.clone(),
             ..Default::default()
         };
+        // Direct runs answer before the server's request timeout cuts the request off.
+        web.direct_timeout = web
+            .direct_timeout
+            .min(
+                cfg.request_timeout
+                    .saturating_sub(std::time::Duration::from_secs(2)),
+            )
+            .max(std::time::Duration::from_secs(1));
         if let Some(w) = a.job_workers {
             if !(1..=256).contains(&w) {
                 return Err(crate::bad_input("--job-workers must be 1..=256"));

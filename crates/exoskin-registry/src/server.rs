@@ -682,6 +682,9 @@ async fn serve(
             let svc = hyper::service::service_fn(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert(Peer(peer));
+                    // The web app's per-client job quotas read the peer from here.
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
                     let r = router.clone();
                     async move {
                         use tower::ServiceExt;

@@ -118,7 +118,9 @@
       es.addEventListener("done", function (ev) { es.close(); cancel.hidden = true; const v = show(ev); bar.max = 1; bar.value = 1; done(v); });
       es.addEventListener("failed", function (ev) { es.close(); cancel.hidden = true; const v = show(ev); say(status, "failed: " + (v.error ? v.error.message : "")); });
       es.addEventListener("cancelled", function (ev) { es.close(); cancel.hidden = true; show(ev); });
-      es.onerror = function () { es.close(); };
+      // The server closes a stream after a while; EventSource reconnects by itself unless
+      // the job is gone.
+      es.onerror = function () { if (es.readyState === EventSource.CLOSED) { es.close(); } };
     }
     form.addEventListener("submit", function (e) {
       e.preventDefault();

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`. Bad input is a 4xx JSON `{"field", "message"}` with the
-//! CLI's message; a full queue is 429 with `Retry-After`.
+//! CLI's message; a full queue, or a client's full share of it, is 429 with `Retry-After`;
+//! work answered in the request that passes its time limit is stopped and answered 408.
 
 // Helpers return the finished error answer; it is built at most once per request.
 #![allow(clippy::result_large_err)]
@@ -7,7 +8,8 @@
 use crate::jobs::{Busy, ErrorBody, JobView, Status};
 use crate::{Web, WebError};
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -16,8 +18,26 @@ use axum::Router;
 use exoskin_api::ApiError;
 use serde_json::{json, Value};
 use std::convert::Infallible;
-use std::path::PathBuf;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
+
+/// The client's address, from the connection (`ConnectInfo`, which `exoskin serve` sets);
+/// `None` when the app is called without one. Job quotas are kept per address.
+#[derive(Debug, Clone, Copy)]
+pub struct Client(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Client(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
 
 pub fn routes() -> Router<Arc<Web>> {
     Router::new()
@@ -63,14 +83,7 @@ pub fn bad_input(e: ApiError) -> Response {
 }
 
 pub fn busy(b: Busy) -> Response {
-    let mut r = error(
-        StatusCode::TOO_MANY_REQUESTS,
-        None,
-        format!(
-            "the server is running its limit of {} jobs; try again in a few seconds",
-            b.limit
-        ),
-    );
+    let mut r = error(StatusCode::TOO_MANY_REQUESTS, None, b.message());
     r.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
     r
@@ -190,30 +203,95 @@ pub fn scenario_text(headers: &HeaderMap, body: &[u8]) -> Result<String, Respons
     }
 }
 
-/// Run a scenario through the queue: the run's JSON document.
+/// Why a direct run (answered in the request) gave no document.
+#[derive(Debug)]
+pub enum RunError {
+    /// The queue or the client's quota is full (429).
+    Busy(Busy),
+    /// Bad input (422).
+    Bad(ErrorBody),
+    /// It ran past its time limit and was stopped (408).
+    TimedOut(ErrorBody),
+    /// It was cancelled (its request went away).
+    Cancelled,
+}
+
+impl RunError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            RunError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
+            RunError::Bad(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            RunError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+            RunError::Cancelled => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+    /// The field at fault (where known) and the message.
+    pub fn body(&self) -> ErrorBody {
+        match self {
+            RunError::Busy(b) => ErrorBody {
+                field: None,
+                message: b.message(),
+            },
+            RunError::Bad(e) | RunError::TimedOut(e) => e.clone(),
+            RunError::Cancelled => ErrorBody {
+                field: None,
+                message: "the run was cancelled".into(),
+            },
+        }
+    }
+    pub fn response(self) -> Response {
+        match self {
+            RunError::Busy(b) => busy(b),
+            other => {
+                let b = other.body();
+                error(other.status(), b.field.as_deref(), b.message)
+            }
+        }
+    }
+}
+
+/// The document of a finished direct run, or why there is none.
+pub fn direct_outcome(v: Result<JobView, Busy>) -> Result<Value, RunError> {
+    let v = v.map_err(RunError::Busy)?;
+    match (v.result, v.error, v.timed_out) {
+        (Some(r), _, _) => Ok(r),
+        (None, Some(e), Some(_)) => Err(RunError::TimedOut(e)),
+        (None, Some(e), None) => Err(RunError::Bad(e)),
+        (None, None, _) => Err(RunError::Cancelled),
+    }
+}
+
+/// Run a scenario through the queue for `client`: the run's JSON document. A run whose
+/// estimated cost is past what a request may take (`direct_budget`) is refused before it
+/// starts, naming the key to change; one that starts checks the request's stop (its time
+/// limit, and whether the request went away) at every transport step.
 pub async fn run_scenario(
     web: &Arc<Web>,
+    client: Option<IpAddr>,
     text: String,
     name: String,
-) -> Result<Result<Value, ErrorBody>, Busy> {
+) -> Result<Value, RunError> {
+    let budget = web.cfg.direct_budget;
     let v = web
         .jobs
         .run(
             "simulate",
-            Box::new(move |_p| {
+            client,
+            Box::new(move |p| {
                 let s = exoskin_api::simulate::parse(&text, &name)?;
-                Ok(exoskin_api::simulate::run(s, &name)?.json())
+                let run = exoskin_api::simulate::run_limited(
+                    s,
+                    &name,
+                    exoskin_model::TransportParams::defaults(),
+                    exoskin_response::ResponseParams::defaults(),
+                    &budget,
+                    p.stop(),
+                )?;
+                Ok(run.json())
             }),
         )
-        .await?;
-    Ok(match (v.result, v.error) {
-        (Some(r), _) => Ok(r),
-        (None, Some(e)) => Err(e),
-        (None, None) => Err(ErrorBody {
-            field: None,
-            message: "the run was cancelled".into(),
-        }),
-    })
+        .await;
+    direct_outcome(v)
 }
 
 /// Run a scenario (`exoskin simulate --json`): the body is the scenario as TOML
@@ -223,9 +301,14 @@ pub async fn run_scenario(
     responses(
         (status = 200, description = "The run's document, as `exoskin simulate --json`", body = Object),
         (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 408, description = "The run passed the time limit of a request and was stopped", body = ErrorBody),
         (status = 422, description = "Bad input, with the CLI's message", body = ErrorBody),
-        (status = 429, description = "The job queue is full", body = ErrorBody)))]
-pub async fn simulate(State(web): State<Arc<Web>>, req: Request) -> Response {
+        (status = 429, description = "The job queue, or this client's share of it, is full", body = ErrorBody)))]
+pub async fn simulate(
+    State(web): State<Arc<Web>>,
+    Client(client): Client,
+    req: Request,
+) -> Response {
     let (headers, body) = match read_body(req, web.cfg.max_body_bytes).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -234,13 +317,9 @@ pub async fn simulate(State(web): State<Arc<Web>>, req: Request) -> Response {
         Ok(t) => t,
         Err(r) => return r,
     };
-    match run_scenario(&web, text, "<request body>".into()).await {
-        Ok(Ok(v)) => json_response(StatusCode::OK, &v),
-        Ok(Err(e)) => json_response(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &json!({"field": e.field, "message": e.message}),
-        ),
-        Err(b) => busy(b),
+    match run_scenario(&web, client, text, "<request body>".into()).await {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err(e) => e.response(),
     }
 }
 
@@ -304,9 +383,14 @@ pub async fn label(State(web): State<Arc<Web>>, req: Request) -> Response {
         (status = 200, description = "`text` read from the photo and its `report` (null when the text holds no ingredient list, with `error` saying why)", body = Object),
         (status = 413, description = "The photo is too large", body = ErrorBody),
         (status = 422, description = "Not an image", body = ErrorBody),
-        (status = 429, description = "The job queue is full", body = ErrorBody),
+        (status = 408, description = "Reading the photo passed the time limit of a request", body = ErrorBody),
+        (status = 429, description = "The job queue, or this client's share of it, is full", body = ErrorBody),
         (status = 503, description = "OCR is not installed on this server", body = ErrorBody)))]
-pub async fn label_ocr(State(web): State<Arc<Web>>, req: Request) -> Response {
+pub async fn label_ocr(
+    State(web): State<Arc<Web>>,
+    Client(client): Client,
+    req: Request,
+) -> Response {
     let (_, body) = match read_body(req, web.cfg.max_upload_bytes).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -316,8 +400,10 @@ pub async fn label_ocr(State(web): State<Arc<Web>>, req: Request) -> Response {
         .jobs
         .run(
             "ocr",
-            Box::new(move |_p| {
-                let read = crate::ocr::read_text(&cfg, &body);
+            client,
+            Box::new(move |p| {
+                let read = crate::ocr::read_text(&cfg, &body, &|| p.stopped());
+                p.check();
                 Ok(match read {
                     Ok(t) => {
                         let report = exoskin_api::label::decode(&t, "photo");
@@ -331,10 +417,8 @@ pub async fn label_ocr(State(web): State<Arc<Web>>, req: Request) -> Response {
             }),
         )
         .await;
-    match out {
-        Ok(JobView {
-            result: Some(v), ..
-        }) => match v.get("ocr_error") {
+    match direct_outcome(out) {
+        Ok(v) => match v.get("ocr_error") {
             Some(e) => {
                 let status = v["status"]
                     .as_u64()
@@ -344,8 +428,7 @@ pub async fn label_ocr(State(web): State<Arc<Web>>, req: Request) -> Response {
             }
             None => json_response(StatusCode::OK, &v),
         },
-        Ok(_) => error(StatusCode::INTERNAL_SERVER_ERROR, None, "OCR failed"),
-        Err(b) => busy(b),
+        Err(e) => e.response(),
     }
 }
 
@@ -355,9 +438,11 @@ pub fn web_error_status(e: &WebError) -> StatusCode {
         WebError::OcrTimeout { .. } | WebError::OcrFailed { .. } => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
-        WebError::Image { .. } | WebError::QrNotFound | WebError::QrNotBatch { .. } => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        WebError::Image { .. }
+        | WebError::ImageTooLarge { .. }
+        | WebError::QrTooComplex
+        | WebError::QrNotFound
+        | WebError::QrNotBatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
@@ -382,10 +467,18 @@ pub fn bundled_trials(web: &Web) -> Vec<String> {
 }
 
 /// A trial from a request: a bundled trial by `name`, or a trial file's text in `toml`
-/// (its arms' scenarios must lie in the data directory).
+/// (its arms' scenarios must be the server's scenario files: under `scenarios/` or
+/// `trials/scenarios/`). Errors name files relative to the data directory, never by the
+/// server's own paths.
 pub fn load_trial(web: &Web, v: &Value) -> Result<exoskin_trials::spec::Trial, Response> {
     let dir = web.cfg.data_dir.join("trials");
-    let bad = |field: &str, m: String| error(StatusCode::UNPROCESSABLE_ENTITY, Some(field), m);
+    let bad = |field: &str, m: String| {
+        error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(field),
+            hide_paths(&web.cfg.data_dir, &m),
+        )
+    };
     match (str_field(v, "name")?, str_field(v, "toml")?) {
         (Some(name), None) => {
             if !bundled_trials(web).iter().any(|n| n == name) {
@@ -404,7 +497,7 @@ pub fn load_trial(web: &Web, v: &Value) -> Result<exoskin_trials::spec::Trial, R
                 .map_err(|e| bad("name", e.to_string()))
         }
         (None, Some(text)) => {
-            check_arm_paths(&dir, text).map_err(|m| bad("toml", m))?;
+            check_arm_paths(&web.cfg.data_dir, text).map_err(|m| bad("toml", m))?;
             exoskin_trials::spec::parse_trial(text, "<request>", &dir)
                 .map_err(|e| bad("toml", e.to_string()))
         }
@@ -418,32 +511,71 @@ pub fn load_trial(web: &Web, v: &Value) -> Result<exoskin_trials::spec::Trial, R
     }
 }
 
-/// An uploaded trial may name only scenario files inside the data directory.
-fn check_arm_paths(dir: &std::path::Path, text: &str) -> Result<(), String> {
+/// `message` with the data directory's place on the server written as `<data>`.
+fn hide_paths(data_dir: &FsPath, message: &str) -> String {
+    let mut out = message.to_string();
+    let mut forms = vec![data_dir.display().to_string()];
+    if let Ok(c) = data_dir.canonicalize() {
+        forms.push(c.display().to_string());
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        forms.push(cwd.join(data_dir).display().to_string());
+    }
+    forms.retain(|f| !f.is_empty() && f != ".");
+    // Longest first, so a prefix never leaves the rest of a longer form behind.
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    for f in forms {
+        out = out.replace(&f, "<data>");
+    }
+    out
+}
+
+/// The directories an uploaded trial's arms may take scenarios from (canonical).
+fn scenario_dirs(data_dir: &FsPath) -> Vec<PathBuf> {
+    ["scenarios", "trials/scenarios"]
+        .iter()
+        .filter_map(|d| data_dir.join(d).canonicalize().ok())
+        .collect()
+}
+
+/// An uploaded trial may name only the server's scenario files: each arm's scenario,
+/// relative to `trials/`, must resolve (symbolic links followed) to a `.toml` file inside
+/// `scenarios/` or `trials/scenarios/`.
+fn check_arm_paths(data_dir: &FsPath, text: &str) -> Result<(), String> {
     let Ok(v) = text.parse::<toml::Table>() else {
         return Ok(()); // the trial parser reports the syntax error with its place
     };
-    let root = dir
-        .parent()
-        .and_then(|p| p.canonicalize().ok())
-        .ok_or("the server's data directory is missing")?;
+    let dirs = scenario_dirs(data_dir);
+    if dirs.is_empty() {
+        return Err("this server has no scenario files (its data directory has no scenarios/); ask its operator to start it with --data-dir at the repository root".into());
+    }
+    let trials = data_dir.join("trials");
     let arms = v
         .get("arms")
         .and_then(|a| a.as_array())
         .cloned()
         .unwrap_or_default();
-    for a in arms {
-        if let Some(s) = a.get("scenario").and_then(|s| s.as_str()) {
-            let inside = dir
+    for (i, a) in arms.iter().enumerate() {
+        let Some(s) = a.get("scenario").and_then(|s| s.as_str()) else {
+            continue;
+        };
+        let relative =
+            !s.is_empty() && FsPath::new(s).is_relative() && !s.contains('\\') && !s.contains('\0');
+        let inside = relative
+            && trials
                 .join(s)
                 .canonicalize()
-                .map(|p| p.starts_with(&root) && p.extension().is_some_and(|e| e == "toml"))
+                .map(|p| {
+                    p.is_file()
+                        && p.extension().is_some_and(|e| e == "toml")
+                        && dirs.iter().any(|d| p.starts_with(d))
+                })
                 .unwrap_or(false);
-            if !inside {
-                return Err(format!(
-                    "arms: scenario `{s}` is not one of the server's scenario files; name a file under scenarios/ relative to trials/, e.g. \"../scenarios/in_vivo_microneedling.toml\""
-                ));
-            }
+        if !inside {
+            return Err(format!(
+                "arms[{i}].scenario: `{}` is not one of the server's scenario files; name a file under scenarios/ relative to trials/, e.g. \"../scenarios/in_vivo_microneedling.toml\"",
+                s.escape_debug()
+            ));
         }
     }
     Ok(())
@@ -473,8 +605,8 @@ async fn json_body(web: &Web, req: Request) -> Result<Value, Response> {
     responses(
         (status = 202, description = "The job: poll `url` or stream `events`", body = Object),
         (status = 422, description = "Bad input, with the CLI's message", body = ErrorBody),
-        (status = 429, description = "The job queue is full", body = ErrorBody)))]
-pub async fn trial(State(web): State<Arc<Web>>, req: Request) -> Response {
+        (status = 429, description = "The job queue, or this client's share of it, is full", body = ErrorBody)))]
+pub async fn trial(State(web): State<Arc<Web>>, Client(client): Client, req: Request) -> Response {
     let v = match json_body(&web, req).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -528,6 +660,7 @@ pub async fn trial(State(web): State<Arc<Web>>, req: Request) -> Response {
     }
     let submitted = web.jobs.submit(
         "trial",
+        client,
         Box::new(move |p| {
             let run = exoskin_api::trial::run_trial(
                 &t,
@@ -555,18 +688,18 @@ pub async fn trial(State(web): State<Arc<Web>>, req: Request) -> Response {
         (status = 200, description = "The analytic answer (no trial given), as `exoskin power --effect-size D --json`", body = Object),
         (status = 202, description = "The job of the power by simulation: poll `url` or stream `events`; its result is `exoskin power FILE --json`", body = Object),
         (status = 422, description = "Bad input, with the CLI's message", body = ErrorBody),
-        (status = 429, description = "The job queue is full", body = ErrorBody)))]
-pub async fn power(State(web): State<Arc<Web>>, req: Request) -> Response {
+        (status = 429, description = "The job queue, or this client's share of it, is full", body = ErrorBody)))]
+pub async fn power(State(web): State<Arc<Web>>, Client(client): Client, req: Request) -> Response {
     let v = match json_body(&web, req).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    match power_request(&web, &v) {
+    match power_request(&web, client, &v) {
         Ok(r) | Err(r) => r,
     }
 }
 
-fn power_request(web: &Arc<Web>, v: &Value) -> Result<Response, Response> {
+fn power_request(web: &Arc<Web>, client: Option<IpAddr>, v: &Value) -> Result<Response, Response> {
     let analytic_keys = ["effect_size", "difference", "sd", "test"];
     let given = |k: &str| !matches!(v.get(k), None | Some(Value::Null));
     let nums = ["effect_size", "difference", "sd", "power", "alpha"].map(|k| num_field(v, k));
@@ -619,6 +752,7 @@ fn power_request(web: &Arc<Web>, v: &Value) -> Result<Response, Response> {
     exoskin_api::trial::check_assurance_draws(draws).map_err(bad_input)?;
     let submitted = web.jobs.submit(
         "power",
+        client,
         Box::new(move |p| {
             let points = std::sync::atomic::AtomicUsize::new(0);
             let (_, doc) = exoskin_api::trial::run_power_with(
@@ -648,9 +782,9 @@ fn power_request(web: &Arc<Web>, v: &Value) -> Result<Response, Response> {
     responses(
         (status = 202, description = "The job: poll `url` or stream `events`; its result is `exoskin claims --json`", body = Object),
         (status = 422, description = "Bad input, with the CLI's message", body = ErrorBody),
-        (status = 429, description = "The job queue is full", body = ErrorBody),
+        (status = 429, description = "The job queue, or this client's share of it, is full", body = ErrorBody),
         (status = 500, description = "The server's data directory has no scenarios/claims", body = ErrorBody)))]
-pub async fn claims(State(web): State<Arc<Web>>, req: Request) -> Response {
+pub async fn claims(State(web): State<Arc<Web>>, Client(client): Client, req: Request) -> Response {
     let (_, body) = match read_body(req, web.cfg.max_body_bytes).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -678,14 +812,12 @@ pub async fn claims(State(web): State<Arc<Web>>, req: Request) -> Response {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
             None,
-            format!(
-                "{}: no such directory; start the server with --data-dir at the repository root",
-                dir.display()
-            ),
+            "the server's data directory has no scenarios/claims; start the server with --data-dir at the repository root",
         );
     }
     let submitted = web.jobs.submit(
         "claims",
+        client,
         Box::new(move |p| {
             p.message(&format!(
                 "transport: running the claims' scenarios, then {draws} posterior draws per claim ..."
@@ -770,8 +902,10 @@ pub async fn verify(State(web): State<Arc<Web>>, req: Request) -> Response {
     request_body(content = Vec<u8>, content_type = "image/png", description = "A photo holding a batch QR code"),
     responses(
         (status = 200, description = "`uri` (the code's content) and `path` (its resolver page here)", body = Object),
-        (status = 422, description = "No batch QR code in the image", body = ErrorBody)))]
-pub async fn qr(State(web): State<Arc<Web>>, req: Request) -> Response {
+        (status = 408, description = "Decoding passed the time limit of a request", body = ErrorBody),
+        (status = 422, description = "No batch QR code in the image, or an image too large to decode", body = ErrorBody),
+        (status = 429, description = "The job queue, or this client's share of it, is full", body = ErrorBody)))]
+pub async fn qr(State(web): State<Arc<Web>>, Client(client): Client, req: Request) -> Response {
     let (_, body) = match read_body(req, web.cfg.max_upload_bytes).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -780,23 +914,23 @@ pub async fn qr(State(web): State<Arc<Web>>, req: Request) -> Response {
         .jobs
         .run(
             "qr",
-            Box::new(move |_| {
-                Ok(match crate::qr::decode_batch_link(&body) {
+            client,
+            Box::new(move |p| {
+                let read = crate::qr::decode_batch_link(&body, &|| p.stopped());
+                p.check();
+                Ok(match read {
                     Ok((uri, path)) => json!({"uri": uri, "path": path}),
                     Err(e) => json!({"qr_error": web_error_body(&e)}),
                 })
             }),
         )
         .await;
-    match out {
-        Ok(JobView {
-            result: Some(v), ..
-        }) => match v.get("qr_error") {
+    match direct_outcome(out) {
+        Ok(v) => match v.get("qr_error") {
             Some(e) => json_response(StatusCode::UNPROCESSABLE_ENTITY, e),
             None => json_response(StatusCode::OK, &v),
         },
-        Ok(_) => error(StatusCode::INTERNAL_SERVER_ERROR, None, "decoding failed"),
-        Err(b) => busy(b),
+        Err(e) => e.response(),
     }
 }
 
@@ -844,7 +978,8 @@ pub async fn cancel(State(web): State<Arc<Web>>, Path(id): Path<String>) -> Resp
 }
 
 /// The job's progress as server-sent events: one `progress` event per change (the job as
-/// JSON), and a last `done`, `failed` or `cancelled` event.
+/// JSON), and a last `done`, `failed` or `cancelled` event. A stream is closed after the
+/// server's stream lifetime (5 minutes by default); connect again to go on.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/events",
     params(("id" = String, Path, description = "The job id")),
     responses(
@@ -876,6 +1011,9 @@ pub async fn events(State(web): State<Arc<Web>>, Path(id): Path<String>) -> Resp
             let ev: Result<Event, Infallible> = Ok(Event::default().event(name).data(data));
             Some((ev, (rx, fin, false)))
         });
+    // A stream lives at most `events_lifetime`; the browser's EventSource reconnects.
+    use futures_util::StreamExt;
+    let stream = stream.take_until(tokio::time::sleep(web.cfg.events_lifetime));
     Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response()

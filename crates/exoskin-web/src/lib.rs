@@ -37,6 +37,14 @@ pub enum WebError {
     QrNotFound,
     #[error("the QR code does not hold a batch link: {message}")]
     QrNotBatch { message: String },
+    #[error("the image is {width} x {height} pixels, more than the limit of {limit_mp} megapixels; send a smaller photo (a QR code needs a few hundred pixels across)")]
+    ImageTooLarge {
+        width: u32,
+        height: u32,
+        limit_mp: f64,
+    },
+    #[error("the image has too many shapes like a QR code's corner squares to search in time; crop the photo to the one code and send it again")]
+    QrTooComplex,
 }
 
 /// Limits and places of the web app.
@@ -57,6 +65,23 @@ pub struct WebConfig {
     pub ocr_timeout: Duration,
     /// Finished jobs kept for `GET /api/v1/jobs/{id}`.
     pub keep_finished: usize,
+    /// Jobs one client address (IPv4, or IPv6 /64) may have queued or running at once,
+    /// direct runs included (0: no limit); past it that client gets 429.
+    pub max_jobs_per_client: usize,
+    /// A job's time limit (trial, power, claims), from when it starts running.
+    pub job_timeout: Duration,
+    /// The time limit of work answered in the request (simulate, QR, OCR), from when the
+    /// request is queued; below the server's request timeout so the answer is this app's
+    /// 408 with its reason.
+    pub direct_timeout: Duration,
+    /// The most a simulation answered in the request may be estimated to need, checked
+    /// before it starts (a refusal names the key to change). The estimates err long (by
+    /// about 1.3x to 13x), so the time is a few times `direct_timeout`; a run that gets
+    /// past it still stops at `direct_timeout`.
+    pub direct_budget: exoskin_transport::Budget,
+    /// How long one progress stream (`/api/v1/jobs/{id}/events`) stays open; a browser's
+    /// EventSource reconnects after it closes.
+    pub events_lifetime: Duration,
 }
 
 impl Default for WebConfig {
@@ -75,6 +100,14 @@ impl Default for WebConfig {
             tesseract: PathBuf::from("tesseract"),
             ocr_timeout: Duration::from_secs(30),
             keep_finished: 256,
+            max_jobs_per_client: 4,
+            job_timeout: Duration::from_secs(600),
+            direct_timeout: Duration::from_secs(25),
+            direct_budget: exoskin_transport::Budget {
+                seconds: 100.0,
+                ..exoskin_transport::Budget::DEFAULT
+            },
+            events_lifetime: Duration::from_secs(300),
         }
     }
 }
@@ -88,11 +121,14 @@ pub struct Web {
 /// The web app: API, pages and assets.
 pub fn router(cfg: WebConfig) -> Router {
     let web = Arc::new(Web {
-        jobs: Arc::new(jobs::Jobs::new(
-            cfg.max_jobs,
-            cfg.workers,
-            cfg.keep_finished,
-        )),
+        jobs: Arc::new(jobs::Jobs::new(jobs::Limits {
+            max_jobs: cfg.max_jobs,
+            workers: cfg.workers,
+            keep_finished: cfg.keep_finished,
+            per_client: cfg.max_jobs_per_client,
+            job_timeout: cfg.job_timeout,
+            direct_timeout: cfg.direct_timeout.min(cfg.job_timeout),
+        })),
         cfg,
     });
     api::routes().merge(pages::routes()).with_state(web)

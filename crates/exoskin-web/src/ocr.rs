@@ -17,8 +17,13 @@ pub fn available(cfg: &WebConfig) -> bool {
         .unwrap_or(false)
 }
 
-/// The text in a photo (PNG or JPEG).
-pub fn read_text(cfg: &WebConfig, image: &[u8]) -> Result<String, WebError> {
+/// The text in a photo (PNG or JPEG). Tesseract is killed when it runs past the OCR time
+/// limit or `stop` says so (the request's time limit, or the request went away).
+pub fn read_text(
+    cfg: &WebConfig,
+    image: &[u8],
+    stop: &dyn Fn() -> bool,
+) -> Result<String, WebError> {
     crate::qr::check_image(image)?;
     let mut child = Command::new(&cfg.tesseract)
         .args(["stdin", "stdout", "-l", "eng", "--psm", "6"])
@@ -54,6 +59,13 @@ pub fn read_text(cfg: &WebConfig, image: &[u8]) -> Result<String, WebError> {
     let status = loop {
         match child.try_wait() {
             Ok(Some(s)) => break s,
+            Ok(None) if stop() => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(WebError::OcrFailed {
+                    message: "stopped".into(),
+                });
+            }
             Ok(None) if started.elapsed() > cfg.ocr_timeout => {
                 let _ = child.kill();
                 let _ = child.wait();

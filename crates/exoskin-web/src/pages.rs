@@ -1,7 +1,7 @@
 //! The pages: server-rendered with maud, phone first, every input in the URL so a page can
 //! be shared. CSS and JS are embedded in the binary and served from `/assets/`.
 
-use crate::api::{bundled_trials, run_scenario};
+use crate::api::{bundled_trials, run_scenario, Client};
 use crate::Web;
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -412,8 +412,18 @@ fn fmt_num(v: &Value) -> String {
     }
 }
 
+/// The form field (its query key) an error's `field` names: a form key itself, or the
+/// scenario key (`skin.age_years`, as the API names it) of a form field.
+fn form_key(field: &str) -> Option<&'static str> {
+    FIELDS.iter().find_map(|(key, path, _, _)| {
+        let dotted = path.join(".");
+        (field == *key || field == dotted || field.ends_with(&format!(".{dotted}"))).then_some(*key)
+    })
+}
+
 async fn simulate(
     State(web): State<Arc<Web>>,
+    Client(client): Client,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let built = scenario_from_query(&q);
@@ -433,19 +443,13 @@ async fn simulate(
         result = Some(match &built {
             Err((f, m)) => Err((Some(f.clone()), m.clone())),
             Ok((file, t)) => {
-                match run_scenario(&web, toml::to_string(t).unwrap_or_default(), file.clone()).await
-                {
-                    Ok(Ok(v)) => Ok(v),
-                    Ok(Err(e)) => Err((e.field, e.message)),
-                    Err(b) => {
-                        status = StatusCode::TOO_MANY_REQUESTS;
-                        Err((
-                            None,
-                            format!(
-                                "the server is busy (limit {} jobs); try again in a few seconds",
-                                b.limit
-                            ),
-                        ))
+                let text = toml::to_string(t).unwrap_or_default();
+                match run_scenario(&web, client, text, file.clone()).await {
+                    Ok(v) => Ok(v),
+                    Err(e) => {
+                        status = e.status();
+                        let b = e.body();
+                        Err((b.field, b.message))
                     }
                 }
             }
@@ -454,6 +458,12 @@ async fn simulate(
             status = StatusCode::UNPROCESSABLE_ENTITY;
         }
     }
+    // An error that names a form field is shown at that field too.
+    let field_error: Option<(&'static str, String)> = match &result {
+        Some(Err((Some(f), m))) => form_key(f).map(|k| (k, m.clone())),
+        _ => None,
+    };
+    let input = |key: &str, list: Option<&str>| field(&values, key, list, field_error.as_ref());
     let preset = q
         .get("preset")
         .cloned()
@@ -483,20 +493,20 @@ async fn simulate(
             input type="hidden" name="run" value="1";
             fieldset {
                 legend { "Product" }
-                (field(&values, "source", Some("sources")))
+                (input("source", Some("sources")))
                 datalist #sources { @for s in ["human_msc_adipose", "human_msc_umbilical_cord", "platelet", "plant", "vehicle"] { option value=(s) {} } }
-                (field(&values, "particles_per_ml", None))
-                (field(&values, "mode_nm", None))
-                (field(&values, "formulation", Some("formulations")))
+                (input("particles_per_ml", None))
+                (input("mode_nm", None))
+                (input("formulation", Some("formulations")))
                 datalist #formulations { option value="liquid" {} option value="lyophilized" {} }
-                (field(&values, "storage_temperature_c", None))
-                (field(&values, "storage_age_days", None))
+                (input("storage_temperature_c", None))
+                (input("storage_age_days", None))
             }
             fieldset {
                 legend { "Skin" }
-                (field(&values, "site", Some("sites")))
+                (input("site", Some("sites")))
                 datalist #sites { @for s in ["cheek", "forehead", "forearm"] { option value=(s) {} } }
-                (field(&values, "age_years", None))
+                (input("age_years", None))
             }
             fieldset {
                 legend { "Procedure and regimen" }
@@ -506,9 +516,9 @@ async fn simulate(
                         @for p in &procedures { option value=(p) selected[values.get("procedure") == Some(p)] { (p.replace('_', " ")) } }
                     }
                 }
-                (field(&values, "applications_per_day", None))
-                (field(&values, "days", None))
-                (field(&values, "duration_h", None))
+                (input("applications_per_day", None))
+                (input("days", None))
+                (input("duration_h", None))
             }
             button #run type="submit" { "Simulate" }
         }
@@ -558,7 +568,12 @@ async fn simulate(
     page_response(status, layout("Simulate", "/simulate", body))
 }
 
-fn field(values: &HashMap<String, String>, key: &str, list: Option<&str>) -> Markup {
+fn field(
+    values: &HashMap<String, String>,
+    key: &str,
+    list: Option<&str>,
+    error: Option<&(&'static str, String)>,
+) -> Markup {
     let label = FIELDS
         .iter()
         .find(|f| f.0 == key)
@@ -566,17 +581,25 @@ fn field(values: &HashMap<String, String>, key: &str, list: Option<&str>) -> Mar
         .unwrap_or(key);
     let id = format!("f-{key}");
     let numeric = list.is_none();
+    let error = error.filter(|(k, _)| *k == key).map(|(_, m)| m);
+    let error_id = format!("f-{key}-error");
     html! {
-        div.field {
+        div.field.invalid[error.is_some()] {
             label for=(id) { (label) }
             input id=(id) name=(key) value=(values.get(key).cloned().unwrap_or_default())
-                inputmode=[numeric.then_some("decimal")] list=[list] autocomplete="off";
+                inputmode=[numeric.then_some("decimal")] list=[list] autocomplete="off"
+                aria-invalid=[error.is_some().then_some("true")]
+                aria-describedby=[error.is_some().then_some(error_id.as_str())];
+            @if let Some(m) = error {
+                p.field-error id=(error_id) { (m) }
+            }
         }
     }
 }
 
 async fn download(
     State(web): State<Arc<Web>>,
+    Client(client): Client,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let (file, t) = match scenario_from_query(&q) {
@@ -595,16 +618,9 @@ async fn download(
             format!("format `{format}`: use json, csv or toml"),
         );
     }
-    let doc = match run_scenario(&web, text, file).await {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => {
-            return crate::api::error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                e.field.as_deref(),
-                e.message,
-            )
-        }
-        Err(b) => return crate::api::busy(b),
+    let doc = match run_scenario(&web, client, text, file).await {
+        Ok(v) => v,
+        Err(e) => return e.response(),
     };
     if format == "json" {
         let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();

@@ -579,3 +579,22 @@ fn certificate_verify_refuses_repeated_keys() {
         );
     });
 }
+
+#[test]
+fn the_simulate_page_shows_a_runs_error_at_the_field_it_names() {
+    rt().block_on(async {
+        let app = app(4);
+        // The form accepts 450 as a number; the model refuses it, naming skin.age_years.
+        let (s, page) = call(&app, get("/simulate?run=1&age_years=450")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        let at_field = page
+            .split("id=\"f-age_years-error\"")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no error at the age field: {page}"));
+        assert!(at_field.contains("age"), "{at_field}");
+        assert!(page.contains("aria-describedby=\"f-age_years-error\""));
+        assert!(page.contains("aria-invalid=\"true\""));
+        // Only that field is marked.
+        assert_eq!(page.matches("aria-invalid").count(), 1);
+    });
+}
