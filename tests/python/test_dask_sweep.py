@@ -36,8 +36,10 @@ def write_spec(path, base, values_a, values_b):
     """A sweep over particles_per_ml x age_years of a bundled scenario."""
     a = ", ".join(repr(float(x)) for x in values_a)
     b = ", ".join(repr(float(x)) for x in values_b)
+    # At most one shard per row: a sweep refuses more shards than rows.
+    shards = min(SHARDS, len(values_a) * len(values_b))
     path.write_text(f"""base = "{os.path.join(ROOT, 'scenarios', base)}"
-shards = {SHARDS}
+shards = {shards}
 outputs = ["transport.reached_dermis_fraction", "transport.mass_balance.recovery"]
 [[parameters]]
 name = "product.particles_per_ml"

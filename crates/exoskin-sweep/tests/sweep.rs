@@ -560,3 +560,30 @@ fn trial_base_mistakes_name_the_allowed_keys_outputs_and_files() {
         "{e}"
     );
 }
+
+#[test]
+fn a_row_past_the_cost_budget_fails_at_once_and_the_others_run() {
+    // The second row asks for 1.6 million steps of the (r, z) grid: over an hour of
+    // computing by the estimate, refused before it starts, naming the key.
+    let tmp = tempfile::tempdir().unwrap();
+    let text = example(1)
+        .replace(
+            "name = \"product.particles_per_ml\"\nvalues = [1.0e9, 3.0e9, 1.0e10, 3.0e10]",
+            "name = \"numerics.dt_max_h\"\nvalues = [0.25, 0.00003]",
+        )
+        .replace("[30.0, 60.0]", "[30.0]");
+    let s = spec(&text);
+    let t0 = std::time::Instant::now();
+    let p = run_shard(&s, 0, tmp.path(), 2).unwrap();
+    assert!(t0.elapsed() < std::time::Duration::from_secs(30));
+    let b = &batches(&p)[0];
+    assert_eq!(
+        strs(b, "status"),
+        vec![Some("ok".into()), Some("failed".into())]
+    );
+    let e1 = strs(b, "error")[1].clone().unwrap();
+    assert!(
+        e1.contains("`numerics.dt_max_h`") && e1.contains("more than the limit"),
+        "{e1}"
+    );
+}
