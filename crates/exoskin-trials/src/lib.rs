@@ -9,7 +9,10 @@
 
 pub mod analysis;
 pub mod dist;
+pub mod equivalence;
 pub mod error;
+pub mod models;
+pub mod multiplicity;
 pub mod power;
 pub mod rng;
 pub mod sim;
