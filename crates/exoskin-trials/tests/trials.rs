@@ -321,8 +321,8 @@ fn bad_trial_files_point_at_file_line_column_and_key() {
         ),
         (
             "design = \"split_face\"",
-            "design = \"crossover\"",
-            &["bad.toml:2:10", "`trial.design`", "split_face"],
+            "design = \"latin_square\"",
+            &["bad.toml:2:10", "`trial.design`", "split_face", "crossover"],
         ),
         (
             "visits_days = [0, 28]",
