@@ -4,7 +4,7 @@
 use crate::ApiError;
 use exoskin_model::TransportParams;
 use exoskin_response::ResponseParams;
-use exoskin_trials::analysis::{analyze, EndpointResult};
+use exoskin_trials::analysis::{analyze, flow, repeated, EndpointResult};
 use exoskin_trials::power::{simulate_power, PowerPoint, PowerResult};
 use exoskin_trials::sim::{simulate, ModelResponder, Readings};
 use exoskin_trials::spec::{ResponseMode, Trial, MAX_PARTICIPANTS};
@@ -270,16 +270,20 @@ pub fn run_trial(
     let readings = simulate(trial, trial.participants, trial.seed, &responder, progress);
     let t2 = Instant::now();
     let results = analyze(trial, &readings);
+    let repeated = repeated(trial, &readings);
+    let flow = flow(trial, &readings);
     let phases = json!({
         "transport_and_grid": (t1 - t0).as_secs_f64(),
         "participants": (t2 - t1).as_secs_f64(),
         "analysis": t2.elapsed().as_secs_f64(),
     });
     let grid = responder.uses_grid();
-    let doc = json!({
+    let mut doc = json!({
         "trial": trial.name,
         "file": file,
         "design": trial.design.name(),
+        "analysis": trial.analysis.name(),
+        "multiplicity": trial.multiplicity.name(),
         "participants": readings.participants,
         "arms": trial.arms.iter().map(|x| json!({"name": x.name, "scenario": x.scenario_file})).collect::<Vec<_>>(),
         "seed": trial.seed,
@@ -288,13 +292,72 @@ pub fn run_trial(
         "elapsed_s": started.elapsed().as_secs_f64(),
         "phases_s": phases,
         "endpoints": results,
+        "flow": flow,
+        "tables": endpoint_tables(trial, &results),
+        "repeated_measures": repeated,
     });
+    if trial.design == exoskin_trials::spec::Design::Crossover {
+        doc["washout_days"] = json!(trial.washout_days);
+    }
     Ok(TrialRun {
         readings,
         results,
         grid,
         doc,
     })
+}
+
+/// One table per endpoint: per visit and comparison, the estimate (treated minus control
+/// change), its 95 % CI, the test, the decision's p value (superiority, TOST or
+/// non-inferiority), its multiplicity-adjusted p value and the decision; for equivalence and
+/// non-inferiority also the margins and the 1 - 2 alpha CI. Parallel designs add the
+/// baseline-adjusted (ANCOVA) estimate.
+pub fn endpoint_tables(trial: &Trial, results: &[EndpointResult]) -> Value {
+    let tables: Vec<Value> = trial
+        .endpoints
+        .iter()
+        .map(|ep| {
+            let rows: Vec<Value> = results
+                .iter()
+                .filter(|r| r.name == ep.name)
+                .map(|r| {
+                    let p = r.tost_p_value.or(r.ni_p_value).unwrap_or(r.p_value);
+                    let mut row = json!({
+                        "visit_day": r.visit_day,
+                        "comparison": r.comparison,
+                        "estimate": r.mean_difference,
+                        "ci95": [r.ci95_low, r.ci95_high],
+                        "test": r.test,
+                        "p_value": p,
+                        "adjusted_p_value": r.adjusted_p_value,
+                        "significant": r.significant,
+                    });
+                    if let Some(ci) = r.ci_1_minus_2alpha {
+                        row["ci_1_minus_2alpha"] = json!(ci);
+                        row["margin"] = json!([r.margin_low, r.margin_high]);
+                    }
+                    if let Some(a) = &r.ancova {
+                        row["ancova"] = json!({"estimate": a.estimate, "ci95": [a.ci_low, a.ci_high], "p_value": a.p_value});
+                    }
+                    row
+                })
+                .collect();
+            json!({
+                "endpoint": ep.name,
+                "instrument": ep.instrument.instrument,
+                "unit": ep.instrument.unit,
+                "analysis": trial.analysis.name(),
+                "p_value_of": match trial.analysis {
+                    exoskin_trials::spec::Analysis::Superiority => "two-sided t test",
+                    exoskin_trials::spec::Analysis::Equivalence => "TOST (the larger one-sided p)",
+                    exoskin_trials::spec::Analysis::NonInferiority => "one-sided test against the margin",
+                },
+                "multiplicity": trial.multiplicity.name(),
+                "rows": rows,
+            })
+        })
+        .collect();
+    json!(tables)
 }
 
 /// The sample size by simulation (`exoskin power FILE`): responses are interpolated on the

@@ -327,6 +327,9 @@ pub enum Role {
     Vehicle,
     Placebo,
     Untreated,
+    /// An active comparator: the product an equivalence or non-inferiority trial compares
+    /// the treatment with.
+    Reference,
 }
 
 impl Role {
@@ -524,11 +527,12 @@ const RESPONSE_MODES: [(&str, ResponseMode); 3] = [
     ("exact", ResponseMode::Exact),
     ("grid", ResponseMode::Grid),
 ];
-const ROLES: [(&str, Role); 4] = [
+const ROLES: [(&str, Role); 5] = [
     ("treatment", Role::Treatment),
     ("vehicle", Role::Vehicle),
     ("placebo", Role::Placebo),
     ("untreated", Role::Untreated),
+    ("reference", Role::Reference),
 ];
 
 /// The value of choice key `key` named `value`, or an error listing the allowed names.
@@ -987,7 +991,7 @@ fn load_arm(
 fn check_arms(t: &Trial) -> Result<(), Invalid> {
     let controls = t.arms.iter().filter(|a| a.role.is_control()).count();
     if controls != 1 {
-        return Err(Invalid::new("arms", format!("{controls} control arms; give exactly one arm with role \"vehicle\", \"placebo\" or \"untreated\" and the others role \"treatment\"")));
+        return Err(Invalid::new("arms", format!("{controls} control arms; give exactly one arm with role \"vehicle\", \"placebo\", \"untreated\" or \"reference\" (an active comparator) and the others role \"treatment\"")));
     }
     for (i, a) in t.arms.iter().enumerate() {
         if t.arms[..i].iter().any(|b| b.name == a.name) {
