@@ -12,8 +12,8 @@
 //! `TTestPower`/`TTestIndPower`, `alternative="larger"`). TOST power is exact: given the sample
 //! SD s, both tests reject when `low + t_c s f < mean < high - t_c s f` (f the standard error
 //! per unit SD), so the power is the normal probability of that interval averaged over the
-//! scaled chi distribution of s (the integral Owen's Q function expresses), computed here by
-//! Gauss-Legendre quadrature. Two-sample designs may have unequal groups (`n1`, `n2`).
+//! scaled chi distribution of s (the integral Owen's Q function expresses; Owen 1965,
+//! Biometrika 52:437), computed here by Gauss-Legendre quadrature. Two-sample designs may have unequal groups (`n1`, `n2`).
 
 use crate::dist::{ln_gamma, nct_cdf, norm_cdf, t_cdf, t_ppf, t_sf};
 use crate::stats::{mean, var};

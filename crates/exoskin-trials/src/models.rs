@@ -13,7 +13,8 @@
 //!   and a significant carryover makes the within-participant estimate biased). The estimates
 //!   equal OLS with participant, period and treatment effects.
 //! * Mixed model: `y = X beta + b_participant + e` with `b ~ N(0, s_b^2)` and `e ~ N(0, s^2)`,
-//!   fitted by restricted maximum likelihood (REML): for a ratio `g = s_b^2 / s^2`, the
+//!   fitted by restricted maximum likelihood (REML; Patterson & Thompson 1971, Biometrika
+//!   58:545): for a ratio `g = s_b^2 / s^2`, the
 //!   covariance of a participant's `n` rows is `s^2 (I + g J)`, whose inverse and determinant
 //!   are closed-form, so beta and s^2 are profiled out and the REML criterion is maximised over
 //!   `g` alone (a grid over log g, then golden-section search). Fixed-effect standard errors
