@@ -301,6 +301,10 @@ def check_designs(d, close, devs):
             ref = TTestIndPower().solve_power(es, nobs1=None, alpha=a, power=0.8, ratio=n2 / n1,
                                               alternative="larger")
         close(f"{what} NI n(80%)", c["ni_n_80"], ref, tol=1e-5)
+        if n2 != 0:
+            es = (abs(delta) + 0.3) / sd
+            close(f"{what} two-sample n(80%) ratio {n2 / n1:g}", c["superiority_n_80"],
+                  TTestIndPower().solve_power(es, nobs1=None, alpha=a, power=0.8, ratio=n2 / n1), tol=1e-5)
         if c["tost_n_80"] is not None:
             nn = c["tost_n_80"]
             back = tost_power_quad(delta, sd, lo, hi, nn, 0 if n2 == 0 else nn * n2 / n1, a)

@@ -102,6 +102,16 @@ pub struct AnalyticInput<'a> {
     pub test: &'a str,
     pub power: Option<f64>,
     pub alpha: Option<f64>,
+    /// `superiority` (default), `equivalence` (TOST) or `non_inferiority`.
+    pub analysis: Option<&'a str>,
+    /// Equivalence: the symmetric margin (-M to M); non-inferiority: how much worse still
+    /// counts as not inferior. In the difference's unit (SD units with an effect size).
+    pub margin: Option<f64>,
+    /// Equivalence: asymmetric margins instead of `margin`.
+    pub margin_low: Option<f64>,
+    pub margin_high: Option<f64>,
+    /// Two-sample: the second group's size over the first's (default 1).
+    pub ratio: Option<f64>,
 }
 
 /// The analytic t-test answer.
@@ -111,6 +121,7 @@ pub struct Analytic {
     pub alpha: f64,
     pub power: f64,
     /// The exact (fractional) sample size; `None` when none up to 1e9 reaches the power.
+    /// Two-sample designs: the first group (the second is `ratio` times it).
     pub n: Option<f64>,
     /// What `n` counts: pairs or participants per group.
     pub unit: &'static str,
@@ -153,10 +164,27 @@ pub fn analytic_power(a: &AnalyticInput) -> Result<Option<Analytic>, ApiError> {
     if let Some(al) = a.alpha {
         check_alpha(al)?;
     }
+    let analysis = a.analysis.unwrap_or("superiority");
+    if !["superiority", "equivalence", "non_inferiority"].contains(&analysis) {
+        return Err(option_error(
+            "analysis",
+            format!("--analysis {analysis}: use superiority, equivalence or non_inferiority"),
+        ));
+    }
+    // Margins in SD units (the difference's unit divided by the SD).
+    let scale = a.sd.unwrap_or(1.0);
+    let margins = analytic_margins(a, analysis)?.map(|(lo, hi)| (lo / scale, hi / scale));
+    let ratio = a.ratio.unwrap_or(1.0);
+    if !(ratio.is_finite() && (0.01..=100.0).contains(&ratio)) {
+        return Err(option_error(
+            "ratio",
+            format!("--ratio {ratio} is outside the allowed range 0.01 to 100 (the second group's size over the first's)"),
+        ));
+    }
     let Some(es) = es else {
         return Ok(None);
     };
-    if !(es.is_finite() && es != 0.0) {
+    if !es.is_finite() || (analysis == "superiority" && es == 0.0) {
         return Err(option_error(
             "effect_size",
             "the effect size must be a finite number other than 0".into(),
@@ -164,15 +192,9 @@ pub fn analytic_power(a: &AnalyticInput) -> Result<Option<Analytic>, ApiError> {
     }
     let power = a.power.unwrap_or(0.8);
     let alpha = a.alpha.unwrap_or(0.05);
-    let (n, unit) = match a.test {
-        "paired" => (
-            exoskin_trials::stats::paired_n(es.abs(), alpha, power),
-            "pairs (participants in a split-face trial)",
-        ),
-        "two-sample" | "two_sample" => (
-            exoskin_trials::stats::two_sample_n(es.abs(), alpha, power),
-            "participants per group",
-        ),
+    let paired = match a.test {
+        "paired" => true,
+        "two-sample" | "two_sample" => false,
         other => {
             return Err(option_error(
                 "test",
@@ -180,7 +202,39 @@ pub fn analytic_power(a: &AnalyticInput) -> Result<Option<Analytic>, ApiError> {
             ))
         }
     };
-    let doc = json!({"test": a.test, "effect_size": es, "alpha": alpha, "power": power, "n": n, "n_rounded_up": n.map(|x| x.ceil() as u64)});
+    use exoskin_trials::equivalence as eq;
+    let n = match (analysis, margins) {
+        ("equivalence", Some((lo, hi))) if paired => {
+            eq::tost_paired_n(es, 1.0, lo, hi, alpha, power)
+        }
+        ("equivalence", Some((lo, hi))) => {
+            eq::tost_two_sample_n(es, 1.0, lo, hi, ratio, alpha, power)
+        }
+        ("non_inferiority", Some((_, m))) => {
+            eq::ni_n(es, 1.0, m, true, paired, ratio, alpha, power)
+        }
+        _ if paired => exoskin_trials::stats::paired_n(es.abs(), alpha, power),
+        _ => exoskin_trials::stats::two_sample_n_ratio(es.abs(), ratio, alpha, power),
+    };
+    let unit = if paired {
+        "pairs (participants in a split-face trial)"
+    } else if ratio == 1.0 {
+        "participants per group"
+    } else {
+        "participants in the first group"
+    };
+    let mut doc = json!({"test": a.test, "effect_size": es, "alpha": alpha, "power": power, "n": n, "n_rounded_up": n.map(|x| x.ceil() as u64)});
+    if analysis != "superiority" || a.ratio.is_some() {
+        doc["analysis"] = json!(analysis);
+        if let Some((lo, hi)) = margins {
+            doc["margins_sd_units"] = json!([lo, hi]);
+        }
+        if !paired {
+            doc["ratio"] = json!(ratio);
+            doc["n2"] = json!(n.map(|x| x * ratio));
+            doc["n2_rounded_up"] = json!(n.map(|x| (x.ceil() * ratio).ceil() as u64));
+        }
+    }
     Ok(Some(Analytic {
         effect_size: es,
         alpha,
@@ -189,6 +243,55 @@ pub fn analytic_power(a: &AnalyticInput) -> Result<Option<Analytic>, ApiError> {
         unit,
         doc,
     }))
+}
+
+/// The margins of an analytic equivalence or non-inferiority answer, in the difference's
+/// unit: `(low, high)`; `None` for superiority.
+fn analytic_margins(a: &AnalyticInput, analysis: &str) -> Result<Option<(f64, f64)>, ApiError> {
+    let positive = |k: &str, v: f64| {
+        if v.is_finite() && v > 0.0 {
+            Ok(v)
+        } else {
+            Err(option_error(
+                k,
+                format!("--{} {v} must be a positive number", k.replace('_', "-")),
+            ))
+        }
+    };
+    match (analysis, a.margin, a.margin_low, a.margin_high) {
+        ("superiority", None, None, None) => Ok(None),
+        ("superiority", ..) => Err(option_error(
+            "margin",
+            "margins go with --analysis equivalence or non_inferiority".into(),
+        )),
+        ("equivalence", Some(m), None, None) => {
+            let m = positive("margin", m)?;
+            Ok(Some((-m, m)))
+        }
+        ("equivalence", None, Some(lo), Some(hi)) => {
+            if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                return Err(option_error(
+                    "margin_low",
+                    format!("--margin-low {lo} must be below --margin-high {hi}"),
+                ));
+            }
+            Ok(Some((lo, hi)))
+        }
+        ("equivalence", ..) => Err(option_error(
+            "margin",
+            "equivalence needs --margin M (symmetric) or both --margin-low and --margin-high"
+                .into(),
+        )),
+        (_, Some(m), None, None) => {
+            let m = positive("margin", m)?;
+            Ok(Some((-m, m)))
+        }
+        _ => Err(option_error(
+            "margin",
+            "non_inferiority needs one --margin M (how much worse still counts as not inferior)"
+                .into(),
+        )),
+    }
 }
 
 /// The settings of a power analysis by simulation, each from the caller or else the trial

@@ -61,6 +61,22 @@ pub struct PowerArgs {
     /// Analytic test: paired or two-sample.
     #[arg(long, default_value = "paired")]
     pub test: String,
+    /// Analytic hypothesis: superiority, equivalence (TOST) or non_inferiority.
+    #[arg(long)]
+    pub analysis: Option<String>,
+    /// Equivalence (symmetric, -M to M) or non-inferiority margin, in the unit of
+    /// --difference (SD units with --effect-size).
+    #[arg(long)]
+    pub margin: Option<f64>,
+    /// Equivalence: the lower margin (with --margin-high).
+    #[arg(long, allow_negative_numbers = true)]
+    pub margin_low: Option<f64>,
+    /// Equivalence: the upper margin (with --margin-low).
+    #[arg(long, allow_negative_numbers = true)]
+    pub margin_high: Option<f64>,
+    /// Two-sample: the second group's size over the first's (default 1).
+    #[arg(long)]
+    pub ratio: Option<f64>,
     /// Simulated trials per sample size (default 1000, or the file's [power] replicates).
     #[arg(long)]
     pub replicates: Option<usize>,
@@ -509,6 +525,11 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
         test: &a.test,
         power: a.power,
         alpha: a.alpha,
+        analysis: a.analysis.as_deref(),
+        margin: a.margin,
+        margin_low: a.margin_low,
+        margin_high: a.margin_high,
+        ratio: a.ratio,
     })
     .map_err(api_err)?;
     if let Some(an) = analytic {
@@ -518,7 +539,10 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
                 println!("{}", serde_json::to_string_pretty(&an.doc)?);
             } else {
                 match an.n {
-                    Some(n) => println!("{} t test, effect size {es}, alpha {alpha}, power {power}: n = {n:.4} -> {} {}", a.test, n.ceil(), an.unit),
+                    Some(n) => println!("{} t test{}, effect size {es}, alpha {alpha}, power {power}: n = {n:.4} -> {} {}{}", a.test,
+                        a.analysis.as_deref().filter(|x| *x != "superiority").map(|x| format!(" ({x})")).unwrap_or_default(),
+                        n.ceil(), an.unit,
+                        an.doc["n2_rounded_up"].as_u64().map(|n2| format!(", {n2} in the second")).unwrap_or_default()),
                     None => println!("no sample size up to 1e9 reaches power {power}"),
                 }
             }

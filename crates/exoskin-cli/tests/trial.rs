@@ -282,3 +282,78 @@ fn a_missing_margin_exits_2_naming_the_field() {
         "{err}"
     );
 }
+
+#[test]
+fn analytic_power_for_equivalence_non_inferiority_and_unequal_groups() {
+    // The same numbers as the library (checked against statsmodels and a scipy quadrature by
+    // scripts/check_stats_reference.py), through the CLI's flags.
+    use exoskin_trials::equivalence as eq;
+    let v = json_of(&[
+        "power",
+        "--analysis",
+        "equivalence",
+        "--difference",
+        "0",
+        "--sd",
+        "2",
+        "--margin",
+        "1",
+        "--json",
+    ]);
+    let want = eq::tost_paired_n(0.0, 1.0, -0.5, 0.5, 0.05, 0.8).unwrap();
+    assert!((v["n"].as_f64().unwrap() - want).abs() < 1e-9, "{v}");
+    assert_eq!(v["analysis"], "equivalence");
+    let v = json_of(&[
+        "power",
+        "--analysis",
+        "equivalence",
+        "--effect-size",
+        "0.1",
+        "--test",
+        "two-sample",
+        "--margin-low",
+        "-0.4",
+        "--margin-high",
+        "0.6",
+        "--ratio",
+        "2",
+        "--json",
+    ]);
+    let want = eq::tost_two_sample_n(0.1, 1.0, -0.4, 0.6, 2.0, 0.05, 0.8).unwrap();
+    assert!((v["n"].as_f64().unwrap() - want).abs() < 1e-9, "{v}");
+    assert!((v["n2"].as_f64().unwrap() - 2.0 * want).abs() < 1e-9, "{v}");
+    let v = json_of(&[
+        "power",
+        "--analysis",
+        "non_inferiority",
+        "--effect-size",
+        "0",
+        "--margin",
+        "0.5",
+        "--json",
+    ]);
+    let want = eq::ni_n(0.0, 1.0, 0.5, true, true, 1.0, 0.05, 0.8).unwrap();
+    assert!((v["n"].as_f64().unwrap() - want).abs() < 1e-9, "{v}");
+    // Bad margins exit 2 naming the flag.
+    let out = exe()
+        .args([
+            "power",
+            "--analysis",
+            "equivalence",
+            "--effect-size",
+            "0",
+            "--margin-low",
+            "1",
+            "--margin-high",
+            "-1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--margin-low"));
+    let out = exe()
+        .args(["power", "--analysis", "equivalence", "--effect-size", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -930,6 +930,11 @@ fn analytic_answer(
             test: given("test").unwrap_or("paired"),
             power: num("power", "Power")?,
             alpha: num("alpha", "Alpha")?,
+            analysis: None,
+            margin: None,
+            margin_low: None,
+            margin_high: None,
+            ratio: None,
         };
         exoskin_api::trial::analytic_power(&input)
             .map_err(|e| e.to_string())?

@@ -389,6 +389,11 @@ fn power_without_a_trial_answers_the_analytic_sample_size_at_once() {
             test: "paired",
             power: None,
             alpha: None,
+            analysis: None,
+            margin: None,
+            margin_low: None,
+            margin_high: None,
+            ratio: None,
         })
         .unwrap()
         .unwrap();
