@@ -185,7 +185,7 @@ fn designs() -> Value {
             } else {
                 eq::tost_two_sample_n(delta, sd, low, high, n2 / n1, alpha, 0.8)
             },
-            "superiority_n_80": if n2 == 0.0 { None } else { two_sample_n_ratio(((delta as f64).abs() + 0.3) / sd, n2 / n1, alpha, 0.8) },
+            "superiority_n_80": if n2 == 0.0 { None } else { two_sample_n_ratio((delta.abs() + 0.3) / sd, n2 / n1, alpha, 0.8) },
             "ni_n_80": eq::ni_n(delta, sd, margin, true, n2 == 0.0, if n2 == 0.0 { 1.0 } else { n2 / n1 }, alpha, 0.8),
         }));
     }

@@ -167,6 +167,9 @@ pub fn changes(
     (x, y, bx, by)
 }
 
+/// Period responses `(period 1, period 2)`, one pair per participant.
+pub type Periods = Vec<(f64, f64)>;
+
 /// The period responses `(period 1, period 2)` of a crossover's participants who complete
 /// `visit` in both periods: those who had `arm` first, then those who had `control` first.
 pub fn crossover_periods(
@@ -174,7 +177,7 @@ pub fn crossover_periods(
     arm: usize,
     visit: usize,
     endpoint: usize,
-) -> (Vec<(f64, f64)>, Vec<(f64, f64)>) {
+) -> (Periods, Periods) {
     let (mut first, mut second) = (Vec::new(), Vec::new());
     for p in 0..r.participants {
         let change = |s: usize| r.get(p, s, visit, endpoint) - r.get(p, s, 0, endpoint);

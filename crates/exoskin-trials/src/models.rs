@@ -259,7 +259,7 @@ impl Sums {
         let rss = yy - beta.iter().zip(&b).map(|(x, y)| x * y).sum::<f64>();
         let m = (self.n - p) as f64;
         let s2 = rss / m;
-        if !(s2 > 0.0) {
+        if s2.is_nan() || s2 <= 0.0 {
             return None;
         }
         let logdet_a: f64 = (0..p).map(|i| 2.0 * l[i * p + i].ln()).sum();
@@ -293,8 +293,8 @@ pub fn mixed_model(y: &[f64], x: &[f64], p: usize, group: &[usize]) -> Option<Mi
             .entry(group[r])
             .or_insert_with(|| (0.0, vec![0.0; p], 0.0));
         e.0 += 1.0;
-        for i in 0..p {
-            e.1[i] += row[i];
+        for (sum, x) in e.1.iter_mut().zip(row) {
+            *sum += x;
         }
         e.2 += y[r];
     }

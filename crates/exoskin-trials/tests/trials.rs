@@ -564,7 +564,10 @@ fn trial_errors_carry_structured_fields() {
                 (file.as_str(), line, column, field.as_deref()),
                 ("bad.toml", Some(14), Some(8), Some("arms[1].role"))
             );
-            assert_eq!(&*allowed, ["treatment", "vehicle", "placebo", "untreated"]);
+            assert_eq!(
+                &*allowed,
+                ["treatment", "vehicle", "placebo", "untreated", "reference"]
+            );
         }
         other => panic!("{other:?}"),
     }
