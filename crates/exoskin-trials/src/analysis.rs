@@ -458,7 +458,7 @@ pub fn repeated(trial: &Trial, r: &Readings) -> Vec<RepeatedResult> {
     let mut out = Vec::new();
     for (e, ep) in trial.endpoints.iter().enumerate() {
         for arm in trial.treatments() {
-            let (mut y, mut x, mut g) = (Vec::new(), Vec::new(), Vec::new());
+            let mut data = models::MixedData::new(p);
             for q in 0..r.participants {
                 for side in 0..r.sides {
                     let a = r.arm(q, side);
@@ -471,18 +471,15 @@ pub fn repeated(trial: &Trial, r: &Readings) -> Vec<RepeatedResult> {
                         if !(val.is_finite() && base.is_finite()) {
                             continue;
                         }
-                        let mut row = vec![0.0; p];
-                        row[visit - 1] = 1.0;
-                        if a == arm {
-                            row[v + visit - 1] = 1.0;
-                        }
-                        y.push(val - base);
-                        x.extend(row);
-                        g.push(q);
+                        // Visit dummy, and the arm's visit dummy for the treated.
+                        let cols = [(visit - 1, 1.0), (v + visit - 1, 1.0)];
+                        let row = if a == arm { &cols[..] } else { &cols[..1] };
+                        data.add(row, val - base);
                     }
                 }
+                data.end_group();
             }
-            let Some(fit) = models::mixed_model(&y, &x, p, &g) else {
+            let Some(fit) = data.fit() else {
                 continue;
             };
             out.push(RepeatedResult {

@@ -215,35 +215,115 @@ pub struct MixedFit {
     pub n_groups: usize,
 }
 
-/// The sufficient statistics of the model for the REML profile.
-struct Sums {
+/// Sums over the groups of one size: X'1 1'X, X'1 1'y, (1'y)^2 and their count (the
+/// covariance of a group depends on the data only through its size).
+#[derive(Clone)]
+struct SizeSums {
+    size: f64,
+    groups: f64,
+    xx: Vec<f64>,
+    xy: Vec<f64>,
+    yy: f64,
+}
+
+/// The sufficient statistics of the model for the REML profile: the data enter only through
+/// X'X, X'y, y'y and, per group size, the sums of [`SizeSums`], so memory and the cost of
+/// each step of the search do not grow with the number of participants.
+#[derive(Clone)]
+pub struct MixedData {
     p: usize,
     n: usize,
+    n_groups: usize,
     xtx: Vec<f64>,
     xty: Vec<f64>,
     yty: f64,
-    /// Per group: size, X' 1, 1' y.
-    groups: Vec<(f64, Vec<f64>, f64)>,
+    by_size: Vec<SizeSums>,
+    /// The open group: its size, X'1 (sparse: column, value) and 1'y.
+    open: (f64, Vec<(usize, f64)>, f64),
 }
 
-impl Sums {
-    /// A' = X' V^-1 X / s^2-free parts at ratio g: (A, b, y' V^-1 y, sum log(1 + n_i g)).
-    fn at(&self, g: f64) -> (Vec<f64>, Vec<f64>, f64, f64) {
+impl MixedData {
+    /// No data yet, `p` fixed-effect columns.
+    pub fn new(p: usize) -> MixedData {
+        MixedData {
+            p,
+            n: 0,
+            n_groups: 0,
+            xtx: vec![0.0; p * p],
+            xty: vec![0.0; p],
+            yty: 0.0,
+            by_size: Vec::new(),
+            open: (0.0, Vec::new(), 0.0),
+        }
+    }
+
+    /// Add a row of the current group: its nonzero columns `(column, value)` and response.
+    pub fn add(&mut self, row: &[(usize, f64)], y: f64) {
         let p = self.p;
+        for &(i, a) in row {
+            for &(j, b) in row {
+                self.xtx[i * p + j] += a * b;
+            }
+            self.xty[i] += a * y;
+            match self.open.1.iter_mut().find(|(k, _)| *k == i) {
+                Some(e) => e.1 += a,
+                None => self.open.1.push((i, a)),
+            }
+        }
+        self.yty += y * y;
+        self.n += 1;
+        self.open.0 += 1.0;
+        self.open.2 += y;
+    }
+
+    /// Close the current group (a participant); the next rows start a new one.
+    pub fn end_group(&mut self) {
+        let (size, xs, ys) = std::mem::replace(&mut self.open, (0.0, Vec::new(), 0.0));
+        if size == 0.0 {
+            return;
+        }
+        self.n_groups += 1;
+        let p = self.p;
+        let k = match self.by_size.iter().position(|s| s.size == size) {
+            Some(k) => k,
+            None => {
+                self.by_size.push(SizeSums {
+                    size,
+                    groups: 0.0,
+                    xx: vec![0.0; p * p],
+                    xy: vec![0.0; p],
+                    yy: 0.0,
+                });
+                self.by_size.len() - 1
+            }
+        };
+        let s = &mut self.by_size[k];
+        s.groups += 1.0;
+        for &(i, a) in &xs {
+            for &(j, b) in &xs {
+                s.xx[i * p + j] += a * b;
+            }
+            s.xy[i] += a * ys;
+        }
+        s.yy += ys * ys;
+    }
+
+    /// X' V^-1 X, X' V^-1 y and y' V^-1 y (all times s^2) and sum log(1 + n_i g) at ratio g.
+    fn at(&self, g: f64) -> (Vec<f64>, Vec<f64>, f64, f64) {
         let mut a = self.xtx.clone();
         let mut b = self.xty.clone();
         let mut yy = self.yty;
         let mut logdet = 0.0;
-        for (ni, xs, ys) in &self.groups {
-            let c = g / (1.0 + ni * g);
-            for i in 0..p {
-                for j in 0..p {
-                    a[i * p + j] -= c * xs[i] * xs[j];
-                }
-                b[i] -= c * xs[i] * ys;
+        for s in &self.by_size {
+            let c = g / (1.0 + s.size * g);
+            for (x, v) in a.iter_mut().zip(&s.xx) {
+                *x -= c * v;
             }
-            yy -= c * ys * ys;
-            logdet += (ni * g).ln_1p();
+            for (x, v) in b.iter_mut().zip(&s.xy) {
+                *x -= c * v;
+            }
+            yy -= c * s.yy;
+            logdet += s.groups * (s.size * g).ln_1p();
         }
         (a, b, yy, logdet)
     }
@@ -265,6 +345,16 @@ impl Sums {
         let logdet_a: f64 = (0..p).map(|i| 2.0 * l[i * p + i].ln()).sum();
         Some(m * s2.ln() + logdet + logdet_a)
     }
+
+    /// Fit by REML; None when the fixed-effects design is singular or there are no more rows
+    /// than columns.
+    pub fn fit(mut self) -> Option<MixedFit> {
+        self.end_group();
+        if self.n <= self.p {
+            return None;
+        }
+        fit_reml(&self)
+    }
 }
 
 /// Fit `y = X beta + b_group + e` by REML. `x` is row-major (`y.len()` rows of `p`
@@ -275,37 +365,26 @@ pub fn mixed_model(y: &[f64], x: &[f64], p: usize, group: &[usize]) -> Option<Mi
     if n <= p || x.len() != n * p || group.len() != n {
         return None;
     }
-    let mut xtx = vec![0.0; p * p];
-    let mut xty = vec![0.0; p];
-    let mut yty = 0.0;
-    let mut by_group: std::collections::BTreeMap<usize, (f64, Vec<f64>, f64)> =
-        std::collections::BTreeMap::new();
-    for r in 0..n {
-        let row = &x[r * p..(r + 1) * p];
-        for i in 0..p {
-            for j in 0..p {
-                xtx[i * p + j] += row[i] * row[j];
-            }
-            xty[i] += row[i] * y[r];
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&r| group[r]);
+    let mut data = MixedData::new(p);
+    for (k, &r) in order.iter().enumerate() {
+        if k > 0 && group[r] != group[order[k - 1]] {
+            data.end_group();
         }
-        yty += y[r] * y[r];
-        let e = by_group
-            .entry(group[r])
-            .or_insert_with(|| (0.0, vec![0.0; p], 0.0));
-        e.0 += 1.0;
-        for (sum, x) in e.1.iter_mut().zip(row) {
-            *sum += x;
-        }
-        e.2 += y[r];
+        let row: Vec<(usize, f64)> = x[r * p..(r + 1) * p]
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| **v != 0.0)
+            .map(|(i, v)| (i, *v))
+            .collect();
+        data.add(&row, y[r]);
     }
-    let sums = Sums {
-        p,
-        n,
-        xtx,
-        xty,
-        yty,
-        groups: by_group.into_values().collect(),
-    };
+    data.fit()
+}
+
+fn fit_reml(sums: &MixedData) -> Option<MixedFit> {
+    let (p, n) = (sums.p, sums.n);
     // Grid over log g, then golden section between the neighbours of the best point.
     let f = |lg: f64| sums.criterion(lg.exp()).unwrap_or(f64::INFINITY);
     let grid: Vec<f64> = (0..=96).map(|k| -12.0 + 0.25 * k as f64).collect();
@@ -365,7 +444,7 @@ pub fn mixed_model(y: &[f64], x: &[f64], p: usize, group: &[usize]) -> Option<Mi
         var_residual: s2,
         reml_criterion: sums.criterion(g)?,
         n_obs: n,
-        n_groups: sums.groups.len(),
+        n_groups: sums.n_groups,
     })
 }
 
