@@ -816,7 +816,10 @@ fn validate_margin(
         if v.is_finite() {
             Ok(v)
         } else {
-            Err(Invalid::new(key(k), format!("{v} is not a number")))
+            Err(Invalid::new(
+                key(k),
+                format!("{v} is not a finite number; give the margin in {unit}"),
+            ))
         }
     };
     match analysis {

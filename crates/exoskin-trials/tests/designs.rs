@@ -140,6 +140,21 @@ fn new_keys_parse_and_bad_values_name_the_field() {
             &["`arms`", "exactly 2 arms", "parallel"],
         ),
     ];
+    // A crossover arm whose regimen runs past its period (applications on days 0, 1, 2; the
+    // period ends on day 1).
+    let long = text("washout_days = 7", "")
+        .replacen("split_face", "crossover", 1)
+        .replacen("visits_days = [0, 28]", "visits_days = [0, 1]", 1);
+    let e = parse(&long).expect_err("regimen past the period");
+    assert!(
+        e.contains("`arms[0].scenario`") && e.contains("shorten [regimen] days"),
+        "{e}"
+    );
+    let e = parse(&text("analysis = \"equivalence\"", "margin = nan\n")).unwrap_err();
+    assert!(
+        e.contains("`endpoints[0].margin`") && e.contains("not a finite number"),
+        "{e}"
+    );
     for (t, wants) in cases {
         let e = parse(t).expect_err(t);
         for w in *wants {
