@@ -5,8 +5,8 @@ a check states otherwise: see check_designs).
 Usage: python3 scripts/check_stats_reference.py   (from the repository root)
 
 Creates .venv-stats (a local virtual environment) with scipy, statsmodels and pingouin if
-needed, re-runs itself there, runs `cargo run --release -p exoskin-trials --example stats_reference`
-compares every number. Rank-test modes compared: Wilcoxon with scipy's defaults
+needed, re-runs itself there, runs `cargo run --release -p exoskin-trials --example stats_reference`,
+and compares every number. Rank-test modes compared: Wilcoxon with scipy's defaults
 (zero_method="wilcox", correction=False, method="auto": exact without ties/zeros for n <= 50)
 and the normal approximation with and without continuity correction; Mann-Whitney with
 scipy's defaults (use_continuity=True, method="auto": exact when one sample has <= 8 values
