@@ -107,6 +107,19 @@ def test_trial_equals_cli_json():
     assert ours["file"] == path
 
 
+def test_equivalence_and_crossover_trials_equal_cli_json():
+    for path in ["trials/ev_serum_equivalence.toml", "trials/serum_vehicle_crossover.toml"]:
+        ours = exoskin.trial(path, participants=10, seed=3)
+        theirs = cli_json("trial", path, "--participants", "10", "--seed", "3")
+        assert strip(ours) == strip(theirs)
+        assert {"flow", "tables", "repeated_measures"} <= set(ours)
+        for e in ours["endpoints"]:
+            assert "adjusted_p_value" in e
+    eq = exoskin.trial("trials/ev_serum_equivalence.toml", participants=10, seed=3)
+    assert all("tost_p_value" in e for e in eq["endpoints"])
+    assert [t["endpoint"] for t in eq["tables"]] == ["hydration", "tewl", "elasticity"]
+
+
 def test_power_equals_cli_json():
     path = "trials/microneedling_split_face.toml"
     ours = exoskin.power(path, replicates=100, max_participants=16)

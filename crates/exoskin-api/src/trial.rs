@@ -4,7 +4,7 @@
 use crate::ApiError;
 use exoskin_model::TransportParams;
 use exoskin_response::ResponseParams;
-use exoskin_trials::analysis::{analyze, EndpointResult};
+use exoskin_trials::analysis::{analyze, flow, repeated, EndpointResult};
 use exoskin_trials::power::{simulate_power, PowerPoint, PowerResult};
 use exoskin_trials::sim::{simulate, ModelResponder, Readings};
 use exoskin_trials::spec::{ResponseMode, Trial, MAX_PARTICIPANTS};
@@ -121,6 +121,16 @@ pub struct AnalyticInput<'a> {
     pub test: &'a str,
     pub power: Option<f64>,
     pub alpha: Option<f64>,
+    /// `superiority` (default), `equivalence` (TOST) or `non_inferiority`.
+    pub analysis: Option<&'a str>,
+    /// Equivalence: the symmetric margin (-M to M); non-inferiority: how much worse still
+    /// counts as not inferior. In the difference's unit (SD units with an effect size).
+    pub margin: Option<f64>,
+    /// Equivalence: asymmetric margins instead of `margin`.
+    pub margin_low: Option<f64>,
+    pub margin_high: Option<f64>,
+    /// Two-sample: the second group's size over the first's (default 1).
+    pub ratio: Option<f64>,
 }
 
 /// The analytic t-test answer.
@@ -130,6 +140,7 @@ pub struct Analytic {
     pub alpha: f64,
     pub power: f64,
     /// The exact (fractional) sample size; `None` when none up to 1e9 reaches the power.
+    /// Two-sample designs: the first group (the second is `ratio` times it).
     pub n: Option<f64>,
     /// What `n` counts: pairs or participants per group.
     pub unit: &'static str,
@@ -172,10 +183,27 @@ pub fn analytic_power(a: &AnalyticInput) -> Result<Option<Analytic>, ApiError> {
     if let Some(al) = a.alpha {
         check_alpha(al)?;
     }
+    let analysis = a.analysis.unwrap_or("superiority");
+    if !["superiority", "equivalence", "non_inferiority"].contains(&analysis) {
+        return Err(option_error(
+            "analysis",
+            format!("--analysis {analysis}: use superiority, equivalence or non_inferiority"),
+        ));
+    }
+    // Margins in SD units (the difference's unit divided by the SD).
+    let scale = a.sd.unwrap_or(1.0);
+    let margins = analytic_margins(a, analysis)?.map(|(lo, hi)| (lo / scale, hi / scale));
+    let ratio = a.ratio.unwrap_or(1.0);
+    if !(ratio.is_finite() && (0.01..=100.0).contains(&ratio)) {
+        return Err(option_error(
+            "ratio",
+            format!("--ratio {ratio} is outside the allowed range 0.01 to 100 (the second group's size over the first's)"),
+        ));
+    }
     let Some(es) = es else {
         return Ok(None);
     };
-    if !(es.is_finite() && es != 0.0) {
+    if !es.is_finite() || (analysis == "superiority" && es == 0.0) {
         return Err(option_error(
             "effect_size",
             "the effect size must be a finite number other than 0".into(),
@@ -183,15 +211,9 @@ pub fn analytic_power(a: &AnalyticInput) -> Result<Option<Analytic>, ApiError> {
     }
     let power = a.power.unwrap_or(0.8);
     let alpha = a.alpha.unwrap_or(0.05);
-    let (n, unit) = match a.test {
-        "paired" => (
-            exoskin_trials::stats::paired_n(es.abs(), alpha, power),
-            "pairs (participants in a split-face trial)",
-        ),
-        "two-sample" | "two_sample" => (
-            exoskin_trials::stats::two_sample_n(es.abs(), alpha, power),
-            "participants per group",
-        ),
+    let paired = match a.test {
+        "paired" => true,
+        "two-sample" | "two_sample" => false,
         other => {
             return Err(option_error(
                 "test",
@@ -199,7 +221,39 @@ pub fn analytic_power(a: &AnalyticInput) -> Result<Option<Analytic>, ApiError> {
             ))
         }
     };
-    let doc = json!({"test": a.test, "effect_size": es, "alpha": alpha, "power": power, "n": n, "n_rounded_up": n.map(|x| x.ceil() as u64)});
+    use exoskin_trials::equivalence as eq;
+    let n = match (analysis, margins) {
+        ("equivalence", Some((lo, hi))) if paired => {
+            eq::tost_paired_n(es, 1.0, lo, hi, alpha, power)
+        }
+        ("equivalence", Some((lo, hi))) => {
+            eq::tost_two_sample_n(es, 1.0, lo, hi, ratio, alpha, power)
+        }
+        ("non_inferiority", Some((_, m))) => {
+            eq::ni_n(es, 1.0, m, true, paired, ratio, alpha, power)
+        }
+        _ if paired => exoskin_trials::stats::paired_n(es.abs(), alpha, power),
+        _ => exoskin_trials::stats::two_sample_n_ratio(es.abs(), ratio, alpha, power),
+    };
+    let unit = if paired {
+        "pairs (participants in a split-face trial)"
+    } else if ratio == 1.0 {
+        "participants per group"
+    } else {
+        "participants in the first group"
+    };
+    let mut doc = json!({"test": a.test, "effect_size": es, "alpha": alpha, "power": power, "n": n, "n_rounded_up": n.map(|x| x.ceil() as u64)});
+    if analysis != "superiority" || a.ratio.is_some() {
+        doc["analysis"] = json!(analysis);
+        if let Some((lo, hi)) = margins {
+            doc["margins_sd_units"] = json!([lo, hi]);
+        }
+        if !paired {
+            doc["ratio"] = json!(ratio);
+            doc["n2"] = json!(n.map(|x| x * ratio));
+            doc["n2_rounded_up"] = json!(n.map(|x| (x.ceil() * ratio).ceil() as u64));
+        }
+    }
     Ok(Some(Analytic {
         effect_size: es,
         alpha,
@@ -208,6 +262,55 @@ pub fn analytic_power(a: &AnalyticInput) -> Result<Option<Analytic>, ApiError> {
         unit,
         doc,
     }))
+}
+
+/// The margins of an analytic equivalence or non-inferiority answer, in the difference's
+/// unit: `(low, high)`; `None` for superiority.
+fn analytic_margins(a: &AnalyticInput, analysis: &str) -> Result<Option<(f64, f64)>, ApiError> {
+    let positive = |k: &str, v: f64| {
+        if v.is_finite() && v > 0.0 {
+            Ok(v)
+        } else {
+            Err(option_error(
+                k,
+                format!("--{} {v} must be a positive number", k.replace('_', "-")),
+            ))
+        }
+    };
+    match (analysis, a.margin, a.margin_low, a.margin_high) {
+        ("superiority", None, None, None) => Ok(None),
+        ("superiority", ..) => Err(option_error(
+            "margin",
+            "margins go with --analysis equivalence or non_inferiority".into(),
+        )),
+        ("equivalence", Some(m), None, None) => {
+            let m = positive("margin", m)?;
+            Ok(Some((-m, m)))
+        }
+        ("equivalence", None, Some(lo), Some(hi)) => {
+            if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                return Err(option_error(
+                    "margin_low",
+                    format!("--margin-low {lo} must be below --margin-high {hi}"),
+                ));
+            }
+            Ok(Some((lo, hi)))
+        }
+        ("equivalence", ..) => Err(option_error(
+            "margin",
+            "equivalence needs --margin M (symmetric) or both --margin-low and --margin-high"
+                .into(),
+        )),
+        (_, Some(m), None, None) => {
+            let m = positive("margin", m)?;
+            Ok(Some((-m, m)))
+        }
+        _ => Err(option_error(
+            "margin",
+            "non_inferiority needs one --margin M (how much worse still counts as not inferior)"
+                .into(),
+        )),
+    }
 }
 
 /// The settings of a power analysis by simulation, each from the caller or else the trial
@@ -289,16 +392,20 @@ pub fn run_trial(
     let readings = simulate(trial, trial.participants, trial.seed, &responder, progress);
     let t2 = Instant::now();
     let results = analyze(trial, &readings);
+    let repeated = repeated(trial, &readings);
+    let flow = flow(trial, &readings);
     let phases = json!({
         "transport_and_grid": (t1 - t0).as_secs_f64(),
         "participants": (t2 - t1).as_secs_f64(),
         "analysis": t2.elapsed().as_secs_f64(),
     });
     let grid = responder.uses_grid();
-    let doc = json!({
+    let mut doc = json!({
         "trial": trial.name,
         "file": file,
         "design": trial.design.name(),
+        "analysis": trial.analysis.name(),
+        "multiplicity": trial.multiplicity.name(),
         "participants": readings.participants,
         "arms": trial.arms.iter().map(|x| json!({"name": x.name, "scenario": x.scenario_file})).collect::<Vec<_>>(),
         "seed": trial.seed,
@@ -307,13 +414,72 @@ pub fn run_trial(
         "elapsed_s": started.elapsed().as_secs_f64(),
         "phases_s": phases,
         "endpoints": results,
+        "flow": flow,
+        "tables": endpoint_tables(trial, &results),
+        "repeated_measures": repeated,
     });
+    if trial.design == exoskin_trials::spec::Design::Crossover {
+        doc["washout_days"] = json!(trial.washout_days);
+    }
     Ok(TrialRun {
         readings,
         results,
         grid,
         doc,
     })
+}
+
+/// One table per endpoint: per visit and comparison, the estimate (treated minus control
+/// change), its 95 % CI, the test, the decision's p value (superiority, TOST or
+/// non-inferiority), its multiplicity-adjusted p value and the decision; for equivalence and
+/// non-inferiority also the margins and the 1 - 2 alpha CI. Parallel designs add the
+/// baseline-adjusted (ANCOVA) estimate.
+pub fn endpoint_tables(trial: &Trial, results: &[EndpointResult]) -> Value {
+    let tables: Vec<Value> = trial
+        .endpoints
+        .iter()
+        .map(|ep| {
+            let rows: Vec<Value> = results
+                .iter()
+                .filter(|r| r.name == ep.name)
+                .map(|r| {
+                    let p = r.tost_p_value.or(r.ni_p_value).unwrap_or(r.p_value);
+                    let mut row = json!({
+                        "visit_day": r.visit_day,
+                        "comparison": r.comparison,
+                        "estimate": r.mean_difference,
+                        "ci95": [r.ci95_low, r.ci95_high],
+                        "test": r.test,
+                        "p_value": p,
+                        "adjusted_p_value": r.adjusted_p_value,
+                        "significant": r.significant,
+                    });
+                    if let Some(ci) = r.ci_1_minus_2alpha {
+                        row["ci_1_minus_2alpha"] = json!(ci);
+                        row["margin"] = json!([r.margin_low, r.margin_high]);
+                    }
+                    if let Some(a) = &r.ancova {
+                        row["ancova"] = json!({"estimate": a.estimate, "ci95": [a.ci_low, a.ci_high], "p_value": a.p_value});
+                    }
+                    row
+                })
+                .collect();
+            json!({
+                "endpoint": ep.name,
+                "instrument": ep.instrument.instrument,
+                "unit": ep.instrument.unit,
+                "analysis": trial.analysis.name(),
+                "p_value_of": match trial.analysis {
+                    exoskin_trials::spec::Analysis::Superiority => "two-sided t test",
+                    exoskin_trials::spec::Analysis::Equivalence => "TOST (the larger one-sided p)",
+                    exoskin_trials::spec::Analysis::NonInferiority => "one-sided test against the margin",
+                },
+                "multiplicity": trial.multiplicity.name(),
+                "rows": rows,
+            })
+        })
+        .collect();
+    json!(tables)
 }
 
 /// The sample size by simulation (`exoskin power FILE`): responses are interpolated on the

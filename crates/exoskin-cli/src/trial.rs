@@ -6,10 +6,10 @@ use crate::progress::{with_threads, Progress};
 use anyhow::Context;
 use clap::Args as ClapArgs;
 use exoskin_plot::{save_titled, typeset_units, Chart, Histogram, Panel, Series, Style};
-use exoskin_trials::analysis::{changes, course, EndpointResult};
+use exoskin_trials::analysis::{changes, course, flow, EndpointResult};
 use exoskin_trials::power::{PowerPoint, PowerResult};
 use exoskin_trials::sim::Readings;
-use exoskin_trials::spec::{Design, ResponseMode, Trial};
+use exoskin_trials::spec::{Analysis, Design, Multiplicity, ResponseMode, Trial};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -61,6 +61,22 @@ pub struct PowerArgs {
     /// Analytic test: paired or two-sample.
     #[arg(long, default_value = "paired")]
     pub test: String,
+    /// Analytic hypothesis: superiority, equivalence (TOST) or non_inferiority.
+    #[arg(long)]
+    pub analysis: Option<String>,
+    /// Equivalence (symmetric, -M to M) or non-inferiority margin, in the unit of
+    /// --difference (SD units with --effect-size).
+    #[arg(long)]
+    pub margin: Option<f64>,
+    /// Equivalence: the lower margin (with --margin-high).
+    #[arg(long, allow_negative_numbers = true)]
+    pub margin_low: Option<f64>,
+    /// Equivalence: the upper margin (with --margin-low).
+    #[arg(long, allow_negative_numbers = true)]
+    pub margin_high: Option<f64>,
+    /// Two-sample: the second group's size over the first's (default 1).
+    #[arg(long)]
+    pub ratio: Option<f64>,
     /// Simulated trials per sample size (default 1000, or the file's [power] replicates).
     #[arg(long)]
     pub replicates: Option<usize>,
@@ -141,7 +157,7 @@ pub fn run_trial(a: TrialArgs) -> anyhow::Result<u8> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print_table(&trial, &readings, &results, grid, elapsed);
+        print_table(&trial, &readings, &results, &doc, grid, elapsed);
         if let Some(dir) = &a.out {
             println!(
                 "\nwrote {}/participants.csv, results.json and one PNG per endpoint",
@@ -171,11 +187,23 @@ fn fmt_p(p: f64) -> String {
     }
 }
 
-fn print_table(trial: &Trial, r: &Readings, results: &[EndpointResult], grid: bool, elapsed: f64) {
+fn print_table(
+    trial: &Trial,
+    r: &Readings,
+    results: &[EndpointResult],
+    doc: &serde_json::Value,
+    grid: bool,
+    elapsed: f64,
+) {
     println!("{}", trial.name);
     println!(
-        "{} design, {} participants{}, seed {}, alpha {}; responses {}; {:.1} s",
+        "{} design{}, {} participants{}, seed {}, alpha {}; analysis {}, multiplicity {}; responses {}; {:.1} s",
         trial.design.name(),
+        if trial.design == Design::Crossover {
+            format!(" (washout {} days)", trial.washout_days)
+        } else {
+            String::new()
+        },
         r.participants,
         if trial.design == Design::Parallel {
             format!(" ({} per arm)", trial.participants)
@@ -184,6 +212,8 @@ fn print_table(trial: &Trial, r: &Readings, results: &[EndpointResult], grid: bo
         },
         trial.seed,
         trial.alpha,
+        trial.analysis.name(),
+        trial.multiplicity.name(),
         if grid {
             "interpolated on the grid"
         } else {
@@ -191,43 +221,147 @@ fn print_table(trial: &Trial, r: &Readings, results: &[EndpointResult], grid: bo
         },
         elapsed
     );
-    println!("change from baseline, treated minus control (instrument units); responders improve >= the endpoint's responder_pct\n");
+    let f = flow(trial, r);
     println!(
-        "{:<14} {:>5} {:>5} {:>10} {:>22} {:>9} {:>9} {:>7} {:>18} {:>9} {:>6}",
-        "endpoint",
-        "day",
-        "n",
-        "difference",
-        "95% CI",
-        "p",
-        "test",
-        "effect",
-        "effect 95% CI",
-        "np p",
-        "resp%"
+        "\nparticipant flow: {} enrolled, {} randomised",
+        f.enrolled, f.randomised
     );
-    for e in results {
+    for g in &f.groups {
         println!(
-            "{:<14} {:>5} {:>5} {:>10.4} {:>22} {:>9} {:>9} {:>7.3} {:>18} {:>9} {:>6.1}{}",
-            e.name,
-            e.visit_day,
-            e.n_treatment,
-            e.mean_difference,
-            format!("[{:.4}, {:.4}]", e.ci95_low, e.ci95_high),
-            fmt_p(e.p_value),
-            e.test,
-            e.effect_size,
-            format!(
-                "[{:.2}, {:.2}]",
-                e.effect_size_ci95_low, e.effect_size_ci95_high
-            ),
-            fmt_p(e.nonparametric_p_value),
-            100.0 * e.responders_treatment.rate,
-            if e.significant { " *" } else { "" }
+            "  {:<40} allocated {:>6}  dropped out {:>6}  analysed (last visit) {:>6}",
+            g.name, g.allocated, g.dropped_out, g.analysed
         );
     }
+    let margins = trial.analysis != Analysis::Superiority;
+    let p_name = match trial.analysis {
+        Analysis::Superiority => "p",
+        Analysis::Equivalence => "TOST p",
+        Analysis::NonInferiority => "NI p",
+    };
+    let level = format!("{:.0}% CI", 100.0 * (1.0 - 2.0 * trial.alpha));
+    let several = trial.treatments().len() > 1;
+    for ep in &trial.endpoints {
+        let rows: Vec<&EndpointResult> = results.iter().filter(|e| e.name == ep.name).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        println!(
+            "\n{} ({}, {}): treated minus control change from baseline",
+            ep.name, ep.instrument.instrument, ep.instrument.unit
+        );
+        let mut head = format!(
+            "{:>6} {:>5} {:>10} {:>22} {:>11} {:>9} {:>9}",
+            "day", "n", "difference", "95% CI", "test", p_name, "adj p"
+        );
+        if margins {
+            head += &format!(" {:>22} {:>20}", level, "margins");
+        }
+        head += &format!(" {:>7} {:>9} {:>6}", "effect", "np p", "resp%");
+        match trial.design {
+            Design::Parallel => head += &format!(" {:>10} {:>9}", "ANCOVA", "ANCOVA p"),
+            Design::Crossover => head += &format!(" {:>9} {:>11}", "period p", "carryover p"),
+            Design::SplitFace => {}
+        }
+        if several {
+            head += "  comparison";
+        }
+        println!("{head}");
+        for e in rows {
+            let p = e.tost_p_value.or(e.ni_p_value).unwrap_or(e.p_value);
+            let mut line = format!(
+                "{:>6} {:>5} {:>10.4} {:>22} {:>11} {:>9} {:>9}",
+                e.visit_day,
+                e.n_treatment,
+                e.mean_difference,
+                format!("[{:.4}, {:.4}]", e.ci95_low, e.ci95_high),
+                e.test,
+                fmt_p(p),
+                fmt_p(e.adjusted_p_value),
+            );
+            if margins {
+                let ci = e.ci_1_minus_2alpha.unwrap_or([f64::NAN; 2]);
+                line += &format!(
+                    " {:>22} {:>20}",
+                    format!("[{:.4}, {:.4}]", ci[0], ci[1]),
+                    format!(
+                        "[{}, {}]",
+                        e.margin_low.unwrap_or(f64::NAN),
+                        e.margin_high.unwrap_or(f64::NAN)
+                    )
+                );
+            }
+            line += &format!(
+                " {:>7.3} {:>9} {:>6.1}",
+                e.effect_size,
+                fmt_p(e.nonparametric_p_value),
+                100.0 * e.responders_treatment.rate
+            );
+            if let Some(a) = &e.ancova {
+                line += &format!(" {:>10.4} {:>9}", a.estimate, fmt_p(a.p_value));
+            }
+            if let Some(c) = &e.crossover {
+                line += &format!(
+                    " {:>9} {:>11}",
+                    fmt_p(c.period.p_value),
+                    fmt_p(c.carryover.p_value)
+                );
+            }
+            if several {
+                line += &format!("  {}", e.comparison);
+            }
+            if e.significant {
+                line += " *";
+            }
+            println!("{line}");
+        }
+    }
+    if let Some(rep) = doc["repeated_measures"]
+        .as_array()
+        .filter(|a| !a.is_empty())
+    {
+        println!(
+            "\nrepeated visits: mixed model, change ~ visit + visit:arm + (1 | participant), REML"
+        );
+        for m in rep {
+            let visits: Vec<String> = m["visits"]
+                .as_array()
+                .map(|v| {
+                    v.iter()
+                        .map(|x| {
+                            format!(
+                                "day {}: {:.4} (p {})",
+                                x["visit_day"],
+                                x["difference"]["estimate"].as_f64().unwrap_or(f64::NAN),
+                                fmt_p(x["difference"]["p_value"].as_f64().unwrap_or(f64::NAN))
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            println!(
+                "  {:<14} {}; SD participant {:.3}, residual {:.3}",
+                m["name"].as_str().unwrap_or(""),
+                visits.join(", "),
+                m["var_participant"].as_f64().unwrap_or(f64::NAN).sqrt(),
+                m["var_residual"].as_f64().unwrap_or(f64::NAN).sqrt()
+            );
+        }
+    }
+    let correction = if trial.multiplicity == Multiplicity::None {
+        "no multiplicity correction".to_string()
+    } else {
+        format!(
+            "{} over the endpoints at each visit",
+            trial.multiplicity.name()
+        )
+    };
     println!(
-        "\n* p < alpha (no multiplicity correction). effect: {}; np p: {}.",
+        "\n* adjusted p < alpha ({correction}). {p_name}: {}; effect: {}; np p: {}; resp%: responders (improve >= the endpoint's responder_pct).",
+        match trial.analysis {
+            Analysis::Superiority => "two-sided",
+            Analysis::Equivalence => "two one-sided tests against the margins; equivalent when the CI at 1 - 2 alpha lies inside them",
+            Analysis::NonInferiority => "one-sided against the margin",
+        },
         results
             .first()
             .map(|e| e.effect_size_measure.as_str())
@@ -312,12 +446,13 @@ fn endpoint_panels(
                 .with_band(lo, hi),
         );
     }
-    let paired = trial.design == Design::SplitFace;
     let mut difference = Chart::new(
-        if paired {
-            "Paired difference, treated \u{2212} control"
-        } else {
-            "Difference in mean change vs control"
+        match trial.design {
+            Design::SplitFace => "Paired difference, treated \u{2212} control",
+            Design::Crossover => {
+                "Within-participant difference (crossover), treated \u{2212} control"
+            }
+            Design::Parallel => "Difference in mean change vs control",
         },
         "time (d)",
         format!("difference in change ({unit})"),
@@ -390,6 +525,11 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
         test: &a.test,
         power: a.power,
         alpha: a.alpha,
+        analysis: a.analysis.as_deref(),
+        margin: a.margin,
+        margin_low: a.margin_low,
+        margin_high: a.margin_high,
+        ratio: a.ratio,
     })
     .map_err(api_err)?;
     if let Some(an) = analytic {
@@ -399,7 +539,10 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
                 println!("{}", serde_json::to_string_pretty(&an.doc)?);
             } else {
                 match an.n {
-                    Some(n) => println!("{} t test, effect size {es}, alpha {alpha}, power {power}: n = {n:.4} -> {} {}", a.test, n.ceil(), an.unit),
+                    Some(n) => println!("{} t test{}, effect size {es}, alpha {alpha}, power {power}: n = {n:.4} -> {} {}{}", a.test,
+                        a.analysis.as_deref().filter(|x| *x != "superiority").map(|x| format!(" ({x})")).unwrap_or_default(),
+                        n.ceil(), an.unit,
+                        an.doc["n2_rounded_up"].as_u64().map(|n2| format!(", {n2} in the second")).unwrap_or_default()),
                     None => println!("no sample size up to 1e9 reaches power {power}"),
                 }
             }
@@ -463,15 +606,15 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(0);
     }
-    let unit = if trial.design == Design::SplitFace {
-        "participants"
-    } else {
+    let unit = if trial.design == Design::Parallel {
         "participants per arm"
+    } else {
+        "participants"
     };
     println!("{}", trial.name);
     println!(
-        "primary endpoint {} at day {} ({}, {}), alpha {}, target power {}, {} simulated trials per n, dropout {} %",
-        result.endpoint, result.visit_day, result.comparison, result.test, result.alpha, result.target, result.replicates, trial.population.dropout_pct
+        "primary endpoint {} at day {} ({}, {}, {}; multiplicity {}), alpha {}, target power {}, {} simulated trials per n, dropout {} %",
+        result.endpoint, result.visit_day, result.comparison, result.test, result.analysis, result.multiplicity, result.alpha, result.target, result.replicates, trial.population.dropout_pct
     );
     let assurance = doc["assurance"]["curve"]
         .as_array()
@@ -516,8 +659,20 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
     }
     let [lo, hi] = result.effect_size_ci95;
     println!(
-        "analytic ({} t test, {} = {:.3} [{:.3}, {:.3}] from a simulated trial of {} {unit}): {} completers -> {} enrolled",
-        if trial.design == Design::SplitFace { "paired" } else { "two-sample" },
+        "analytic ({} {}, alpha {}, difference {:.4} SD {:.4}, {} = {:.3} [{:.3}, {:.3}] from a simulated trial of {} {unit}): {} completers -> {} enrolled",
+        match trial.design {
+            Design::SplitFace => "paired",
+            Design::Parallel => "two-sample",
+            Design::Crossover => "crossover (two-sample on period differences)",
+        },
+        match trial.analysis {
+            Analysis::Superiority => "t test",
+            Analysis::Equivalence => "TOST, exact power",
+            Analysis::NonInferiority => "one-sided t test against the margin",
+        },
+        result.analytic_alpha,
+        result.difference_estimate,
+        result.sd_estimate,
         result.effect_size_measure,
         result.effect_size_estimate,
         lo,
@@ -526,7 +681,7 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
         result.analytic_n_completers.map(|n| format!("{n:.1}")).unwrap_or_else(|| "none".into()),
         result.analytic_n_enrolled.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
     );
-    if lo <= 0.0 && hi >= 0.0 {
+    if lo <= 0.0 && hi >= 0.0 && trial.analysis == Analysis::Superiority {
         println!("note: the effect is too small to tell from zero even in that simulated trial; the analytic n is only a rough guide");
     }
     println!("({:.1} s)", started.elapsed().as_secs_f64());

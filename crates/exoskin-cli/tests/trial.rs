@@ -177,3 +177,183 @@ fn sharded_power_prints_the_in_process_document() {
     again["elapsed_s"] = serde_json::Value::Null;
     assert_eq!(again, want);
 }
+
+fn bundled(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../trials")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn equivalence_and_crossover_trials_report_their_analyses() {
+    let v = json_of(&["trial", &bundled("ev_serum_equivalence.toml"), "--json"]);
+    assert_eq!(v["analysis"], "equivalence");
+    assert_eq!(v["multiplicity"], "holm");
+    for e in v["endpoints"].as_array().unwrap() {
+        let tost = e["tost_p_value"].as_f64().expect("tost_p_value");
+        let adj = e["adjusted_p_value"].as_f64().expect("adjusted_p_value");
+        assert!(adj >= tost && adj <= 1.0, "{e}");
+        assert!(e["ni_p_value"].is_null());
+        let ci = e["ci_1_minus_2alpha"].as_array().unwrap();
+        // The 90 % CI lies inside the 95 % CI.
+        assert!(
+            ci[0].as_f64() >= e["ci95_low"].as_f64() && ci[1].as_f64() <= e["ci95_high"].as_f64()
+        );
+        assert!(
+            !e["ancova"]["estimate"].is_null(),
+            "parallel designs report ANCOVA"
+        );
+        assert_eq!(e["significant"].as_bool(), Some(adj < 0.05));
+    }
+    // CONSORT flow: allocated = dropped out + analysed, per arm.
+    let groups = v["flow"]["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2);
+    for g in groups {
+        assert_eq!(
+            g["allocated"].as_u64().unwrap(),
+            g["dropped_out"].as_u64().unwrap() + g["analysed"].as_u64().unwrap()
+        );
+    }
+    assert_eq!(v["flow"]["enrolled"], v["participants"]);
+    // One table per endpoint; three visits after baseline give the mixed model.
+    assert_eq!(v["tables"].as_array().unwrap().len(), 3);
+    assert_eq!(v["repeated_measures"].as_array().unwrap().len(), 3);
+
+    let v = json_of(&["trial", &bundled("serum_vehicle_crossover.toml"), "--json"]);
+    assert_eq!(v["design"], "crossover");
+    assert_eq!(v["washout_days"], 14.0);
+    for e in v["endpoints"].as_array().unwrap() {
+        assert_eq!(e["test"], "crossover_t");
+        assert!(
+            e["crossover"]["carryover"]["p_value"].as_f64().is_some(),
+            "{e}"
+        );
+        assert!(
+            e["crossover"]["period"]["p_value"].as_f64().is_some(),
+            "{e}"
+        );
+        assert!(e["tost_p_value"].is_null());
+    }
+    // Fixed sequence: an endpoint is significant only when the ones before it are.
+    let eps = v["endpoints"].as_array().unwrap();
+    for day in [14.0, 28.0] {
+        let fam: Vec<&serde_json::Value> = eps.iter().filter(|e| e["visit_day"] == day).collect();
+        assert!(fam[1]["adjusted_p_value"].as_f64() >= fam[0]["adjusted_p_value"].as_f64());
+    }
+    let text = exe()
+        .args(["trial", &bundled("serum_vehicle_crossover.toml")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("participant flow") && text.contains("carryover p"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_missing_margin_exits_2_naming_the_field() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../trials");
+    let text = std::fs::read_to_string(dir.join("ev_serum_equivalence.toml"))
+        .unwrap()
+        .replacen("margin = 3.0\n", "", 1);
+    // Beside copies of its arms' scenarios, in a folder of its own.
+    let tmp = std::env::temp_dir().join(format!("exoskin-cli-margin-{}", std::process::id()));
+    std::fs::create_dir_all(tmp.join("scenarios")).unwrap();
+    for f in [
+        "ev_serum_adipose_12_weeks.toml",
+        "ev_serum_umbilical_12_weeks.toml",
+    ] {
+        std::fs::copy(dir.join("scenarios").join(f), tmp.join("scenarios").join(f)).unwrap();
+    }
+    let bad = tmp.join("bad.toml");
+    std::fs::write(&bad, text).unwrap();
+    let out = exe()
+        .args(["trial", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`endpoints[0].margin`") && err.contains("needs a margin"),
+        "{err}"
+    );
+}
+
+#[test]
+fn analytic_power_for_equivalence_non_inferiority_and_unequal_groups() {
+    // The same numbers as the library (checked against statsmodels and a scipy quadrature by
+    // scripts/check_stats_reference.py), through the CLI's flags.
+    use exoskin_trials::equivalence as eq;
+    let v = json_of(&[
+        "power",
+        "--analysis",
+        "equivalence",
+        "--difference",
+        "0",
+        "--sd",
+        "2",
+        "--margin",
+        "1",
+        "--json",
+    ]);
+    let want = eq::tost_paired_n(0.0, 1.0, -0.5, 0.5, 0.05, 0.8).unwrap();
+    assert!((v["n"].as_f64().unwrap() - want).abs() < 1e-9, "{v}");
+    assert_eq!(v["analysis"], "equivalence");
+    let v = json_of(&[
+        "power",
+        "--analysis",
+        "equivalence",
+        "--effect-size",
+        "0.1",
+        "--test",
+        "two-sample",
+        "--margin-low",
+        "-0.4",
+        "--margin-high",
+        "0.6",
+        "--ratio",
+        "2",
+        "--json",
+    ]);
+    let want = eq::tost_two_sample_n(0.1, 1.0, -0.4, 0.6, 2.0, 0.05, 0.8).unwrap();
+    assert!((v["n"].as_f64().unwrap() - want).abs() < 1e-9, "{v}");
+    assert!((v["n2"].as_f64().unwrap() - 2.0 * want).abs() < 1e-9, "{v}");
+    let v = json_of(&[
+        "power",
+        "--analysis",
+        "non_inferiority",
+        "--effect-size",
+        "0",
+        "--margin",
+        "0.5",
+        "--json",
+    ]);
+    let want = eq::ni_n(0.0, 1.0, 0.5, true, true, 1.0, 0.05, 0.8).unwrap();
+    assert!((v["n"].as_f64().unwrap() - want).abs() < 1e-9, "{v}");
+    // Bad margins exit 2 naming the flag.
+    let out = exe()
+        .args([
+            "power",
+            "--analysis",
+            "equivalence",
+            "--effect-size",
+            "0",
+            "--margin-low",
+            "1",
+            "--margin-high",
+            "-1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--margin-low"));
+    let out = exe()
+        .args(["power", "--analysis", "equivalence", "--effect-size", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -5,11 +5,25 @@
 //! the primary test on the primary endpoint at the last visit; the power is the fraction with
 //! p < alpha. Replicate `r` uses participants `(seed_r, 0..n)`, so a trial of n + 1 extends
 //! the trial of n (common random numbers: the estimated power curve is smooth in n). The
-//! search doubles n until the target is reached, then bisects.
+//! search doubles n until the target is reached, then bisects. A trial is a success when the
+//! primary endpoint's decision p value (superiority, TOST or non-inferiority; see
+//! [`crate::analysis`]) is below alpha after the trial's multiplicity correction over its
+//! endpoints, so the power is the primary endpoint's power under the correction.
+//!
+//! The analytic answer for the effect the model gives (one large simulated trial): the
+//! noncentral t for superiority and non-inferiority, the exact TOST power for equivalence
+//! ([`crate::equivalence`]); a crossover is a two-sample comparison of the sequences' period
+//! differences (difference twice the treatment effect, margins doubled). With Holm, Hochberg
+//! or Bonferroni the analytic answer uses alpha / (number of endpoints), the Bonferroni bound
+//! (Holm and Hochberg need no more participants than that); with a fixed sequence the primary
+//! endpoint's own alpha, which is exact when it comes first.
 
-use crate::analysis::{changes, primary_p};
+use crate::analysis::{changes, crossover_periods, primary_p};
+use crate::equivalence as eq;
+use crate::multiplicity::Multiplicity;
 use crate::rng::splitmix64;
 use crate::sim::{simulate, Responder};
+use crate::spec::Analysis;
 use crate::spec::{Design, Trial};
 use crate::stats::{self, Rate};
 use rayon::prelude::*;
@@ -28,6 +42,10 @@ pub struct PowerResult {
     pub visit_day: f64,
     pub comparison: String,
     pub test: String,
+    /// "superiority", "equivalence" or "non_inferiority".
+    pub analysis: String,
+    /// The multiplicity correction over the endpoints.
+    pub multiplicity: String,
     pub alpha: f64,
     pub target: f64,
     pub replicates: usize,
@@ -45,7 +63,15 @@ pub struct PowerResult {
     pub effect_size_ci95: [f64; 2],
     /// "cohen_dz" (paired) or "cohen_d" (two-sample).
     pub effect_size_measure: String,
-    /// Analytic completers needed for that effect size (noncentral t).
+    /// The difference (treated minus control change, instrument units) and its SD (of the
+    /// paired differences, within groups, or of the crossover's period differences) behind the
+    /// analytic answer.
+    pub difference_estimate: f64,
+    pub sd_estimate: f64,
+    /// The level the analytic answer is computed at (see the module notes).
+    pub analytic_alpha: f64,
+    /// Analytic completers needed for that effect size (noncentral t; TOST power for
+    /// equivalence), per arm in parallel designs, in all in split-face and crossover designs.
     pub analytic_n_completers: Option<f64>,
     /// The same, enrolled: divided by the fraction that completes.
     pub analytic_n_enrolled: Option<usize>,
@@ -253,25 +279,85 @@ pub fn finish_power(
     let arm = trial.treatments()[0];
     let (x, y, _, _) = changes(&readings, arm, trial.control(), last, trial.primary);
     let completing = 1.0 - trial.population.dropout_pct / 100.0;
-    let (es, measure, n_an) = match trial.design {
+    let ep = &trial.endpoints[trial.primary];
+    let families = trial.endpoints.len() as f64;
+    let alpha = match trial.multiplicity {
+        Multiplicity::Holm | Multiplicity::Hochberg | Multiplicity::Bonferroni => {
+            trial.alpha / families
+        }
+        Multiplicity::None | Multiplicity::FixedSequence => trial.alpha,
+    };
+    // The comparison as paired or two-sample: difference, SD, the scale of the margins and
+    // the participants per unit of n.
+    let (es, measure, delta, sd, paired, scale, per_n) = match trial.design {
         Design::SplitFace => {
             let d: Vec<f64> = x.iter().zip(&y).map(|(a, b)| a - b).collect();
             let es = stats::cohen_dz(&d, 0.95);
             (
                 es,
                 "cohen_dz",
-                stats::paired_n(es.value.abs(), trial.alpha, target),
+                stats::mean(&d),
+                stats::sd(&d),
+                true,
+                1.0,
+                1.0,
             )
         }
         Design::Parallel => {
             let es = stats::cohen_d(&x, &y, 0.95);
+            let sd = eq::Difference::pooled(&x, &y).se
+                / (1.0 / x.len() as f64 + 1.0 / y.len() as f64).sqrt();
             (
                 es,
                 "cohen_d",
-                stats::two_sample_n(es.value.abs(), trial.alpha, target),
+                stats::mean(&x) - stats::mean(&y),
+                sd,
+                false,
+                1.0,
+                1.0,
+            )
+        }
+        Design::Crossover => {
+            let (tc, ct) = crossover_periods(&readings, arm, last, trial.primary);
+            let d1: Vec<f64> = tc.iter().map(|(a, b)| a - b).collect();
+            let d2: Vec<f64> = ct.iter().map(|(a, b)| a - b).collect();
+            let es = stats::cohen_d(&d1, &d2, 0.95);
+            let sd = eq::Difference::pooled(&d1, &d2).se
+                / (1.0 / d1.len() as f64 + 1.0 / d2.len() as f64).sqrt();
+            (
+                es,
+                "cohen_d_period_differences",
+                stats::mean(&d1) - stats::mean(&d2),
+                sd,
+                false,
+                2.0,
+                2.0,
             )
         }
     };
+    let n_an = match (trial.analysis, ep.margin) {
+        (Analysis::Equivalence, Some(m)) => {
+            let (lo, hi) = (scale * m.low, scale * m.high);
+            if paired {
+                eq::tost_paired_n(delta, sd, lo, hi, alpha, target)
+            } else {
+                eq::tost_two_sample_n(delta, sd, lo, hi, 1.0, alpha, target)
+            }
+        }
+        (Analysis::NonInferiority, Some(m)) => eq::ni_n(
+            delta,
+            sd,
+            scale * m.high,
+            ep.instrument.higher_is_better,
+            paired,
+            1.0,
+            alpha,
+            target,
+        ),
+        _ if paired => stats::paired_n(es.value.abs(), alpha, target),
+        _ => stats::two_sample_n(es.value.abs(), alpha, target),
+    }
+    .map(|n| n * per_n);
     PowerResult {
         endpoint: trial.endpoints[trial.primary].name.clone(),
         visit_day: trial.visits_days[last],
@@ -280,12 +366,14 @@ pub fn finish_power(
             trial.arms[arm].name,
             trial.arms[trial.control()].name
         ),
-        test: if trial.design == Design::SplitFace {
-            "paired_t"
-        } else {
-            "welch_t"
+        test: match trial.design {
+            Design::SplitFace => "paired_t",
+            Design::Parallel => "welch_t",
+            Design::Crossover => "crossover_t",
         }
         .into(),
+        analysis: trial.analysis.name().into(),
+        multiplicity: trial.multiplicity.name().into(),
         alpha: trial.alpha,
         target,
         replicates,
@@ -295,6 +383,9 @@ pub fn finish_power(
         effect_size_estimate: es.value,
         effect_size_ci95: [es.ci95_low, es.ci95_high],
         effect_size_measure: measure.into(),
+        difference_estimate: delta,
+        sd_estimate: sd,
+        analytic_alpha: alpha,
         analytic_n_completers: n_an,
         analytic_n_enrolled: n_an.map(|n| (n.ceil() / completing).ceil() as usize),
     }

@@ -24,6 +24,15 @@
 //! a visit on the day of a later session reads the skin just before that session (the
 //! series' left limit, [`at_visit`]).
 //!
+//! **Crossover.** Each participant has both arms, one per period, in the sequence
+//! treatment-control (even participants) or control-treatment (odd); each period reads its own
+//! baseline (the person's baseline plus a period-to-period deviation of `side_sd`). The arms'
+//! scenarios run on through the washout and period 2, so a product's effect that has not
+//! worn off by then carries over: period 2 adds, in percent of its baseline, what remains of the
+//! period-1 product's effect at each period-2 visit (the physiology decides whether any does;
+//! effects add in percent, an approximation for small residues). The regimen of each arm ends
+//! within its period (checked when the trial is read). The model has no period effect.
+//!
 //! **Determinism.** Participant `i` draws from its own stream `(seed, i)` ([`Rng`]); results
 //! are collected in participant order, so they are the same for any thread count.
 
@@ -184,14 +193,20 @@ impl ModelResponder {
                 ))
             })
             .collect::<Result<_, exoskin_transport::TransportError>>()?;
+        let mut visits = trial.visits_days.clone();
+        if trial.design == Design::Crossover {
+            // Period 2's visits on the period-1 product's clock: its carryover.
+            let start = trial.period2_start_days();
+            visits.extend(trial.visits_days.iter().map(|d| start + d));
+        }
         let mut m = ModelResponder {
             templates,
             rp: rp.clone(),
-            visits: trial.visits_days.clone(),
+            visits,
             grid: None,
         };
         let sides = match trial.design {
-            Design::SplitFace => 2 * trial.participants,
+            Design::SplitFace | Design::Crossover => 2 * trial.participants,
             Design::Parallel => trial.participants,
         };
         let grid_cost: usize = GRID_NODES.iter().product();
@@ -372,16 +387,17 @@ impl Responder for ModelResponder {
 }
 
 /// Readings of all participants: `values[((participant * sides + side) * visits + visit) *
-/// endpoints + endpoint]`, NaN after a dropout.
+/// endpoints + endpoint]`, NaN after a dropout. In a crossover a "side" is a period.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Readings {
     pub design: Design,
     pub participants: usize,
-    /// 2 for split-face (side = arm), 1 for parallel.
+    /// 2 for split-face (side = arm) and crossover (side = period), 1 for parallel.
     pub sides: usize,
     pub visits: usize,
     pub endpoints: usize,
-    /// Arm of each participant (parallel) or empty (split-face).
+    /// Arm of each participant (parallel), arm of the first period (crossover) or empty
+    /// (split-face).
     pub arm_of: Vec<u8>,
     pub values: Vec<f64>,
 }
@@ -397,6 +413,8 @@ impl Readings {
         match self.design {
             Design::SplitFace => side,
             Design::Parallel => self.arm_of[participant] as usize,
+            // Two arms, 0 and 1: period 2 has the other.
+            Design::Crossover => (self.arm_of[participant] as usize + side) % 2,
         }
     }
 }
@@ -424,11 +442,7 @@ pub fn participant(
     arm_of: usize,
     responder: &dyn Responder,
 ) -> Vec<f64> {
-    let sides = if trial.design == Design::SplitFace {
-        2
-    } else {
-        1
-    };
+    let sides = trial.design.sides();
     let mut out = vec![0.0; sides * trial.visits_days.len() * trial.endpoints.len()];
     participant_into(trial, seed, index, arm_of, responder, &mut out);
     out
@@ -450,10 +464,16 @@ pub fn participant_into(
     let matrix = r.lognormal_cv(p.matrix_response_cv);
     let barrier = r.lognormal_cv(p.barrier_response_cv);
     let v = trial.visits_days.len();
-    let completed = if r.uniform() * 100.0 < p.dropout_pct {
-        1 + r.below(v - 1)
+    // Visits over the whole trial (both periods of a crossover).
+    let all_visits = v * if trial.design == Design::Crossover {
+        2
     } else {
-        v
+        1
+    };
+    let completed = if r.uniform() * 100.0 < p.dropout_pct {
+        1 + r.below(all_visits - 1)
+    } else {
+        all_visits
     };
     let person_base: Vec<f64> = trial
         .endpoints
@@ -463,10 +483,13 @@ pub fn participant_into(
     let sides: Vec<usize> = match trial.design {
         Design::SplitFace => vec![0, 1],
         Design::Parallel => vec![arm_of],
+        Design::Crossover => vec![arm_of, 1 - arm_of],
     };
     let mut slot = out.iter_mut();
     let mut noise = Rng::for_participant(seed, index as u64, 1);
-    for &arm in &sides {
+    // The period-1 product's effect at the period-2 visits (crossover).
+    let mut carryover: Option<VisitPcts> = None;
+    for (period, &arm) in sides.iter().enumerate() {
         let side_delivery = r.lognormal_cv(p.side_cv);
         let base: Vec<f64> = trial
             .endpoints
@@ -476,7 +499,7 @@ pub fn participant_into(
                 (b + e.instrument.side_sd * r.normal()).max(0.05 * e.instrument.baseline_mean)
             })
             .collect();
-        let pcts = responder.visit_pcts(
+        let mut pcts = responder.visit_pcts(
             arm,
             &Factors {
                 age_years: age,
@@ -485,6 +508,25 @@ pub fn participant_into(
                 barrier,
             },
         );
+        if trial.design == Design::Crossover {
+            let later = pcts.split_off(v.min(pcts.len()));
+            if let Some(c) = &carryover {
+                for (pc, add) in pcts.iter_mut().zip(c) {
+                    for d in 0..N_DRIVERS {
+                        pc[d] += add[d];
+                    }
+                }
+            }
+            if period == 0 && later.len() == v {
+                carryover = Some(later);
+            }
+        }
+        // Visits before this period's (crossover: period 2 follows period 1's visits).
+        let offset = if trial.design == Design::Crossover {
+            period * v
+        } else {
+            0
+        };
         for (k, pc) in pcts.iter().enumerate() {
             for (e, b) in trial.endpoints.iter().zip(&base) {
                 let i = &e.instrument;
@@ -506,7 +548,11 @@ pub fn participant_into(
                     * (1.0 + i.coupling * driver / 100.0).max(0.0)
                     * (1.0 + i.noise_cv * z).max(0.0);
                 *slot.next().expect("out holds sides x visits x endpoints") =
-                    if k < completed { reading } else { f64::NAN };
+                    if offset + k < completed {
+                        reading
+                    } else {
+                        f64::NAN
+                    };
             }
         }
     }
@@ -522,12 +568,16 @@ pub fn simulate(
     progress: Option<&(dyn Fn(usize, usize) + Sync)>,
 ) -> Readings {
     let (total, sides) = match trial.design {
-        Design::SplitFace => (participants, 2),
+        Design::SplitFace | Design::Crossover => (participants, 2),
         Design::Parallel => (participants * trial.arms.len(), 1),
     };
     let arm_of: Vec<u8> = match trial.design {
         Design::SplitFace => Vec::new(),
         Design::Parallel => (0..total).map(|i| (i % trial.arms.len()) as u8).collect(),
+        Design::Crossover => {
+            let (t, c) = (trial.treatments()[0] as u8, trial.control() as u8);
+            (0..total).map(|i| if i % 2 == 0 { t } else { c }).collect()
+        }
     };
     let done = AtomicUsize::new(0);
     let step = (total / 200).max(1);

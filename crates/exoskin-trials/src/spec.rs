@@ -6,6 +6,7 @@
 //! trials" section is the key reference; `trials/` holds examples.
 
 use crate::error::TrialError;
+pub use crate::multiplicity::Multiplicity;
 use exoskin_model::error::{check_range, Invalid};
 use exoskin_model::scenario::locate;
 use exoskin_model::{parse_scenario, InVivo, Scenario, ScenarioError};
@@ -179,6 +180,19 @@ struct RawHeader {
     #[serde(default = "auto")]
     response: String,
     primary_endpoint: Option<String>,
+    #[serde(default = "superiority")]
+    analysis: String,
+    #[serde(default = "none")]
+    multiplicity: String,
+    washout_days: Option<f64>,
+}
+
+fn superiority() -> String {
+    "superiority".into()
+}
+
+fn none() -> String {
+    "none".into()
 }
 
 fn alpha() -> f64 {
@@ -229,6 +243,9 @@ struct RawEndpoint {
     coupling: Option<f64>,
     #[serde(default = "five")]
     responder_pct: f64,
+    margin: Option<f64>,
+    margin_low: Option<f64>,
+    margin_high: Option<f64>,
 }
 
 fn five() -> f64 {
@@ -251,6 +268,9 @@ pub enum Design {
     SplitFace,
     /// Each participant gets one arm.
     Parallel,
+    /// Each participant gets both arms, one per period (AB or BA, alternately), with a
+    /// washout between the periods.
+    Crossover,
 }
 
 impl Design {
@@ -258,8 +278,47 @@ impl Design {
         match self {
             Design::SplitFace => "split_face",
             Design::Parallel => "parallel",
+            Design::Crossover => "crossover",
         }
     }
+
+    /// Readings per participant and visit: sides (split-face), periods (crossover) or 1.
+    pub fn sides(&self) -> usize {
+        match self {
+            Design::Parallel => 1,
+            Design::SplitFace | Design::Crossover => 2,
+        }
+    }
+}
+
+/// The hypothesis each endpoint is tested for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Analysis {
+    /// Two-sided test of no difference.
+    Superiority,
+    /// TOST against the endpoint's margins.
+    Equivalence,
+    /// One-sided test against the endpoint's margin.
+    NonInferiority,
+}
+
+impl Analysis {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Analysis::Superiority => "superiority",
+            Analysis::Equivalence => "equivalence",
+            Analysis::NonInferiority => "non_inferiority",
+        }
+    }
+}
+
+/// An endpoint's margins on the difference treated minus control (instrument units): the
+/// equivalence interval `(low, high)`; for non-inferiority `low = -margin`, `high = margin`
+/// and the side used follows the endpoint's direction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Margin {
+    pub low: f64,
+    pub high: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,6 +327,9 @@ pub enum Role {
     Vehicle,
     Placebo,
     Untreated,
+    /// An active comparator: the product an equivalence or non-inferiority trial compares
+    /// the treatment with.
+    Reference,
 }
 
 impl Role {
@@ -329,6 +391,8 @@ pub struct Endpoint {
     /// A responder improves by at least this percent of baseline (over the control side in
     /// split-face designs).
     pub responder_pct: f64,
+    /// Margins (equivalence and non-inferiority analyses).
+    pub margin: Option<Margin>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -352,6 +416,11 @@ pub struct Trial {
     pub visits_days: Vec<f64>,
     pub alpha: f64,
     pub response: ResponseMode,
+    pub analysis: Analysis,
+    pub multiplicity: Multiplicity,
+    /// Days between the last visit of period 1 and the first of period 2 (crossover; 0
+    /// otherwise).
+    pub washout_days: f64,
     /// Index into `endpoints` of the primary endpoint (power is computed for it).
     pub primary: usize,
     pub arms: Vec<Arm>,
@@ -379,9 +448,19 @@ impl Trial {
     /// Participants in the whole trial.
     pub fn total_participants(&self) -> usize {
         match self.design {
-            Design::SplitFace => self.participants,
+            Design::SplitFace | Design::Crossover => self.participants,
             Design::Parallel => self.participants * self.arms.len(),
         }
+    }
+
+    /// Length of a period (the last visit day).
+    pub fn period_days(&self) -> f64 {
+        self.visits_days.last().copied().unwrap_or(0.0)
+    }
+
+    /// The day period 2 starts (crossover): period 1, then the washout.
+    pub fn period2_start_days(&self) -> f64 {
+        self.period_days() + self.washout_days
     }
 }
 
@@ -426,20 +505,34 @@ pub fn parse_trial(text: &str, file: &str, base: &Path) -> Result<Trial, TrialEr
 }
 
 /// The values of each choice key.
-const DESIGNS: [(&str, Design); 2] = [
+const DESIGNS: [(&str, Design); 3] = [
     ("split_face", Design::SplitFace),
     ("parallel", Design::Parallel),
+    ("crossover", Design::Crossover),
+];
+const ANALYSES: [(&str, Analysis); 3] = [
+    ("superiority", Analysis::Superiority),
+    ("equivalence", Analysis::Equivalence),
+    ("non_inferiority", Analysis::NonInferiority),
+];
+const MULTIPLICITY: [(&str, Multiplicity); 5] = [
+    ("none", Multiplicity::None),
+    ("holm", Multiplicity::Holm),
+    ("hochberg", Multiplicity::Hochberg),
+    ("bonferroni", Multiplicity::Bonferroni),
+    ("fixed_sequence", Multiplicity::FixedSequence),
 ];
 const RESPONSE_MODES: [(&str, ResponseMode); 3] = [
     ("auto", ResponseMode::Auto),
     ("exact", ResponseMode::Exact),
     ("grid", ResponseMode::Grid),
 ];
-const ROLES: [(&str, Role); 4] = [
+const ROLES: [(&str, Role); 5] = [
     ("treatment", Role::Treatment),
     ("vehicle", Role::Vehicle),
     ("placebo", Role::Placebo),
     ("untreated", Role::Untreated),
+    ("reference", Role::Reference),
 ];
 
 /// The value of choice key `key` named `value`, or an error listing the allowed names.
@@ -473,6 +566,8 @@ fn allowed_for(key: &str) -> Vec<String> {
     match (key, last) {
         ("trial.design", _) => names(&DESIGNS.map(|(n, _)| n)),
         ("trial.response", _) => names(&RESPONSE_MODES.map(|(n, _)| n)),
+        ("trial.analysis", _) => names(&ANALYSES.map(|(n, _)| n)),
+        ("trial.multiplicity", _) => names(&MULTIPLICITY.map(|(n, _)| n)),
         (k, "role") if k.starts_with("arms[") => names(&ROLES.map(|(n, _)| n)),
         (k, "name") if k.starts_with("endpoints[") => instruments().keys().cloned().collect(),
         _ => Vec::new(),
@@ -486,8 +581,46 @@ fn validate(raw: &RawTrial) -> Result<Trial, Invalid> {
         "design",
         &h.design,
         &DESIGNS,
-        " (split_face: each participant is their own control; parallel: one arm per participant)",
+        " (split_face: each participant is their own control; parallel: one arm per participant; crossover: both arms in two periods with a washout)",
     )?;
+    let analysis = choose(
+        "trial.analysis",
+        "analysis",
+        &h.analysis,
+        &ANALYSES,
+        " (superiority: a difference; equivalence: TOST within each endpoint's margins; non_inferiority: no worse than each endpoint's margin)",
+    )?;
+    let multiplicity = choose(
+        "trial.multiplicity",
+        "correction",
+        &h.multiplicity,
+        &MULTIPLICITY,
+        " (fixed_sequence tests the endpoints in the order they are listed)",
+    )?;
+    let washout_days = match (design, h.washout_days) {
+        (Design::Crossover, None) => {
+            return Err(Invalid::new(
+                "trial.washout_days",
+                "a crossover trial needs the washout between its periods; add washout_days = 28 (days, 0 or more) under [trial]",
+            ))
+        }
+        (Design::Crossover, Some(w)) => {
+            if w < 0.0 {
+                return Err(Invalid::new(
+                    "trial.washout_days",
+                    format!("{w} is negative; give the days between the periods, 0 or more (e.g. 28)"),
+                ));
+            }
+            check_range("trial.washout_days", w, 0.0, 3650.0, "days")?
+        }
+        (_, Some(_)) => {
+            return Err(Invalid::new(
+                "trial.washout_days",
+                format!("washout_days is for design = \"crossover\"; remove it from this {} trial", design.name()),
+            ))
+        }
+        (_, None) => 0.0,
+    };
     let participants = check_range(
         "trial.participants",
         h.participants as f64,
@@ -530,6 +663,12 @@ fn validate(raw: &RawTrial) -> Result<Trial, Invalid> {
             return Err(Invalid::new(
                 "arms",
                 format!("a parallel trial has 2 to 8 arms, not {n_arms}"),
+            ))
+        }
+        Design::Crossover if n_arms != 2 => {
+            return Err(Invalid::new(
+                "arms",
+                format!("a crossover trial has exactly 2 arms (AB/BA: one treatment, one control), not {n_arms}; use design = \"parallel\" for more arms"),
             ))
         }
         _ => {}
@@ -593,10 +732,12 @@ fn validate(raw: &RawTrial) -> Result<Trial, Invalid> {
             100.0,
             "% of baseline",
         )?;
+        let margin = validate_margin(analysis, e, i, &inst.unit)?;
         endpoints.push(Endpoint {
             name: e.name.clone(),
             instrument: inst,
             responder_pct,
+            margin,
         });
     }
     let primary = match &h.primary_endpoint {
@@ -652,12 +793,82 @@ fn validate(raw: &RawTrial) -> Result<Trial, Invalid> {
         visits_days: h.visits_days.clone(),
         alpha,
         response,
+        analysis,
+        multiplicity,
+        washout_days,
         primary,
         arms: Vec::new(),
         population,
         endpoints,
         power,
     })
+}
+
+/// An endpoint's margins for the trial's analysis.
+fn validate_margin(
+    analysis: Analysis,
+    e: &RawEndpoint,
+    i: usize,
+    unit: &str,
+) -> Result<Option<Margin>, Invalid> {
+    let key = |k: &str| format!("endpoints[{i}].{k}");
+    let finite = |k: &str, v: f64| {
+        if v.is_finite() {
+            Ok(v)
+        } else {
+            Err(Invalid::new(
+                key(k),
+                format!("{v} is not a finite number; give the margin in {unit}"),
+            ))
+        }
+    };
+    match analysis {
+        Analysis::Superiority => {
+            let given = [("margin", e.margin), ("margin_low", e.margin_low), ("margin_high", e.margin_high)];
+            if let Some((k, _)) = given.iter().find(|(_, v)| v.is_some()) {
+                return Err(Invalid::new(
+                    key(k),
+                    format!("margins are for analysis = \"equivalence\" or \"non_inferiority\"; set that under [trial] or remove {k} from endpoint \"{}\"", e.name),
+                ));
+            }
+            Ok(None)
+        }
+        Analysis::Equivalence => match (e.margin, e.margin_low, e.margin_high) {
+            (Some(m), None, None) => {
+                let m = finite("margin", m)?;
+                if m <= 0.0 {
+                    return Err(Invalid::new(key("margin"), format!("{m} is not positive; the equivalence margin is the largest difference (in {unit}) that still counts as equivalent, e.g. margin = 2.0 for -2 to +2")));
+                }
+                Ok(Some(Margin { low: -m, high: m }))
+            }
+            (None, Some(lo), Some(hi)) => {
+                let (lo, hi) = (finite("margin_low", lo)?, finite("margin_high", hi)?);
+                if lo >= hi {
+                    return Err(Invalid::new(key("margin_low"), format!("margin_low ({lo}) must be below margin_high ({hi}); they bound the equivalence interval of the difference treated minus control, in {unit}")));
+                }
+                Ok(Some(Margin { low: lo, high: hi }))
+            }
+            (None, None, None) => Err(Invalid::new(key("margin"), format!("analysis = \"equivalence\" needs a margin for endpoint \"{}\": add margin = M (the interval -M to M, in {unit}) or margin_low and margin_high", e.name))),
+            (Some(_), _, _) => Err(Invalid::new(key("margin"), "give either margin (symmetric) or margin_low and margin_high, not both")),
+            (None, lo, _) => Err(Invalid::new(key(if lo.is_some() { "margin_high" } else { "margin_low" }), "give both margin_low and margin_high (or one symmetric margin)")),
+        },
+        Analysis::NonInferiority => {
+            if e.margin_low.is_some() || e.margin_high.is_some() {
+                let k = if e.margin_low.is_some() { "margin_low" } else { "margin_high" };
+                return Err(Invalid::new(key(k), format!("non_inferiority takes one margin (how much worse than the control still counts as not inferior, in {unit}); use margin = M")));
+            }
+            match e.margin {
+                None => Err(Invalid::new(key("margin"), format!("analysis = \"non_inferiority\" needs a margin for endpoint \"{}\": add margin = M (how much worse than the control still counts as not inferior, in {unit})", e.name))),
+                Some(m) => {
+                    let m = finite("margin", m)?;
+                    if m <= 0.0 {
+                        return Err(Invalid::new(key("margin"), format!("{m} is not positive; the non-inferiority margin is how much worse than the control (in {unit}) still counts as not inferior")));
+                    }
+                    Ok(Some(Margin { low: -m, high: m }))
+                }
+            }
+        }
+    }
 }
 
 fn validate_population(p: Option<&RawPopulation>) -> Result<Population, Invalid> {
@@ -743,7 +954,11 @@ fn load_arm(
     // Run the scenario to the last visit, at the population's site.
     let mut doc: toml::Table = toml::from_str(&text)
         .map_err(|e| ArmError::Here(Invalid::new(key("scenario"), e.to_string())))?;
-    let last_h = trial.visits_days.last().copied().unwrap_or(0.0) * 24.0;
+    // A crossover runs on through the washout and period 2, for the carryover.
+    let last_h = match trial.design {
+        Design::Crossover => (trial.period2_start_days() + trial.period_days()) * 24.0,
+        _ => trial.period_days() * 24.0,
+    };
     if let Some(toml::Value::Table(e)) = doc.get_mut("experiment") {
         e.insert("duration_h".into(), toml::Value::Float(last_h.max(1.0)));
     }
@@ -779,7 +994,7 @@ fn load_arm(
 fn check_arms(t: &Trial) -> Result<(), Invalid> {
     let controls = t.arms.iter().filter(|a| a.role.is_control()).count();
     if controls != 1 {
-        return Err(Invalid::new("arms", format!("{controls} control arms; give exactly one arm with role \"vehicle\", \"placebo\" or \"untreated\" and the others role \"treatment\"")));
+        return Err(Invalid::new("arms", format!("{controls} control arms; give exactly one arm with role \"vehicle\", \"placebo\", \"untreated\" or \"reference\" (an active comparator) and the others role \"treatment\"")));
     }
     for (i, a) in t.arms.iter().enumerate() {
         if t.arms[..i].iter().any(|b| b.name == a.name) {
@@ -787,6 +1002,20 @@ fn check_arms(t: &Trial) -> Result<(), Invalid> {
                 format!("arms[{i}].name"),
                 format!("arm name \"{}\" is used twice", a.name),
             ));
+        }
+    }
+    if t.design == Design::Crossover {
+        let period_h = t.period_days() * 24.0;
+        for (i, a) in t.arms.iter().enumerate() {
+            let last = a
+                .scenario
+                .application_times_h()
+                .into_iter()
+                .chain(a.scenario.sessions_h.iter().copied())
+                .fold(0.0, f64::max);
+            if last > period_h + 1e-9 {
+                return Err(Invalid::new(format!("arms[{i}].scenario"), format!("arm \"{}\" ({}) still applies its product or procedure on day {:.1}, after its period ends (day {}, the last visit); in a crossover each period's regimen must end by its last visit: shorten [regimen] days", a.name, a.scenario_file, last / 24.0, t.period_days())));
+            }
         }
     }
     if t.design == Design::SplitFace {

@@ -387,6 +387,23 @@ pub fn two_sample_n(effect_size: f64, alpha: f64, power: f64) -> Option<f64> {
     )
 }
 
+/// Participants in the first group for a two-sample t test with `n2 = ratio n1`
+/// (statsmodels TTestIndPower().solve_power with `ratio`).
+pub fn two_sample_n_ratio(effect_size: f64, ratio: f64, alpha: f64, power: f64) -> Option<f64> {
+    solve_n(
+        |n1| {
+            let n2 = ratio * n1;
+            t_power(
+                effect_size * (n1 * n2 / (n1 + n2)).sqrt(),
+                n1 + n2 - 2.0,
+                alpha,
+            )
+        },
+        power,
+        (2.0 / (1.0 + ratio)).max(1.0) + 1e-9,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -321,8 +321,8 @@ fn bad_trial_files_point_at_file_line_column_and_key() {
         ),
         (
             "design = \"split_face\"",
-            "design = \"crossover\"",
-            &["bad.toml:2:10", "`trial.design`", "split_face"],
+            "design = \"latin_square\"",
+            &["bad.toml:2:10", "`trial.design`", "split_face", "crossover"],
         ),
         (
             "visits_days = [0, 28]",
@@ -564,7 +564,10 @@ fn trial_errors_carry_structured_fields() {
                 (file.as_str(), line, column, field.as_deref()),
                 ("bad.toml", Some(14), Some(8), Some("arms[1].role"))
             );
-            assert_eq!(&*allowed, ["treatment", "vehicle", "placebo", "untreated"]);
+            assert_eq!(
+                &*allowed,
+                ["treatment", "vehicle", "placebo", "untreated", "reference"]
+            );
         }
         other => panic!("{other:?}"),
     }

@@ -683,7 +683,7 @@ pub async fn trial(State(web): State<Arc<Web>>, Client(client): Client, req: Req
 /// t-test answer, given at once (200): `effect_size` (or `difference` and `sd`), with
 /// optional `test` (`paired`, the default, or `two-sample`), `power` and `alpha`.
 #[utoipa::path(post, path = "/api/v1/power",
-    request_body(content = Object, description = "{name | toml, power?, alpha?, replicates?, max_participants?, assurance_draws?} for the power by simulation, or {effect_size | difference and sd, test?, power?, alpha?} for the analytic answer"),
+    request_body(content = Object, description = "{name | toml, power?, alpha?, replicates?, max_participants?, assurance_draws?} for the power by simulation, or {effect_size | difference and sd, test?, power?, alpha?, analysis?, margin? | margin_low and margin_high, ratio?} for the analytic answer"),
     responses(
         (status = 200, description = "The analytic answer (no trial given), as `exoskin power --effect-size D --json`", body = Object),
         (status = 202, description = "The job of the power by simulation: poll `url` or stream `events`; its result is `exoskin power FILE --json`", body = Object),
@@ -700,12 +700,25 @@ pub async fn power(State(web): State<Arc<Web>>, Client(client): Client, req: Req
 }
 
 fn power_request(web: &Arc<Web>, client: Option<IpAddr>, v: &Value) -> Result<Response, Response> {
-    let analytic_keys = ["effect_size", "difference", "sd", "test"];
+    let analytic_keys = [
+        "effect_size",
+        "difference",
+        "sd",
+        "test",
+        "analysis",
+        "margin",
+        "margin_low",
+        "margin_high",
+        "ratio",
+    ];
     let given = |k: &str| !matches!(v.get(k), None | Some(Value::Null));
     let nums = ["effect_size", "difference", "sd", "power", "alpha"].map(|k| num_field(v, k));
     let [effect_size, difference, sd, power, alpha] = nums;
     let (effect_size, difference, sd, power, alpha) =
         (effect_size?, difference?, sd?, power?, alpha?);
+    let [margin, margin_low, margin_high, ratio] =
+        ["margin", "margin_low", "margin_high", "ratio"].map(|k| num_field(v, k));
+    let (margin, margin_low, margin_high, ratio) = (margin?, margin_low?, margin_high?, ratio?);
     if !given("name") && !given("toml") {
         let input = exoskin_api::trial::AnalyticInput {
             effect_size,
@@ -714,6 +727,11 @@ fn power_request(web: &Arc<Web>, client: Option<IpAddr>, v: &Value) -> Result<Re
             test: str_field(v, "test")?.unwrap_or("paired"),
             power,
             alpha,
+            analysis: str_field(v, "analysis")?,
+            margin,
+            margin_low,
+            margin_high,
+            ratio,
         };
         return match exoskin_api::trial::analytic_power(&input) {
             Ok(Some(a)) => Ok(json_response(StatusCode::OK, &a.doc)),

@@ -790,6 +790,99 @@ async fn scan() -> Response {
 
 // ---------------------------------------------------------------- trial
 
+/// The participant flow (CONSORT): enrolled, randomised, then per group allocated, dropped
+/// out and analysed.
+fn trial_flow(doc: &Value) -> Markup {
+    let f = &doc["flow"];
+    let Some(groups) = f["groups"].as_array() else {
+        return html! {};
+    };
+    html! {
+        div.scroll tabindex="0" role="region" aria-label="Participant flow" {
+            table #flow {
+                caption { "Participant flow: " (f["enrolled"]) " enrolled, " (f["randomised"]) " randomised" }
+                thead { tr { th scope="col" { "group" } th scope="col" { "allocated" } th scope="col" { "dropped out" } th scope="col" { "analysed (last visit)" } } }
+                tbody {
+                    @for g in groups {
+                        tr { th scope="row" { (g["name"].as_str().unwrap_or("")) } td { (g["allocated"]) } td { (g["dropped_out"]) } td { (g["analysed"]) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One endpoint's table: per visit (and comparison), the estimate, its CI, the test, the p
+/// value of the analysis and the adjusted p value; margins and the 1 - 2 alpha CI for
+/// equivalence and non-inferiority, ANCOVA in parallel designs.
+fn endpoint_table(t: &Value) -> Markup {
+    let empty = Vec::new();
+    let rows = t["rows"].as_array().unwrap_or(&empty);
+    let margins = rows.iter().any(|r| !r["ci_1_minus_2alpha"].is_null());
+    let ancova = rows.iter().any(|r| !r["ancova"].is_null());
+    let name = t["endpoint"].as_str().unwrap_or("");
+    let pair = |v: &Value| html! { "[" (fmt_num(&v[0])) ", " (fmt_num(&v[1])) "]" };
+    html! {
+        div.scroll tabindex="0" role="region" aria-label={ "Results for " (name) } {
+            table.endpoint-table data-endpoint=(name) {
+                caption { (name) " (" (t["instrument"].as_str().unwrap_or("")) ", " (t["unit"].as_str().unwrap_or("")) "): treated minus control change from baseline; p: " (t["p_value_of"].as_str().unwrap_or("")) }
+                thead { tr {
+                    th scope="col" { "day" } th scope="col" { "comparison" } th scope="col" { "estimate" } th scope="col" { "95 % CI" } th scope="col" { "test" } th scope="col" { "p" } th scope="col" { "adjusted p" }
+                    @if margins { th scope="col" { "CI at 1 \u{2212} 2\u{3b1}" } th scope="col" { "margins" } }
+                    @if ancova { th scope="col" { "ANCOVA estimate" } th scope="col" { "ANCOVA p" } }
+                } }
+                tbody {
+                    @for r in rows {
+                        tr {
+                            th scope="row" { (r["visit_day"]) }
+                            td { (r["comparison"].as_str().unwrap_or("")) }
+                            td { (fmt_num(&r["estimate"])) }
+                            td { (pair(&r["ci95"])) }
+                            td { (r["test"].as_str().unwrap_or("")) }
+                            td { (fmt_num(&r["p_value"])) }
+                            td { (fmt_num(&r["adjusted_p_value"])) @if r["significant"] == true { " *" } }
+                            @if margins { td { (pair(&r["ci_1_minus_2alpha"])) } td { (pair(&r["margin"])) } }
+                            @if ancova { td { (fmt_num(&r["ancova"]["estimate"])) } td { (fmt_num(&r["ancova"]["p_value"])) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The mixed model over the visits, when the trial has two or more visits after baseline.
+fn repeated_table(doc: &Value) -> Markup {
+    let Some(models) = doc["repeated_measures"]
+        .as_array()
+        .filter(|m| !m.is_empty())
+    else {
+        return html! {};
+    };
+    html! {
+        div.scroll tabindex="0" role="region" aria-label="Repeated visits" {
+            table #repeated {
+                caption { "Repeated visits: mixed model, change ~ visit + visit:arm + (1 | participant), REML; treated minus control per visit (Wald z)" }
+                thead { tr { th scope="col" { "endpoint" } th scope="col" { "comparison" } th scope="col" { "day" } th scope="col" { "estimate" } th scope="col" { "95 % CI" } th scope="col" { "p" } } }
+                tbody {
+                    @for m in models {
+                        @for v in m["visits"].as_array().unwrap_or(&Vec::new()) {
+                            tr {
+                                th scope="row" { (m["name"].as_str().unwrap_or("")) }
+                                td { (m["comparison"].as_str().unwrap_or("")) }
+                                td { (v["visit_day"]) }
+                                td { (fmt_num(&v["difference"]["estimate"])) }
+                                td { "[" (fmt_num(&v["difference"]["ci_low"])) ", " (fmt_num(&v["difference"]["ci_high"])) "]" }
+                                td { (fmt_num(&v["difference"]["p_value"])) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn trial_plots(doc: &Value) -> Markup {
     let empty = Vec::new();
     let eps = doc["endpoints"].as_array().unwrap_or(&empty);
@@ -853,6 +946,11 @@ fn analytic_answer(
             test: given("test").unwrap_or("paired"),
             power: num("power", "Power")?,
             alpha: num("alpha", "Alpha")?,
+            analysis: None,
+            margin: None,
+            margin_low: None,
+            margin_high: None,
+            ratio: None,
         };
         exoskin_api::trial::analytic_power(&input)
             .map_err(|e| e.to_string())?
@@ -954,26 +1052,16 @@ async fn trial(State(web): State<Arc<Web>>, Query(q): Query<HashMap<String, Stri
         @if let Some(doc) = &doc {
             section #trial-result aria-labelledby="tr-h" {
                 h2 #tr-h { (doc["trial"].as_str().unwrap_or("Results")) }
-                p { (doc["design"].as_str().unwrap_or("")) " design, " (doc["participants"]) " participants, seed " (doc["seed"]) ", responses " (doc["response_mode"].as_str().unwrap_or("")) }
+                p { (doc["design"].as_str().unwrap_or("")) " design, " (doc["participants"]) " participants, seed " (doc["seed"]) ", responses " (doc["response_mode"].as_str().unwrap_or("")) ", analysis " (doc["analysis"].as_str().unwrap_or("superiority")) ", multiplicity " (doc["multiplicity"].as_str().unwrap_or("none")) @if let Some(w) = doc["washout_days"].as_f64() { ", washout " (w) " days" } }
                 (trial_plots(doc))
-                div.scroll tabindex="0" role="region" aria-label="Results table" {
-                    table #endpoints {
-                        caption { "Per endpoint and visit: treated minus control change from baseline" }
-                        thead { tr { th scope="col" { "endpoint" } th scope="col" { "day" } th scope="col" { "difference" } th scope="col" { "95 % CI" } th scope="col" { "p" } } }
-                        tbody {
-                            @for e in doc["endpoints"].as_array().unwrap_or(&Vec::new()) {
-                                tr {
-                                    th scope="row" { (e["name"].as_str().unwrap_or("")) }
-                                    td { (e["visit_day"]) }
-                                    td { (fmt_num(&e["mean_difference"])) }
-                                    td { "[" (fmt_num(&e["ci95_low"])) ", " (fmt_num(&e["ci95_high"])) "]" }
-                                    td { (fmt_num(&e["p_value"])) @if e["significant"] == true { " *" } }
-                                }
-                            }
-                        }
+                (trial_flow(doc))
+                div #endpoints {
+                    @for t in doc["tables"].as_array().unwrap_or(&Vec::new()) {
+                        (endpoint_table(t))
                     }
                 }
-                p.note { "* p < alpha, no multiplicity correction." }
+                p.note { "* adjusted p < alpha (multiplicity: " (doc["multiplicity"].as_str().unwrap_or("none")) ", over the endpoints at each visit). Analysis: " (doc["analysis"].as_str().unwrap_or("superiority")) "." }
+                (repeated_table(doc))
             }
         } @else if q.contains_key("job") {
             p.note { "That run is no longer kept; run it again." }

@@ -177,6 +177,38 @@ fn a_trial_runs_as_a_job_with_progress_events_and_the_cli_document() {
 }
 
 #[test]
+fn the_trial_page_shows_the_flow_and_one_table_per_endpoint() {
+    rt().block_on(async {
+        let app = app(4);
+        let req = r#"{"name": "ev_serum_equivalence", "participants": 12, "seed": 3}"#;
+        let (s, b) = call(&app, post("/api/v1/trial", "application/json", req)).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+        let a = json(&b);
+        let (_, stream) = call(&app, get(a["events"].as_str().unwrap())).await;
+        assert!(stream.contains("event: done"), "{stream}");
+        let url = a["url"].as_str().unwrap();
+        let (_, b) = call(&app, get(url)).await;
+        let doc = &json(&b)["result"];
+        assert_eq!(doc["analysis"], "equivalence");
+        assert!(doc["endpoints"][0]["tost_p_value"].as_f64().is_some());
+        let id = url.rsplit('/').next().unwrap();
+        let (s, page) = call(&app, get(&format!("/trial?job={id}"))).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(page.contains("Participant flow"), "{page}");
+        assert_eq!(
+            page.matches("class=\"endpoint-table\"").count(),
+            3,
+            "{page}"
+        );
+        assert!(
+            page.contains("adjusted p") && page.contains("margins"),
+            "{page}"
+        );
+        assert!(page.contains("Repeated visits"), "{page}");
+    });
+}
+
+#[test]
 fn trial_inputs_are_checked_like_the_cli_flags() {
     rt().block_on(async {
         let app = app(4);
@@ -358,6 +390,11 @@ fn power_without_a_trial_answers_the_analytic_sample_size_at_once() {
             test: "paired",
             power: None,
             alpha: None,
+            analysis: None,
+            margin: None,
+            margin_low: None,
+            margin_high: None,
+            ratio: None,
         })
         .unwrap()
         .unwrap();

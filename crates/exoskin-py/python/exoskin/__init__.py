@@ -86,6 +86,13 @@ def trial(
     ``path_or_toml`` is a trial file, its TOML text or an equivalent dict (arm scenario paths
     in text or a dict are relative to the working folder). ``participants`` (per arm in
     parallel designs) and ``seed`` override the file's, as ``--participants`` and ``--seed``.
+
+    The document holds ``endpoints`` (per endpoint, visit and comparison: the estimate, its
+    95 % CI, the test, ``p_value``, ``tost_p_value`` for equivalence or ``ni_p_value`` for
+    non-inferiority, ``adjusted_p_value`` after the trial's multiplicity correction, ANCOVA
+    in parallel designs, period and carryover in crossovers), ``tables`` (one per endpoint),
+    ``flow`` (CONSORT: enrolled, randomised, allocated, dropped out, analysed) and
+    ``repeated_measures`` (the mixed model over the visits); see docs/trials.md.
     """
     if isinstance(path_or_toml, Mapping):
         src, is_path = _native.toml_from_json(json.dumps(path_or_toml)), False
