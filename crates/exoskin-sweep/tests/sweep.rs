@@ -563,15 +563,18 @@ fn trial_base_mistakes_name_the_allowed_keys_outputs_and_files() {
 
 #[test]
 fn a_row_past_the_cost_budget_fails_at_once_and_the_others_run() {
-    // The second row asks for 1.6 million steps of the (r, z) grid: over an hour of
-    // computing by the estimate, refused before it starts, naming the key.
+    // The second row asks for 1.5 million steps of the (r, z) grid over 150 h: about half
+    // an hour of computing by the estimate, refused before it starts, naming the key.
     let tmp = tempfile::tempdir().unwrap();
     let text = example(1)
         .replace(
             "name = \"product.particles_per_ml\"\nvalues = [1.0e9, 3.0e9, 1.0e10, 3.0e10]",
-            "name = \"numerics.dt_max_h\"\nvalues = [0.25, 0.00003]",
+            "name = \"numerics.dt_max_h\"\nvalues = [0.25, 0.0001]",
         )
-        .replace("[30.0, 60.0]", "[30.0]");
+        .replace(
+            "name = \"skin.age_years\"\nvalues = [30.0, 60.0]",
+            "name = \"experiment.duration_h\"\nvalues = [150.0]",
+        );
     let s = spec(&text);
     let t0 = std::time::Instant::now();
     let p = run_shard(&s, 0, tmp.path(), 2).unwrap();

@@ -5,12 +5,10 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use exoskin_web::{router, WebConfig};
 use serde_json::Value;
-use std::path::PathBuf;
 use tower::ServiceExt;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::*;
 
 fn app(max_jobs: usize) -> axum::Router {
     router(WebConfig {
@@ -19,36 +17,6 @@ fn app(max_jobs: usize) -> axum::Router {
         data_dir: root(),
         ..Default::default()
     })
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, String) {
-    let r = app.clone().oneshot(req).await.unwrap();
-    let status = r.status();
-    let b = axum::body::to_bytes(r.into_body(), 64 << 20).await.unwrap();
-    (status, String::from_utf8(b.to_vec()).unwrap())
-}
-
-fn post(path: &str, ct: &str, body: impl Into<Body>) -> Request<Body> {
-    Request::post(path)
-        .header("content-type", ct)
-        .body(body.into())
-        .unwrap()
-}
-
-fn get(path: &str) -> Request<Body> {
-    Request::get(path).body(Body::empty()).unwrap()
-}
-
-fn json(s: &str) -> Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
 }
 
 #[test]

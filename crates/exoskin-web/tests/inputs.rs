@@ -2,38 +2,12 @@
 //! with finder patterns that ties up the QR search; and a scanned link whose expiry must
 //! reach the resolver.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use exoskin_web::{router, WebConfig};
-use serde_json::Value;
 use std::time::{Duration, Instant};
-use tower::ServiceExt;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, String) {
-    let r = app.clone().oneshot(req).await.unwrap();
-    let status = r.status();
-    let b = axum::body::to_bytes(r.into_body(), 64 << 20).await.unwrap();
-    (status, String::from_utf8(b.to_vec()).unwrap())
-}
-
-fn post(path: &str, ct: &str, body: impl Into<Body>) -> Request<Body> {
-    Request::post(path)
-        .header("content-type", ct)
-        .body(body.into())
-        .unwrap()
-}
-
-fn json(s: &str) -> Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
-}
+mod common;
+use common::*;
 
 /// A greyscale PNG `n` x `n` finder patterns (7 x 7 modules and a 1-module gap), 2 pixels
 /// per module.

@@ -6,24 +6,14 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use exoskin_web::{router, WebConfig};
-use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+mod common;
+use common::*;
 
 /// Run `f` on a fresh runtime that is shut down, without waiting more than a few seconds
 /// for the work it started, whether `f` passes or fails: a failing test stops too.
@@ -34,10 +24,6 @@ fn run(f: impl std::future::Future<Output = ()>) {
     if let Err(p) = r {
         std::panic::resume_unwind(p);
     }
-}
-
-fn json(s: &str) -> Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
 }
 
 /// Serve `cfg` on 127.0.0.1 with the peer address of each connection, as `exoskin serve`

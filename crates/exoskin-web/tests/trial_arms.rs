@@ -2,42 +2,12 @@
 //! the data directory, a symbolic link out, `..` escapes, absolute paths): refused, with
 //! errors that show neither the server's paths nor other files' values.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use exoskin_web::{router, WebConfig};
-use serde_json::Value;
 use std::path::{Path, PathBuf};
-use tower::ServiceExt;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, String) {
-    let r = app.clone().oneshot(req).await.unwrap();
-    let status = r.status();
-    let b = axum::body::to_bytes(r.into_body(), 64 << 20).await.unwrap();
-    (status, String::from_utf8(b.to_vec()).unwrap())
-}
-
-fn post(path: &str, ct: &str, body: impl Into<Body>) -> Request<Body> {
-    Request::post(path)
-        .header("content-type", ct)
-        .body(body.into())
-        .unwrap()
-}
-
-fn json(s: &str) -> Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
-}
+mod common;
+use common::*;
 
 /// A data directory with the scenarios, a file outside them holding a secret value, and a
 /// symbolic link inside `scenarios/` that points at it.
