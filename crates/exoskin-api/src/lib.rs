@@ -11,8 +11,8 @@ pub mod trial;
 pub mod uncertainty;
 pub mod verify;
 
-/// What went wrong, for any front end to show (the CLI exits 2 on `BadInput`, 3 when work
-/// was stopped; the HTTP API answers 422 and 408).
+/// What went wrong, for any front end to show (the CLI exits 2 on `BadInput`; the HTTP API
+/// answers 422, and 408 for work stopped by its time limit).
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The input is wrong: `field` names it where known, `message` says what and how to fix it.
