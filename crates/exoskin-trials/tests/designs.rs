@@ -17,26 +17,8 @@ fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
 }
 
-const BASE: &str = r#"[trial]
-design = "split_face"
-participants = 20
-seed = 1
-visits_days = [0, 28]
-
-[[arms]]
-name = "EV"
-role = "treatment"
-scenario = "mn_short.toml"
-
-[[arms]]
-name = "vehicle"
-role = "vehicle"
-scenario = "mn_short_vehicle.toml"
-
-[[endpoints]]
-name = "hydration"
-instrument = "corneometer"
-"#;
+/// A two-arm split-face trial that validates (each test changes one thing in it).
+const BASE: &str = include_str!("data/two_arm_split_face.toml");
 
 /// `BASE` with `header` lines added to [trial] and `endpoint` lines to the endpoint.
 fn text(header: &str, endpoint: &str) -> String {

@@ -285,26 +285,8 @@ fn err(text: &str) -> String {
         .to_string()
 }
 
-const GOOD: &str = r#"[trial]
-design = "split_face"
-participants = 20
-seed = 1
-visits_days = [0, 28]
-
-[[arms]]
-name = "EV"
-role = "treatment"
-scenario = "mn_short.toml"
-
-[[arms]]
-name = "vehicle"
-role = "vehicle"
-scenario = "mn_short_vehicle.toml"
-
-[[endpoints]]
-name = "hydration"
-instrument = "corneometer"
-"#;
+/// A two-arm split-face trial that validates (each test changes one thing in it).
+const GOOD: &str = include_str!("data/two_arm_split_face.toml");
 
 #[test]
 fn bad_trial_files_point_at_file_line_column_and_key() {

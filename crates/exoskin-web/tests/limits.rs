@@ -191,17 +191,16 @@ fn a_direct_run_past_its_time_limit_answers_408_and_frees_its_slot() {
         assert!(took < Duration::from_secs(5), "{took:?}");
         // The one slot is free: the next request is not refused.
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let r = app
-            .clone()
-            .oneshot(
-                Request::post("/api/v1/simulate")
-                    .header("content-type", "application/toml")
-                    .body(Body::from(exoskin_api::simulate::DEFAULT_SCENARIO))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        let (status, b) = call(
+            &app,
+            post(
+                "/api/v1/simulate",
+                "application/toml",
+                exoskin_api::simulate::DEFAULT_SCENARIO,
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{b}");
     });
 }
 
@@ -262,19 +261,9 @@ fn a_progress_stream_closes_after_its_lifetime() {
             events_lifetime: Duration::from_secs(1),
             ..Default::default()
         });
-        let r = app
-            .clone()
-            .oneshot(
-                Request::post("/api/v1/power")
-                    .header("content-type", "application/json")
-                    .body(Body::from(HUGE_POWER))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::ACCEPTED);
-        let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
-        let a = json(&String::from_utf8_lossy(&b));
+        let (status, b) = call(&app, post("/api/v1/power", "application/json", HUGE_POWER)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{b}");
+        let a = json(&b);
         let started = Instant::now();
         let r = app
             .clone()
@@ -317,29 +306,14 @@ fn a_job_past_its_time_limit_fails_with_the_reason() {
         });
         // A trial reports progress per participant: the limit is checked at each report.
         let req = r#"{"name": "microneedling_split_face", "participants": 100000}"#;
-        let r = app
-            .clone()
-            .oneshot(
-                Request::post("/api/v1/trial")
-                    .header("content-type", "application/json")
-                    .body(Body::from(req))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::ACCEPTED);
-        let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
-        let a = json(&String::from_utf8_lossy(&b));
+        let (status, b) = call(&app, post("/api/v1/trial", "application/json", req)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{b}");
+        let a = json(&b);
         let url = a["url"].as_str().unwrap().to_string();
         let started = Instant::now();
         let v = loop {
-            let r = app
-                .clone()
-                .oneshot(Request::get(&url).body(Body::empty()).unwrap())
-                .await
-                .unwrap();
-            let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
-            let v = json(&String::from_utf8_lossy(&b));
+            let (_, b) = call(&app, get(&url)).await;
+            let v = json(&b);
             if v["status"] != "queued" && v["status"] != "running" {
                 break v;
             }
@@ -448,17 +422,16 @@ fn a_simulation_past_the_request_time_limit_answers_408_and_frees_its_slot() {
         assert!(m.contains("time limit") && m.contains("duration_h"), "{m}");
         assert!(took < Duration::from_secs(4), "{took:?}");
         // Its slot is free: the next run is answered.
-        let r = app
-            .clone()
-            .oneshot(
-                Request::post("/api/v1/simulate")
-                    .header("content-type", "application/toml")
-                    .body(Body::from(exoskin_api::simulate::DEFAULT_SCENARIO))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        let (status, b) = call(
+            &app,
+            post(
+                "/api/v1/simulate",
+                "application/toml",
+                exoskin_api::simulate::DEFAULT_SCENARIO,
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{b}");
     });
 }
 
@@ -477,19 +450,17 @@ fn a_simulation_past_the_cost_budget_is_refused_at_once_at_the_field_it_names() 
             ..Default::default()
         });
         let started = Instant::now();
-        let r = app
-            .clone()
-            .oneshot(
-                Request::post("/api/v1/simulate")
-                    .header("content-type", "application/toml")
-                    .body(Body::from(microneedling(336.0, "")))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
-        let e = json(&String::from_utf8_lossy(&b));
+        let (status, b) = call(
+            &app,
+            post(
+                "/api/v1/simulate",
+                "application/toml",
+                microneedling(336.0, ""),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+        let e = json(&b);
         assert_eq!(e["field"], "experiment.duration_h", "{e}");
         assert!(
             e["message"].as_str().unwrap().contains("of computing"),
@@ -497,18 +468,8 @@ fn a_simulation_past_the_cost_budget_is_refused_at_once_at_the_field_it_names() 
         );
         assert!(started.elapsed() < Duration::from_secs(2));
         // The page shows it at the form's field.
-        let r = app
-            .clone()
-            .oneshot(
-                Request::get("/simulate?run=1&duration_h=336")
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
-        let page = String::from_utf8_lossy(&b);
+        let (status, page) = call(&app, get("/simulate?run=1&duration_h=336")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         let at_field = page
             .split("id=\"f-duration_h-error\"")
             .nth(1)
