@@ -564,7 +564,11 @@ pub fn read_scenario(text: &str, file: &str) -> Result<Scenario, ModelError> {
 
 fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> {
     let e = &raw.experiment;
-    let default_cells = if e.kind == Kind::InVivo { 20 } else { 40 };
+    let default_cells = if e.kind == Kind::InVivo {
+        DEFAULT_IN_VIVO_CELLS_PER_LAYER
+    } else {
+        DEFAULT_FRANZ_CELLS_PER_LAYER
+    };
     let numerics = validate_numerics(raw.numerics.as_ref(), default_cells)?;
     match e.kind {
         Kind::FranzCell => {
@@ -950,14 +954,25 @@ fn default_interval(duration_h: f64) -> f64 {
         .unwrap_or(24.0)
 }
 
+/// Cells per layer of a Franz cell when none are given (the exact-solution checks).
+pub const DEFAULT_FRANZ_CELLS_PER_LAYER: usize = 40;
+/// Cells per layer of an in-vivo run when none are given (see [`validate_numerics`]).
+pub const DEFAULT_IN_VIVO_CELLS_PER_LAYER: usize = 20;
+/// Radial cells of the axisymmetric unit cell when none are given.
+pub const DEFAULT_RADIAL_CELLS: usize = 24;
+/// Largest time step when none is given, h.
+pub const DEFAULT_DT_MAX_H: f64 = 0.25;
+/// Size classes of a size distribution when none are given.
+pub const DEFAULT_SIZE_CLASSES: usize = 6;
+
 /// Defaults: 40 cells per layer for Franz cells (the exact-solution checks), 20 for in-vivo
 /// runs (grid error under 2 % of the uptake and dermis figures, checked by the test suite
 /// against 80), 24 radial cells, steps from 0.001 h growing to 0.25 h.
 fn validate_numerics(n: Option<&RawNumerics>, default_cells: usize) -> Result<Numerics, Invalid> {
     let mut out = Numerics {
         cells_per_layer: default_cells,
-        radial_cells: 24,
-        dt_max_h: 0.25,
+        radial_cells: DEFAULT_RADIAL_CELLS,
+        dt_max_h: DEFAULT_DT_MAX_H,
         dt_initial_h: 1e-3,
         dt_quiet_max_h: 0.5,
     };
@@ -1002,7 +1017,7 @@ fn validate_size(s: &RawSize, table: &str) -> Result<(SizeDistribution, usize), 
     let key = |f: &str| format!("{table}.{f}");
     let classes = match s.classes {
         Some(c) => check_range(&key("classes"), c as f64, 1.0, 32.0, "classes")? as usize,
-        None => 6,
+        None => DEFAULT_SIZE_CLASSES,
     };
     let range = |k: &str, d: f64| {
         check_range(

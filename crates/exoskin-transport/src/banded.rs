@@ -41,7 +41,8 @@ pub struct NotPositiveDefinite {
 }
 
 impl BandedBatch {
-    /// [`BandedBatch::zeros`], failing instead of aborting when the memory cannot be had.
+    /// `k` zero systems of `n` rows and half-bandwidth `bw`; fails with
+    /// [`TransportError::OutOfMemory`] instead of aborting when the memory cannot be had.
     pub fn try_zeros(n: usize, bw: usize, k: usize) -> Result<Self, TransportError> {
         Ok(BandedBatch {
             n,
@@ -55,18 +56,6 @@ impl BandedBatch {
             back: Vec::new(),
             dot: vec![0.0; k],
         })
-    }
-
-    pub fn zeros(n: usize, bw: usize, k: usize) -> Self {
-        BandedBatch {
-            n,
-            bw,
-            k,
-            a: vec![0.0; n * (bw + 1) * k],
-            inv: vec![0.0; n * k],
-            back: Vec::new(),
-            dot: vec![0.0; k],
-        }
     }
 
     pub fn n(&self) -> usize {
@@ -842,7 +831,7 @@ mod tests {
     use super::*;
 
     fn random_batch(n: usize, bw: usize, k: usize) -> BandedBatch {
-        let mut a = BandedBatch::zeros(n, bw, k);
+        let mut a = BandedBatch::try_zeros(n, bw, k).unwrap();
         let mut seed = 12345u64;
         let mut rnd = || {
             seed = seed
@@ -956,7 +945,7 @@ mod tests {
     fn twisted_factorization_names_the_row_that_is_not_positive_definite() {
         // Rows 0..4 with the twist at 2: a zero pivot above it, below it and at it.
         for bad in [0, 1, 2, 3, 4] {
-            let mut a = BandedBatch::zeros(5, 1, 1);
+            let mut a = BandedBatch::try_zeros(5, 1, 1).unwrap();
             for i in 0..5 {
                 a.add(0, i, i, if i == bad { -1.0 } else { 4.0 });
                 if i > 0 {
@@ -995,7 +984,7 @@ mod tests {
 
     #[test]
     fn rejects_an_indefinite_matrix() {
-        let mut a = BandedBatch::zeros(2, 1, 2);
+        let mut a = BandedBatch::try_zeros(2, 1, 2).unwrap();
         for s in 0..2 {
             a.add(s, 0, 0, 1.0);
             a.add(s, 1, 1, 1.0);

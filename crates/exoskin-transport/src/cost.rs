@@ -14,7 +14,10 @@
 use crate::engine::count_steps;
 use crate::network::{MAX_CACHED_FACTORS, N_SINKS};
 use crate::{franz, invivo};
-use exoskin_model::scenario::{FranzCell, InVivo};
+use exoskin_model::scenario::{
+    FranzCell, InVivo, DEFAULT_DT_MAX_H, DEFAULT_FRANZ_CELLS_PER_LAYER,
+    DEFAULT_IN_VIVO_CELLS_PER_LAYER, DEFAULT_RADIAL_CELLS, DEFAULT_SIZE_CLASSES,
+};
 use exoskin_model::{Scenario, TransportParams};
 use serde::Serialize;
 use std::fmt;
@@ -195,17 +198,23 @@ pub fn in_vivo(v: &InVivo, p: &TransportParams) -> Cost {
     );
     let channels = bandwidth > 2;
     let field = driver(&[
-        ("numerics.cells_per_layer", n.cells_per_layer as f64 / 20.0),
+        (
+            "numerics.cells_per_layer",
+            n.cells_per_layer as f64 / DEFAULT_IN_VIVO_CELLS_PER_LAYER as f64,
+        ),
         (
             "numerics.radial_cells",
             if channels {
-                n.radial_cells as f64 / 24.0
+                n.radial_cells as f64 / DEFAULT_RADIAL_CELLS as f64
             } else {
                 0.0
             },
         ),
-        ("product.size.classes", v.product.size_classes as f64 / 6.0),
-        ("numerics.dt_max_h", 0.25 / n.dt_max_h),
+        (
+            "product.size.classes",
+            v.product.size_classes as f64 / DEFAULT_SIZE_CLASSES as f64,
+        ),
+        ("numerics.dt_max_h", DEFAULT_DT_MAX_H / n.dt_max_h),
     ])
     .unwrap_or("experiment.duration_h");
     // Properties change with time (film, channels): a factorization every step.
@@ -241,8 +250,14 @@ pub fn franz_cell(f: &FranzCell, p: &TransportParams) -> Cost {
     );
     let cells = usize::from(!f.donor.infinite) + f.layers.len() * n.cells_per_layer;
     let field = driver(&[
-        ("numerics.cells_per_layer", n.cells_per_layer as f64 / 40.0),
-        ("vesicles.classes", classes.len() as f64 / 6.0),
+        (
+            "numerics.cells_per_layer",
+            n.cells_per_layer as f64 / DEFAULT_FRANZ_CELLS_PER_LAYER as f64,
+        ),
+        (
+            "vesicles.classes",
+            classes.len() as f64 / DEFAULT_SIZE_CLASSES as f64,
+        ),
     ])
     .unwrap_or("experiment.duration_h");
     // Constant properties: one factorization per distinct step size, the kept
@@ -260,7 +275,8 @@ pub fn franz_cell(f: &FranzCell, p: &TransportParams) -> Cost {
     )
 }
 
-/// The key whose value is furthest above its default (`None` when all are at or below).
+/// The key whose value is furthest above its default (`None` when all are at or below); the
+/// ratios are value over default (step: default over value).
 fn driver(ratios: &[(&'static str, f64)]) -> Option<&'static str> {
     ratios
         .iter()
