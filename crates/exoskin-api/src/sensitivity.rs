@@ -117,6 +117,8 @@ impl<'a> Evaluator<'a> {
                     name: self.name.to_string(),
                     transport: Some(Transport::InVivo(sim.transport.clone())),
                     outcomes: Some(outcomes),
+                    clocks: None,
+                    effect: None,
                 };
                 out.push((k, pick(&r, k).map_err(|e| row_error(k, u, e))?));
             }

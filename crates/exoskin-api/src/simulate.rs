@@ -4,7 +4,10 @@
 
 use crate::ApiError;
 use exoskin_model::{read_scenario, Scenario, Stop, TransportParams};
-use exoskin_response::{culture, try_simulate_in_vivo_until, Outcomes, ResponseParams};
+use exoskin_response::effect::Effect;
+use exoskin_response::{
+    culture, try_simulate_in_vivo_until, Outcomes, ResponseParams, Simulation, WoundCurve,
+};
 use exoskin_transport::network::SINK_NAMES;
 use exoskin_transport::{simulate_until, Budget, Cost, Transport, TransportError};
 use serde_json::{json, Map, Value};
@@ -23,6 +26,10 @@ pub struct Run {
     pub name: String,
     pub transport: Option<Transport>,
     pub outcomes: Option<Outcomes>,
+    /// The wound and channel curves of an in-vivo run (what [`Run::with_effect`] re-responds).
+    pub clocks: Option<(Option<WoundCurve>, Option<WoundCurve>)>,
+    /// What the vesicles add over the control arm ([`Run::with_effect`]).
+    pub effect: Option<Effect>,
 }
 
 /// Read a scenario from TOML text; `name` says where it came from in error messages.
@@ -66,16 +73,17 @@ pub fn run_until(
 }
 
 /// The cost of running `scenario` (`None` for kinds without transport, which cost
-/// microseconds), refused with the key to change when it exceeds `budget`.
+/// microseconds), refused with the key to change when it exceeds `budget`. The response
+/// parameters do not change it (kept so that every caller states what it runs with).
 pub fn check_cost(
     scenario: &Scenario,
     name: &str,
     tp: &TransportParams,
-    rp: &ResponseParams,
+    _rp: &ResponseParams,
     budget: &Budget,
 ) -> Result<Option<Cost>, ApiError> {
     let cost = match scenario {
-        Scenario::InVivo(v) => Some(exoskin_response::cost(v, tp, rp)),
+        Scenario::InVivo(v) => Some(exoskin_response::cost(v, tp)),
         s => exoskin_transport::cost::estimate(s, tp),
     };
     if let Some(c) = &cost {
@@ -95,14 +103,19 @@ pub fn run_limited(
     stop: &Stop,
 ) -> Result<Run, ApiError> {
     check_cost(&scenario, name, tp, rp, budget)?;
-    let (transport, outcomes) = match &scenario {
+    let (transport, outcomes, clocks) = match &scenario {
         Scenario::InVivo(v) => {
             let sim = try_simulate_in_vivo_until(v, tp, rp, stop).map_err(|e| solver(name, e))?;
-            (Some(Transport::InVivo(sim.transport)), Some(sim.outcomes))
+            (
+                Some(Transport::InVivo(sim.transport)),
+                Some(sim.outcomes),
+                Some((sim.wound, sim.channel)),
+            )
         }
-        Scenario::CellCulture(c) => (None, Some(culture::simulate_culture(c, rp))),
+        Scenario::CellCulture(c) => (None, Some(culture::simulate_culture(c, rp)), None),
         Scenario::FranzCell(_) => (
             simulate_until(&scenario, tp, stop).map_err(|e| solver(name, e))?,
+            None,
             None,
         ),
     };
@@ -111,6 +124,8 @@ pub fn run_limited(
         name: name.to_string(),
         transport,
         outcomes,
+        clocks,
+        effect: None,
     })
 }
 
@@ -128,23 +143,67 @@ pub fn solver(name: &str, e: TransportError) -> ApiError {
 }
 
 impl Run {
+    /// Add what the vesicles add over the control arm (the vehicle after the same
+    /// procedure) under the shipped posterior ([`exoskin_response::effect`]), for an in-vivo
+    /// run of a product with vesicles; the transport run is shared, so this costs response
+    /// runs only.
+    pub fn with_effect(mut self, rp: &ResponseParams) -> Run {
+        if let (Scenario::InVivo(v), Some(Transport::InVivo(t)), Some(o), Some((w, c))) = (
+            &self.scenario,
+            &self.transport,
+            &self.outcomes,
+            &self.clocks,
+        ) {
+            let sim = Simulation {
+                transport: t.clone(),
+                wound: w.clone(),
+                channel: c.clone(),
+                outcomes: o.clone(),
+            };
+            self.effect = exoskin_response::effect::shipped_effect(v, &sim, rp);
+        }
+        self
+    }
+    /// [`Run::with_effect`] with the shipped parameters.
+    pub fn with_shipped_effect(self) -> Run {
+        self.with_effect(ResponseParams::defaults())
+    }
     /// The JSON document (`exoskin simulate --json`).
     pub fn json(&self) -> Value {
-        report_json(
+        let mut doc = report_json(
             &self.scenario,
             &self.name,
             self.transport.as_ref(),
             self.outcomes.as_ref(),
-        )
+        );
+        if let (Some(e), Some(m)) = (&self.effect, doc.as_object_mut()) {
+            m.insert(
+                "effect".into(),
+                serde_json::to_value(e).unwrap_or(Value::Null),
+            );
+        }
+        doc
     }
-    /// The readable summary (`exoskin simulate`).
+    /// The readable summary (`exoskin simulate`): what the vesicles add first, when known.
     pub fn summary(&self) -> String {
-        summary(
+        let rest = summary(
             &self.scenario,
             &self.name,
             self.transport.as_ref(),
             self.outcomes.as_ref(),
-        )
+        );
+        match &self.effect {
+            None => rest,
+            Some(e) => {
+                let (head, tail) = rest.split_at(rest.find('\n').map_or(rest.len(), |i| i + 1));
+                let name_line = match self.scenario.experiment().name.as_str() {
+                    "" => String::new(),
+                    n => format!("  {n}\n"),
+                };
+                let tail = tail.strip_prefix(name_line.as_str()).unwrap_or(tail);
+                format!("{head}{name_line}{}{tail}", effect_summary(e))
+            }
+        }
     }
     /// Time series and profiles as CSV files in `dir` (`exoskin simulate --out DIR`).
     pub fn write_csv(&self, dir: &Path) -> std::io::Result<()> {
@@ -187,6 +246,53 @@ pub fn report_json(s: &Scenario, file: &str, t: Option<&Transport>, o: Option<&O
         "transport": t.map(transport_json),
         "outcomes": o.map(|o| serde_json::to_value(o).unwrap_or(Value::Null)),
     })
+}
+
+/// The readable lines of an effect: what the vesicles add over the control, in words, with
+/// the 90 % interval and the probability that the vesicle arm is better.
+pub fn effect_summary(e: &Effect) -> String {
+    let mut o = String::new();
+    let end = e.times_d.last().copied().unwrap_or(0.0);
+    let k = e.times_d.len().saturating_sub(1);
+    let _ = writeln!(
+        o,
+        "What the vesicles add over {} (vesicle arm minus control, percentage points, at day {}; 90 % interval over {} posterior draws; P = probability the vesicle arm is better):",
+        e.control.split(" after ").next().unwrap_or(&e.control).replace("the vehicle (no vesicles)", "the procedure alone"),
+        fmt_day(end),
+        e.draws
+    );
+    for (name, label) in [
+        ("collagen_pct", "collagen"),
+        ("wrinkle_pct", "wrinkle depth"),
+        ("pore_area_pct", "pore area"),
+        ("elasticity_pct", "elasticity"),
+        ("erythema_pct", "redness"),
+        ("tewl_pct", "water loss (TEWL)"),
+        ("hydration_pct", "hydration"),
+        ("melanin_pct", "melanin"),
+    ] {
+        let (Some(b), Some(p)) = (e.outcomes.get(name), e.probability_better.get(name)) else {
+            continue;
+        };
+        let (lo, mid, hi) = (b.p05[k], b.p50[k], b.p95[k]);
+        let width = hi - lo;
+        let words = if width == 0.0 {
+            "no difference (deterministic: nothing uncertain moves it)".to_string()
+        } else if lo > 0.0 || hi < 0.0 {
+            format!("{} ", if mid > 0.0 { "higher" } else { "lower" })
+        } else {
+            "uncertain sign ".to_string()
+        };
+        if width == 0.0 {
+            let _ = writeln!(o, "  {label:<20} {words}");
+        } else {
+            let _ = writeln!(
+                o,
+                "  {label:<20} {mid:+.2} pp [{lo:+.2}, {hi:+.2}]  {words:<15} P(better) {p:.2}"
+            );
+        }
+    }
+    o
 }
 
 fn kind_name(s: &Scenario) -> &'static str {

@@ -46,9 +46,9 @@ pub fn parse(text: &str, name: &str, base: &Path) -> Result<Trial, ApiError> {
 /// Every arm's transport run within the default budget (each arm's transport runs once per
 /// trial; participants then vary the response alone), refused before any run otherwise.
 fn check_arm_costs(t: &Trial, name: &str) -> Result<(), ApiError> {
-    let (tp, rp) = (TransportParams::defaults(), ResponseParams::defaults());
+    let tp = TransportParams::defaults();
     for (i, arm) in t.arms.iter().enumerate() {
-        exoskin_response::cost(&arm.scenario, tp, rp)
+        exoskin_response::cost(&arm.scenario, tp)
             .check(&exoskin_transport::Budget::DEFAULT)
             .map_err(|e| ApiError::BadInput {
                 field: Some(format!("arms[{i}].scenario")),

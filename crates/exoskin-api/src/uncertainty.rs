@@ -82,17 +82,14 @@ impl Space {
     }
 
     /// Replace the fitted parameters' Laplace dimensions by one dimension that picks a row of
-    /// a posterior sample (all fitted parameters at once). The sample must hold exactly the
-    /// fitted parameters.
+    /// a posterior sample (all fitted parameters at once). The sample must hold every fitted
+    /// parameter (its other columns, the calibration's measurement scales and study effects,
+    /// are not used).
     pub fn with_draws(
         mut self,
         draws: &'static exoskin_response::posterior::Draws,
     ) -> Result<Space, ApiError> {
-        let mut fitted: Vec<&String> = self.rp.fitted.keys().collect();
-        let mut names: Vec<&String> = draws.names.iter().collect();
-        fitted.sort();
-        names.sort();
-        if fitted != names {
+        if self.rp.fitted.keys().any(|k| !draws.names.contains(k)) {
             return Err(ApiError::bad(format!(
                 "the posterior sample's parameters ({}) are not the fitted ones ({}); run `exoskin calibrate --mcmc` again",
                 draws.names.join(", "),
@@ -265,9 +262,15 @@ impl Space {
                     let Some(d) = self.draws else { continue };
                     let row = ((x * d.rows.len() as f64) as usize).min(d.rows.len() - 1);
                     for (name, &v) in d.names.iter().zip(&d.rows[row].3) {
-                        let fit = self.rp.fitted.get(name).map_or(v, |f| f.value);
+                        // Measurement scales, class potencies and study effects of the
+                        // calibration read its data; they are not parameters of a prediction.
+                        let Some(fit) = self.rp.fitted.get(name).map(|f| f.value) else {
+                            continue;
+                        };
                         let v = if self.draw_spread == 1.0 {
                             v
+                        } else if self.rp.is_signed(name) || fit <= 0.0 {
+                            fit + (v - fit) * self.draw_spread
                         } else {
                             fit * (v / fit).powf(self.draw_spread)
                         };

@@ -74,7 +74,8 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 &budget,
                 &Stop::never(),
             )
-            .map_err(|e| bad_input(e.to_string()))?;
+            .map_err(|e| bad_input(e.to_string()))?
+            .with_effect(ResponseParams::defaults());
             let doc = run.json();
             let text = run.summary();
             (run, doc, text)

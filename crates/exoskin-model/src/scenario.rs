@@ -435,6 +435,9 @@ pub const SOURCES: &[&str] = &[
     "plant",
     "bacterial",
     "synthetic_mimetic",
+    "conditioned_media",
+    "lysate",
+    "ferment",
     "liposome",
     "vehicle",
 ];

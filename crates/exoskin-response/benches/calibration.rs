@@ -1,10 +1,10 @@
 //! Cost of one evaluation of the calibration's log-posterior (criterion):
 //! `cargo bench -p exoskin-response --bench calibration`. Figures in docs/benchmarks.md.
 //!
-//! `per_datum_fresh_wound`: every calibration datum re-responded on its own, its wound curve
-//! recomputed (the evaluation before grouping and the wound memo; the reading of the datum
-//! from the outcomes, a lookup, is left out); `log_posterior`: the evaluation the fit and the
-//! MCMC use, moving between two points. Both on the same prepared transport runs.
+//! `per_datum`: every calibration datum re-responded on its own (the evaluation before
+//! grouping; the reading of the datum from the outcomes, a lookup, is left out);
+//! `log_posterior`: the evaluation the fit and the MCMC use, moving between two points.
+//! Both on the same prepared transport runs.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use exoskin_model::TransportParams;
@@ -19,10 +19,10 @@ fn bench(c: &mut Criterion) {
     let lp = LogPosterior::new(&cal).expect("priors");
     // A point a little off the prior medians, so nothing sits on a special value.
     let x: Vec<f64> = lp.prior_medians().iter().map(|m| m + 0.1).collect();
-    let q = lp.params_at(&x);
+    let q = lp.point(&x).rp;
     let mut g = c.benchmark_group("calibration");
     g.sample_size(20);
-    g.bench_function("per_datum_fresh_wound", |b| {
+    g.bench_function("per_datum", |b| {
         b.iter(|| {
             cal.par_iter()
                 .map(|p| {

@@ -6,8 +6,9 @@
 //! (`culture_uptake_fraction`, `culture_uptake_time_h`), and the effect is
 //! `E = n / (n + half_effect_vesicles_per_cell)`, the same half-effect as in skin. The
 //! stimulus raises cytokines to `1 + S` (S = stimulus_lps or stimulus_tnf_alpha, 0 without);
-//! as in tissue, vesicles remove part of the excess (`ev_inflammation_reduction`) and lower
-//! an unstimulated culture by at most `ev_resting_bound`. `cytokines_pct` is reported against
+//! as in tissue, vesicles remove (or, with a negative sign, add) a share of the excess
+//! (`ev_inflammation_effect`, signed, its prior centred on zero); an unstimulated culture
+//! has no excess and stays at rest. `cytokines_pct` is reported against
 //! the stimulated control without vesicles, as in-vitro papers report it.
 
 use crate::params::ResponseParams;
@@ -45,7 +46,7 @@ pub fn simulate_culture(c: &CellCulture, rp: &ResponseParams) -> Outcomes {
             let h = dt.min(t_end - t);
             let per_cell = taken * (1.0 - (-(t + 0.5 * h) / v.culture_uptake_time_h).exp());
             let e = p * effect(per_cell, v.half_effect_vesicles_per_cell);
-            let target = 1.0 + s * (1.0 - v.ev_inflammation_reduction * e) - v.ev_resting_bound * e;
+            let target = 1.0 + s * (1.0 - v.ev_inflammation_effect * e).max(0.0);
             let decay = (-h / tau).exp();
             x = target + (x - target) * decay;
             ctl = (1.0 + s) + (ctl - (1.0 + s)) * decay;

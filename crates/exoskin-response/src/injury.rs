@@ -110,6 +110,34 @@ impl Injury {
         1.0 - (1.0 - wound) * (1.0 - peel)
     }
 
+    /// Time constant (d) of the inflammatory stimulus once the surface is covered: its own
+    /// clock per procedure class (needle, ablative laser zone, peel), each fitted to or
+    /// sourced from that class's data.
+    pub fn resolution_d(&self, v: &Values) -> f64 {
+        if self.microneedle {
+            v.damage_resolution_needle_d
+        } else if self.is_wound() {
+            v.damage_resolution_ablative_d
+        } else {
+            v.damage_resolution_peel_d
+        }
+    }
+
+    /// Share of the injury that reaches the dermis, in [0, 1]: the part of each lesion
+    /// deeper than the epidermis (`epidermal_thickness_um`), weighted by the lesions' share
+    /// of the injury index. Removing stratum corneum (a superficial peel, tape stripping)
+    /// injures no dermis, so it inflames and disrupts the barrier but drives no dermal
+    /// remodelling.
+    pub fn dermal_fraction(&self, v: &Values) -> f64 {
+        let i = self.index();
+        if i <= 0.0 || self.depth_um <= 0.0 {
+            return 0.0;
+        }
+        let lesion = self.open_fraction * self.depth_um / 100.0;
+        let below = ((self.depth_um - v.epidermal_thickness_um) / self.depth_um).clamp(0.0, 1.0);
+        below * lesion / i
+    }
+
     /// Whether the lesion opens the epidermis (a wound that must re-epithelialize).
     pub fn is_wound(&self) -> bool {
         self.open_fraction > 0.0 && self.lesion_radius_um > 0.0

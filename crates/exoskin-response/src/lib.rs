@@ -11,14 +11,14 @@
 //!
 //! Coupling: microneedle channels close on their own physical clock (measured, longer under
 //! occlusion), which transport uses; laser zones stay open to vesicles until the epidermis
-//! covers them, so transport uses the re-epithelialization curve, which the vesicle signal
-//! in the epidermis speeds. [`simulate_in_vivo`] runs transport and wound in turn until the
-//! closure time changes by less than 1 % (at most 4 passes); a procedure whose channel does
-//! not depend on the wound needs one transport pass.
+//! covers them, so transport uses the re-epithelialization curve. Neither clock depends on
+//! the vesicles (no controlled human measurement of closure with and without them exists),
+//! so [`simulate_in_vivo`] runs the wound, then one transport pass, then the response.
 
 pub mod calibrate;
 pub mod claims;
 pub mod culture;
+pub mod effect;
 pub mod evidence;
 pub mod injury;
 pub mod params;
@@ -72,77 +72,40 @@ pub struct Simulation {
 
 impl Simulation {
     /// Outcomes under other response parameters with this run's transport held fixed
-    /// (calibration, claims): the wound is recomputed from the vesicle signal; microneedle
-    /// channels keep their physical clock, laser channels follow the new wound.
+    /// (calibration, claims, effects): the wound is reused while the parameters it depends
+    /// on are unchanged, and recomputed otherwise; microneedle channels keep their physical
+    /// clock, laser channels follow the wound.
     pub fn respond_with(&self, v: &InVivo, rp: &ResponseParams) -> Outcomes {
-        self.respond_given_wound(v, rp, wound_for(v, Some(&self.transport), rp))
+        self.respond_with_delivery(v, rp, 1.0)
     }
 
-    /// [`Simulation::respond_with`], reusing the wound curve of `memo` when the parameters
-    /// it depends on are unchanged (repeated evaluations of one run: fits, MCMC).
-    pub fn respond_with_memo(&self, v: &InVivo, rp: &ResponseParams, memo: &WoundMemo) -> Outcomes {
-        let wound = match wound_key(v, rp) {
-            None => None,
-            Some(key) => {
-                let hit = memo.0.lock().ok().and_then(|g| {
-                    g.as_ref()
-                        .filter(|(k, _)| *k == key)
-                        .map(|(_, w)| w.clone())
-                });
-                match hit {
-                    Some(w) => w,
-                    None => {
-                        let w = wound_for(v, Some(&self.transport), rp);
-                        if let Ok(mut g) = memo.0.lock() {
-                            *g = Some((key, w.clone()));
-                        }
-                        w
-                    }
-                }
-            }
-        };
-        self.respond_given_wound(v, rp, wound)
-    }
-
-    fn respond_given_wound(
+    /// [`Simulation::respond_with`] with the vesicle uptake multiplied by `delivery_scale`
+    /// (a study's or a product's own potency and dose around its class's).
+    pub fn respond_with_delivery(
         &self,
         v: &InVivo,
         rp: &ResponseParams,
-        wound: Option<WoundCurve>,
+        delivery_scale: f64,
     ) -> Outcomes {
+        let same = self.wound.as_ref().map(|w| w.half_life_h)
+            == Injury::of(&v.procedure)
+                .filter(Injury::is_wound)
+                .map(|i| injury::reepithelialization_half_life_h(&i, v.skin.age_years, &rp.v));
+        let fresh;
+        let wound = if same {
+            self.wound.as_ref()
+        } else {
+            fresh = wound_for(v, rp);
+            fresh.as_ref()
+        };
         let physical = Injury::of(&v.procedure).is_some_and(|i| i.microneedle);
         let channel = if physical {
             self.channel.as_ref()
         } else {
-            wound.as_ref()
+            wound
         };
-        respond(v, &self.transport, wound.as_ref(), channel, 1.0, rp)
+        respond(v, &self.transport, wound, channel, delivery_scale, rp)
     }
-}
-
-/// The last wound curve of a run and the key of the parameters it was made with.
-#[derive(Debug, Default)]
-pub struct WoundMemo(std::sync::Mutex<Option<([u64; 6], Option<WoundCurve>)>>);
-
-/// Everything [`wound_for`] reads from `rp` for a fixed transport run: equal keys give the
-/// same curve. Where vesicles do not speed closure (`speed` 0, e.g. vehicle arms) the signal
-/// does not enter, so its parameters are left out. None without an open wound.
-fn wound_key(v: &InVivo, rp: &ResponseParams) -> Option<[u64; 6]> {
-    let inj = Injury::of(&v.procedure).filter(Injury::is_wound)?;
-    let half = injury::reepithelialization_half_life_h(&inj, v.skin.age_years, &rp.v);
-    let speed = rp.v.closure_speedup * rp.potency(&v.product.source).migration;
-    let p = &rp.v;
-    let signal = if speed == 0.0 {
-        [0.0; 4]
-    } else {
-        [
-            p.tissue_delivery_factor,
-            p.signal_half_life_h,
-            p.keratinocytes_per_cm2,
-            p.half_effect_vesicles_per_cell,
-        ]
-    };
-    Some([half, speed, signal[0], signal[1], signal[2], signal[3]].map(f64::to_bits))
 }
 
 /// Per-cell vesicle effects in keratinocytes and fibroblasts of a transport run;
@@ -291,20 +254,11 @@ pub fn respond_reference(
     )
 }
 
-/// Re-epithelialization of the procedure's wounds, sped by the epidermal vesicle signal of a
-/// transport run (None: no vesicles yet). None without an open wound.
-pub fn wound_for(v: &InVivo, tr: Option<&InVivoResult>, rp: &ResponseParams) -> Option<WoundCurve> {
+/// Re-epithelialization of the procedure's wounds. None without an open wound.
+pub fn wound_for(v: &InVivo, rp: &ResponseParams) -> Option<WoundCurve> {
     let inj = Injury::of(&v.procedure).filter(Injury::is_wound)?;
     let half = injury::reepithelialization_half_life_h(&inj, v.skin.age_years, &rp.v);
-    let speed = rp.v.closure_speedup * rp.potency(&v.product.source).migration;
-    let cells = tr.map(|t| CellEffects::new(t, rp, 1.0));
-    let boost = |t: f64| 1.0 + speed * cells.as_ref().map(|c| c.keratinocyte(t)).unwrap_or(0.0);
-    Some(wound::wound_curve(
-        half,
-        injury::FRONT_CHEM_DIFFUSIVITY,
-        injury::FRONT_CHEM_GAIN,
-        &boost,
-    ))
+    Some(wound::front_curve(half))
 }
 
 /// The physical closure of microneedle channels (their own clock, not sped by vesicles):
@@ -338,28 +292,10 @@ pub fn try_simulate_in_vivo(
     try_simulate_in_vivo_until(v, tp, rp, &Stop::never())
 }
 
-/// Most transport passes [`try_simulate_in_vivo`] makes: one, or four where the channel
-/// closure comes from the wound model and is iterated to a fixed point (see there).
-pub fn transport_passes(v: &InVivo, tp: &TransportParams, rp: &ResponseParams) -> u64 {
-    if microneedle_channel(v, tp).is_none() && wound_for(v, None, rp).is_some() {
-        1 + WOUND_ITERATIONS as u64
-    } else {
-        1
-    }
+/// The cost of [`try_simulate_in_vivo`]: one transport pass.
+pub fn cost(v: &InVivo, tp: &TransportParams) -> exoskin_transport::Cost {
+    exoskin_transport::cost::in_vivo(v, tp)
 }
-
-/// The cost of [`try_simulate_in_vivo`]: the transport's, times its passes.
-pub fn cost(v: &InVivo, tp: &TransportParams, rp: &ResponseParams) -> exoskin_transport::Cost {
-    let mut c = exoskin_transport::cost::in_vivo(v, tp);
-    c.scale_passes(transport_passes(v, tp, rp));
-    c
-}
-
-/// Re-runs of the transport after the first, to bring the wound's closure time and the
-/// transport it drives to agreement within [`WOUND_TOLERANCE`].
-const WOUND_ITERATIONS: usize = 3;
-/// Relative change of the closure time below which the fixed point has converged.
-const WOUND_TOLERANCE: f64 = 0.01;
 
 /// [`try_simulate_in_vivo`], stopping with `TransportError::Stopped` once `stop` says so.
 pub fn try_simulate_in_vivo_until(
@@ -368,44 +304,14 @@ pub fn try_simulate_in_vivo_until(
     rp: &ResponseParams,
     stop: &Stop,
 ) -> Result<Simulation, exoskin_transport::TransportError> {
-    if let Some(ch) = microneedle_channel(v, tp) {
-        // The channel clock is physical: one transport pass, then the wound from its signal.
-        let transport = invivo::simulate_until(v, tp, Some(&closure_of(&ch)), stop)?;
-        let wound = wound_for(v, Some(&transport), rp);
-        let outcomes = respond(v, &transport, wound.as_ref(), Some(&ch), 1.0, rp);
-        return Ok(Simulation {
-            transport,
-            wound,
-            channel: Some(ch),
-            outcomes,
-        });
-    }
-    let mut wound = wound_for(v, None, rp);
-    let mut transport =
-        invivo::simulate_until(v, tp, wound.as_ref().map(closure_of).as_ref(), stop)?;
-    if wound.is_some() {
-        for _ in 0..WOUND_ITERATIONS {
-            let next = wound_for(v, Some(&transport), rp);
-            let changed = match (
-                wound.as_ref().and_then(|w| w.closure_h),
-                next.as_ref().and_then(|w| w.closure_h),
-            ) {
-                (Some(a), Some(b)) => ((a - b) / a).abs() >= WOUND_TOLERANCE,
-                _ => false,
-            };
-            wound = next;
-            if !changed {
-                break;
-            }
-            transport =
-                invivo::simulate_until(v, tp, wound.as_ref().map(closure_of).as_ref(), stop)?;
-        }
-    }
-    let outcomes = respond(v, &transport, wound.as_ref(), wound.as_ref(), 1.0, rp);
+    let wound = wound_for(v, rp);
+    let channel = microneedle_channel(v, tp).or_else(|| wound.clone());
+    let transport = invivo::simulate_until(v, tp, channel.as_ref().map(closure_of).as_ref(), stop)?;
+    let outcomes = respond(v, &transport, wound.as_ref(), channel.as_ref(), 1.0, rp);
     Ok(Simulation {
         transport,
-        channel: wound.clone(),
         wound,
+        channel,
         outcomes,
     })
 }

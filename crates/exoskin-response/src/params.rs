@@ -24,7 +24,7 @@ pub enum ResponseError {
     #[error("unknown response parameter `{name}`: the names are the tables of data/response.toml")]
     UnknownParameter { name: String },
     #[error(
-        "response parameter `{name}` = {value} is not allowed: it must be finite and positive"
+        "response parameter `{name}` = {value} is not allowed: it must be finite, and not negative unless its range in data/response.toml is signed"
     )]
     BadValue { name: String, value: f64 },
     #[error("{file}: {message}")]
@@ -129,12 +129,12 @@ response_params!(
     fibroblasts_per_cm2,
     // injury and inflammation
     injury_half_saturation,
+    damage_resolution_needle_d,
+    damage_resolution_ablative_d,
+    damage_resolution_peel_d,
+    epidermal_thickness_um,
     inflammation_max_excess,
     cytokine_time_constant_d,
-    damage_resolution_d,
-    ev_inflammation_reduction,
-    ev_resolution_speedup,
-    ev_resting_bound,
     // erythema
     vascular_erythema_max,
     vascular_time_constant_h,
@@ -145,9 +145,7 @@ response_params!(
     disrupted_tewl_ratio,
     barrier_recovery_per_d,
     barrier_age_slowing_per_year,
-    ceramide_gain,
     hydration_barrier_coupling,
-    hyaluronan_gain,
     hydration_time_constant_d,
     // re-epithelialization
     reepithelialization_lag_h,
@@ -156,12 +154,11 @@ response_params!(
     depth_slowing_per_mm,
     reepithelialization_age_slowing_per_year,
     occlusion_speedup,
-    closure_speedup,
     // remodelling
+    remodelling_per_injury,
     fibroblast_activation_per_inflammation,
     activation_time_constant_d,
     collagen_time_constant_d,
-    ev_matrix_gain,
     elastin_expression_per_activation,
     elastin_time_constant_d,
     elastic_fibre_synthesis,
@@ -175,8 +172,14 @@ response_params!(
     pore_time_constant_d,
     // pigment
     pih_per_inflammation,
-    ev_melanin_reduction,
     melanin_time_constant_d,
+    // what the vesicles add (signed)
+    ev_inflammation_effect,
+    inflammation_remodelling_coupling,
+    ev_matrix_effect,
+    ev_barrier_effect,
+    ev_hydration_effect,
+    ev_pigment_effect,
     // cell culture stimuli
     stimulus_lps,
     stimulus_tnf_alpha,
@@ -295,9 +298,18 @@ impl ResponseParams {
             })
     }
 
-    /// Set a parameter by name (calibration, sensitivity, virtual participants).
+    /// Whether a parameter is signed (its range reaches below zero: the vesicle effects).
+    pub fn is_signed(&self, name: &str) -> bool {
+        self.meta
+            .get(name)
+            .and_then(|m| m.range)
+            .is_some_and(|[lo, _]| lo < 0.0)
+    }
+
+    /// Set a parameter by name (calibration, sensitivity, virtual participants). Values must
+    /// be finite, and not negative unless the parameter is signed ([`Self::is_signed`]).
     pub fn set(&mut self, name: &str, value: f64) -> Result<(), ResponseError> {
-        if !value.is_finite() || value < 0.0 {
+        if !value.is_finite() || (value < 0.0 && !self.is_signed(name)) {
             return Err(ResponseError::BadValue {
                 name: name.to_string(),
                 value,

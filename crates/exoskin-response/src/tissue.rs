@@ -15,10 +15,19 @@
 //! gained from expression and lost to inflammatory proteases. Melanin rises with
 //! inflammation (post-inflammatory hyperpigmentation) and falls with the epidermal signal.
 //!
-//! Vesicles act through the per-cell effects `E` (one dose-response, [`crate::signal`]):
-//! they remove part of the inflammatory *excess* and speed its resolution, speed barrier
-//! repair, raise hyaluronan and fibroblast activation and lower melanogenesis. On resting
-//! skin they can lower cytokines, and through them erythema, by at most `ev_resting_bound`.
+//! Vesicles act through the per-cell effects `E` (one dose-response, [`crate::signal`]),
+//! each pathway with a *signed* effect whose prior is centred on zero, so the data decide
+//! its sign: a share of the inflammatory excess removed (or added), fibroblast activation
+//! added (or removed), barrier repair sped (or slowed), hydration and melanin raised or
+//! lowered. Calming inflammation costs remodelling only in part: fibroblasts are driven by
+//! `kappa` times the actual inflammatory excess plus `1 - kappa` times the excess the injury
+//! would have caused without the vesicles (`inflammation_remodelling_coupling` = `kappa`,
+//! fitted between "costs nothing", 0, and "costs all", 1). Only the part of an injury that
+//! reaches the dermis drives remodelling ([`Injury::dermal_fraction`]), and the stimulus
+//! resolves on its procedure class's own clock ([`Injury::resolution_d`]). A dermal wound
+//! also activates fibroblasts directly, whatever its redness (`remodelling_per_injury`, a
+//! jump of `F` per session in proportion to the injury's dermal load): needling remodels
+//! though its redness is gone in days.
 //!
 //! Each state relaxes to its target, first order, integrated exactly over steps of at most
 //! 0.02 d with the targets held at their mid-step values; steps end on every session time,
@@ -187,6 +196,10 @@ pub struct Setup {
     pub holes: f64,
     /// Relaxation time constants, d, per state (1 for the states that have none).
     pub taus: [f64; N],
+    /// Time constant of the inflammatory stimulus once covered, d (its procedure class's).
+    pub resolution_d: f64,
+    /// Share of the injury that reaches the dermis (drives remodelling), in [0, 1].
+    pub dermal: f64,
 }
 
 impl Setup {
@@ -221,6 +234,8 @@ impl Setup {
             deficit,
             holes,
             taus,
+            resolution_d: injury.map_or(v.damage_resolution_peel_d, |i| i.resolution_d(v)),
+            dermal: injury.map_or(0.0, |i| i.dermal_fraction(v)),
         }
     }
 
@@ -231,6 +246,7 @@ impl Setup {
 
     fn apply_session(&self, x: &mut [f64; N], v: &Values) {
         x[D] += self.load;
+        x[F] += self.dermal * v.remodelling_per_injury * self.load;
         x[V] += v.vascular_erythema_max * self.load;
         x[B] = 1.0 - (1.0 - x[B]) * (1.0 - self.deficit);
     }
@@ -253,9 +269,11 @@ fn sinks(d: &Drivers, v: &Values, p: &Potency, s: &Setup, t_h: f64) -> Sinks {
     let e_inf = p.anti_inflammatory * ek.max(ef);
     let covered = 1.0 - (d.open)(t_h).clamp(0.0, 1.0);
     Sinks {
-        k_res: covered * (1.0 + v.ev_resolution_speedup * e_inf) / v.damage_resolution_d,
+        k_res: covered / s.resolution_d,
         k_vas: 24.0 / v.vascular_time_constant_h,
-        k_bar: covered * v.barrier_recovery_per_d * (1.0 + v.ceramide_gain * p.hydration * ek)
+        k_bar: covered
+            * v.barrier_recovery_per_d
+            * (1.0 + v.ev_barrier_effect * p.hydration * ek).max(0.0)
             / s.barrier_age,
         ek,
         ef,
@@ -267,20 +285,23 @@ fn sinks(d: &Drivers, v: &Values, p: &Potency, s: &Setup, t_h: f64) -> Sinks {
 fn targets(x: &[f64; N], v: &Values, p: &Potency, s: &Setup, k: &Sinks) -> [f64; N] {
     let (ek, ef, e_inf, age) = (k.ek, k.ef, k.e_inf, s.age);
     let excess = x[C] - 1.0;
+    // The excess the injury causes without vesicles (the stimulus's target), and with them.
+    let uncalmed = v.inflammation_max_excess * x[D];
     let mut target = [0.0; N];
-    target[C] = 1.0
-        + v.inflammation_max_excess * x[D] * (1.0 - v.ev_inflammation_reduction * e_inf)
-        - v.ev_resting_bound * e_inf;
+    target[C] = 1.0 + uncalmed * (1.0 - v.ev_inflammation_effect * e_inf).max(0.0);
     target[R] = v.erythema_per_inflammation * excess;
-    target[H] = 1.0 + v.hyaluronan_gain * p.hydration * ek;
-    target[F] = v.fibroblast_activation_per_inflammation * excess.max(0.0)
-        + v.ev_matrix_gain * p.matrix * ef;
+    target[H] = 1.0 + v.ev_hydration_effect * p.hydration * ek;
+    let kappa = v.inflammation_remodelling_coupling;
+    target[F] = s.dermal
+        * v.fibroblast_activation_per_inflammation
+        * (kappa * excess.max(0.0) + (1.0 - kappa) * uncalmed)
+        + v.ev_matrix_effect * p.matrix * ef;
     target[COL] = 1.0 + age * x[F];
     target[EE] = 1.0 + age * v.elastin_expression_per_activation * x[F];
     target[EF] = 1.0 + v.elastic_fibre_synthesis * (x[EE] - 1.0)
         - v.elastic_fibre_loss_per_inflammation * excess.max(0.0);
     target[M] =
-        1.0 + v.pih_per_inflammation * excess.max(0.0) - v.ev_melanin_reduction * p.pigment * ek;
+        1.0 + v.pih_per_inflammation * excess.max(0.0) + v.ev_pigment_effect * p.pigment * ek;
     target[P] =
         (-v.pore_matrix_coupling * (x[COL] - 1.0) - v.pore_hydration_coupling * (x[H] - 1.0)).exp();
     target

@@ -25,9 +25,23 @@ pub struct WoundCurve {
     pub open: Vec<f64>,
     /// Time to 95 % closure, h (None if not reached within the horizon).
     pub closure_h: Option<f64>,
+    /// The closure half-life the curve was made with, h (its one time scale).
+    pub half_life_h: f64,
 }
 
 impl WoundCurve {
+    /// The first time the open fraction falls to `level` (a study's own definition of
+    /// "closed": 0.05 is this curve's `closure_h`), h; None if it never does.
+    pub fn time_to_open(&self, level: f64) -> Option<f64> {
+        let pts: Vec<(f64, f64)> = self
+            .times_h
+            .iter()
+            .copied()
+            .zip(self.open.iter().copied())
+            .collect();
+        time_to(&pts, level)
+    }
+
     /// Open fraction at time t after the procedure (h).
     pub fn open_at(&self, t: f64) -> f64 {
         let n = self.times_h.len();
@@ -154,7 +168,26 @@ fn time_to(curve: &[(f64, f64)], level: f64) -> Option<f64> {
         })
 }
 
-/// The wound of a procedure in real time. `half_life_h`: closure half-life without vesicles
+/// The vesicle-free front in dimensionless time, solved once for the model's shape
+/// constants (it does not depend on any fitted or sampled parameter).
+fn base_front(chem_diffusivity: f64, chem_gain: f64) -> std::borrow::Cow<'static, [(f64, f64)]> {
+    use crate::injury::{FRONT_CHEM_DIFFUSIVITY, FRONT_CHEM_GAIN};
+    static BASE: std::sync::OnceLock<Vec<(f64, f64)>> = std::sync::OnceLock::new();
+    if chem_diffusivity == FRONT_CHEM_DIFFUSIVITY && chem_gain == FRONT_CHEM_GAIN {
+        std::borrow::Cow::Borrowed(BASE.get_or_init(|| {
+            solve_dimensionless(FRONT_CHEM_DIFFUSIVITY, FRONT_CHEM_GAIN, &|_| 1.0, 50.0)
+        }))
+    } else {
+        std::borrow::Cow::Owned(solve_dimensionless(
+            chem_diffusivity,
+            chem_gain,
+            &|_| 1.0,
+            50.0,
+        ))
+    }
+}
+
+/// The wound of a procedure in real time. `half_life_h`: closure half-life without a boost
 /// (data); `boost(t_h)`: b at real time t (h).
 pub fn wound_curve(
     half_life_h: f64,
@@ -162,15 +195,27 @@ pub fn wound_curve(
     chem_gain: f64,
     boost: &dyn Fn(f64) -> f64,
 ) -> WoundCurve {
-    let base = solve_dimensionless(chem_diffusivity, chem_gain, &|_| 1.0, 50.0);
-    let t_half = time_to(&base, 0.5).unwrap_or(1.0);
-    let scale = half_life_h / t_half;
+    let base = base_front(chem_diffusivity, chem_gain);
+    let scale = half_life_h / time_to(&base, 0.5).unwrap_or(1.0);
     let dimless = solve_dimensionless(chem_diffusivity, chem_gain, &|td| boost(td * scale), 50.0);
-    let closure = time_to(&dimless, 0.05).map(|t| t * scale);
+    in_real_time(&dimless, scale, half_life_h)
+}
+
+/// [`wound_curve`] without a boost, for the model's shape constants: the front is solved
+/// once and only its time scale changes with the half-life.
+pub fn front_curve(half_life_h: f64) -> WoundCurve {
+    use crate::injury::{FRONT_CHEM_DIFFUSIVITY, FRONT_CHEM_GAIN};
+    let base = base_front(FRONT_CHEM_DIFFUSIVITY, FRONT_CHEM_GAIN);
+    let scale = half_life_h / time_to(&base, 0.5).unwrap_or(1.0);
+    in_real_time(&base, scale, half_life_h)
+}
+
+fn in_real_time(dimless: &[(f64, f64)], scale: f64, half_life_h: f64) -> WoundCurve {
     WoundCurve {
         times_h: dimless.iter().map(|p| p.0 * scale).collect(),
         open: dimless.iter().map(|p| p.1).collect(),
-        closure_h: closure,
+        closure_h: time_to(dimless, 0.05).map(|t| t * scale),
+        half_life_h,
     }
 }
 
@@ -185,15 +230,20 @@ pub fn closure_to_half_ratio(chem_diffusivity: f64, chem_gain: f64) -> f64 {
 }
 
 /// First-order closure with half-life `half_life_h` (the form in which the human micropore
-/// half-lives were estimated), sampled to 8 half-lives; closure = 95 % closed.
+/// half-lives were estimated); closure = 95 % closed. Sampled every 1/40 half-life to 40
+/// half-lives (open 2^-40, about 1e-12), then exactly closed one half-life later, so that
+/// whatever reads the curve past its end sees a closed channel: rest is the floor.
 pub fn first_order_curve(half_life_h: f64) -> WoundCurve {
     let k = std::f64::consts::LN_2 / half_life_h;
-    let times_h: Vec<f64> = (0..=320).map(|i| i as f64 * half_life_h / 40.0).collect();
-    let open = times_h.iter().map(|t| (-k * t).exp()).collect();
+    let mut times_h: Vec<f64> = (0..=1600).map(|i| i as f64 * half_life_h / 40.0).collect();
+    let mut open: Vec<f64> = times_h.iter().map(|t| (-k * t).exp()).collect();
+    times_h.push(41.0 * half_life_h);
+    open.push(0.0);
     WoundCurve {
         times_h,
         open,
         closure_h: Some(20f64.ln() / k),
+        half_life_h,
     }
 }
 
@@ -211,6 +261,26 @@ mod tests {
         );
         let c = w.closure_h.unwrap();
         assert!(c > 12.0 && c < 48.0, "{c}");
+    }
+
+    #[test]
+    fn first_order_channels_end_closed_and_meet_each_threshold_exactly() {
+        let w = first_order_curve(24.0);
+        assert_eq!(
+            w.open_at(1e6),
+            0.0,
+            "past the samples the channel is closed"
+        );
+        assert!(w.open_at(24.0 * 21.0) < 1e-6);
+        // A study calling "closed" an open fraction of 2^-2.44 reads 2.44 half-lives.
+        let t = w.time_to_open(2f64.powf(-2.44)).unwrap();
+        assert!((t / 24.0 - 2.44).abs() < 1e-3, "{t}");
+    }
+
+    #[test]
+    fn the_cached_front_is_the_unboosted_front() {
+        let a = wound_curve(30.0, 1.0, 2.0, &|_| 1.0);
+        assert_eq!(a, front_curve(30.0));
     }
 
     #[test]

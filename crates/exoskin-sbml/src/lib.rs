@@ -304,7 +304,7 @@ pub fn export(
         m.constant(name, value, unit_of(&meta.unit), &notes);
     }
     // Constants of this scenario.
-    let derived: [(&str, f64, &str); 10] = [
+    let derived: [(&str, f64, &str); 12] = [
         ("age_years", v.skin.age_years, "The person's age (scenario), years."),
         (
             "age_factor",
@@ -330,6 +330,16 @@ pub fn export(
             "pore_barrier_deficit",
             setup.holes,
             "Barrier deficit of open microneedle pores (TEWL leak while the channels are open).",
+        ),
+        (
+            "resolution_d",
+            setup.resolution_d,
+            "Time constant of the inflammatory stimulus once covered, d: the procedure class's own (damage_resolution_needle_d, _ablative_d or _peel_d).",
+        ),
+        (
+            "dermal_fraction",
+            setup.dermal,
+            "Share of the injury that reaches the dermis and drives remodelling (lesion depth below epidermal_thickness_um; 0 for a stratum-corneum peel).",
         ),
         ("potency_anti_inflammatory", potency.anti_inflammatory, "Source potency (data/potency.toml)."),
         ("potency_matrix", potency.matrix, "Source potency (data/potency.toml)."),
@@ -489,28 +499,19 @@ pub fn export(
     );
 
     // Rate rules (per day).
-    let k_res = div(
-        mul(vec![
-            var("covered"),
-            add(vec![
-                num(1.0),
-                mul(vec![var("ev_resolution_speedup"), e_inf.clone()]),
-            ]),
-        ]),
-        var("damage_resolution_d"),
-    );
+    let k_res = div(var("covered"), var("resolution_d"));
     let k_bar = div(
         mul(vec![
             var("covered"),
             var("barrier_recovery_per_d"),
-            add(vec![
+            pos(add(vec![
                 num(1.0),
                 mul(vec![
-                    var("ceramide_gain"),
+                    var("ev_barrier_effect"),
                     var("potency_hydration"),
                     ek.clone(),
                 ]),
-            ]),
+            ])),
         ]),
         var("barrier_age_factor"),
     );
@@ -545,29 +546,31 @@ pub fn export(
     rate[B] = neg(mul(vec![k_bar, st(B)]));
     let mut target = vec![num(0.0); tissue::N_STATES];
     // Targets of the states at rest 1 are written as excesses over rest (see REST_ONE).
-    target[C] = sub(
-        mul(vec![
-            var("inflammation_max_excess"),
-            st(D),
-            sub(
-                num(1.0),
-                mul(vec![var("ev_inflammation_reduction"), e_inf.clone()]),
-            ),
-        ]),
-        mul(vec![var("ev_resting_bound"), e_inf]),
-    );
+    let uncalmed = mul(vec![var("inflammation_max_excess"), st(D)]);
+    target[C] = mul(vec![
+        uncalmed.clone(),
+        pos(sub(
+            num(1.0),
+            mul(vec![var("ev_inflammation_effect"), e_inf]),
+        )),
+    ]);
     target[R] = mul(vec![var("erythema_per_inflammation"), excess.clone()]);
     target[H] = mul(vec![
-        var("hyaluronan_gain"),
+        var("ev_hydration_effect"),
         var("potency_hydration"),
         ek.clone(),
     ]);
+    let kappa = var("inflammation_remodelling_coupling");
     target[F] = add(vec![
         mul(vec![
+            var("dermal_fraction"),
             var("fibroblast_activation_per_inflammation"),
-            pos(excess.clone()),
+            add(vec![
+                mul(vec![kappa.clone(), pos(excess.clone())]),
+                mul(vec![sub(num(1.0), kappa), uncalmed]),
+            ]),
         ]),
-        mul(vec![var("ev_matrix_gain"), var("potency_matrix"), ef]),
+        mul(vec![var("ev_matrix_effect"), var("potency_matrix"), ef]),
     ]);
     target[COL] = mul(vec![var("age_factor"), st(F)]);
     target[EE] = mul(vec![
@@ -582,14 +585,10 @@ pub fn export(
             pos(excess.clone()),
         ]),
     );
-    target[M] = sub(
+    target[M] = add(vec![
         mul(vec![var("pih_per_inflammation"), pos(excess)]),
-        mul(vec![
-            var("ev_melanin_reduction"),
-            var("potency_pigment"),
-            ek,
-        ]),
-    );
+        mul(vec![var("ev_pigment_effect"), var("potency_pigment"), ek]),
+    ]);
     target[P] = excess_of(exp(sub(
         neg(mul(vec![var("pore_matrix_coupling"), xs(COL)])),
         mul(vec![var("pore_hydration_coupling"), xs(H)]),
@@ -664,6 +663,17 @@ pub fn export(
                                 sub(num(1.0), var("session_barrier_deficit")),
                             ]),
                         ),
+                    ),
+                    (
+                        tissue::STATES[F].to_string(),
+                        add(vec![
+                            st(F),
+                            mul(vec![
+                                var("dermal_fraction"),
+                                var("remodelling_per_injury"),
+                                var("injury_load"),
+                            ]),
+                        ]),
                     ),
                 ],
             ));

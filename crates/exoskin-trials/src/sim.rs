@@ -4,8 +4,9 @@
 //! site, run to the last visit). Each participant then differs by age, a log-normal multiplier
 //! on vesicle uptake (`delivery_cv`: barrier and follicles; times `side_cv` per face side), and
 //! log-normal multipliers on the matrix gains (`fibroblast_activation_per_inflammation`,
-//! `ev_matrix_gain`; `matrix_response_cv`) and barrier gains (`hyaluronan_gain`,
-//! `ceramide_gain`; `barrier_response_cv`). Their outcomes come from
+//! `ev_matrix_effect`; `matrix_response_cv`) and the vesicles' barrier gains
+//! (`ev_hydration_effect`, `ev_barrier_effect`; `barrier_response_cv`; a multiplier scales
+//! an effect's size, never its sign). Their outcomes come from
 //! [`exoskin_response::respond`] (the response ODEs only), in one of two modes:
 //!
 //! * `exact`: one `respond` run per participant and side (about 2 ms each in release builds).
@@ -77,9 +78,9 @@ pub trait Responder: Sync {
 }
 
 /// Matrix gains scaled together (and by age).
-pub const MATRIX_GAINS: [&str; 2] = ["fibroblast_activation_per_inflammation", "ev_matrix_gain"];
+pub const MATRIX_GAINS: [&str; 2] = ["fibroblast_activation_per_inflammation", "ev_matrix_effect"];
 /// Barrier gains scaled together.
-pub const BARRIER_GAINS: [&str; 2] = ["hyaluronan_gain", "ceramide_gain"];
+pub const BARRIER_GAINS: [&str; 2] = ["ev_hydration_effect", "ev_barrier_effect"];
 
 /// The series at `day`, linearly interpolated between its samples.
 fn sample_at(s: &Series, day: f64) -> [f64; N_DRIVERS] {

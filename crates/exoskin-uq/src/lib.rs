@@ -38,7 +38,7 @@ pub mod stats;
 
 pub use diagnostics::{ess_bulk, ess_mean, ess_tail, split_rhat};
 pub use error::UqError;
-pub use mcmc::{sample, McmcConfig, McmcResult};
+pub use mcmc::{sample, sample_preconditioned, McmcConfig, McmcResult};
 pub use morris::{MorrisDesign, MorrisIndex};
 pub use saltelli::{FirstOrderEstimator, SaltelliDesign, SobolIndex};
 pub use sobol::sobol_points;

@@ -115,7 +115,43 @@ pub fn sample(
     init: &[Vec<f64>],
     cfg: &McmcConfig,
 ) -> Result<McmcResult, UqError> {
+    sample_preconditioned(logp, init, cfg, None)
+}
+
+/// [`sample`], with the proposal's covariance starting at `covariance` (e.g. the Laplace
+/// approximation at the mode) instead of `initial_scale^2 I`, and `lambda` at
+/// `2.38^2 / d`; adaptation then proceeds as in [`sample`]. A covariance that is not
+/// positive definite is refused.
+pub fn sample_preconditioned(
+    logp: impl Fn(&[f64]) -> f64 + Sync,
+    init: &[Vec<f64>],
+    cfg: &McmcConfig,
+    covariance: Option<&DMatrix<f64>>,
+) -> Result<McmcResult, UqError> {
     check_config(init, cfg)?;
+    let chol = match covariance {
+        None => None,
+        Some(c) => {
+            let d = init[0].len();
+            if c.nrows() != d || c.ncols() != d {
+                return Err(UqError::InvalidArgument {
+                    name: "covariance",
+                    value: format!("{} x {}", c.nrows(), c.ncols()),
+                    allowed: "a square matrix with one row per parameter",
+                });
+            }
+            match nalgebra::Cholesky::new(c.clone()) {
+                Some(ch) => Some(ch.l()),
+                None => {
+                    return Err(UqError::InvalidArgument {
+                        name: "covariance",
+                        value: "not positive definite".into(),
+                        allowed: "a symmetric positive-definite matrix",
+                    })
+                }
+            }
+        }
+    };
     for (chain, x) in init.iter().enumerate() {
         let lp = logp(x);
         if !lp.is_finite() || x.iter().any(|v| !v.is_finite()) {
@@ -126,7 +162,7 @@ pub fn sample(
     let runs: Vec<ChainRun> = init
         .par_iter()
         .enumerate()
-        .map(|(c, x0)| run_chain(&logp, x0, cfg, c))
+        .map(|(c, x0)| run_chain(&logp, x0, cfg, c, chol.as_ref()))
         .collect();
     let chains: Vec<Vec<Vec<f64>>> = runs.iter().map(|r| r.draws.clone()).collect();
     let log_density: Vec<Vec<f64>> = runs.iter().map(|r| r.logp.clone()).collect();
@@ -290,6 +326,7 @@ fn run_chain(
     x0: &[f64],
     cfg: &McmcConfig,
     c: usize,
+    chol: Option<&DMatrix<f64>>,
 ) -> ChainRun {
     let d = x0.len();
     let mut rng = stream(cfg.seed, 0x3C3C, c as u64);
@@ -298,9 +335,15 @@ fn run_chain(
         .unwrap_or(if d == 1 { 0.44 } else { 0.234 });
     let mut x = DVector::from_column_slice(x0);
     let mut lp = logp(x0);
-    let mut proposal = Proposal {
-        chol: DMatrix::identity(d, d) * cfg.initial_scale,
-        log_lambda: 0.0,
+    let mut proposal = match chol {
+        Some(l) => Proposal {
+            chol: l.clone(),
+            log_lambda: (2.38f64.powi(2) / d as f64).ln(),
+        },
+        None => Proposal {
+            chol: DMatrix::identity(d, d) * cfg.initial_scale,
+            log_lambda: 0.0,
+        },
     };
     let ends = window_ends(cfg.warmup);
     let window_start = if ends.is_empty() {

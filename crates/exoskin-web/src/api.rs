@@ -286,7 +286,8 @@ pub async fn run_scenario(
                     exoskin_response::ResponseParams::defaults(),
                     &budget,
                     p.stop(),
-                )?;
+                )?
+                .with_effect(exoskin_response::ResponseParams::defaults());
                 Ok(run.json())
             }),
         )

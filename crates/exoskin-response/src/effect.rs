@@ -1,0 +1,180 @@
+//! What the vesicles add: a scenario's vesicle arm minus its control arm (the vehicle after
+//! the same procedure, with the same regimen), under draws of the posterior.
+//!
+//! The two arms share the transport run (a vehicle carries no vesicle cargo, so its
+//! response is the same run with no potency) and each draw's parameters (common random
+//! numbers): the difference carries only what separates the arms. Each draw also gives the
+//! product a new study-level dose multiplier `exp(spread z)`, `z` standard normal and
+//! `spread` from the same draw, because a new product's potency and dose vary around its
+//! class's as the calibration studies' did.
+
+use crate::calibrate::higher_is_better;
+use crate::params::ResponseParams;
+use crate::posterior::Draws;
+use crate::tissue::OUTCOMES;
+use crate::Simulation;
+use exoskin_model::scenario::InVivo;
+use rand_distr::{Distribution, StandardNormal};
+use rand_xoshiro::rand_core::SeedableRng;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Posterior draws an effect uses by default.
+pub const EFFECT_DRAWS: usize = 200;
+
+/// One outcome's difference (vesicle minus control, percentage points) at each output time.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Band {
+    pub p05: Vec<f64>,
+    pub p50: Vec<f64>,
+    pub p95: Vec<f64>,
+}
+
+/// The vesicle arm minus its control arm.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Effect {
+    /// What the control arm is.
+    pub control: String,
+    /// What the interval covers.
+    pub covers: String,
+    /// Draws behind the percentiles.
+    pub draws: usize,
+    /// Output times, d (those of `outcomes.times_d`).
+    pub times_d: Vec<f64>,
+    /// Per outcome: the difference's 5th, 50th and 95th percentiles at each time.
+    pub outcomes: BTreeMap<String, Band>,
+    /// Per outcome: posterior probability that the vesicle arm is better at the last time
+    /// (higher collagen, elastin, hydration, elasticity; lower TEWL, redness, cytokines,
+    /// pores, melanin, wrinkles).
+    pub probability_better: BTreeMap<String, f64>,
+}
+
+/// The parameter sets of `n` posterior draws evenly spread over `draws`, each with its
+/// between-study spread (0 where the draws have none).
+pub fn posterior_sets(rp: &ResponseParams, draws: &Draws, n: usize) -> Vec<(ResponseParams, f64)> {
+    let n = n.min(draws.rows.len()).max(1);
+    (0..n)
+        .map(|i| {
+            let row = &draws.rows[i * draws.rows.len() / n];
+            let mut q = rp.clone();
+            let mut spread = 0.0;
+            for (name, &v) in draws.names.iter().zip(&row.3) {
+                if name == "spread" {
+                    spread = v;
+                } else if rp.fitted.contains_key(name) {
+                    let _ = q.set(name, v);
+                }
+            }
+            (q, spread)
+        })
+        .collect()
+}
+
+/// The vesicle arm of `v` (run as `sim`) minus its control arm under each parameter set of
+/// `sets`; None when the product carries no vesicles (a control itself).
+pub fn effect(
+    v: &InVivo,
+    sim: &Simulation,
+    sets: &[(ResponseParams, f64)],
+    covers: &str,
+    seed: u64,
+) -> Option<Effect> {
+    use rayon::prelude::*;
+    let (first, _) = sets.first()?;
+    if first.potency(&v.product.source) == crate::params::Potency::NONE {
+        return None;
+    }
+    let mut control = v.clone();
+    control.product.source = "vehicle".into();
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+    let zs: Vec<f64> = sets
+        .iter()
+        .map(|_| StandardNormal.sample(&mut rng))
+        .collect();
+    let diffs: Vec<(Vec<f64>, Vec<Vec<f64>>)> = sets
+        .par_iter()
+        .zip(&zs)
+        .map(|((q, spread), z)| {
+            let ev = sim.respond_with_delivery(v, q, (spread * z).exp());
+            let ctl = sim.respond_with(&control, q);
+            let per: Vec<Vec<f64>> = OUTCOMES
+                .iter()
+                .map(|n| {
+                    let (a, b) = (
+                        ev.series.get(n).unwrap_or(&[]),
+                        ctl.series.get(n).unwrap_or(&[]),
+                    );
+                    a.iter().zip(b).map(|(x, y)| x - y).collect()
+                })
+                .collect();
+            (ev.series.times_d.clone(), per)
+        })
+        .collect();
+    let times_d = diffs.first()?.0.clone();
+    let mut outcomes = BTreeMap::new();
+    let mut probability_better = BTreeMap::new();
+    for (k, name) in OUTCOMES.iter().enumerate() {
+        let mut band = Band {
+            p05: Vec::with_capacity(times_d.len()),
+            p50: Vec::with_capacity(times_d.len()),
+            p95: Vec::with_capacity(times_d.len()),
+        };
+        for t in 0..times_d.len() {
+            let mut col: Vec<f64> = diffs.iter().map(|d| d.1[k][t]).collect();
+            col.sort_by(f64::total_cmp);
+            band.p05.push(exoskin_uq::quantile(&col, 0.05));
+            band.p50.push(exoskin_uq::quantile(&col, 0.5));
+            band.p95.push(exoskin_uq::quantile(&col, 0.95));
+        }
+        let last = times_d.len() - 1;
+        let up = higher_is_better(name);
+        let better = diffs
+            .iter()
+            .filter(|d| {
+                let x = d.1[k][last];
+                if up {
+                    x > 0.0
+                } else {
+                    x < 0.0
+                }
+            })
+            .count();
+        probability_better.insert(name.to_string(), better as f64 / diffs.len() as f64);
+        outcomes.insert(name.to_string(), band);
+    }
+    Some(Effect {
+        control: format!(
+            "the vehicle (no vesicles) after the same procedure ({}), with the same regimen",
+            procedure_name(v)
+        ),
+        covers: covers.to_string(),
+        draws: diffs.len(),
+        times_d,
+        outcomes,
+        probability_better,
+    })
+}
+
+/// The effect under the shipped posterior ([`EFFECT_DRAWS`] draws of
+/// data/response_posterior.csv), with the shipped parameters elsewhere.
+pub fn shipped_effect(v: &InVivo, sim: &Simulation, rp: &ResponseParams) -> Option<Effect> {
+    let draws = Draws::shipped().ok()?;
+    let sets = posterior_sets(rp, draws, EFFECT_DRAWS);
+    effect(
+        v,
+        sim,
+        &sets,
+        "the posterior of the calibrated parameters (the vesicles' signed effects, the inflammation-remodelling coupling and the procedure's fitted magnitudes and clocks, data/response_posterior.csv) and a new product's dose around its class's (the between-study spread); transport and the unfitted parameters at their values (exoskin simulate --uncertainty N samples those too)",
+        2026,
+    )
+}
+
+fn procedure_name(v: &InVivo) -> &'static str {
+    use exoskin_model::scenario::Procedure;
+    match v.procedure {
+        Procedure::None => "none",
+        Procedure::Microneedling { .. } => "microneedling",
+        Procedure::FractionalCo2 { .. } => "fractional CO2",
+        Procedure::ChemicalPeel { .. } => "chemical peel",
+    }
+}
