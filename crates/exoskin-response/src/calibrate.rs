@@ -910,23 +910,38 @@ pub fn estimate(cal: &[Prepared], base: &ResponseParams) -> Result<Estimate, Res
         .with_patience(100)
         .minimize(problem);
     let x = problem.x.clone();
-    let r = problem.residuals_at(&x);
-    let j = jacobian(&problem, &x);
+    Ok(estimate_from(
+        &problem,
+        &x,
+        lm.number_of_evaluations,
+        format!("{:?}", lm.termination),
+    ))
+}
+
+/// The estimate at `x`: residuals, Jacobian and the Laplace covariance there.
+fn estimate_from(
+    problem: &Problem,
+    x: &DVector<f64>,
+    evaluations: usize,
+    termination: String,
+) -> Estimate {
+    let r = problem.residuals_at(x);
+    let j = jacobian(problem, x);
     let d = x.len();
     let cov = (j.transpose() * &j)
         .try_inverse()
         .unwrap_or_else(|| DMatrix::from_diagonal_element(d, d, 1.0));
-    Ok(Estimate {
+    Estimate {
         labels: problem.labels(),
         space: problem.space.clone(),
         x: x.as_slice().to_vec(),
         cov,
         objective: r.norm_squared(),
-        evaluations: lm.number_of_evaluations,
-        termination: format!("{:?}", lm.termination),
+        evaluations,
+        termination,
         residuals: r.as_slice().to_vec(),
         jacobian: j,
-    })
+    }
 }
 
 /// Evaluate the shipped fit against both sets without fitting (`exoskin calibrate --check`).
@@ -960,25 +975,10 @@ fn estimate_at(
             _ => c.x_median(),
         })
         .collect();
-    problem.x = DVector::from_vec(x.clone());
-    let xv = DVector::from_vec(x.clone());
-    let r = problem.residuals_at(&xv);
-    let j = jacobian(&problem, &xv);
-    let d = x.len();
-    let cov = (j.transpose() * &j)
-        .try_inverse()
-        .unwrap_or_else(|| DMatrix::from_diagonal_element(d, d, 1.0));
-    Ok(Estimate {
-        labels: problem.labels(),
-        space: problem.space.clone(),
-        x,
-        cov,
-        objective: r.norm_squared(),
-        evaluations: 1 + d,
-        termination: String::new(),
-        residuals: r.as_slice().to_vec(),
-        jacobian: j,
-    })
+    let xv = DVector::from_vec(x);
+    problem.x = xv.clone();
+    let d = xv.len();
+    Ok(estimate_from(&problem, &xv, 1 + d, String::new()))
 }
 
 fn report(
