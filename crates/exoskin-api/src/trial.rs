@@ -391,9 +391,18 @@ pub fn run_trial(
     let t1 = Instant::now();
     let readings = simulate(trial, trial.participants, trial.seed, &responder, progress);
     let t2 = Instant::now();
+    // Each phase is announced before it starts, which is where a caller's deadline or
+    // cancel flag is checked (the web's jobs): the analyses of a large trial take seconds.
+    on_message(&format!(
+        "analysis: {} endpoint(s) of {} participants ...",
+        trial.endpoints.len(),
+        readings.participants
+    ));
     let results = analyze(trial, &readings);
+    on_message("analysis: repeated measures (mixed model) ...");
     let repeated = repeated(trial, &readings);
     let flow = flow(trial, &readings);
+    on_message("analysis: done");
     let phases = json!({
         "transport_and_grid": (t1 - t0).as_secs_f64(),
         "participants": (t2 - t1).as_secs_f64(),

@@ -143,11 +143,23 @@ impl Space {
         }
         for (name, m) in &rp.meta {
             if let Some(f) = rp.fitted.get(name) {
-                let sigma = if f.value > 0.0 { f.sd / f.value } else { 0.0 };
+                // Signed parameters (the vesicle effects) are normal about the fit, clipped
+                // to their range; positive ones log-normal.
+                let prior = if rp.is_signed(name) || f.value <= 0.0 {
+                    let [lo, hi] = m.range.unwrap_or([f64::NEG_INFINITY, f64::INFINITY]);
+                    let p = Prior::normal_sd(f.value, f.sd);
+                    Prior {
+                        lo: p.lo.max(lo),
+                        hi: p.hi.min(hi),
+                        ..p
+                    }
+                } else {
+                    Prior::log_normal_sd(f.value, f.sd / f.value)
+                };
                 params.push(Uncertain {
                     name: format!("response.{name}"),
                     group: Group::Fitted,
-                    prior: Prior::log_normal_sd(f.value, sigma),
+                    prior,
                     source: format!(
                         "posterior of the fit (data/response_fit.toml): {} with SD {}",
                         f.value, f.sd

@@ -181,10 +181,23 @@ fn cell_culture_reports_cytokines_and_wounds_report_closure() {
     ]);
     assert!(v["transport"].is_null());
     let c = v["outcomes"]["cytokines_pct"].as_array().unwrap();
-    // Vesicles calm the stimulated culture, never below what removing the whole stimulus
-    // (and the resting bound) would give: -(S + bound) / (1 + S) with S = 2 for LPS.
+    // The vesicles move the stimulated culture the way the fitted, signed
+    // `ev_inflammation_effect` says (calming when positive, inflaming when negative), never
+    // below what removing the whole stimulus gives, -S / (1 + S), nor above what the
+    // largest effect its range allows adds, 0.8 S / (1 + S), with S = 2 for LPS.
     let last = c.last().unwrap().as_f64().unwrap();
-    assert!(last < -10.0 && last > -100.0 * (2.0 + 0.1) / 3.0, "{last}");
+    let effect = exoskin_response::ResponseParams::shipped()
+        .unwrap()
+        .v
+        .ev_inflammation_effect;
+    assert!(
+        last.signum() == -effect.signum() && last.abs() > 0.1,
+        "{last} for an effect {effect}"
+    );
+    assert!(
+        last > -100.0 * 2.0 / 3.0 && last < 100.0 * 0.8 * 2.0 / 3.0,
+        "{last}"
+    );
     let w = json_of(&[
         "simulate",
         scenario("in_vivo_fractional_co2.toml").to_str().unwrap(),

@@ -115,6 +115,18 @@ impl Prior {
         }
     }
 
+    /// A normal prior centred on `median` with standard deviation `sd`, truncated at 1.96
+    /// sd (fitted signed parameters' Laplace posteriors, which may sit at or below zero).
+    pub fn normal_sd(median: f64, sd: f64) -> Prior {
+        let half = Z95 * sd.max(0.0);
+        Prior {
+            kind: PriorKind::Normal,
+            median,
+            lo: median - half,
+            hi: median + half,
+        }
+    }
+
     /// The same prior with its spread multiplied by `factor` about the median (0 = a point
     /// mass at the median, 1 = itself); for checks that bands shrink with priors.
     pub fn scaled(&self, factor: f64) -> Prior {

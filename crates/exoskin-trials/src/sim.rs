@@ -3,8 +3,10 @@
 //! **Fast path.** The transport PDE runs once per arm (the arm's scenario at the population's
 //! site, run to the last visit). Each participant then differs by age, a log-normal multiplier
 //! on vesicle uptake (`delivery_cv`: barrier and follicles; times `side_cv` per face side), and
-//! log-normal multipliers on the matrix gains (`fibroblast_activation_per_inflammation`,
-//! `ev_matrix_effect`; `matrix_response_cv`) and the vesicles' barrier gains
+//! log-normal multipliers on the matrix gains (`remodelling_per_injury`,
+//! `fibroblast_activation_per_inflammation`, `ev_matrix_effect`: every source of fibroblast
+//! activation, so that age, which multiplies activation, and the matrix multiplier combine
+//! into one number; `matrix_response_cv`) and the vesicles' barrier gains
 //! (`ev_hydration_effect`, `ev_barrier_effect`; `barrier_response_cv`; a multiplier scales
 //! an effect's size, never its sign). Their outcomes come from
 //! [`exoskin_response::respond`] (the response ODEs only), in one of two modes:
@@ -78,7 +80,11 @@ pub trait Responder: Sync {
 }
 
 /// Matrix gains scaled together (and by age).
-pub const MATRIX_GAINS: [&str; 2] = ["fibroblast_activation_per_inflammation", "ev_matrix_effect"];
+pub const MATRIX_GAINS: [&str; 3] = [
+    "remodelling_per_injury",
+    "fibroblast_activation_per_inflammation",
+    "ev_matrix_effect",
+];
 /// Barrier gains scaled together.
 pub const BARRIER_GAINS: [&str; 2] = ["ev_hydration_effect", "ev_barrier_effect"];
 
