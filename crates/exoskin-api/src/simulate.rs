@@ -186,24 +186,13 @@ impl Run {
     }
     /// The readable summary (`exoskin simulate`): what the vesicles add first, when known.
     pub fn summary(&self) -> String {
-        let rest = summary(
+        summary_with(
             &self.scenario,
             &self.name,
             self.transport.as_ref(),
             self.outcomes.as_ref(),
-        );
-        match &self.effect {
-            None => rest,
-            Some(e) => {
-                let (head, tail) = rest.split_at(rest.find('\n').map_or(rest.len(), |i| i + 1));
-                let name_line = match self.scenario.experiment().name.as_str() {
-                    "" => String::new(),
-                    n => format!("  {n}\n"),
-                };
-                let tail = tail.strip_prefix(name_line.as_str()).unwrap_or(tail);
-                format!("{head}{name_line}{}{tail}", effect_summary(e))
-            }
-        }
+            self.effect.as_ref(),
+        )
     }
     /// Time series and profiles as CSV files in `dir` (`exoskin simulate --out DIR`).
     pub fn write_csv(&self, dir: &Path) -> std::io::Result<()> {
@@ -256,10 +245,10 @@ pub fn effect_summary(e: &Effect) -> String {
     let k = e.times_d.len().saturating_sub(1);
     let _ = writeln!(
         o,
-        "What the vesicles add over {} (vesicle arm minus control, percentage points, at day {}; 90 % interval over {} posterior draws; P = probability the vesicle arm is better):",
-        e.control.split(" after ").next().unwrap_or(&e.control).replace("the vehicle (no vesicles)", "the procedure alone"),
+        "What the vesicles add at day {} (vesicle arm minus control, percentage points; 90 % interval over {} posterior draws; P = probability the vesicle arm is better):\n  control: {}",
         fmt_day(end),
-        e.draws
+        e.draws,
+        e.control
     );
     for (name, label) in [
         ("collagen_pct", "collagen"),
@@ -275,22 +264,24 @@ pub fn effect_summary(e: &Effect) -> String {
             continue;
         };
         let (lo, mid, hi) = (b.p05[k], b.p50[k], b.p95[k]);
-        let width = hi - lo;
-        let words = if width == 0.0 {
-            "no difference (deterministic: nothing uncertain moves it)".to_string()
-        } else if lo > 0.0 || hi < 0.0 {
-            format!("{} ", if mid > 0.0 { "higher" } else { "lower" })
-        } else {
-            "uncertain sign ".to_string()
-        };
-        if width == 0.0 {
-            let _ = writeln!(o, "  {label:<20} {words}");
-        } else {
+        if hi == lo {
             let _ = writeln!(
                 o,
-                "  {label:<20} {mid:+.2} pp [{lo:+.2}, {hi:+.2}]  {words:<15} P(better) {p:.2}"
+                "  {label:<20} no difference (deterministic: nothing uncertain moves it)"
             );
+            continue;
         }
+        let sign = if lo > 0.0 {
+            "higher"
+        } else if hi < 0.0 {
+            "lower"
+        } else {
+            "uncertain sign"
+        };
+        let _ = writeln!(
+            o,
+            "  {label:<20} {mid:+.2} pp [{lo:+.2}, {hi:+.2}]  {sign:<15} P(better) {p:.2}"
+        );
     }
     o
 }
@@ -386,11 +377,25 @@ fn sci(x: f64) -> String {
 
 /// The readable summary.
 pub fn summary(s: &Scenario, file: &str, t: Option<&Transport>, oc: Option<&Outcomes>) -> String {
+    summary_with(s, file, t, oc, None)
+}
+
+/// The readable summary, led (after the scenario's name) by what the vesicles add.
+fn summary_with(
+    s: &Scenario,
+    file: &str,
+    t: Option<&Transport>,
+    oc: Option<&Outcomes>,
+    effect: Option<&Effect>,
+) -> String {
     let e = s.experiment();
     let mut o = String::new();
     let _ = writeln!(o, "exoskin simulate: {file}");
     if !e.name.is_empty() {
         let _ = writeln!(o, "  {}", e.name);
+    }
+    if let Some(effect) = effect {
+        o.push_str(&effect_summary(effect));
     }
     if let Some(t) = t {
         transport_summary(&mut o, s, t);

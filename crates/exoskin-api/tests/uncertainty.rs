@@ -120,17 +120,14 @@ fn the_shipped_space_draws_the_fitted_parameters_jointly_from_the_mcmc_sample() 
     let draws = exoskin_response::posterior::Draws::shipped().unwrap();
     let nfit = rp.fitted.len();
     // The draws hold every fitted parameter, and besides them only the calibration's
-    // reading coordinates (measurement scales, class potencies, spread, study effects).
+    // reading coordinates (measurement scales, class potencies, study effects).
     assert!(rp.fitted.keys().all(|k| draws.names.contains(k)));
     let fitted = |n: &String| rp.fitted.contains_key(n);
     assert!(draws
         .names
         .iter()
         .filter(|n| !fitted(n))
-        .all(|n| n.starts_with("scale.")
-            || n.starts_with("class.")
-            || n.starts_with("study.")
-            || n.as_str() == "spread"));
+        .all(|n| n.starts_with("scale.") || n.starts_with("class.") || n.starts_with("study.")));
     // the fitted parameters' Laplace dimensions become one that picks a row
     assert_eq!(space.dim(), laplace.dim() - nfit + 1);
     let j = space

@@ -68,14 +68,14 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             seed: a.seed,
         };
         eprintln!(
-            "fitting {} parameters, then sampling their posterior: {} chains x ({} warm-up + {} draws)...",
+            "fitting {} response parameters (with the measurement scales, class potencies and study effects the data need), then sampling their posterior: {} chains x ({} warm-up + {} draws)...",
             rp.fit_names().len(),
             a.chains,
             draws,
             draws
         );
-        let (_, report, sample) = calibrate::fit_and_sample(tp, LAPLACE_DRAWS, &settings)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (_, report, sample) =
+            calibrate::fit_and_sample(tp, &settings).map_err(|e| anyhow::anyhow!("{e}"))?;
         write_reports(&a.out, &report, false)?;
         write_atomic(
             &a.out.join("response_posterior.csv"),

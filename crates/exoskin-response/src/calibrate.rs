@@ -5,9 +5,9 @@
 //! `fit = true` (the procedure's magnitudes and clocks, and the vesicles' signed effects and
 //! the inflammation-remodelling coupling), one measurement scale per instrument construct
 //! the calibration data use (data/measurement.toml), the potency of each product class
-//! other than the reference that a calibration study used, the between-study spread `tau`
-//! of the delivered dose and each calibration study's own standardized effect `z` (the
-//! study's product delivers `exp(tau z)` times its class's dose: hierarchical, non-centred).
+//! other than the reference that a calibration study used, and each calibration study's own
+//! standardized effect `z`: the study's product delivers `exp(tau z)` times its class's dose,
+//! `tau` the response parameter `study_dose_spread` (hierarchical, non-centred).
 //!
 //! **Likelihood.** Single data enter as `(scale x model - value) / sigma`. A controlled
 //! trial enters as its paired difference (`[[difference]]`: vesicle arm minus control arm,
@@ -40,8 +40,6 @@ pub enum Target {
     Scale(String),
     /// The potency multiplier of a product class (data/potency.toml `range_factor`).
     Class(String),
-    /// The between-study spread of the delivered dose (SD of its logarithm).
-    Spread,
     /// A study's standardized effect (standard normal prior).
     Study(String),
 }
@@ -57,17 +55,12 @@ pub struct Coord {
     pub prior: Option<Prior>,
 }
 
-/// The prior of the between-study spread of the delivered dose (SD of ln dose).
-pub const SPREAD_PRIOR: Prior = Prior {
-    kind: PriorKind::LogNormal,
-    median: 0.7,
-    lo: 0.1,
-    hi: 3.0,
-};
-/// Why [`SPREAD_PRIOR`] is what it is.
-pub const SPREAD_SOURCE: &str = "Products of one class differ in dose and potency: papers rarely state particle doses and vesicle counts per ug of protein span a factor 20 or more (Webber & Clayton 2013, J Extracell Vesicles 2:19861): the SD of ln dose between studies has median 0.7 (a factor 2) and 95 % within 0.1-3 (assumption)";
-
 const Z95: f64 = 1.959963984540054;
+
+/// Growth of a prior's residual per unit of `x` outside its range, for the optimizer only
+/// (the sampler gives such points zero density): steep against the data residuals, whose
+/// slopes are of order one per unit of `x`, so the optimum stays inside.
+const OUTSIDE_PRIOR_SLOPE: f64 = 10.0;
 
 impl Coord {
     /// The coordinate's value at `x`.
@@ -110,21 +103,14 @@ impl Coord {
             return None;
         }
         Some(match p.kind {
-            PriorKind::LogNormal | PriorKind::LogUniform => {
-                let m = p.median.ln();
-                let end = if x >= m { p.hi.ln() } else { p.lo.ln() };
-                let s = (end - m).abs() / Z95;
-                if s > 0.0 {
-                    (x - m) / s
-                } else {
-                    0.0
-                }
-            }
-            PriorKind::Normal => {
-                let end = if x >= p.median { p.hi } else { p.lo };
-                let s = (end - p.median).abs() / Z95;
-                if s > 0.0 {
-                    (x - p.median) / s
+            // Normal in x (x = ln value for log-normal priors), its SD on each side the
+            // distance from the median to that side's range end over 1.96.
+            PriorKind::LogNormal | PriorKind::LogUniform | PriorKind::Normal => {
+                let (m, lo, hi) = (self.x_of(p.median), self.x_of(p.lo), self.x_of(p.hi));
+                let end = if x >= m { hi } else { lo };
+                let sd = (end - m).abs() / Z95;
+                if sd > 0.0 {
+                    (x - m) / sd
                 } else {
                     0.0
                 }
@@ -133,6 +119,13 @@ impl Coord {
             // so -log density + const = 2 ln cosh(x / 2).
             PriorKind::Uniform => x.signum() * 2.0 * (x / 2.0).cosh().ln().max(0.0).sqrt(),
         })
+    }
+    /// `x` moved into the prior's range (unchanged inside it, and for study effects).
+    pub fn clip(&self, x: f64) -> f64 {
+        match &self.prior {
+            Some(p) => self.x_of(self.value(x).clamp(p.lo, p.hi)),
+            None => x,
+        }
     }
     /// A draw from the prior.
     pub fn prior_draw(&self, rng: &mut rand_xoshiro::Xoshiro256PlusPlus) -> f64 {
@@ -152,7 +145,6 @@ impl Coord {
 pub struct Point {
     pub rp: ResponseParams,
     pub scales: BTreeMap<String, f64>,
-    pub spread: f64,
     pub study: BTreeMap<String, f64>,
 }
 
@@ -173,7 +165,7 @@ impl Point {
         }
         self.study
             .get(d.study())
-            .map_or(1.0, |z| (self.spread * z).exp())
+            .map_or(1.0, |z| (self.rp.v.study_dose_spread * z).exp())
     }
 }
 
@@ -215,16 +207,10 @@ impl Space {
         used.sort();
         used.dedup();
         for c in used {
-            let m = &constructs[c];
             coords.push(Coord {
                 name: format!("scale.{c}"),
                 target: Target::Scale(c.to_string()),
-                prior: Some(Prior {
-                    kind: PriorKind::LogNormal,
-                    median: m.value,
-                    lo: m.range[0],
-                    hi: m.range[1],
-                }),
+                prior: Some(constructs[c].prior()),
             });
         }
         let treated: Vec<&evidence::Datum> = data
@@ -249,13 +235,6 @@ impl Space {
         let mut studies: Vec<&str> = treated.iter().map(|d| d.study()).collect();
         studies.sort();
         studies.dedup();
-        if !studies.is_empty() {
-            coords.push(Coord {
-                name: "spread".into(),
-                target: Target::Spread,
-                prior: Some(SPREAD_PRIOR),
-            });
-        }
         for st in studies {
             coords.push(Coord {
                 name: format!("study.{st}"),
@@ -284,7 +263,6 @@ impl Space {
         let mut p = Point {
             rp: self.base.clone(),
             scales: BTreeMap::new(),
-            spread: 0.0,
             study: BTreeMap::new(),
         };
         for (c, &xi) in self.coords.iter().zip(x) {
@@ -300,7 +278,6 @@ impl Space {
                 Target::Class(k) => {
                     let _ = p.rp.scale_potency(k, v);
                 }
-                Target::Spread => p.spread = v,
                 Target::Study(k) => {
                     p.study.insert(k.clone(), v);
                 }
@@ -359,22 +336,7 @@ impl<'a> Problem<'a> {
 
     /// The model value of every datum (times its measurement scale) at a point.
     pub(crate) fn values_at(&self, pt: &Point) -> Vec<f64> {
-        use rayon::prelude::*;
-        let values: Vec<Vec<f64>> = self
-            .groups
-            .par_iter()
-            .map(|g| {
-                let delivery = pt.delivery(&self.data[g[0]].datum);
-                evidence::group_values(self.data, g, &pt.rp, delivery)
-            })
-            .collect();
-        let mut v = vec![f64::NAN; self.data.len()];
-        for (g, vals) in self.groups.iter().zip(values) {
-            for (&i, m) in g.iter().zip(vals) {
-                v[i] = pt.scale(&self.data[i].datum) * m;
-            }
-        }
-        v
+        values_of(self.data, &self.groups, pt)
     }
 
     /// Data residuals (single data, then differences) at a point.
@@ -390,7 +352,7 @@ impl<'a> Problem<'a> {
             r.push(if m.is_finite() {
                 (m - d.value) / d.se
             } else {
-                10.0
+                evidence::UNREADABLE_RESIDUAL
             });
         }
         r
@@ -407,17 +369,15 @@ impl<'a> Problem<'a> {
         Some(r)
     }
 
+    /// Residuals for Levenberg-Marquardt, which may step outside a prior's range (zero
+    /// density): there the prior term is its value at the range's end plus
+    /// [`OUTSIDE_PRIOR_SLOPE`] per unit of `x` beyond it, which leads back inside.
     pub(crate) fn residuals_at(&self, x: &DVector<f64>) -> DVector<f64> {
-        // Levenberg-Marquardt may step outside a prior's range: there the prior term is
-        // the untruncated one (the optimum lies inside).
         let mut r = self.data_residuals(&self.space.point(x.as_slice()));
         for (c, &xi) in self.space.coords.iter().zip(x.iter()) {
-            let clipped = match &c.prior {
-                Some(p) => c.x_of(c.value(xi).clamp(p.lo, p.hi)),
-                None => xi,
-            };
+            let clipped = c.clip(xi);
             let inside = c.prior_residual(clipped).unwrap_or(0.0);
-            r.push(inside + (xi - clipped) * 10.0);
+            r.push(inside + (xi - clipped) * OUTSIDE_PRIOR_SLOPE);
         }
         DVector::from_vec(r)
     }
@@ -530,25 +490,29 @@ pub fn higher_is_better(quantity: &str) -> bool {
     )
 }
 
+/// The model value of every datum of `data` (times its measurement scale) at a point, one
+/// response run per group of [`evidence::same_runs`].
+fn values_of(data: &[Prepared], groups: &[Vec<usize>], pt: &Point) -> Vec<f64> {
+    let mut v = vec![f64::NAN; data.len()];
+    for g in groups {
+        let delivery = pt.delivery(&data[g[0]].datum);
+        for (&i, m) in g
+            .iter()
+            .zip(evidence::group_values(data, g, &pt.rp, delivery))
+        {
+            v[i] = pt.scale(&data[i].datum) * m;
+        }
+    }
+    v
+}
+
 /// Model values of every datum of `data` at each point (one row per point).
 pub(crate) fn values_at_points(data: &[Prepared], points: &[Point]) -> Vec<Vec<f64>> {
     use rayon::prelude::*;
     let groups = evidence::same_runs(data);
     points
         .par_iter()
-        .map(|pt| {
-            let mut v = vec![f64::NAN; data.len()];
-            for g in &groups {
-                let delivery = pt.delivery(&data[g[0]].datum);
-                for (&i, m) in g
-                    .iter()
-                    .zip(evidence::group_values(data, g, &pt.rp, delivery))
-                {
-                    v[i] = pt.scale(&data[i].datum) * m;
-                }
-            }
-            v
-        })
+        .map(|pt| values_of(data, &groups, pt))
         .collect()
 }
 
@@ -682,19 +646,7 @@ pub fn with_fit(base: &ResponseParams, fit: &BTreeMap<String, Fitted>) -> Respon
 pub fn posterior_draws(rp: &ResponseParams, n: usize, seed: u64) -> Vec<ResponseParams> {
     if let Ok(d) = crate::posterior::Draws::shipped() {
         if !d.rows.is_empty() && rp.fitted.keys().all(|k| d.names.contains(k)) {
-            let offset = (seed as usize) % d.rows.len().max(1);
-            return (0..n)
-                .map(|i| {
-                    let row = &d.rows[(offset + i * d.rows.len() / n.max(1)) % d.rows.len()];
-                    let mut q = rp.clone();
-                    for (name, &v) in d.names.iter().zip(&row.3) {
-                        if rp.fitted.contains_key(name) {
-                            let _ = q.set(name, v);
-                        }
-                    }
-                    q
-                })
-                .collect();
+            return d.parameter_sets(rp, n, seed as usize % d.rows.len());
         }
     }
     let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
@@ -728,7 +680,7 @@ pub fn percentiles(mut v: Vec<f64>) -> Option<[f64; 3]> {
 
 /// Points for predictions of data the fit did not see: each draw's measurement scales of
 /// unfitted constructs, potencies of unfitted classes and a new study's effect drawn from
-/// their priors.
+/// their priors (the study's dose then varies by the draw's `study_dose_spread`).
 pub(crate) fn for_unseen(
     points: &[Point],
     data: &[Prepared],
@@ -744,19 +696,9 @@ pub(crate) fn for_unseen(
                 let d = &p.datum;
                 if let Some(c) = d.construct.as_ref().filter(|c| constructs.contains_key(*c)) {
                     if !q.scales.contains_key(c) {
-                        let m = &constructs[c];
-                        let coord = Coord {
-                            name: String::new(),
-                            target: Target::Scale(c.clone()),
-                            prior: Some(Prior {
-                                kind: PriorKind::LogNormal,
-                                median: m.value,
-                                lo: m.range[0],
-                                hi: m.range[1],
-                            }),
-                        };
-                        let x = coord.prior_draw(&mut rng);
-                        q.scales.insert(c.clone(), coord.value(x));
+                        let u: f64 = rand_distr::StandardUniform.sample(&mut rng);
+                        q.scales
+                            .insert(c.clone(), constructs[c].prior().quantile(u));
                     }
                 }
                 if d.is_treated() && !q.study.contains_key(d.study()) {
@@ -769,10 +711,6 @@ pub(crate) fn for_unseen(
                         }
                     }
                 }
-            }
-            if q.spread == 0.0 {
-                let u: f64 = rand_distr::StandardUniform.sample(&mut rng);
-                q.spread = SPREAD_PRIOR.quantile(u);
             }
             q
         })
@@ -849,13 +787,7 @@ impl Estimate {
                     .coords
                     .iter()
                     .enumerate()
-                    .map(|(k, c)| {
-                        let xi = self.x[k] + dx[k];
-                        match &c.prior {
-                            Some(p) => c.x_of(c.value(xi).clamp(p.lo, p.hi)),
-                            None => xi,
-                        }
-                    })
+                    .map(|(k, c)| c.clip(self.x[k] + dx[k]))
                     .collect();
                 self.space.point(&x)
             })
@@ -944,6 +876,9 @@ fn estimate_from(
     }
 }
 
+/// Seed of the Laplace draws of a report.
+const LAPLACE_SEED: u64 = 2026;
+
 /// Evaluate the shipped fit against both sets without fitting (`exoskin calibrate --check`).
 pub fn check(
     tp: &TransportParams,
@@ -955,7 +890,7 @@ pub fn check(
     let val = evidence::prepare("validation", tp, &base)?;
     let mut est = estimate_at(&cal, &base, rp)?;
     est.termination = "not fitted (check of the shipped fit)".into();
-    report(&cal, &val, &est, draws)
+    report(&cal, &val, &est, &est.laplace_points(draws, LAPLACE_SEED))
 }
 
 /// The estimate at the shipped fit's values (coordinates other than response parameters
@@ -981,15 +916,16 @@ fn estimate_at(
     Ok(estimate_from(&problem, &xv, 1 + d, String::new()))
 }
 
+/// The report of an estimate, its intervals over the posterior points `post` (Laplace
+/// draws, or the MCMC sample).
 fn report(
     cal: &[Prepared],
     val: &[Prepared],
     est: &Estimate,
-    draws: usize,
+    post: &[Point],
 ) -> Result<Report, ResponseError> {
     let at = est.space.point(&est.x);
-    let post = est.laplace_points(draws, 2026);
-    let unseen = for_unseen(&post, val, 2027)?;
+    let unseen = for_unseen(post, val, 2027)?;
     let not_evaluated = evidence::data()?
         .into_iter()
         .filter_map(|d| d.not_evaluated().map(|w| (d.id.clone(), w.to_string())))
@@ -1000,7 +936,7 @@ fn report(
         calibration: rows(cal, &at, &[]),
         validation: rows(val, &at_unseen[0], &unseen),
         not_evaluated,
-        differences: differences(cal, &at, &post, 2029)?,
+        differences: differences(cal, &at, post, 2029)?,
         objective: est.objective,
         evaluations: est.evaluations,
         termination: est.termination.clone(),
@@ -1034,29 +970,22 @@ pub fn fit(tp: &TransportParams, draws: usize) -> Result<(ResponseParams, Report
     let cal = evidence::prepare("calibration", tp, &base)?;
     let val = evidence::prepare("validation", tp, &base)?;
     let est = estimate(&cal, &base)?;
-    let rep = report(&cal, &val, &est, draws)?;
+    let rep = report(&cal, &val, &est, &est.laplace_points(draws, LAPLACE_SEED))?;
     Ok((fitted_params(&base, &est), rep))
 }
 
 /// [`fit`], then the posterior by MCMC ([`crate::posterior`]) with the fit's checks
-/// (`Report::mcmc`), and its draws.
+/// (`Report::mcmc`), and its draws; the report's intervals are over the MCMC sample.
 pub fn fit_and_sample(
     tp: &TransportParams,
-    draws: usize,
     settings: &crate::posterior::Settings,
 ) -> Result<(ResponseParams, Report, crate::posterior::Draws), ResponseError> {
     let base = ResponseParams::priors()?;
     let cal = evidence::prepare("calibration", tp, &base)?;
     let val = evidence::prepare("validation", tp, &base)?;
     let est = estimate(&cal, &base)?;
-    let mut rep = report(&cal, &val, &est, draws)?;
     let (summary, sample, points) = crate::posterior::sample_posterior(&cal, &val, &est, settings)?;
-    // The differences and the validation intervals over the MCMC sample.
-    let at = est.space.point(&est.x);
-    rep.differences = differences(&cal, &at, &points, 2029)?;
-    let unseen = for_unseen(&points, &val, 2027)?;
-    let at_unseen = for_unseen(std::slice::from_ref(&at), &val, 2028)?;
-    rep.validation = rows(&val, &at_unseen[0], &unseen);
+    let mut rep = report(&cal, &val, &est, &points)?;
     rep.mcmc = Some(summary);
     Ok((fitted_params(&base, &est), rep, sample))
 }
@@ -1078,6 +1007,14 @@ pub fn fit_toml(rep: &Report) -> String {
         ));
     }
     s
+}
+
+/// An interval in a report table ("lo to hi" with `digits` decimals, "-" without one).
+pub(crate) fn interval_cell(lo: Option<f64>, hi: Option<f64>, digits: usize) -> String {
+    match (lo, hi) {
+        (Some(a), Some(b)) => format!("{a:.digits$} to {b:.digits$}"),
+        _ => "-".into(),
+    }
 }
 
 /// A datum's value in a report table, with its kind of bound.
@@ -1133,10 +1070,7 @@ pub fn markdown(rep: &Report) -> String {
         for r in rows {
             let data = data_cell(r.value, r.bound.as_deref());
             let bandcol = if band {
-                match (r.p05, r.p95) {
-                    (Some(a), Some(b)) => format!(" {a:.3} to {b:.3} |"),
-                    _ => " - |".into(),
-                }
+                format!(" {} |", interval_cell(r.p05, r.p95, 3))
             } else {
                 String::new()
             };
@@ -1179,10 +1113,7 @@ pub fn markdown(rep: &Report) -> String {
             d.observed,
             d.se,
             d.model,
-            match (d.p05, d.p95) {
-                (Some(a), Some(b)) => format!("{a:.2} to {b:.2}"),
-                _ => "-".into(),
-            },
+            interval_cell(d.p05, d.p95, 2),
             d.probability_better
                 .map(|p| format!("{p:.2}"))
                 .unwrap_or_else(|| "-".into()),

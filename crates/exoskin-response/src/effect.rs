@@ -4,9 +4,9 @@
 //! The two arms share the transport run (a vehicle carries no vesicle cargo, so its
 //! response is the same run with no potency) and each draw's parameters (common random
 //! numbers): the difference carries only what separates the arms. Each draw also gives the
-//! product a new study-level dose multiplier `exp(spread z)`, `z` standard normal and
-//! `spread` from the same draw, because a new product's potency and dose vary around its
-//! class's as the calibration studies' did.
+//! product a new study-level dose multiplier `exp(study_dose_spread z)`, `z` standard normal
+//! and the spread from the same draw, because a new product's potency and dose vary around
+//! its class's as the calibration studies' did.
 
 use crate::calibrate::higher_is_better;
 use crate::params::ResponseParams;
@@ -49,38 +49,17 @@ pub struct Effect {
     pub probability_better: BTreeMap<String, f64>,
 }
 
-/// The parameter sets of `n` posterior draws evenly spread over `draws`, each with its
-/// between-study spread (0 where the draws have none).
-pub fn posterior_sets(rp: &ResponseParams, draws: &Draws, n: usize) -> Vec<(ResponseParams, f64)> {
-    let n = n.min(draws.rows.len()).max(1);
-    (0..n)
-        .map(|i| {
-            let row = &draws.rows[i * draws.rows.len() / n];
-            let mut q = rp.clone();
-            let mut spread = 0.0;
-            for (name, &v) in draws.names.iter().zip(&row.3) {
-                if name == "spread" {
-                    spread = v;
-                } else if rp.fitted.contains_key(name) {
-                    let _ = q.set(name, v);
-                }
-            }
-            (q, spread)
-        })
-        .collect()
-}
-
 /// The vesicle arm of `v` (run as `sim`) minus its control arm under each parameter set of
 /// `sets`; None when the product carries no vesicles (a control itself).
 pub fn effect(
     v: &InVivo,
     sim: &Simulation,
-    sets: &[(ResponseParams, f64)],
+    sets: &[ResponseParams],
     covers: &str,
     seed: u64,
 ) -> Option<Effect> {
     use rayon::prelude::*;
-    let (first, _) = sets.first()?;
+    let first = sets.first()?;
     if first.potency(&v.product.source) == crate::params::Potency::NONE {
         return None;
     }
@@ -94,8 +73,8 @@ pub fn effect(
     let diffs: Vec<(Vec<f64>, Vec<Vec<f64>>)> = sets
         .par_iter()
         .zip(&zs)
-        .map(|((q, spread), z)| {
-            let ev = sim.respond_with_delivery(v, q, (spread * z).exp());
+        .map(|(q, z)| {
+            let ev = sim.respond_with_delivery(v, q, (q.v.study_dose_spread * z).exp());
             let ctl = sim.respond_with(&control, q);
             let per: Vec<Vec<f64>> = OUTCOMES
                 .iter()
@@ -159,12 +138,12 @@ pub fn effect(
 /// data/response_posterior.csv), with the shipped parameters elsewhere.
 pub fn shipped_effect(v: &InVivo, sim: &Simulation, rp: &ResponseParams) -> Option<Effect> {
     let draws = Draws::shipped().ok()?;
-    let sets = posterior_sets(rp, draws, EFFECT_DRAWS);
+    let sets = draws.parameter_sets(rp, EFFECT_DRAWS.min(draws.rows.len()), 0);
     effect(
         v,
         sim,
         &sets,
-        "the posterior of the calibrated parameters (the vesicles' signed effects, the inflammation-remodelling coupling and the procedure's fitted magnitudes and clocks, data/response_posterior.csv) and a new product's dose around its class's (the between-study spread); transport and the unfitted parameters at their values (exoskin simulate --uncertainty N samples those too)",
+        "the posterior of the calibrated parameters (the vesicles' signed effects, the inflammation-remodelling coupling and the procedure's fitted magnitudes and clocks, data/response_posterior.csv) and a new product's dose around its class's (`study_dose_spread`); transport and the unfitted parameters at their values (exoskin simulate --uncertainty N samples those too)",
         2026,
     )
 }

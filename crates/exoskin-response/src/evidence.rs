@@ -109,6 +109,18 @@ pub struct Construct {
     pub source: String,
 }
 
+impl Construct {
+    /// The scale's prior: log-normal, median `value`, 95 % within `range`, truncated there.
+    pub fn prior(&self) -> exoskin_model::Prior {
+        exoskin_model::Prior {
+            kind: exoskin_model::PriorKind::LogNormal,
+            median: self.value,
+            lo: self.range[0],
+            hi: self.range[1],
+        }
+    }
+}
+
 pub const MEASUREMENT_TOML: &str = include_str!("../../../data/measurement.toml");
 
 /// The measurement models of data/measurement.toml, by construct.
@@ -245,8 +257,8 @@ pub fn check_data(
         }
         if !(p.se > 0.0 && p.se.is_finite()) {
             return Err(evidence_error(format!(
-                "difference {}: se must be positive",
-                p.id
+                "difference {}: se = {} must be a positive number: give the SE the paper reports, or back-calculate it from the p value and n and say how in `se_method`",
+                p.id, p.se
             )));
         }
     }
@@ -550,10 +562,15 @@ pub fn reading(p: &Prepared, o: &Outcomes) -> f64 {
     }
 }
 
+/// The residual given a datum the model cannot read (a wound that never closes within the
+/// run, a non-finite value): 10 standard errors, a miss the fit must leave, finite so that
+/// the optimizer and sampler can step away from it.
+pub const UNREADABLE_RESIDUAL: f64 = 10.0;
+
 /// The residual of a datum in units of its sigma (bounds count only when violated).
 pub fn residual(d: &Datum, model: f64) -> f64 {
     if !model.is_finite() {
-        return 10.0;
+        return UNREADABLE_RESIDUAL;
     }
     let r = (model - d.value) / d.sigma();
     match d.value_is_bound.as_deref() {

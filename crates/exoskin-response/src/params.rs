@@ -177,6 +177,7 @@ response_params!(
     ev_inflammation_effect,
     inflammation_remodelling_coupling,
     ev_matrix_effect,
+    study_dose_spread,
     ev_barrier_effect,
     ev_hydration_effect,
     ev_pigment_effect,

@@ -29,8 +29,8 @@
 //!   probability that the vesicle arm is better.
 
 use crate::calibrate::{
-    data_cell, differences, for_unseen, higher_is_better, percentiles, values_at_points, Estimate,
-    Point, Problem,
+    data_cell, differences, for_unseen, higher_is_better, interval_cell, percentiles,
+    values_at_points, Estimate, Point, Problem,
 };
 use crate::evidence::{self, Prepared};
 use crate::params::{ResponseError, ResponseParams};
@@ -383,8 +383,8 @@ pub fn sample_posterior(
         .collect();
     let header = format!(
         "Posterior draws of the calibration's coordinates (response parameters with fit = true, \
-         measurement scales scale.*, class potencies class.*, the between-study spread and \
-         each study's standardized effect study.*), written by `exoskin calibrate --mcmc`.\n\
+         measurement scales scale.*, class potencies class.* and each study's standardized \
+         effect study.*), written by `exoskin calibrate --mcmc`.\n\
          Target: the calibration set's normalized residuals (single data and the controlled \
          trials' paired differences) and the priors; sampler: adaptive random-walk Metropolis \
          preconditioned with the Laplace covariance, {} chains x {} kept draws after {} \
@@ -772,6 +772,36 @@ impl Draws {
     }
 }
 
+impl Draws {
+    /// `rp` with the fitted parameters of `n` draws spread evenly over the rows, starting
+    /// at row `offset` (the other columns, which read the calibration data, are not
+    /// parameters of a prediction).
+    pub fn parameter_sets(
+        &self,
+        rp: &ResponseParams,
+        n: usize,
+        offset: usize,
+    ) -> Vec<ResponseParams> {
+        let len = self.rows.len();
+        if len == 0 {
+            return Vec::new();
+        }
+        (0..n)
+            .map(|i| {
+                let row = &self.rows[(offset + i * len / n.max(1)) % len];
+                let mut q = rp.clone();
+                for (name, &v) in self.names.iter().zip(&row.3) {
+                    if rp.fitted.contains_key(name) {
+                        // A fitted name and a value the sampler kept inside its range.
+                        let _ = q.set(name, v);
+                    }
+                }
+                q
+            })
+            .collect()
+    }
+}
+
 /// The draws file's text: `#` header lines, then `chain,draw,log_posterior,<parameters>`.
 pub fn draws_csv(d: &Draws) -> String {
     let mut s: String = d.header.lines().map(|l| format!("# {l}\n")).collect();
@@ -849,10 +879,7 @@ pub fn markdown(m: &Summary) -> String {
             r.quantity,
             data_cell(r.value, r.bound.as_deref()),
             r.sigma,
-            match (r.p05, r.p95) {
-                (Some(a), Some(b)) => format!("{a:.3} to {b:.3}"),
-                _ => "-".into(),
-            },
+            interval_cell(r.p05, r.p95, 3),
             if r.inside { "yes" } else { "**no**" }
         ));
     }
@@ -881,15 +908,13 @@ pub fn markdown(m: &Summary) -> String {
             c.weights_ess.unwrap_or(f64::NAN)
         ));
     }
-    if let Some(p) = m.params.iter().find(|p| p.name == "spread") {
+    if let Some(p) = m.params.iter().find(|p| p.name == "study_dose_spread") {
         s.push_str(&format!(
-            "\n### Between-study spread\n\nSD of ln(delivered dose) between studies of one class: posterior median {:.2}, 90 % {:.2} to {:.2} (prior median {}, 95 % {}-{}). With {} studies the data say little about it: its posterior stays near its prior, and predictions for a new product carry it.\n",
+            "\n### Between-study spread\n\n`study_dose_spread`, the SD of ln(delivered dose) between studies of one class: posterior median {:.2}, 90 % {:.2} to {:.2} (MAP {:.2}; prior in data/response.toml). With {} studies the data say little about it: its posterior stays near its prior, and predictions for a new product carry it.\n",
             p.median,
             p.p05,
             p.p95,
-            crate::calibrate::SPREAD_PRIOR.median,
-            crate::calibrate::SPREAD_PRIOR.lo,
-            crate::calibrate::SPREAD_PRIOR.hi,
+            p.map,
             m.params.iter().filter(|q| q.name.starts_with("study.")).count()
         ));
     }

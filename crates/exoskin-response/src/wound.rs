@@ -9,12 +9,13 @@
 //! c_t = D_c lap(c) + G 4 n (1 - n) - c
 //! ```
 //!
-//! with `lap` the radial Laplacian, `b(t) = 1 + speedup * potency * E(t)` the rise of
-//! migration and proliferation with the vesicle signal E in the epidermis. The functional
-//! forms are this project's; the time scale is anchored to data: the dimensionless time at
-//! which half the wound area is closed without vesicles maps onto the closure half-life of
-//! the procedure (data/transport.toml). Solved by finite volumes, diffusion implicit and
-//! reactions explicit.
+//! with `lap` the radial Laplacian and `b(t)` a speed factor of migration and
+//! proliferation. The model runs the front at `b = 1`: what would raise it (vesicles in the
+//! epidermis speeding closure) has no controlled human measurement, so nothing does. The
+//! functional forms are this project's; the time scale is anchored to data: the
+//! dimensionless time at which half the wound area is closed maps onto the closure half-life
+//! of the procedure ([`crate::injury::reepithelialization_half_life_h`]). Solved by finite
+//! volumes, diffusion implicit and reactions explicit.
 
 /// Closure of one wound over time.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,46 +169,22 @@ fn time_to(curve: &[(f64, f64)], level: f64) -> Option<f64> {
         })
 }
 
-/// The vesicle-free front in dimensionless time, solved once for the model's shape
-/// constants (it does not depend on any fitted or sampled parameter).
-fn base_front(chem_diffusivity: f64, chem_gain: f64) -> std::borrow::Cow<'static, [(f64, f64)]> {
+/// The front in dimensionless time for the model's shape constants, solved once (it
+/// depends on no parameter of data/response.toml).
+fn base_front() -> &'static [(f64, f64)] {
     use crate::injury::{FRONT_CHEM_DIFFUSIVITY, FRONT_CHEM_GAIN};
     static BASE: std::sync::OnceLock<Vec<(f64, f64)>> = std::sync::OnceLock::new();
-    if chem_diffusivity == FRONT_CHEM_DIFFUSIVITY && chem_gain == FRONT_CHEM_GAIN {
-        std::borrow::Cow::Borrowed(BASE.get_or_init(|| {
-            solve_dimensionless(FRONT_CHEM_DIFFUSIVITY, FRONT_CHEM_GAIN, &|_| 1.0, 50.0)
-        }))
-    } else {
-        std::borrow::Cow::Owned(solve_dimensionless(
-            chem_diffusivity,
-            chem_gain,
-            &|_| 1.0,
-            50.0,
-        ))
-    }
+    BASE.get_or_init(|| {
+        solve_dimensionless(FRONT_CHEM_DIFFUSIVITY, FRONT_CHEM_GAIN, &|_| 1.0, 50.0)
+    })
 }
 
-/// The wound of a procedure in real time. `half_life_h`: closure half-life without a boost
-/// (data); `boost(t_h)`: b at real time t (h).
-pub fn wound_curve(
-    half_life_h: f64,
-    chem_diffusivity: f64,
-    chem_gain: f64,
-    boost: &dyn Fn(f64) -> f64,
-) -> WoundCurve {
-    let base = base_front(chem_diffusivity, chem_gain);
-    let scale = half_life_h / time_to(&base, 0.5).unwrap_or(1.0);
-    let dimless = solve_dimensionless(chem_diffusivity, chem_gain, &|td| boost(td * scale), 50.0);
-    in_real_time(&dimless, scale, half_life_h)
-}
-
-/// [`wound_curve`] without a boost, for the model's shape constants: the front is solved
-/// once and only its time scale changes with the half-life.
+/// The closure of a wound whose half-life without vesicles is `half_life_h`, in real time:
+/// the model's front with its time scaled to that half-life.
 pub fn front_curve(half_life_h: f64) -> WoundCurve {
-    use crate::injury::{FRONT_CHEM_DIFFUSIVITY, FRONT_CHEM_GAIN};
-    let base = base_front(FRONT_CHEM_DIFFUSIVITY, FRONT_CHEM_GAIN);
-    let scale = half_life_h / time_to(&base, 0.5).unwrap_or(1.0);
-    in_real_time(&base, scale, half_life_h)
+    let base = base_front();
+    let scale = half_life_h / time_to(base, 0.5).unwrap_or(1.0);
+    in_real_time(base, scale, half_life_h)
 }
 
 fn in_real_time(dimless: &[(f64, f64)], scale: f64, half_life_h: f64) -> WoundCurve {
@@ -216,16 +193,6 @@ fn in_real_time(dimless: &[(f64, f64)], scale: f64, half_life_h: f64) -> WoundCu
         open: dimless.iter().map(|p| p.1).collect(),
         closure_h: time_to(dimless, 0.05).map(|t| t * scale),
         half_life_h,
-    }
-}
-
-/// Ratio of the time to 95 % closure to the half-life on the vesicle-free front (the shape
-/// of the closure curve), computed once.
-pub fn closure_to_half_ratio(chem_diffusivity: f64, chem_gain: f64) -> f64 {
-    let base = solve_dimensionless(chem_diffusivity, chem_gain, &|_| 1.0, 50.0);
-    match (time_to(&base, 0.05), time_to(&base, 0.5)) {
-        (Some(a), Some(b)) if b > 0.0 => a / b,
-        _ => 2.0,
     }
 }
 
@@ -253,7 +220,7 @@ mod tests {
 
     #[test]
     fn the_front_closes_the_wound_and_anchors_to_the_half_life() {
-        let w = wound_curve(12.0, 1.0, 2.0, &|_| 1.0);
+        let w = front_curve(12.0);
         assert!((w.open_at(12.0) - 0.5).abs() < 0.02, "{}", w.open_at(12.0));
         assert!(
             w.open.windows(2).all(|p| p[1] <= p[0] + 1e-12),
@@ -278,15 +245,17 @@ mod tests {
     }
 
     #[test]
-    fn the_cached_front_is_the_unboosted_front() {
-        let a = wound_curve(30.0, 1.0, 2.0, &|_| 1.0);
-        assert_eq!(a, front_curve(30.0));
+    fn the_cached_front_is_the_front_solved_afresh() {
+        use crate::injury::{FRONT_CHEM_DIFFUSIVITY, FRONT_CHEM_GAIN};
+        let fresh = solve_dimensionless(FRONT_CHEM_DIFFUSIVITY, FRONT_CHEM_GAIN, &|_| 1.0, 50.0);
+        let scale = 30.0 / time_to(&fresh, 0.5).unwrap();
+        assert_eq!(in_real_time(&fresh, scale, 30.0), front_curve(30.0));
     }
 
     #[test]
     fn faster_migration_closes_faster_by_about_the_boost() {
-        let base = wound_curve(12.0, 1.0, 2.0, &|_| 1.0).closure_h.unwrap();
-        let fast = wound_curve(12.0, 1.0, 2.0, &|_| 1.3).closure_h.unwrap();
+        let closure = |b: f64| time_to(&solve_dimensionless(1.0, 2.0, &|_| b, 50.0), 0.05).unwrap();
+        let (base, fast) = (closure(1.0), closure(1.3));
         // Cell motility and proliferation scale by b while the chemical's kinetics do not, so
         // closure time scales close to 1/b: within 2 % of it here.
         assert!((base / fast - 1.3).abs() < 0.02, "{}", base / fast);
