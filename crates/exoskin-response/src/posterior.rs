@@ -549,13 +549,8 @@ fn leave_one_study_out(
                 -0.5 * s2
             })
             .collect();
-        let top = loglik.iter().cloned().fold(f64::NEG_INFINITY, f64::min);
-        let raw: Vec<f64> = loglik.iter().map(|l| (top - l).exp()).collect();
-        let mean = raw.iter().sum::<f64>() / raw.len() as f64;
-        let cap = mean * (raw.len() as f64).sqrt();
-        let w: Vec<f64> = raw.iter().map(|x| x.min(cap)).collect();
+        let (w, ess) = truncated_weights(&loglik);
         let wsum: f64 = w.iter().sum();
-        let ess = wsum * wsum / w.iter().map(|x| x * x).sum::<f64>();
         for d in diffs.iter() {
             let (Some(t), Some(c)) = (idx(&d.treated), idx(&d.control)) else {
                 continue;
@@ -602,6 +597,21 @@ fn leave_one_study_out(
         }
     }
     Ok(out)
+}
+
+/// Importance weights `1 / p(data | x_k)` of posterior draws with log-likelihoods `loglik`
+/// (leaving those data out), truncated at `mean x sqrt(S)` (Ionides 2008), and their
+/// effective sample size. Scaled by the largest weight before exponentiating, so that no
+/// weight overflows.
+pub fn truncated_weights(loglik: &[f64]) -> (Vec<f64>, f64) {
+    let lowest = loglik.iter().cloned().fold(f64::INFINITY, f64::min);
+    let raw: Vec<f64> = loglik.iter().map(|l| (lowest - l).exp()).collect();
+    let mean = raw.iter().sum::<f64>() / raw.len() as f64;
+    let cap = mean * (raw.len() as f64).sqrt();
+    let w: Vec<f64> = raw.iter().map(|x| x.min(cap)).collect();
+    let wsum: f64 = w.iter().sum();
+    let ess = wsum * wsum / w.iter().map(|x| x * x).sum::<f64>();
+    (w, ess)
 }
 
 /// Simulation-based calibration of the sampler on the fit's linearization at the MAP:
@@ -971,6 +981,22 @@ mod tests {
                 assert!((x / y - 1.0).abs() < 1e-6, "{x} vs {y}");
             }
         }
+    }
+
+    /// Equal likelihoods give equal weights (ESS = S); a draw that fits the left-out data
+    /// far worse weighs more, but at most mean x sqrt(S) before normalizing; none is NaN.
+    #[test]
+    fn leave_one_out_weights_are_finite_and_truncated() {
+        let (w, ess) = truncated_weights(&[-3.0; 100]);
+        assert!(w.iter().all(|x| *x == 1.0));
+        assert!((ess - 100.0).abs() < 1e-9);
+        let mut ll = vec![-1.0; 100];
+        ll[7] = -40.0;
+        let (w, ess) = truncated_weights(&ll);
+        assert!(w.iter().all(|x| x.is_finite() && *x > 0.0));
+        let mean_raw = (1.0 + 99.0 * (-39.0f64).exp()) / 100.0;
+        assert!((w[7] - mean_raw * 10.0).abs() < 1e-12, "{}", w[7]);
+        assert!(ess > 1.0 && ess < 100.0, "{ess}");
     }
 
     #[test]
