@@ -155,6 +155,18 @@ fn verdict(c: &Claim, p: Option<Predicted>) -> (&'static str, String) {
     };
     let (lo, hi) = (p.p05, p.p95);
     let v = c.value;
+    // The direction of no effect: 1 for ratios, 0 otherwise.
+    let null = if c.metric.ends_with("ratio") {
+        1.0
+    } else {
+        0.0
+    };
+    if c.control.is_some() && lo == hi && p.p50 == null {
+        return (
+            "untestable",
+            format!("every posterior draw gives exactly no difference ({null}): the model has no pathway from the vesicles to this outcome (deterministic by construction), so it can neither support nor contradict the claim"),
+        );
+    }
     let supported = match c.relation.as_str() {
         "greater" => lo > v,
         "less" => hi < v,
@@ -166,12 +178,6 @@ fn verdict(c: &Claim, p: Option<Predicted>) -> (&'static str, String) {
             format!("the model's 90 % interval {lo:.3} to {hi:.3} meets the claim ({v})"),
         );
     }
-    // The direction of no effect: 1 for ratios, 0 otherwise.
-    let null = if c.metric.ends_with("ratio") {
-        1.0
-    } else {
-        0.0
-    };
     let claimed_up = match c.relation.as_str() {
         "greater" => true,
         "less" => false,
@@ -272,4 +278,42 @@ pub fn evaluate(
             }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(metric: &str, control: bool, value: f64) -> Claim {
+        Claim {
+            claim: String::new(),
+            context: String::new(),
+            source: String::new(),
+            metric: metric.into(),
+            scenario: "a.toml".into(),
+            control: control.then(|| "b.toml".into()),
+            value,
+            tolerance: 0.05,
+            relation: "within".into(),
+        }
+    }
+
+    fn at(p05: f64, p50: f64, p95: f64) -> Option<Predicted> {
+        Some(Predicted { p05, p50, p95 })
+    }
+
+    #[test]
+    fn verdicts_follow_the_interval_and_say_when_the_model_cannot_tell() {
+        let c = claim("closure_speed_ratio", true, 1.3);
+        assert_eq!(verdict(&c, at(1.2, 1.3, 1.4)).0, "supported");
+        assert_eq!(verdict(&c, at(0.8, 0.9, 0.95)).0, "contradicted");
+        assert_eq!(verdict(&c, at(1.1, 1.12, 1.15)).0, "not_supported");
+        // No pathway from the vesicles: every draw gives exactly no difference.
+        let (v, why) = verdict(&c, at(1.0, 1.0, 1.0));
+        assert_eq!(v, "untestable", "{why}");
+        assert!(why.contains("no pathway"), "{why}");
+        // Without a control arm, a fixed value is a prediction, not an absence.
+        let single = claim("collagen_peak_day", false, 84.0);
+        assert_ne!(verdict(&single, at(0.0, 0.0, 0.0)).0, "untestable");
+    }
 }
