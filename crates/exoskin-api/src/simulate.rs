@@ -129,6 +129,48 @@ pub fn run_limited(
     })
 }
 
+/// Estimated seconds (one core) of the effect a run of `scenario` adds ([`Run::with_effect`]):
+/// none for kinds without one.
+pub fn effect_cost_seconds(scenario: &Scenario) -> f64 {
+    match scenario {
+        Scenario::InVivo(v) => {
+            exoskin_response::effect::cost_seconds(v, exoskin_response::effect::EFFECT_DRAWS)
+        }
+        _ => 0.0,
+    }
+}
+
+/// A run with what the vesicles add ([`Run::with_effect`]), as `exoskin simulate`, the API
+/// and Python answer: its cost, transport and effect together, checked against `budget`
+/// before it starts, and `stop` checked while it runs.
+pub fn run_with_effect(
+    scenario: Scenario,
+    name: &str,
+    tp: &TransportParams,
+    rp: &ResponseParams,
+    budget: &Budget,
+    stop: &Stop,
+) -> Result<Run, ApiError> {
+    if let Some(mut c) = check_cost(&scenario, name, tp, rp, budget)? {
+        c.add_seconds(effect_cost_seconds(&scenario));
+        c.check(budget).map_err(|e| ApiError::too_costly(name, e))?;
+    }
+    run_limited(scenario, name, tp, rp, budget, stop)?.with_effect(rp, stop)
+}
+
+/// [`run_with_effect`] with the shipped parameters, the default budget and no deadline
+/// (the Python package).
+pub fn run_answer(scenario: Scenario, name: &str) -> Result<Run, ApiError> {
+    run_with_effect(
+        scenario,
+        name,
+        TransportParams::defaults(),
+        ResponseParams::defaults(),
+        &Budget::DEFAULT,
+        &Stop::never(),
+    )
+}
+
 /// A transport error as the front ends report it. A run stopped by its deadline or a cancel
 /// is [`ApiError::Stopped`]; a solver that cannot keep the state finite was given inputs it
 /// cannot represent: the user's numbers, so it is bad input with the solver's account.
@@ -146,8 +188,8 @@ impl Run {
     /// Add what the vesicles add over the control arm (the vehicle after the same
     /// procedure) under the shipped posterior ([`exoskin_response::effect`]), for an in-vivo
     /// run of a product with vesicles; the transport run is shared, so this costs response
-    /// runs only.
-    pub fn with_effect(mut self, rp: &ResponseParams) -> Run {
+    /// runs only ([`effect_cost_seconds`]). `stop` is checked before each draw.
+    pub fn with_effect(mut self, rp: &ResponseParams, stop: &Stop) -> Result<Run, ApiError> {
         if let (Scenario::InVivo(v), Some(Transport::InVivo(t)), Some(o), Some((w, c))) = (
             &self.scenario,
             &self.transport,
@@ -160,13 +202,10 @@ impl Run {
                 channel: c.clone(),
                 outcomes: o.clone(),
             };
-            self.effect = exoskin_response::effect::shipped_effect(v, &sim, rp);
+            self.effect = exoskin_response::effect::shipped_effect(v, &sim, rp, stop)
+                .map_err(ApiError::Stopped)?;
         }
-        self
-    }
-    /// [`Run::with_effect`] with the shipped parameters.
-    pub fn with_shipped_effect(self) -> Run {
-        self.with_effect(ResponseParams::defaults())
+        Ok(self)
     }
     /// The JSON document (`exoskin simulate --json`).
     pub fn json(&self) -> Value {

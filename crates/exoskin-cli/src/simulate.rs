@@ -66,7 +66,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     let (run, doc, text) = match members {
         None => {
             let budget = budget(a.max_memory_mib, a.max_seconds)?;
-            let run = simulate::run_limited(
+            let run = simulate::run_with_effect(
                 scenario,
                 &name,
                 TransportParams::defaults(),
@@ -74,8 +74,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 &budget,
                 &Stop::never(),
             )
-            .map_err(|e| bad_input(e.to_string()))?
-            .with_effect(ResponseParams::defaults());
+            .map_err(|e| bad_input(e.to_string()))?;
             let doc = run.json();
             let text = run.summary();
             (run, doc, text)

@@ -57,9 +57,7 @@ fn simulate_file(py: Python<'_>, path: String) -> PyResult<String> {
                 message: e.to_string(),
             }
         })?;
-        Ok(exoskin_api::simulate::run(scenario, &path)?
-            .with_shipped_effect()
-            .json())
+        Ok(exoskin_api::simulate::run_answer(scenario, &path)?.json())
     });
     to_text(py, &doc.map_err(|e| api_err(py, e))?)
 }
@@ -69,9 +67,7 @@ fn simulate_file(py: Python<'_>, path: String) -> PyResult<String> {
 fn simulate_toml(py: Python<'_>, text: String, name: String) -> PyResult<String> {
     let doc = py.detach(|| -> Result<Value, ApiError> {
         let scenario = exoskin_api::simulate::parse(&text, &name)?;
-        Ok(exoskin_api::simulate::run(scenario, &name)?
-            .with_shipped_effect()
-            .json())
+        Ok(exoskin_api::simulate::run_answer(scenario, &name)?.json())
     });
     to_text(py, &doc.map_err(|e| api_err(py, e))?)
 }

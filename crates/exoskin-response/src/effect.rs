@@ -14,6 +14,7 @@ use crate::posterior::Draws;
 use crate::tissue::OUTCOMES;
 use crate::Simulation;
 use exoskin_model::scenario::InVivo;
+use exoskin_model::{Stop, Stopped};
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::rand_core::SeedableRng;
 use serde::Serialize;
@@ -21,6 +22,21 @@ use std::collections::BTreeMap;
 
 /// Posterior draws an effect uses by default.
 pub const EFFECT_DRAWS: usize = 200;
+
+/// Operations of one step of the response integration, for cost estimates at
+/// `exoskin_transport::cost::OPERATIONS_PER_S`: the response alone over 12 weeks (4,200
+/// steps) takes 0.69 ms (`response/respond_only_12_weeks`, docs/benchmarks.md), about 160
+/// operations a step; 1,000 leaves a margin of 6 for slower machines.
+pub const RESPONSE_STEP_OPERATIONS: f64 = 1000.0;
+
+/// Estimated seconds (one core) of the effect of `v` over `draws` draws: two response runs
+/// a draw (the vesicle arm and its control) on the shared transport run.
+pub fn cost_seconds(v: &InVivo, draws: usize) -> f64 {
+    let (duration_d, every_d) = crate::output_grid_d(v);
+    let steps = crate::tissue::step_count(duration_d, every_d, v.sessions_h.len());
+    2.0 * draws as f64 * steps as f64 * RESPONSE_STEP_OPERATIONS
+        / exoskin_transport::cost::OPERATIONS_PER_S
+}
 
 /// One outcome's difference (vesicle minus control, percentage points) at each output time.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -50,18 +66,22 @@ pub struct Effect {
 }
 
 /// The vesicle arm of `v` (run as `sim`) minus its control arm under each parameter set of
-/// `sets`; None when the product carries no vesicles (a control itself).
+/// `sets`; None when the product carries no vesicles (a control itself). `stop` is checked
+/// before each draw.
 pub fn effect(
     v: &InVivo,
     sim: &Simulation,
     sets: &[ResponseParams],
     covers: &str,
     seed: u64,
-) -> Option<Effect> {
+    stop: &Stop,
+) -> Result<Option<Effect>, Stopped> {
     use rayon::prelude::*;
-    let first = sets.first()?;
+    let Some(first) = sets.first() else {
+        return Ok(None);
+    };
     if first.potency(&v.product.source) == crate::params::Potency::NONE {
-        return None;
+        return Ok(None);
     }
     let mut control = v.clone();
     control.product.source = "vehicle".into();
@@ -74,6 +94,7 @@ pub fn effect(
         .par_iter()
         .zip(&zs)
         .map(|(q, z)| {
+            stop.check()?;
             let ev = sim.respond_with_delivery(v, q, (q.v.study_dose_spread * z).exp());
             let ctl = sim.respond_with(&control, q);
             let per: Vec<Vec<f64>> = OUTCOMES
@@ -86,10 +107,12 @@ pub fn effect(
                     a.iter().zip(b).map(|(x, y)| x - y).collect()
                 })
                 .collect();
-            (ev.series.times_d.clone(), per)
+            Ok((ev.series.times_d.clone(), per))
         })
-        .collect();
-    let times_d = diffs.first()?.0.clone();
+        .collect::<Result<_, Stopped>>()?;
+    let Some(times_d) = diffs.first().map(|d| d.0.clone()) else {
+        return Ok(None);
+    };
     let mut outcomes = BTreeMap::new();
     let mut probability_better = BTreeMap::new();
     for (k, name) in OUTCOMES.iter().enumerate() {
@@ -121,7 +144,7 @@ pub fn effect(
         probability_better.insert(name.to_string(), better as f64 / diffs.len() as f64);
         outcomes.insert(name.to_string(), band);
     }
-    Some(Effect {
+    Ok(Some(Effect {
         control: format!(
             "the vehicle (no vesicles) after the same procedure ({}), with the same regimen",
             procedure_name(v)
@@ -131,13 +154,21 @@ pub fn effect(
         times_d,
         outcomes,
         probability_better,
-    })
+    }))
 }
 
 /// The effect under the shipped posterior ([`EFFECT_DRAWS`] draws of
-/// data/response_posterior.csv), with the shipped parameters elsewhere.
-pub fn shipped_effect(v: &InVivo, sim: &Simulation, rp: &ResponseParams) -> Option<Effect> {
-    let draws = Draws::shipped().ok()?;
+/// data/response_posterior.csv), with the shipped parameters elsewhere; None without a
+/// readable sample or for a product without vesicles.
+pub fn shipped_effect(
+    v: &InVivo,
+    sim: &Simulation,
+    rp: &ResponseParams,
+    stop: &Stop,
+) -> Result<Option<Effect>, Stopped> {
+    let Ok(draws) = Draws::shipped() else {
+        return Ok(None);
+    };
     let sets = draws.parameter_sets(rp, EFFECT_DRAWS.min(draws.rows.len()), 0);
     effect(
         v,
@@ -145,6 +176,7 @@ pub fn shipped_effect(v: &InVivo, sim: &Simulation, rp: &ResponseParams) -> Opti
         &sets,
         "the posterior of the calibrated parameters (the vesicles' signed effects, the inflammation-remodelling coupling and the procedure's fitted magnitudes and clocks, data/response_posterior.csv) and a new product's dose around its class's (`study_dose_spread`); transport and the unfitted parameters at their values (exoskin simulate --uncertainty N samples those too)",
         2026,
+        stop,
     )
 }
 

@@ -363,6 +363,19 @@ fn outputs_at(
     outputs(x, leak, v)
 }
 
+/// The longest step of [`integrate`] for outputs every `every_d` days, d.
+fn max_step_d(every_d: f64) -> f64 {
+    (every_d / 4.0).clamp(1e-4, 0.02)
+}
+
+/// Steps [`integrate`] takes over `duration_d` reporting every `every_d` days with
+/// `sessions` sessions, at most (each session may cut one step short).
+pub fn step_count(duration_d: f64, every_d: f64, sessions: usize) -> u64 {
+    (duration_d / max_step_d(every_d)).ceil() as u64
+        + output_times(duration_d, every_d).len() as u64
+        + sessions as u64
+}
+
 /// Integrate the outcomes from 0 to `duration_d`, reporting every `every_d` days. The value
 /// reported at a session time is the one just before the session (the visit is read first).
 pub fn integrate(d: &Drivers, v: &Values, duration_d: f64, every_d: f64) -> Series {
@@ -372,7 +385,7 @@ pub fn integrate(d: &Drivers, v: &Values, duration_d: f64, every_d: f64) -> Seri
     let mut next_session = 0usize;
     let mut x = rest();
     let mut out = Series::default();
-    let dt_max = (every_d / 4.0).clamp(1e-4, 0.02);
+    let dt_max = max_step_d(every_d);
     let mut t = 0.0;
     for t_end in output_times(duration_d, every_d) {
         while t < t_end - 1e-12 {

@@ -142,11 +142,10 @@ fn duration(s: f64) -> String {
 }
 
 impl Cost {
-    /// The cost of `passes` runs of this one, one after another (the same memory).
-    pub fn scale_passes(&mut self, passes: u64) {
-        self.steps = self.steps.saturating_mul(passes);
-        self.factorizations = self.factorizations.saturating_mul(passes);
-        self.seconds *= passes as f64;
+    /// This run followed by other work of `seconds` on one core, in no more memory (the
+    /// response runs that read it).
+    pub fn add_seconds(&mut self, seconds: f64) {
+        self.seconds += seconds;
     }
 
     /// `Err` naming the driving key when the run needs more than `b` allows.

@@ -279,15 +279,14 @@ pub async fn run_scenario(
             client,
             Box::new(move |p| {
                 let s = exoskin_api::simulate::parse(&text, &name)?;
-                let run = exoskin_api::simulate::run_limited(
+                let run = exoskin_api::simulate::run_with_effect(
                     s,
                     &name,
                     exoskin_model::TransportParams::defaults(),
                     exoskin_response::ResponseParams::defaults(),
                     &budget,
                     p.stop(),
-                )?
-                .with_effect(exoskin_response::ResponseParams::defaults());
+                )?;
                 Ok(run.json())
             }),
         )
