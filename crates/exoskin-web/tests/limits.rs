@@ -170,38 +170,50 @@ fn a_direct_run_past_its_time_limit_answers_408_and_frees_its_slot() {
             direct_timeout: Duration::from_secs(1),
             ..Default::default()
         });
-        let started = Instant::now();
-        let r = tokio::time::timeout(
-            Duration::from_secs(10),
-            app.clone().oneshot(
-                Request::post("/api/v1/label/ocr")
-                    .header("content-type", "image/png")
-                    .body(Body::from(png_bytes()))
-                    .unwrap(),
-            ),
-        )
-        .await
-        .expect("the photo read stopped at its time limit")
-        .unwrap();
-        let took = started.elapsed();
-        assert_eq!(r.status(), StatusCode::REQUEST_TIMEOUT);
-        let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
-        let e = json(&String::from_utf8_lossy(&b));
-        assert!(e["message"].as_str().unwrap().contains("time limit"), "{e}");
+        let request = Request::post("/api/v1/label/ocr")
+            .header("content-type", "image/png")
+            .body(Body::from(png_bytes()))
+            .unwrap();
+        let (took, m) = timed_out(&app, request, Duration::from_secs(10)).await;
+        assert!(m.contains("time limit"), "{m}");
         assert!(took < Duration::from_secs(5), "{took:?}");
         // The one slot is free: the next request is not refused.
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let (status, b) = call(
-            &app,
-            post(
-                "/api/v1/simulate",
-                "application/toml",
-                exoskin_api::simulate::DEFAULT_SCENARIO,
-            ),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{b}");
+        the_next_run_is_answered(&app).await;
     });
+}
+
+/// Send `request`, which must be stopped at its time limit within `within`: its elapsed
+/// time and the 408's message.
+async fn timed_out(
+    app: &axum::Router,
+    request: Request<Body>,
+    within: Duration,
+) -> (Duration, String) {
+    let started = Instant::now();
+    let r = tokio::time::timeout(within, app.clone().oneshot(request))
+        .await
+        .expect("the request stopped at its time limit")
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(r.status(), StatusCode::REQUEST_TIMEOUT);
+    let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+    let e = json(&String::from_utf8_lossy(&b));
+    (took, e["message"].as_str().unwrap().to_string())
+}
+
+/// A slot is free: the bundled scenario is answered.
+async fn the_next_run_is_answered(app: &axum::Router) {
+    let (status, b) = call(
+        app,
+        post(
+            "/api/v1/simulate",
+            "application/toml",
+            exoskin_api::simulate::DEFAULT_SCENARIO,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{b}");
 }
 
 #[test]
@@ -401,37 +413,15 @@ fn a_simulation_past_the_request_time_limit_answers_408_and_frees_its_slot() {
             direct_budget: exoskin_transport::Budget::DEFAULT,
             ..Default::default()
         });
-        let started = Instant::now();
-        let r = tokio::time::timeout(
-            Duration::from_secs(20),
-            app.clone().oneshot(
-                Request::post("/api/v1/simulate")
-                    .header("content-type", "application/toml")
-                    .body(Body::from(long))
-                    .unwrap(),
-            ),
-        )
-        .await
-        .expect("the run stopped at its time limit")
-        .unwrap();
-        let took = started.elapsed();
-        assert_eq!(r.status(), StatusCode::REQUEST_TIMEOUT);
-        let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
-        let e = json(&String::from_utf8_lossy(&b));
-        let m = e["message"].as_str().unwrap();
+        let request = Request::post("/api/v1/simulate")
+            .header("content-type", "application/toml")
+            .body(Body::from(long))
+            .unwrap();
+        let (took, m) = timed_out(&app, request, Duration::from_secs(20)).await;
         assert!(m.contains("time limit") && m.contains("duration_h"), "{m}");
         assert!(took < Duration::from_secs(4), "{took:?}");
         // Its slot is free: the next run is answered.
-        let (status, b) = call(
-            &app,
-            post(
-                "/api/v1/simulate",
-                "application/toml",
-                exoskin_api::simulate::DEFAULT_SCENARIO,
-            ),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{b}");
+        the_next_run_is_answered(&app).await;
     });
 }
 
