@@ -103,6 +103,17 @@ pub fn run_limited(
     stop: &Stop,
 ) -> Result<Run, ApiError> {
     check_cost(&scenario, name, tp, rp, budget)?;
+    run_checked(scenario, name, tp, rp, stop)
+}
+
+/// Run a scenario whose cost the caller has checked, `stop` checked at every transport step.
+fn run_checked(
+    scenario: Scenario,
+    name: &str,
+    tp: &TransportParams,
+    rp: &ResponseParams,
+    stop: &Stop,
+) -> Result<Run, ApiError> {
     let (transport, outcomes, clocks) = match &scenario {
         Scenario::InVivo(v) => {
             let sim = try_simulate_in_vivo_until(v, tp, rp, stop).map_err(|e| solver(name, e))?;
@@ -155,7 +166,7 @@ pub fn run_with_effect(
         c.add_seconds(effect_cost_seconds(&scenario));
         c.check(budget).map_err(|e| ApiError::too_costly(name, e))?;
     }
-    run_limited(scenario, name, tp, rp, budget, stop)?.with_effect(rp, stop)
+    run_checked(scenario, name, tp, rp, stop)?.with_effect(rp, stop)
 }
 
 /// [`run_with_effect`] with the shipped parameters, the default budget and no deadline
