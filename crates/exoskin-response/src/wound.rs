@@ -197,12 +197,16 @@ fn in_real_time(dimless: &[(f64, f64)], scale: f64, half_life_h: f64) -> WoundCu
 }
 
 /// First-order closure with half-life `half_life_h` (the form in which the human micropore
-/// half-lives were estimated); closure = 95 % closed. Sampled every 1/40 half-life to 40
-/// half-lives (open 2^-40, about 1e-12), then exactly closed one half-life later, so that
-/// whatever reads the curve past its end sees a closed channel: rest is the floor.
+/// half-lives were estimated); closure = 95 % closed. Sampled every 1/40 half-life to 8
+/// half-lives (where every study's threshold lies), then every half-life to 40 (open 2^-40,
+/// about 1e-12), then exactly closed one half-life later, so that whatever reads the curve
+/// past its end sees a closed channel: rest is the floor. The tail is coarse because every
+/// point is a piece of the SBML export's closure function, which other solvers compile.
 pub fn first_order_curve(half_life_h: f64) -> WoundCurve {
     let k = std::f64::consts::LN_2 / half_life_h;
-    let mut times_h: Vec<f64> = (0..=1600).map(|i| i as f64 * half_life_h / 40.0).collect();
+    let fine = (0..=320).map(|i| i as f64 / 40.0);
+    let tail = (9..=40).map(f64::from);
+    let mut times_h: Vec<f64> = fine.chain(tail).map(|h| h * half_life_h).collect();
     let mut open: Vec<f64> = times_h.iter().map(|t| (-k * t).exp()).collect();
     times_h.push(41.0 * half_life_h);
     open.push(0.0);
