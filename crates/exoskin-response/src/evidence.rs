@@ -479,9 +479,31 @@ pub fn group_values(
     rp: &ResponseParams,
     delivery: f64,
 ) -> Vec<f64> {
-    let o = outcomes(&data[group[0]], rp, delivery);
+    let first = &data[group[0]];
+    let o = if group
+        .iter()
+        .all(|&i| CLOCK_ONLY.contains(&data[i].datum.quantity.as_str()))
+    {
+        // Readings of the wound's and the channels' clocks: no tissue response to run.
+        let (wound_closure_h, channel_closure_h) = first.sim.closures_with(&first.scenario, rp);
+        Outcomes {
+            series: Default::default(),
+            wound_closure_h,
+            channel_closure_h,
+            baseline: first.sim.outcomes.baseline,
+        }
+    } else {
+        outcomes(first, rp, delivery)
+    };
     group.iter().map(|&i| reading(&data[i], &o)).collect()
 }
+
+/// Quantities [`reading`] takes from the wound's and the channels' clocks alone.
+const CLOCK_ONLY: [&str; 3] = [
+    "channel_closure_h",
+    "channel_half_life_h",
+    "reepithelialization_h",
+];
 
 /// Value of a series at a day (linear between outputs).
 pub fn at_day(times: &[f64], s: &[f64], day: f64) -> f64 {

@@ -87,12 +87,8 @@ impl Simulation {
         rp: &ResponseParams,
         delivery_scale: f64,
     ) -> Outcomes {
-        let same = self.wound.as_ref().map(|w| w.half_life_h)
-            == Injury::of(&v.procedure)
-                .filter(Injury::is_wound)
-                .map(|i| injury::reepithelialization_half_life_h(&i, v.skin.age_years, &rp.v));
         let fresh;
-        let wound = if same {
+        let wound = if self.wound_is_current(v, rp) {
             self.wound.as_ref()
         } else {
             fresh = wound_for(v, rp);
@@ -105,6 +101,32 @@ impl Simulation {
             wound
         };
         respond(v, &self.transport, wound, channel, delivery_scale, rp)
+    }
+
+    /// Whether the stored wound curve is the one `rp` gives for `v` (its half-life).
+    fn wound_is_current(&self, v: &InVivo, rp: &ResponseParams) -> bool {
+        self.wound.as_ref().map(|w| w.half_life_h)
+            == Injury::of(&v.procedure)
+                .filter(Injury::is_wound)
+                .map(|i| injury::reepithelialization_half_life_h(&i, v.skin.age_years, &rp.v))
+    }
+
+    /// The wound's and the channels' closure times under `rp` without the tissue
+    /// response: what [`Simulation::respond_with`] books in `wound_closure_h` and
+    /// `channel_closure_h`, for readings that need nothing else.
+    pub fn closures_with(&self, v: &InVivo, rp: &ResponseParams) -> (Option<f64>, Option<f64>) {
+        let wound = if self.wound_is_current(v, rp) {
+            self.wound.clone()
+        } else {
+            wound_for(v, rp)
+        };
+        let physical = Injury::of(&v.procedure).is_some_and(|i| i.microneedle);
+        let channel = if physical {
+            self.channel.as_ref().and_then(|c| c.closure_h)
+        } else {
+            wound.as_ref().and_then(|w| w.closure_h)
+        };
+        (wound.and_then(|w| w.closure_h), channel)
     }
 }
 
@@ -149,18 +171,40 @@ impl CellEffects {
     pub fn fibroblast_signal(&self) -> (&Signal, f64) {
         (&self.fibroblast, self.per_fibroblast)
     }
+    /// [`CellEffects::keratinocyte`] for forward-moving times ([`Signal::at_from`]).
+    pub fn keratinocyte_from(&self, t: f64, hint: &std::cell::Cell<usize>) -> f64 {
+        effect(
+            self.keratinocyte.at_from(t, hint) * self.per_keratinocyte,
+            self.half,
+        )
+    }
+    /// [`CellEffects::fibroblast`] for forward-moving times ([`Signal::at_from`]).
+    pub fn fibroblast_from(&self, t: f64, hint: &std::cell::Cell<usize>) -> f64 {
+        effect(
+            self.fibroblast.at_from(t, hint) * self.per_fibroblast,
+            self.half,
+        )
+    }
     /// Active vesicles per keratinocyte at time t (h).
     pub fn per_keratinocyte(&self, t: f64) -> f64 {
         self.keratinocyte.at(t) * self.per_keratinocyte
     }
 }
 
-fn open_of(curve: Option<&WoundCurve>, sessions_h: &[f64], t: f64) -> f64 {
+/// The open fraction at `t` (h) of the most open wound of the sessions so far; `places`
+/// holds each session's place in the curve ([`WoundCurve::open_at_from`]).
+fn open_from(
+    curve: Option<&WoundCurve>,
+    sessions_h: &[f64],
+    t: f64,
+    places: &[std::cell::Cell<usize>],
+) -> f64 {
     match curve {
         Some(w) => sessions_h
             .iter()
-            .filter(|&&s| s <= t)
-            .map(|&s| w.open_at(t - s))
+            .zip(places)
+            .filter(|(&s, _)| s <= t)
+            .map(|(&s, p)| w.open_at_from(t - s, p))
             .fold(0.0, f64::max),
         None => 0.0,
     }
@@ -189,10 +233,17 @@ fn with_drivers<R>(
 ) -> R {
     let cells = CellEffects::new(tr, rp, delivery_scale);
     let sessions = v.sessions_h.clone();
-    let open = |t: f64| open_of(wound, &sessions, t);
-    let channel_open = |t: f64| open_of(channel, &sessions, t);
-    let ek = |t: f64| cells.keratinocyte(t);
-    let ef = |t: f64| cells.fibroblast(t);
+    // One place per session in each curve: the integrators ask for forward-moving times.
+    let places = || -> Vec<std::cell::Cell<usize>> {
+        sessions.iter().map(|_| std::cell::Cell::new(0)).collect()
+    };
+    let (wound_places, channel_places) = (places(), places());
+    let open = |t: f64| open_from(wound, &sessions, t, &wound_places);
+    let channel_open = |t: f64| open_from(channel, &sessions, t, &channel_places);
+    // The integrators ask for forward-moving times: each signal keeps its place.
+    let (hk, hf) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+    let ek = |t: f64| cells.keratinocyte_from(t, &hk);
+    let ef = |t: f64| cells.fibroblast_from(t, &hf);
     let drivers = tissue::Drivers {
         keratinocyte: &ek,
         fibroblast: &ef,

@@ -387,6 +387,7 @@ pub fn integrate(d: &Drivers, v: &Values, duration_d: f64, every_d: f64) -> Seri
     let mut out = Series::default();
     let dt_max = max_step_d(every_d);
     let mut t = 0.0;
+    let mut decay = Decay::new(v, &s, dt_max);
     for t_end in output_times(duration_d, every_d) {
         while t < t_end - 1e-12 {
             // Apply a session due now.
@@ -398,7 +399,10 @@ pub fn integrate(d: &Drivers, v: &Values, duration_d: f64, every_d: f64) -> Seri
             if next_session < sessions.len() {
                 h = h.min((sessions[next_session] - t).max(1e-9));
             }
-            step(&mut x, d, v, p, &s, t, h);
+            if h != decay.h {
+                decay = Decay::new(v, &s, h);
+            }
+            step(&mut x, d, v, p, &s, t, &mut decay);
             t += h;
         }
         t = t_end;
@@ -407,16 +411,65 @@ pub fn integrate(d: &Drivers, v: &Values, duration_d: f64, every_d: f64) -> Seri
     out
 }
 
-fn step(x: &mut [f64; N], d: &Drivers, v: &Values, p: &Potency, s: &Setup, t: f64, h: f64) {
+/// `exp(a)`, remembering the last argument: the sinks' rates repeat from step to step
+/// once the skin is covered, and the same argument gives the same value.
+struct LastExp {
+    arg: f64,
+    value: f64,
+}
+
+impl LastExp {
+    fn new() -> LastExp {
+        LastExp {
+            arg: 0.0,
+            value: 1.0,
+        }
+    }
+    fn exp(&mut self, a: f64) -> f64 {
+        if a.to_bits() != self.arg.to_bits() {
+            self.arg = a;
+            self.value = a.exp();
+        }
+        self.value
+    }
+}
+
+/// The decay factors of a step of size `h` that depend on `h` and the parameters only
+/// (most steps have the same size, so they are computed once per size).
+struct Decay {
+    h: f64,
+    vascular: f64,
+    relaxing: [f64; RELAXING.len()],
+    resolution: LastExp,
+    barrier: LastExp,
+}
+
+impl Decay {
+    fn new(v: &Values, s: &Setup, h: f64) -> Decay {
+        let mut relaxing = [0.0; RELAXING.len()];
+        for (e, &i) in relaxing.iter_mut().zip(&RELAXING) {
+            *e = (-h / s.taus[i]).exp();
+        }
+        Decay {
+            h,
+            vascular: (-h * 24.0 / v.vascular_time_constant_h).exp(),
+            relaxing,
+            resolution: LastExp::new(),
+            barrier: LastExp::new(),
+        }
+    }
+}
+
+fn step(x: &mut [f64; N], d: &Drivers, v: &Values, p: &Potency, s: &Setup, t: f64, e: &mut Decay) {
+    let h = e.h;
     let k = sinks(d, v, p, s, (t + 0.5 * h) * 24.0);
     // Exact decays of the first-order sinks.
-    x[D] *= (-k.k_res * h).exp();
-    x[V] *= (-h * 24.0 / v.vascular_time_constant_h).exp();
-    x[B] *= (-k.k_bar * h).exp();
+    x[D] *= e.resolution.exp(-k.k_res * h);
+    x[V] *= e.vascular;
+    x[B] *= e.barrier.exp(-k.k_bar * h);
     let target = targets(x, v, p, s, &k);
-    for i in RELAXING {
-        let e = (-h / s.taus[i]).exp();
-        x[i] = target[i] + (x[i] - target[i]) * e;
+    for (&i, &f) in RELAXING.iter().zip(&e.relaxing) {
+        x[i] = target[i] + (x[i] - target[i]) * f;
     }
 }
 

@@ -50,6 +50,39 @@ impl WoundCurve {
             return 1.0;
         }
         let k = self.times_h.partition_point(|&x| x <= t);
+        self.in_interval(k, t)
+    }
+
+    /// [`WoundCurve::open_at`] for times that mostly move forward, as an integration asks:
+    /// `hint` holds the place of the previous call and is moved to this one (a few steps
+    /// forward by a scan, otherwise by bisection). The same value as `open_at`, bit for bit.
+    pub fn open_at_from(&self, t: f64, hint: &std::cell::Cell<usize>) -> f64 {
+        let n = self.times_h.len();
+        if n == 0 || t <= 0.0 {
+            return 1.0;
+        }
+        // k: the first index whose time is after t.
+        let mut k = hint.get().min(n);
+        if k > 0 && self.times_h[k - 1] > t {
+            k = self.times_h.partition_point(|&x| x <= t);
+        } else {
+            let mut scanned = 0;
+            while k < n && self.times_h[k] <= t {
+                k += 1;
+                scanned += 1;
+                if scanned == 8 {
+                    k = self.times_h.partition_point(|&x| x <= t);
+                    break;
+                }
+            }
+        }
+        hint.set(k);
+        self.in_interval(k, t)
+    }
+
+    /// The open fraction at `t` where `k` is the first index whose time is after `t`.
+    fn in_interval(&self, k: usize, t: f64) -> f64 {
+        let n = self.times_h.len();
         if k >= n {
             return self.open[n - 1];
         }
@@ -221,6 +254,32 @@ pub fn first_order_curve(half_life_h: f64) -> WoundCurve {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_placed_lookup_is_the_lookup_bit_for_bit() {
+        let w = front_curve(12.0);
+        let place = std::cell::Cell::new(0);
+        let end = w.times_h.last().copied().unwrap();
+        // Forward in small and large steps, backwards, at sample times and beyond the end.
+        let mut ts: Vec<f64> = (0..4000).map(|i| i as f64 * end / 3000.0).collect();
+        ts.extend([
+            -1.0,
+            0.0,
+            5.0,
+            1.0,
+            end,
+            w.times_h[3],
+            w.times_h[3] - 1e-9,
+            0.5,
+        ]);
+        for t in ts {
+            assert_eq!(
+                w.open_at_from(t, &place).to_bits(),
+                w.open_at(t).to_bits(),
+                "t = {t}"
+            );
+        }
+    }
 
     #[test]
     fn the_front_closes_the_wound_and_anchors_to_the_half_life() {
