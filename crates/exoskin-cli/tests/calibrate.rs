@@ -25,6 +25,14 @@ fn bad_mcmc_settings_exit_2() {
         &["--mcmc", "--draws", "5"],
         &["--draws 5", "between 20 and 1000000"],
     );
+    rejects(
+        &["--mcmc", "--warmup", "50"],
+        &[
+            "--warmup 50",
+            "between 120 and 1000000",
+            "the default is 4000",
+        ],
+    );
     rejects(&["--mcmc", "--check"], &["--mcmc with --check"]);
     rejects(&["--draws", "0"], &["--draws 0", "between 1 and 10000"]);
 }

@@ -8,9 +8,12 @@
 //! ([`evidence::prepare`]); an evaluation re-responds those fixed runs, once per group of
 //! data that share a scenario and study ([`evidence::same_runs`]).
 //!
-//! **Sampler.** `exoskin_uq::sample_preconditioned`: adaptive random-walk Metropolis whose
-//! proposal starts from the Laplace covariance at the MAP (scaled by 2.38^2 / d), chains in
-//! parallel, deterministic for a seed. Chains start dispersed around the MAP (`x_map + 2 L z`
+//! **Sampler.** `exoskin_uq::sample_elliptical`: elliptical slice sampling against a
+//! Gaussian reference that starts as the Laplace approximation at the MAP and is
+//! re-estimated from the pooled chains during warm-up (SDs widened by
+//! [`REFERENCE_INFLATION`]); chains in parallel, deterministic for a seed. (The random-walk
+//! Metropolis it replaced needed 20,000 warm-up and 20,000 kept iterations a chain to come
+//! near R-hat 1.01 on this 26-dimensional posterior.) Chains start dispersed around the MAP (`x_map + 2 L z`
 //! with `L` the Laplace factor), so split-R-hat can see chains that have not mixed.
 //!
 //! **Checks** (each in the calibration report):
@@ -34,7 +37,7 @@ use crate::calibrate::{
 };
 use crate::evidence::{self, Prepared};
 use crate::params::{ResponseError, ResponseParams};
-use exoskin_uq::{sample_preconditioned, McmcConfig, McmcResult};
+use exoskin_uq::{sample_elliptical, EllipticalConfig, McmcResult};
 use nalgebra::{DMatrix, DVector};
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::rand_core::SeedableRng;
@@ -258,17 +261,21 @@ pub fn sample_least_squares(
             x.copy_from_slice(x_map);
         }
     }
-    let cfg = McmcConfig {
+    let cfg = EllipticalConfig {
         draws: s.draws,
         warmup: s.warmup,
         seed: s.seed,
-        thin: 1,
-        initial_scale: 0.1,
-        target_acceptance: None,
+        inflation: REFERENCE_INFLATION,
     };
     let cov = &l * l.transpose();
-    sample_preconditioned(logp, &init, &cfg, Some(&cov))
+    sample_elliptical(logp, &init, &cfg, x_map, &cov)
 }
+
+/// Factor on the sampler's re-estimated reference SDs ([`exoskin_uq::elliptical`]): wider
+/// than the posterior, so that the ratio of target to reference stays bounded in the tails.
+/// On the calibration at 4 x (4,000 + 4,000) iterations, min bulk ESS was 87 with 1.25, 328
+/// with 1.5, 314 with 1.75 and 208 with 2 (docs/benchmarks.md).
+pub const REFERENCE_INFLATION: f64 = 1.5;
 
 /// Samples the posterior of the fit's coordinates around the estimate `est`, checks it
 /// against both sets and runs the checks of the module doc. Returns the summary, the draws
@@ -352,11 +359,11 @@ pub fn sample_posterior(
     }
     let prior_check = prior_check(cal, &problem, s.seed)?;
     let leave_one_study_out = leave_one_study_out(cal, &problem, &xs, s.seed)?;
-    let sbc = sbc(est, s.seed);
+    let sbc = sbc(est, s);
     let max_r_hat = res.r_hat.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let min_ess_bulk = res.ess_bulk.iter().cloned().fold(f64::INFINITY, f64::min);
     let summary = Summary {
-        sampler: "adaptive random-walk Metropolis preconditioned with the Laplace covariance (exoskin_uq::sample_preconditioned)".into(),
+        sampler: format!("elliptical slice sampling (Murray, Adams & MacKay 2010) against a Gaussian reference: the Laplace approximation at the MAP, re-estimated from the pooled chains in four warm-up stages of doubling length, SDs x {REFERENCE_INFLATION} (exoskin_uq::sample_elliptical)"),
         chains: s.chains,
         draws_per_chain: s.draws,
         warmup: s.warmup,
@@ -373,7 +380,7 @@ pub fn sample_posterior(
         prior_check,
         leave_one_study_out,
         sbc,
-        evaluations: s.chains * (s.warmup + s.draws + 1),
+        evaluations: res.evaluations,
         sampling_seconds,
         total_seconds: started_all.elapsed().as_secs_f64(),
     };
@@ -386,9 +393,10 @@ pub fn sample_posterior(
          measurement scales scale.*, class potencies class.* and each study's standardized \
          effect study.*), written by `exoskin calibrate --mcmc`.\n\
          Target: the calibration set's normalized residuals (single data and the controlled \
-         trials' paired differences) and the priors; sampler: adaptive random-walk Metropolis \
-         preconditioned with the Laplace covariance, {} chains x {} kept draws after {} \
-         warm-up iterations, seed {}, chains started around the MAP.\n\
+         trials' paired differences) and the priors; sampler: elliptical slice sampling against \
+         a Gaussian reference (the Laplace approximation, re-estimated in warm-up), {} chains \
+         x {} kept draws after {} warm-up iterations, seed {}, chains started around the \
+         MAP.\n\
          Rows: {} draws evenly thinned from all chains; values in natural units; \
          log_posterior is -S/2 up to a constant.\n\
          Convergence: max split-R-hat {:.3}, min bulk ESS {:.0}, min tail ESS {:.0} ({}).",
@@ -616,10 +624,11 @@ pub fn truncated_weights(loglik: &[f64]) -> (Vec<f64>, f64) {
 
 /// Simulation-based calibration of the sampler on the fit's linearization at the MAP:
 /// `r(x) = J (x - x_map) + r_map` has an exactly Gaussian posterior; synthetic data move
-/// its data part, the sampler runs on each replicate with the calibration's settings
-/// (shortened), and the rank of the true value among [`SBC_RANKS`] thinned draws is
-/// tallied per coordinate.
-pub fn sbc(est: &Estimate, seed: u64) -> Sbc {
+/// its data part, the sampler runs on each replicate with the calibration's warm-up (2
+/// chains, 40 kept draws per rank), and the rank of the true value among [`SBC_RANKS`]
+/// thinned draws is tallied per coordinate.
+pub fn sbc(est: &Estimate, settings: &Settings) -> Sbc {
+    let seed = settings.seed;
     let started = std::time::Instant::now();
     let d = est.x.len();
     let j = &est.jacobian;
@@ -662,7 +671,7 @@ pub fn sbc(est: &Estimate, seed: u64) -> Sbc {
         let s = Settings {
             draws: 40 * ranks,
             chains: 2,
-            warmup: 400,
+            warmup: settings.warmup,
             seed: seed.wrapping_add(rep as u64),
         };
         let Ok(res) = sample_least_squares(residuals, mean.as_slice(), &cov, &s) else {
@@ -835,7 +844,7 @@ pub fn draws_csv(d: &Draws) -> String {
 pub fn markdown(m: &Summary) -> String {
     let mut s = String::from("\n## Posterior sample (MCMC)\n\n");
     s.push_str(&format!(
-        "Sampler: {}; {} chains x {} kept draws after {} warm-up iterations each, seed {}, chains started dispersed around the MAP (2 Laplace SDs); acceptance {:.2}; {} log-posterior evaluations in {:.1} s; the whole calibration from the prepared transport runs (fit, sampling and every check below) in {:.1} s. The target is the MAP objective itself (same likelihood, same priors, truncated to their ranges), so the MAP is its mode.\n\n",
+        "Sampler: {}; {} chains x {} kept draws after {} warm-up iterations each, seed {}, chains started dispersed around the MAP (2 Laplace SDs); fraction of iterations that moved {:.2}; {} log-posterior evaluations in {:.1} s; the whole calibration from the prepared transport runs (fit, sampling and every check below) in {:.1} s. The target is the MAP objective itself (same likelihood, same priors, truncated to their ranges), so the MAP is its mode.\n\n",
         m.sampler, m.chains, m.draws_per_chain, m.warmup, m.seed, m.acceptance, m.evaluations, m.sampling_seconds, m.total_seconds
     ));
     if m.converged {

@@ -14,9 +14,10 @@
 //! threads. SALib (Herman & Usher 2017) is the reference for the design and the indices and
 //! ArviZ (Kumar et al. 2019) for split-R-hat and the effective sample sizes:
 //! `scripts/check_salib.py` runs both on the very points, outputs and chains produced here
-//! and compares the numbers. The sampler ([`mcmc`]) is an adaptive random-walk Metropolis,
-//! small enough to own and check against known posteriors; the model crates have cheap
-//! log-densities of a handful of parameters, where it is adequate.
+//! and compares the numbers. The samplers are an adaptive random-walk Metropolis ([`mcmc`])
+//! and elliptical slice sampling against a Gaussian reference re-estimated in warm-up
+//! ([`elliptical`]: the calibration's, many times more effective per evaluation on its
+//! 26-dimensional posterior), each small enough to own and checked against known posteriors.
 //!
 //! **What comes from crates.** The Sobol sequence and its Owen scrambling are
 //! `sobol_burley` (Joe & Kuo direction numbers, Burley 2020 hash-based scrambling); random
@@ -25,9 +26,10 @@
 //! parallel on `rayon`.
 //!
 //! Layout: [`sobol`] (points), [`saltelli`] (Sobol indices), [`morris`] (elementary
-//! effects), [`stats`] (quantiles), [`mcmc`] (the sampler) and [`diagnostics`] (R-hat, ESS).
+//! effects), [`stats`] (quantiles), [`mcmc`] and [`elliptical`] (the samplers) and [`diagnostics`] (R-hat, ESS).
 
 pub mod diagnostics;
+pub mod elliptical;
 pub mod error;
 pub mod mcmc;
 pub mod morris;
@@ -37,9 +39,10 @@ pub mod sobol;
 pub mod stats;
 
 pub use diagnostics::{ess_bulk, ess_mean, ess_tail, split_rhat};
+pub use elliptical::{sample_elliptical, EllipticalConfig};
 pub use error::UqError;
 pub use mcmc::{sample, sample_preconditioned, McmcConfig, McmcResult};
 pub use morris::{MorrisDesign, MorrisIndex};
 pub use saltelli::{FirstOrderEstimator, SaltelliDesign, SobolIndex};
 pub use sobol::sobol_points;
-pub use stats::{checked_quantile, quantile};
+pub use stats::{checked_quantile, normal_quantile, quantile};

@@ -79,9 +79,40 @@ pub struct McmcResult {
     pub acceptance: f64,
     /// The same per chain.
     pub acceptance_per_chain: Vec<f64>,
+    /// Evaluations of the log-density, warm-up included, over all chains.
+    pub evaluations: usize,
 }
 
 impl McmcResult {
+    /// The result of kept `chains` (`[c][i][j]`) with their log-densities, the diagnostics
+    /// computed per parameter.
+    pub fn from_chains(
+        chains: Vec<Vec<Vec<f64>>>,
+        log_density: Vec<Vec<f64>>,
+        acceptance: f64,
+        acceptance_per_chain: Vec<f64>,
+        evaluations: usize,
+    ) -> Result<McmcResult, UqError> {
+        let d = chains.first().and_then(|c| c.first()).map_or(0, Vec::len);
+        let mut result = McmcResult {
+            chains,
+            log_density,
+            r_hat: Vec::with_capacity(d),
+            ess_bulk: Vec::with_capacity(d),
+            ess_tail: Vec::with_capacity(d),
+            acceptance,
+            acceptance_per_chain,
+            evaluations,
+        };
+        for j in 0..d {
+            let p = result.parameter(j);
+            result.r_hat.push(split_rhat(&p)?);
+            result.ess_bulk.push(ess_bulk(&p)?);
+            result.ess_tail.push(ess_tail(&p)?);
+        }
+        Ok(result)
+    }
+
     /// The draws of parameter `j`, chain by chain (the input of the diagnostics).
     pub fn parameter(&self, j: usize) -> Vec<Vec<f64>> {
         self.chains
@@ -158,39 +189,29 @@ pub fn sample_preconditioned(
             return Err(UqError::NonFiniteInitial { chain, logp: lp });
         }
     }
-    let d = init[0].len();
     let runs: Vec<ChainRun> = init
         .par_iter()
         .enumerate()
         .map(|(c, x0)| run_chain(&logp, x0, cfg, c, chol.as_ref()))
         .collect();
-    let chains: Vec<Vec<Vec<f64>>> = runs.iter().map(|r| r.draws.clone()).collect();
-    let log_density: Vec<Vec<f64>> = runs.iter().map(|r| r.logp.clone()).collect();
     let acceptance_per_chain: Vec<f64> = runs
         .iter()
         .map(|r| r.accepted as f64 / r.proposed as f64)
         .collect();
     let acceptance = runs.iter().map(|r| r.accepted).sum::<usize>() as f64
         / runs.iter().map(|r| r.proposed).sum::<usize>() as f64;
-    let mut result = McmcResult {
-        chains,
-        log_density,
-        r_hat: Vec::with_capacity(d),
-        ess_bulk: Vec::with_capacity(d),
-        ess_tail: Vec::with_capacity(d),
+    let evaluations = init.len() * (1 + cfg.warmup + cfg.draws * cfg.thin);
+    McmcResult::from_chains(
+        runs.iter().map(|r| r.draws.clone()).collect(),
+        runs.iter().map(|r| r.logp.clone()).collect(),
         acceptance,
         acceptance_per_chain,
-    };
-    for j in 0..d {
-        let p = result.parameter(j);
-        result.r_hat.push(split_rhat(&p)?);
-        result.ess_bulk.push(ess_bulk(&p)?);
-        result.ess_tail.push(ess_tail(&p)?);
-    }
-    Ok(result)
+        evaluations,
+    )
 }
 
-fn check_config(init: &[Vec<f64>], cfg: &McmcConfig) -> Result<(), UqError> {
+/// The checks every sampler makes of its initial points and kept draws.
+pub(crate) fn check_chains(init: &[Vec<f64>], draws: usize) -> Result<(), UqError> {
     let bad = |name, value: String, allowed| {
         Err(UqError::InvalidArgument {
             name,
@@ -208,9 +229,30 @@ fn check_config(init: &[Vec<f64>], cfg: &McmcConfig) -> Result<(), UqError> {
     if init[0].is_empty() {
         return bad("parameters per initial point", "0".into(), "at least 1");
     }
-    if cfg.draws < 4 {
-        return bad("draws", cfg.draws.to_string(), "at least 4");
+    if draws < 4 {
+        return bad("draws", draws.to_string(), "at least 4");
     }
+    for (c, x) in init.iter().enumerate() {
+        if x.len() != init[0].len() {
+            return Err(UqError::DimensionMismatch {
+                chain: c,
+                expected: init[0].len(),
+                got: x.len(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_config(init: &[Vec<f64>], cfg: &McmcConfig) -> Result<(), UqError> {
+    check_chains(init, cfg.draws)?;
+    let bad = |name, value: String, allowed| {
+        Err(UqError::InvalidArgument {
+            name,
+            value,
+            allowed,
+        })
+    };
     if cfg.thin == 0 {
         return bad("thin", "0".into(), "at least 1");
     }
@@ -228,15 +270,6 @@ fn check_config(init: &[Vec<f64>], cfg: &McmcConfig) -> Result<(), UqError> {
                 a.to_string(),
                 "strictly between 0 and 1",
             );
-        }
-    }
-    for (c, x) in init.iter().enumerate() {
-        if x.len() != init[0].len() {
-            return Err(UqError::DimensionMismatch {
-                chain: c,
-                expected: init[0].len(),
-                got: x.len(),
-            });
         }
     }
     Ok(())

@@ -80,3 +80,13 @@ mod tests {
         assert!(checked_quantile(&[1.0], f64::NAN).is_err());
     }
 }
+
+/// The standard normal quantile of `u` in (0, 1) (`statrs`'s inverse distribution function);
+/// NaN outside.
+pub fn normal_quantile(u: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    if !(u > 0.0 && u < 1.0) {
+        return f64::NAN;
+    }
+    Normal::standard().inverse_cdf(u)
+}
