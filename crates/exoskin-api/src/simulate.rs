@@ -201,22 +201,24 @@ impl Run {
     /// run of a product with vesicles; the transport run is shared, so this costs response
     /// runs only ([`effect_cost_seconds`]). `stop` is checked before each draw.
     pub fn with_effect(mut self, rp: &ResponseParams, stop: &Stop) -> Result<Run, ApiError> {
-        if let (Scenario::InVivo(v), Some(Transport::InVivo(t)), Some(o), Some((w, c))) = (
-            &self.scenario,
-            &self.transport,
-            &self.outcomes,
-            &self.clocks,
-        ) {
-            let sim = Simulation {
-                transport: t.clone(),
-                wound: w.clone(),
-                channel: c.clone(),
-                outcomes: o.clone(),
-            };
+        if let (Scenario::InVivo(v), Some(sim)) = (&self.scenario, self.simulation()) {
             self.effect = exoskin_response::effect::shipped_effect(v, &sim, rp, stop)
                 .map_err(ApiError::Stopped)?;
         }
         Ok(self)
+    }
+    /// The in-vivo simulation behind this run (transport, clocks and outcomes), which the
+    /// response can be re-run on; None for other kinds.
+    pub fn simulation(&self) -> Option<Simulation> {
+        match (&self.transport, &self.outcomes, &self.clocks) {
+            (Some(Transport::InVivo(t)), Some(o), Some((w, c))) => Some(Simulation {
+                transport: t.clone(),
+                wound: w.clone(),
+                channel: c.clone(),
+                outcomes: o.clone(),
+            }),
+            _ => None,
+        }
     }
     /// The JSON document (`exoskin simulate --json`).
     pub fn json(&self) -> Value {
@@ -295,9 +297,10 @@ pub fn effect_summary(e: &Effect) -> String {
     let k = e.times_d.len().saturating_sub(1);
     let _ = writeln!(
         o,
-        "What the vesicles add at day {} (vesicle arm minus control, percentage points; 90 % interval over {} posterior draws; P = probability the vesicle arm is better):\n  control: {}",
+        "What the vesicles add at day {} (vesicle arm minus control, percentage points; 90 % interval over {} {}; P = probability the vesicle arm is better):\n  control: {}",
         fmt_day(end),
         e.draws,
+        e.draws_are,
         e.control
     );
     for (name, label) in [

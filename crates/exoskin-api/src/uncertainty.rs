@@ -324,6 +324,8 @@ struct MemberSeries {
     outcomes: Vec<(String, Vec<f64>)>,
     /// Cumulative fraction of the applied dose that reached the dermis, at transport times.
     reached_dermis_fraction: Option<Vec<f64>>,
+    /// The member's vesicle arm minus its control arm (in-vivo products with vesicles).
+    difference: Option<exoskin_response::effect::Difference>,
 }
 
 fn member_series(r: &Run) -> MemberSeries {
@@ -367,6 +369,23 @@ fn member_series(r: &Run) -> MemberSeries {
     MemberSeries {
         outcomes,
         reached_dermis_fraction,
+        difference: None,
+    }
+}
+
+/// The difference of member `r` (run with `rp`), its new study's dose deviate `z`: the
+/// vesicle arm minus the control arm on the member's own transport run.
+fn member_difference(
+    r: &Run,
+    rp: &ResponseParams,
+    z: f64,
+) -> Option<exoskin_response::effect::Difference> {
+    use exoskin_response::effect::{carries_vesicles, control_arm, difference};
+    match (&r.scenario, r.simulation()) {
+        (Scenario::InVivo(v), Some(sim)) if carries_vesicles(v, rp) => {
+            Some(difference(v, &control_arm(v), &sim, rp, z))
+        }
+        _ => None,
     }
 }
 
@@ -422,8 +441,13 @@ fn band_json(b: [Vec<f64>; 3], scalar: bool) -> Value {
     }
 }
 
+/// What an ensemble's effect covers.
+pub const EFFECT_COVERS: &str = "every uncertain quantity of the ensemble: the posterior of the calibrated parameters (data/response_posterior.csv), every other parameter's prior (transport and response), the source's potency range and a new product's dose around its class's (`study_dose_spread`); each member's two arms share its transport run and parameters";
+
 /// Run the scenario at its nominal parameters and as an ensemble of `members` Sobol draws
-/// over `space` (seeded), and return the nominal document with bands.
+/// over `space` (seeded), and return the nominal document with bands and, for an in-vivo
+/// product with vesicles, the `effect` over every member (vesicle arm minus its control on
+/// the member's own transport run and parameters).
 pub fn ensemble(
     scenario: &Scenario,
     name: &str,
@@ -443,12 +467,11 @@ pub fn ensemble(
     }
     let nominal = run(scenario.clone(), name)?;
     let mut doc = nominal.json();
-    let points = if space.dim() == 0 {
-        vec![Vec::new(); members]
-    } else {
-        exoskin_uq::sobol_points(members, space.dim(), seed)
-            .map_err(|e| ApiError::bad(e.to_string()))?
-    };
+    // One coordinate beyond the space's: a new study's dose deviate for the effect. Sobol
+    // coordinates are scrambled independently, so the space's own are those of a point set
+    // without it.
+    let points = exoskin_uq::sobol_points(members, space.dim() + 1, seed)
+        .map_err(|e| ApiError::bad(e.to_string()))?;
     let done = AtomicUsize::new(0);
     let results: Vec<Result<MemberSeries, String>> = points
         .par_iter()
@@ -458,8 +481,15 @@ pub fn ensemble(
             }
             let out = space
                 .at(u)
-                .and_then(|(tp, rp)| run_with(scenario.clone(), name, &tp, &rp))
-                .map(|r| member_series(&r))
+                .and_then(|(tp, rp)| {
+                    let r = run_with(scenario.clone(), name, &tp, &rp)?;
+                    let mut m = member_series(&r);
+                    // The new study's dose deviate: the normal quantile of the member's
+                    // own coordinate beyond the space's (independent of every prior).
+                    let z = exoskin_uq::normal_quantile(u[space.dim()]);
+                    m.difference = member_difference(&r, &rp, z);
+                    Ok(m)
+                })
                 .map_err(|e| e.to_string());
             let d = done.fetch_add(1, Ordering::Relaxed) + 1;
             if let Some(p) = control.progress {
@@ -516,6 +546,25 @@ pub fn ensemble(
                 );
             }
         }
+    }
+    let diffs: Vec<exoskin_response::effect::Difference> =
+        ok.iter().filter_map(|m| m.difference.clone()).collect();
+    let mut nominal = nominal;
+    if let Scenario::InVivo(v) = scenario {
+        if !diffs.is_empty() && diffs.len() == ok.len() {
+            nominal.effect = exoskin_response::effect::summarise(
+                v,
+                &diffs,
+                EFFECT_COVERS,
+                "ensemble members (every uncertain quantity)",
+            );
+        }
+    }
+    if let (Some(e), Some(m)) = (&nominal.effect, doc.as_object_mut()) {
+        m.insert(
+            "effect".into(),
+            serde_json::to_value(e).unwrap_or(Value::Null),
+        );
     }
     doc["uncertainty"] = json!({
         "members": members,

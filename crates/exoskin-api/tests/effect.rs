@@ -90,3 +90,53 @@ fn a_stopped_caller_stops_the_effect() {
             .is_some()
     );
 }
+
+/// With `--uncertainty N` the effect covers every uncertain quantity: each member's two arms
+/// on its own transport run and parameters. A member's difference with the posterior row
+/// and the transport of the nominal run is the posterior-only effect's kind of draw, so the
+/// ensemble's interval must hold the posterior-only median; and a vehicle has no effect.
+#[test]
+fn an_ensemble_gives_the_effect_over_every_uncertain_quantity() {
+    use exoskin_api::uncertainty::{ensemble, Control, Space, EFFECT_COVERS};
+    let s = bundled();
+    let space = Space::shipped(&s).unwrap();
+    let e = ensemble(&s, "bundled", &space, 24, 7, &Control::default()).unwrap();
+    let effect = &e.doc["effect"];
+    assert_eq!(effect["covers"].as_str().unwrap(), EFFECT_COVERS);
+    assert_eq!(
+        effect["draws"].as_u64().unwrap() as usize,
+        e.members - e.failed
+    );
+    let times = e.doc["outcomes"]["times_d"].as_array().unwrap().len();
+    let band = |k: &str| -> Vec<f64> {
+        effect["outcomes"]["collagen_pct"][k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let (lo, mid, hi) = (band("p05"), band("p50"), band("p95"));
+    assert_eq!(lo.len(), times);
+    for t in 0..times {
+        assert!(lo[t] <= mid[t] && mid[t] <= hi[t], "ordered at {t}");
+    }
+    // Transport and the unfitted priors vary too: the interval has width.
+    assert!(hi[times - 1] > lo[times - 1]);
+    assert!(e.summary().starts_with(&e.nominal.summary()[..40]));
+    assert!(e
+        .summary()
+        .contains("ensemble members (every uncertain quantity)"));
+    // The same seed gives the same effect.
+    let again = ensemble(&s, "bundled", &space, 24, 7, &Control::default()).unwrap();
+    assert_eq!(again.doc["effect"], *effect);
+    // A vehicle carries no vesicles: no effect.
+    let exoskin_model::Scenario::InVivo(mut v) = s else {
+        unreachable!()
+    };
+    v.product.source = "vehicle".into();
+    let vs = exoskin_model::Scenario::InVivo(v);
+    let space = Space::shipped(&vs).unwrap();
+    let e = ensemble(&vs, "vehicle", &space, 20, 7, &Control::default()).unwrap();
+    assert!(e.doc.get("effect").is_none());
+}

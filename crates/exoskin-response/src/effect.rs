@@ -55,6 +55,8 @@ pub struct Effect {
     pub covers: String,
     /// Draws behind the percentiles.
     pub draws: usize,
+    /// What a draw is, in words ("posterior draws", "ensemble members").
+    pub draws_are: String,
     /// Output times, d (those of `outcomes.times_d`).
     pub times_d: Vec<f64>,
     /// Per outcome: the difference's 5th, 50th and 95th percentiles at each time.
@@ -63,6 +65,60 @@ pub struct Effect {
     /// (higher collagen, elastin, hydration, elasticity; lower TEWL, redness, cytokines,
     /// pores, melanin, wrinkles).
     pub probability_better: BTreeMap<String, f64>,
+}
+
+/// One draw's difference: per outcome of [`OUTCOMES`] (in that order), the vesicle arm minus
+/// its control at each output time, percentage points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Difference {
+    pub times_d: Vec<f64>,
+    pub per_outcome: Vec<Vec<f64>>,
+}
+
+/// The control arm of `v`: the same scenario with the vehicle (no vesicles).
+pub fn control_arm(v: &InVivo) -> InVivo {
+    let mut control = v.clone();
+    control.product.source = "vehicle".into();
+    control
+}
+
+/// Whether `v`'s product carries vesicles under `rp` (a product without has no effect).
+pub fn carries_vesicles(v: &InVivo, rp: &ResponseParams) -> bool {
+    rp.potency(&v.product.source) != crate::params::Potency::NONE
+}
+
+/// The difference under one parameter set `q`, the vesicle arm's dose multiplied by a new
+/// study's `exp(study_dose_spread z)`; `control` is [`control_arm`] of `v`. Both arms share
+/// `sim`'s transport run.
+pub fn difference(
+    v: &InVivo,
+    control: &InVivo,
+    sim: &Simulation,
+    q: &ResponseParams,
+    z: f64,
+) -> Difference {
+    let ev = sim.respond_with_delivery(v, q, (q.v.study_dose_spread * z).exp());
+    let ctl = sim.respond_with(control, q);
+    let per_outcome = OUTCOMES
+        .iter()
+        .map(|n| {
+            let (a, b) = (
+                ev.series.get(n).unwrap_or(&[]),
+                ctl.series.get(n).unwrap_or(&[]),
+            );
+            a.iter().zip(b).map(|(x, y)| x - y).collect()
+        })
+        .collect();
+    Difference {
+        times_d: ev.series.times_d.clone(),
+        per_outcome,
+    }
+}
+
+/// `n` standard normal numbers (the new-study dose deviates) from `seed`.
+pub fn study_deviates(seed: u64, n: usize) -> Vec<f64> {
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+    (0..n).map(|_| StandardNormal.sample(&mut rng)).collect()
 }
 
 /// The vesicle arm of `v` (run as `sim`) minus its control arm under each parameter set of
@@ -80,39 +136,34 @@ pub fn effect(
     let Some(first) = sets.first() else {
         return Ok(None);
     };
-    if first.potency(&v.product.source) == crate::params::Potency::NONE {
+    if !carries_vesicles(v, first) {
         return Ok(None);
     }
-    let mut control = v.clone();
-    control.product.source = "vehicle".into();
-    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
-    let zs: Vec<f64> = sets
-        .iter()
-        .map(|_| StandardNormal.sample(&mut rng))
-        .collect();
-    let diffs: Vec<(Vec<f64>, Vec<Vec<f64>>)> = sets
+    let control = control_arm(v);
+    let zs = study_deviates(seed, sets.len());
+    let diffs: Vec<Difference> = sets
         .par_iter()
         .zip(&zs)
         .map(|(q, z)| {
             stop.check()?;
-            let ev = sim.respond_with_delivery(v, q, (q.v.study_dose_spread * z).exp());
-            let ctl = sim.respond_with(&control, q);
-            let per: Vec<Vec<f64>> = OUTCOMES
-                .iter()
-                .map(|n| {
-                    let (a, b) = (
-                        ev.series.get(n).unwrap_or(&[]),
-                        ctl.series.get(n).unwrap_or(&[]),
-                    );
-                    a.iter().zip(b).map(|(x, y)| x - y).collect()
-                })
-                .collect();
-            Ok((ev.series.times_d.clone(), per))
+            Ok(difference(v, &control, sim, q, *z))
         })
         .collect::<Result<_, Stopped>>()?;
-    let Some(times_d) = diffs.first().map(|d| d.0.clone()) else {
-        return Ok(None);
-    };
+    Ok(summarise(v, &diffs, covers, "posterior draws"))
+}
+
+/// The effect of `v` from the differences of its draws (all on the same output times);
+/// None without draws or when their times differ.
+pub fn summarise(
+    v: &InVivo,
+    diffs: &[Difference],
+    covers: &str,
+    draws_are: &str,
+) -> Option<Effect> {
+    let times_d = diffs.first()?.times_d.clone();
+    if times_d.is_empty() || diffs.iter().any(|d| d.times_d != times_d) {
+        return None;
+    }
     let mut outcomes = BTreeMap::new();
     let mut probability_better = BTreeMap::new();
     for (k, name) in OUTCOMES.iter().enumerate() {
@@ -122,7 +173,7 @@ pub fn effect(
             p95: Vec::with_capacity(times_d.len()),
         };
         for t in 0..times_d.len() {
-            let mut col: Vec<f64> = diffs.iter().map(|d| d.1[k][t]).collect();
+            let mut col: Vec<f64> = diffs.iter().map(|d| d.per_outcome[k][t]).collect();
             col.sort_by(f64::total_cmp);
             band.p05.push(exoskin_uq::quantile(&col, 0.05));
             band.p50.push(exoskin_uq::quantile(&col, 0.5));
@@ -133,7 +184,7 @@ pub fn effect(
         let better = diffs
             .iter()
             .filter(|d| {
-                let x = d.1[k][last];
+                let x = d.per_outcome[k][last];
                 if up {
                     x > 0.0
                 } else {
@@ -144,17 +195,18 @@ pub fn effect(
         probability_better.insert(name.to_string(), better as f64 / diffs.len() as f64);
         outcomes.insert(name.to_string(), band);
     }
-    Ok(Some(Effect {
+    Some(Effect {
         control: format!(
             "the vehicle (no vesicles) after the same procedure ({}), with the same regimen",
             procedure_name(v)
         ),
         covers: covers.to_string(),
         draws: diffs.len(),
+        draws_are: draws_are.to_string(),
         times_d,
         outcomes,
         probability_better,
-    }))
+    })
 }
 
 /// The effect under the shipped posterior ([`EFFECT_DRAWS`] draws of
