@@ -250,6 +250,8 @@ pub fn run_claims(a: ClaimsArgs) -> anyhow::Result<u8> {
         println!("{:<14} {:<36} {:<26} {}", r.verdict, r.id, pred, r.claim);
         let judged = if r.difference.is_some() {
             "judged on the paired difference; "
+        } else if r.unit.starts_with("ratio") {
+            "judged on the two arms' ratio; "
         } else {
             ""
         };

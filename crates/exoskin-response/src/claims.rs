@@ -5,6 +5,12 @@
 //! the response and wound per draw), giving a median and a 90 % interval, and a verdict:
 //! `supported`, `not_supported` (same direction, another size), `contradicted` (the other
 //! side of no effect, or no effect at all) or `untestable` (the model cannot compute it).
+//!
+//! A claim that compares two arms (a `control` scenario) is judged on the paired
+//! difference, treated minus control under the same draw (common random numbers), as a
+//! controlled trial measures it; the treated arm's dose varies as a new study's would
+//! (`study_dose_spread`, as in [`crate::effect`]). Its `difference` holds the percentiles.
+//! Every claim states the unit of its value.
 
 use crate::calibrate::{percentiles, posterior_draws};
 use crate::params::{ResponseError, ResponseParams};
@@ -28,6 +34,8 @@ pub struct Claim {
     pub scenario: String,
     #[serde(default)]
     pub control: Option<String>,
+    /// Unit of `value` and of the prediction.
+    pub unit: String,
     pub value: f64,
     pub tolerance: f64,
     pub relation: String,
@@ -35,10 +43,23 @@ pub struct Claim {
 
 /// The shipped claims, by id.
 pub fn claims() -> Result<BTreeMap<String, Claim>, ResponseError> {
-    toml::from_str(CLAIMS_TOML).map_err(|e| ResponseError::Data {
-        file: "data/claims.toml",
-        message: e.to_string(),
-    })
+    let all: BTreeMap<String, Claim> =
+        toml::from_str(CLAIMS_TOML).map_err(|e| ResponseError::Data {
+            file: "data/claims.toml",
+            message: e.to_string(),
+        })?;
+    for (id, c) in &all {
+        if !known_metric(c) {
+            return Err(ResponseError::Data {
+                file: "data/claims.toml",
+                message: format!(
+                    "[{id}] metric = \"{}\": not a metric the model computes (an outcome read at a day, `<outcome>_at_<N>d`, or with a control `<outcome>_difference_at_<N>d`; or cytokine_reduction_pct, closure_speed_ratio, collagen_peak_day, essence_absorption_gain_pct)",
+                    c.metric
+                ),
+            });
+        }
+    }
+    Ok(all)
 }
 
 /// The model's prediction with its interval.
@@ -56,7 +77,16 @@ pub struct Evaluated {
     pub claim: String,
     pub source: String,
     pub context: String,
+    /// Unit of the prediction and the claimed value.
+    pub unit: String,
+    /// The claimed value.
+    pub value: f64,
+    /// What the verdict judges: the metric's percentiles over the draws.
     pub predicted: Option<Predicted>,
+    /// For a claim on the difference of two arms: the paired difference (treated minus
+    /// control under the same draw), the same numbers as `predicted`, named as what they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub difference: Option<Predicted>,
     pub verdict: &'static str,
     pub reason: String,
 }
@@ -66,9 +96,11 @@ struct Run {
     sim: Option<Simulation>,
 }
 
-fn outcomes(r: &Run, rp: &ResponseParams) -> Outcomes {
+/// The outcomes of run `r` under `rp`, an in-vivo product's vesicle dose multiplied by
+/// `dose`.
+fn outcomes(r: &Run, rp: &ResponseParams, dose: f64) -> Outcomes {
     match (&r.scenario, &r.sim) {
-        (Scenario::InVivo(v), Some(s)) => s.respond_with(v, rp),
+        (Scenario::InVivo(v), Some(s)) => s.respond_with_delivery(v, rp, dose),
         (Scenario::CellCulture(c), _) => culture::simulate_culture(c, rp),
         _ => Outcomes {
             series: Default::default(),
@@ -100,32 +132,49 @@ fn delivered(v: &InVivo, tp: &TransportParams, essence: f64) -> f64 {
     }
 }
 
-/// The metric of a claim under one parameter draw.
-fn metric(c: &Claim, runs: &BTreeMap<String, Run>, rp: &ResponseParams) -> f64 {
-    let get = |n: &str| runs.get(n).map(|r| outcomes(r, rp));
-    let (Some(a), b) = (get(&c.scenario), c.control.as_deref().and_then(get)) else {
+/// A metric that reads one outcome at one day: `<outcome>_at_<N>d` (the treated arm) or
+/// `<outcome>_difference_at_<N>d` (treated minus control).
+fn reading(metric: &str) -> Option<(&str, f64, bool)> {
+    let rest = metric.strip_suffix('d')?;
+    let (head, day) = rest.rsplit_once("_at_")?;
+    let day: f64 = day.parse().ok()?;
+    match head.strip_suffix("_difference") {
+        Some(name) => Some((name, day, true)),
+        None => Some((head, day, false)),
+    }
+}
+
+/// The metric of a claim under one parameter draw, the treated arm's dose multiplied by
+/// `dose` (a new study's).
+fn metric(c: &Claim, runs: &BTreeMap<String, Run>, rp: &ResponseParams, dose: f64) -> f64 {
+    let Some(a) = runs.get(&c.scenario).map(|r| outcomes(r, rp, dose)) else {
         return f64::NAN;
     };
+    let b = c
+        .control
+        .as_deref()
+        .and_then(|n| runs.get(n))
+        .map(|r| outcomes(r, rp, 1.0));
+    if let Some((name, day, diff)) = reading(&c.metric) {
+        return match (diff, &b) {
+            (false, _) => read(&a, name, day),
+            (true, Some(b)) => read(&a, name, day) - read(b, name, day),
+            (true, None) => f64::NAN,
+        };
+    }
     match c.metric.as_str() {
+        // The change of largest size, with its sign: a draw that inflames reduces by a
+        // negative amount.
         "cytokine_reduction_pct" => -a
             .series
             .cytokines_pct
             .iter()
             .cloned()
-            .fold(f64::INFINITY, f64::min),
+            .fold(0.0, |m: f64, x| if x.abs() > m.abs() { x } else { m }),
         "closure_speed_ratio" => match (a.wound_closure_h, b.and_then(|b| b.wound_closure_h)) {
             (Some(x), Some(y)) if x > 0.0 => y / x,
             _ => f64::NAN,
         },
-        "elastin_pct_difference_at_84d" => b
-            .map(|b| read(&a, "elastin_pct", 84.0) - read(&b, "elastin_pct", 84.0))
-            .unwrap_or(f64::NAN),
-        "collagen_pct_difference_at_84d" => b
-            .map(|b| read(&a, "collagen_pct", 84.0) - read(&b, "collagen_pct", 84.0))
-            .unwrap_or(f64::NAN),
-        "pore_area_pct_at_84d" => read(&a, "pore_area_pct", 84.0),
-        "pore_area_pct_at_28d" => read(&a, "pore_area_pct", 28.0),
-        "hydration_pct_at_14d" => read(&a, "hydration_pct", 14.0),
         "collagen_peak_day" => {
             let s = &a.series;
             let (i, m) = s
@@ -144,6 +193,31 @@ fn metric(c: &Claim, runs: &BTreeMap<String, Run>, rp: &ResponseParams) -> f64 {
         }
         _ => f64::NAN,
     }
+}
+
+/// Why every draw gives the same value, said with a prediction of zero width.
+fn zero_width_note(c: &Claim, p: Predicted) -> String {
+    match c.metric.as_str() {
+        "essence_absorption_gain_pct" => "; deterministic by construction: transport alone at its nominal parameters (no fitted parameter enters; `exoskin simulate --uncertainty N` samples transport's priors)".into(),
+        "collagen_peak_day" => format!(
+            "; every draw has its largest collagen change on the same day ({:.0}); when that is the run's last day, the change is still rising there",
+            p.p50
+        ),
+        _ => "; every draw gives the same value".into(),
+    }
+}
+
+/// Whether the metric of `c` is one the model can compute (checked when the claims are read).
+fn known_metric(c: &Claim) -> bool {
+    reading(&c.metric).is_some_and(|(name, _, diff)| {
+        crate::tissue::OUTCOMES.contains(&name) && (!diff || c.control.is_some())
+    }) || matches!(
+        c.metric.as_str(),
+        "cytokine_reduction_pct"
+            | "closure_speed_ratio"
+            | "collagen_peak_day"
+            | "essence_absorption_gain_pct"
+    )
 }
 
 fn verdict(c: &Claim, p: Option<Predicted>) -> (&'static str, String) {
@@ -178,6 +252,16 @@ fn verdict(c: &Claim, p: Option<Predicted>) -> (&'static str, String) {
             format!("the model's 90 % interval {lo:.3} to {hi:.3} meets the claim ({v})"),
         );
     }
+    if c.unit == "day" {
+        // A time has no "no effect" side: it is within the claim or not.
+        return (
+            "not_supported",
+            format!(
+                "the model predicts day {:.0} (90 %: {lo:.0} to {hi:.0}), outside the claimed day {v} +- {}",
+                p.p50, c.tolerance
+            ),
+        );
+    }
     let claimed_up = match c.relation.as_str() {
         "greater" => true,
         "less" => false,
@@ -197,6 +281,11 @@ fn verdict(c: &Claim, p: Option<Predicted>) -> (&'static str, String) {
                     "next to no effect"
                 }
             ),
+        )
+    } else if lo < null && hi > null {
+        (
+            "not_supported",
+            format!("the model predicts {:.3} (90 %: {lo:.3} to {hi:.3}): its interval holds no effect and either sign, and does not reach the claimed size ({v})", p.p50),
         )
     } else {
         (
@@ -246,6 +335,7 @@ pub fn evaluate(
         })
         .collect::<Result<_, ResponseError>>()?;
     let post = posterior_draws(rp, draws.max(1), 7);
+    let zs = crate::effect::study_deviates(7, post.len());
     let total = all.len();
     progress(0, total);
     Ok(all
@@ -262,17 +352,30 @@ pub fn evaluate(
                     _ => vec![],
                 }
             } else {
-                post.par_iter().map(|q| metric(&c, &runs, q)).collect()
+                post.par_iter()
+                    .zip(&zs)
+                    .map(|(q, z)| metric(&c, &runs, q, (q.v.study_dose_spread * z).exp()))
+                    .collect()
             };
             let predicted = percentiles(values).map(|[p05, p50, p95]| Predicted { p05, p50, p95 });
-            let (verdict, reason) = verdict(&c, predicted);
+            let (verdict, mut reason) = verdict(&c, predicted);
+            if let Some(p) = predicted.filter(|p| p.p05 == p.p95 && verdict != "untestable") {
+                reason.push_str(&zero_width_note(&c, p));
+            }
             progress(k + 1, total);
             Evaluated {
                 id,
                 claim: c.claim,
                 source: c.source,
                 context: c.context,
+                unit: c.unit,
+                value: c.value,
                 predicted,
+                difference: if reading(&c.metric).is_some_and(|r| r.2) {
+                    predicted
+                } else {
+                    None
+                },
                 verdict,
                 reason,
             }
@@ -292,6 +395,7 @@ mod tests {
             metric: metric.into(),
             scenario: "a.toml".into(),
             control: control.then(|| "b.toml".into()),
+            unit: "ratio".into(),
             value,
             tolerance: 0.05,
             relation: "within".into(),
@@ -303,11 +407,47 @@ mod tests {
     }
 
     #[test]
+    fn every_shipped_claim_states_its_unit_and_a_metric_the_model_computes() {
+        let all = claims().unwrap();
+        for (id, c) in &all {
+            assert!(!c.unit.trim().is_empty(), "{id} has no unit");
+            assert!(known_metric(c), "{id}: {}", c.metric);
+        }
+        // The split-face pores claim compares two arms: judged on their paired difference.
+        let pores = &all["pores_split_face_ev"];
+        assert_eq!(reading(&pores.metric), Some(("pore_area_pct", 84.0, true)));
+        assert!(pores.control.is_some());
+        assert!(pores.unit.starts_with("percentage points"));
+    }
+
+    #[test]
+    fn metrics_read_an_outcome_at_a_day_and_a_difference_needs_a_control() {
+        assert_eq!(
+            reading("collagen_pct_difference_at_84d"),
+            Some(("collagen_pct", 84.0, true))
+        );
+        assert_eq!(
+            reading("hydration_pct_at_14d"),
+            Some(("hydration_pct", 14.0, false))
+        );
+        assert_eq!(reading("closure_speed_ratio"), None);
+        let mut c = claim("pore_area_pct_difference_at_84d", false, -17.0);
+        assert!(!known_metric(&c), "a difference without a control");
+        c.control = Some("b.toml".into());
+        assert!(known_metric(&c));
+        assert!(!known_metric(&claim("pore_volume_at_84d", false, 0.0)));
+    }
+
+    #[test]
     fn verdicts_follow_the_interval_and_say_when_the_model_cannot_tell() {
         let c = claim("closure_speed_ratio", true, 1.3);
         assert_eq!(verdict(&c, at(1.2, 1.3, 1.4)).0, "supported");
         assert_eq!(verdict(&c, at(0.8, 0.9, 0.95)).0, "contradicted");
         assert_eq!(verdict(&c, at(1.1, 1.12, 1.15)).0, "not_supported");
+        // Either sign within the interval, the claimed size out of it.
+        let (v, why) = verdict(&c, at(0.8, 0.95, 1.2));
+        assert_eq!(v, "not_supported");
+        assert!(why.contains("either sign"), "{why}");
         // No pathway from the vesicles: every draw gives exactly no difference.
         let (v, why) = verdict(&c, at(1.0, 1.0, 1.0));
         assert_eq!(v, "untestable", "{why}");

@@ -475,6 +475,12 @@ fn claims_run_as_a_job_with_progress_per_claim_and_the_cli_document() {
             exoskin_api::claims::run(&root().join("scenarios/claims"), 2, &|_, _| {}).unwrap();
         assert_eq!(v["result"], exoskin_api::claims::document(&rows));
         for c in v["result"]["claims"].as_array().unwrap() {
+            assert!(!c["unit"].as_str().unwrap().is_empty(), "{c}");
+            // A claim comparing two arms is judged on their paired difference.
+            if c["id"] == "pores_split_face_ev" {
+                assert_eq!(c["difference"], c["predicted"], "{c}");
+                assert!(c["difference"]["p50"].is_f64(), "{c}");
+            }
             let verdict = c["verdict"].as_str().unwrap();
             assert!(
                 ["supported", "not_supported", "contradicted", "untestable"].contains(&verdict),
