@@ -267,8 +267,11 @@ fn verdict(c: &Claim, p: Option<Predicted>) -> (&'static str, String) {
         "less" => false,
         _ => v > null,
     };
-    let tiny = (p.p50 - null).abs() < 0.1 * (v - null).abs().max(1.0);
     let opposite = if claimed_up { hi <= null } else { lo >= null };
+    // Next to no effect: even the interval's end on the claimed side is under a tenth
+    // of the claimed change.
+    let favourable = if claimed_up { hi - null } else { null - lo };
+    let tiny = favourable < 0.1 * (v - null).abs();
     if opposite || tiny {
         (
             "contradicted",
@@ -448,6 +451,10 @@ mod tests {
         let (v, why) = verdict(&c, at(0.8, 0.95, 1.2));
         assert_eq!(v, "not_supported");
         assert!(why.contains("either sign"), "{why}");
+        // Even the interval's favourable end is under a tenth of the claimed change.
+        let (v, why) = verdict(&c, at(0.99, 1.0, 1.02));
+        assert_eq!(v, "contradicted");
+        assert!(why.contains("next to no effect"), "{why}");
         // No pathway from the vesicles: every draw gives exactly no difference.
         let (v, why) = verdict(&c, at(1.0, 1.0, 1.0));
         assert_eq!(v, "untestable", "{why}");
