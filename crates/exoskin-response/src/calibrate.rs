@@ -893,6 +893,27 @@ pub fn check(
     report(&cal, &val, &est, &est.laplace_points(draws, LAPLACE_SEED))
 }
 
+/// [`check`] with its intervals over `n` draws spread evenly over the shipped MCMC sample
+/// (`data/response_posterior.csv`) instead of Laplace draws: the validation and the paired
+/// differences recomputed from the shipped fit and posterior, without sampling again.
+pub fn check_posterior(
+    tp: &TransportParams,
+    rp: &ResponseParams,
+    n: usize,
+) -> Result<Report, ResponseError> {
+    let base = ResponseParams::priors()?;
+    let cal = evidence::prepare("calibration", tp, &base)?;
+    let val = evidence::prepare("validation", tp, &base)?;
+    let mut est = estimate_at(&cal, &base, rp)?;
+    est.termination = "not fitted (the shipped fit and posterior sample)".into();
+    let draws = crate::posterior::Draws::shipped().map_err(|e| ResponseError::Data {
+        file: "data/response_posterior.csv",
+        message: e.to_string(),
+    })?;
+    let points = draws.points(&est.space, n)?;
+    report(&cal, &val, &est, &points)
+}
+
 /// The estimate at the shipped fit's values (coordinates other than response parameters
 /// at their prior medians).
 fn estimate_at(

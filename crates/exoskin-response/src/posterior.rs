@@ -821,6 +821,48 @@ impl Draws {
     }
 }
 
+impl Draws {
+    /// `n` draws spread evenly over the rows as points of `space` (every coordinate of the
+    /// space must be a column of the draws: a sample written for another evidence base is
+    /// refused by name).
+    pub fn points(
+        &self,
+        space: &crate::calibrate::Space,
+        n: usize,
+    ) -> Result<Vec<Point>, ResponseError> {
+        let columns = space
+            .coords
+            .iter()
+            .map(|c| {
+                self.names
+                    .iter()
+                    .position(|k| *k == c.name)
+                    .ok_or_else(|| ResponseError::Data {
+                        file: "data/response_posterior.csv",
+                        message: format!(
+                            "no column `{}`: the sample was drawn for another evidence base; run `exoskin calibrate --mcmc` again",
+                            c.name
+                        ),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let len = self.rows.len();
+        let n = n.clamp(1, len.max(1));
+        Ok((0..n)
+            .map(|i| {
+                let row = &self.rows[i * len / n].3;
+                let x: Vec<f64> = space
+                    .coords
+                    .iter()
+                    .zip(&columns)
+                    .map(|(c, &j)| c.x_of(row[j]))
+                    .collect();
+                space.point(&x)
+            })
+            .collect())
+    }
+}
+
 /// The draws file's text: `#` header lines, then `chain,draw,log_posterior,<parameters>`.
 pub fn draws_csv(d: &Draws) -> String {
     let mut s: String = d.header.lines().map(|l| format!("# {l}\n")).collect();
