@@ -536,7 +536,8 @@ pub fn check_assurance_draws(draws: usize) -> Result<(), ApiError> {
 
 /// [`run_power`] with a number of model draws for assurance (0: none). Each draw is one
 /// quasi-random point of the uncertain parameters (priors and the fit's posterior, as for
-/// `simulate --uncertainty`) with its own transport and response grid; simulated trial `r`
+/// `simulate --uncertainty`) and a new study's vesicle dose around its class's
+/// (`study_dose_spread`), with its own transport and response grid; simulated trial `r`
 /// uses draw `r mod draws`, and assurance is computed at every sample size of the power
 /// curve.
 pub fn run_power_with(
@@ -622,13 +623,15 @@ pub fn assurance_responders(
     let arm = trial.treatments()[0];
     let scenario = exoskin_model::Scenario::InVivo(trial.arms[arm].scenario.clone());
     let space = Space::shipped(&scenario)?;
-    let points = exoskin_uq::sobol_points(draws, space.dim().max(1), trial.seed)
+    // One coordinate beyond the space's: the new study's dose deviate of the draw.
+    let points = exoskin_uq::sobol_points(draws, space.dim() + 1, trial.seed)
         .map_err(|e| ApiError::bad(e.to_string()))?;
     let built: Vec<Result<ModelResponder, String>> = points
         .par_iter()
         .map(|u| {
             let (tp, rp) = space.at(&u[..space.dim()]).map_err(|e| e.to_string())?;
-            ModelResponder::new(trial, &tp, &rp).map_err(|e| e.to_string())
+            let z = exoskin_uq::normal_quantile(u[space.dim()]);
+            ModelResponder::new_study(trial, &tp, &rp, z).map_err(|e| e.to_string())
         })
         .collect();
     let first = built.iter().find_map(|r| r.as_ref().err()).cloned();

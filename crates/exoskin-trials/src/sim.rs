@@ -168,6 +168,10 @@ pub fn at_visit(s: &Series, sessions_d: &[f64], day: f64) -> [f64; N_DRIVERS] {
 /// The response model over a trial's arms: one transport run per arm.
 pub struct ModelResponder {
     templates: Vec<(InVivo, Simulation)>,
+    /// Per arm, the multiplier of its vesicle delivery: a new study's product dose around
+    /// its class's ([`ModelResponder::new_study`]); 1 for the shipped parameters and for
+    /// arms without vesicles.
+    arm_dose: Vec<f64>,
     rp: ResponseParams,
     visits: Vec<f64>,
     grid: Option<Vec<Grid>>,
@@ -190,6 +194,30 @@ impl ModelResponder {
         tp: &TransportParams,
         rp: &ResponseParams,
     ) -> Result<ModelResponder, exoskin_transport::TransportError> {
+        Self::new_study(trial, tp, rp, 0.0)
+    }
+
+    /// [`ModelResponder::new`] for one new study: every arm whose product carries vesicles
+    /// has its delivery multiplied by `exp(study_dose_spread z)`, as a new product's dose
+    /// and potency vary around its class's (`z` standard normal; 0 gives [`Self::new`]).
+    pub fn new_study(
+        trial: &Trial,
+        tp: &TransportParams,
+        rp: &ResponseParams,
+        z: f64,
+    ) -> Result<ModelResponder, exoskin_transport::TransportError> {
+        let dose = (rp.v.study_dose_spread * z).exp();
+        let arm_dose = trial
+            .arms
+            .iter()
+            .map(|a| {
+                if exoskin_response::effect::carries_vesicles(&a.scenario, rp) {
+                    dose
+                } else {
+                    1.0
+                }
+            })
+            .collect();
         let templates: Vec<(InVivo, Simulation)> = trial
             .arms
             .par_iter()
@@ -208,6 +236,7 @@ impl ModelResponder {
         }
         let mut m = ModelResponder {
             templates,
+            arm_dose,
             rp: rp.clone(),
             visits,
             grid: None,
@@ -262,7 +291,7 @@ impl ModelResponder {
             &sim.transport,
             sim.wound.as_ref(),
             sim.channel.as_ref(),
-            f.delivery,
+            f.delivery * self.arm_dose[arm],
             &rp,
         );
         let sessions_d: Vec<f64> = v.sessions_h.iter().map(|h| h / 24.0).collect();

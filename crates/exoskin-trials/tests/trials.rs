@@ -157,6 +157,33 @@ fn model_trial(mode: ResponseMode) -> Trial {
     t
 }
 
+/// A new study (assurance's draws) multiplies the vesicle arm's delivery by its dose
+/// `exp(study_dose_spread z)` and leaves an arm without vesicles as it was.
+#[test]
+fn a_new_study_scales_the_vesicle_arms_dose_and_leaves_the_vehicle_alone() {
+    let tp = TransportParams::defaults();
+    let rp = ResponseParams::defaults();
+    let trial = model_trial(ResponseMode::Exact);
+    let shipped = ModelResponder::new(&trial, tp, rp).unwrap();
+    let z = 1.5;
+    let study = ModelResponder::new_study(&trial, tp, rp, z).unwrap();
+    let dose = (rp.v.study_dose_spread * z).exp();
+    assert!(dose > 1.05, "the spread moves the dose ({dose})");
+    let f = Factors {
+        age_years: 45.0,
+        delivery: 1.0,
+        matrix: 1.0,
+        barrier: 1.0,
+    };
+    let at_dose = Factors { delivery: dose, ..f };
+    assert_eq!(study.exact(0, &f), shipped.exact(0, &at_dose));
+    assert_ne!(study.exact(0, &f), shipped.exact(0, &f));
+    assert_eq!(study.exact(1, &f), shipped.exact(1, &f));
+    // z = 0 is the shipped responder.
+    let zero = ModelResponder::new_study(&trial, tp, rp, 0.0).unwrap();
+    assert_eq!(zero.exact(0, &f), shipped.exact(0, &f));
+}
+
 #[test]
 fn model_trial_is_deterministic_across_threads_and_grid_matches_exact() {
     let tp = TransportParams::defaults();
