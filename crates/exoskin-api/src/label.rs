@@ -32,8 +32,8 @@ pub fn check_product(text: &str, name: &str, today: Date) -> Result<Report, ApiE
                 column,
                 message,
             } => format!(
-                "{name}: line {line}, column {column}: {message}. See README \
-                 \"Ingredient labels\" for the product file format"
+                "{name}: line {line}, column {column}: {message}. See docs/labels.md \
+                 (\"Product files\") for the product file format"
             ),
             other => format!("{name}: {other}"),
         },

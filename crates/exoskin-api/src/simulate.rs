@@ -289,54 +289,215 @@ pub fn report_json(s: &Scenario, file: &str, t: Option<&Transport>, o: Option<&O
     })
 }
 
-/// The readable lines of an effect: what the vesicles add over the control, in words, with
-/// the 90 % interval and the probability that the vesicle arm is better.
-pub fn effect_summary(e: &Effect) -> String {
+/// The outcomes the summary reads, with their words.
+const READ_OUTCOMES: [(&str, &str); 8] = [
+    ("collagen_pct", "collagen"),
+    ("wrinkle_pct", "wrinkle depth"),
+    ("pore_area_pct", "pore area"),
+    ("elasticity_pct", "elasticity"),
+    ("erythema_pct", "redness"),
+    ("tewl_pct", "water loss (TEWL)"),
+    ("hydration_pct", "hydration"),
+    ("melanin_pct", "melanin"),
+];
+
+/// The days a summary reads: 2, 4 and 12 weeks where the run reaches them, and its end.
+fn reading_days(end: f64) -> Vec<f64> {
+    let mut days: Vec<f64> = [14.0, 28.0, 84.0]
+        .into_iter()
+        .filter(|d| *d <= end + 1e-9)
+        .collect();
+    if days.last().map(|d| (end - d).abs() > 1e-6).unwrap_or(true) {
+        days.push(end);
+    }
+    days
+}
+
+/// `v` (at `times_d`) as a reading on `day` sees it: on the day of a session (after the
+/// first), just before that session (the left limit, extrapolated from the two outputs
+/// before it), as a clinic reads before treating; otherwise the output at that day (or the
+/// last one).
+fn read_at(times_d: &[f64], v: &[f64], sessions_d: &[f64], day: f64) -> f64 {
+    let on_session = day > 1e-6 && sessions_d.iter().any(|s| (s - day).abs() < 1e-6);
+    if on_session {
+        let k = times_d.partition_point(|t| *t < day - 1e-9);
+        if k >= 2 {
+            let (t0, t1) = (times_d[k - 2], times_d[k - 1]);
+            let slope = (v[k - 1] - v[k - 2]) / (t1 - t0);
+            return v[k - 1] + slope * (day - t1);
+        }
+    }
+    let k = times_d
+        .iter()
+        .position(|t| (t - day).abs() < 1e-6)
+        .unwrap_or(times_d.len().saturating_sub(1));
+    v.get(k).copied().unwrap_or(f64::NAN)
+}
+
+/// A number of percentage points with a sign and a precision that suits its size (0.1 pp
+/// from 10 pp up, 0.01 pp below; what rounds to zero is written 0.00).
+fn pp(x: f64) -> String {
+    if x.abs() >= 10.0 {
+        format!("{x:+.1}")
+    } else if x.abs() < 0.005 {
+        "0.00".into()
+    } else {
+        format!("{x:+.2}")
+    }
+}
+
+/// Differences under this many percentage points at every percentile are too small to show.
+const NEGLIGIBLE_PP: f64 = 0.01;
+
+/// The session days of an in-vivo scenario (none for other kinds).
+fn sessions_d(s: &Scenario) -> Vec<f64> {
+    match s {
+        Scenario::InVivo(v) => v.sessions_h.iter().map(|h| h / 24.0).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The readable lines of an effect: first, in one sentence, what the vesicles add over the
+/// control at the last reading, with the 90 % interval and the probability that the
+/// vesicle arm is better; then the table at 2, 4 and 12 weeks.
+pub fn effect_summary(e: &Effect, sessions_d: &[f64]) -> String {
     let mut o = String::new();
     let end = e.times_d.last().copied().unwrap_or(0.0);
-    let k = e.times_d.len().saturating_sub(1);
-    let _ = writeln!(
-        o,
-        "What the vesicles add at day {} (vesicle arm minus control, percentage points; 90 % interval over {} {}; P = probability the vesicle arm is better):\n  control: {}",
-        fmt_day(end),
-        e.draws,
-        e.draws_are,
-        e.control
-    );
-    for (name, label) in [
-        ("collagen_pct", "collagen"),
-        ("wrinkle_pct", "wrinkle depth"),
-        ("pore_area_pct", "pore area"),
-        ("elasticity_pct", "elasticity"),
-        ("erythema_pct", "redness"),
-        ("tewl_pct", "water loss (TEWL)"),
-        ("hydration_pct", "hydration"),
-        ("melanin_pct", "melanin"),
-    ] {
+    let days = reading_days(end);
+    let at = |b: &[f64], d: f64| read_at(&e.times_d, b, sessions_d, d);
+    // The sentence: the outcomes with a clear sign, then those without, then those with
+    // next to no difference or none by construction.
+    let mut clear = Vec::new();
+    let mut unclear = Vec::new();
+    let mut tiny = Vec::new();
+    let mut fixed = Vec::new();
+    for (name, label) in READ_OUTCOMES {
         let (Some(b), Some(p)) = (e.outcomes.get(name), e.probability_better.get(name)) else {
             continue;
         };
-        let (lo, mid, hi) = (b.p05[k], b.p50[k], b.p95[k]);
+        let (lo, mid, hi) = (at(&b.p05, end), at(&b.p50, end), at(&b.p95, end));
         if hi == lo {
-            let _ = writeln!(
-                o,
-                "  {label:<20} no difference (deterministic: nothing uncertain moves it)"
-            );
-            continue;
-        }
-        let sign = if lo > 0.0 {
-            "higher"
-        } else if hi < 0.0 {
-            "lower"
+            fixed.push(label);
+        } else if lo.abs().max(hi.abs()) < NEGLIGIBLE_PP {
+            tiny.push(label);
+        } else if *p >= 0.9 || *p <= 0.1 {
+            clear.push(format!(
+                "{label} {} pp (90 %: {} to {}; {} with probability {:.2})",
+                pp(mid),
+                pp(lo),
+                pp(hi),
+                if *p >= 0.9 { "better" } else { "worse" },
+                if *p >= 0.9 { *p } else { 1.0 - p }
+            ));
         } else {
-            "uncertain sign"
+            unclear.push(label);
+        }
+    }
+    let mut sentence = format!(
+        "At day {}, compared with {}, the vesicles add: ",
+        fmt_day(end),
+        e.control
+    );
+    if clear.is_empty() {
+        sentence.push_str("no outcome with a clear difference");
+    } else {
+        sentence.push_str(&clear.join("; "));
+    }
+    if !unclear.is_empty() {
+        let _ = write!(
+            sentence,
+            ". Either sign is plausible for {}",
+            unclear.join(", ")
+        );
+    }
+    if !tiny.is_empty() {
+        let _ = write!(
+            sentence,
+            ". Next to nothing (under {NEGLIGIBLE_PP} pp) for {}",
+            tiny.join(", ")
+        );
+    }
+    if !fixed.is_empty() {
+        let _ = write!(
+            sentence,
+            ". The same in every draw for {} (nothing uncertain moves it at these days)",
+            fixed.join(", ")
+        );
+    }
+    sentence.push('.');
+    let _ = writeln!(o, "{}", wrap(&sentence, 96, ""));
+    let _ = writeln!(
+        o,
+        "\nVesicle arm minus control (percentage points of change from baseline; median [90 % interval] over {} {}):",
+        e.draws, e.draws_are
+    );
+    let _ = write!(o, "  {:<18}", "");
+    for d in &days {
+        let _ = write!(o, "{:>22}", format!("day {}", fmt_day(*d)));
+    }
+    let _ = writeln!(o, "   P(better) at day {}", fmt_day(end));
+    for (name, label) in READ_OUTCOMES {
+        let (Some(b), Some(p)) = (e.outcomes.get(name), e.probability_better.get(name)) else {
+            continue;
         };
+        let _ = write!(o, "  {label:<18}");
+        let mut moves = false;
+        for d in &days {
+            let (lo, mid, hi) = (at(&b.p05, *d), at(&b.p50, *d), at(&b.p95, *d));
+            let cell = if hi == lo {
+                pp(mid)
+            } else {
+                moves = true;
+                format!("{} [{}, {}]", pp(mid), pp(lo), pp(hi))
+            };
+            let _ = write!(o, "{cell:>22}");
+        }
+        if moves {
+            let _ = writeln!(o, "   {p:.2}");
+        } else {
+            let _ = writeln!(o, "   - (the same in every draw)");
+        }
+    }
+    if days
+        .iter()
+        .any(|d| *d > 1e-6 && sessions_d.iter().any(|s| (s - d).abs() < 1e-6))
+    {
         let _ = writeln!(
             o,
-            "  {label:<20} {mid:+.2} pp [{lo:+.2}, {hi:+.2}]  {sign:<15} P(better) {p:.2}"
+            "  (a reading on a session day is taken just before that session)"
         );
     }
     o
+}
+
+/// `text` broken into lines of at most `width` characters, each after the first starting
+/// with `indent`.
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    // A unit sign stays with its number ("90 %"): such pairs are one token.
+    let mut tokens: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match tokens.last_mut() {
+            Some(last) if word.starts_with('%') => {
+                last.push(' ');
+                last.push_str(word);
+            }
+            _ => tokens.push(word.to_string()),
+        }
+    }
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in tokens {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = indent.to_string();
+        } else if !line.is_empty() && line != indent {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    out.push_str(&line);
+    out
 }
 
 fn kind_name(s: &Scenario) -> &'static str {
@@ -448,13 +609,16 @@ fn summary_with(
         let _ = writeln!(o, "  {}", e.name);
     }
     if let Some(effect) = effect {
-        o.push_str(&effect_summary(effect));
-    }
-    if let Some(t) = t {
-        transport_summary(&mut o, s, t);
+        o.push('\n');
+        o.push_str(&effect_summary(effect, &sessions_d(s)));
     }
     if let Some(oc) = oc {
+        o.push('\n');
         outcomes_summary(&mut o, s, oc);
+    }
+    if let Some(t) = t {
+        o.push('\n');
+        transport_summary(&mut o, s, t);
     }
     o
 }
@@ -483,14 +647,9 @@ fn outcomes_summary(o: &mut String, s: &Scenario, oc: &Outcomes) {
         return;
     }
     let end = *x.times_d.last().unwrap_or(&0.0);
-    let mut days: Vec<f64> = [14.0, 28.0, 84.0]
-        .into_iter()
-        .filter(|d| *d <= end + 1e-9)
-        .collect();
-    if days.last().map(|d| (end - d).abs() > 1e-6).unwrap_or(true) {
-        days.push(end);
-    }
-    let _ = write!(o, "Outcomes (% change from baseline){:>10}", "");
+    let days = reading_days(end);
+    let sessions = sessions_d(s);
+    let _ = write!(o, "Outcomes of this product (% change from baseline)");
     for d in &days {
         let _ = write!(o, "{:>10}", format!("day {}", fmt_day(*d)));
     }
@@ -509,14 +668,13 @@ fn outcomes_summary(o: &mut String, s: &Scenario, oc: &Outcomes) {
         ("elasticity", &x.elasticity_pct),
     ];
     for (name, v) in rows {
-        let _ = write!(o, "  {name:<42}");
+        let _ = write!(o, "  {name:<48}");
         for d in &days {
-            let k = x
-                .times_d
-                .iter()
-                .position(|t| (t - d).abs() < 1e-6)
-                .unwrap_or(x.times_d.len() - 1);
-            let _ = write!(o, "{:>10}", format!("{:+.2}", v[k]));
+            let _ = write!(
+                o,
+                "{:>10}",
+                format!("{:+.2}", read_at(&x.times_d, v, &sessions, *d))
+            );
         }
         let _ = writeln!(o);
     }
@@ -595,54 +753,149 @@ fn transport_summary(o: &mut String, s: &Scenario, t: &Transport) {
             }
         }
         (Scenario::InVivo(v), Transport::InVivo(res)) => {
+            let sessions = v.sessions_h.len();
             let _ = writeln!(
                 o,
-                "In vivo: {} on {} ({} y), procedure {}, {} application(s)/day for {} day(s), {} h, geometry {}",
-                v.product.source, v.skin.site, v.skin.age_years, v.procedure.name(), v.regimen.applications_per_day, v.regimen.days, e.duration_h, res.geometry
+                "Delivery: {} on the {} ({} y), {}{}, {} application(s) a day for {} day(s){}; {} h",
+                v.product.source,
+                v.skin.site,
+                v.skin.age_years,
+                v.procedure.name(),
+                if sessions > 1 { format!(" x {sessions} sessions") } else { String::new() },
+                v.regimen.applications_per_day,
+                v.regimen.days,
+                if v.regimen.per_session && sessions > 1 { " after each session" } else { "" },
+                e.duration_h
             );
             let _ = writeln!(
                 o,
-                "  dose per application: {} vesicles per cm2 ({:.1} % intact after storage)",
-                sci(res.dose_per_application_per_cm2),
+                "  each application: {} vesicles per cm² ({:.1} % intact after storage)",
+                count(res.dose_per_application_per_cm2),
                 100.0 * res.storage_retained_fraction
             );
             let _ = writeln!(
                 o,
-                "  reached the dermis:   {:.3e} of the applied vesicles ({} per cm2)",
-                res.reached_dermis_fraction,
-                sci(r.tracked_per_cm2[last])
+                "  reached the dermis: {} of the applied vesicles ({} per cm²)",
+                share(res.reached_dermis_fraction),
+                count(r.tracked_per_cm2[last])
             );
             if let Some(ch) = &res.channel {
-                let _ = writeln!(o, "  channel: radius {:.1} um, depth {:.0} um, unit cell radius {:.0} um, closure half-life {:.1} h", ch.channel_radius_um, ch.channel_depth_um, ch.unit_cell_radius_um, ch.closure_half_life_h);
+                let _ = writeln!(o, "  channels: radius {:.1} µm, depth {:.0} µm, one per {:.0} µm radius of skin, closing with a half-life of {:.1} h", ch.channel_radius_um, ch.channel_depth_um, ch.unit_cell_radius_um, ch.closure_half_life_h);
             }
         }
         _ => {}
     }
-    let _ = writeln!(o, "Mass balance at {} h (per cm2):", r.times_h[last]);
-    let _ = writeln!(o, "  applied {:>30}", sci(r.applied_per_cm2[last]));
-    for (k, name) in r.compartments.iter().enumerate() {
-        let _ = writeln!(o, "  {name:<24}{:>14}", sci(r.amounts_per_cm2[k][last]));
-    }
+    let applied = r.applied_per_cm2[last];
+    let _ = writeln!(
+        o,
+        "Mass balance: where the {} vesicles applied per cm² are at {} h",
+        count(applied),
+        r.times_h[last]
+    );
+    let mut rows: Vec<(String, f64)> = r
+        .compartments
+        .iter()
+        .enumerate()
+        .map(|(k, name)| (place(name), r.amounts_per_cm2[k][last]))
+        .collect();
     for (k, name) in SINK_NAMES.iter().enumerate() {
         if r.sinks_per_cm2[k][last] != 0.0 {
-            let _ = writeln!(o, "  {name:<24}{:>14}", sci(r.sinks_per_cm2[k][last]));
+            rows.push((place(name), r.sinks_per_cm2[k][last]));
         }
     }
     if matches!(t, Transport::Franz(_)) {
+        rows.push(("receptor fluid".into(), r.drained_per_cm2[last]));
+    }
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for (name, x) in rows {
         let _ = writeln!(
             o,
-            "  {:<24}{:>14}",
-            "receptor",
-            sci(r.drained_per_cm2[last])
+            "  {name:<34}{:>14}{:>10}",
+            count(x),
+            if applied > 0.0 {
+                share(x / applied)
+            } else {
+                "-".into()
+            }
         );
     }
     match r.recovery() {
         Some(x) => {
-            let _ = writeln!(o, "  recovery {x:>29.12}");
+            let _ = writeln!(o, "  recovery (all of the above / applied) {x:.12}");
         }
         None => {
-            let _ = writeln!(o, "  recovery {:>29}", "n/a (nothing applied)");
+            let _ = writeln!(o, "  recovery: n/a (nothing applied)");
         }
+    }
+}
+
+/// A compartment's or sink's name in words.
+fn place(name: &str) -> String {
+    match name {
+        "film" => "on the surface (film)",
+        "stratum_corneum" => "stratum corneum",
+        "viable_epidermis" => "viable epidermis",
+        "follicles" => "hair follicles",
+        "channels" => "procedure channels",
+        "taken_up_keratinocytes" => "taken up by keratinocytes",
+        "taken_up_fibroblasts" => "taken up by fibroblasts",
+        "cleared" => "cleared (lymph and blood)",
+        "degraded" => "degraded",
+        "removed" => "removed (washed or wiped off)",
+        other => other,
+    }
+    .replace('_', " ")
+}
+
+/// A count of vesicles in readable notation: whole numbers up to 10^5, then
+/// `1.74 × 10⁸`, and `< 0.01` for traces.
+fn count(x: f64) -> String {
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    if x.abs() < 0.01 {
+        return "< 0.01".into();
+    }
+    if x.abs() < 1e5 {
+        let digits = if x.abs() < 10.0 { 2 } else { 0 };
+        return format!("{x:.digits$}");
+    }
+    let e = x.abs().log10().floor() as i32;
+    let m = x / 10f64.powi(e);
+    let sup: String = e
+        .to_string()
+        .chars()
+        .map(|c| match c {
+            '0' => '⁰',
+            '1' => '¹',
+            '2' => '²',
+            '3' => '³',
+            '4' => '⁴',
+            '5' => '⁵',
+            '6' => '⁶',
+            '7' => '⁷',
+            '8' => '⁸',
+            '9' => '⁹',
+            _ => '⁻',
+        })
+        .collect();
+    format!("{m:.2} × 10{sup}")
+}
+
+/// A fraction as a percentage with a precision that suits it.
+fn share(f: f64) -> String {
+    let p = 100.0 * f;
+    if p == 0.0 {
+        "0 %".into()
+    } else if p.abs() >= 1.0 {
+        format!("{p:.1} %")
+    } else if p.abs() >= 0.01 {
+        format!("{p:.2} %")
+    } else {
+        "< 0.01 %".into()
     }
 }
 
@@ -715,4 +968,37 @@ fn write_csv(dir: &Path, t: Option<&Transport>, oc: Option<&Outcomes>) -> std::i
 /// Write to a temporary file and rename, so a crash never leaves a half-written file.
 fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     exoskin_model::fsutil::write_atomic(path, text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reading_on_a_session_day_is_the_left_limit_and_others_the_sample() {
+        // A ramp 0, 1, 2, 3 at days 0..3 that jumps to 10 at the session on day 2.
+        let t = [0.0, 1.0, 1.5, 2.0, 3.0];
+        let v = [0.0, 1.0, 1.5, 10.0, 9.0];
+        assert_eq!(read_at(&t, &v, &[0.0, 2.0], 2.0), 2.0);
+        assert_eq!(read_at(&t, &v, &[0.0], 2.0), 10.0);
+        assert_eq!(read_at(&t, &v, &[0.0, 2.0], 3.0), 9.0);
+        // Day 0 is the baseline, read as it is.
+        assert_eq!(read_at(&t, &v, &[0.0, 2.0], 0.0), 0.0);
+    }
+
+    #[test]
+    fn numbers_read_with_their_units_and_no_raw_notation() {
+        assert_eq!(count(1.737e8), "1.74 × 10⁸");
+        assert_eq!(count(4531.2), "4531");
+        assert_eq!(count(0.0178), "0.02");
+        assert_eq!(count(3e-6), "< 0.01");
+        assert_eq!(share(0.634), "63.4 %");
+        assert_eq!(share(0.0007), "0.07 %");
+        assert_eq!(share(1e-9), "< 0.01 %");
+        assert_eq!(pp(12.41), "+12.4");
+        assert_eq!(pp(-0.27), "-0.27");
+        assert_eq!(pp(-0.001), "0.00");
+        let w = wrap("a 90 % b", 4, "");
+        assert!(w.contains("90 %"), "{w}");
+    }
 }

@@ -48,8 +48,35 @@ pub fn outcomes_plot(
     o: Option<&Outcomes>,
     t: Option<&Transport>,
     bands: Option<&serde_json::Value>,
+    effect: Option<&exoskin_response::effect::Effect>,
 ) -> anyhow::Result<()> {
     let mut panels = Vec::new();
+    if let Some(e) = effect {
+        // What the vesicles add first: the median difference with its 90 % band.
+        let series: Vec<Series> = [
+            ("collagen_pct", "collagen"),
+            ("elasticity_pct", "elasticity"),
+            ("wrinkle_pct", "wrinkle depth"),
+            ("pore_area_pct", "pore area"),
+        ]
+        .iter()
+        .filter_map(|(k, label)| {
+            let b = e.outcomes.get(*k)?;
+            let mut s = line(&format!("{label} (median, 90 % band)"), &e.times_d, &b.p50);
+            s.band = Some((b.p05.clone(), b.p95.clone()));
+            Some(s)
+        })
+        .collect();
+        if !series.is_empty() {
+            panels.push(Panel::Chart(Chart {
+                title: "What the vesicles add over the vehicle".into(),
+                x_label: "time (d)".into(),
+                y_label: "vesicle minus vehicle (percentage points)".into(),
+                series,
+                hline: Some(0.0),
+            }));
+        }
+    }
     if let Some(o) = o {
         let x = &o.series;
         let d = &x.times_d;

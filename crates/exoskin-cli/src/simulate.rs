@@ -108,6 +108,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             run.outcomes.as_ref(),
             run.transport.as_ref(),
             doc.get("outcomes").and_then(|o| o.get("bands")),
+            run.effect.as_ref(),
         )?;
     }
     if a.json {

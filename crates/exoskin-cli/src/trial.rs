@@ -15,7 +15,7 @@ use std::time::Instant;
 
 #[derive(ClapArgs)]
 pub struct TrialArgs {
-    /// Trial file (TOML); see trials/ and the README's "Virtual trials".
+    /// Trial file (TOML); see trials/ and docs/trial-files.md.
     pub file: PathBuf,
     /// Print one JSON document to stdout instead of the table.
     #[arg(long)]

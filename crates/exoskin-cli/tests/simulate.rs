@@ -77,6 +77,94 @@ fn readable_summary_and_embedded_default() {
     );
 }
 
+/// The README's first command: a clinician's course. Its first lines say what the vesicles
+/// add over the vehicle after the same procedure, in words, with the interval and the
+/// probability; then the table at 2, 4 and 12 weeks (a reading on a session day taken
+/// before that session), the outcomes, and a mass balance in words with shares.
+#[test]
+fn the_course_leads_with_what_the_vesicles_add() {
+    let out = exe()
+        .args(["simulate", "../../scenarios/course_microneedling_ev.toml"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = String::from_utf8(out.stdout).unwrap();
+    let head: String = s.lines().take(8).collect::<Vec<_>>().join("\n");
+    assert!(head.contains("the vesicles add"), "{head}");
+    assert!(head.contains("compared with the vehicle"), "{head}");
+    assert!(
+        head.contains("90 %") && head.contains("probability"),
+        "{head}"
+    );
+    assert!(
+        !head.contains("90\n%"),
+        "a unit torn from its number: {head}"
+    );
+    let table = s
+        .lines()
+        .find(|l| l.contains("day 14") && l.contains("day 28") && l.contains("day 84"))
+        .expect("the effect at 2, 4 and 12 weeks");
+    assert!(table.contains("P(better)"), "{table}");
+    assert!(s.contains("taken just before that session"));
+    // Read before the second session (day 28), water loss is back to rest, not at the
+    // fresh injury's peak.
+    let tewl = s
+        .lines()
+        .find(|l| l.trim_start().starts_with("TEWL"))
+        .unwrap();
+    let cells: Vec<f64> = tewl
+        .split_whitespace()
+        .skip(1)
+        .map(|c| c.parse().unwrap())
+        .collect();
+    assert!(cells.iter().all(|x| x.abs() < 0.5), "{tewl}");
+    assert!(s.contains("taken up by fibroblasts") && s.contains("recovery"));
+    assert!(s.contains("µm") && s.contains("per cm²"));
+    // No raw notation such as 9.442e-7: a digit, `e`, then a digit or a minus sign.
+    for line in s.lines() {
+        let b = line.as_bytes();
+        let raw = b.windows(3).any(|w| {
+            w[0].is_ascii_digit() && w[1] == b'e' && (w[2].is_ascii_digit() || w[2] == b'-')
+        });
+        assert!(!raw, "raw notation: {line}");
+    }
+}
+
+/// The output the README quotes under its quick start is what the command prints, line for
+/// line up to its `...`.
+#[test]
+fn the_readme_quotes_the_first_command_verbatim() {
+    let readme = include_str!("../../../README.md");
+    let quick = &readme[readme.find("## Quick start").unwrap()..];
+    let command = quick
+        .lines()
+        .find(|l| l.starts_with("cargo run --release -- simulate"))
+        .unwrap();
+    let file = command.split_whitespace().nth(5).unwrap();
+    let quoted: Vec<&str> = quick
+        .split("```text\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| l.trim() != "..." && !l.starts_with("```"))
+        .collect();
+    assert!(quoted.len() > 8);
+    let out = exe()
+        .args(["simulate", &format!("../../{file}")])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let printed: Vec<&str> = printed.lines().collect();
+    for (i, q) in quoted.iter().enumerate() {
+        let p = printed[i].replace("../../", "");
+        assert_eq!(*q, p, "README line {} differs", i + 1);
+    }
+}
+
 fn bad(text: &str, expect: &[&str]) {
     let dir = tmp("bad");
     let f = dir.join(format!("s{}.toml", text.len()));

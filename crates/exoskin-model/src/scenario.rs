@@ -2,7 +2,7 @@
 //!
 //! Two kinds exist: `franz_cell` (an in-vitro diffusion cell, OECD Test Guideline 428) and
 //! `in_vivo` (a product on living skin, with an optional procedure and a regimen). See the
-//! README for the full key reference; `scenarios/` holds examples.
+//! docs/simulate.md for the full key reference; `scenarios/` holds examples.
 
 use crate::error::{check_positive, check_range, Invalid, ModelError, ScenarioError};
 use crate::input;

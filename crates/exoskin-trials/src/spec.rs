@@ -2,8 +2,8 @@
 //!
 //! Errors are [`TrialError`]s: file, line, column, key, the allowed values or range, and how
 //! to fix it; an error inside an arm's scenario is that scenario's [`ScenarioError`]. Each arm names an `in_vivo` scenario file (product, procedure, regimen),
-//! relative to the trial file; its errors point into that file. The README's "Virtual
-//! trials" section is the key reference; `trials/` holds examples.
+//! relative to the trial file; its errors point into that file. docs/trial-files.md is
+//! the key reference; `trials/` holds examples.
 
 use crate::error::TrialError;
 pub use crate::multiplicity::Multiplicity;

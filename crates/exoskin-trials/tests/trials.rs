@@ -175,7 +175,10 @@ fn a_new_study_scales_the_vesicle_arms_dose_and_leaves_the_vehicle_alone() {
         matrix: 1.0,
         barrier: 1.0,
     };
-    let at_dose = Factors { delivery: dose, ..f };
+    let at_dose = Factors {
+        delivery: dose,
+        ..f
+    };
     assert_eq!(study.exact(0, &f), shipped.exact(0, &at_dose));
     assert_ne!(study.exact(0, &f), shipped.exact(0, &f));
     assert_eq!(study.exact(1, &f), shipped.exact(1, &f));
