@@ -107,6 +107,9 @@ pub struct PowerArgs {
     /// The Dask scheduler's address (with --engine dask).
     #[arg(long, value_name = "ADDR")]
     pub scheduler: Option<String>,
+    /// Draw the power curve (and assurance) with their 95 % bands to a PNG or SVG file.
+    #[arg(long, value_name = "FILE.png", conflicts_with_all = ["shards", "from"])]
+    pub plot: Option<PathBuf>,
     /// Continue (or report) the sharded power analysis in DIR.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["file", "shards"])]
     pub from: Option<PathBuf>,
@@ -114,6 +117,69 @@ pub struct PowerArgs {
     /// writing its scripts.
     #[arg(long)]
     pub submit: bool,
+}
+
+/// The power curve and the assurance curve, each with its 95 % Wilson band, against the
+/// participants enrolled, with the target as a dashed line.
+fn power_plot(
+    path: &std::path::Path,
+    name: &str,
+    result: &PowerResult,
+    doc: &serde_json::Value,
+) -> anyhow::Result<()> {
+    use exoskin_plot::{save_titled, Chart, Panel, Series, Style};
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if ext != "png" && ext != "svg" {
+        return Err(bad_input(format!(
+            "--plot {}: use a file name ending in .png or .svg",
+            path.display()
+        )));
+    }
+    let n: Vec<f64> = result.curve.iter().map(|p| p.n as f64).collect();
+    let mut series = vec![Series {
+        name: "power (95 % band)".into(),
+        x: n.clone(),
+        y: result.curve.iter().map(|p| p.power.rate).collect(),
+        band: Some((
+            result.curve.iter().map(|p| p.power.ci95_low).collect(),
+            result.curve.iter().map(|p| p.power.ci95_high).collect(),
+        )),
+        style: Style::LinePoints,
+    }];
+    if let Some(curve) = doc["assurance"]["curve"].as_array() {
+        let get = |k: &str| -> Vec<f64> {
+            curve
+                .iter()
+                .map(|c| c["assurance"][k].as_f64().unwrap_or(f64::NAN))
+                .collect()
+        };
+        series.push(Series {
+            name: "assurance (95 % band)".into(),
+            x: n,
+            y: get("rate"),
+            band: Some((get("ci95_low"), get("ci95_high"))),
+            style: Style::LinePoints,
+        });
+    }
+    let unit = if doc["design"] == "parallel" {
+        "participants enrolled per arm"
+    } else {
+        "participants enrolled"
+    };
+    let chart = Panel::Chart(Chart {
+        title: format!(
+            "{} at day {} (target {})",
+            result.endpoint.replace('_', " "),
+            result.visit_day,
+            result.target
+        ),
+        x_label: unit.into(),
+        y_label: "probability of a significant result".into(),
+        series,
+        hline: Some(result.target),
+    });
+    save_titled(path, name, &[chart], 1)
+        .map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))
 }
 
 fn api_err(e: exoskin_api::ApiError) -> anyhow::Error {
@@ -602,6 +668,9 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
     })?
     .map_err(api_err)?;
     bar.done();
+    if let Some(path) = &a.plot {
+        power_plot(path, &trial.name, &result, &doc)?;
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(0);
@@ -645,9 +714,28 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
             doc["assurance"]["draws"]
         );
     }
+    let (treated, control) = result
+        .comparison
+        .split_once(" vs ")
+        .unwrap_or((result.comparison.as_str(), "the control"));
+    let direction = match result.treated_better {
+        Some(true) => format!("{treated} is the better side"),
+        Some(false) => format!(
+            "{treated} is WORSE than {control} in this model: a trial of this size would find harm, not benefit"
+        ),
+        None => "no difference at all".into(),
+    };
+    println!(
+        "\nthe effect powered for: {treated} minus {control} on {} at day {}: {:+.4} {} (SD {:.4}): {direction}",
+        result.endpoint,
+        result.visit_day,
+        result.difference_estimate,
+        result.difference_unit,
+        result.sd_estimate
+    );
     match result.n_required {
         Some(n) => {
-            println!("\nby simulation: {n} {unit} enrolled reach power {target}");
+            println!("by simulation: {n} {unit} enrolled reach power {target}");
             if let Some(se) = result.n_required_mc_se {
                 println!(
                     "  Monte-Carlo error of that n from {} simulated trials per n: +-{:.1} (1 SE)",
@@ -655,7 +743,7 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
                 );
             }
         }
-        None => println!("\nby simulation: no n up to {max_n} reaches power {target}"),
+        None => println!("by simulation: no n up to {max_n} reaches power {target}"),
     }
     let [lo, hi] = result.effect_size_ci95;
     println!(

@@ -109,6 +109,39 @@ fn power_analytic_and_by_simulation() {
     let first = curve.first().unwrap()["power"]["rate"].as_f64().unwrap();
     let last = curve.last().unwrap()["power"]["rate"].as_f64().unwrap();
     assert!(last > first, "{v}");
+    // The effect powered for has its sign in words: better or worse for the treated side.
+    let delta = v["difference_estimate"].as_f64().unwrap();
+    assert!(v["difference_unit"].is_string(), "{v}");
+    assert_eq!(v["treated_better"].as_bool().is_some(), delta != 0.0, "{v}");
+    let png = std::env::temp_dir().join(format!("exoskin-power-{}.png", std::process::id()));
+    let out = exe()
+        .args([
+            "power",
+            &test_trial(),
+            "--replicates",
+            "100",
+            "--max-participants",
+            "16",
+            "--assurance-draws",
+            "0",
+            "--plot",
+        ])
+        .arg(&png)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The power curve is drawn.
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 5000);
+    let _ = std::fs::remove_file(&png);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("the effect powered for:"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains("is the better side") || line.contains("is WORSE than"),
+        "{line}"
+    );
 }
 
 #[test]

@@ -68,6 +68,12 @@ pub struct PowerResult {
     /// analytic answer.
     pub difference_estimate: f64,
     pub sd_estimate: f64,
+    /// The instrument's unit of `difference_estimate`.
+    pub difference_unit: String,
+    /// Whether the treated arm is the better one by that difference (the instrument says
+    /// which direction is an improvement); None when the difference is exactly 0. A power
+    /// analysis for a treatment that is worse sizes a trial that finds harm.
+    pub treated_better: Option<bool>,
     /// The level the analytic answer is computed at (see the module notes).
     pub analytic_alpha: f64,
     /// Analytic completers needed for that effect size (noncentral t; TOST power for
@@ -385,6 +391,8 @@ pub fn finish_power(
         effect_size_measure: measure.into(),
         difference_estimate: delta,
         sd_estimate: sd,
+        difference_unit: ep.instrument.unit.clone(),
+        treated_better: (delta != 0.0).then_some((delta > 0.0) == ep.instrument.higher_is_better),
         analytic_alpha: alpha,
         analytic_n_completers: n_an,
         analytic_n_enrolled: n_an.map(|n| (n.ceil() / completing).ceil() as usize),
