@@ -236,17 +236,30 @@ def browser(video):
               f"--use-file-for-fake-video-capture={video}", "--window-size=390,844"]:
         o.add_argument(a)
     o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+    phone(d)
+    return d
+
+
+def phone(d):
+    """A 390 x 844 phone viewport. Headless Chromium's windows are at least 500 px wide, so
+    the window size alone would test a wider screen than a phone's."""
+    d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                      {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
 
 
 def flow_end(d, name, C, axe_src):
     errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
     C.ok(not errors, f"{name}: no console errors {errors if errors else ''}")
-    for w, h in [(390, 844), (1280, 800)]:
-        d.set_window_size(w, h)
-        time.sleep(0.2)
-        d.save_screenshot(os.path.join(SHOTS, f"{name}-{w}x{h}.png"))
+    wide = d.execute_script("return document.documentElement.scrollWidth")
+    C.ok(wide <= 390, f"{name}: no horizontal overflow at 390 px (page {wide} px wide)")
+    d.save_screenshot(os.path.join(SHOTS, f"{name}-390x844.png"))
+    d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    d.set_window_size(1280, 800)
+    time.sleep(0.2)
+    d.save_screenshot(os.path.join(SHOTS, f"{name}-1280x800.png"))
     d.set_window_size(390, 844)
+    phone(d)
     d.execute_script(axe_src)
     res = d.execute_async_script("const done = arguments[arguments.length - 1]; axe.run(document).then(r => done(r.violations.map(v => [v.id, v.impact, v.nodes.length])));")
     bad = [v for v in res if v[1] in ("serious", "critical")]
@@ -272,6 +285,11 @@ def flows(base, qr_png, tmp, C):
         d.find_element(By.ID, "run").click()
         wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#result svg polyline")))
         C.ok("run=1" in d.current_url and d.find_element(By.ID, "mass-balance").is_displayed(), "simulate: preset run shows the plot and the mass balance, inputs in the URL")
+        cards = d.find_elements(By.CSS_SELECTOR, "#effect .card")
+        top = d.execute_script("return document.getElementById('result').getBoundingClientRect().top")
+        C.ok(len(cards) >= 4 and 0 <= top < 844, f"simulate: what the vesicles add comes first ({len(cards)} cards), the result scrolled into view (top at {top:.0f} px)")
+        title = d.find_element(By.ID, "result-title").text
+        C.ok("per mL" in title, f"simulate: the result is titled from its inputs ({title!r})")
         flow_end(d, "simulate", C, axe_src)
 
         d.get(base + "/label")
@@ -279,7 +297,7 @@ def flows(base, qr_png, tmp, C):
         box.send_keys("Ingredients: Aqua, Glycerin, Human Adipose Stem Cell Exosomes, Methylisothiazolinone, Parfum")
         d.find_element(By.ID, "decode").click()
         wait.until(EC.presence_of_element_located((By.ID, "ingredients")))
-        rows = d.find_elements(By.CSS_SELECTOR, "#ingredients tbody tr")
+        rows = d.find_elements(By.CSS_SELECTOR, "#ingredients li.ingredient")
         flags = d.find_elements(By.CSS_SELECTOR, "li.flag")
         C.ok(len(rows) == 5 and len(flags) >= 1, f"label: pasted list shows {len(rows)} ingredients with classes and {len(flags)} flags")
         flow_end(d, "label", C, axe_src)
@@ -290,7 +308,7 @@ def flows(base, qr_png, tmp, C):
         if d.find_elements(By.ID, "label-photo"):
             d.find_element(By.ID, "label-photo").send_keys(photo)
             wait.until(EC.presence_of_element_located((By.ID, "ingredients")))
-            names = [e.text.lower() for e in d.find_elements(By.CSS_SELECTOR, "#ingredients tbody th")]
+            names = [e.text.lower() for e in d.find_elements(By.CSS_SELECTOR, "#ingredients .name")]
             C.ok(any("glycerin" in n for n in names) and any("niacinamide" in n for n in names), f"label photo: OCR read back {names}")
             flow_end(d, "label-photo", C, axe_src)
         else:

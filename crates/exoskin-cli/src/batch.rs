@@ -142,12 +142,17 @@ pub struct ServeArgs {
     /// Issuers file (TOML: [[issuer]] name, did, token_sha256).
     #[arg(long)]
     issuers: Option<PathBuf>,
-    /// One issuer's public key (with --token-file): the quick way to run a registry.
-    #[arg(long, requires = "token_file")]
+    /// One issuer's public key (from `batch keygen`): the quick way to run a registry.
+    #[arg(long)]
     issuer_pubkey: Option<PathBuf>,
-    /// File holding that issuer's bearer token.
+    /// File holding that issuer's bearer token. Without it, the token is kept beside the
+    /// key (`lab.key.pub` -> `lab.token`), made (random, mode 0600) when it does not exist.
     #[arg(long, requires = "issuer_pubkey")]
     token_file: Option<PathBuf>,
+    /// The name pages give that issuer ("Certified by"); default: the key file's name
+    /// (`lab.key.pub` -> `lab`).
+    #[arg(long, requires = "issuer_pubkey")]
+    issuer_name: Option<String>,
     /// Database connections: how many requests may use the database at once (each
     /// connection to the server has its own thread).
     #[arg(long, default_value_t = 8)]
@@ -458,6 +463,54 @@ fn post(
     }
 }
 
+/// The token file of `--issuer-pubkey` without `--token-file`: beside the key
+/// (`lab.key.pub` -> `lab.token`), made with 32 random bytes (hex, mode 0600) when it does not
+/// exist, and said where on stderr.
+fn issuer_token(pubkey: &Path) -> anyhow::Result<PathBuf> {
+    let name = pubkey
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name
+        .strip_suffix(".pub")
+        .unwrap_or(&name)
+        .trim_end_matches(".key")
+        .trim_end_matches(".pem");
+    let stem = if stem.is_empty() { "issuer" } else { stem };
+    let path = pubkey.with_file_name(format!("{stem}.token"));
+    if path.exists() {
+        eprintln!(
+            "issuer token: {} (publish with --token-file {})",
+            path.display(),
+            path.display()
+        );
+        return Ok(path);
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no random numbers: {e}"))?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    use std::io::Write as _;
+    opts.open(&path)
+        .and_then(|mut f| {
+            f.write_all(format!("{token}\n").as_bytes())
+                .and_then(|_| f.sync_all())
+        })
+        .with_context(|| format!("writing the issuer token {}", path.display()))?;
+    eprintln!(
+        "issuer token: wrote {} (mode 0600); the issuer publishes with `exoskin batch publish CERT --registry URL --token-file {}`",
+        path.display(),
+        path.display()
+    );
+    Ok(path)
+}
+
 pub fn serve(a: ServeArgs) -> anyhow::Result<u8> {
     if a.threads == 0 || a.threads > 256 {
         return Err(crate::bad_input("--threads must be 1..=256"));
@@ -465,11 +518,39 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<u8> {
     if a.max_body_kib == 0 {
         return Err(crate::bad_input("--max-body-kib must be positive"));
     }
-    let single = match (&a.issuer_pubkey, &a.token_file) {
+    let token_file = match (&a.issuer_pubkey, &a.token_file) {
+        (Some(_), Some(t)) => Some(t.clone()),
+        (Some(p), None) => Some(issuer_token(p)?),
+        _ => None,
+    };
+    let single = match (&a.issuer_pubkey, &token_file) {
         (Some(p), Some(t)) => Some((p.as_path(), t.as_path())),
         _ => None,
     };
-    let issuers = server::load_issuers(a.issuers.as_deref(), single).map_err(reg_err)?;
+    let mut issuers = server::load_issuers(a.issuers.as_deref(), single).map_err(reg_err)?;
+    if let (Some(name), Some(issuer)) = (&a.issuer_name, issuers.first_mut()) {
+        let clean = exoskin_registry::html::clean_text(name);
+        if clean.trim().is_empty() {
+            return Err(crate::bad_input(
+                "--issuer-name: give a name pages can show",
+            ));
+        }
+        issuer.name = clean;
+    }
+    if single.is_some() {
+        if let Some(i) = issuers.first() {
+            eprintln!(
+                "issuer: \"{}\" ({}){}",
+                i.name,
+                i.did,
+                if a.issuer_name.is_none() {
+                    "; name it as pages should show it with --issuer-name"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
     if issuers.is_empty() {
         eprintln!("note: no issuers configured (--issuers or --issuer-pubkey/--token-file): the registry is read-only");
     }

@@ -221,9 +221,16 @@ pub struct ClaimsArgs {
     /// One JSON document on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Also draw the claims against the model's 90 % intervals as forest plots, one panel
+    /// per unit, to FILE.png or FILE.svg.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
 }
 
 pub fn run_claims(a: ClaimsArgs) -> anyhow::Result<u8> {
+    if let Some(path) = &a.plot {
+        check_plot_path(path)?;
+    }
     if !a.scenarios.is_dir() {
         return Err(bad_input(format!(
             "--scenarios {}: no such directory; run from the repository root or pass --scenarios DIR",
@@ -232,6 +239,10 @@ pub fn run_claims(a: ClaimsArgs) -> anyhow::Result<u8> {
     }
     let rows = exoskin_api::claims::run(&a.scenarios, a.draws, &|_, _| {})
         .map_err(|e| bad_input(e.to_string()))?;
+    if let Some(path) = &a.plot {
+        claims_plot(path, &rows)?;
+        eprintln!("wrote {}", path.display());
+    }
     if a.json {
         println!(
             "{}",
@@ -259,6 +270,162 @@ pub fn run_claims(a: ClaimsArgs) -> anyhow::Result<u8> {
         println!("{:<14} {}", "", r.reason);
     }
     Ok(0)
+}
+
+/// `--plot` must name a .png or .svg file.
+fn check_plot_path(path: &Path) -> anyhow::Result<()> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    if matches!(ext.as_deref(), Some("png" | "svg")) {
+        Ok(())
+    } else {
+        Err(bad_input(format!(
+            "--plot {}: use a file name ending in .png or .svg",
+            path.display()
+        )))
+    }
+}
+
+/// Title of the claims figure.
+const CLAIMS_FIGURE_TITLE: &str = "The seed articles' claims against the model (90 % intervals)";
+
+/// The unit a claim's value is in, without the description of the quantity in parentheses:
+/// `% (pore-area change from baseline)` is in `%`.
+fn unit_head(unit: &str) -> &str {
+    unit.split_once(" (").map_or(unit, |(head, _)| head).trim()
+}
+
+/// The value of no effect in a unit: 1 for a ratio, 0 for a difference or a percentage, none
+/// for other units (a day has no side of no effect).
+fn null_of(head: &str, difference: bool) -> Option<f64> {
+    if head.starts_with("ratio") {
+        Some(1.0)
+    } else if difference || head == "%" || head.starts_with("percentage points") {
+        Some(0.0)
+    } else {
+        None
+    }
+}
+
+/// A panel's title: the unit, spelled out, and what is compared when every claim in it is
+/// judged on the paired difference of two arms.
+fn unit_title(head: &str, difference: bool) -> String {
+    let name = match head {
+        "%" => "Percentages (%)".to_string(),
+        "day" => "Days".to_string(),
+        "ratio" => "Ratios".to_string(),
+        h => {
+            let mut c = h.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        }
+    };
+    if difference {
+        format!("{name}, treated minus control")
+    } else {
+        name
+    }
+}
+
+/// A claim's numbers as its row label prints them: median [p05, p95] with as many decimals
+/// as their size needs, then the claimed value, with a true minus.
+fn interval_text(p: &exoskin_response::claims::Predicted, claimed: f64) -> String {
+    let top = p.p05.abs().max(p.p50.abs()).max(p.p95.abs());
+    let decimals = if top >= 100.0 {
+        0
+    } else if top >= 10.0 {
+        1
+    } else {
+        2
+    };
+    let num = |v: f64| {
+        let s = format!("{v:.decimals$}");
+        // A value that rounds to zero is printed without a sign.
+        let s = if s
+            .trim_start_matches('-')
+            .chars()
+            .all(|c| c == '0' || c == '.')
+        {
+            s.trim_start_matches('-').to_string()
+        } else {
+            s
+        };
+        exoskin_plot::typeset_number(&s)
+    };
+    format!(
+        "{} [{}, {}]; claimed {}",
+        num(p.p50),
+        num(p.p05),
+        num(p.p95),
+        exoskin_plot::typeset_number(&claimed.to_string())
+    )
+}
+
+/// The claims as forest plots, one panel per unit (claims in the same unit share an axis):
+/// each row the model's median and 90 % interval of what the claim is judged on (the paired
+/// difference for two arms), the claimed value as the reference marker. Claims the model
+/// gives no value for are left out.
+fn claims_plot(path: &Path, rows: &[exoskin_response::claims::Evaluated]) -> anyhow::Result<()> {
+    use exoskin_plot::{Forest, ForestRow, Panel};
+    // Units in order of first appearance, each with its claims.
+    let mut groups: Vec<(&str, Vec<&exoskin_response::claims::Evaluated>)> = Vec::new();
+    for r in rows {
+        if r.difference.or(r.predicted).is_none() {
+            continue;
+        }
+        let head = unit_head(&r.unit);
+        match groups.iter_mut().find(|(h, _)| *h == head) {
+            Some((_, g)) => g.push(r),
+            None => groups.push((head, vec![r])),
+        }
+    }
+    if groups.is_empty() {
+        return Err(bad_input(format!(
+            "--plot {}: the model gives no value for any claim; nothing to plot",
+            path.display()
+        )));
+    }
+    // The fullest panels first.
+    groups.sort_by_key(|(_, g)| std::cmp::Reverse(g.len()));
+    let panels: Vec<Panel> = groups
+        .iter()
+        .map(|(head, claims)| {
+            let difference = claims.iter().all(|c| c.difference.is_some());
+            let mut units: Vec<&str> = claims.iter().map(|c| c.unit.as_str()).collect();
+            units.dedup();
+            // One quantity: the axis names it; several: each row's own quantity in this unit.
+            let x_label = if units.len() == 1 {
+                units[0].to_string()
+            } else {
+                format!("{head}, of the quantity each claim names")
+            };
+            let mut forest = Forest::new(
+                unit_title(head, difference),
+                exoskin_plot::typeset_units(&x_label),
+            );
+            forest.null = null_of(head, difference);
+            for c in claims {
+                let Some(p) = c.difference.or(c.predicted) else {
+                    continue;
+                };
+                forest.rows.push(
+                    ForestRow::new(
+                        format!("{}\n{}", c.id, interval_text(&p, c.value)),
+                        p.p05,
+                        p.p50,
+                        p.p95,
+                    )
+                    .with_reference(c.value),
+                );
+            }
+            Panel::from(forest)
+        })
+        .collect();
+    exoskin_plot::save_titled(path, CLAIMS_FIGURE_TITLE, &panels, panels.len().min(2))
+        .map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))
 }
 
 fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {

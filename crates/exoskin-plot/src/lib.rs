@@ -12,11 +12,12 @@
 //! A figure is a grid of [`Panel`]s, each a [`Chart`] (line, point or line-and-point
 //! [`Series`], each with an optional translucent band such as a 95 % confidence interval, and
 //! an optional horizontal reference line) or a [`Histogram`] (groups overlaid, e.g. one per
-//! trial arm). Axes get "nice" ticks (1-2-5 steps, see [`nice_ticks`]), ranges are automatic
+//! trial arm) or a [`Forest`] (one row per item: an interval with its middle value and a
+//! reference value such as a claim's, against a line of no effect). Axes get "nice" ticks (1-2-5 steps, see [`nice_ticks`]), ranges are automatic
 //! with a little padding, and series take their colours from the colour-blind-safe Okabe-Ito
 //! [`PALETTE`] in order. Bad input (no data, NaN or infinite values, x and y of different
-//! lengths, zero-size panels) is a [`PlotError`] naming the panel, series and index, never a
-//! panic.
+//! lengths, zero-size panels, forest intervals that do not hold their middle value) is a
+//! [`PlotError`] naming the panel, series (or row) and index, never a panic.
 //!
 //! ```
 //! use exoskin_plot::{render_png, render_svg, Chart, Histogram, Panel, Series, Style};
@@ -217,11 +218,81 @@ impl Histogram {
     }
 }
 
+/// One row of a [`Forest`]: an interval `lo..hi` with a point `mid` inside it, and an
+/// optional reference value (e.g. the value a claim states) drawn as a distinct marker.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ForestRow {
+    /// Drawn left of the plot area. A `\n` starts a second (smaller, grey) line, e.g. for the
+    /// numbers; lines too wide for the label column end in an ellipsis.
+    pub label: String,
+    pub lo: f64,
+    pub mid: f64,
+    pub hi: f64,
+    /// Drawn as an open diamond in the second palette colour.
+    pub reference: Option<f64>,
+}
+
+impl ForestRow {
+    pub fn new(label: impl Into<String>, lo: f64, mid: f64, hi: f64) -> ForestRow {
+        ForestRow {
+            label: label.into(),
+            lo,
+            mid,
+            hi,
+            reference: None,
+        }
+    }
+
+    pub fn with_reference(mut self, value: f64) -> ForestRow {
+        self.reference = Some(value);
+        self
+    }
+}
+
+/// A forest plot: one row per item, top to bottom in the order given, each an interval line
+/// with end ticks and a filled dot at its middle value (first palette colour), with the row's
+/// reference value as an open diamond (second palette colour), and an optional dashed
+/// vertical line of no effect. Row labels stand left of the plot area; a legend above it.
+///
+/// In its [`Layout`], row `i` of `n` is centred at y = `n - i - 0.5` (y runs from 0 at the
+/// bottom to `n` at the top) and there are no y ticks.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Forest {
+    pub title: String,
+    pub x_label: String,
+    pub rows: Vec<ForestRow>,
+    /// The value of no effect (e.g. 0 for a difference, 1 for a ratio): a dashed vertical
+    /// line, included in the x range.
+    pub null: Option<f64>,
+}
+
+impl Forest {
+    pub fn new(title: impl Into<String>, x_label: impl Into<String>) -> Forest {
+        Forest {
+            title: title.into(),
+            x_label: x_label.into(),
+            rows: Vec::new(),
+            null: None,
+        }
+    }
+
+    pub fn with_row(mut self, row: ForestRow) -> Forest {
+        self.rows.push(row);
+        self
+    }
+
+    pub fn with_null(mut self, x: f64) -> Forest {
+        self.null = Some(x);
+        self
+    }
+}
+
 /// One cell of a figure.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Panel {
     Chart(Chart),
     Histogram(Histogram),
+    Forest(Forest),
 }
 
 impl From<Chart> for Panel {
@@ -233,6 +304,12 @@ impl From<Chart> for Panel {
 impl From<Histogram> for Panel {
     fn from(h: Histogram) -> Panel {
         Panel::Histogram(h)
+    }
+}
+
+impl From<Forest> for Panel {
+    fn from(f: Forest) -> Panel {
+        Panel::Forest(f)
     }
 }
 
@@ -253,7 +330,7 @@ pub enum PlotError {
     },
     #[error("image of {width}x{height} px is larger than the limit of {max} pixels")]
     ImageTooLarge { width: u64, height: u64, max: u64 },
-    #[error("panel {panel}: nothing to draw (no series or groups)")]
+    #[error("panel {panel}: nothing to draw (no series, groups or rows)")]
     NoData { panel: usize },
     #[error("panel {panel}, series \"{series}\": no data points")]
     EmptySeries { panel: usize, series: String },
@@ -285,6 +362,15 @@ pub enum PlotError {
         "panel {panel}: reference line at {value} must be finite and at most 1e300 in magnitude"
     )]
     BadReferenceLine { panel: usize, value: f64 },
+    #[error("panel {panel}, row {index} (\"{row}\"): the interval must hold its middle value, lo <= mid <= hi (got lo = {lo}, mid = {mid}, hi = {hi})")]
+    IntervalOrder {
+        panel: usize,
+        row: String,
+        index: usize,
+        lo: f64,
+        mid: f64,
+        hi: f64,
+    },
     #[error("{path}: unknown figure format; the file name must end in .png or .svg")]
     UnknownFormat { path: PathBuf },
     #[error("encoding PNG: {0}")]

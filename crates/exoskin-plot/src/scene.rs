@@ -4,7 +4,9 @@
 use crate::font::{fit_text, metrics, text_width, Weight};
 use crate::ticks::{format_ticks, nice_step, ticks_with, Placement};
 use crate::typeset::typeset_number;
-use crate::{series_color, Chart, Histogram, Layout, Panel, PlotError, Rgb, Style, MAX_ABS_VALUE};
+use crate::{
+    series_color, Chart, Forest, Histogram, Layout, Panel, PlotError, Rgb, Style, MAX_ABS_VALUE,
+};
 
 /// Blank border around a panel, px.
 const PAD: f64 = 8.0;
@@ -210,24 +212,36 @@ fn check_values(
     v: &[f64],
 ) -> Result<(), PlotError> {
     for (index, &value) in v.iter().enumerate() {
-        if !value.is_finite() {
-            return Err(PlotError::NonFinite {
-                panel,
-                series: series.to_string(),
-                field,
-                index,
-                value,
-            });
-        }
-        if value.abs() > MAX_ABS_VALUE {
-            return Err(PlotError::OutOfRange {
-                panel,
-                series: series.to_string(),
-                field,
-                index,
-                value,
-            });
-        }
+        check_value(panel, series, field, index, value)?;
+    }
+    Ok(())
+}
+
+/// Checks one value: finite and not absurdly large.
+fn check_value(
+    panel: usize,
+    series: &str,
+    field: &'static str,
+    index: usize,
+    value: f64,
+) -> Result<(), PlotError> {
+    if !value.is_finite() {
+        return Err(PlotError::NonFinite {
+            panel,
+            series: series.to_string(),
+            field,
+            index,
+            value,
+        });
+    }
+    if value.abs() > MAX_ABS_VALUE {
+        return Err(PlotError::OutOfRange {
+            panel,
+            series: series.to_string(),
+            field,
+            index,
+            value,
+        });
     }
     Ok(())
 }
@@ -397,12 +411,34 @@ fn labels_for(ticks: &[f64], lo: f64, hi: f64, max_ticks: usize, integer: bool) 
         .collect()
 }
 
+/// What stands left of the plot area: value ticks on the y axis (whole numbers only, or
+/// any), or row labels in a column of the given width (no y ticks).
+#[derive(Clone, Copy)]
+enum LeftAxis {
+    Ticks { integer: bool },
+    Labels { width: f64 },
+}
+
+/// Gap between a forest's row labels and its plot area, px.
+const ROW_LABEL_GAP: f64 = 10.0;
+
+/// Top of the plot area: below the panel's title, and `extra` px more (e.g. a legend row).
+fn plot_top(texts: &Texts, extra: f64) -> f64 {
+    PAD + if texts.title.is_empty() {
+        6.0
+    } else {
+        metrics(TITLE_FONT, Weight::Bold).line_height() + 8.0
+    } + extra
+}
+
+#[allow(clippy::too_many_arguments)]
 fn frame(
     panel: usize,
     texts: &Texts,
     xr: (f64, f64),
     yr: (f64, f64),
-    y_integer: bool,
+    left_axis: LeftAxis,
+    extra_top: f64,
     w: f64,
     h: f64,
 ) -> Result<Frame, PlotError> {
@@ -411,12 +447,7 @@ fn frame(
         width: w as u32,
         height: h as u32,
     };
-    let top = PAD
-        + if texts.title.is_empty() {
-            6.0
-        } else {
-            metrics(TITLE_FONT, Weight::Bold).line_height() + 8.0
-        };
+    let top = plot_top(texts, extra_top);
     let bottom = PAD
         + TICK_LEN
         + TICK_GAP
@@ -432,23 +463,33 @@ fn frame(
     }
     let top = top.round();
 
-    // y ticks: about one per 40 px.
-    let y_max_ticks = ((plot_h / 40.0) as usize + 1).clamp(2, 11);
-    let y_ticks = ticks_with(yr.0, yr.1, y_max_ticks, y_integer, Placement::Inside);
-    let y_labels = labels_for(&y_ticks, yr.0, yr.1, y_max_ticks, y_integer);
-    let y_label_w = y_labels
-        .iter()
-        .map(|l| text_width(l, TICK_FONT, Weight::Regular))
-        .fold(0.0, f64::max);
-    let left =
-        (PAD + if texts.y_label.is_empty() {
-            0.0
-        } else {
-            line_h(LABEL_FONT) + 4.0
-        } + y_label_w
-            + TICK_GAP
-            + TICK_LEN)
-            .round();
+    let (y_ticks, y_labels, left) = match left_axis {
+        LeftAxis::Ticks { integer } => {
+            // y ticks: about one per 40 px.
+            let y_max_ticks = ((plot_h / 40.0) as usize + 1).clamp(2, 11);
+            let y_ticks = ticks_with(yr.0, yr.1, y_max_ticks, integer, Placement::Inside);
+            let y_labels = labels_for(&y_ticks, yr.0, yr.1, y_max_ticks, integer);
+            let y_label_w = y_labels
+                .iter()
+                .map(|l| text_width(l, TICK_FONT, Weight::Regular))
+                .fold(0.0, f64::max);
+            let left =
+                (PAD + if texts.y_label.is_empty() {
+                    0.0
+                } else {
+                    line_h(LABEL_FONT) + 4.0
+                } + y_label_w
+                    + TICK_GAP
+                    + TICK_LEN)
+                    .round();
+            (y_ticks, y_labels, left)
+        }
+        LeftAxis::Labels { width } => (
+            Vec::new(),
+            Vec::new(),
+            (PAD + width + ROW_LABEL_GAP).round(),
+        ),
+    };
 
     let mut right = PAD + 12.0;
     let mut result = None;
@@ -796,7 +837,8 @@ fn chart_scene(panel: usize, chart: &Chart, w: f64, h: f64) -> Result<(Scene, La
         &texts,
         pad_range(xr.0, xr.1, RANGE_PAD),
         pad_range(yr.0, yr.1, RANGE_PAD),
-        false,
+        LeftAxis::Ticks { integer: false },
+        0.0,
         w,
         h,
     )?;
@@ -889,7 +931,16 @@ fn histogram_scene(
         x_label: &hist.x_label,
         y_label: "count",
     };
-    let frame = frame(panel, &texts, xr, yr, true, w, h)?;
+    let frame = frame(
+        panel,
+        &texts,
+        xr,
+        yr,
+        LeftAxis::Ticks { integer: true },
+        0.0,
+        w,
+        h,
+    )?;
     let l = &frame.layout;
     let mut prims = Vec::new();
     under_layer(&frame, None, &mut prims);
@@ -939,6 +990,307 @@ fn histogram_scene(
     Ok((Scene { prims }, layout))
 }
 
+/// Forest plot marks, px: half-height of an interval's end ticks, radius of its middle dot,
+/// half-diagonal of the reference diamond, and the width of the interval and diamond lines.
+const FOREST_END_TICK: f64 = 5.0;
+const FOREST_DOT_R: f64 = 4.0;
+const FOREST_DIAMOND: f64 = 6.5;
+const FOREST_LINE_W: f64 = 2.0;
+/// Fraction of the value range added on each side of a forest's x axis (room for the marks).
+const FOREST_RANGE_PAD: f64 = 0.06;
+/// Largest share of the panel's width that the row labels take.
+const ROW_LABEL_SHARE: f64 = 0.45;
+/// Size and colour of the second and further lines of a row label.
+const ROW_NOTE_FONT: f64 = 11.0;
+const ROW_NOTE: Rgb = Rgb(85, 85, 85);
+/// The forest legend's names: the interval with its middle value, the reference marker and
+/// the line of no effect.
+const FOREST_INTERVAL_NAME: &str = "model median, 90 % interval";
+const FOREST_REFERENCE_NAME: &str = "claimed";
+const FOREST_NULL_NAME: &str = "no effect";
+/// Gap between forest legend entries, and the width of a swatch, px.
+const FOREST_LEGEND_GAP: f64 = 18.0;
+const FOREST_SWATCH: f64 = 24.0;
+
+/// The first line of a row label, naming the row in errors.
+fn row_name(label: &str) -> &str {
+    label.lines().next().unwrap_or("")
+}
+
+/// Validates a forest and returns the range of all its values (intervals, references and the
+/// line of no effect).
+fn forest_range(panel: usize, f: &Forest) -> Result<Range, PlotError> {
+    if f.rows.is_empty() {
+        return Err(PlotError::NoData { panel });
+    }
+    let mut r = None;
+    for (index, row) in f.rows.iter().enumerate() {
+        let name = row_name(&row.label);
+        let values = [("lo", row.lo), ("mid", row.mid), ("hi", row.hi)];
+        for (field, v) in values
+            .into_iter()
+            .chain(row.reference.map(|v| ("reference", v)))
+        {
+            check_value(panel, name, field, index, v)?;
+            extend(&mut r, v);
+        }
+        if !(row.lo <= row.mid && row.mid <= row.hi) {
+            return Err(PlotError::IntervalOrder {
+                panel,
+                row: name.to_string(),
+                index,
+                lo: row.lo,
+                mid: row.mid,
+                hi: row.hi,
+            });
+        }
+    }
+    if let Some(n) = f.null {
+        if !n.is_finite() || n.abs() > MAX_ABS_VALUE {
+            return Err(PlotError::BadReferenceLine { panel, value: n });
+        }
+        extend(&mut r, n);
+    }
+    r.ok_or(PlotError::NoData { panel })
+}
+
+/// Size and colour of line `j` of a row label.
+fn row_line_style(j: usize) -> (f64, Rgb) {
+    if j == 0 {
+        (LABEL_FONT, INK)
+    } else {
+        (ROW_NOTE_FONT, ROW_NOTE)
+    }
+}
+
+/// Regular text whose capitals are centred on the line `cy`, in `color`.
+fn coloured_text(x: f64, cy: f64, text: String, size: f64, color: Rgb, anchor: Anchor) -> Prim {
+    let top = cy + CAP_HEIGHT_EM * size / 2.0 - metrics(size, Weight::Regular).ascent;
+    Prim::Text {
+        x,
+        y: top.round(),
+        text,
+        style: TextStyle {
+            size,
+            weight: Weight::Regular,
+            color,
+            anchor,
+            vertical: false,
+        },
+    }
+}
+
+/// The interval of a forest row as one polyline: the left end tick, the line, the right end
+/// tick.
+fn interval_pts(x_lo: f64, x_hi: f64, cy: f64) -> Vec<(f64, f64)> {
+    let t = FOREST_END_TICK;
+    vec![
+        (x_lo, cy - t),
+        (x_lo, cy + t),
+        (x_lo, cy),
+        (x_hi, cy),
+        (x_hi, cy - t),
+        (x_hi, cy + t),
+    ]
+}
+
+/// An open diamond around (x, cy), as a closed polyline.
+fn diamond_pts(x: f64, cy: f64, r: f64) -> Vec<(f64, f64)> {
+    vec![
+        (x, cy - r),
+        (x + r, cy),
+        (x, cy + r),
+        (x - r, cy),
+        (x, cy - r),
+    ]
+}
+
+/// A forest's legend on one line above the plot area, as many entries as fit.
+fn forest_legend(f: &Forest, l: &Layout, w: f64, prims: &mut Vec<Prim>) {
+    #[derive(Clone, Copy)]
+    enum Swatch {
+        Interval,
+        Diamond,
+        Null,
+    }
+    let mut entries = vec![(Swatch::Interval, FOREST_INTERVAL_NAME)];
+    if f.rows.iter().any(|r| r.reference.is_some()) {
+        entries.push((Swatch::Diamond, FOREST_REFERENCE_NAME));
+    }
+    if f.null.is_some() {
+        entries.push((Swatch::Null, FOREST_NULL_NAME));
+    }
+    let entry_w = |name: &str| FOREST_SWATCH + 6.0 + text_width(name, LEGEND_FONT, Weight::Regular);
+    let total = |e: &[(Swatch, &str)]| {
+        e.iter().map(|(_, n)| entry_w(n)).sum::<f64>()
+            + FOREST_LEGEND_GAP * e.len().saturating_sub(1) as f64
+    };
+    let room = w - 2.0 * PAD;
+    while entries.len() > 1 && total(&entries) > room {
+        entries.pop();
+    }
+    // Over the plot area where it fits, else as far left as needed.
+    let mut x = l.plot_left.min(w - PAD - total(&entries)).max(PAD).round();
+    let cy = (l.plot_top - legend_row() / 2.0 - 3.0).round();
+    for (swatch, name) in entries {
+        let (sx0, sx1) = (x + 2.0, x + FOREST_SWATCH - 2.0);
+        let mid = (sx0 + sx1) / 2.0;
+        match swatch {
+            Swatch::Interval => {
+                prims.push(Prim::Line {
+                    pts: interval_pts(sx0, sx1, cy),
+                    color: series_color(0),
+                    width: FOREST_LINE_W,
+                    dash: None,
+                    role: Role::Legend,
+                });
+                prims.push(Prim::Markers {
+                    pts: vec![(mid, cy)],
+                    color: series_color(0),
+                    radius: FOREST_DOT_R,
+                    role: Role::Legend,
+                });
+            }
+            Swatch::Diamond => prims.push(Prim::Line {
+                pts: diamond_pts(mid, cy, FOREST_DIAMOND),
+                color: series_color(1),
+                width: FOREST_LINE_W,
+                dash: None,
+                role: Role::Legend,
+            }),
+            Swatch::Null => prims.push(Prim::Line {
+                pts: vec![
+                    (mid, cy - FOREST_DIAMOND - 1.0),
+                    (mid, cy + FOREST_DIAMOND + 1.0),
+                ],
+                color: REFERENCE,
+                width: 1.5,
+                dash: Some((4.0, 3.0)),
+                role: Role::Legend,
+            }),
+        }
+        let room = w - PAD - (x + FOREST_SWATCH + 6.0);
+        prims.push(centred_text(
+            x + FOREST_SWATCH + 6.0,
+            cy,
+            fit_text(name, room, LEGEND_FONT, Weight::Regular),
+            LEGEND_FONT,
+            Anchor::Start,
+        ));
+        x += entry_w(name) + FOREST_LEGEND_GAP;
+    }
+}
+
+fn forest_scene(panel: usize, f: &Forest, w: f64, h: f64) -> Result<(Scene, Layout), PlotError> {
+    let (lo, hi) = forest_range(panel, f)?;
+    let n = f.rows.len();
+    let texts = Texts {
+        title: &f.title,
+        x_label: &f.x_label,
+        y_label: "",
+    };
+    // The label column: as wide as the widest line, at most a share of the panel.
+    let max_label_w = (w * ROW_LABEL_SHARE).floor();
+    let label_w = f
+        .rows
+        .iter()
+        .flat_map(|r| {
+            r.label.split('\n').enumerate().map(|(j, t)| {
+                let (size, _) = row_line_style(j);
+                text_width(t, size, Weight::Regular)
+            })
+        })
+        .fold(0.0, f64::max)
+        .min(max_label_w)
+        .ceil();
+    let frame = frame(
+        panel,
+        &texts,
+        pad_range(lo, hi, FOREST_RANGE_PAD),
+        (0.0, n as f64),
+        LeftAxis::Labels { width: label_w },
+        legend_row() + 6.0,
+        w,
+        h,
+    )?;
+    let l = &frame.layout;
+    let band = l.plot_height / n as f64;
+    let pitch = line_h(LABEL_FONT).round();
+    if band < pitch {
+        return Err(PlotError::PanelTooSmall {
+            panel,
+            width: w as u32,
+            height: h as u32,
+        });
+    }
+    let mut prims = Vec::new();
+    under_layer(&frame, None, &mut prims);
+    let (y0, y1) = (l.plot_top, l.plot_top + l.plot_height);
+    if let Some(null) = f.null {
+        let x = l.to_pixel(null, 0.0).0;
+        prims.push(Prim::Line {
+            pts: vec![(x, y0), (x, y1)],
+            color: REFERENCE,
+            width: 1.5,
+            dash: Some((6.0, 4.0)),
+            role: Role::Reference,
+        });
+    }
+    let centre = |i: usize| l.to_pixel(l.x_range.0, n as f64 - i as f64 - 0.5).1.round();
+    let mut dots = Vec::with_capacity(n);
+    let mut diamonds = Vec::new();
+    for (i, row) in f.rows.iter().enumerate() {
+        let cy = centre(i);
+        let x_lo = l.to_pixel(row.lo, 0.0).0;
+        let x_hi = l.to_pixel(row.hi, 0.0).0;
+        prims.push(Prim::Line {
+            pts: interval_pts(x_lo, x_hi, cy),
+            color: series_color(0),
+            width: FOREST_LINE_W,
+            dash: None,
+            role: Role::Series,
+        });
+        dots.push((l.to_pixel(row.mid, 0.0).0, cy));
+        if let Some(r) = row.reference {
+            diamonds.push(Prim::Line {
+                pts: diamond_pts(l.to_pixel(r, 0.0).0, cy, FOREST_DIAMOND),
+                color: series_color(1),
+                width: FOREST_LINE_W,
+                dash: None,
+                role: Role::Series,
+            });
+        }
+        // As many lines of the label as the row's height holds, centred on the row.
+        let lines: Vec<&str> = row.label.split('\n').collect();
+        let k = lines
+            .len()
+            .min(((band - 2.0) / pitch).floor().max(1.0) as usize);
+        for (j, text) in lines.iter().take(k).enumerate() {
+            let (size, color) = row_line_style(j);
+            let ty = cy + (j as f64 - (k - 1) as f64 / 2.0) * pitch;
+            prims.push(coloured_text(
+                PAD,
+                ty,
+                fit_text(text, label_w, size, Weight::Regular),
+                size,
+                color,
+                Anchor::Start,
+            ));
+        }
+    }
+    prims.push(Prim::Markers {
+        pts: dots,
+        color: series_color(0),
+        radius: FOREST_DOT_R,
+        role: Role::Series,
+    });
+    prims.append(&mut diamonds);
+    over_layer(&frame, &texts, &[], &[], w, h, &mut prims);
+    forest_legend(f, l, w, &mut prims);
+    let layout = frame.layout;
+    Ok((Scene { prims }, layout))
+}
+
 /// The scene and layout of one panel of `w` x `h` pixels; `panel` is its index (for errors).
 pub(crate) fn panel_scene(
     panel: usize,
@@ -956,5 +1308,6 @@ pub(crate) fn panel_scene(
     match p {
         Panel::Chart(c) => chart_scene(panel, c, w, h),
         Panel::Histogram(hg) => histogram_scene(panel, hg, w, h),
+        Panel::Forest(f) => forest_scene(panel, f, w, h),
     }
 }

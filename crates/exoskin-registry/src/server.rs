@@ -1352,11 +1352,14 @@ pub fn load_issuers(
         let key = exoskin_batch::keys::read_public_key(pubkey)?;
         let token = read_token(token_file)?;
         out.push(Issuer {
+            // The key file's name without its extensions (`lab.key.pub` -> `lab`) until the
+            // operator names the issuer.
             name: crate::html::clean_text(
-                &pubkey
+                pubkey
                     .file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
+                    .unwrap_or_default()
+                    .trim_end_matches(".key"),
             ),
             did: exoskin_batch::keys::did_key(&key),
             token_sha256: sha256(token.as_bytes()),

@@ -488,7 +488,7 @@ async fn simulate(
             }
             button type="submit" { "Load preset" }
         }
-        form #simulate-form method="get" action="/simulate" {
+        form #simulate-form method="get" action="/simulate#result" {
             input type="hidden" name="preset" value=(preset);
             input type="hidden" name="run" value="1";
             fieldset {
@@ -528,7 +528,8 @@ async fn simulate(
                 @match r {
                     Err((f, m)) => div.error role="alert" { p { @if let Some(f) = f { strong { (f) ": " } } (m) } },
                     Ok(doc) => {
-                        p { (doc["scenario"]["name"].as_str().unwrap_or("")) }
+                        p #result-title { (title_from_inputs(&values)) }
+                        @if let Some(e) = effect_section(&doc["effect"]) { (e) }
                         @if let Some(p) = outcome_plot(doc) { (p) }
                         h3 { "Wound closure" }
                         p #wound {
@@ -543,14 +544,12 @@ async fn simulate(
                         @if let Some(mb) = doc["transport"].get("mass_balance") {
                             h3 { "Mass balance (per cm²)" }
                             table #mass-balance {
-                                caption { "Where the applied vesicles are at the end" }
-                                thead { tr { th scope="col" { "compartment" } th scope="col" { "vesicles per cm²" } } }
+                                caption { "Where the applied vesicles are at the end, largest first" }
+                                thead { tr { th scope="col" { "place" } th scope="col" { "vesicles per cm²" } th scope="col" { "share" } } }
                                 tbody {
-                                    tr { th scope="row" { "applied" } td { (fmt_num(&mb["applied_per_cm2"])) } }
-                                    @if let Some(c) = mb["compartments_per_cm2"].as_object() {
-                                        @for (k, v) in c { tr { th scope="row" { (k.replace('_', " ")) } td { (fmt_num(v)) } } }
-                                    }
-                                    tr { th scope="row" { "recovery" } td { (fmt_num(&mb["recovery"])) } }
+                                    tr { th scope="row" { "applied" } td { (fmt_num(&mb["applied_per_cm2"])) } td { "100 %" } }
+                                    @for (k, v, share) in mass_rows(mb) { tr { th scope="row" { (k) } td { (fmt_num(&v)) } td { (share) } } }
+                                    tr { th scope="row" { "recovery" } td { (fmt_num(&mb["recovery"])) } td {} }
                                 }
                             }
                         }
@@ -566,6 +565,152 @@ async fn simulate(
         }
     };
     page_response(status, layout("Simulate", "/simulate", body))
+}
+
+/// The result's title from the inputs that made it (not the preset's name, which the
+/// inputs may have changed).
+fn title_from_inputs(values: &HashMap<String, String>) -> String {
+    let v = |k: &str| values.get(k).map(String::as_str).unwrap_or("?");
+    let procedure = v("procedure").replace('_', " ");
+    format!(
+        "{} vesicles at {} per mL on the {} ({} y), {}, {} application(s) a day for {} day(s), {} h",
+        v("source").replace('_', " "),
+        values
+            .get("particles_per_ml")
+            .and_then(|x| x.parse::<f64>().ok())
+            .filter(|x| *x > 0.0 && x.is_finite())
+            .map(|x| {
+                let e = x.log10().floor() as i32;
+                format!("{:.1} × 10^{e}", x / 10f64.powi(e))
+            })
+            .unwrap_or_else(|| v("particles_per_ml").to_string()),
+        v("site"),
+        v("age_years"),
+        if procedure == "none" || procedure.is_empty() {
+            "intact skin".to_string()
+        } else {
+            procedure
+        },
+        v("applications_per_day"),
+        v("days"),
+        v("duration_h")
+    )
+}
+
+/// The effect first: what the vesicles add over the control at the last time, each outcome
+/// with its median, 90 % interval and the probability that the vesicle arm is better.
+fn effect_section(e: &Value) -> Option<Markup> {
+    let outcomes = e["outcomes"].as_object()?;
+    let times = e["times_d"].as_array()?;
+    let end = times.last()?.as_f64()?;
+    let last = |b: &Value, q: &str| {
+        b[q].as_array()
+            .and_then(|a| a.last())
+            .and_then(Value::as_f64)
+    };
+    let words = [
+        ("collagen_pct", "collagen"),
+        ("elasticity_pct", "elasticity"),
+        ("wrinkle_pct", "wrinkle depth"),
+        ("pore_area_pct", "pore area"),
+        ("erythema_pct", "redness"),
+        ("tewl_pct", "water loss (TEWL)"),
+        ("hydration_pct", "hydration"),
+        ("melanin_pct", "melanin"),
+    ];
+    let pp = |x: f64| {
+        if x.abs() < 0.005 {
+            "0.00".to_string()
+        } else if x.abs() >= 10.0 {
+            format!("{x:+.1}")
+        } else {
+            format!("{x:+.2}")
+        }
+    };
+    let rows: Vec<(&str, String, String, String)> = words
+        .iter()
+        .filter_map(|(k, w)| {
+            let b = outcomes.get(*k)?;
+            let (lo, mid, hi) = (last(b, "p05")?, last(b, "p50")?, last(b, "p95")?);
+            let p = e["probability_better"][*k].as_f64();
+            let verdict = if hi == lo {
+                "the same in every draw".to_string()
+            } else if lo.abs().max(hi.abs()) < 0.01 {
+                "next to nothing".to_string()
+            } else {
+                match p {
+                    Some(p) if p >= 0.9 => format!("better (P = {p:.2})"),
+                    Some(p) if p <= 0.1 => format!("worse (P(better) = {p:.2})"),
+                    Some(p) => format!("either sign (P(better) = {p:.2})"),
+                    None => String::new(),
+                }
+            };
+            Some((*w, pp(mid), format!("{} to {}", pp(lo), pp(hi)), verdict))
+        })
+        .collect();
+    let day = if (end - end.round()).abs() < 1e-9 {
+        format!("{}", end.round())
+    } else {
+        format!("{end:.2}")
+    };
+    Some(html! {
+        section #effect aria-labelledby="effect-h" {
+            h3 #effect-h { "What the vesicles add at day " (day) }
+            p { "Compared with " (e["control"].as_str().unwrap_or("the control")) ": the vesicle arm minus the control, in percentage points of change from baseline, over " (e["draws"]) " " (e["draws_are"].as_str().unwrap_or("draws")) "." }
+            div.cards {
+                @for (w, mid, range, verdict) in &rows {
+                    div.card {
+                        h4 { (w) }
+                        p.big { (mid) " pp" }
+                        p { "90 %: " (range) }
+                        p { (verdict) }
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// The mass balance's places in words, largest first, with each one's share of the applied
+/// dose.
+fn mass_rows(mb: &Value) -> Vec<(String, Value, String)> {
+    let applied = mb["applied_per_cm2"].as_f64().unwrap_or(0.0);
+    let mut rows: Vec<(String, Value, f64)> = mb["compartments_per_cm2"]
+        .as_object()
+        .map(|c| {
+            c.iter()
+                .map(|(k, v)| {
+                    let words = match k.as_str() {
+                        "film" => "on the surface (film)".to_string(),
+                        "taken_up_keratinocytes" => "taken up by keratinocytes".to_string(),
+                        "taken_up_fibroblasts" => "taken up by fibroblasts".to_string(),
+                        "cleared" => "cleared (lymph and blood)".to_string(),
+                        "removed" => "removed (washed or wiped off)".to_string(),
+                        other => other.replace('_', " "),
+                    };
+                    (words, v.clone(), v.as_f64().unwrap_or(0.0))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    rows.sort_by(|a, b| b.2.total_cmp(&a.2));
+    rows.into_iter()
+        .map(|(k, v, x)| {
+            let share = if applied > 0.0 {
+                let p = 100.0 * x / applied;
+                if p >= 1.0 {
+                    format!("{p:.1} %")
+                } else if p >= 0.01 {
+                    format!("{p:.2} %")
+                } else {
+                    "< 0.01 %".into()
+                }
+            } else {
+                "-".into()
+            };
+            (k, v, share)
+        })
+        .collect()
 }
 
 fn field(
@@ -686,7 +831,7 @@ async fn label(State(web): State<Arc<Web>>, Query(q): Query<HashMap<String, Stri
         status = StatusCode::UNPROCESSABLE_ENTITY;
     }
     let body = html! {
-        form #label-form method="get" action="/label" {
+        form #label-form method="get" action="/label#report" {
             div.field {
                 label for="label-text" { "Ingredient list, as printed on the label" }
                 textarea #label-text name="text" rows="6" placeholder="Ingredients: Aqua, Glycerin, Human Adipose Stem Cell Exosomes" { (text) }
@@ -718,23 +863,45 @@ fn label_report(r: &Value) -> Markup {
     let empty = Vec::new();
     let flags = r["flags"].as_array().unwrap_or(&empty);
     let order = ["high", "medium", "low", "info"];
-    html! {
-        section #report aria-labelledby="ing-h" {
-            h2 #ing-h { "Ingredients" }
-            table #ingredients {
-                caption { "Each ingredient's class, with its note" }
-                thead { tr { th scope="col" { "#" } th scope="col" { "ingredient" } th scope="col" { "class" } th scope="col" { "note" } } }
-                tbody {
-                    @for i in r["ingredients"].as_array().unwrap_or(&empty) {
-                        tr {
-                            td { (i["position"]) }
-                            th scope="row" { (i["name"].as_str().unwrap_or("")) }
-                            td.class { (i["class"].as_str().map(|s| s.replace('_', " ")).unwrap_or_else(|| i["class"].to_string())) }
-                            td { (i["note"].as_str().unwrap_or("")) }
-                        }
-                    }
-                }
+    let sum = &r["summary"];
+    let count = |sev: &str| {
+        flags
+            .iter()
+            .filter(|f| {
+                f["severity"]
+                    .as_str()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(sev))
+            })
+            .count()
+    };
+    let verdict = match (
+        sum["vesicles"].as_u64().unwrap_or(0),
+        count("high"),
+        count("medium"),
+    ) {
+        (_, h, _) if h > 0 => format!("{h} serious flag(s): read them before buying or using it."),
+        (0, _, m) => format!(
+            "No vesicle ingredient found{}.",
+            if m > 0 {
+                format!("; {m} flag(s) to read")
+            } else {
+                String::new()
             }
+        ),
+        (v, _, m) => format!(
+            "{v} vesicle ingredient(s){}.",
+            if m > 0 {
+                format!("; {m} flag(s) to read")
+            } else {
+                "; no serious flag".to_string()
+            }
+        ),
+    };
+    html! {
+        section #report aria-labelledby="verdict-h" {
+            h2 #verdict-h { "Verdict" }
+            p #verdict.lead { (verdict) }
+            p.note { (sum["ingredients"]) " ingredients: " (sum["vesicles"]) " vesicle, " (sum["in_lexicon"]) " known, " (sum["guessed"]) " best guess, " (sum["unknown"]) " unknown." }
             h2 { "Flags" }
             @if flags.is_empty() { p { "No flags." } }
             @for sev in order {
@@ -743,8 +910,19 @@ fn label_report(r: &Value) -> Markup {
                     h3 { (sev) " severity" }
                     ul.flags {
                         @for f in these {
-                            li class={"flag sev-" (sev)} { strong { (f["code"].as_str().unwrap_or("")) } ": " (f["message"].as_str().unwrap_or("")) }
+                            li class={"flag sev-" (sev)} { strong { (f["code"].as_str().unwrap_or("").replace('_', " ")) } ": " (f["message"].as_str().unwrap_or("")) }
                         }
+                    }
+                }
+            }
+            h2 #ing-h { "Ingredients" }
+            ol #ingredients.ingredients aria-labelledby="ing-h" {
+                @for i in r["ingredients"].as_array().unwrap_or(&empty) {
+                    li.ingredient {
+                        span.name { (i["name"].as_str().unwrap_or("")) }
+                        " "
+                        span.class { (i["class"].as_str().map(|s| s.replace('_', " ")).unwrap_or_else(|| i["class"].to_string())) }
+                        @if let Some(n) = i["note"].as_str().filter(|n| !n.is_empty()) { p.note { (n) } }
                     }
                 }
             }
