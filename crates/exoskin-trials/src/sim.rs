@@ -262,9 +262,11 @@ impl ModelResponder {
         self.grid.is_some()
     }
 
-    /// Response runs the grid takes (per arm).
+    /// Response runs the grid took, all arms together (0 without a grid).
     pub fn grid_runs(&self) -> usize {
-        GRID_NODES.iter().product()
+        self.grid
+            .as_ref()
+            .map_or(0, |g| g.iter().map(|x| x.values.len()).sum())
     }
 
     fn params(&self, matrix: f64, barrier: f64) -> ResponseParams {
@@ -335,12 +337,28 @@ impl ModelResponder {
                 let t_age = self.templates[arm].0.skin.age_years;
                 let ratio = |a: f64| age_factor(a, &self.rp.v) / age_factor(t_age, &self.rp.v);
                 let (r1, r2) = (ratio(amin), ratio(amax));
+                let (dlo, dhi) = (mu_del - span * sd_del, mu_del + span * sd_del);
+                // An arm whose response does not move with the delivery (no vesicles: the
+                // vehicle, standard care) needs one node on that axis, not 13: checked, not
+                // assumed, by the two ends of the axis giving the same response to the bit.
+                let at = |d: f64| {
+                    self.exact(
+                        arm,
+                        &Factors {
+                            age_years: t_age,
+                            delivery: d.exp(),
+                            matrix: 1.0,
+                            barrier: 1.0,
+                        },
+                    )
+                };
+                let moves = at(dlo) != at(dhi);
                 let axes = [
-                    axis(
-                        mu_del - span * sd_del,
-                        mu_del + span * sd_del,
-                        GRID_NODES[0],
-                    ),
+                    if moves {
+                        axis(dlo, dhi, GRID_NODES[0])
+                    } else {
+                        vec![mu_del]
+                    },
                     axis(mlo * r1.min(r2), mhi * r1.max(r2), GRID_NODES[1]),
                     axis(blo, bhi, GRID_NODES[2]),
                 ];

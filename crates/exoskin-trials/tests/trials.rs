@@ -239,6 +239,9 @@ fn model_trial_is_deterministic_across_threads_and_grid_matches_exact() {
     // Grid interpolation against exact runs for participants across the population.
     let grid = ModelResponder::new(&model_trial(ResponseMode::Grid), tp, rp).unwrap();
     assert!(grid.uses_grid());
+    // The vehicle arm's response does not move with the delivery: one node on that axis.
+    let [d, m, b] = exoskin_trials::sim::GRID_NODES;
+    assert_eq!(grid.grid_runs(), d * m * b + m * b);
     let mut r = exoskin_trials::rng::Rng::for_participant(77, 0, 0);
     let mut worst: f64 = 0.0;
     let mut scale: f64 = 0.0;
