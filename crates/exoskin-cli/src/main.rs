@@ -47,6 +47,9 @@ pub fn bad_input(msg: impl Into<String>) -> anyhow::Error {
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// No progress on stderr (it shows only when stderr is a terminal anyway).
+    #[arg(long, global = true)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -88,6 +91,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.quiet {
+        progress::set_quiet();
+    }
     let result = match cli.command {
         Command::Simulate(a) => simulate::run(a),
         Command::Sensitivity(a) => uq::run_sensitivity(a),

@@ -4,17 +4,43 @@ use crate::bad_input;
 use anyhow::Context;
 use std::io::{IsTerminal, Write};
 
-/// A progress bar on stderr when it is a terminal.
+/// Set by `--quiet`: no progress at all.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Silence every progress bar and message (`--quiet`).
+pub fn set_quiet() {
+    QUIET.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A progress bar on stderr when it is a terminal (and not `--quiet`), with the time
+/// elapsed and an estimate of the time left.
 pub struct Progress {
     on: bool,
     label: &'static str,
+    started: std::time::Instant,
+}
+
+/// "ETA 12 s" from the time `elapsed_s` that `done` of `total` took (None before the first
+/// is done or after the last).
+pub fn eta(elapsed_s: f64, done: usize, total: usize) -> Option<String> {
+    if done == 0 || done >= total {
+        return None;
+    }
+    let left = elapsed_s * (total - done) as f64 / done as f64;
+    Some(if left >= 90.0 {
+        format!("ETA {:.0} min", left / 60.0)
+    } else {
+        format!("ETA {left:.0} s")
+    })
 }
 
 impl Progress {
     pub fn new(label: &'static str) -> Progress {
         Progress {
-            on: std::io::stderr().is_terminal(),
+            on: std::io::stderr().is_terminal()
+                && !QUIET.load(std::sync::atomic::Ordering::Relaxed),
             label,
+            started: std::time::Instant::now(),
         }
     }
 
@@ -25,12 +51,16 @@ impl Progress {
         let width = 30;
         let filled = (done * width).checked_div(total).unwrap_or(width);
         let mut e = std::io::stderr().lock();
+        let elapsed = self.started.elapsed().as_secs_f64();
         let _ = write!(
             e,
-            "\r{} [{}{}] {done}/{total}",
+            "\r{} [{}{}] {done}/{total}  {elapsed:.0} s{}\x1b[K",
             self.label,
             "#".repeat(filled),
-            ".".repeat(width - filled)
+            ".".repeat(width - filled),
+            eta(elapsed, done, total)
+                .map(|t| format!(", {t}"))
+                .unwrap_or_default()
         );
         let _ = e.flush();
     }
@@ -62,5 +92,18 @@ pub fn with_threads<T: Send>(
                 .context("starting the worker threads")?;
             Ok(pool.install(f))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::eta;
+
+    #[test]
+    fn the_time_left_is_the_rate_so_far() {
+        assert_eq!(eta(10.0, 0, 4), None);
+        assert_eq!(eta(10.0, 1, 4).as_deref(), Some("ETA 30 s"));
+        assert_eq!(eta(60.0, 1, 3).as_deref(), Some("ETA 2 min"));
+        assert_eq!(eta(10.0, 4, 4), None);
     }
 }

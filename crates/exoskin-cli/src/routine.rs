@@ -47,8 +47,12 @@ fn classify(e: RoutineError) -> anyhow::Error {
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
     let r = read_routine_file(&a.file).map_err(classify)?;
+    let bar = crate::progress::Progress::new("routine");
+    bar.message("routine: planning the days ...");
     let plan = planner::plan(&r).map_err(classify)?;
+    bar.message("routine: predicting the outcomes (transport and response of each product) ...");
     let prediction = predict::predict(&r, &plan).map_err(classify)?;
+    bar.done();
     if let Some(path) = &a.ics {
         std::fs::write(path, ics::to_ics(&plan, &r.file))
             .with_context(|| format!("writing {}", path.display()))?;
@@ -106,8 +110,12 @@ pub fn run_facemap(a: FacemapArgs) -> anyhow::Result<u8> {
         }
         predict::product_spec(&a.file, a.age).map_err(classify)?
     };
+    let bar = crate::progress::Progress::new("facemap");
+    bar.message("facemap: running every facial zone (transport and response) ...");
     let map = facemap::run(&spec, notes).map_err(classify)?;
+    bar.message("facemap: drawing ...");
     let drawing = facemap::draw(&map).map_err(classify)?;
+    bar.done();
     let svg = a.out.with_extension("svg");
     let png = a.out.with_extension("png");
     std::fs::write(&svg, drawing.to_svg()?)
