@@ -3,8 +3,9 @@
 
 Runs `exoskin routine examples/routines/weekly_with_microneedling.toml --json --ics FILE`,
 parses FILE with icalendar (in .venv-stats, the virtual environment of
-check_stats_reference.py, with icalendar added) and checks one VEVENT per step of the JSON
-plan, each with a start, a summary and a description, and the patch tests among them.
+check_stats_reference.py, with icalendar added) and checks one VEVENT per morning or evening
+session of the JSON plan, each with a start, a summary and a description listing every step
+of that session, and the patch tests among them.
 Exit code 0 when all checks pass.
 """
 import json
@@ -44,9 +45,15 @@ def main():
             cal = icalendar.Calendar.from_ical(f.read())
     events = [c for c in cal.walk() if c.name == "VEVENT"]
     steps = [s for d in plan["days"] for s in d["am"] + d["pm"]]
+    sessions = [(d["date"], slot, d[slot]) for d in plan["days"] for slot in ("am", "pm") if d[slot]]
     failures = []
-    if len(events) != len(steps):
-        failures.append(f"{len(events)} events for {len(steps)} steps")
+    if len(events) != len(sessions):
+        failures.append(f"{len(events)} events for {len(sessions)} sessions")
+    for e, (date, slot, its) in zip(events, sessions):
+        text = str(e.get("DESCRIPTION"))
+        for s in its:
+            if s["product"] not in text:
+                failures.append(f"{date} {slot}: step {s['product']} is not in its event")
     for e in events:
         for key in ("DTSTART", "SUMMARY", "DESCRIPTION", "UID"):
             if e.get(key) is None:
@@ -57,7 +64,7 @@ def main():
     patch = [e for e in events if "patch test" in str(e.get("SUMMARY"))]
     if not patch:
         failures.append("no patch-test events")
-    print(f"icalendar: {len(events)} events, {len(steps)} steps, {len(patch)} patch tests")
+    print(f"icalendar: {len(events)} events for {len(sessions)} sessions holding {len(steps)} steps, {len(patch)} with a patch test")
     for f in failures:
         print("FAIL:", f)
     sys.exit(1 if failures else 0)

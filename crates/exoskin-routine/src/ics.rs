@@ -1,6 +1,7 @@
-//! The plan as an iCalendar file (RFC 5545): one VEVENT per step (patch tests included),
-//! mornings from 07:00 and evenings from 21:00 local (floating) time, each step lasting one
-//! minute plus its wait. Lines end in CRLF and are folded at 75 octets; text is escaped.
+//! The plan as an iCalendar file (RFC 5545): one VEVENT per morning or evening session, its
+//! steps (patch tests included) listed in order in the description with their waits;
+//! mornings at 07:00 and evenings at 21:00 local (floating) time, each lasting one minute per
+//! step plus the waits. Lines end in CRLF and are folded at 75 octets; text is escaped.
 
 use crate::planner::{Plan, Step};
 use std::fmt::Write as _;
@@ -50,44 +51,60 @@ fn stamp(date: &str, minutes: u32) -> String {
     )
 }
 
-fn event(
+/// One session's event: its steps in order in the description; returns its minutes.
+fn session(
     out: &mut String,
     date: &str,
     slot: &str,
-    i: usize,
     start_min: u32,
-    s: &Step,
+    steps: &[Step],
     dtstamp: &str,
 ) -> u32 {
-    let dur = 1 + (s.wait_s / 60.0).ceil() as u32;
+    let wait_s: f64 = steps.iter().map(|s| s.wait_s).sum();
+    let dur = steps.len() as u32 + (wait_s / 60.0).ceil() as u32;
     line(out, "BEGIN:VEVENT");
     line(
         out,
-        &format!("UID:{}-{slot}-{i}@exoskin-routine", date.replace('-', "")),
+        &format!("UID:{}-{slot}@exoskin-routine", date.replace('-', "")),
     );
     line(out, &format!("DTSTAMP:{dtstamp}"));
     line(out, &format!("DTSTART:{}", stamp(date, start_min)));
     line(out, &format!("DURATION:PT{dur}M"));
+    let names: Vec<&str> = steps.iter().map(|s| s.product.as_str()).collect();
+    let patch = steps.iter().any(|s| s.kind == "patch_test");
     line(
         out,
         &format!(
             "SUMMARY:{}",
-            escape(&format!("{slot} {}: {} ({})", i + 1, s.product, s.action))
+            escape(&format!(
+                "{slot} routine{}: {}",
+                if patch { " (with a patch test)" } else { "" },
+                names.join(", ")
+            ))
         ),
     );
-    let wait = if s.wait_s > 0.0 {
-        format!("Wait {} s after this step. ", s.wait_s)
-    } else {
-        String::new()
-    };
-    line(
-        out,
-        &format!(
-            "DESCRIPTION:{}",
-            escape(&format!("{wait}{} Source: {}", s.reason, s.source))
-        ),
-    );
-    line(out, &format!("CATEGORIES:{}", escape(&s.kind)));
+    let mut text = String::new();
+    for (i, s) in steps.iter().enumerate() {
+        let wait = if s.wait_s > 0.0 {
+            format!(" Wait {} s.", s.wait_s)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            text,
+            "{}. {}: {}.{wait} {} (source: {})",
+            i + 1,
+            s.product,
+            s.action,
+            s.reason,
+            s.source
+        );
+    }
+    line(out, &format!("DESCRIPTION:{}", escape(text.trim_end())));
+    let mut kinds: Vec<&str> = steps.iter().map(|s| s.kind.as_str()).collect();
+    kinds.sort();
+    kinds.dedup();
+    line(out, &format!("CATEGORIES:{}", escape(&kinds.join(","))));
     line(out, "END:VEVENT");
     dur
 }
@@ -107,23 +124,23 @@ pub fn to_ics(plan: &Plan, name: &str) -> String {
             format!("{}Z", stamp(&d.date, 0))
         });
     for d in &plan.days {
-        let mut t = 7 * 60;
-        for (i, s) in d.am.iter().enumerate() {
-            t += event(&mut out, &d.date, "AM", i, t, s, &dtstamp);
+        if !d.am.is_empty() {
+            session(&mut out, &d.date, "AM", 7 * 60, &d.am, &dtstamp);
         }
-        let mut t = 21 * 60;
-        for (i, s) in d.pm.iter().enumerate() {
-            t += event(&mut out, &d.date, "PM", i, t, s, &dtstamp);
+        if !d.pm.is_empty() {
+            session(&mut out, &d.date, "PM", 21 * 60, &d.pm, &dtstamp);
         }
     }
     line(&mut out, "END:VCALENDAR");
-    let _ = write!(out, "");
     out
 }
 
-/// Number of events [`to_ics`] writes: one per step.
+/// Number of events [`to_ics`] writes: one per morning or evening with steps.
 pub fn event_count(plan: &Plan) -> usize {
-    plan.days.iter().map(|d| d.am.len() + d.pm.len()).sum()
+    plan.days
+        .iter()
+        .map(|d| usize::from(!d.am.is_empty()) + usize::from(!d.pm.is_empty()))
+        .sum()
 }
 
 #[cfg(test)]

@@ -191,12 +191,29 @@ fn every_step_carries_a_reason_and_a_source() {
 }
 
 #[test]
-fn ics_has_one_event_per_step() {
+fn ics_has_one_event_per_session_with_its_steps_inside() {
     let (_, pl) = example("weekly_with_microneedling.toml");
     let text = ics::to_ics(&pl, "test");
     let n = text.matches("BEGIN:VEVENT\r\n").count();
     assert_eq!(n, ics::event_count(&pl));
-    assert!(n > 100);
+    let sessions: usize = pl
+        .days
+        .iter()
+        .map(|d| usize::from(!d.am.is_empty()) + usize::from(!d.pm.is_empty()))
+        .sum();
+    assert_eq!(n, sessions);
+    assert!(n <= 2 * pl.days.len());
+    // Every step is inside its session's description.
+    let unfolded = text.replace("\r\n ", "");
+    for d in &pl.days {
+        for s in d.am.iter().chain(&d.pm) {
+            assert!(
+                unfolded.contains(&s.product.replace(',', "\\,")),
+                "{}",
+                s.product
+            );
+        }
+    }
     assert!(text.ends_with("END:VCALENDAR\r\n"));
 }
 
