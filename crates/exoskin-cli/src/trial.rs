@@ -475,7 +475,7 @@ fn write_out(
     for e in 0..trial.endpoints.len() {
         let panels = endpoint_panels(trial, r, results, e);
         let name = &trial.endpoints[e].name;
-        save_titled(&dir.join(format!("{name}.png")), &title, &panels, 3)
+        save_titled(&dir.join(format!("{name}.png")), &title, &panels, 2)
             .map_err(|err| anyhow::anyhow!("plot {name}: {err}"))?;
     }
     Ok(())
@@ -485,6 +485,16 @@ fn write_out(
 /// the test is about (treated minus control change from baseline, paired in split-face
 /// trials) with its 95 % CI per visit; and the changes at the last visit, every arm counted
 /// in the same bins.
+/// An endpoint's name in words for a figure ("pore_area" -> "Pore area").
+fn endpoint_words(name: &str) -> String {
+    let w = name.replace('_', " ");
+    let mut c = w.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => w,
+    }
+}
+
 fn endpoint_panels(
     trial: &Trial,
     r: &Readings,
@@ -495,8 +505,9 @@ fn endpoint_panels(
     let unit = typeset_units(&ep.instrument.unit);
     let last = trial.visits_days.len() - 1;
     let control = trial.control();
+    let words = endpoint_words(&ep.name);
     let mut means = Chart::new(
-        format!("{}: mean \u{b1} 95 % CI", ep.name),
+        format!("{words}: mean with its 95 % CI"),
         "time (d)",
         format!("{} ({unit})", ep.instrument.instrument),
     );
@@ -507,9 +518,13 @@ fn endpoint_panels(
             c.iter().map(|x| x.2).collect(),
         );
         means = means.with_series(
-            Series::new(trial.arms[arm].name.clone(), trial.visits_days.clone(), m)
-                .with_style(Style::LinePoints)
-                .with_band(lo, hi),
+            Series::new(
+                format!("{} (band: 95 % CI)", trial.arms[arm].name),
+                trial.visits_days.clone(),
+                m,
+            )
+            .with_style(Style::LinePoints)
+            .with_band(lo, hi),
         );
     }
     let mut difference = Chart::new(
@@ -542,7 +557,7 @@ fn endpoint_panels(
         difference = difference.with_series(
             Series::new(
                 format!(
-                    "{} \u{2212} {}",
+                    "{} \u{2212} {} (band: 95 % CI)",
                     trial.arms[arm].name, trial.arms[control].name
                 ),
                 std::iter::once(trial.visits_days[0])
@@ -555,7 +570,7 @@ fn endpoint_panels(
         );
     }
     let mut hist = Histogram::new(
-        format!("{}: change at day {}", ep.name, trial.visits_days[last]),
+        format!("{words}: change at day {}", trial.visits_days[last]),
         format!("change from baseline ({unit})"),
         0,
     );
