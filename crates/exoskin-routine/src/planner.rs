@@ -250,13 +250,25 @@ pub fn plan(r: &Routine) -> Result<Plan, RoutineError> {
     let has_retinoid = shelf.iter().any(|p| p.actives.retinoid);
 
     let patch_days = rules.value("patch_test_new") as i64;
-    let needs_patch = shelf.iter().any(|p| p.new);
-    // New products start after their patch test.
-    let first_use = if needs_patch {
-        r.start + jiff::Span::new().days(patch_days)
-    } else {
-        r.start
-    };
+    // New leave-on products are patch-tested one at a time, each for `patch_days`, in shelf
+    // order, and each starts after its own test, so a reaction points at one product; a
+    // rinse-off cleanser needs none.
+    let mut tested = 0i64;
+    let patch_start: Vec<Option<jiff::civil::Date>> = shelf
+        .iter()
+        .map(|p| {
+            (p.new && p.kind != ProductType::Cleanser).then(|| {
+                tested += 1;
+                r.start + jiff::Span::new().days((tested - 1) * patch_days)
+            })
+        })
+        .collect();
+    // Nights are counted from the first product's first use.
+    let first_use = patch_start
+        .iter()
+        .flatten()
+        .next()
+        .map_or(r.start, |d| *d + jiff::Span::new().days(patch_days));
 
     let n_days = i64::from(r.weeks) * 7;
     let mut days = Vec::with_capacity(n_days as usize);
@@ -278,9 +290,17 @@ pub fn plan(r: &Routine) -> Result<Plan, RoutineError> {
             && f64::from(night) < rules.value("sensitive_alternate")
             && night % 2 == 1;
 
-        for p in &shelf {
-            // Patch tests.
-            if p.new && date < first_use {
+        for (k, p) in shelf.iter().enumerate() {
+            // Patch tests, one product at a time.
+            let own_use = patch_start[k].map(|d| d + jiff::Span::new().days(patch_days));
+            if patch_start[k].is_some_and(|from| date < from) {
+                // Waiting for its turn to be tested; SPF every morning outranks waiting.
+                if p.kind == ProductType::Sunscreen {
+                    day.am.push(am_step(p, rules));
+                }
+                continue;
+            }
+            if own_use.is_some_and(|u| date < u) {
                 let mut s = step(
                     p,
                     "patch test: a small amount on the inner forearm; check after 48 h",
@@ -292,9 +312,6 @@ pub fn plan(r: &Routine) -> Result<Plan, RoutineError> {
                     // SPF every morning outranks waiting for the patch test.
                     day.am.push(am_step(p, rules));
                 }
-                continue;
-            }
-            if !in_use && p.new {
                 continue;
             }
             if let Some(proc_) = paused_by.filter(|_| p.actives.paused_around_procedures()) {

@@ -123,7 +123,19 @@ fn actives_pause_around_the_procedure_for_at_least_the_sourced_minimum() {
 #[test]
 fn patch_tests_come_before_first_use() {
     let (r, pl) = example("weekly_with_microneedling.toml");
-    for p in r.products.iter().filter(|p| p.new) {
+    // One new product at a time: no evening tests two new products.
+    for d in &pl.days {
+        let n =
+            d.pm.iter()
+                .filter(|s| s.kind == "patch_test" && s.rule == "patch_test_new")
+                .count();
+        assert!(n <= 1, "{}: {n} new products patch-tested at once", d.date);
+    }
+    for p in r
+        .products
+        .iter()
+        .filter(|p| p.new && p.kind.as_str() != "cleanser")
+    {
         let first_patch = pl.days.iter().position(|d| {
             d.pm.iter()
                 .any(|s| s.kind == "patch_test" && s.product == p.name)
