@@ -128,6 +128,50 @@ def test_power_equals_cli_json():
     assert [p["n"] for p in ours["curve"]][-1] == 16
 
 
+def test_power_with_assurance_draws_equals_cli_json():
+    path = "trials/microneedling_split_face.toml"
+    ours = exoskin.power(path, replicates=100, max_participants=16, assurance_draws=2)
+    theirs = cli_json("power", path, "--replicates", "100", "--max-participants", "16",
+                      "--assurance-draws", "2")
+    assert strip(ours) == strip(theirs)
+    assert ours["assurance"]["draws"] == 2
+    assert isinstance(ours["treated_better"], bool)
+
+
+def test_summary_equals_the_cli_and_leads_with_the_effect():
+    path = "scenarios/course_microneedling_ev.toml"
+    ours = exoskin.summary(path)
+    assert ours == cli("simulate", path).stdout
+    head = "\n".join(ours.splitlines()[:6])
+    assert "the vesicles add" in head and "90 %" in head
+
+
+def test_uncertainty_equals_cli_json():
+    path = "scenarios/in_vivo_microneedling.toml"
+    ours = exoskin.uncertainty(path, 20, seed=7)
+    theirs = cli_json("simulate", path, "--uncertainty", "20", "--seed", "7")
+    assert strip(dict(ours)) == strip(theirs)
+    assert "bands" in ours["outcomes"] and "effect" in ours
+
+
+def test_sensitivity_equals_cli_json():
+    path = "scenarios/in_vivo_microneedling.toml"
+    ours = exoskin.sensitivity(path, "collagen_pct@2", method="morris", trajectories=2, seed=3)
+    theirs = cli_json("sensitivity", path, "--output", "collagen_pct@2", "--method", "morris",
+                      "--trajectories", "2", "--seed", "3")
+    assert strip(ours) == strip(theirs)
+    with pytest.raises(exoskin.ExoskinError) as e:
+        exoskin.sensitivity(path, "collagen_pct@2", method="fast")
+    assert e.value.field == "method"
+
+
+def test_export_sbml_equals_the_cli_file(tmp_path):
+    path = "scenarios/in_vivo_microneedling.toml"
+    out = tmp_path / "model.xml"
+    cli("export", "sbml", path, "--out", str(out))
+    assert exoskin.export_sbml(path) == out.read_text(encoding="utf-8")
+
+
 def test_label_equals_cli_json():
     path = "examples/labels/serum.txt"
     text = open(os.path.join(ROOT, path), encoding="utf-8").read()

@@ -147,7 +147,7 @@ fn trial(
 
 /// The sample size by simulation: the JSON text of `exoskin power FILE --json`.
 #[pyfunction]
-#[pyo3(signature = (path, power=None, alpha=None, replicates=None, max_participants=None))]
+#[pyo3(signature = (path, power=None, alpha=None, replicates=None, max_participants=None, assurance_draws=None))]
 fn power(
     py: Python<'_>,
     path: String,
@@ -155,16 +155,18 @@ fn power(
     alpha: Option<f64>,
     replicates: Option<usize>,
     max_participants: Option<usize>,
+    assurance_draws: Option<usize>,
 ) -> PyResult<String> {
     let doc = py.detach(|| -> Result<Value, ApiError> {
         let mut t = exoskin_api::trial::load(Path::new(&path))?;
         let s =
             exoskin_api::trial::power_settings(&mut t, power, alpha, replicates, max_participants)?;
-        let (_, doc) = exoskin_api::trial::run_power(
+        let (_, doc) = exoskin_api::trial::run_power_with(
             &t,
             s.target,
             s.replicates,
             s.max_participants,
+            assurance_draws.unwrap_or(exoskin_api::trial::DEFAULT_ASSURANCE_DRAWS),
             &|_| {},
             &|_| {},
         )?;
@@ -268,6 +270,125 @@ fn verify(
 
 mod sweep;
 
+/// A scenario file read as the CLI reads it, its errors as bad input naming the key.
+fn read_scenario(path: &str) -> Result<exoskin_model::Scenario, ApiError> {
+    exoskin_model::read_scenario_file(Path::new(path)).map_err(|e| ApiError::BadInput {
+        field: e.place().and_then(|p| p.key.clone()),
+        message: e.to_string(),
+    })
+}
+
+/// An ensemble over every uncertain quantity: the JSON text of
+/// `exoskin simulate FILE --uncertainty MEMBERS --seed SEED --json`.
+#[pyfunction]
+#[pyo3(signature = (path, members, seed=None))]
+fn uncertainty(
+    py: Python<'_>,
+    path: String,
+    members: usize,
+    seed: Option<u64>,
+) -> PyResult<String> {
+    let doc = py.detach(|| -> Result<Value, ApiError> {
+        let scenario = read_scenario(&path)?;
+        let seed = seed
+            .or(scenario.experiment().uncertainty.map(|u| u.seed))
+            .unwrap_or(exoskin_model::scenario::DEFAULT_ENSEMBLE_SEED);
+        let space = exoskin_api::uncertainty::Space::shipped(&scenario)?;
+        let e = exoskin_api::uncertainty::ensemble(
+            &scenario,
+            &path,
+            &space,
+            members,
+            seed,
+            &exoskin_api::uncertainty::Control::default(),
+        )?;
+        Ok(e.doc)
+    });
+    to_text(py, &doc.map_err(|e| api_err(py, e))?)
+}
+
+/// Global sensitivity of one output: the JSON text of `exoskin sensitivity FILE --output
+/// OUTPUT --method METHOD ... --json`.
+#[pyfunction]
+#[pyo3(signature = (path, output, method="sobol".to_string(), samples=64, bootstrap=1000, trajectories=20, levels=4, seed=None))]
+#[allow(clippy::too_many_arguments)]
+fn sensitivity(
+    py: Python<'_>,
+    path: String,
+    output: String,
+    method: String,
+    samples: usize,
+    bootstrap: usize,
+    trajectories: usize,
+    levels: usize,
+    seed: Option<u64>,
+) -> PyResult<String> {
+    let doc = py.detach(|| -> Result<Value, ApiError> {
+        let m = match method.as_str() {
+            "sobol" => exoskin_api::sensitivity::Method::Sobol { samples, bootstrap },
+            "morris" => exoskin_api::sensitivity::Method::Morris {
+                trajectories,
+                levels,
+            },
+            other => {
+                return Err(ApiError::BadInput {
+                    field: Some("method".into()),
+                    message: format!("method `{other}`: use sobol or morris"),
+                })
+            }
+        };
+        let scenario = read_scenario(&path)?;
+        let space = exoskin_api::uncertainty::Space::shipped(&scenario)?;
+        exoskin_api::sensitivity::analyze(
+            &scenario,
+            &path,
+            &space,
+            &output,
+            m,
+            seed.unwrap_or(exoskin_model::scenario::DEFAULT_ENSEMBLE_SEED),
+            &exoskin_api::uncertainty::Control::default(),
+        )
+    });
+    to_text(py, &doc.map_err(|e| api_err(py, e))?)
+}
+
+/// The SBML text `exoskin export sbml FILE --out model.xml` writes.
+#[pyfunction]
+fn export_sbml(py: Python<'_>, path: String) -> PyResult<String> {
+    let xml = py.detach(|| -> Result<String, ApiError> {
+        let scenario = read_scenario(&path)?;
+        let bad = |m: String| ApiError::BadInput {
+            field: None,
+            message: format!("{path}: {m}"),
+        };
+        let v = exoskin_sbml::in_vivo(&scenario).map_err(|e| bad(e.to_string()))?;
+        let rp = exoskin_response::ResponseParams::shipped().map_err(|e| bad(e.to_string()))?;
+        let sim = exoskin_response::try_simulate_in_vivo(
+            v,
+            exoskin_model::TransportParams::defaults(),
+            rp,
+        )
+        .map_err(|e| bad(format!("transport failed: {e}")))?;
+        let stem = Path::new(&path)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "exoskin".into());
+        exoskin_sbml::export(v, &sim, rp, &exoskin_sbml::model_id(&stem))
+            .map_err(|e| bad(e.to_string()))
+    });
+    xml.map_err(|e| api_err(py, e))
+}
+
+/// The readable summary of `exoskin simulate FILE` (what the vesicles add first).
+#[pyfunction]
+fn summary(py: Python<'_>, path: String) -> PyResult<String> {
+    let text = py.detach(|| -> Result<String, ApiError> {
+        let scenario = read_scenario(&path)?;
+        Ok(exoskin_api::simulate::run_answer(scenario, &path)?.summary())
+    });
+    text.map_err(|e| api_err(py, e))
+}
+
 #[pymodule]
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -280,6 +401,10 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(power, m)?)?;
     m.add_function(wrap_pyfunction!(label, m)?)?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
+    m.add_function(wrap_pyfunction!(uncertainty, m)?)?;
+    m.add_function(wrap_pyfunction!(sensitivity, m)?)?;
+    m.add_function(wrap_pyfunction!(export_sbml, m)?)?;
+    m.add_function(wrap_pyfunction!(summary, m)?)?;
     m.add_function(wrap_pyfunction!(sweep::sweep_plan, m)?)?;
     m.add_function(wrap_pyfunction!(sweep::sweep_shard, m)?)?;
     m.add_function(wrap_pyfunction!(sweep::sweep_merge, m)?)?;

@@ -28,10 +28,15 @@ __all__ = [
     "ExoskinError",
     "SimulationResult",
     "__version__",
+    "export_sbml",
     "label",
+    "plot_effect",
     "power",
+    "sensitivity",
     "simulate",
+    "summary",
     "trial",
+    "uncertainty",
     "verify",
 ]
 
@@ -107,16 +112,92 @@ def power(
     replicates: Optional[int] = None,
     alpha: Optional[float] = None,
     max_participants: Optional[int] = None,
+    assurance_draws: Optional[int] = None,
 ) -> Dict[str, Any]:
     """The sample size by simulation: the document of ``exoskin power FILE --json``.
 
     ``power`` is the target power (default: the file's ``[power] target``), ``replicates`` the
-    simulated trials per sample size, ``alpha`` the significance level and
-    ``max_participants`` the largest sample size searched; each checked against the CLI's
-    range (``ExoskinError`` with ``.field`` set to the argument's name).
+    simulated trials per sample size, ``alpha`` the significance level,
+    ``max_participants`` the largest sample size searched and ``assurance_draws`` the model
+    draws behind the assurance (default 16, as the CLI's ``--assurance-draws``; 0 for none);
+    each checked against the CLI's range (``ExoskinError`` with ``.field`` set to the
+    argument's name). The document says which effect it powers for and its sign
+    (``difference_estimate``, ``difference_unit``, ``treated_better``).
     """
     src, _ = _source(path, "path")
-    return json.loads(_native.power(src, power, alpha, replicates, max_participants))
+    return json.loads(
+        _native.power(src, power, alpha, replicates, max_participants, assurance_draws)
+    )
+
+
+def summary(path: PathLike) -> str:
+    """The readable summary of ``exoskin simulate FILE``: what the vesicles add over the
+    control first (in words, with the 90 % interval and the probability that the vesicle arm
+    is better), then the outcomes at 2, 4 and 12 weeks, delivery and the mass balance."""
+    src, _ = _source(path, "path")
+    return _native.summary(src)
+
+
+def uncertainty(path: PathLike, members: int, seed: Optional[int] = None) -> SimulationResult:
+    """An ensemble over every uncertain quantity: the document of ``exoskin simulate FILE
+    --uncertainty MEMBERS [--seed SEED] --json`` (``outcomes.bands``, ``transport.bands`` and
+    the ``effect`` over the members)."""
+    src, _ = _source(path, "path")
+    return SimulationResult(json.loads(_native.uncertainty(src, members, seed)))
+
+
+def sensitivity(
+    path: PathLike,
+    output: str,
+    method: str = "sobol",
+    samples: int = 64,
+    bootstrap: int = 1000,
+    trajectories: int = 20,
+    levels: int = 4,
+    seed: Optional[int] = None,
+) -> Dict[str, Any]:
+    """Global sensitivity of one output (``NAME[@DAY]``, e.g. ``collagen_pct@84``): the
+    document of ``exoskin sensitivity FILE --output OUTPUT --method METHOD ... --json``
+    (Sobol indices with bootstrap intervals, or Morris ``mu_star``)."""
+    src, _ = _source(path, "path")
+    return json.loads(
+        _native.sensitivity(src, output, method, samples, bootstrap, trajectories, levels, seed)
+    )
+
+
+def export_sbml(path: PathLike) -> str:
+    """The SBML Level 3 text of an in-vivo scenario's response model, as ``exoskin export sbml
+    FILE --out model.xml`` writes it."""
+    src, _ = _source(path, "path")
+    return _native.export_sbml(src)
+
+
+def plot_effect(result: Mapping[str, Any], ax: Any = None, outcomes: Any = None) -> Any:
+    """Draw what the vesicles add (``result["effect"]``: median and 90 % band, percentage
+    points) on a matplotlib axis (made when not given) and return the axis. Needs
+    matplotlib, which the package does not require."""
+    import matplotlib.pyplot as plt  # optional dependency
+
+    e = result.get("effect")
+    if not e:
+        raise ExoskinError("this result has no effect: a product without vesicles, or not in vivo")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.2))
+    names = outcomes or ["collagen_pct", "elasticity_pct", "wrinkle_pct", "pore_area_pct"]
+    t = e["times_d"]
+    for name in names:
+        b = e["outcomes"].get(name)
+        if b is None:
+            continue
+        line, = ax.plot(t, b["p50"], label=f"{name.replace('_pct', '').replace('_', ' ')} (median)")
+        ax.fill_between(t, b["p05"], b["p95"], color=line.get_color(), alpha=0.2,
+                        label="90 % band")
+    ax.axhline(0.0, color="0.4", linestyle="--", linewidth=1)
+    ax.set_xlabel("time (d)")
+    ax.set_ylabel("vesicle minus control (percentage points)")
+    ax.set_title("What the vesicles add over the control")
+    ax.legend(fontsize=9)
+    return ax
 
 
 def label(text: str) -> Dict[str, Any]:

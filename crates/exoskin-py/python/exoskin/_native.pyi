@@ -27,7 +27,21 @@ def power(
     alpha: Optional[float] = None,
     replicates: Optional[int] = None,
     max_participants: Optional[int] = None,
+    assurance_draws: Optional[int] = None,
 ) -> str: ...
+def summary(path: str) -> str: ...
+def uncertainty(path: str, members: int, seed: Optional[int] = None) -> str: ...
+def sensitivity(
+    path: str,
+    output: str,
+    method: str = "sobol",
+    samples: int = 64,
+    bootstrap: int = 1000,
+    trajectories: int = 20,
+    levels: int = 4,
+    seed: Optional[int] = None,
+) -> str: ...
+def export_sbml(path: str) -> str: ...
 def label(text: str) -> str: ...
 def verify(
     certificate: str,
