@@ -4,7 +4,7 @@
 Usage: python3 scripts/check_python.py [pytest args]   (from the repository root)
 
 In .venv-stats (the virtual environment of check_stats_reference.py) it installs maturin,
-pytest, pandas, pyarrow and distributed (wheels only), builds the CLI
+pytest, pandas, pyarrow, distributed and matplotlib (wheels only), builds the CLI
 (`cargo build --release -p exoskin`, nothing to do after `cargo test --release --workspace`)
 and installs the package with `pip install ./crates/exoskin-py`: maturin builds it with the
 release profile into the same target folder as the tests, so the workspace compiles once.
@@ -18,8 +18,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from check_stats_reference import PY, ROOT, ensure_venv  # noqa: E402
 
-PACKAGES = ["maturin>=1.9.4,<2", "pytest>=8", "pandas>=2", "pyarrow>=15", "distributed>=2024.1"]
-IMPORTS = "import maturin, pytest, pandas, pyarrow, distributed"
+PACKAGES = ["maturin>=1.9.4,<2", "pytest>=8", "pandas>=2", "pyarrow>=15", "distributed>=2024.1",
+            "matplotlib>=3.7"]
+IMPORTS = "import maturin, pytest, pandas, pyarrow, distributed, matplotlib"
 
 
 def ensure_packages():

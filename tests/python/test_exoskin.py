@@ -172,6 +172,22 @@ def test_export_sbml_equals_the_cli_file(tmp_path):
     assert exoskin.export_sbml(path) == out.read_text(encoding="utf-8")
 
 
+def test_plot_effect_draws_the_median_and_band_of_each_outcome(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    r = exoskin.simulate("scenarios/course_microneedling_ev.toml")
+    ax = exoskin.plot_effect(r)
+    e = r["effect"]
+    assert len(ax.lines) == 5  # four medians and the zero line
+    assert list(ax.lines[0].get_ydata()) == e["outcomes"]["collagen_pct"]["p50"]
+    assert len(ax.collections) == 4  # the 90 % bands
+    out = tmp_path / "effect.png"
+    ax.figure.savefig(out)
+    assert out.stat().st_size > 10_000
+    with pytest.raises(exoskin.ExoskinError):
+        exoskin.plot_effect(exoskin.simulate("scenarios/franz_cell_single_layer.toml"))
+
+
 def test_label_equals_cli_json():
     path = "examples/labels/serum.txt"
     text = open(os.path.join(ROOT, path), encoding="utf-8").read()
