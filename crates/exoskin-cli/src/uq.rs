@@ -20,6 +20,10 @@ pub struct SensitivityArgs {
     /// transport.reached_dermis_fraction, wound_closure_h).
     #[arg(long, value_name = "NAME[@DAY]", required_unless_present = "from")]
     pub output: Option<String>,
+    /// Draw the most influential parameters' indices with their 95 % intervals (a forest
+    /// plot, largest first) to a PNG or SVG file.
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
     /// sobol (first-order and total indices) or morris (cheap screening).
     #[arg(long, default_value = "sobol")]
     pub method: String,
@@ -92,6 +96,15 @@ pub fn run_sensitivity(a: SensitivityArgs) -> anyhow::Result<u8> {
     if let (Some(shards), Some(dir)) = (a.shards, &a.out) {
         return sharded(&a, file, output, shards, dir);
     }
+    if let Some(p) = &a.plot {
+        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !ext.eq_ignore_ascii_case("png") && !ext.eq_ignore_ascii_case("svg") {
+            return Err(bad_input(format!(
+                "--plot {}: use a file name ending in .png or .svg",
+                p.display()
+            )));
+        }
+    }
     let scenario = read_scenario_file(file).map_err(|e| bad_input(e.to_string()))?;
     let name = file.display().to_string();
     let method = match a.method.as_str() {
@@ -119,7 +132,77 @@ pub fn run_sensitivity(a: SensitivityArgs) -> anyhow::Result<u8> {
     })?
     .map_err(|e| bad_input(e.to_string()))?;
     bar.done();
+    if let Some(p) = &a.plot {
+        sensitivity_plot(p, &doc)?;
+    }
     print_doc(&doc, a.json)
+}
+
+/// Parameters drawn in a sensitivity figure: the most influential, largest first.
+const PLOT_PARAMETERS: usize = 15;
+
+/// The indices of the most influential parameters with their 95 % intervals: Morris mu*, or
+/// Sobol total and first-order indices side by side (ranked by the total index).
+fn sensitivity_plot(path: &std::path::Path, doc: &serde_json::Value) -> anyhow::Result<()> {
+    use exoskin_plot::{save_titled, Forest, ForestRow, Panel};
+    let rows: Vec<&serde_json::Value> = doc["indices"].as_array().into_iter().flatten().collect();
+    let num = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let ci = |v: &serde_json::Value, k: &str, i: usize| v[k][i].as_f64().unwrap_or(f64::NAN);
+    let panel = |title: &str, x: &str, key: &str, ci_key: &str, order: &[&serde_json::Value]| {
+        let mut f = Forest::new(title, x)
+            .with_null(0.0)
+            .with_interval_name("estimate, 95 % interval");
+        for r in order.iter().take(PLOT_PARAMETERS) {
+            let mid = num(r, key);
+            let (lo, hi) = (ci(r, ci_key, 0).min(mid), ci(r, ci_key, 1).max(mid));
+            let label = r["parameter"].as_str().unwrap_or("").replace('_', " ");
+            f = f.with_row(ForestRow::new(label, lo, mid, hi));
+        }
+        Panel::Forest(f)
+    };
+    let by = |key: &str| {
+        let mut v = rows.clone();
+        v.sort_by(|a, b| num(b, key).total_cmp(&num(a, key)));
+        v
+    };
+    let output = doc["output"].as_str().unwrap_or("");
+    let panels = if doc["method"] == "morris" {
+        vec![panel(
+            "Morris screening: mu* with its 95 % interval",
+            "mu* (output change per prior range)",
+            "mu_star",
+            "mu_star_ci95",
+            &by("mu_star"),
+        )]
+    } else {
+        let order = by("total_order");
+        vec![
+            panel(
+                "Total-order Sobol index (95 % bootstrap interval)",
+                "share of the output's variance, with interactions",
+                "total_order",
+                "total_order_ci95",
+                &order,
+            ),
+            panel(
+                "First-order Sobol index (95 % bootstrap interval)",
+                "share of the output's variance, alone",
+                "first_order",
+                "first_order_ci95",
+                &order,
+            ),
+        ]
+    };
+    let columns = panels.len();
+    save_titled(
+        path,
+        &format!("Sensitivity of {output}: the {PLOT_PARAMETERS} most influential parameters"),
+        &panels,
+        columns,
+    )
+    .map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
 }
 
 /// The analysis as a sweep of `shards` shards in `dir`, run by the engine.

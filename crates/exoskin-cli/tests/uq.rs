@@ -140,3 +140,46 @@ fn bad_sharded_analysis_input_exits_2() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+/// `--plot` draws the most influential parameters' indices with their intervals; a file name
+/// that is neither .png nor .svg is refused before any run.
+#[test]
+fn sensitivity_plot_draws_the_indices_and_needs_a_png_or_svg_name() {
+    let png = std::env::temp_dir().join(format!("exoskin-sens-{}.png", std::process::id()));
+    let out = exe()
+        .args([
+            "sensitivity",
+            MN,
+            "--output",
+            "collagen_pct@2",
+            "--method",
+            "morris",
+            "--trajectories",
+            "2",
+            "--plot",
+        ])
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000);
+    let _ = std::fs::remove_file(&png);
+    let out = exe()
+        .args([
+            "sensitivity",
+            MN,
+            "--output",
+            "collagen_pct@2",
+            "--plot",
+            "x.txt",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(".png or .svg"));
+}

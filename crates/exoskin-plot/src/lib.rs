@@ -264,6 +264,8 @@ pub struct Forest {
     /// The value of no effect (e.g. 0 for a difference, 1 for a ratio): a dashed vertical
     /// line, included in the x range.
     pub null: Option<f64>,
+    /// The legend's name for the dot and its interval (None: "model median, 90 % interval").
+    pub interval_name: Option<String>,
 }
 
 impl Forest {
@@ -273,7 +275,14 @@ impl Forest {
             x_label: x_label.into(),
             rows: Vec::new(),
             null: None,
+            interval_name: None,
         }
+    }
+
+    /// Name the dot and its interval in the legend (e.g. "estimate, 95 % interval").
+    pub fn with_interval_name(mut self, name: impl Into<String>) -> Forest {
+        self.interval_name = Some(name.into());
+        self
     }
 
     pub fn with_row(mut self, row: ForestRow) -> Forest {

@@ -1113,7 +1113,10 @@ fn forest_legend(f: &Forest, l: &Layout, w: f64, prims: &mut Vec<Prim>) {
         Diamond,
         Null,
     }
-    let mut entries = vec![(Swatch::Interval, FOREST_INTERVAL_NAME)];
+    let mut entries = vec![(
+        Swatch::Interval,
+        f.interval_name.as_deref().unwrap_or(FOREST_INTERVAL_NAME),
+    )];
     if f.rows.iter().any(|r| r.reference.is_some()) {
         entries.push((Swatch::Diamond, FOREST_REFERENCE_NAME));
     }
