@@ -821,11 +821,55 @@ fn text_file(s: String, ct: &'static str, name: &str) -> Response {
 
 async fn label(State(web): State<Arc<Web>>, Query(q): Query<HashMap<String, String>>) -> Response {
     let text = q.get("text").cloned().unwrap_or_default();
+    let field = |k: &str| {
+        q.get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let (region, claims, expiry, batch) = (
+        field("region"),
+        field("claims"),
+        field("expiry"),
+        field("batch"),
+    );
     let ocr = crate::ocr::available(&web.cfg);
     let mut status = StatusCode::OK;
+    let as_product = region.is_some() || claims.is_some() || expiry.is_some() || batch.is_some();
     let report = (!text.trim().is_empty()).then(|| {
-        exoskin_api::label::decode(&text, "text")
+        if as_product {
+            // The list with what the box says besides it: checked as a product file would be.
+            let mut t = toml::Table::new();
+            t.insert("name".into(), "the product on the form".into());
+            t.insert("ingredients".into(), text.clone().into());
+            if let Some(r) = &region {
+                t.insert("region".into(), r.clone().into());
+            }
+            if let Some(c) = &claims {
+                let lines: Vec<toml::Value> = c
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(|l| l.to_string().into())
+                    .collect();
+                t.insert("claims".into(), toml::Value::Array(lines));
+            }
+            if let Some(e) = &expiry {
+                t.insert("expiry_date".into(), e.clone().into());
+            }
+            if let Some(b) = &batch {
+                t.insert("batch_number".into(), b.clone().into());
+            }
+            let today = exoskin_labels::today_utc();
+            exoskin_api::label::check_product(
+                &toml::to_string(&t).unwrap_or_default(),
+                "the form",
+                today,
+            )
             .map(|r| serde_json::to_value(&r).unwrap_or(Value::Null))
+        } else {
+            exoskin_api::label::decode(&text, "text")
+                .map(|r| serde_json::to_value(&r).unwrap_or(Value::Null))
+        }
     });
     if matches!(report, Some(Err(_))) {
         status = StatusCode::UNPROCESSABLE_ENTITY;
@@ -835,6 +879,30 @@ async fn label(State(web): State<Arc<Web>>, Query(q): Query<HashMap<String, Stri
             div.field {
                 label for="label-text" { "Ingredient list, as printed on the label" }
                 textarea #label-text name="text" rows="6" placeholder="Ingredients: Aqua, Glycerin, Human Adipose Stem Cell Exosomes" { (text) }
+            }
+            fieldset #box-fields {
+                legend { "From the box (optional): checked against the region's rules" }
+                div.field {
+                    label for="label-region" { "Where it is sold" }
+                    select #label-region name="region" {
+                        option value="" selected[region.is_none()] { "not given" }
+                        @for (code, words) in [("EU", "European Union"), ("UK", "United Kingdom"), ("CH", "Switzerland"), ("US", "United States"), ("KR", "South Korea"), ("JP", "Japan"), ("CN", "China")] {
+                            option value=(code) selected[region.as_deref() == Some(code)] { (words) }
+                        }
+                    }
+                }
+                div.field {
+                    label for="label-claims" { "Claims on the box, one per line" }
+                    textarea #label-claims name="claims" rows="3" placeholder="Regrows hair in 4 weeks" { (claims.clone().unwrap_or_default()) }
+                }
+                div.field {
+                    label for="label-expiry" { "Expiry date as printed" }
+                    input #label-expiry name="expiry" value=(expiry.clone().unwrap_or_default()) placeholder="2027-09" autocomplete="off";
+                }
+                div.field {
+                    label for="label-batch" { "Batch (lot) number" }
+                    input #label-batch name="batch" value=(batch.clone().unwrap_or_default()) autocomplete="off";
+                }
             }
             button #decode type="submit" { "Decode" }
         }

@@ -314,6 +314,16 @@ fn pages_render_with_their_policy_and_the_preset_run_shows_a_plot() {
         let (s, b) = call(&app, get("/label?text=Aqua%2C%20Glycerin")).await;
         assert_eq!(s, StatusCode::OK);
         assert!(b.contains("id=\"ingredients\""));
+        // The box's region, claims and expiry reach the flags that need them.
+        let (s, b) = call(
+            &app,
+            get("/label?text=Aqua%2C%20Human%20Umbilical%20Cord%20Mesenchymal%20Stem%20Cell%20Exosomes&region=US&claims=FDA%20approved%20exosome%20therapy&expiry=2020-01"),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(b.contains("approval claim"), "{b}");
+        assert!(b.contains("id=\"verdict\""));
+        assert!(b.contains("option value=\"US\" selected"), "the region is kept in the form");
     });
 }
 
