@@ -829,8 +829,8 @@ fn transport_summary(o: &mut String, s: &Scenario, t: &Transport) {
     }
 }
 
-/// A compartment's or sink's name in words.
-fn place(name: &str) -> String {
+/// A compartment's or sink's name in words (the summary's and the web page's).
+pub fn place(name: &str) -> String {
     match name {
         "film" => "on the surface (film)",
         "stratum_corneum" => "stratum corneum",

@@ -680,15 +680,11 @@ fn mass_rows(mb: &Value) -> Vec<(String, Value, String)> {
         .map(|c| {
             c.iter()
                 .map(|(k, v)| {
-                    let words = match k.as_str() {
-                        "film" => "on the surface (film)".to_string(),
-                        "taken_up_keratinocytes" => "taken up by keratinocytes".to_string(),
-                        "taken_up_fibroblasts" => "taken up by fibroblasts".to_string(),
-                        "cleared" => "cleared (lymph and blood)".to_string(),
-                        "removed" => "removed (washed or wiped off)".to_string(),
-                        other => other.replace('_', " "),
-                    };
-                    (words, v.clone(), v.as_f64().unwrap_or(0.0))
+                    (
+                        exoskin_api::simulate::place(k),
+                        v.clone(),
+                        v.as_f64().unwrap_or(0.0),
+                    )
                 })
                 .collect()
         })
