@@ -290,7 +290,7 @@ pub fn report_json(s: &Scenario, file: &str, t: Option<&Transport>, o: Option<&O
 }
 
 /// The outcomes the summary reads, with their words.
-const READ_OUTCOMES: [(&str, &str); 8] = [
+pub const READ_OUTCOMES: [(&str, &str); 8] = [
     ("collagen_pct", "collagen"),
     ("wrinkle_pct", "wrinkle depth"),
     ("pore_area_pct", "pore area"),
@@ -336,7 +336,7 @@ fn read_at(times_d: &[f64], v: &[f64], sessions_d: &[f64], day: f64) -> f64 {
 
 /// A number of percentage points with a sign and a precision that suits its size (0.1 pp
 /// from 10 pp up, 0.01 pp below; what rounds to zero is written 0.00).
-fn pp(x: f64) -> String {
+pub fn pp(x: f64) -> String {
     if x.abs() >= 10.0 {
         format!("{x:+.1}")
     } else if x.abs() < 0.005 {
@@ -348,6 +348,37 @@ fn pp(x: f64) -> String {
 
 /// Differences under this many percentage points at every percentile are too small to show.
 const NEGLIGIBLE_PP: f64 = 0.01;
+
+/// How a difference between the arms reads, from its 90 % interval and the probability that
+/// the vesicle arm is better (the summary's sentence and the web's cards say the same).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reading {
+    /// The same in every draw (nothing uncertain moves it).
+    Same,
+    /// Every percentile under [`NEGLIGIBLE_PP`].
+    Negligible,
+    /// P(better) at least 0.9.
+    Better,
+    /// P(better) at most 0.1.
+    Worse,
+    /// Either sign is plausible.
+    EitherSign,
+}
+
+/// The [`Reading`] of a difference with 90 % interval `lo..hi` and P(better) `p`.
+pub fn reading(lo: f64, hi: f64, p: f64) -> Reading {
+    if hi == lo {
+        Reading::Same
+    } else if lo.abs().max(hi.abs()) < NEGLIGIBLE_PP {
+        Reading::Negligible
+    } else if p >= 0.9 {
+        Reading::Better
+    } else if p <= 0.1 {
+        Reading::Worse
+    } else {
+        Reading::EitherSign
+    }
+}
 
 /// The session days of an in-vivo scenario (none for other kinds).
 fn sessions_d(s: &Scenario) -> Vec<f64> {
@@ -376,21 +407,22 @@ pub fn effect_summary(e: &Effect, sessions_d: &[f64]) -> String {
             continue;
         };
         let (lo, mid, hi) = (at(&b.p05, end), at(&b.p50, end), at(&b.p95, end));
-        if hi == lo {
-            fixed.push(label);
-        } else if lo.abs().max(hi.abs()) < NEGLIGIBLE_PP {
-            tiny.push(label);
-        } else if *p >= 0.9 || *p <= 0.1 {
-            clear.push(format!(
+        match reading(lo, hi, *p) {
+            Reading::Same => fixed.push(label),
+            Reading::Negligible => tiny.push(label),
+            Reading::EitherSign => unclear.push(label),
+            r => clear.push(format!(
                 "{label} {} pp (90 %: {} to {}; {} with probability {:.2})",
                 pp(mid),
                 pp(lo),
                 pp(hi),
-                if *p >= 0.9 { "better" } else { "worse" },
-                if *p >= 0.9 { *p } else { 1.0 - p }
-            ));
-        } else {
-            unclear.push(label);
+                if r == Reading::Better {
+                    "better"
+                } else {
+                    "worse"
+                },
+                if r == Reading::Better { *p } else { 1.0 - p }
+            )),
         }
     }
     let mut sentence = format!(
@@ -699,7 +731,7 @@ fn outcomes_summary(o: &mut String, s: &Scenario, oc: &Outcomes) {
     );
 }
 
-fn fmt_day(d: f64) -> String {
+pub fn fmt_day(d: f64) -> String {
     if (d - d.round()).abs() < 1e-9 {
         format!("{}", d.round())
     } else {
@@ -849,7 +881,7 @@ pub fn place(name: &str) -> String {
 
 /// A count of vesicles in readable notation: whole numbers up to 10^5, then
 /// `1.74 × 10⁸`, and `< 0.01` for traces.
-fn count(x: f64) -> String {
+pub fn count(x: f64) -> String {
     if !x.is_finite() {
         return format!("{x}");
     }
@@ -886,7 +918,7 @@ fn count(x: f64) -> String {
 }
 
 /// A fraction as a percentage with a precision that suits it.
-fn share(f: f64) -> String {
+pub fn share(f: f64) -> String {
     let p = 100.0 * f;
     if p == 0.0 {
         "0 %".into()

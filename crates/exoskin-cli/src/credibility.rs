@@ -29,6 +29,8 @@ use std::path::PathBuf;
 
 const FRANZ_SINGLE: &str = include_str!("../../../scenarios/franz_cell_single_layer.toml");
 const FRANZ_MULTI: &str = include_str!("../../../scenarios/franz_cell_multilayer.toml");
+/// The delivery comparator's scenario.
+const FRACTIONAL_CO2: &str = include_str!("../../../scenarios/in_vivo_fractional_co2.toml");
 const ALL_SCENARIOS: &[(&str, &str)] = &[
     ("franz_cell_single_layer", FRANZ_SINGLE),
     ("franz_cell_multilayer", FRANZ_MULTI),
@@ -37,10 +39,7 @@ const ALL_SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../../scenarios/in_vivo_intact_forearm.toml"),
     ),
     ("in_vivo_microneedling", DEFAULT_SCENARIO),
-    (
-        "in_vivo_fractional_co2",
-        include_str!("../../../scenarios/in_vivo_fractional_co2.toml"),
-    ),
+    ("in_vivo_fractional_co2", FRACTIONAL_CO2),
     (
         "in_vivo_chemical_peel",
         include_str!("../../../scenarios/in_vivo_chemical_peel.toml"),
@@ -309,12 +308,7 @@ fn response_integrator() -> anyhow::Result<Value> {
 /// fractional CO2, nominal and over the transport priors.
 fn delivery(members: usize, threads: Option<usize>) -> anyhow::Result<Value> {
     let name = "scenarios/in_vivo_fractional_co2.toml";
-    let text = ALL_SCENARIOS
-        .iter()
-        .find(|(n, _)| *n == "in_vivo_fractional_co2")
-        .map(|(_, t)| *t)
-        .unwrap_or_default();
-    let scenario = parse(text, name).map_err(|e| bad_input(e.to_string()))?;
+    let scenario = parse(FRACTIONAL_CO2, name).map_err(|e| bad_input(e.to_string()))?;
     let space = Space::shipped(&scenario).map_err(|e| bad_input(e.to_string()))?;
     let ens = with_threads(threads, || {
         ensemble(
@@ -377,10 +371,14 @@ fn worst(rows: &Value, key: &str) -> f64 {
         .into_iter()
         .flatten()
         .map(|r| r[key].as_f64().unwrap_or(f64::NAN))
-        .fold(
-            0.0,
-            |m: f64, x| if x.is_nan() { f64::NAN } else { m.max(x) },
-        )
+        // `f64::max` drops a NaN, so a missing result is carried explicitly and never passes.
+        .fold(0.0, |m: f64, x| {
+            if m.is_nan() || x.is_nan() {
+                f64::NAN
+            } else {
+                m.max(x)
+            }
+        })
 }
 
 impl Results<'_> {
@@ -966,4 +964,19 @@ fn markdown(r: &Value) -> String {
         );
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::worst;
+    use serde_json::json;
+
+    /// A row without its number makes the worst value NaN wherever it stands, so the
+    /// criterion it is judged by cannot pass.
+    #[test]
+    fn a_missing_result_never_passes() {
+        assert!(worst(&json!([{}, {"e": 1e-3}]), "e").is_nan());
+        assert!(worst(&json!([{"e": 1e-3}, {}]), "e").is_nan());
+        assert_eq!(worst(&json!([{"e": 1e-3}, {"e": 2e-3}]), "e"), 2e-3);
+    }
 }

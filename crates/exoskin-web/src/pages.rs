@@ -579,10 +579,7 @@ fn title_from_inputs(values: &HashMap<String, String>) -> String {
             .get("particles_per_ml")
             .and_then(|x| x.parse::<f64>().ok())
             .filter(|x| *x > 0.0 && x.is_finite())
-            .map(|x| {
-                let e = x.log10().floor() as i32;
-                format!("{:.1} × 10^{e}", x / 10f64.powi(e))
-            })
+            .map(exoskin_api::simulate::count)
             .unwrap_or_else(|| v("particles_per_ml").to_string()),
         v("site"),
         v("age_years"),
@@ -608,51 +605,24 @@ fn effect_section(e: &Value) -> Option<Markup> {
             .and_then(|a| a.last())
             .and_then(Value::as_f64)
     };
-    let words = [
-        ("collagen_pct", "collagen"),
-        ("elasticity_pct", "elasticity"),
-        ("wrinkle_pct", "wrinkle depth"),
-        ("pore_area_pct", "pore area"),
-        ("erythema_pct", "redness"),
-        ("tewl_pct", "water loss (TEWL)"),
-        ("hydration_pct", "hydration"),
-        ("melanin_pct", "melanin"),
-    ];
-    let pp = |x: f64| {
-        if x.abs() < 0.005 {
-            "0.00".to_string()
-        } else if x.abs() >= 10.0 {
-            format!("{x:+.1}")
-        } else {
-            format!("{x:+.2}")
-        }
-    };
-    let rows: Vec<(&str, String, String, String)> = words
+    use exoskin_api::simulate::{fmt_day, pp, reading, Reading, READ_OUTCOMES};
+    let rows: Vec<(&str, String, String, String)> = READ_OUTCOMES
         .iter()
         .filter_map(|(k, w)| {
             let b = outcomes.get(*k)?;
             let (lo, mid, hi) = (last(b, "p05")?, last(b, "p50")?, last(b, "p95")?);
-            let p = e["probability_better"][*k].as_f64();
-            let verdict = if hi == lo {
-                "the same in every draw".to_string()
-            } else if lo.abs().max(hi.abs()) < 0.01 {
-                "next to nothing".to_string()
-            } else {
-                match p {
-                    Some(p) if p >= 0.9 => format!("better (P = {p:.2})"),
-                    Some(p) if p <= 0.1 => format!("worse (P(better) = {p:.2})"),
-                    Some(p) => format!("either sign (P(better) = {p:.2})"),
-                    None => String::new(),
-                }
+            let p = e["probability_better"][*k].as_f64()?;
+            let verdict = match reading(lo, hi, p) {
+                Reading::Same => "the same in every draw".to_string(),
+                Reading::Negligible => "next to nothing".to_string(),
+                Reading::Better => format!("better (P = {p:.2})"),
+                Reading::Worse => format!("worse (P(better) = {p:.2})"),
+                Reading::EitherSign => format!("either sign (P(better) = {p:.2})"),
             };
             Some((*w, pp(mid), format!("{} to {}", pp(lo), pp(hi)), verdict))
         })
         .collect();
-    let day = if (end - end.round()).abs() < 1e-9 {
-        format!("{}", end.round())
-    } else {
-        format!("{end:.2}")
-    };
+    let day = fmt_day(end);
     Some(html! {
         section #effect aria-labelledby="effect-h" {
             h3 #effect-h { "What the vesicles add at day " (day) }
@@ -693,14 +663,7 @@ fn mass_rows(mb: &Value) -> Vec<(String, Value, String)> {
     rows.into_iter()
         .map(|(k, v, x)| {
             let share = if applied > 0.0 {
-                let p = 100.0 * x / applied;
-                if p >= 1.0 {
-                    format!("{p:.1} %")
-                } else if p >= 0.01 {
-                    format!("{p:.2} %")
-                } else {
-                    "< 0.01 %".into()
-                }
+                exoskin_api::simulate::share(x / applied)
             } else {
                 "-".into()
             };
