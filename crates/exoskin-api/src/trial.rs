@@ -6,7 +6,7 @@ use exoskin_model::TransportParams;
 use exoskin_response::ResponseParams;
 use exoskin_trials::analysis::{analyze, flow, repeated, EndpointResult};
 use exoskin_trials::power::{simulate_power, PowerPoint, PowerResult};
-use exoskin_trials::sim::{simulate, ModelResponder, Readings};
+use exoskin_trials::sim::{simulate, ModelResponder, Readings, ASSURANCE_GRID_NODES};
 use exoskin_trials::spec::{ResponseMode, Trial, MAX_PARTICIPANTS};
 use exoskin_trials::stats::Rate;
 use exoskin_trials::TrialError;
@@ -613,7 +613,9 @@ pub fn power_doc(
 }
 
 /// The model draws of assurance (see [`run_power_with`]): the responders of the draws that
-/// built, in draw order, and how many failed; an error when more than a tenth failed.
+/// built, in draw order, and how many failed; an error when more than a tenth failed. Each
+/// draw interpolates on the coarser [`ASSURANCE_GRID_NODES`] grid (its error against exact
+/// runs is bounded in the trials' tests, far below the instrument noise).
 pub fn assurance_responders(
     trial: &Trial,
     draws: usize,
@@ -631,7 +633,8 @@ pub fn assurance_responders(
         .map(|u| {
             let (tp, rp) = space.at(&u[..space.dim()]).map_err(|e| e.to_string())?;
             let z = exoskin_uq::normal_quantile(u[space.dim()]);
-            ModelResponder::new_study(trial, &tp, &rp, z).map_err(|e| e.to_string())
+            ModelResponder::new_study_on(trial, &tp, &rp, z, ASSURANCE_GRID_NODES)
+                .map_err(|e| e.to_string())
         })
         .collect();
     let first = built.iter().find_map(|r| r.as_ref().err()).cloned();

@@ -146,7 +146,7 @@ impl Injury {
 
 /// Age factor of a process slowing by `per_year` after 30 (1 at or below 30).
 pub fn age_slowing(age_years: f64, per_year: f64) -> f64 {
-    1.0 + per_year * (age_years - 30.0).max(0.0)
+    1.0 + per_year * (age_years - crate::tissue::AGEING_FROM_YEARS).max(0.0)
 }
 
 /// Half-life of re-epithelialization (h) without vesicles: a lag, then a front crossing the

@@ -231,7 +231,12 @@ fn with_drivers<R>(
     rp: &ResponseParams,
     f: impl FnOnce(&tissue::Drivers) -> R,
 ) -> R {
-    let cells = CellEffects::new(tr, rp, delivery_scale);
+    let potency = rp.potency(&v.product.source);
+    // A product without vesicles has nothing taken up: every uptake term of the tissue model
+    // is multiplied by a zero potency, so its response does not read the transport run at
+    // all (which lets a trial's vehicle arm skip its own; see [`Simulation::without_vesicles`]).
+    let cells = (potency != params::Potency::NONE)
+        .then(|| CellEffects::new(tr, rp, delivery_scale));
     let sessions = v.sessions_h.clone();
     // One place per session in each curve: the integrators ask for forward-moving times.
     let places = || -> Vec<std::cell::Cell<usize>> {
@@ -242,8 +247,8 @@ fn with_drivers<R>(
     let channel_open = |t: f64| open_from(channel, &sessions, t, &channel_places);
     // The integrators ask for forward-moving times: each signal keeps its place.
     let (hk, hf) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
-    let ek = |t: f64| cells.keratinocyte_from(t, &hk);
-    let ef = |t: f64| cells.fibroblast_from(t, &hf);
+    let ek = |t: f64| cells.as_ref().map_or(0.0, |c| c.keratinocyte_from(t, &hk));
+    let ef = |t: f64| cells.as_ref().map_or(0.0, |c| c.fibroblast_from(t, &hf));
     let drivers = tissue::Drivers {
         keratinocyte: &ek,
         fibroblast: &ef,
@@ -251,7 +256,7 @@ fn with_drivers<R>(
         channel: &channel_open,
         sessions_h: &v.sessions_h,
         injury: Injury::of(&v.procedure),
-        potency: rp.potency(&v.product.source),
+        potency,
         age_years: v.skin.age_years,
     };
     f(&drivers)
@@ -346,6 +351,34 @@ pub fn try_simulate_in_vivo(
 /// The cost of [`try_simulate_in_vivo`]: one transport pass.
 pub fn cost(v: &InVivo, tp: &TransportParams) -> exoskin_transport::Cost {
     exoskin_transport::cost::in_vivo(v, tp)
+}
+
+impl Simulation {
+    /// The simulation of `v`, whose product carries no vesicles under `rp`, without a
+    /// transport run of its own: its response does not read one (every uptake term has a
+    /// zero potency), so `donor`'s run stands in for it, and the wound, the channels and the
+    /// outcomes are `v`'s own. `None` when `v`'s product carries vesicles. The outcomes are
+    /// those of [`try_simulate_in_vivo`] bit for bit (tested); `transport` is the donor's and
+    /// says nothing of `v`.
+    pub fn without_vesicles(
+        v: &InVivo,
+        tp: &TransportParams,
+        rp: &ResponseParams,
+        donor: &InVivoResult,
+    ) -> Option<Simulation> {
+        if effect::carries_vesicles(v, rp) {
+            return None;
+        }
+        let wound = wound_for(v, rp);
+        let channel = microneedle_channel(v, tp).or_else(|| wound.clone());
+        let outcomes = respond(v, donor, wound.as_ref(), channel.as_ref(), 1.0, rp);
+        Some(Simulation {
+            transport: donor.clone(),
+            wound,
+            channel,
+            outcomes,
+        })
+    }
 }
 
 /// [`try_simulate_in_vivo`], stopping with `TransportError::Stopped` once `stop` says so.

@@ -103,10 +103,16 @@ series!(
 
 const N_OUT: usize = 11;
 
+/// The age (years) after which the model's ageing begins: the matrix declines
+/// ([`age_factor`]) and wounds and the barrier recover more slowly
+/// ([`crate::injury::age_slowing`]). Each is linear in age above it and flat below, with a
+/// kink here (a trial's grid puts a node on it).
+pub const AGEING_FROM_YEARS: f64 = 30.0;
+
 /// How strongly an older person's fibroblasts respond, and their baseline matrix, relative
 /// to age 30 (`matrix_decline_per_year` from 30; floor 0.3).
 pub fn age_factor(age_years: f64, v: &Values) -> f64 {
-    (1.0 - v.matrix_decline_per_year * (age_years - 30.0).max(0.0)).max(0.3)
+    (1.0 - v.matrix_decline_per_year * (age_years - AGEING_FROM_YEARS).max(0.0)).max(0.3)
 }
 
 // State indices.

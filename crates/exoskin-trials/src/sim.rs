@@ -11,13 +11,17 @@
 //! an effect's size, never its sign). Their outcomes come from
 //! [`exoskin_response::respond`] (the response ODEs only), in one of two modes:
 //!
-//! * `exact`: one `respond` run per participant and side (about 2 ms each in release builds).
-//! * `grid`: age enters the model only through `age_factor`, which multiplies the matrix
-//!   gains, so a participant is fully described by three numbers: log uptake, effective matrix
-//!   multiplier (`matrix x age_factor(age) / age_factor(template age)`) and barrier multiplier.
-//!   `respond` runs on a 13 x 9 x 9 grid spanning +-4.5 SD of these, and participants are
-//!   interpolated trilinearly; the cost no longer grows with the number of participants. The
-//!   test `grid_matches_exact` bounds the interpolation error.
+//! * `exact`: one response run per participant and side (about 2 ms each in release
+//!   builds), the arm's transport held fixed and the wound healing at the participant's age.
+//! * `grid`: where age enters the model only through `age_factor`, which multiplies the
+//!   matrix gains, a participant is fully described by three numbers: log uptake, effective
+//!   matrix multiplier (`matrix x age_factor(age) / age_factor(template age)`) and barrier
+//!   multiplier. Where age also slows wound healing or barrier recovery (checked per arm at
+//!   the ends of the population's ages, not assumed), age is a fourth axis of
+//!   [`AGE_NODES`] nodes instead. Response runs on a 13 x 9 x 9 (x 5) grid spanning +-4.5 SD
+//!   of these, and participants are interpolated multilinearly; the cost no longer grows with
+//!   the number of participants. The tests bound the interpolation error against exact runs
+//!   on every bundled trial.
 //!
 //! Only the outcome values at the visit days are kept (interpolated from the daily series),
 //! never the series, so memory is participants x sides x visits x endpoints numbers.
@@ -42,8 +46,8 @@
 use crate::rng::Rng;
 use crate::spec::{AgeDistribution, Design, Driver, ResponseMode, Trial};
 use exoskin_model::{InVivo, TransportParams};
-use exoskin_response::tissue::age_factor;
-use exoskin_response::{respond, try_simulate_in_vivo, ResponseParams, Series, Simulation};
+use exoskin_response::tissue::{age_factor, AGEING_FROM_YEARS};
+use exoskin_response::{try_simulate_in_vivo, ResponseParams, Series, Simulation};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -177,15 +181,27 @@ pub struct ModelResponder {
     grid: Option<Vec<Grid>>,
 }
 
-/// Grid axes: log uptake, effective matrix multiplier, barrier multiplier.
+/// Grid axes: log uptake, matrix multiplier (with the age factor folded in where `folds`),
+/// barrier multiplier, age (one node where `folds`).
 struct Grid {
-    axes: [Vec<f64>; 3],
+    axes: [Vec<f64>; 4],
+    folds: bool,
     /// `[node][visit][driver]`, nodes in row-major order of the axes.
     values: Vec<VisitPcts>,
 }
 
 /// Nodes per grid axis (log uptake, matrix, barrier).
 pub const GRID_NODES: [usize; 3] = [13, 9, 9];
+
+/// Nodes on the age axis, for an arm whose age acts beyond the matrix gains' age factor
+/// (wound healing and barrier recovery slow with age: linear in age, so few nodes do).
+pub const AGE_NODES: usize = 5;
+
+/// Nodes per grid axis for the model draws of assurance, each a responder of its own: a
+/// sixth of the runs of [`GRID_NODES`]. Its interpolation error on the bundled trials'
+/// participants is measured against exact runs in the tests and stays far below the
+/// instrument noise and the spread of power between draws that assurance averages over.
+pub const ASSURANCE_GRID_NODES: [usize; 3] = [7, 5, 5];
 
 impl ModelResponder {
     /// Run the transport of every arm (in parallel); `mode` picks exact or grid responses.
@@ -206,26 +222,57 @@ impl ModelResponder {
         rp: &ResponseParams,
         z: f64,
     ) -> Result<ModelResponder, exoskin_transport::TransportError> {
+        Self::new_study_on(trial, tp, rp, z, GRID_NODES)
+    }
+
+    /// [`ModelResponder::new_study`] with `nodes` per grid axis where it uses a grid.
+    pub fn new_study_on(
+        trial: &Trial,
+        tp: &TransportParams,
+        rp: &ResponseParams,
+        z: f64,
+        nodes: [usize; 3],
+    ) -> Result<ModelResponder, exoskin_transport::TransportError> {
         let dose = (rp.v.study_dose_spread * z).exp();
-        let arm_dose = trial
+        let carries: Vec<bool> = trial
             .arms
             .iter()
-            .map(|a| {
-                if exoskin_response::effect::carries_vesicles(&a.scenario, rp) {
-                    dose
-                } else {
-                    1.0
-                }
-            })
+            .map(|a| exoskin_response::effect::carries_vesicles(&a.scenario, rp))
             .collect();
-        let templates: Vec<(InVivo, Simulation)> = trial
+        let arm_dose = carries.iter().map(|&c| if c { dose } else { 1.0 }).collect();
+        // Transport runs for the arms whose products carry vesicles; an arm without (the
+        // vehicle, standard care) has a response that does not read one, so it borrows the
+        // first vesicle arm's run instead of solving its own (the outcomes are the same bit
+        // for bit: `Simulation::without_vesicles`).
+        let donor = carries.iter().position(|&c| c);
+        let runs: Vec<Option<Simulation>> = trial
             .arms
             .par_iter()
-            .map(|a| {
-                Ok((
-                    a.scenario.clone(),
-                    try_simulate_in_vivo(&a.scenario, tp, rp)?,
-                ))
+            .zip(&carries)
+            .map(|(a, &c)| {
+                if donor.is_some() && !c {
+                    return Ok(None);
+                }
+                try_simulate_in_vivo(&a.scenario, tp, rp).map(Some)
+            })
+            .collect::<Result<_, exoskin_transport::TransportError>>()?;
+        let donor_run = donor.and_then(|d| runs[d].as_ref()).map(|s| s.transport.clone());
+        let templates: Vec<(InVivo, Simulation)> = trial
+            .arms
+            .iter()
+            .zip(runs)
+            .map(|(a, run)| {
+                let sim = match run {
+                    Some(sim) => sim,
+                    None => match donor_run
+                        .as_ref()
+                        .and_then(|d| Simulation::without_vesicles(&a.scenario, tp, rp, d))
+                    {
+                        Some(sim) => sim,
+                        None => try_simulate_in_vivo(&a.scenario, tp, rp)?,
+                    },
+                };
+                Ok((a.scenario.clone(), sim))
             })
             .collect::<Result<_, exoskin_transport::TransportError>>()?;
         let mut visits = trial.visits_days.clone();
@@ -252,7 +299,7 @@ impl ModelResponder {
             ResponseMode::Auto => sides > grid_cost,
         };
         if use_grid {
-            m.build_grid(trial);
+            m.build_grid(trial, nodes);
         }
         Ok(m)
     }
@@ -282,20 +329,14 @@ impl ModelResponder {
         rp
     }
 
-    /// One `respond` run for a participant (what the grid interpolates).
+    /// One response run for a participant (what the grid interpolates): the arm's transport
+    /// held fixed, the wound healing at the participant's own age.
     pub fn exact(&self, arm: usize, f: &Factors) -> VisitPcts {
         let (v, sim) = &self.templates[arm];
         let mut v = v.clone();
         v.skin.age_years = f.age_years;
         let rp = self.params(f.matrix, f.barrier);
-        let o = respond(
-            &v,
-            &sim.transport,
-            sim.wound.as_ref(),
-            sim.channel.as_ref(),
-            f.delivery * self.arm_dose[arm],
-            &rp,
-        );
+        let o = sim.respond_with_delivery(&v, &rp, f.delivery * self.arm_dose[arm]);
         let sessions_d: Vec<f64> = v.sessions_h.iter().map(|h| h / 24.0).collect();
         self.visits
             .iter()
@@ -303,7 +344,36 @@ impl ModelResponder {
             .collect()
     }
 
-    fn build_grid(&mut self, trial: &Trial) {
+    /// Whether age acts on `arm` only through the matrix gains' [`age_factor`], so that it
+    /// folds into the matrix multiplier: checked at both ends of the population's ages, not
+    /// assumed (a wound that heals more slowly with age, or a barrier that recovers more
+    /// slowly, needs an age axis of its own). The fold may err by at most `tolerance`
+    /// percentage points on any outcome.
+    fn age_folds(&self, arm: usize, ages: (f64, f64), tolerance: f64) -> bool {
+        let t_age = self.templates[arm].0.skin.age_years;
+        [ages.0, ages.1].iter().all(|&a| {
+            let at = |age_years: f64, matrix: f64| {
+                self.exact(
+                    arm,
+                    &Factors {
+                        age_years,
+                        delivery: 1.0,
+                        matrix,
+                        barrier: 1.0,
+                    },
+                )
+            };
+            let ratio = age_factor(a, &self.rp.v) / age_factor(t_age, &self.rp.v);
+            let (direct, folded) = (at(a, 1.0), at(t_age, ratio));
+            direct
+                .iter()
+                .flatten()
+                .zip(folded.iter().flatten())
+                .all(|(x, y)| (x - y).abs() <= tolerance)
+        })
+    }
+
+    fn build_grid(&mut self, trial: &Trial, nodes: [usize; 3]) {
         let p = &trial.population;
         let sig = |cv: f64| (1.0 + cv * cv).ln().sqrt();
         let span = 4.5;
@@ -332,11 +402,19 @@ impl ModelResponder {
         };
         let (mlo, mhi) = lognormal_range(p.matrix_response_cv);
         let (blo, bhi) = lognormal_range(p.barrier_response_cv);
+        // Age folds into the matrix multiplier where doing so errs by at most 2 % of the
+        // least noisy instrument's noise (in percentage points of its outcome).
+        let fold_tolerance = 0.02
+            * trial
+                .endpoints
+                .iter()
+                .map(|e| 100.0 * e.instrument.noise_cv / e.instrument.coupling.abs().max(1e-9))
+                .fold(f64::INFINITY, f64::min)
+                .min(100.0);
         let grids: Vec<Grid> = (0..self.templates.len())
             .map(|arm| {
                 let t_age = self.templates[arm].0.skin.age_years;
                 let ratio = |a: f64| age_factor(a, &self.rp.v) / age_factor(t_age, &self.rp.v);
-                let (r1, r2) = (ratio(amin), ratio(amax));
                 let (dlo, dhi) = (mu_del - span * sd_del, mu_del + span * sd_del);
                 // An arm whose response does not move with the delivery (no vesicles: the
                 // vehicle, standard care) needs one node on that axis, not 13: checked, not
@@ -353,30 +431,47 @@ impl ModelResponder {
                     )
                 };
                 let moves = at(dlo) != at(dhi);
+                let folds =
+                    amax - amin < 1e-12 || self.age_folds(arm, (amin, amax), fold_tolerance);
+                let (matrix_axis, age_axis) = if folds {
+                    let (r1, r2) = (ratio(amin), ratio(amax));
+                    (axis(mlo * r1.min(r2), mhi * r1.max(r2), nodes[1]), vec![t_age])
+                } else {
+                    // Evenly spaced, and a node on the kink where ageing begins.
+                    let mut ages = axis(amin, amax, AGE_NODES);
+                    if amin < AGEING_FROM_YEARS && AGEING_FROM_YEARS < amax {
+                        ages.push(AGEING_FROM_YEARS);
+                        ages.sort_by(f64::total_cmp);
+                    }
+                    (axis(mlo, mhi, nodes[1]), ages)
+                };
                 let axes = [
                     if moves {
-                        axis(dlo, dhi, GRID_NODES[0])
+                        axis(dlo, dhi, nodes[0])
                     } else {
                         vec![mu_del]
                     },
-                    axis(mlo * r1.min(r2), mhi * r1.max(r2), GRID_NODES[1]),
-                    axis(blo, bhi, GRID_NODES[2]),
+                    matrix_axis,
+                    axis(blo, bhi, nodes[2]),
+                    age_axis,
                 ];
-                let mut nodes: Vec<[f64; 3]> = Vec::new();
+                let mut points: Vec<[f64; 4]> = Vec::new();
                 for &a in &axes[0] {
                     for &b in &axes[1] {
                         for &c in &axes[2] {
-                            nodes.push([a, b, c]);
+                            for &d in &axes[3] {
+                                points.push([a, b, c, d]);
+                            }
                         }
                     }
                 }
-                let values: Vec<VisitPcts> = nodes
+                let values: Vec<VisitPcts> = points
                     .par_iter()
                     .map(|n| {
                         self.exact(
                             arm,
                             &Factors {
-                                age_years: t_age,
+                                age_years: n[3],
                                 delivery: n[0].exp(),
                                 matrix: n[1],
                                 barrier: n[2],
@@ -384,7 +479,11 @@ impl ModelResponder {
                         )
                     })
                     .collect();
-                Grid { axes, values }
+                Grid {
+                    axes,
+                    folds,
+                    values,
+                }
             })
             .collect();
         self.grid = Some(grids);
@@ -392,38 +491,49 @@ impl ModelResponder {
 
     fn interpolate(&self, g: &Grid, arm: usize, f: &Factors) -> VisitPcts {
         let t_age = self.templates[arm].0.skin.age_years;
-        let x = [
-            f.delivery.ln(),
-            f.matrix * age_factor(f.age_years, &self.rp.v) / age_factor(t_age, &self.rp.v),
-            f.barrier,
-        ];
-        // Index and weight on each axis (clamped at the ends).
-        let mut idx = [(0usize, 0usize, 0.0f64); 3];
-        for k in 0..3 {
+        let x = if g.folds {
+            [
+                f.delivery.ln(),
+                f.matrix * age_factor(f.age_years, &self.rp.v) / age_factor(t_age, &self.rp.v),
+                f.barrier,
+                t_age,
+            ]
+        } else {
+            [f.delivery.ln(), f.matrix, f.barrier, f.age_years]
+        };
+        // Lower node and weight of the upper node on each axis (clamped at the ends).
+        let mut idx = [(0usize, 0.0f64); 4];
+        for k in 0..4 {
             let a = &g.axes[k];
             if a.len() == 1 {
-                idx[k] = (0, 0, 0.0);
                 continue;
             }
             let j = a.partition_point(|&v| v <= x[k]).clamp(1, a.len() - 1);
             let w = ((x[k] - a[j - 1]) / (a[j] - a[j - 1])).clamp(0.0, 1.0);
-            idx[k] = (j - 1, j, w);
+            idx[k] = (j - 1, w);
         }
-        let (n1, n2) = (g.axes[1].len(), g.axes[2].len());
+        let len = |k: usize| g.axes[k].len();
         let mut out = vec![[0.0; N_DRIVERS]; self.visits.len()];
-        for (i0, w0) in [(idx[0].0, 1.0 - idx[0].2), (idx[0].1, idx[0].2)] {
-            for (i1, w1) in [(idx[1].0, 1.0 - idx[1].2), (idx[1].1, idx[1].2)] {
-                for (i2, w2) in [(idx[2].0, 1.0 - idx[2].2), (idx[2].1, idx[2].2)] {
-                    let w = w0 * w1 * w2;
-                    if w == 0.0 {
-                        continue;
-                    }
-                    let node = &g.values[(i0 * n1 + i1) * n2 + i2];
-                    for (o, v) in out.iter_mut().zip(node) {
-                        for d in 0..N_DRIVERS {
-                            o[d] += w * v[d];
-                        }
-                    }
+        // The 16 corners of the cell; an axis with one node contributes its node once.
+        for corner in 0..16usize {
+            let mut w = 1.0;
+            let mut node = 0usize;
+            for k in 0..4 {
+                let upper = corner >> k & 1 == 1;
+                let (lo, wk) = idx[k];
+                if len(k) == 1 && upper {
+                    w = 0.0;
+                    break;
+                }
+                w *= if upper { wk } else { 1.0 - wk };
+                node = node * len(k) + lo + usize::from(upper);
+            }
+            if w == 0.0 {
+                continue;
+            }
+            for (o, v) in out.iter_mut().zip(&g.values[node]) {
+                for d in 0..N_DRIVERS {
+                    o[d] += w * v[d];
                 }
             }
         }
