@@ -7,14 +7,18 @@
 - the OpenAPI document validates (openapi-spec-validator);
 - headless Chromium (Debian's chromium and chromium-driver) drives each page's main flow:
   the preset scenario's plot, a pasted label, a label photo read by OCR, a batch QR shown to
-  the fake camera landing on the verified certificate, a trial with progress. Each flow
-  must log no console error and keeps screenshots at 390x844 and 1280x800 in
-  out/screenshots; axe-core finds no serious or critical violation on any page;
+  the fake camera landing on the verified certificate, a trial with progress, the sample
+  size by simulation (its limits shown, an out-of-range value refused at its field, the
+  power curve drawn). Each flow must log no console error and keeps screenshots at 390x844
+  and 1280x800 in out/screenshots; axe-core finds no serious or critical violation on any
+  page; the trial's and the power's plots hold one panel each and every plot text renders at
+  11 CSS px or more at 390 px;
 - load: 50 concurrent simulate requests get answers or 429s, the server stays healthy, and
   the resolver's latency is measured while jobs run.
 """
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -266,6 +270,85 @@ def flow_end(d, name, C, axe_src):
     C.ok(not bad, f"{name}: axe finds no serious or critical violation {bad if bad else ''} ({len(res)} minor)")
 
 
+# Every <text> of the SVGs under `scope`: its rendered size in CSS px (its font size in the
+# SVG's units times the SVG's scale, rendered width over viewBox width), the scale, the
+# panels in its SVG and the text.
+SVG_TEXT_JS = """
+const out = [];
+document.querySelectorAll(arguments[0] + " svg").forEach(function (svg) {
+  const vb = svg.viewBox.baseVal;
+  const scale = vb && vb.width ? svg.getBoundingClientRect().width / vb.width : 1;
+  const panels = svg.querySelectorAll("g.panel").length;
+  svg.querySelectorAll("text").forEach(function (t) {
+    out.push([parseFloat(getComputedStyle(t).fontSize) * scale, scale, panels, t.textContent]);
+  });
+});
+return [window.innerWidth, out];
+"""
+
+
+def svg_text_check(d, name, scope, C):
+    """At a 390 px wide viewport, every plot text under `scope` renders at 11 CSS px or more,
+    and each figure holds one panel."""
+    width, texts = d.execute_script(SVG_TEXT_JS, scope)
+    small = sorted({(round(px, 2), t) for px, _, _, t in texts if px < 11.0})[:5]
+    least = min((px for px, _, _, _ in texts), default=0.0)
+    multi = {p for _, _, p, _ in texts if p != 1}
+    C.ok(width == 390 and texts and not small,
+         f"{name}: {len(texts)} plot texts at {width} px, the smallest {least:.2f} CSS px (>= 11) {small if small else ''}")
+    C.ok(not multi, f"{name}: one panel per figure {sorted(multi) if multi else ''}")
+
+
+def power_flow(base, wait, d, C, axe_src):
+    """The sample size by simulation: the limits shown next to its fields, an out-of-range
+    value refused at its field, then a run whose curve is drawn."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import Select
+    d.get(base + "/trial")
+    Select(d.find_element(By.ID, "trial-name")).select_by_value("microneedling_split_face")
+    limits = d.find_element(By.ID, "power-limits")
+    text = limits.text
+    C.ok(limits.is_displayed() and all(w in text for w in ("100 to 100000 simulated trials per sample size", "maximum participants: 4 to 100000",
+                                                            "16 model draws", "past 600 s (10 min) is stopped")),
+         f"power: the limits are shown next to the form ({text!r})")
+    reps = d.find_element(By.ID, "power-replicates")
+    reps.clear()
+    reps.send_keys("5")
+    d.find_element(By.ID, "run-power").click()
+    err = wait.until(EC.visibility_of_element_located((By.ID, "power-replicates-error")))
+    C.ok("5 is outside this server's range 100 to 100000" in err.text and reps.get_attribute("aria-invalid") == "true"
+         and d.find_element(By.ID, "progress-box").get_attribute("hidden") is not None,
+         f"power: replicates out of range is refused at the field before any job ({err.text!r})")
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", reps)
+    d.save_screenshot(os.path.join(SHOTS, "power-field-error-390x844.png"))
+    reps.clear()
+    reps.send_keys("100")
+    most = d.find_element(By.ID, "power-max-participants")
+    most.clear()
+    most.send_keys("80")
+    d.find_element(By.ID, "run-power").click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#power-curve svg polyline")))
+    answer = d.find_element(By.ID, "power-answer").text
+    direction = d.find_element(By.ID, "power-direction").text
+    lines = d.find_elements(By.CSS_SELECTOR, "#power-curve svg polyline.series")
+    bands = d.find_elements(By.CSS_SELECTOR, "#power-curve svg polygon.band")
+    target = d.find_elements(By.CSS_SELECTOR, "#power-curve svg line.reference")
+    legend = [t.text for t in d.find_elements(By.CSS_SELECTOR, "#power-curve svg text")]
+    C.ok("power_job=" in d.current_url and "replicates=100" in d.current_url and "max_participants=80" in d.current_url
+         and d.find_element(By.ID, "power-replicates").get_attribute("value") == "100",
+         "power: the run's inputs and job are in the URL and kept in the form")
+    C.ok(re.search(r"^\d+ participants enrolled reach power 0\.8 for elasticity at day 84 \(± \d+\.\d, the Monte-Carlo standard error", answer)
+         and direction.startswith("EV serum is the better side"),
+         f"power: n first, then the better side ({answer!r}; {direction!r})")
+    C.ok(len(lines) >= 2 and len(bands) == 2 and len(target) == 1 and "power" in legend and "assurance" in legend,
+         f"power: the curve with its band, the assurance curve and the target line ({len(lines)} lines, {len(bands)} bands)")
+    top = d.execute_script("return document.getElementById('power-result').getBoundingClientRect().top")
+    C.ok(-1 <= top < 844, f"power: the result is scrolled into view (top at {top:.0f} px)")
+    svg_text_check(d, "power", "#power-result", C)
+    flow_end(d, "power-curve", C, axe_src)
+
+
 def flows(base, qr_png, tmp, C):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -329,6 +412,7 @@ def flows(base, qr_png, tmp, C):
         wait.until(lambda dr: "job=" in dr.current_url)
         wait.until(EC.presence_of_element_located((By.ID, "endpoints")))
         C.ok(len(d.find_elements(By.CSS_SELECTOR, "#endpoints tbody tr")) > 0 and d.find_elements(By.CSS_SELECTOR, "#trial-result svg"), "trial: run with progress, results per endpoint and visit with plots")
+        svg_text_check(d, "trial", "#trial-result", C)
         flow_end(d, "trial", C, axe_src)
         # An uploaded trial file (a renamed copy of a bundled one) runs the same way.
         up = os.path.join(tempfile.mkdtemp(), "my_trial.toml")
@@ -349,6 +433,7 @@ def flows(base, qr_png, tmp, C):
         wait.until(EC.presence_of_element_located((By.ID, "power-answer")))
         C.ok("participants" in d.find_element(By.ID, "power-answer").text or "No sample size" in d.find_element(By.ID, "power-answer").text, "trial: power with live progress")
         flow_end(d, "power", C, axe_src)
+        power_flow(base, wait, d, C, axe_src)
         d.get(base + "/trial")
         d.find_element(By.ID, "an-effect").send_keys("0.5")
         d.find_element(By.ID, "run-analytic").click()

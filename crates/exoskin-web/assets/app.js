@@ -78,7 +78,8 @@
     });
   }
 
-  // /trial: the trial or power runs as a job; progress arrives as server-sent events.
+  // /trial: the trial or power runs as a job; progress arrives as server-sent events. The
+  // result opens as a page (its job in the URL), drawn by the server.
   const form = $("trial-form");
   if (form) {
     const bar = $("job-progress");
@@ -92,6 +93,57 @@
       uploaded = f ? await f.text() : null;
       $("trial-name").disabled = uploaded !== null;
     });
+    // A message at the form field it is about (or none, to clear it).
+    function fieldError(input, message) {
+      const id = input.id + "-error";
+      let p = $(id);
+      const box = input.closest(".field");
+      if (!message) {
+        if (p) { p.remove(); }
+        input.removeAttribute("aria-invalid");
+        input.removeAttribute("aria-describedby");
+        if (box) { box.classList.remove("invalid"); }
+        return;
+      }
+      if (!p) {
+        p = document.createElement("p");
+        p.className = "field-error";
+        p.id = id;
+        input.insertAdjacentElement("afterend", p);
+      }
+      p.textContent = message;
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", id);
+      if (box) { box.classList.add("invalid"); }
+    }
+    function clearErrors() {
+      form.querySelectorAll("input, select").forEach(function (i) { if (i.id) { fieldError(i, null); } });
+    }
+    // The power fields within the server's limits (their data-min and data-max), as the
+    // server checks them: the first bad one gets its message and the focus.
+    function powerFields() {
+      const out = {};
+      let bad = null;
+      ["power-replicates", "power-max-participants"].forEach(function (id) {
+        const input = $(id);
+        const raw = input.value.trim();
+        if (!raw) { return; }
+        const lo = Number(input.dataset.min);
+        const hi = Number(input.dataset.max);
+        let message = null;
+        if (!/^[0-9]+$/.test(raw)) {
+          message = input.dataset.label + ": `" + raw + "` is not a whole number";
+        } else if (Number(raw) < lo || Number(raw) > hi) {
+          message = input.dataset.label + ": " + Number(raw) + " is outside this server's range " + lo + " to " + hi;
+        } else {
+          out[input.name] = Number(raw);
+        }
+        fieldError(input, message);
+        if (message && !bad) { bad = input; }
+      });
+      if (bad) { bad.focus(); return null; }
+      return out;
+    }
     function body(extra) {
       const b = uploaded !== null ? { toml: uploaded } : { name: $("trial-name").value };
       const n = $("trial-participants").value.trim();
@@ -100,11 +152,29 @@
       if (s) { b.seed = Number(s); }
       return Object.assign(b, extra || {});
     }
+    // The page's URL for the form's inputs and the jobs to show.
+    function pageUrl(b, jobs, anchor) {
+      const q = new URLSearchParams(window.location.search);
+      const set = function (k, v) { if (v === undefined || v === null || v === "") { q.delete(k); } else { q.set(k, v); } };
+      set("name", b.name);
+      set("participants", b.participants);
+      set("seed", b.seed);
+      set("replicates", $("power-replicates").value.trim());
+      set("max_participants", $("power-max-participants").value.trim());
+      Object.keys(jobs).forEach(function (k) { set(k, jobs[k]); });
+      return "/trial?" + q.toString() + anchor;
+    }
     async function start(url, payload, done) {
+      clearErrors();
       const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) });
       const j = await r.json();
       $("progress-box").hidden = false;
-      if (r.status !== 202) { say(status, (j.field ? j.field + ": " : "") + j.message); return; }
+      if (r.status !== 202) {
+        const input = j.field === "toml" ? $("trial-file") : (j.field ? form.querySelector("[name=\"" + j.field + "\"]") : null);
+        if (input && input.id) { fieldError(input, j.message); input.focus(); }
+        say(status, (j.field ? j.field + ": " : "") + j.message);
+        return;
+      }
       current = j.job;
       cancel.hidden = false;
       const es = new EventSource(j.events);
@@ -126,23 +196,16 @@
       e.preventDefault();
       const b = body();
       start("/api/v1/trial", b, function (v) {
-        const q = new URLSearchParams({ name: b.name || "", participants: b.participants || "", seed: b.seed || "", job: v.id });
-        window.location.assign("/trial?" + q.toString());
+        window.location.assign(pageUrl(b, { job: v.id }, "#trial-result"));
       });
     });
     $("run-power").addEventListener("click", function () {
-      start("/api/v1/power", body({ replicates: 200, max_participants: 200 }), function (v) {
-        const r = v.result;
-        const out = $("power-result");
-        out.textContent = "";
-        const h = document.createElement("h2");
-        h.textContent = "Sample size";
-        const p = document.createElement("p");
-        p.id = "power-answer";
-        p.textContent = r.n_required === null ? "No sample size up to the maximum reaches power " + r.target + "." :
-          r.n_required + " participants reach power " + r.target + " for " + r.endpoint + " at day " + r.visit_day + " (" + r.replicates + " simulated trials per size).";
-        out.appendChild(h);
-        out.appendChild(p);
+      clearErrors();
+      const limits = powerFields();
+      if (limits === null) { return; }
+      const b = body(limits);
+      start("/api/v1/power", b, function (v) {
+        window.location.assign(pageUrl(b, { power_job: v.id }, "#power-result"));
       });
     });
     cancel.addEventListener("click", function () {

@@ -9,7 +9,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use exoskin_plot::{render_svg_titled, Chart, Panel, Series};
+use exoskin_plot::{render_svg_titled, typeset_units, Chart, Panel, Series, Style};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -361,6 +361,35 @@ fn svg_figure(title: &str, panels: &[Panel], caption: &str) -> Markup {
                 1,
             );
             html! { figure.plot { (PreEscaped(svg)) figcaption { (caption) } } }
+        }
+        Err(e) => {
+            html! { p.error role="alert" { "The plot could not be drawn: " (e.to_string()) } }
+        }
+    }
+}
+
+/// Width and height (SVG units) of a phone-sized plot: one panel per figure, a little
+/// narrower than the page's content on a 360 px wide phone (328 px), so that the browser
+/// never draws it smaller than its own units on a phone of 360 px or wider, and the plot's
+/// smallest text (11 units: ticks and legend) stays at least 11 CSS px. Wider screens put
+/// the figures side by side (`.plot-grid`).
+pub const PHONE_PLOT_W: u32 = 320;
+pub const PHONE_PLOT_H: u32 = 250;
+
+/// One panel as a phone-sized figure (see [`PHONE_PLOT_W`]), with `label` for screen
+/// readers and `caption` under it.
+fn phone_figure(panel: Panel, label: &str, caption: Markup, id: Option<&str>) -> Markup {
+    match render_svg_titled("", &[panel], 1, PHONE_PLOT_W, PHONE_PLOT_H) {
+        Ok(svg) => {
+            let svg = svg.replacen(
+                "<svg ",
+                &format!(
+                    "<svg role=\"img\" aria-label=\"{}\" ",
+                    html! { (label) }.into_string()
+                ),
+                1,
+            );
+            html! { figure.plot.phone id=[id] { (PreEscaped(svg)) figcaption { (caption) } } }
         }
         Err(e) => {
             html! { p.error role="alert" { "The plot could not be drawn: " (e.to_string()) } }
@@ -1088,12 +1117,14 @@ fn repeated_table(doc: &Value) -> Markup {
     }
 }
 
+/// One figure per endpoint (each a single phone-sized panel): treated minus control per
+/// visit with its 95 % confidence interval.
 fn trial_plots(doc: &Value) -> Markup {
     let empty = Vec::new();
     let eps = doc["endpoints"].as_array().unwrap_or(&empty);
     let mut names: Vec<&str> = eps.iter().filter_map(|e| e["name"].as_str()).collect();
     names.dedup();
-    let mut panels = Vec::new();
+    let mut figures = Vec::new();
     for n in &names {
         let rows: Vec<&Value> = eps
             .iter()
@@ -1107,24 +1138,298 @@ fn trial_plots(doc: &Value) -> Markup {
         let s = Series::new("treated - control", f("visit_day"), f("mean_difference"))
             .with_band(f("ci95_low"), f("ci95_high"));
         let unit = rows.first().and_then(|e| e["unit"].as_str()).unwrap_or("");
-        panels.push(Panel::Chart(
+        let words = n.replace('_', " ");
+        let panel = Panel::Chart(
             Chart::new(
-                n.replace('_', " "),
+                words.clone(),
                 "visit day",
-                format!("difference ({unit})"),
+                format!("difference ({})", typeset_units(unit)),
             )
             .with_series(s)
             .with_hline(0.0),
+        );
+        figures.push(phone_figure(
+            panel,
+            &format!("{words}: difference from control per visit, with 95 % confidence intervals"),
+            html! { (words) ": treated minus control, change from baseline (" (typeset_units(unit)) "), with its 95 % CI." },
+            None,
         ));
     }
-    if panels.is_empty() {
+    if figures.is_empty() {
         return html! {};
     }
-    match render_svg_titled("", &panels, 1, 640, 300) {
-        Ok(svg) => {
-            html! { figure.plot { (PreEscaped(svg.replacen("<svg ", "<svg role=\"img\" aria-label=\"Difference from control per endpoint and visit, with 95 % confidence intervals\" ", 1))) figcaption { "Treated minus control, change from baseline, with 95 % confidence intervals." } } }
+    html! {
+        div.plot-grid #trial-plots {
+            @for f in figures { (f) }
         }
-        Err(e) => html! { p.error { (e.to_string()) } },
+    }
+}
+
+// ------------------------------------------------------------- power
+
+/// The range of replicates (simulated trials per sample size) the API takes for a power
+/// analysis by simulation: those of `exoskin power --replicates`.
+pub const POWER_REPLICATES: (usize, usize) = (100, 100_000);
+/// The range of the largest sample size searched (`exoskin power --max-participants`).
+pub const POWER_MAX_PARTICIPANTS: (usize, usize) = (4, 100_000);
+
+/// The power fields of the trial form: (query key, label, allowed range, starting value).
+/// The starting values are a quick look (without them, a trial file's `[power]` table
+/// decides, by default 1000 replicates and 2000 participants).
+const POWER_FIELDS: [(&str, &str, (usize, usize), usize); 2] = [
+    (
+        "replicates",
+        "Replicates: simulated trials per sample size",
+        POWER_REPLICATES,
+        200,
+    ),
+    (
+        "max_participants",
+        "Maximum participants searched",
+        POWER_MAX_PARTICIPANTS,
+        200,
+    ),
+];
+
+/// The message for a power field's value outside its range or not a whole number; None
+/// when it is fine (or blank: the trial file's value is used).
+pub fn power_field_error(key: &str, raw: &str) -> Option<String> {
+    let (_, label, (lo, hi), _) = POWER_FIELDS.iter().find(|f| f.0 == key)?;
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    match raw.parse::<u64>() {
+        Ok(n) if (*lo as u64..=*hi as u64).contains(&n) => None,
+        Ok(n) => Some(format!(
+            "{label}: {n} is outside this server's range {lo} to {hi}"
+        )),
+        Err(_) => Some(format!("{label}: `{raw}` is not a whole number")),
+    }
+}
+
+fn duration_words(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    if s >= 120 && s % 60 == 0 {
+        format!("{s} s ({} min)", s / 60)
+    } else {
+        format!("{s} s")
+    }
+}
+
+/// The power fields with the limits the server runs them under, next to them.
+fn power_fields(web: &Web, q: &HashMap<String, String>) -> Markup {
+    let (rlo, rhi) = POWER_REPLICATES;
+    let (mlo, mhi) = POWER_MAX_PARTICIPANTS;
+    html! {
+        fieldset #power-fields {
+            legend { "Sample size by simulation" }
+            div #power-limits {
+                p { "This server runs it under these limits:" }
+                ul.limits {
+                    li { "replicates: " (rlo) " to " (rhi) " simulated trials per sample size (more give a steadier n and take longer);" }
+                    li { "maximum participants: " (mlo) " to " (mhi) " (per arm in parallel designs);" }
+                    li { "assurance: " (exoskin_api::trial::DEFAULT_ASSURANCE_DRAWS) " model draws of the uncertain parameters;" }
+                    li { "time: a job that runs past " (duration_words(web.cfg.job_timeout)) " is stopped." }
+                }
+            }
+            @for (key, label, (lo, hi), start) in POWER_FIELDS {
+                @let id = format!("power-{}", key.replace('_', "-"));
+                @let error_id = format!("{id}-error");
+                @let value = q.get(key).cloned().unwrap_or_else(|| start.to_string());
+                @let error = power_field_error(key, &value);
+                div.field.invalid[error.is_some()] {
+                    label for=(id) { (label) " (" (lo) " to " (hi) ")" }
+                    input id=(id) name=(key) inputmode="numeric" autocomplete="off" value=(value)
+                        data-min=(lo) data-max=(hi) data-label=(label)
+                        aria-invalid=[error.is_some().then_some("true")]
+                        aria-describedby=[error.is_some().then_some(error_id.as_str())];
+                    @if let Some(m) = &error {
+                        p.field-error id=(error_id) { (m) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The power curve: power per sample size with its 95 % band, the assurance curve when the
+/// document has one, and the target power as a dashed line.
+fn power_plot(doc: &Value) -> Option<Markup> {
+    let curve = doc["curve"].as_array().filter(|c| !c.is_empty())?;
+    let n: Vec<f64> = curve
+        .iter()
+        .map(|p| p["n"].as_f64().unwrap_or(f64::NAN))
+        .collect();
+    let power = |k: &str| -> Vec<f64> {
+        curve
+            .iter()
+            .map(|p| p["power"][k].as_f64().unwrap_or(f64::NAN))
+            .collect()
+    };
+    let target = doc["target"].as_f64()?;
+    let per_arm = doc["test"] == "welch_t";
+    let endpoint = doc["endpoint"].as_str().unwrap_or("").replace('_', " ");
+    let mut chart = Chart::new(
+        format!("{endpoint} at day {}", fmt_plain(&doc["visit_day"])),
+        if per_arm {
+            "participants enrolled per arm"
+        } else {
+            "participants enrolled"
+        },
+        "probability of success",
+    )
+    .with_series(
+        Series::new("power", n.clone(), power("rate"))
+            .with_band(power("ci95_low"), power("ci95_high"))
+            .with_style(Style::LinePoints),
+    )
+    .with_hline(target);
+    let assurance = doc["assurance"]["curve"]
+        .as_array()
+        .filter(|a| a.len() == curve.len() && a.iter().zip(curve).all(|(x, p)| x["n"] == p["n"]));
+    if let Some(a) = assurance {
+        let get = |k: &str| -> Vec<f64> {
+            a.iter()
+                .map(|c| c["assurance"][k].as_f64().unwrap_or(f64::NAN))
+                .collect()
+        };
+        chart = chart.with_series(
+            Series::new("assurance", n, get("rate"))
+                .with_band(get("ci95_low"), get("ci95_high"))
+                .with_style(Style::LinePoints),
+        );
+    }
+    let what = if assurance.is_some() {
+        "Power and assurance"
+    } else {
+        "Power"
+    };
+    Some(phone_figure(
+        Panel::Chart(chart),
+        &format!("{what} by number of participants, with 95 % bands; dashed line: the target power {target}"),
+        html! { (what) " by sample size, each with its 95 % band over the simulated trials; the dashed line is the target power " (target) "." },
+        Some("power-curve"),
+    ))
+}
+
+/// A number as JSON has it, without quotes (84.0 as 84).
+fn fmt_plain(v: &Value) -> String {
+    match v.as_f64() {
+        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
+        Some(x) => format!("{x}"),
+        None => v.to_string(),
+    }
+}
+
+/// The sample size by simulation, the answer first: n with its Monte-Carlo error and which
+/// side is better, then the curve and the settings it ran with.
+fn power_result(doc: &Value) -> Markup {
+    let target = fmt_plain(&doc["target"]);
+    let endpoint = doc["endpoint"].as_str().unwrap_or("").replace('_', " ");
+    let day = fmt_plain(&doc["visit_day"]);
+    let per_arm = doc["test"] == "welch_t";
+    let unit = if per_arm {
+        "participants enrolled per arm"
+    } else {
+        "participants enrolled"
+    };
+    let comparison = doc["comparison"].as_str().unwrap_or("");
+    let (treated, control) = comparison
+        .split_once(" vs ")
+        .unwrap_or((comparison, "the control"));
+    let replicates = &doc["replicates"];
+    let largest = doc["curve"]
+        .as_array()
+        .and_then(|c| c.last())
+        .map(|p| (p["n"].clone(), p["power"]["rate"].as_f64()));
+    let assurance = &doc["assurance"];
+    html! {
+        p #power-answer {
+            @match doc["n_required"].as_u64() {
+                Some(n) => {
+                    (n) " " (unit) " reach power " (target) " for " (endpoint) " at day " (day)
+                    @match doc["n_required_mc_se"].as_f64() {
+                        Some(se) => { " (\u{b1} " (format!("{se:.1}")) ", the Monte-Carlo standard error from " (replicates) " simulated trials per size)." }
+                        None => { " (" (replicates) " simulated trials per size; too few points near the target to estimate its Monte-Carlo error)." }
+                    }
+                }
+                None => {
+                    "No sample size up to " @if let Some((n, _)) = &largest { (n) } @else { "the maximum" } " " (unit) " reaches power " (target) " for " (endpoint) " at day " (day)
+                    @if let Some((_, Some(p))) = &largest { " (power there: " (format!("{p:.2}")) ")" }
+                    "."
+                    @match doc["analytic_n_enrolled"].as_u64() {
+                        Some(n) if n as usize <= POWER_MAX_PARTICIPANTS.1 => { " The t-test formula for the same effect needs " (n) ": raise the maximum participants to search that far." }
+                        Some(n) => { " The t-test formula for the same effect needs " (n) ", past this server's maximum." }
+                        None => { " The t-test formula for the same effect finds no size either." }
+                    }
+                }
+            }
+        }
+        p #power-direction {
+            @match doc["treated_better"].as_bool() {
+                Some(true) => { strong { (treated) " is the better side" } ": " }
+                Some(false) => { strong { (treated) " is worse than " (control) " in this model" } ": a trial of this size would find harm, not benefit. " }
+                None => { strong { "No difference at all between the arms in this model" } ": " }
+            }
+            (treated) " minus " (control) " on " (endpoint) " at day " (day) ": "
+            (format!("{:+.4}", doc["difference_estimate"].as_f64().unwrap_or(f64::NAN))) " " (doc["difference_unit"].as_str().unwrap_or(""))
+            " (SD " (format!("{:.4}", doc["sd_estimate"].as_f64().unwrap_or(f64::NAN))) ")."
+        }
+        @if let Some(a) = assurance["at_n_required"].as_object() {
+            p #power-assurance {
+                "Assurance at that size (success averaged over " (assurance["draws"]) " model draws of the uncertain parameters): "
+                (format!("{:.2}", a.get("rate").and_then(Value::as_f64).unwrap_or(f64::NAN)))
+                " (95 %: " (format!("{:.2}", a.get("ci95_low").and_then(Value::as_f64).unwrap_or(f64::NAN)))
+                " to " (format!("{:.2}", a.get("ci95_high").and_then(Value::as_f64).unwrap_or(f64::NAN))) ")."
+            }
+        }
+        @if let Some(f) = power_plot(doc) { div.plot-grid { (f) } }
+        p.note #power-settings {
+            (replicates) " simulated trials per sample size; " (doc["test"].as_str().unwrap_or("").replace('_', " ")) ", "
+            (doc["analysis"].as_str().unwrap_or("").replace('_', " ")) ", alpha " (fmt_plain(&doc["alpha"]))
+            ", multiplicity " (doc["multiplicity"].as_str().unwrap_or("none"))
+            @if assurance.is_object() { "; assurance over " (assurance["draws"]) " model draws" @if assurance["failed_draws"].as_u64().unwrap_or(0) > 0 { " (" (assurance["failed_draws"]) " failed)" } }
+            @if let Some(s) = doc["elapsed_s"].as_f64() { "; " (format!("{s:.1}")) " s" }
+            ". The t-test formula for the same effect ("
+            (doc["effect_size_measure"].as_str().unwrap_or("").replace('_', " ")) " " (format!("{:.3}", doc["effect_size_estimate"].as_f64().unwrap_or(f64::NAN))) "): "
+            @match doc["analytic_n_enrolled"].as_u64() {
+                Some(n) => { (n) " enrolled." }
+                None => { "no answer." }
+            }
+        }
+    }
+}
+
+/// The power section of the trial page for its `power_job`: the result once done, or what
+/// became of the job.
+fn power_section(web: &Web, q: &HashMap<String, String>) -> Markup {
+    let Some(id) = q.get("power_job") else {
+        return html! {};
+    };
+    let job = web
+        .jobs
+        .get(id)
+        .map(|j| j.view())
+        .filter(|v| v.kind == "power");
+    html! {
+        h2 #power-h {
+            "Sample size"
+            @if let Some(t) = job.as_ref().and_then(|v| v.result.as_ref()).and_then(|d| d["trial"].as_str()) { ": " (t) }
+        }
+        @match job {
+            Some(v) if v.result.is_some() => { (power_result(v.result.as_ref().unwrap_or(&Value::Null))) }
+            Some(v) if v.status.finished() => {
+                div.error role="alert" {
+                    p {
+                        @if v.status == crate::jobs::Status::Cancelled { "The sample size run was cancelled." }
+                        @else { "The sample size run failed: " (v.error.map(|e| e.message).unwrap_or(v.message)) }
+                    }
+                }
+            }
+            Some(_) => p.note { "That sample size run is still going; reload this page in a while." },
+            None => p.note { "That sample size run is no longer kept; run it again." },
+        }
     }
 }
 
@@ -1220,8 +1525,15 @@ async fn trial(State(web): State<Arc<Web>>, Query(q): Query<HashMap<String, Stri
     let participants = q.get("participants").cloned().unwrap_or_default();
     let seed = q.get("seed").cloned().unwrap_or_default();
     let job = q.get("job").and_then(|id| web.jobs.get(id));
-    let doc = job.as_ref().and_then(|j| j.view().result);
+    let doc = job
+        .as_ref()
+        .map(|j| j.view())
+        .filter(|v| v.kind == "trial")
+        .and_then(|v| v.result);
     let analytic = analytic_answer(&q);
+    let power_errors = POWER_FIELDS
+        .iter()
+        .any(|(k, ..)| q.get(*k).is_some_and(|v| power_field_error(k, v).is_some()));
     let body = html! {
         form #trial-form method="get" action="/trial" {
             div.field {
@@ -1242,6 +1554,7 @@ async fn trial(State(web): State<Arc<Web>>, Query(q): Query<HashMap<String, Stri
                 label for="trial-seed" { "Seed (blank: the file's)" }
                 input #trial-seed name="seed" inputmode="numeric" value=(seed);
             }
+            (power_fields(&web, &q))
             div.buttons {
                 button #run-trial type="submit" { "Run trial" }
                 button #run-power type="button" { "Sample size (power)" }
@@ -1253,7 +1566,7 @@ async fn trial(State(web): State<Arc<Web>>, Query(q): Query<HashMap<String, Stri
             progress #job-progress max="1" value="0" {}
             p #job-status role="status" aria-live="polite" {}
         }
-        section #power-result aria-live="polite" {}
+        section #power-result aria-labelledby=[q.contains_key("power_job").then_some("power-h")] { (power_section(&web, &q)) }
         @if let Some(doc) = &doc {
             section #trial-result aria-labelledby="tr-h" {
                 h2 #tr-h { (doc["trial"].as_str().unwrap_or("Results")) }
@@ -1275,6 +1588,7 @@ async fn trial(State(web): State<Arc<Web>>, Query(q): Query<HashMap<String, Stri
     };
     let status = match analytic {
         Some(Err(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ if power_errors => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::OK,
     };
     page_response(status, layout("Virtual trial", "/trial", body))

@@ -173,6 +173,15 @@ fn the_trial_page_shows_the_flow_and_one_table_per_endpoint() {
             "{page}"
         );
         assert!(page.contains("Repeated visits"), "{page}");
+        // One phone-sized figure per endpoint, never one tall multi-panel SVG.
+        let viewbox = format!(
+            "viewBox=\"0 0 {} {}\"",
+            exoskin_web::pages::PHONE_PLOT_W,
+            exoskin_web::pages::PHONE_PLOT_H
+        );
+        let result = &page[page.find("id=\"trial-result\"").unwrap()..];
+        assert_eq!(result.matches("<svg ").count(), 3, "{page}");
+        assert_eq!(result.matches(viewbox.as_str()).count(), 3, "{page}");
     });
 }
 
@@ -617,5 +626,182 @@ fn the_simulate_page_shows_a_runs_error_at_the_field_it_names() {
         assert!(page.contains("aria-invalid=\"true\""));
         // Only that field is marked.
         assert_eq!(page.matches("aria-invalid").count(), 1);
+    });
+}
+
+#[test]
+fn power_replicates_and_max_participants_out_of_range_get_422_at_their_field() {
+    rt().block_on(async {
+        let app = app(4);
+        let (rlo, rhi) = exoskin_web::pages::POWER_REPLICATES;
+        let (mlo, mhi) = exoskin_web::pages::POWER_MAX_PARTICIPANTS;
+        // The API names the field, with the CLI's message.
+        for (body, field, msg) in [
+            (
+                format!(
+                    r#"{{"name": "microneedling_split_face", "replicates": {}}}"#,
+                    rlo - 1
+                ),
+                "replicates",
+                format!(
+                    "--replicates {} is outside the allowed range {rlo} to {rhi}",
+                    rlo - 1
+                ),
+            ),
+            (
+                format!(
+                    r#"{{"name": "microneedling_split_face", "replicates": {}}}"#,
+                    rhi + 1
+                ),
+                "replicates",
+                format!(
+                    "--replicates {} is outside the allowed range {rlo} to {rhi}",
+                    rhi + 1
+                ),
+            ),
+            (
+                format!(
+                    r#"{{"name": "microneedling_split_face", "max_participants": {}}}"#,
+                    mlo - 1
+                ),
+                "max_participants",
+                format!(
+                    "--max-participants {} is outside the allowed range {mlo} to {mhi}",
+                    mlo - 1
+                ),
+            ),
+            (
+                r#"{"name": "microneedling_split_face", "replicates": -3}"#.to_string(),
+                "replicates",
+                "`replicates` must be a whole number >= 0".to_string(),
+            ),
+        ] {
+            let (s, e) = power_json(&app, &body).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {e}");
+            assert_eq!(e["field"], field, "{body}: {e}");
+            assert_eq!(e["message"], msg.as_str(), "{body}: {e}");
+        }
+        // The page's ranges are the API's: its boundaries are accepted there.
+        let mut trial =
+            exoskin_api::trial::load(&root().join("trials/microneedling_split_face.toml")).unwrap();
+        for (r, m) in [(rlo, mlo), (rhi, mhi)] {
+            let got = exoskin_api::trial::power_settings(&mut trial, None, None, Some(r), Some(m));
+            assert!(got.is_ok(), "{r} {m}: {got:?}");
+        }
+        // The page shows the limits next to the form, and a value out of range at its field
+        // (422, as for the analytic form).
+        let (s, page) = call(&app, get("/trial")).await;
+        assert_eq!(s, StatusCode::OK);
+        let limits = &page[page.find("id=\"power-limits\"").unwrap()..];
+        let limits = &limits[..limits.find("</div>").unwrap()];
+        for want in [
+            format!("{rlo} to {rhi} simulated trials per sample size"),
+            format!("maximum participants: {mlo} to {mhi}"),
+            format!(
+                "{} model draws",
+                exoskin_api::trial::DEFAULT_ASSURANCE_DRAWS
+            ),
+            "past 600 s (10 min) is stopped".to_string(),
+        ] {
+            assert!(limits.contains(&want), "{want}: {limits}");
+        }
+        assert!(
+            page.contains("id=\"power-replicates\" name=\"replicates\""),
+            "{page}"
+        );
+        assert!(!page.contains("field-error"), "{page}");
+        for (query, id, msg) in [
+            (
+                "replicates=5",
+                "power-replicates",
+                "5 is outside this server's range 100 to 100000",
+            ),
+            (
+                "replicates=2000000",
+                "power-replicates",
+                "2000000 is outside this server's range 100 to 100000",
+            ),
+            (
+                "max_participants=3",
+                "power-max-participants",
+                "3 is outside this server's range 4 to 100000",
+            ),
+            (
+                "max_participants=ten",
+                "power-max-participants",
+                "`ten` is not a whole number",
+            ),
+        ] {
+            let (s, page) = call(&app, get(&format!("/trial?{query}"))).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+            let at = page
+                .find(&format!("id=\"{id}\""))
+                .unwrap_or_else(|| panic!("{query}: {page}"));
+            let field = &page[at..];
+            let field = &field[..field.find("</div>").unwrap()];
+            assert!(field.contains("aria-invalid=\"true\""), "{query}: {field}");
+            assert!(
+                field.contains(&format!("id=\"{id}-error\"")) && field.contains(msg),
+                "{query}: {field}"
+            );
+        }
+        let (s, _) = call(&app, get("/trial?replicates=100&max_participants=100000")).await;
+        assert_eq!(s, StatusCode::OK);
+    });
+}
+
+#[test]
+fn a_power_job_shows_n_the_better_side_and_its_curve_on_the_trial_page() {
+    rt().block_on(async {
+        let app = app(4);
+        let req = r#"{"name": "microneedling_split_face", "replicates": 100, "max_participants": 40}"#;
+        let (s, b) = call(&app, post("/api/v1/power", "application/json", req)).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+        let a = json(&b);
+        let (_, stream) = call(&app, get(a["events"].as_str().unwrap())).await;
+        assert!(stream.contains("event: done"), "{stream}");
+        let id = a["job"].as_str().unwrap();
+        let (s, page) = call(
+            &app,
+            get(&format!("/trial?name=microneedling_split_face&replicates=100&max_participants=40&power_job={id}")),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let result = &page[page.find("id=\"power-result\"").unwrap()..];
+        // The answer first: at 40 participants the power falls short of 0.8.
+        assert!(
+            result.contains("No sample size up to 40 participants enrolled reaches power 0.8 for elasticity at day 84"),
+            "{result}"
+        );
+        assert!(
+            result.contains("The t-test formula for the same effect needs ")
+                && result.contains("raise the maximum participants to search that far"),
+            "{result}"
+        );
+        assert!(result.contains("EV serum is the better side"), "{result}");
+        assert!(result.contains("R2 (Ua/Uf)"), "{result}");
+        // The curve: power and assurance with their bands, the target as a line, one
+        // phone-sized panel.
+        let fig = &result[result.find("id=\"power-curve\"").unwrap()..];
+        let fig = &fig[..fig.find("</figure>").unwrap()];
+        assert!(
+            fig.contains(&format!(
+                "viewBox=\"0 0 {} {}\"",
+                exoskin_web::pages::PHONE_PLOT_W,
+                exoskin_web::pages::PHONE_PLOT_H
+            )),
+            "{fig}"
+        );
+        assert_eq!(fig.matches("class=\"band\"").count(), 2, "{fig}");
+        assert!(fig.contains(">power</text>") && fig.contains(">assurance</text>"), "{fig}");
+        assert!(fig.contains("stroke-dasharray"), "the target line: {fig}");
+        assert!(fig.contains("participants enrolled"), "{fig}");
+        // The form keeps its inputs; a trial result is not looked for in a power job.
+        assert!(page.contains("name=\"replicates\" inputmode=\"numeric\" autocomplete=\"off\" value=\"100\""), "{page}");
+        let (s, page) = call(&app, get(&format!("/trial?job={id}"))).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(!page.contains("id=\"trial-result\""), "{page}");
+        let (_, page) = call(&app, get("/trial?power_job=gone")).await;
+        assert!(page.contains("no longer kept"), "{page}");
     });
 }
