@@ -28,7 +28,22 @@ pub enum Method {
     Sobol { samples: usize, bootstrap: usize },
     /// Morris screening with `trajectories` on a `levels`-level grid.
     Morris { trajectories: usize, levels: usize },
+    /// Morris screening of every parameter, then Sobol indices of the influential few (at
+    /// most `keep`, each with mu* at least [`SCREEN_SHARE`] of the largest), the others held
+    /// at their medians: a few parameters' indices estimated well instead of many estimated
+    /// as noise ([`analyze`]).
+    Screened {
+        trajectories: usize,
+        levels: usize,
+        samples: usize,
+        bootstrap: usize,
+        keep: usize,
+    },
 }
+
+/// A screened parameter goes on to the Sobol stage when its Morris mu* is at least this
+/// share of the largest mu*.
+pub const SCREEN_SHARE: f64 = 0.05;
 
 /// How the model runs of a design are made: the scenario, the space, the output, and
 /// whether transport is shared between rows that differ only in response-side parameters
@@ -208,6 +223,11 @@ impl Plan {
         }
         let uq = |e: exoskin_uq::UqError| ApiError::bad(e.to_string());
         Ok(match method {
+            Method::Screened { .. } => {
+                return Err(ApiError::bad(
+                    "a screened analysis runs in two stages, each its own design: run it in process, or shard its stages as --method morris and --method sobol --parameters ...",
+                ))
+            }
             Method::Sobol { samples, bootstrap } => Plan::Sobol {
                 design: SaltelliDesign::new(samples, space.dim(), seed).map_err(uq)?,
                 bootstrap,
@@ -237,7 +257,9 @@ pub fn nominal(scenario: &Scenario, name: &str, output: &str) -> Result<f64, Api
     crate::output::output(&nominal.json(), output)
 }
 
-/// Run the analysis and return its JSON document (`indices[]` ranked by importance).
+/// Run the analysis and return its JSON document (`indices[]` ranked by importance). A
+/// screened analysis's document is the Sobol stage's, with `method` "screened", the Morris
+/// stage's rows as `screening`, the parameters kept as `kept`, and the runs of both stages.
 pub fn analyze(
     scenario: &Scenario,
     name: &str,
@@ -247,6 +269,27 @@ pub fn analyze(
     seed: u64,
     control: &Control,
 ) -> Result<Value, ApiError> {
+    if let Method::Screened {
+        trajectories,
+        levels,
+        samples,
+        bootstrap,
+        keep,
+    } = method
+    {
+        if keep == 0 {
+            return Err(ApiError::BadInput {
+                field: Some("keep".into()),
+                message: "keep 0: screening must keep at least one parameter".into(),
+            });
+        }
+        let screen = Method::Morris {
+            trajectories,
+            levels,
+        };
+        let sobol = Method::Sobol { samples, bootstrap };
+        return screened(scenario, name, space, output, (screen, sobol, keep), seed, control);
+    }
     let plan = Plan::new(space, method, seed)?;
     let y0 = nominal(scenario, name, output)?;
     let ev = Evaluator::new(scenario, name, space, output);
@@ -260,6 +303,77 @@ pub fn analyze(
         seed,
     };
     analysis.report(&plan, &y, y0, transport_runs)
+}
+
+/// Morris over `space`, then Sobol over the parameters it keeps (see [`Method::Screened`]).
+fn screened(
+    scenario: &Scenario,
+    name: &str,
+    space: &Space,
+    output: &str,
+    (screen, sobol, keep): (Method, Method, usize),
+    seed: u64,
+    control: &Control,
+) -> Result<Value, ApiError> {
+    let morris = analyze(scenario, name, space, output, screen, seed, control)?;
+    let rows = morris["indices"].as_array().cloned().unwrap_or_default();
+    let mu = |r: &Value| r["mu_star"].as_f64().unwrap_or(0.0);
+    let top = rows.first().map_or(0.0, mu);
+    // Rows are ranked by mu*, largest first.
+    let kept: Vec<String> = rows
+        .iter()
+        .take(keep)
+        .filter(|r| top > 0.0 && mu(r) >= SCREEN_SHARE * top)
+        .filter_map(|r| r["parameter"].as_str().map(str::to_string))
+        .collect();
+    let left_out = rows.get(kept.len()).map_or(0.0, mu);
+    let criterion = format!(
+        "mu* at least {} % of the largest, at most {keep} parameters",
+        SCREEN_SHARE * 100.0
+    );
+    let mut doc = if kept.is_empty() {
+        // Nothing moves the output: no variance to share out.
+        let mut d = morris.clone();
+        d["indices"] = json!([]);
+        d
+    } else {
+        analyze(scenario, name, &space.only(&kept)?, output, sobol, seed, control)?
+    };
+    let sum = |k: &str| -> f64 {
+        doc["indices"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| r[k].as_f64().unwrap_or(0.0))
+            .sum()
+    };
+    let first_order_sum = sum("first_order");
+    let runs = |d: &Value, k: &str| d[k].as_u64().unwrap_or(0);
+    let (model_runs, transport_runs) = if kept.is_empty() {
+        (runs(&morris, "model_runs"), runs(&morris, "transport_runs"))
+    } else {
+        (
+            runs(&morris, "model_runs") + runs(&doc, "model_runs"),
+            runs(&morris, "transport_runs") + runs(&doc, "transport_runs"),
+        )
+    };
+    let sobol_settings = doc["settings"].clone();
+    doc["method"] = json!("screened");
+    doc["settings"] = json!({
+        "screening": morris["settings"],
+        "sobol": if kept.is_empty() { Value::Null } else { sobol_settings },
+        "keep": keep,
+        "criterion": criterion,
+        "others": "held at their prior medians in the Sobol stage",
+    });
+    doc["parameters"] = json!(space.params.len());
+    doc["kept"] = json!(kept);
+    doc["largest_mu_star_left_out"] = json!(left_out);
+    doc["first_order_sum"] = json!(first_order_sum);
+    doc["model_runs"] = json!(model_runs);
+    doc["transport_runs"] = json!(transport_runs);
+    doc["screening"] = json!(rows);
+    Ok(doc)
 }
 
 /// What an analysis's document names: the scenario (and its file), the space, the output,
@@ -335,6 +449,7 @@ impl Analysis<'_> {
             }
         };
         let (method_name, settings) = match method {
+            Method::Screened { .. } => ("screened", json!({})),
             Method::Sobol { samples, bootstrap } => (
                 "sobol",
                 json!({"samples": samples, "bootstrap": bootstrap, "design": "Saltelli (A, B, AB_i) on Owen-scrambled Sobol points", "estimators": "Jansen (1999) first-order and total, percentile bootstrap 95 % intervals"}),

@@ -104,3 +104,90 @@ fn morris_screening_and_bad_outputs() {
         .to_string();
     assert!(err.contains("not an uncertain parameter"), "{err}");
 }
+
+/// The screened default: Morris over the space keeps the influential parameters (an inert
+/// one is dropped), and its Sobol stage is exactly a Sobol analysis of the kept parameters.
+#[test]
+fn screening_keeps_the_influential_and_its_sobol_stage_is_a_sobol_analysis_of_them() {
+    let s = scenario();
+    let names: Vec<String> = [
+        "response.inflammation_max_excess",
+        "response.injury_half_saturation",
+        "transport.co2_spot_diameter_um",
+        "transport.co2_depth_um",
+    ]
+    .map(String::from)
+    .to_vec();
+    let space = Space::shipped(&s).unwrap().only(&names).unwrap();
+    let output = "cytokines_pct@0.25";
+    let doc = analyze(
+        &s,
+        "t",
+        &space,
+        output,
+        Method::Screened {
+            trajectories: 6,
+            levels: 4,
+            samples: 32,
+            bootstrap: 100,
+            keep: 3,
+        },
+        5,
+        &Control::default(),
+    )
+    .unwrap();
+    assert_eq!(doc["method"], "screened");
+    assert_eq!(doc["parameters"], 4);
+    let kept: Vec<String> = doc["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    // The laser's parameters cannot move a microneedling run: screened out.
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(kept.iter().all(|k| k.starts_with("response.")), "{kept:?}");
+    let screening = doc["screening"].as_array().unwrap();
+    assert_eq!(screening.len(), 4);
+    // 6 trajectories x 5 points, then 32 x (2 + 2) Sobol rows.
+    assert_eq!(doc["model_runs"], 6 * 5 + 32 * 4);
+    let direct = analyze(
+        &s,
+        "t",
+        &Space::shipped(&s).unwrap().only(&kept).unwrap(),
+        output,
+        Method::Sobol {
+            samples: 32,
+            bootstrap: 100,
+        },
+        5,
+        &Control::default(),
+    )
+    .unwrap();
+    assert_eq!(doc["indices"], direct["indices"]);
+    let sum: f64 = direct["indices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["first_order"].as_f64().unwrap())
+        .sum();
+    assert_eq!(doc["first_order_sum"].as_f64().unwrap(), sum);
+    // Keeping none is refused with its field.
+    let err = analyze(
+        &s,
+        "t",
+        &space,
+        output,
+        Method::Screened {
+            trajectories: 6,
+            levels: 4,
+            samples: 32,
+            bootstrap: 100,
+            keep: 0,
+        },
+        5,
+        &Control::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("keep"), "{err}");
+}

@@ -24,12 +24,19 @@ pub struct SensitivityArgs {
     /// plot, largest first) to a PNG or SVG file.
     #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,
-    /// sobol (first-order and total indices) or morris (cheap screening).
-    #[arg(long, default_value = "sobol")]
+    /// screened (Morris screening of every parameter, then Sobol indices of the influential
+    /// few, the others at their medians), sobol (first-order and total indices of every
+    /// parameter) or morris (screening alone).
+    #[arg(long, default_value = "screened")]
     pub method: String,
-    /// Sobol: base rows N (N x (parameters + 2) model runs).
-    #[arg(long, default_value_t = 64)]
-    pub samples: usize,
+    /// Sobol: base rows N (N x (parameters + 2) model runs); default 256 for the few
+    /// parameters a screened analysis keeps, 64 for every parameter (--method sobol).
+    #[arg(long, value_name = "N")]
+    pub samples: Option<usize>,
+    /// Screened: at most this many parameters go on to the Sobol stage (those whose mu* is
+    /// at least 5 % of the largest).
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub keep: usize,
     /// Sobol: bootstrap resamples for the 95 % intervals.
     #[arg(long, default_value_t = 1000)]
     pub bootstrap: usize,
@@ -81,11 +88,16 @@ pub fn run_sensitivity(a: SensitivityArgs) -> anyhow::Result<u8> {
             "exoskin sensitivity FILE --output NAME[@DAY]: both are needed",
         ));
     };
-    if a.method != "sobol" && a.method != "morris" {
+    if !["screened", "sobol", "morris"].contains(&a.method.as_str()) {
         return Err(bad_input(format!(
-            "--method {}: use sobol or morris",
+            "--method {}: use screened, sobol or morris",
             a.method
         )));
+    }
+    if a.method == "screened" && a.shards.is_some() {
+        return Err(bad_input(
+            "--method screened runs its two stages in process; to shard, run --method morris, then --method sobol --parameters with the influential few",
+        ));
     }
     if a.engine != Engine::Local && a.shards.is_none() {
         return Err(bad_input("--engine goes with --shards K --out DIR"));
@@ -108,8 +120,15 @@ pub fn run_sensitivity(a: SensitivityArgs) -> anyhow::Result<u8> {
     let scenario = read_scenario_file(file).map_err(|e| bad_input(e.to_string()))?;
     let name = file.display().to_string();
     let method = match a.method.as_str() {
+        "screened" => Method::Screened {
+            trajectories: a.trajectories,
+            levels: a.levels,
+            samples: a.samples.unwrap_or(SCREENED_SAMPLES),
+            bootstrap: a.bootstrap,
+            keep: a.keep,
+        },
         "sobol" => Method::Sobol {
-            samples: a.samples,
+            samples: a.samples.unwrap_or(SOBOL_SAMPLES),
             bootstrap: a.bootstrap,
         },
         _ => Method::Morris {
@@ -137,6 +156,11 @@ pub fn run_sensitivity(a: SensitivityArgs) -> anyhow::Result<u8> {
     }
     print_doc(&doc, a.json)
 }
+
+/// Sobol base rows by default: over every parameter, and over the few a screened analysis
+/// keeps (where more rows cost little and steady the indices).
+const SOBOL_SAMPLES: usize = 64;
+const SCREENED_SAMPLES: usize = 256;
 
 /// Parameters drawn in a sensitivity figure: the most influential, largest first.
 const PLOT_PARAMETERS: usize = 15;
@@ -166,6 +190,8 @@ fn sensitivity_plot(path: &std::path::Path, doc: &serde_json::Value) -> anyhow::
         v
     };
     let output = doc["output"].as_str().unwrap_or("");
+    let screening: Vec<&serde_json::Value> =
+        doc["screening"].as_array().into_iter().flatten().collect();
     let panels = if doc["method"] == "morris" {
         vec![panel(
             "Morris screening: mu* with its 95 % interval",
@@ -174,6 +200,31 @@ fn sensitivity_plot(path: &std::path::Path, doc: &serde_json::Value) -> anyhow::
             "mu_star_ci95",
             &by("mu_star"),
         )]
+    } else if doc["method"] == "screened" {
+        let order = by("total_order");
+        vec![
+            panel(
+                "1. Morris screening of every parameter: mu* (95 % interval)",
+                "mu* (output change per prior range)",
+                "mu_star",
+                "mu_star_ci95",
+                &screening,
+            ),
+            panel(
+                "2. Total-order Sobol index of the parameters kept (95 % bootstrap)",
+                "share of the output's variance, with interactions",
+                "total_order",
+                "total_order_ci95",
+                &order,
+            ),
+            panel(
+                "3. First-order Sobol index of the parameters kept (95 % bootstrap)",
+                "share of the output's variance, alone",
+                "first_order",
+                "first_order_ci95",
+                &order,
+            ),
+        ]
     } else {
         let order = by("total_order");
         vec![
@@ -193,10 +244,19 @@ fn sensitivity_plot(path: &std::path::Path, doc: &serde_json::Value) -> anyhow::
             ),
         ]
     };
-    let columns = panels.len();
+    // Three panels (screened) stack in one column; a forest plot needs its width.
+    let columns = if panels.len() > 2 { 1 } else { panels.len() };
+    let title = if doc["method"] == "screened" {
+        format!(
+            "Sensitivity of {output}: screening, then Sobol indices of the {} kept",
+            doc["kept"].as_array().map_or(0, Vec::len)
+        )
+    } else {
+        format!("Sensitivity of {output}: the {PLOT_PARAMETERS} most influential parameters")
+    };
     save_titled(
         path,
-        &format!("Sensitivity of {output}: the {PLOT_PARAMETERS} most influential parameters"),
+        &title,
         &panels,
         columns,
     )
@@ -216,7 +276,7 @@ fn sharded(
     let settings = SensitivitySettings {
         file: file.display().to_string(),
         method: a.method.clone(),
-        samples: a.samples,
+        samples: a.samples.unwrap_or(SOBOL_SAMPLES),
         bootstrap: a.bootstrap,
         trajectories: a.trajectories,
         levels: a.levels,
@@ -285,7 +345,19 @@ fn print_doc(doc: &serde_json::Value, json: bool) -> anyhow::Result<u8> {
     let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
     let ci = |v: &serde_json::Value| format!("[{:.3}, {:.3}]", f(&v[0]), f(&v[1]));
     let rows = doc["indices"].as_array().cloned().unwrap_or_default();
-    if doc["method"] == "sobol" {
+    if doc["method"] == "screened" {
+        let kept = doc["kept"].as_array().map_or(0, Vec::len);
+        println!(
+            "screening (Morris, every parameter) kept {kept} for the Sobol stage ({}); the largest mu* left out is {:.3e}",
+            doc["settings"]["criterion"].as_str().unwrap_or(""),
+            f(&doc["largest_mu_star_left_out"])
+        );
+        println!(
+            "first-order indices of the kept parameters sum to {:.3} (at most 1 up to sampling error; the rest is interactions and the parameters left out)",
+            f(&doc["first_order_sum"])
+        );
+    }
+    if doc["method"] == "sobol" || doc["method"] == "screened" {
         println!(
             "\n{:<52} {:>8} {:>18} {:>8} {:>18}",
             "parameter (ranked by total index)", "S_i", "95% CI", "S_Ti", "95% CI"

@@ -64,7 +64,7 @@ fn bad_uncertainty_and_sensitivity_input_exits_2() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("use sobol or morris"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use screened, sobol or morris"));
 }
 
 #[test]
@@ -113,6 +113,8 @@ fn bad_sharded_analysis_input_exits_2() {
                 MN,
                 "--output",
                 "erythema_pct@0.5",
+                "--method",
+                "sobol",
                 "--shards",
                 "0",
                 "--out",
@@ -121,6 +123,19 @@ fn bad_sharded_analysis_input_exits_2() {
             "--shards must be at least 1",
         ),
         (vec!["sensitivity", "--from", d], "no spec.toml"),
+        (
+            vec![
+                "sensitivity",
+                MN,
+                "--output",
+                "erythema_pct@0.5",
+                "--shards",
+                "2",
+                "--out",
+                d,
+            ],
+            "--method screened runs its two stages in process",
+        ),
         (vec!["power", "--from", d], "no power.toml"),
         (
             vec![

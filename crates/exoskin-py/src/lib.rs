@@ -310,22 +310,34 @@ fn uncertainty(
 /// Global sensitivity of one output: the JSON text of `exoskin sensitivity FILE --output
 /// OUTPUT --method METHOD ... --json`.
 #[pyfunction]
-#[pyo3(signature = (path, output, method="sobol".to_string(), samples=64, bootstrap=1000, trajectories=20, levels=4, seed=None))]
+#[pyo3(signature = (path, output, method="screened".to_string(), samples=None, bootstrap=1000, trajectories=20, levels=4, seed=None, keep=8))]
 #[allow(clippy::too_many_arguments)]
 fn sensitivity(
     py: Python<'_>,
     path: String,
     output: String,
     method: String,
-    samples: usize,
+    samples: Option<usize>,
     bootstrap: usize,
     trajectories: usize,
     levels: usize,
     seed: Option<u64>,
+    keep: usize,
 ) -> PyResult<String> {
     let doc = py.detach(|| -> Result<Value, ApiError> {
         let m = match method.as_str() {
-            "sobol" => exoskin_api::sensitivity::Method::Sobol { samples, bootstrap },
+            // The CLI's defaults: 256 base rows for the few kept, 64 for every parameter.
+            "screened" => exoskin_api::sensitivity::Method::Screened {
+                trajectories,
+                levels,
+                samples: samples.unwrap_or(256),
+                bootstrap,
+                keep,
+            },
+            "sobol" => exoskin_api::sensitivity::Method::Sobol {
+                samples: samples.unwrap_or(64),
+                bootstrap,
+            },
             "morris" => exoskin_api::sensitivity::Method::Morris {
                 trajectories,
                 levels,
@@ -333,7 +345,7 @@ fn sensitivity(
             other => {
                 return Err(ApiError::BadInput {
                     field: Some("method".into()),
-                    message: format!("method `{other}`: use sobol or morris"),
+                    message: format!("method `{other}`: use screened, sobol or morris"),
                 })
             }
         };

@@ -149,19 +149,25 @@ def uncertainty(path: PathLike, members: int, seed: Optional[int] = None) -> Sim
 def sensitivity(
     path: PathLike,
     output: str,
-    method: str = "sobol",
-    samples: int = 64,
+    method: str = "screened",
+    samples: Optional[int] = None,
     bootstrap: int = 1000,
     trajectories: int = 20,
     levels: int = 4,
     seed: Optional[int] = None,
+    keep: int = 8,
 ) -> Dict[str, Any]:
     """Global sensitivity of one output (``NAME[@DAY]``, e.g. ``collagen_pct@84``): the
-    document of ``exoskin sensitivity FILE --output OUTPUT --method METHOD ... --json``
-    (Sobol indices with bootstrap intervals, or Morris ``mu_star``)."""
+    document of ``exoskin sensitivity FILE --output OUTPUT --method METHOD ... --json``.
+    ``screened`` (the default) screens every parameter with Morris, then estimates Sobol
+    indices (with bootstrap intervals) of at most ``keep`` influential ones; ``sobol`` does
+    every parameter, ``morris`` screens only (``mu_star``). ``samples``: Sobol base rows
+    (default 256 screened, 64 for ``sobol``)."""
     src, _ = _source(path, "path")
     return json.loads(
-        _native.sensitivity(src, output, method, samples, bootstrap, trajectories, levels, seed)
+        _native.sensitivity(
+            src, output, method, samples, bootstrap, trajectories, levels, seed, keep
+        )
     )
 
 

@@ -34,12 +34,13 @@ def uncertainty(path: str, members: int, seed: Optional[int] = None) -> str: ...
 def sensitivity(
     path: str,
     output: str,
-    method: str = "sobol",
-    samples: int = 64,
+    method: str = "screened",
+    samples: Optional[int] = None,
     bootstrap: int = 1000,
     trajectories: int = 20,
     levels: int = 4,
     seed: Optional[int] = None,
+    keep: int = 8,
 ) -> str: ...
 def export_sbml(path: str) -> str: ...
 def label(text: str) -> str: ...
