@@ -68,6 +68,13 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", planner::to_text(&r, &plan));
+        if let (Some(e), Some(name)) = (&prediction.effect, &prediction.product) {
+            println!("\nWhat {name} adds over the same routine without it:");
+            print!(
+                "{}",
+                exoskin_api::simulate::effect_summary(e, &prediction.sessions_d)
+            );
+        }
         println!("\nPrediction ({}):", prediction.uncertainty);
         for run in &prediction.runs {
             let c = |k: &str| run.outcomes.get(k).cloned().unwrap_or_default();

@@ -444,6 +444,12 @@ pub fn plan(r: &Routine) -> Result<Plan, RoutineError> {
                 }
             }
         }
+        // Around a procedure, while the actives rest, the skin still gets its basic care
+        // every morning and evening: a gentle cleanser, a bland moisturiser and (mornings)
+        // SPF; where the shelf has none fit for it, a step says what to use.
+        if paused_by.is_some() || procedure_today.is_some() {
+            care_steps(&mut day, procedure_today.is_some(), &shelf, rules);
+        }
         order(&mut day.am, Slot::Am, &shelf);
         order(&mut day.pm, Slot::Pm, &shelf);
         set_waits(&mut day.am, &shelf, rules);
@@ -483,6 +489,63 @@ fn pause_window<'a>(
     None
 }
 
+/// The basic care of a day around a procedure (see [`plan`]): a cleanser, a moisturiser and
+/// SPF in the morning, a cleanser and a moisturiser in the evening (on the procedure's own
+/// evening no cleanser: the clinic cleans the skin, and the EV serum goes on the fresh
+/// channels). A kind of product already among the day's steps is not added again; one the
+/// shelf cannot give that day is a step without a product of its own.
+fn care_steps(day: &mut Day, procedure_day: bool, shelf: &[&ShelfProduct], rules: &Rules) {
+    let rule = rules.get("post_procedure_care");
+    let care = |kind: ProductType| -> Step {
+        let (product, action) = match kind {
+            ProductType::Cleanser => (
+                "a gentle cleanser (none fit on the shelf)",
+                "mild, fragrance-free, no acids; lukewarm water, pat dry",
+            ),
+            ProductType::Sunscreen => (
+                "a broad-spectrum SPF 50+ (none on the shelf)",
+                "apply generously; keep out of direct sun",
+            ),
+            _ => (
+                "a bland moisturiser (none fit on the shelf)",
+                "fragrance-free, without retinoids, acids or vitamin C",
+            ),
+        };
+        Step {
+            product: product.into(),
+            action: action.into(),
+            wait_s: 0.0,
+            reason: rule.reason.clone(),
+            source: rule.cite(),
+            rule: rule.id.clone(),
+            kind: kind.as_str().into(),
+        }
+    };
+    let has = |steps: &[Step], kind: ProductType| {
+        steps
+            .iter()
+            .any(|s| s.kind == kind.as_str() || rank_kind(s, shelf) == Some(kind))
+    };
+    let mut am = vec![
+        ProductType::Cleanser,
+        ProductType::Moisturizer,
+        ProductType::Sunscreen,
+    ];
+    let mut pm = vec![ProductType::Cleanser, ProductType::Moisturizer];
+    if procedure_day {
+        pm.retain(|k| *k != ProductType::Cleanser);
+    }
+    am.retain(|k| !has(&day.am, *k));
+    pm.retain(|k| !has(&day.pm, *k));
+    day.am.extend(am.into_iter().map(care));
+    day.pm.extend(pm.into_iter().map(care));
+}
+
+/// The product type of a step's product on the shelf, if it is one.
+fn rank_kind(s: &Step, shelf: &[&ShelfProduct]) -> Option<ProductType> {
+    shelf.iter().find(|p| p.name == s.product).map(|p| p.kind)
+}
+
 fn am_step(p: &ShelfProduct, rules: &Rules) -> Step {
     if p.kind == ProductType::Sunscreen {
         step(p, "apply generously (SPF 50+)", rules.get("spf_last"))
@@ -501,7 +564,17 @@ fn rank(s: &Step, shelf: &[&ShelfProduct]) -> (u8, u8) {
         return (20, 0);
     }
     let p = shelf.iter().find(|p| p.name == s.product);
-    let (kind, ev) = p.map_or((ProductType::Serum, false), |p| (p.kind, p.actives.vesicle));
+    // A care step without a product of its own ranks by its kind.
+    let care = [
+        ProductType::Cleanser,
+        ProductType::Moisturizer,
+        ProductType::Sunscreen,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == s.kind);
+    let (kind, ev) = p.map_or((care.unwrap_or(ProductType::Serum), false), |p| {
+        (p.kind, p.actives.vesicle)
+    });
     let k = match kind {
         ProductType::Cleanser => 1,
         ProductType::Toner => 2,

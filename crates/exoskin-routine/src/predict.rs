@@ -8,14 +8,17 @@
 //! repeats them every `interval_days`, so the run starts at the first procedure (or at the
 //! first EV night) and uses the mean spacing of procedures of the first kind; EV serum on
 //! alternate nights is a once-daily application at the plan's mean nightly dose (particle
-//! concentration times the fraction of nights with the serum). Point predictions: the
-//! model's uncertainty bands are not available yet.
+//! concentration times the fraction of nights with the serum). The runs are point
+//! predictions at the shipped parameters; what the EV serum adds over the same routine
+//! without it (`effect`) comes with its 90 % interval over the posterior, as in
+//! `exoskin simulate`.
 
 use crate::input::{ProductType, Routine, ShelfProduct};
 use crate::planner::Plan;
 use crate::RoutineError;
 use exoskin_labels::Source;
-use exoskin_model::{parse_scenario, Scenario, TransportParams};
+use exoskin_model::{parse_scenario, InVivo, Scenario, Stop, TransportParams};
+use exoskin_response::effect::Effect;
 use exoskin_response::{try_simulate_in_vivo, ResponseParams, Simulation};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -99,22 +102,32 @@ impl RunSpec {
             t.push('\n');
         }
         t.push_str(&format!(
-            "[regimen]\napplications_per_day = 1\ndays = {}\nessence_ul_per_cm2 = {:?}\n",
+            "[regimen]\napplications_per_day = 1\ndays = {}\nessence_ul_per_cm2 = {:?}\n\n",
             self.days, self.essence_ul_per_cm2
         ));
+        t.push_str(NUMERICS_TOML);
         t
     }
 
-    /// Read the scenario and run it.
-    pub fn run(&self) -> Result<Simulation, RoutineError> {
+    /// The scenario the text describes.
+    pub fn scenario(&self) -> Result<InVivo, RoutineError> {
         let text = self.scenario_toml();
         let s = parse_scenario(&text, &self.name).map_err(|e| RoutineError::Simulation {
             what: self.name.clone(),
             message: e.to_string(),
         })?;
-        let Scenario::InVivo(v) = s else {
-            unreachable!("the scenario text is in_vivo")
-        };
+        match s {
+            Scenario::InVivo(v) => Ok(v),
+            _ => Err(RoutineError::Simulation {
+                what: self.name.clone(),
+                message: "the scenario text is not in_vivo".into(),
+            }),
+        }
+    }
+
+    /// Read the scenario and run it.
+    pub fn run(&self) -> Result<Simulation, RoutineError> {
+        let v = self.scenario()?;
         try_simulate_in_vivo(&v, TransportParams::defaults(), ResponseParams::defaults()).map_err(
             |e| RoutineError::Simulation {
                 what: self.name.clone(),
@@ -123,6 +136,14 @@ impl RunSpec {
         )
     }
 }
+
+/// The numerics of the routine's and the face map's runs: 20 cells per layer, 16 radial,
+/// steps of at most 0.5 h. On the bundled microneedling routine they put dermal delivery
+/// within 2 % and the outcomes within 0.5 % of a fine reference (40 cells, 48 radial,
+/// 0.05 h; the scenario defaults are within 0.8 % and 0.1 %) at a third of the defaults'
+/// cost (docs/benchmarks.md); far inside the model's own uncertainty. A test holds them
+/// within 2.5 % of the defaults.
+pub const NUMERICS_TOML: &str = "[numerics]\ncells_per_layer = 20\nradial_cells = 16\ndt_max_h = 0.5\n";
 
 /// Outcomes of one run at the report weeks.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -158,14 +179,13 @@ pub fn at_weeks(sim: &Simulation, weeks: &[u32]) -> BTreeMap<String, Vec<f64>> {
         .collect()
 }
 
-fn outcome(label: &str, spec: &RunSpec) -> Result<RunOutcome, RoutineError> {
-    let sim = spec.run()?;
-    Ok(RunOutcome {
+fn outcome(label: &str, spec: &RunSpec, sim: &Simulation) -> RunOutcome {
+    RunOutcome {
         label: label.to_string(),
-        outcomes: at_weeks(&sim, &REPORT_WEEKS),
+        outcomes: at_weeks(sim, &REPORT_WEEKS),
         reached_dermis_pct: 100.0 * sim.transport.reached_dermis_fraction,
         scenario_toml: spec.scenario_toml(),
-    })
+    }
 }
 
 /// The prediction block of a plan.
@@ -173,6 +193,12 @@ fn outcome(label: &str, spec: &RunSpec) -> Result<RunOutcome, RoutineError> {
 pub struct Prediction {
     pub product: Option<String>,
     pub weeks: Vec<u32>,
+    /// What the EV serum adds over the same routine without it, with its 90 % interval over
+    /// the posterior (as `exoskin simulate`'s `effect`); None without a vesicle product.
+    pub effect: Option<Effect>,
+    /// The session days of the plan's run (d), where a reading on such a day is taken before
+    /// the session.
+    pub sessions_d: Vec<f64>,
     pub runs: Vec<RunOutcome>,
     pub notes: Vec<String>,
     pub uncertainty: &'static str,
@@ -286,13 +312,15 @@ pub fn base_spec(r: &Routine, plan: &Plan) -> Result<(RunSpec, Vec<String>), Str
 
 /// Run the plan, the plan without the EV serum (vehicle), and with the essence toggled.
 pub fn predict(r: &Routine, plan: &Plan) -> Result<Prediction, RoutineError> {
-    let uncertainty = "point predictions: uncertainty bands are not available yet";
+    let uncertainty = "runs: point predictions at the shipped parameters; effect: 90 % interval over the posterior of the calibrated parameters";
     let (base, mut notes) = match base_spec(r, plan) {
         Ok(x) => x,
         Err(why) => {
             return Ok(Prediction {
                 product: None,
                 weeks: REPORT_WEEKS.to_vec(),
+                effect: None,
+                sessions_d: Vec::new(),
                 runs: Vec::new(),
                 notes: vec![format!("no prediction: {why}")],
                 uncertainty,
@@ -318,28 +346,47 @@ pub fn predict(r: &Routine, plan: &Plan) -> Result<Prediction, RoutineError> {
         },
         ..base.clone()
     };
-    let specs = [
-        ("plan", &base),
-        ("without EV serum", &vehicle),
-        (
-            if has_essence {
-                "without essence"
-            } else {
-                "with essence"
-            },
-            &toggled,
-        ),
-    ];
-    let results: Vec<Result<RunOutcome, RoutineError>> = std::thread::scope(|s| {
-        let hs: Vec<_> = specs
-            .iter()
-            .map(|(l, sp)| s.spawn(move || outcome(l, sp)))
-            .collect();
-        hs.into_iter()
-            .map(|h| h.join().expect("a simulation thread panicked"))
-            .collect()
+    // Two transport runs (the plan, and the plan with the essence toggled) on two threads;
+    // the routine without the EV serum carries no vesicles, so its response borrows the
+    // plan's transport run (bit for bit as with its own: `Simulation::without_vesicles`).
+    let (tp, rp) = (TransportParams::defaults(), ResponseParams::defaults());
+    let (plan_run, toggled_run) = std::thread::scope(|s| {
+        let h = s.spawn(|| toggled.run());
+        let plan_run = base.scenario().and_then(|v| Ok((base.run()?, v)));
+        let toggled_run = h.join().unwrap_or_else(|_| {
+            Err(RoutineError::Simulation {
+                what: toggled.name.clone(),
+                message: "the run stopped unexpectedly".into(),
+            })
+        });
+        (plan_run, toggled_run)
     });
-    let runs = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let ((plan_sim, plan_v), toggled_sim) = (plan_run?, toggled_run?);
+    let vehicle_v = vehicle.scenario()?;
+    let vehicle_sim = match Simulation::without_vesicles(&vehicle_v, tp, rp, &plan_sim.transport)
+    {
+        Some(sim) => sim,
+        None => vehicle.run()?,
+    };
+    let mut without = outcome("without EV serum", &vehicle, &vehicle_sim);
+    // No vesicles: none reach the dermis.
+    without.reached_dermis_pct = 0.0;
+    let toggled_label = if has_essence {
+        "without essence"
+    } else {
+        "with essence"
+    };
+    let runs = vec![
+        outcome("plan", &base, &plan_sim),
+        without,
+        outcome(toggled_label, &toggled, &toggled_sim),
+    ];
+    let effect = exoskin_response::effect::shipped_effect(&plan_v, &plan_sim, rp, &Stop::never())
+        .map_err(|e| RoutineError::Simulation {
+            what: base.name.clone(),
+            message: e.to_string(),
+        })?;
+    let sessions_d = plan_v.sessions_h.iter().map(|h| h / 24.0).collect();
     let (with_e, without_e) = if has_essence {
         (&runs[0], &runs[2])
     } else {
@@ -356,6 +403,8 @@ pub fn predict(r: &Routine, plan: &Plan) -> Result<Prediction, RoutineError> {
     Ok(Prediction {
         product: ev_product(r, plan).map(|p| p.name.clone()),
         weeks: REPORT_WEEKS.to_vec(),
+        effect,
+        sessions_d,
         runs,
         notes,
         uncertainty,

@@ -33,6 +33,7 @@ pub const REQUIRED: &[&str] = &[
     "expired",
     "human_derived_region",
     "ev_after_procedure",
+    "post_procedure_care",
     "pause_before_microneedling",
     "pause_after_microneedling",
     "pause_before_fractional_co2",

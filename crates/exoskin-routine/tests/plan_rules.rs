@@ -284,8 +284,120 @@ fn base_scenario(site: &str) -> String {
          [product]\nsource = \"plant\"\nparticles_per_ml = 1.0e10\ndose_ul_per_cm2 = 2.0\n\
          [product.size]\nmode_nm = 100.0\ngsd = 1.4\nclasses = 6\n\
          [skin]\nsite = \"{site}\"\nage_years = 40.0\n\
-         [regimen]\napplications_per_day = 1\ndays = 14\nessence_ul_per_cm2 = 0.0\n"
+         [regimen]\napplications_per_day = 1\ndays = 14\nessence_ul_per_cm2 = 0.0\n\
+         [numerics]\ncells_per_layer = 20\nradial_cells = 16\ndt_max_h = 0.5\n"
     )
+}
+
+/// Every day around a procedure has its basic care, morning and evening, whatever the
+/// shelf: every bundled example given a microneedling session, a fractional laser or a peel,
+/// and a shelf whose only cleanser has an acid and whose only moisturiser a retinoid, with
+/// no sunscreen.
+#[test]
+fn no_day_around_a_procedure_is_without_cleanser_moisturiser_and_spf() {
+    let harsh = "[person]\nage_years = 40\nskin_type = \"oily\"\n[plan]\nstart = \"2027-01-04\"\nweeks = 3\n\
+        [[products]]\nname = \"BHA Cleanser\"\ntype = \"cleanser\"\ningredients = \"Aqua, Salicylic Acid, Glycerin\"\nnew = false\n\
+        [[products]]\nfile = \"adsc_ev_serum.toml\"\ntype = \"serum\"\n\
+        [[products]]\nname = \"Retinol Night\"\ntype = \"moisturizer\"\ningredients = \"Aqua, Retinol, Glycerin\"\nnew = false\n";
+    let mut shelves: Vec<(String, String)> = vec![("harsh".into(), harsh.into())];
+    for entry in std::fs::read_dir(examples_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if text.contains("[person]") {
+            // Without its own procedures, so the one added below is the only one.
+            let cut = text.find("[[procedures]]").unwrap_or(text.len());
+            shelves.push((path.display().to_string(), text[..cut].to_string()));
+        }
+    }
+    assert!(shelves.len() >= 3, "the bundled routines are read");
+    let rules = Rules::embedded().unwrap();
+    let mut checked = 0;
+    for (name, text) in &shelves {
+        for (kind, rule) in [
+            ("microneedling", "microneedling"),
+            ("fractional_laser", "fractional_co2"),
+            ("peel", "chemical_peel"),
+        ] {
+            let start: jiff::civil::Date = text
+                .split("start = \"")
+                .nth(1)
+                .and_then(|t| t.get(..10))
+                .unwrap()
+                .parse()
+                .unwrap();
+            let date = start + jiff::Span::new().days(8);
+            let with_proc =
+                format!("{text}\n[[procedures]]\nkind = \"{kind}\"\ndate = \"{date}\"\n");
+            let r = exoskin_routine::read_routine(&with_proc, name, &examples_dir()).unwrap();
+            let pl = plan(&r).unwrap();
+            let before = rules.value(&format!("pause_before_{rule}")) as i64;
+            let after = rules.value(&format!("pause_after_{rule}")) as i64;
+            for d in &pl.days {
+                let day: jiff::civil::Date = d.date.parse().unwrap();
+                let k = (day - date).get_days() as i64;
+                if !(-before..=after).contains(&k) {
+                    continue;
+                }
+                let kinds = |steps: &[exoskin_routine::planner::Step]| -> Vec<String> {
+                    steps
+                        .iter()
+                        .map(|s| {
+                            r.products
+                                .iter()
+                                .find(|p| p.name == s.product)
+                                .map_or(s.kind.clone(), |p| p.kind.as_str().to_string())
+                        })
+                        .collect()
+                };
+                let (am, pm) = (kinds(&d.am), kinds(&d.pm));
+                for want in ["cleanser", "moisturizer", "sunscreen"] {
+                    assert!(am.iter().any(|k| k == want), "{name} {kind} {}: morning without a {want}: {am:?}", d.date);
+                }
+                assert!(pm.iter().any(|k| k == "moisturizer"), "{name} {kind} {}: evening without a moisturiser: {pm:?}", d.date);
+                if k != 0 {
+                    assert!(pm.iter().any(|k| k == "cleanser"), "{name} {kind} {}: evening without a cleanser: {pm:?}", d.date);
+                }
+                // Nothing paused comes back inside the window.
+                let paused: Vec<&str> = r
+                    .products
+                    .iter()
+                    .filter(|p| p.actives.paused_around_procedures())
+                    .map(|p| p.name.as_str())
+                    .collect();
+                assert!(!uses(&d.am, &paused) && !uses(&d.pm, &paused), "{name} {}", d.date);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 50, "{checked} days checked");
+}
+
+/// The routine's and the face map's numerics stay within 2.5 % of the scenario defaults on
+/// the bundled microneedling routine (dermal delivery and every reported outcome).
+#[test]
+fn routine_numerics_agree_with_the_defaults() {
+    let (r, pl) = example("weekly_with_microneedling.toml");
+    let (spec, _) = exoskin_routine::predict::base_spec(&r, &pl).unwrap();
+    let text = spec.scenario_toml();
+    assert!(text.contains(exoskin_routine::predict::NUMERICS_TOML));
+    let run = |t: &str| {
+        let Scenario::InVivo(v) = parse_scenario(t, "t").unwrap() else {
+            panic!()
+        };
+        try_simulate_in_vivo(&v, TransportParams::defaults(), ResponseParams::defaults()).unwrap()
+    };
+    let (ours, defaults) = (run(&text), run(&text.replace(exoskin_routine::predict::NUMERICS_TOML, "")));
+    let (a, b) = (
+        ours.transport.reached_dermis_fraction,
+        defaults.transport.reached_dermis_fraction,
+    );
+    assert!(b > 0.0 && (a / b - 1.0).abs() < 0.025, "delivery {a} vs {b}");
+    let (oa, ob) = (at_weeks(&ours, &[2, 4, 12]), at_weeks(&defaults, &[2, 4, 12]));
+    for (k, va) in &oa {
+        for (x, y) in va.iter().zip(&ob[k]) {
+            assert!((x - y).abs() <= 0.025 * y.abs().max(0.1), "{k}: {x} vs {y}");
+        }
+    }
 }
 
 fn examples_dir() -> PathBuf {
