@@ -11,8 +11,8 @@
   size by simulation (its limits shown, an out-of-range value refused at its field, the
   power curve drawn). Each flow must log no console error and keeps screenshots at 390x844
   and 1280x800 in out/screenshots; axe-core finds no serious or critical violation on any
-  page; the trial's and the power's plots hold one panel each and every plot text renders at
-  11 CSS px or more at 390 px;
+  page; the simulation's, the trial's and the power's plots hold one panel each, and every
+  plot text on every page renders at 11 CSS px or more at 390 px;
 - load: 50 concurrent simulate requests get answers or 429s, the server stays healthy, and
   the resolver's latency is measured while jobs run.
 """
@@ -257,6 +257,8 @@ def flow_end(d, name, C, axe_src):
     C.ok(not errors, f"{name}: no console errors {errors if errors else ''}")
     wide = d.execute_script("return document.documentElement.scrollWidth")
     C.ok(wide <= 390, f"{name}: no horizontal overflow at 390 px (page {wide} px wide)")
+    # Whatever figures the page holds (none on most pages) read at 11 CSS px or more.
+    svg_text_check(d, f"{name} (whole page)", "body", C, required=False)
     d.save_screenshot(os.path.join(SHOTS, f"{name}-390x844.png"))
     d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     d.set_window_size(1280, 800)
@@ -287,13 +289,16 @@ return [window.innerWidth, out];
 """
 
 
-def svg_text_check(d, name, scope, C):
+def svg_text_check(d, name, scope, C, required=True):
     """At a 390 px wide viewport, every plot text under `scope` renders at 11 CSS px or more,
-    and each figure holds one panel."""
+    and each figure holds one panel. With `required`, there must be plots under `scope`."""
     width, texts = d.execute_script(SVG_TEXT_JS, scope)
     small = sorted({(round(px, 2), t) for px, _, _, t in texts if px < 11.0})[:5]
     least = min((px for px, _, _, _ in texts), default=0.0)
     multi = {p for _, _, p, _ in texts if p != 1}
+    if not texts and not required:
+        C.ok(width == 390, f"{name}: no plots on the page at {width} px")
+        return
     C.ok(width == 390 and texts and not small,
          f"{name}: {len(texts)} plot texts at {width} px, the smallest {least:.2f} CSS px (>= 11) {small if small else ''}")
     C.ok(not multi, f"{name}: one panel per figure {sorted(multi) if multi else ''}")
@@ -373,6 +378,10 @@ def flows(base, qr_png, tmp, C):
         C.ok(len(cards) >= 4 and 0 <= top < 844, f"simulate: what the vesicles add comes first ({len(cards)} cards), the result scrolled into view (top at {top:.0f} px)")
         title = d.find_element(By.ID, "result-title").text
         C.ok("per mL" in title, f"simulate: the result is titled from its inputs ({title!r})")
+        svg_text_check(d, "simulate", "#result", C)
+        d.execute_script("document.getElementById('outcomes-h').scrollIntoView({block: 'start'})")
+        d.save_screenshot(os.path.join(SHOTS, "simulate-plots-390x844.png"))
+        d.execute_script("window.scrollTo(0, 0); document.getElementById('result').scrollIntoView({block: 'start'})")
         flow_end(d, "simulate", C, axe_src)
 
         d.get(base + "/label")

@@ -120,10 +120,10 @@ pub struct PowerArgs {
 }
 
 /// The power curve and the assurance curve, each with its 95 % Wilson band, against the
-/// participants enrolled, with the target as a dashed line.
+/// participants enrolled (per arm in parallel designs), with the target as a dashed line.
 fn power_plot(
     path: &std::path::Path,
-    name: &str,
+    trial: &Trial,
     result: &PowerResult,
     doc: &serde_json::Value,
 ) -> anyhow::Result<()> {
@@ -161,7 +161,7 @@ fn power_plot(
             style: Style::LinePoints,
         });
     }
-    let unit = if doc["design"] == "parallel" {
+    let unit = if trial.design == Design::Parallel {
         "participants enrolled per arm"
     } else {
         "participants enrolled"
@@ -178,7 +178,7 @@ fn power_plot(
         series,
         hline: Some(result.target),
     });
-    save_titled(path, name, &[chart], 1)
+    save_titled(path, &trial.name, &[chart], 1)
         .map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))
 }
 
@@ -684,7 +684,7 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
     .map_err(api_err)?;
     bar.done();
     if let Some(path) = &a.plot {
-        power_plot(path, &trial.name, &result, &doc)?;
+        power_plot(path, &trial, &result, &doc)?;
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);

@@ -349,25 +349,6 @@ fn query_string(q: &HashMap<String, String>, extra: &[(&str, &str)]) -> String {
     parts.join("&")
 }
 
-fn svg_figure(title: &str, panels: &[Panel], caption: &str) -> Markup {
-    match render_svg_titled(title, panels, 1, 720, 440) {
-        Ok(svg) => {
-            let svg = svg.replacen(
-                "<svg ",
-                &format!(
-                    "<svg role=\"img\" aria-label=\"{}\" ",
-                    html! { (caption) }.into_string()
-                ),
-                1,
-            );
-            html! { figure.plot { (PreEscaped(svg)) figcaption { (caption) } } }
-        }
-        Err(e) => {
-            html! { p.error role="alert" { "The plot could not be drawn: " (e.to_string()) } }
-        }
-    }
-}
-
 /// Width and height (SVG units) of a phone-sized plot: one panel per figure, a little
 /// narrower than the page's content on a 360 px wide phone (328 px), so that the browser
 /// never draws it smaller than its own units on a phone of 360 px or wider, and the plot's
@@ -397,40 +378,48 @@ fn phone_figure(panel: Panel, label: &str, caption: Markup, id: Option<&str>) ->
     }
 }
 
-fn outcome_plot(doc: &Value) -> Option<Markup> {
+/// The outcomes the simulation's plots show: (key in the document's `outcomes`, words).
+const PLOTTED_OUTCOMES: [(&str, &str); 5] = [
+    ("collagen_pct", "collagen"),
+    ("elasticity_pct", "elasticity"),
+    ("wrinkle_pct", "wrinkle depth"),
+    ("hydration_pct", "hydration"),
+    ("erythema_pct", "redness (erythema)"),
+];
+
+/// The predicted outcomes over time (the vesicle arm), one phone-sized figure per outcome,
+/// each on its own scale.
+fn outcome_plots(doc: &Value) -> Option<Markup> {
     let s = doc.get("outcomes")?;
     let t: Vec<f64> = serde_json::from_value(s.get("times_d")?.clone()).ok()?;
-    let mut chart = Chart::new("", "time (days)", "% change from baseline").with_hline(0.0);
-    let names = [
-        ("collagen_pct", "collagen"),
-        ("elasticity_pct", "elasticity"),
-        ("wrinkle_pct", "wrinkle depth"),
-        ("hydration_pct", "hydration"),
-        ("erythema_pct", "erythema"),
-    ];
-    for (k, label) in names {
-        if let Some(y) = s
+    let mut figures = Vec::new();
+    for (k, words) in PLOTTED_OUTCOMES {
+        let Some(y) = s
             .get(k)
             .and_then(|v| serde_json::from_value::<Vec<f64>>(v.clone()).ok())
-        {
-            let mut series = Series::new(label, t.clone(), y);
-            let lo = s
-                .get(format!("{k}_low"))
-                .and_then(|v| serde_json::from_value::<Vec<f64>>(v.clone()).ok());
-            let hi = s
-                .get(format!("{k}_high"))
-                .and_then(|v| serde_json::from_value::<Vec<f64>>(v.clone()).ok());
-            if let (Some(lo), Some(hi)) = (lo, hi) {
-                series = series.with_band(lo, hi);
-            }
-            chart = chart.with_series(series);
-        }
+        else {
+            continue;
+        };
+        let chart = Chart::new(words, "time (days)", "change from baseline (%)")
+            .with_series(Series::new("", t.clone(), y))
+            .with_hline(0.0);
+        let id = format!("outcome-{}", k.trim_end_matches("_pct").replace('_', "-"));
+        figures.push(phone_figure(
+            Panel::Chart(chart),
+            &format!("{words}: predicted percent change from baseline over time"),
+            html! { (words) ": predicted change from baseline (%) over time." },
+            Some(id.as_str()),
+        ));
     }
-    Some(svg_figure(
-        "Outcomes",
-        &[Panel::Chart(chart)],
-        "Predicted outcomes over time, percent change from baseline",
-    ))
+    if figures.is_empty() {
+        return None;
+    }
+    Some(html! {
+        h3 #outcomes-h { "Outcomes over time" }
+        div.plot-grid #outcome-plots role="group" aria-labelledby="outcomes-h" {
+            @for f in figures { (f) }
+        }
+    })
 }
 
 fn fmt_num(v: &Value) -> String {
@@ -559,7 +548,7 @@ async fn simulate(
                     Ok(doc) => {
                         p #result-title { (title_from_inputs(&values)) }
                         @if let Some(e) = effect_section(&doc["effect"]) { (e) }
-                        @if let Some(p) = outcome_plot(doc) { (p) }
+                        @if let Some(p) = outcome_plots(doc) { (p) }
                         h3 { "Wound closure" }
                         p #wound {
                             @match doc["outcomes"]["wound_closure_h"].as_f64() {
@@ -1059,7 +1048,7 @@ fn endpoint_table(t: &Value) -> Markup {
     html! {
         div.scroll tabindex="0" role="region" aria-label={ "Results for " (name) } {
             table.endpoint-table data-endpoint=(name) {
-                caption { (name) " (" (t["instrument"].as_str().unwrap_or("")) ", " (t["unit"].as_str().unwrap_or("")) "): treated minus control change from baseline; p: " (t["p_value_of"].as_str().unwrap_or("")) }
+                caption { (name) " (" (t["instrument"].as_str().unwrap_or("")) ", " (typeset_units(t["unit"].as_str().unwrap_or(""))) "): treated minus control change from baseline; p: " (t["p_value_of"].as_str().unwrap_or("")) }
                 thead { tr {
                     th scope="col" { "day" } th scope="col" { "comparison" } th scope="col" { "estimate" } th scope="col" { "95 % CI" } th scope="col" { "test" } th scope="col" { "p" } th scope="col" { "adjusted p" }
                     @if margins { th scope="col" { "CI at 1 \u{2212} 2\u{3b1}" } th scope="col" { "margins" } }
@@ -1373,7 +1362,7 @@ fn power_result(doc: &Value) -> Markup {
                 None => { strong { "No difference at all between the arms in this model" } ": " }
             }
             (treated) " minus " (control) " on " (endpoint) " at day " (day) ": "
-            (format!("{:+.4}", doc["difference_estimate"].as_f64().unwrap_or(f64::NAN))) " " (doc["difference_unit"].as_str().unwrap_or(""))
+            (format!("{:+.4}", doc["difference_estimate"].as_f64().unwrap_or(f64::NAN))) " " (typeset_units(doc["difference_unit"].as_str().unwrap_or("")))
             " (SD " (format!("{:.4}", doc["sd_estimate"].as_f64().unwrap_or(f64::NAN))) ")."
         }
         @if let Some(a) = assurance["at_n_required"].as_object() {

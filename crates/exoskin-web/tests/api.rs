@@ -182,6 +182,11 @@ fn the_trial_page_shows_the_flow_and_one_table_per_endpoint() {
         let result = &page[page.find("id=\"trial-result\"").unwrap()..];
         assert_eq!(result.matches("<svg ").count(), 3, "{page}");
         assert_eq!(result.matches(viewbox.as_str()).count(), 3, "{page}");
+        // Units as printed, in the tables and the plots alike (TEWL's g/m2/h from its file).
+        assert!(
+            result.contains("g/m²/h") && !result.contains("g/m2/h"),
+            "{result}"
+        );
     });
 }
 
@@ -304,6 +309,17 @@ fn pages_render_with_their_policy_and_the_preset_run_shows_a_plot() {
         assert_eq!(s, StatusCode::OK);
         assert!(b.contains("<svg role=\"img\""), "no plot");
         assert!(b.contains("id=\"mass-balance\""));
+        // One phone-sized figure per outcome, never one wide figure scaled down on a phone.
+        let viewbox = format!(
+            "viewBox=\"0 0 {} {}\"",
+            exoskin_web::pages::PHONE_PLOT_W,
+            exoskin_web::pages::PHONE_PLOT_H
+        );
+        let plots = &b[b.find("id=\"outcome-plots\"").expect("outcome plots")..];
+        let plots = &plots[..plots.find("id=\"wound\"").unwrap()];
+        assert_eq!(plots.matches("<svg ").count(), 5, "{plots}");
+        assert_eq!(plots.matches(viewbox.as_str()).count(), 5, "{plots}");
+        assert!(plots.contains("id=\"outcome-collagen\""), "{plots}");
         let (s, b) = call(
             &app,
             get("/simulate?preset=in_vivo_microneedling&run=1&age_years=abc"),
