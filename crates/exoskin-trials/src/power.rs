@@ -22,7 +22,7 @@ use crate::analysis::{changes, crossover_periods, primary_p};
 use crate::equivalence as eq;
 use crate::multiplicity::Multiplicity;
 use crate::rng::splitmix64;
-use crate::sim::{simulate, Responder};
+use crate::sim::{simulate, simulate_needed, Responder};
 use crate::spec::Analysis;
 use crate::spec::{Design, Trial};
 use crate::stats::{self, Rate};
@@ -113,11 +113,14 @@ pub fn rejections(
     let last = trial.visits_days.len() - 1;
     let arm = trial.treatments()[0];
     let m = responders.len().max(1);
+    // Only the readings the primary test reads are drawn (the same values, fewer draws).
+    let needed = crate::sim::Needed::primary(trial, last);
     range
         .into_par_iter()
         .map(|r| {
             let responder = responders[r % m];
-            let readings = simulate(trial, n, replicate_seed(trial.seed, r), responder, None);
+            let readings =
+                simulate_needed(trial, n, replicate_seed(trial.seed, r), responder, None, Some(&needed));
             let p = primary_p(trial, &readings, arm, last, trial.primary);
             usize::from(p < trial.alpha)
         })

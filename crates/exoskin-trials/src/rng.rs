@@ -82,6 +82,13 @@ impl Rng {
         BoxMuller.sample(&mut self.0)
     }
 
+    /// Move past one [`Rng::normal`] without computing it (it takes two 64-bit draws):
+    /// the draws after it are those after a `normal()`, bit for bit.
+    pub fn skip_normal(&mut self) {
+        self.0.next_u64();
+        self.0.next_u64();
+    }
+
     /// Log-normal multiplier with mean 1 and coefficient of variation `cv`.
     pub fn lognormal_cv(&mut self, cv: f64) -> f64 {
         if cv <= 0.0 {
@@ -224,6 +231,16 @@ mod tests {
         assert_ne!(x, z);
         assert_ne!(x, w);
         assert_ne!(x, v);
+    }
+
+    #[test]
+    fn skipping_a_normal_leaves_the_stream_where_drawing_it_does() {
+        let (mut a, mut b) = (Rng::for_participant(9, 4, 1), Rng::for_participant(9, 4, 1));
+        for _ in 0..50 {
+            a.normal();
+            b.skip_normal();
+            assert_eq!(a.normal().to_bits(), b.normal().to_bits());
+        }
     }
 
     #[test]

@@ -621,6 +621,45 @@ pub fn participant_into(
     responder: &dyn Responder,
     out: &mut [f64],
 ) {
+    participant_reading(trial, seed, index, arm_of, responder, None, out)
+}
+
+/// The readings an analysis reads: the endpoints and the visits (of each period) it uses.
+/// The others are left NaN without being drawn, and their random numbers are skipped, not
+/// computed, so the readings kept are those of a full simulation bit for bit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Needed {
+    pub endpoints: Vec<bool>,
+    pub visits: Vec<bool>,
+}
+
+impl Needed {
+    /// What [`crate::analysis::primary_p`] reads at `visit`: the baseline and that visit, of
+    /// the primary endpoint (of every endpoint when a multiplicity adjustment needs them).
+    pub fn primary(trial: &Trial, visit: usize) -> Needed {
+        let all = trial.multiplicity != crate::multiplicity::Multiplicity::None;
+        Needed {
+            endpoints: (0..trial.endpoints.len())
+                .map(|e| all || e == trial.primary)
+                .collect(),
+            visits: (0..trial.visits_days.len())
+                .map(|k| k == 0 || k == visit)
+                .collect(),
+        }
+    }
+}
+
+fn participant_reading(
+    trial: &Trial,
+    seed: u64,
+    index: usize,
+    arm_of: usize,
+    responder: &dyn Responder,
+    needed: Option<&Needed>,
+    out: &mut [f64],
+) {
+    let wants_endpoint = |e: usize| needed.is_none_or(|n| n.endpoints[e]);
+    let wants = |k: usize, e: usize| needed.is_none_or(|n| n.visits[k] && n.endpoints[e]);
     let p = &trial.population;
     let mut r = Rng::for_participant(seed, index as u64, 0);
     let age = draw_age(&mut r, &p.age_years);
@@ -642,7 +681,15 @@ pub fn participant_into(
     let person_base: Vec<f64> = trial
         .endpoints
         .iter()
-        .map(|e| e.instrument.baseline_mean + e.instrument.baseline_sd * r.normal())
+        .enumerate()
+        .map(|(k, e)| {
+            if wants_endpoint(k) {
+                e.instrument.baseline_mean + e.instrument.baseline_sd * r.normal()
+            } else {
+                r.skip_normal();
+                f64::NAN
+            }
+        })
         .collect();
     let sides: Vec<usize> = match trial.design {
         Design::SplitFace => vec![0, 1],
@@ -659,8 +706,15 @@ pub fn participant_into(
             .endpoints
             .iter()
             .zip(&person_base)
-            .map(|(e, b)| {
-                (b + e.instrument.side_sd * r.normal()).max(0.05 * e.instrument.baseline_mean)
+            .enumerate()
+            .map(|(k, (e, b))| {
+                if wants_endpoint(k) {
+                    (b + e.instrument.side_sd * r.normal())
+                        .max(0.05 * e.instrument.baseline_mean)
+                } else {
+                    r.skip_normal();
+                    f64::NAN
+                }
             })
             .collect();
         let mut pcts = responder.visit_pcts(
@@ -692,7 +746,13 @@ pub fn participant_into(
             0
         };
         for (k, pc) in pcts.iter().enumerate() {
-            for (e, b) in trial.endpoints.iter().zip(&base) {
+            for (ei, (e, b)) in trial.endpoints.iter().zip(&base).enumerate() {
+                let slot = slot.next().expect("out holds sides x visits x endpoints");
+                if !wants(k, ei) {
+                    noise.skip_normal();
+                    *slot = f64::NAN;
+                    continue;
+                }
                 let i = &e.instrument;
                 let driver = match i.driver {
                     Driver::Hydration => pc[HYDRATION],
@@ -711,8 +771,7 @@ pub fn participant_into(
                 let reading = b
                     * (1.0 + i.coupling * driver / 100.0).max(0.0)
                     * (1.0 + i.noise_cv * z).max(0.0);
-                *slot.next().expect("out holds sides x visits x endpoints") =
-                    if offset + k < completed {
+                *slot = if offset + k < completed {
                         reading
                     } else {
                         f64::NAN
@@ -730,6 +789,18 @@ pub fn simulate(
     seed: u64,
     responder: &dyn Responder,
     progress: Option<&(dyn Fn(usize, usize) + Sync)>,
+) -> Readings {
+    simulate_needed(trial, participants, seed, responder, progress, None)
+}
+
+/// [`simulate`], drawing only the readings in `needed` (all without it); the others are NaN.
+pub fn simulate_needed(
+    trial: &Trial,
+    participants: usize,
+    seed: u64,
+    responder: &dyn Responder,
+    progress: Option<&(dyn Fn(usize, usize) + Sync)>,
+    needed: Option<&Needed>,
 ) -> Readings {
     let (total, sides) = match trial.design {
         Design::SplitFace | Design::Crossover => (participants, 2),
@@ -752,7 +823,7 @@ pub fn simulate(
         .enumerate()
         .for_each(|(i, row)| {
             let a = arm_of.get(i).copied().unwrap_or(0) as usize;
-            participant_into(trial, seed, i, a, responder, row);
+            participant_reading(trial, seed, i, a, responder, needed, row);
             if let Some(p) = progress {
                 let d = done.fetch_add(1, Ordering::Relaxed) + 1;
                 #[allow(clippy::manual_is_multiple_of)] // MSRV 1.85

@@ -703,3 +703,45 @@ fn the_assurance_grid_interpolates_bundled_trials_well_below_instrument_noise() 
         );
     }
 }
+
+/// Power draws only the readings its test reads: on every bundled trial, those readings are
+/// the full simulation's bit for bit, the rest are NaN, and the primary p-value is the same.
+#[test]
+fn power_draws_only_the_readings_its_test_reads_and_they_are_the_full_ones() {
+    use exoskin_trials::sim::{simulate_needed, Needed};
+    let tp = TransportParams::defaults();
+    let rp = ResponseParams::defaults();
+    for entry in std::fs::read_dir(repo().join("trials")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let mut trial = exoskin_trials::load_trial(&path).unwrap();
+        trial.response = ResponseMode::Grid;
+        let responder = ModelResponder::new(&trial, tp, rp).unwrap();
+        let last = trial.visits_days.len() - 1;
+        let needed = Needed::primary(&trial, last);
+        let arm = trial.treatments()[0];
+        for seed in [1u64, 2, 3] {
+            let full = simulate(&trial, 14, seed, &responder, None);
+            let part = simulate_needed(&trial, 14, seed, &responder, None, Some(&needed));
+            let mut kept = 0;
+            for (i, (a, b)) in full.values.iter().zip(&part.values).enumerate() {
+                let e = i % full.endpoints;
+                let k = (i / full.endpoints) % full.visits;
+                if needed.endpoints[e] && needed.visits[k] {
+                    assert_eq!(a.to_bits(), b.to_bits(), "{}: reading {i}", path.display());
+                    kept += usize::from(a.is_finite());
+                } else {
+                    assert!(b.is_nan(), "{}: reading {i} drawn", path.display());
+                }
+            }
+            assert!(kept > 0);
+            let (pa, pb) = (
+                primary_p(&trial, &full, arm, last, trial.primary),
+                primary_p(&trial, &part, arm, last, trial.primary),
+            );
+            assert_eq!(pa.to_bits(), pb.to_bits(), "{}", path.display());
+        }
+    }
+}
