@@ -164,10 +164,10 @@ def test_sensitivity_equals_cli_json():
         exoskin.sensitivity(path, "collagen_pct@2", method="fast")
     assert e.value.field == "method"
     # The default: Morris screening, then Sobol on the few kept; the same document as the CLI.
-    ours = exoskin.sensitivity(path, "collagen_pct@2", trajectories=2, samples=8, bootstrap=50,
+    ours = exoskin.sensitivity(path, "collagen_pct@2", trajectories=2, samples=8, bootstrap=100,
                                keep=3, seed=3)
     theirs = cli_json("sensitivity", path, "--output", "collagen_pct@2", "--trajectories", "2",
-                      "--samples", "8", "--bootstrap", "50", "--keep", "3", "--seed", "3")
+                      "--samples", "8", "--bootstrap", "100", "--keep", "3", "--seed", "3")
     assert strip(ours) == strip(theirs)
     assert ours["method"] == "screened" and 1 <= len(ours["kept"]) <= 3
     assert sorted(r["parameter"] for r in ours["indices"]) == sorted(ours["kept"])
