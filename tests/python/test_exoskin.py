@@ -160,9 +160,12 @@ def test_sensitivity_equals_cli_json():
     theirs = cli_json("sensitivity", path, "--output", "collagen_pct@2", "--method", "morris",
                       "--trajectories", "2", "--seed", "3")
     assert strip(ours) == strip(theirs)
-    with pytest.raises(exoskin.ExoskinError) as e:
+    with pytest.raises(exoskin.InputError) as e:
         exoskin.sensitivity(path, "collagen_pct@2", method="fast")
-    assert e.value.field == "method"
+    # Bad input: the input kind, still an ExoskinError (and a ValueError) for older callers.
+    assert e.value.field == "method" and e.value.kind == "input"
+    assert isinstance(e.value, exoskin.ExoskinError) and isinstance(e.value, ValueError)
+    assert not isinstance(e.value, exoskin.SolverError)
     # The default: Morris screening, then Sobol on the few kept; the same document as the CLI.
     ours = exoskin.sensitivity(path, "collagen_pct@2", trajectories=2, samples=8, bootstrap=100,
                                keep=3, seed=3)

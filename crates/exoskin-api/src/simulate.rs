@@ -182,15 +182,19 @@ pub fn run_answer(scenario: Scenario, name: &str) -> Result<Run, ApiError> {
     )
 }
 
-/// A transport error as the front ends report it. A run stopped by its deadline or a cancel
-/// is [`ApiError::Stopped`]; a solver that cannot keep the state finite was given inputs it
-/// cannot represent: the user's numbers, so it is bad input with the solver's account.
+/// A transport error as the front ends report it: a run stopped by its deadline or a cancel
+/// is [`ApiError::Stopped`]; a parameter the solver refuses is bad input; any other solver
+/// failure on validated input is [`ApiError::Solver`], the typed error kept.
 pub fn solver(name: &str, e: TransportError) -> ApiError {
     match e {
         TransportError::Stopped { why, .. } => ApiError::Stopped(why),
-        e => ApiError::BadInput {
+        e @ (TransportError::Parameter { .. } | TransportError::Empty { .. }) => ApiError::BadInput {
             field: None,
-            message: format!("{name}: the simulation stopped: {e}; check the scenario's values"),
+            message: format!("{name}: {e}; check the scenario's values"),
+        },
+        error => ApiError::Solver {
+            name: name.to_string(),
+            error,
         },
     }
 }

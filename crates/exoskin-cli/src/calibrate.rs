@@ -134,7 +134,7 @@ fn write_reports(out: &Path, report: &Report, check: bool) -> anyhow::Result<()>
 
 /// `--draws` must be 1 to 10,000 (posterior draws; each costs one response run per datum).
 fn check_draws(draws: usize) -> anyhow::Result<()> {
-    exoskin_api::claims::check_draws(draws).map_err(|e| bad_input(e.to_string()))
+    exoskin_api::claims::check_draws(draws).map_err(crate::api_error)
 }
 
 fn summary(r: &Report) -> String {
@@ -238,7 +238,7 @@ pub fn run_claims(a: ClaimsArgs) -> anyhow::Result<u8> {
         )));
     }
     let rows = exoskin_api::claims::run(&a.scenarios, a.draws, &|_, _| {})
-        .map_err(|e| bad_input(e.to_string()))?;
+        .map_err(crate::api_error)?;
     if let Some(path) = &a.plot {
         claims_plot(path, &rows)?;
         eprintln!("wrote {}", path.display());

@@ -14,7 +14,6 @@
 //! statistics check against scipy needs Python and is run by the test command
 //! (`scripts/check_stats_reference.py`); the report says so.
 
-use crate::bad_input;
 use crate::progress::{with_threads, Progress};
 use anyhow::Context;
 use clap::Args as ClapArgs;
@@ -180,8 +179,8 @@ fn code_verification() -> anyhow::Result<Value> {
         ("franz_cell_single_layer", FRANZ_SINGLE),
         ("franz_cell_multilayer", FRANZ_MULTI),
     ] {
-        let s = parse(text, name).map_err(|e| bad_input(e.to_string()))?;
-        let r = run(s, name).map_err(|e| bad_input(e.to_string()))?;
+        let s = parse(text, name).map_err(crate::api_error)?;
+        let r = run(s, name).map_err(crate::api_error)?;
         if let Some(Transport::Franz(f)) = &r.transport {
             if let Some(fit) = &f.fit {
                 exact.push(json!({
@@ -198,8 +197,8 @@ fn code_verification() -> anyhow::Result<Value> {
     }
     let mut balance = Vec::new();
     for (name, text) in ALL_SCENARIOS {
-        let s = parse(text, name).map_err(|e| bad_input(e.to_string()))?;
-        let r = run(s, name).map_err(|e| bad_input(e.to_string()))?;
+        let s = parse(text, name).map_err(crate::api_error)?;
+        let r = run(s, name).map_err(crate::api_error)?;
         if let Some(t) = &r.transport {
             let rec = t.run().recovery();
             balance.push(
@@ -217,7 +216,7 @@ fn code_verification() -> anyhow::Result<Value> {
 /// Calculation verification: refine the depth grid, the radial grid, the time step and the
 /// size quadrature of the microneedling scenario, one at a time.
 fn calculation_verification() -> anyhow::Result<Value> {
-    let base = parse(DEFAULT_SCENARIO, "microneedling").map_err(|e| bad_input(e.to_string()))?;
+    let base = parse(DEFAULT_SCENARIO, "microneedling").map_err(crate::api_error)?;
     let outputs = [
         "transport.reached_dermis_fraction",
         "collagen_pct@2",
@@ -226,11 +225,11 @@ fn calculation_verification() -> anyhow::Result<Value> {
     ];
     let measure = |s: Scenario| -> anyhow::Result<Vec<f64>> {
         let doc = run(s, "microneedling")
-            .map_err(|e| bad_input(e.to_string()))?
+            .map_err(crate::api_error)?
             .json();
         outputs
             .iter()
-            .map(|o| exoskin_api::output::output(&doc, o).map_err(|e| bad_input(e.to_string())))
+            .map(|o| exoskin_api::output::output(&doc, o).map_err(crate::api_error))
             .collect()
     };
     let y0 = measure(base.clone())?;
@@ -270,7 +269,7 @@ fn response_integrator() -> anyhow::Result<Value> {
     let rp = exoskin_response::ResponseParams::defaults();
     let mut rows = Vec::new();
     for (name, text) in ALL_SCENARIOS {
-        let Scenario::InVivo(v) = parse(text, name).map_err(|e| bad_input(e.to_string()))? else {
+        let Scenario::InVivo(v) = parse(text, name).map_err(crate::api_error)? else {
             continue;
         };
         let sim = exoskin_response::simulate_in_vivo(&v, tp, rp);
@@ -308,8 +307,8 @@ fn response_integrator() -> anyhow::Result<Value> {
 /// fractional CO2, nominal and over the transport priors.
 fn delivery(members: usize, threads: Option<usize>) -> anyhow::Result<Value> {
     let name = "scenarios/in_vivo_fractional_co2.toml";
-    let scenario = parse(FRACTIONAL_CO2, name).map_err(|e| bad_input(e.to_string()))?;
-    let space = Space::shipped(&scenario).map_err(|e| bad_input(e.to_string()))?;
+    let scenario = parse(FRACTIONAL_CO2, name).map_err(crate::api_error)?;
+    let space = Space::shipped(&scenario).map_err(crate::api_error)?;
     let ens = with_threads(threads, || {
         ensemble(
             &scenario,
@@ -320,7 +319,7 @@ fn delivery(members: usize, threads: Option<usize>) -> anyhow::Result<Value> {
             &Control::default(),
         )
     })?
-    .map_err(|e| bad_input(e.to_string()))?;
+    .map_err(crate::api_error)?;
     let nominal = ens.doc["transport"]["reached_dermis_fraction"]
         .as_f64()
         .unwrap_or(f64::NAN);
@@ -586,8 +585,8 @@ pub fn run_credibility(a: CredibilityArgs) -> anyhow::Result<u8> {
     bar.message("calculation verification ...");
     let calc = with_threads(a.threads, calculation_verification)??;
     let scenario = parse(DEFAULT_SCENARIO, "scenarios/in_vivo_microneedling.toml")
-        .map_err(|e| bad_input(e.to_string()))?;
-    let space = Space::shipped(&scenario).map_err(|e| bad_input(e.to_string()))?;
+        .map_err(crate::api_error)?;
+    let space = Space::shipped(&scenario).map_err(crate::api_error)?;
     let progress = |d: usize, t: usize| bar.show(d, t);
     let control = Control {
         progress: Some(&progress),
@@ -604,7 +603,7 @@ pub fn run_credibility(a: CredibilityArgs) -> anyhow::Result<u8> {
             &control,
         )
     })?
-    .map_err(|e| bad_input(e.to_string()))?;
+    .map_err(crate::api_error)?;
     bar.message("sensitivity ...");
     let mut sens = Vec::new();
     for output in [
@@ -626,7 +625,7 @@ pub fn run_credibility(a: CredibilityArgs) -> anyhow::Result<u8> {
                 &control,
             )
         })?
-        .map_err(|e| bad_input(e.to_string()))?;
+        .map_err(crate::api_error)?;
         let top: Vec<Value> = doc["indices"]
             .as_array()
             .map(|r| r.iter().take(5).map(|x| json!({"parameter": x["parameter"], "mu_star": x["mu_star"], "mu_star_ci95": x["mu_star_ci95"]})).collect())

@@ -47,9 +47,7 @@ fn read_input(path: &str) -> anyhow::Result<(String, String)> {
     Ok((text, name))
 }
 
-fn api_err(e: exoskin_api::ApiError) -> anyhow::Error {
-    bad_input(e.to_string())
-}
+use crate::api_error as api_err;
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
     let report =

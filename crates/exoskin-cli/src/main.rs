@@ -1,8 +1,11 @@
 //! The `exoskin` command line: a thin layer over the library crates.
 //!
-//! Exit codes: 0 success, 1 a failure while running, 2 bad input (a file, flag or value the
-//! user must fix). Every subcommand lives in its own module and returns `anyhow::Result`;
-//! errors built with [`bad_input`] map to exit code 2.
+//! Exit codes: 0 success; 1 a command's own "no" (a certificate not valid, a log not
+//! intact) or a failure while running (a file that cannot be written); 2 bad input (a file,
+//! flag or value the user must fix); 3 the solver could not finish valid input; 4 an internal
+//! error (broken bundled data); 5 stopped (a time limit or a cancel). Every subcommand lives
+//! in its own module and returns `anyhow::Result`; errors built with [`bad_input`] exit 2,
+//! and an [`exoskin_api::ApiError`] kept by [`api_error`] exits by its kind.
 
 use clap::{Parser, Subcommand};
 use std::fmt;
@@ -36,6 +39,23 @@ impl std::error::Error for BadInput {}
 /// Build an error that exits with code 2.
 pub fn bad_input(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(BadInput(msg.into()))
+}
+
+/// Keep an API error typed on its way out: it exits by its kind
+/// ([`exoskin_api::ErrorKind::exit_code`]).
+pub fn api_error(e: exoskin_api::ApiError) -> anyhow::Error {
+    anyhow::Error::new(e)
+}
+
+/// The exit code of an error that reached `main`.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<BadInput>().is_some() {
+        return 2;
+    }
+    match e.downcast_ref::<exoskin_api::ApiError>() {
+        Some(a) => a.kind().exit_code(),
+        None => 1,
+    }
 }
 
 #[derive(Parser)]
@@ -114,13 +134,44 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            if let Some(b) = e.downcast_ref::<BadInput>() {
-                eprintln!("error: {b}");
-                ExitCode::from(2)
-            } else {
-                eprintln!("error: {e:#}");
-                ExitCode::from(1)
+            let code = exit_code(&e);
+            match e.downcast_ref::<BadInput>() {
+                Some(b) => eprintln!("error: {b}"),
+                None => eprintln!("error: {e:#}"),
             }
+            ExitCode::from(code)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exoskin_api::ApiError;
+
+    #[test]
+    fn each_kind_of_error_has_its_exit_code() {
+        let solver = ApiError::Solver {
+            name: "s.toml".into(),
+            error: exoskin_transport::TransportError::NonFinite {
+                class: 0,
+                cell: 3,
+                time_h: 1.5,
+            },
+        };
+        let stopped = ApiError::Stopped(exoskin_model::Stopped::Cancelled);
+        for (e, code) in [
+            (bad_input("x"), 2),
+            (api_error(ApiError::bad("x")), 2),
+            (api_error(solver), 3),
+            (api_error(ApiError::Internal("bundled data".into())), 4),
+            (api_error(stopped), 5),
+            (anyhow::anyhow!("disk full"), 1),
+        ] {
+            assert_eq!(exit_code(&e), code, "{e}");
+        }
+        // Context on the way up keeps the kind.
+        let e = api_error(ApiError::Internal("y".into())).context("writing the report");
+        assert_eq!(exit_code(&e), 4);
     }
 }

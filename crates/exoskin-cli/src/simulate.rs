@@ -53,7 +53,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         ),
         None => (
             simulate::parse(simulate::DEFAULT_SCENARIO, simulate::DEFAULT_SCENARIO_NAME)
-                .map_err(|e| bad_input(e.to_string()))?,
+                .map_err(crate::api_error)?,
             simulate::DEFAULT_SCENARIO_NAME.to_string(),
         ),
     };
@@ -74,13 +74,13 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 &budget,
                 &Stop::never(),
             )
-            .map_err(|e| bad_input(e.to_string()))?;
+            .map_err(crate::api_error)?;
             let doc = run.json();
             let text = run.summary();
             (run, doc, text)
         }
         Some(n) => {
-            let space = Space::shipped(&scenario).map_err(|e| bad_input(e.to_string()))?;
+            let space = Space::shipped(&scenario).map_err(crate::api_error)?;
             let bar = crate::progress::Progress::new("members");
             let progress = |d: usize, t: usize| bar.show(d, t);
             let control = Control {

@@ -182,9 +182,7 @@ fn power_plot(
         .map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))
 }
 
-fn api_err(e: exoskin_api::ApiError) -> anyhow::Error {
-    bad_input(e.to_string())
-}
+use crate::api_error as api_err;
 
 fn load(file: &Path) -> anyhow::Result<Trial> {
     exoskin_api::trial::load(file).map_err(api_err)

@@ -136,9 +136,9 @@ pub fn run_sensitivity(a: SensitivityArgs) -> anyhow::Result<u8> {
             levels: a.levels,
         },
     };
-    let mut space = Space::shipped(&scenario).map_err(|e| bad_input(e.to_string()))?;
+    let mut space = Space::shipped(&scenario).map_err(crate::api_error)?;
     if let Some(names) = &a.parameters {
-        space = space.only(names).map_err(|e| bad_input(e.to_string()))?;
+        space = space.only(names).map_err(crate::api_error)?;
     }
     let bar = Progress::new("model runs");
     let progress = |d: usize, t: usize| bar.show(d, t);
@@ -149,7 +149,7 @@ pub fn run_sensitivity(a: SensitivityArgs) -> anyhow::Result<u8> {
     let doc = with_threads(a.threads, || {
         analyze(&scenario, &name, &space, output, method, a.seed, &control)
     })?
-    .map_err(|e| bad_input(e.to_string()))?;
+    .map_err(crate::api_error)?;
     bar.done();
     if let Some(p) = &a.plot {
         sensitivity_plot(p, &doc)?;

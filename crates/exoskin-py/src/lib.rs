@@ -2,11 +2,12 @@
 //!
 //! Every function returns the JSON text of the document the CLI prints (made by
 //! `exoskin_api`, the one producer), which the pure-Python half parses and wraps; so the
-//! Python results equal `exoskin ... --json` by construction. Runs release the GIL. Bad input
-//! raises `exoskin.ExoskinError` (a `ValueError`) with the CLI's message and `.field`, the
-//! dotted key it is about (or `None`).
+//! Python results equal `exoskin ... --json` by construction. Runs release the GIL. Errors
+//! raise a subclass of `exoskin.ExoskinError` (a `ValueError`) by their kind: `InputError`,
+//! `SolverError`, `InternalError` or `CancelledError`, with the CLI's message, `.kind` and
+//! `.field`, the dotted key it is about (or `None`).
 
-use exoskin_api::ApiError;
+use exoskin_api::{ApiError, ErrorKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use serde_json::{json, Value};
@@ -21,15 +22,52 @@ pyo3::create_exception!(
      to fix it)."
 );
 
-/// The Python exception for bad input, with `.field` and `.message` set.
+pyo3::create_exception!(
+    exoskin,
+    InputError,
+    ExoskinError,
+    "Bad input (kind `input`): fix the argument or file `.field` names."
+);
+pyo3::create_exception!(
+    exoskin,
+    SolverError,
+    ExoskinError,
+    "The solver could not finish valid input (kind `solver`): the numerics' limit."
+);
+pyo3::create_exception!(
+    exoskin,
+    InternalError,
+    ExoskinError,
+    "An internal error (kind `internal`): broken bundled data or a defect."
+);
+pyo3::create_exception!(
+    exoskin,
+    CancelledError,
+    ExoskinError,
+    "The work was stopped by a time limit or a cancel (kind `cancelled`)."
+);
+
+/// The Python exception for bad input, with `.field`, `.message` and `.kind` set.
 fn raise(py: Python<'_>, field: Option<String>, message: String) -> PyErr {
-    let err = ExoskinError::new_err(message.clone());
+    raise_kind(py, ErrorKind::Input, field, message)
+}
+
+/// The exception class of `kind` (a subclass of `ExoskinError`), with `.field`, `.message`
+/// and `.kind` set.
+fn raise_kind(py: Python<'_>, kind: ErrorKind, field: Option<String>, message: String) -> PyErr {
+    let err = match kind {
+        ErrorKind::Input => InputError::new_err(message.clone()),
+        ErrorKind::Solver => SolverError::new_err(message.clone()),
+        ErrorKind::Internal => InternalError::new_err(message.clone()),
+        ErrorKind::Cancelled => CancelledError::new_err(message.clone()),
+    };
     let value = err.value(py);
     // Setting attributes on a fresh exception instance cannot fail in practice; if it did,
     // that failure is the more useful error to show.
     if let Err(e) = value
         .setattr("field", field)
         .and_then(|()| value.setattr("message", message))
+        .and_then(|()| value.setattr("kind", kind.as_str()))
     {
         return e;
     }
@@ -37,9 +75,10 @@ fn raise(py: Python<'_>, field: Option<String>, message: String) -> PyErr {
 }
 
 fn api_err(py: Python<'_>, e: ApiError) -> PyErr {
+    let kind = e.kind();
     match e {
         ApiError::BadInput { field, message } => raise(py, field, message),
-        e @ ApiError::Stopped(_) => raise(py, None, e.to_string()),
+        e => raise_kind(py, kind, None, e.to_string()),
     }
 }
 
@@ -405,6 +444,10 @@ fn summary(py: Python<'_>, path: String) -> PyResult<String> {
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ExoskinError", m.py().get_type::<ExoskinError>())?;
+    m.add("InputError", m.py().get_type::<InputError>())?;
+    m.add("SolverError", m.py().get_type::<SolverError>())?;
+    m.add("InternalError", m.py().get_type::<InternalError>())?;
+    m.add("CancelledError", m.py().get_type::<CancelledError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(simulate_file, m)?)?;
     m.add_function(wrap_pyfunction!(simulate_toml, m)?)?;

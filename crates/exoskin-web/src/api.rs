@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 use crate::jobs::{Busy, ErrorBody, JobView, Status};
+use exoskin_api::ErrorKind;
 use crate::{Web, WebError};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
@@ -74,12 +75,13 @@ pub fn error(status: StatusCode, field: Option<&str>, message: impl Into<String>
     json_response(status, &json!({"field": field, "message": message.into()}))
 }
 
+/// An API error answered with its kind's status (422 input, 500 solver or internal, 408
+/// stopped) and `{"field", "message", "kind"}`.
 pub fn bad_input(e: ApiError) -> Response {
     let b: ErrorBody = e.into();
-    json_response(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &json!({"field": b.field, "message": b.message}),
-    )
+    let status = StatusCode::from_u16(b.kind.http_status())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(status, &json!(b))
 }
 
 pub fn busy(b: Busy) -> Response {
@@ -220,7 +222,8 @@ impl RunError {
     pub fn status(&self) -> StatusCode {
         match self {
             RunError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
-            RunError::Bad(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            RunError::Bad(e) => StatusCode::from_u16(e.kind.http_status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             RunError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
             RunError::Cancelled => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -228,15 +231,9 @@ impl RunError {
     /// The field at fault (where known) and the message.
     pub fn body(&self) -> ErrorBody {
         match self {
-            RunError::Busy(b) => ErrorBody {
-                field: None,
-                message: b.message(),
-            },
+            RunError::Busy(b) => ErrorBody::of(ErrorKind::Cancelled, b.message()),
             RunError::Bad(e) | RunError::TimedOut(e) => e.clone(),
-            RunError::Cancelled => ErrorBody {
-                field: None,
-                message: "the run was cancelled".into(),
-            },
+            RunError::Cancelled => ErrorBody::of(ErrorKind::Cancelled, "the run was cancelled"),
         }
     }
     pub fn response(self) -> Response {
@@ -244,7 +241,7 @@ impl RunError {
             RunError::Busy(b) => busy(b),
             other => {
                 let b = other.body();
-                error(other.status(), b.field.as_deref(), b.message)
+                json_response(other.status(), &json!(b))
             }
         }
     }

@@ -20,7 +20,7 @@
 //! and the worker catches it. A job's slot is freed only when its work has ended, so a
 //! stopped job frees its slot as soon as its work sees the stop.
 
-use exoskin_api::ApiError;
+use exoskin_api::{ApiError, ErrorKind};
 use exoskin_model::{Stop, Stopped};
 use serde::Serialize;
 use serde_json::Value;
@@ -49,25 +49,47 @@ impl Status {
     }
 }
 
-/// A bad-input error as the API reports it.
+/// An error as the API reports it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// The input field at fault, where known.
     pub field: Option<String>,
     /// What is wrong and how to fix it (the CLI's message).
     pub message: String,
+    /// input (fix the request), solver (the solver could not finish valid input), internal
+    /// or cancelled ([`exoskin_api::ErrorKind`]).
+    #[schema(value_type = String)]
+    #[serde(serialize_with = "kind_name")]
+    pub kind: ErrorKind,
+}
+
+fn kind_name<S: serde::Serializer>(k: &ErrorKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(k.as_str())
+}
+
+impl ErrorBody {
+    /// An error of `kind` without a field.
+    pub fn of(kind: ErrorKind, message: impl Into<String>) -> ErrorBody {
+        ErrorBody {
+            field: None,
+            message: message.into(),
+            kind,
+        }
+    }
 }
 
 impl From<ApiError> for ErrorBody {
     fn from(e: ApiError) -> ErrorBody {
+        // The queue reports its own stops (with the limit and how to stay under it); a stop
+        // met elsewhere, a solver failure and an internal error keep their kinds.
+        let kind = e.kind();
         match e {
-            ApiError::BadInput { field, message } => ErrorBody { field, message },
-            // The queue reports its own stops (with the limit and how to stay under it);
-            // this is for a stop met elsewhere.
-            e @ ApiError::Stopped(_) => ErrorBody {
-                field: None,
-                message: e.to_string(),
+            ApiError::BadInput { field, message } => ErrorBody {
+                field,
+                message,
+                kind,
             },
+            e => ErrorBody::of(kind, e.to_string()),
         }
     }
 }
@@ -333,10 +355,10 @@ fn stopped(s: &mut JobView, why: Stopped, kind: &str, direct: bool) {
             s.status = Status::Failed;
             s.message = "timed out".into();
             s.timed_out = Some(limit_s);
-            s.error = Some(ErrorBody {
-                field: None,
-                message: timeout_message(kind, limit_s, direct),
-            });
+            s.error = Some(ErrorBody::of(
+                ErrorKind::Cancelled,
+                timeout_message(kind, limit_s, direct),
+            ));
         }
         Stopped::Cancelled => {
             s.status = Status::Cancelled;
@@ -513,10 +535,10 @@ impl Jobs {
                 _ => {
                     s.status = Status::Failed;
                     s.message = "failed".into();
-                    s.error = Some(ErrorBody {
-                        field: None,
-                        message: "internal error while running the job".into(),
-                    });
+                    s.error = Some(ErrorBody::of(
+                        ErrorKind::Internal,
+                        "internal error while running the job",
+                    ));
                 }
             });
             me.finish(&j.id);

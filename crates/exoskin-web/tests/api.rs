@@ -40,6 +40,36 @@ fn simulate_answers_the_run_document_for_toml_and_json_bodies() {
     });
 }
 
+/// Each kind of API error gets its status and names its kind: input 422, solver and
+/// internal 500, stopped 408.
+#[test]
+fn each_kind_of_api_error_has_its_status_and_kind() {
+    use exoskin_api::ApiError;
+    let solver = ApiError::Solver {
+        name: "s.toml".into(),
+        error: exoskin_transport::TransportError::NonFinite {
+            class: 0,
+            cell: 2,
+            time_h: 3.0,
+        },
+    };
+    for (e, status, kind) in [
+        (ApiError::bad("x"), 422, "input"),
+        (solver, 500, "solver"),
+        (ApiError::Internal("bundled data".into()), 500, "internal"),
+        (
+            ApiError::Stopped(exoskin_model::Stopped::Cancelled),
+            408,
+            "cancelled",
+        ),
+    ] {
+        let r = exoskin_web::api::bad_input(e);
+        assert_eq!(r.status().as_u16(), status);
+        let b = rt().block_on(axum::body::to_bytes(r.into_body(), 1 << 16)).unwrap();
+        assert_eq!(json(&String::from_utf8_lossy(&b))["kind"], kind);
+    }
+}
+
 #[test]
 fn bad_scenarios_get_422_with_the_field_and_the_cli_message() {
     rt().block_on(async {
@@ -56,6 +86,7 @@ fn bad_scenarios_get_422_with_the_field_and_the_cli_message() {
         };
         assert_eq!(e["message"], cli.1);
         assert_eq!(e["field"].as_str().map(str::to_string), cli.0);
+        assert_eq!(e["kind"], "input", "{e}");
         assert!(
             e["field"].as_str().unwrap_or("").contains("age_years"),
             "{e}"

@@ -4,8 +4,10 @@ ingredient labels and verify batch certificates.
 Every function returns the document the CLI prints with ``--json`` (the same JSON, parsed), so
 ``exoskin.simulate("scenarios/in_vivo_microneedling.toml")`` equals
 ``json.loads(`exoskin simulate scenarios/in_vivo_microneedling.toml --json`)``. The runs
-release the GIL, so threads run them in parallel. Bad input raises :class:`ExoskinError`
-(a ``ValueError``) with the CLI's message and ``.field``, the key it is about.
+release the GIL, so threads run them in parallel. Errors raise a subclass of
+:class:`ExoskinError` (a ``ValueError``) by their kind: :class:`InputError` (bad input),
+:class:`SolverError`, :class:`InternalError` or :class:`CancelledError`, with the CLI's
+message, ``.kind`` and ``.field``, the key it is about.
 
 >>> import exoskin
 >>> r = exoskin.simulate("scenarios/in_vivo_microneedling.toml")
@@ -21,11 +23,22 @@ import os
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 from . import _native
-from ._native import ExoskinError, __version__
+from ._native import (
+    CancelledError,
+    ExoskinError,
+    InputError,
+    InternalError,
+    SolverError,
+    __version__,
+)
 from ._result import SimulationResult
 
 __all__ = [
+    "CancelledError",
     "ExoskinError",
+    "InputError",
+    "InternalError",
+    "SolverError",
     "SimulationResult",
     "__version__",
     "export_sbml",

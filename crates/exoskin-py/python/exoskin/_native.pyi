@@ -6,11 +6,25 @@ from typing import Any, Dict, Optional
 __version__: str
 
 class ExoskinError(ValueError):
-    """Bad input: ``field`` names the key or argument it is about (or is None); ``message``
-    is the CLI's message (what, where, the allowed values, how to fix it)."""
+    """An error of exoskin: ``kind`` is input, solver, internal or cancelled (raised as the
+    subclass of that kind); ``field`` names the key or argument it is about (or is None);
+    ``message`` is the CLI's message (what, where, the allowed values, how to fix it)."""
 
     field: Optional[str]
     message: str
+    kind: str
+
+class InputError(ExoskinError):
+    """Bad input: fix the argument or file ``field`` names."""
+
+class SolverError(ExoskinError):
+    """The solver could not finish valid input."""
+
+class InternalError(ExoskinError):
+    """Broken bundled data or a defect."""
+
+class CancelledError(ExoskinError):
+    """Stopped by a time limit or a cancel."""
 
 def simulate_file(path: str) -> str: ...
 def simulate_toml(text: str, name: str) -> str: ...
