@@ -8,7 +8,8 @@
 //! number is checked to be finite and physically meaningful before it reaches a solver.
 
 pub mod error;
-pub mod fsutil;
+/// Atomic file writes, from [`exoskin_io`] (kept here for the crates that use it by this path).
+pub use exoskin_io::fsutil;
 pub mod input;
 pub mod params;
 pub mod prior;

@@ -617,7 +617,7 @@ fn save_figure(
             })
         }
     };
-    exoskin_model::fsutil::write_atomic(path, &bytes).map_err(|source| PlotError::Io {
+    exoskin_io::fsutil::write_atomic(path, &bytes).map_err(|source| PlotError::Io {
         path: path.to_path_buf(),
         source,
     })

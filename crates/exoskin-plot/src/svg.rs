@@ -9,22 +9,7 @@ use crate::font::{metrics, text_width, Weight, SVG_FONT_FAMILY};
 use crate::scene::{Anchor, Prim, Role, Scene, TextStyle};
 use crate::Rgb;
 
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 does not allow.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('?'),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use exoskin_io::escape::xml as escape;
 
 /// A coordinate with at most 2 decimals and no trailing zeros.
 fn num(v: f64) -> String {

@@ -24,7 +24,7 @@ pub fn clean_text(s: &str) -> String {
 /// Escape text for HTML element content and quoted attribute values, after dropping
 /// bidirectional and other control characters.
 pub fn escape(s: &str) -> String {
-    exoskin_batch::qr::escape(&clean_text(s))
+    exoskin_io::escape::xml(&clean_text(s))
 }
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,sans-serif;margin:0;padding:1rem;max-width:40rem;margin:auto;line-height:1.4;color:#222}\

@@ -729,22 +729,8 @@ pub fn export(
     Ok(write_document(&m, v, model_id))
 }
 
-/// Escape text for XML content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => o.push(' '),
-            c => o.push(c),
-        }
-    }
-    o
-}
+/// Escape text for XML content and attribute values (the workspace's one escaper).
+pub use exoskin_io::escape::xml as escape;
 
 const MATH_OPEN: &str = "<math xmlns=\"http://www.w3.org/1998/Math/MathML\" xmlns:sbml=\"http://www.sbml.org/sbml/level3/version2/core\">";
 
