@@ -645,12 +645,7 @@ fn the_assurance_grid_interpolates_bundled_trials_well_below_instrument_noise() 
     use exoskin_trials::spec::AgeDistribution;
     let tp = TransportParams::defaults();
     let rp = ResponseParams::defaults();
-    for entry in std::fs::read_dir(repo().join("trials")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
-            continue;
-        }
-        let mut trial = exoskin_trials::load_trial(&path).unwrap();
+    for (path, mut trial) in bundled_trials() {
         trial.response = ResponseMode::Exact;
         let exact = ModelResponder::new(&trial, tp, rp).unwrap();
         trial.response = ResponseMode::Grid;
@@ -711,12 +706,7 @@ fn power_draws_only_the_readings_its_test_reads_and_they_are_the_full_ones() {
     use exoskin_trials::sim::{simulate_needed, Needed};
     let tp = TransportParams::defaults();
     let rp = ResponseParams::defaults();
-    for entry in std::fs::read_dir(repo().join("trials")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
-            continue;
-        }
-        let mut trial = exoskin_trials::load_trial(&path).unwrap();
+    for (path, mut trial) in bundled_trials() {
         trial.response = ResponseMode::Grid;
         let responder = ModelResponder::new(&trial, tp, rp).unwrap();
         let last = trial.visits_days.len() - 1;
@@ -744,4 +734,18 @@ fn power_draws_only_the_readings_its_test_reads_and_they_are_the_full_ones() {
             assert_eq!(pa.to_bits(), pb.to_bits(), "{}", path.display());
         }
     }
+}
+
+/// Every bundled trial file (trials/*.toml), read.
+fn bundled_trials() -> Vec<(PathBuf, Trial)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(repo().join("trials")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) == Some("toml") {
+            let trial = exoskin_trials::load_trial(&path).unwrap();
+            out.push((path, trial));
+        }
+    }
+    assert!(out.len() >= 5, "the bundled trials are read");
+    out
 }
