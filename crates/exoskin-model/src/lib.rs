@@ -41,6 +41,10 @@ pub const MAX_DIAMETER_NM: f64 = 1000.0;
 /// Acta 1469:159). A thinner "layer" is not a physical layer, and the conductance `K D / h`
 /// of a vanishing one overflows.
 pub const MIN_LAYER_THICKNESS_UM: f64 = 0.005;
+
+/// Thickness of a film of 1 µL spread over 1 cm², µm: 1e-3 cm³ / 1 cm² = 1e-3 cm = 10 µm
+/// (doses in µL/cm² to film thickness).
+pub const UM_PER_UL_PER_CM2: f64 = 10.0;
 /// Smallest diffusivity a layer may be given, um^2/s. Assumption (range 1e-12 to 1e-6): at
 /// 1e-9 um^2/s a vesicle moves sqrt(2 D t) = 0.25 um in the longest run allowed (a year),
 /// so smaller values are indistinguishable from an impermeable layer.

@@ -142,7 +142,7 @@ pub fn simulate_until(
         let (ks, ds) = layer_props(f, d_nm, p);
         let mut net = Network::default();
         if finite {
-            let v = f.donor.volume_ul_per_cm2.unwrap_or(0.0) * 10.0; // 1 uL/cm2 = 10 um
+            let v = f.donor.volume_ul_per_cm2.unwrap_or(0.0) * exoskin_model::UM_PER_UL_PER_CM2;
             net.push_cell(v, v, 0, [0.0; N_SINKS]);
         }
         let half_res: Vec<f64> = (0..ncell)
@@ -202,7 +202,7 @@ pub fn simulate_until(
         vec![Dose {
             time_h: 0.0,
             cell: 0,
-            amount: conc * f.donor.volume_ul_per_cm2.unwrap_or(0.0) * 10.0,
+            amount: conc * f.donor.volume_ul_per_cm2.unwrap_or(0.0) * exoskin_model::UM_PER_UL_PER_CM2,
         }]
     } else {
         vec![]

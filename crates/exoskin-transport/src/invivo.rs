@@ -248,9 +248,9 @@ pub fn simulate_until(
         .collect();
     let half_life_d = storage_half_life_d(pr.formulation, pr.storage.temperature_c, p);
     let retained = (-LN_2 * pr.storage.age_days / half_life_d).exp();
-    let dose_um = pr.dose_ul_per_cm2 * 10.0;
+    let dose_um = pr.dose_ul_per_cm2 * exoskin_model::UM_PER_UL_PER_CM2;
     // The film's liquid volume per application: the product plus any essence before it.
-    let film_um = dose_um + v.regimen.essence_ul_per_cm2 * 10.0;
+    let film_um = dose_um + v.regimen.essence_ul_per_cm2 * exoskin_model::UM_PER_UL_PER_CM2;
     // Amount per application in particles/mL * um (converted to per cm2 on output).
     let amount = pr.particles_per_ml * retained * dose_um;
     let apps = v.application_times_h();
