@@ -11,6 +11,8 @@
 //!    assessment, secured with an `eddsa-jcs-2022` Data Integrity proof ([`jcs`] canonical
 //!    JSON, [`keys`] Ed25519 keys in PKCS#8/SPKI PEM and `did:key` identifiers).
 //! 4. [`gs1`]: GTIN check digits and GS1 Digital Link URIs; [`qr`] renders them to PNG/SVG.
+//! 5. [`untp`]: a certificate exported as a UN Transparency Protocol Digital Conformity
+//!    Credential (derived and unsigned; the signed certificate stays the authority).
 //!
 //! The registry that stores and resolves certificates is the `exoskin-registry` crate; this
 //! crate links no server, client or database code.
@@ -24,5 +26,6 @@ pub mod keys;
 pub mod profile;
 pub mod qr;
 pub mod record;
+pub mod untp;
 
 pub use error::BatchError;

@@ -68,6 +68,23 @@ pub enum BatchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Export a certificate for other systems: `--untp` writes it as a UN Transparency
+    /// Protocol Digital Conformity Credential (derived and unsigned; it links to the signed
+    /// certificate by its resolver link and SHA-256).
+    Export {
+        /// certificate.json (from `batch issue`).
+        cert: PathBuf,
+        /// Write a UNTP Digital Conformity Credential (JSON-LD), the one format so far.
+        #[arg(long)]
+        untp: bool,
+        /// Write to this file (atomically) instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The acceptance profile the certificate was assessed against, for numeric limits
+        /// in the criteria; default: the bundled default profile.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+    },
     /// Print the GS1 Digital Link URI of a GTIN, lot and expiry date.
     Uri {
         #[arg(long)]
@@ -117,7 +134,9 @@ pub enum BatchCommand {
 #[derive(Subcommand)]
 pub enum RegistryCommand {
     /// Check the whole audit log: every hash, every link, no gaps; with --checkpoint, that
-    /// the log still holds the signed head. Exit 0 intact, 1 naming the first bad entry.
+    /// the log still holds the signed head; with --log-checkpoint, that the Merkle log's
+    /// root at the checkpoint's size is the signed one and the log now is consistent with
+    /// it. Exit 0 intact, 1 naming what failed, 2 on bad input.
     VerifyLog {
         /// SQLite database file, or a postgres:// URL.
         #[arg(long)]
@@ -125,9 +144,42 @@ pub enum RegistryCommand {
         /// A signed checkpoint (JSON from GET /api/v1/checkpoints/latest), kept elsewhere.
         #[arg(long)]
         checkpoint: Option<PathBuf>,
-        /// The registry's public key (PEM from `batch keygen`) the checkpoint must be signed by.
+        /// The registry's public key (PEM from `batch keygen`) the checkpoints must be
+        /// signed by (for --log-checkpoint, under the checkpoint's origin as key name).
         #[arg(long)]
         registry_pubkey: Option<PathBuf>,
+        /// A signed Merkle log checkpoint (C2SP tlog-checkpoint, the text of
+        /// GET /api/v1/log/checkpoint), kept elsewhere.
+        #[arg(long)]
+        log_checkpoint: Option<PathBuf>,
+        /// The log's verifier key, `<origin>+<key ID>+<base64 key>` (what `exoskin serve`
+        /// prints), or a file holding it; instead of --registry-pubkey.
+        #[arg(long)]
+        log_key: Option<String>,
+        /// A witness that must have cosigned the log checkpoint (C2SP tlog-cosignature):
+        /// its verifier key or a file holding it. Repeat for several.
+        #[arg(long)]
+        witness: Vec<String>,
+    },
+    /// Print the Merkle inclusion proof of an audit entry (JSON, hashes in base64), or with
+    /// --old a consistency proof between two tree sizes.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["index", "certificate", "old"])))]
+    Prove {
+        /// SQLite database file, or a postgres:// URL.
+        #[arg(long)]
+        db: String,
+        /// The leaf: audit entry INDEX+1.
+        #[arg(long)]
+        index: Option<u64>,
+        /// The entry that published this certificate (its id, urn:uuid:...).
+        #[arg(long)]
+        certificate: Option<String>,
+        /// A consistency proof from the tree of this size.
+        #[arg(long)]
+        old: Option<u64>,
+        /// The tree size the proof is for (default: the whole log).
+        #[arg(long)]
+        size: Option<u64>,
     },
 }
 
@@ -179,6 +231,10 @@ pub struct ServeArgs {
     /// File holding the admin token that may POST /api/v1/checkpoints.
     #[arg(long, requires = "registry_key")]
     admin_token_file: Option<PathBuf>,
+    /// The Merkle log's origin: a schema-less URL naming this log in its checkpoints and
+    /// verifier key, e.g. registry.example.com/exoskin (default: <listen address>/exoskin-registry).
+    #[arg(long)]
+    log_origin: Option<String>,
     /// Seconds between automatic checkpoints (signed only when the log grew).
     #[arg(long, default_value_t = 3600)]
     checkpoint_interval_s: u64,
@@ -383,6 +439,43 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
+        BatchCommand::Export {
+            cert,
+            untp,
+            out,
+            profile,
+        } => {
+            if !untp {
+                return Err(crate::bad_input(
+                    "batch export: name the format, --untp (a UNTP Digital Conformity Credential)",
+                ));
+            }
+            let text = read_text(&cert)?;
+            let doc = exoskin_batch::cert::parse_certificate(&text)
+                .map_err(|e| crate::bad_input(format!("{}: {e}", cert.display())))?;
+            let profile = load_profile(&profile)?;
+            let opts = exoskin_batch::untp::ExportOptions {
+                profile: Some(&profile),
+            };
+            let export = exoskin_batch::untp::export(&doc, &opts).map_err(|e| {
+                if e.is_bad_input() {
+                    crate::bad_input(format!("{}: {e}", cert.display()))
+                } else {
+                    anyhow::Error::new(e)
+                }
+            })?;
+            for n in &export.notes {
+                eprintln!("note: {n}");
+            }
+            match &out {
+                Some(path) => {
+                    write(path, export.text.as_bytes())?;
+                    eprintln!("UNTP Digital Conformity Credential: {}", path.display());
+                }
+                None => print!("{}", export.text),
+            }
+            Ok(0)
+        }
         BatchCommand::Uri {
             gtin,
             lot,
@@ -579,6 +672,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<u8> {
         cfg.admin_token_sha256 = Some(server::sha256(token.as_bytes()));
     }
     cfg.checkpoint_interval = std::time::Duration::from_secs(a.checkpoint_interval_s);
+    cfg.log_origin = a.log_origin.clone();
     if !a.no_web {
         if !(1..=10_000).contains(&a.max_jobs) {
             return Err(crate::bad_input("--max-jobs must be 1..=10000"));
@@ -616,15 +710,155 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// A verifier key given on the command line, or the file holding it (its first line).
+fn vkey_arg(flag: &str, v: &str) -> anyhow::Result<exoskin_registry::tlog::Verifier> {
+    let text = if Path::new(v).is_file() {
+        read_text(Path::new(v))?
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
+            .to_string()
+    } else {
+        v.to_string()
+    };
+    exoskin_registry::tlog::Verifier::parse(&text)
+        .map_err(|e| crate::bad_input(format!("{flag}: {e}")))
+}
+
+/// Open a registry database that must exist.
+fn open_existing(db: &str) -> anyhow::Result<Box<dyn store::Store>> {
+    if !db.starts_with("postgres") && !Path::new(db).exists() {
+        return Err(crate::bad_input(format!("--db {db}: no such file")));
+    }
+    store::open(db, 1).map_err(reg_err)
+}
+
+fn prove(
+    db: &str,
+    index: Option<u64>,
+    certificate: Option<&str>,
+    old: Option<u64>,
+    size: Option<u64>,
+) -> anyhow::Result<u8> {
+    use exoskin_registry::log;
+    let st = open_existing(db)?;
+    let tree = log::load_tree(st.as_ref()).map_err(reg_err)?;
+    let n = tree.size();
+    let size = size.unwrap_or(n);
+    if size > n {
+        return Err(crate::bad_input(format!(
+            "--size {size}: the log has {n} entries"
+        )));
+    }
+    let out = if let Some(old) = old {
+        if old > size {
+            return Err(crate::bad_input(format!(
+                "--old {old} is larger than the tree size {size}"
+            )));
+        }
+        log::consistency_json(&tree, old, size).map_err(reg_err)?
+    } else {
+        let index = match (index, certificate) {
+            (Some(i), _) => i,
+            (None, Some(id)) => match st.publish_seq(id).map_err(reg_err)? {
+                Some(seq) => seq as u64 - 1,
+                None => {
+                    println!("BAD: no audit entry publishes certificate {id}");
+                    eprintln!("error: {db}: no audit entry publishes certificate {id}");
+                    return Ok(1);
+                }
+            },
+            (None, None) => unreachable!("clap requires one"),
+        };
+        if index >= size {
+            return Err(crate::bad_input(format!(
+                "leaf {index} is not in the tree of size {size} (leaves 0 to {})",
+                size as i128 - 1
+            )));
+        }
+        let entry = log::entry_at(st.as_ref(), index)
+            .map_err(reg_err)?
+            .ok_or_else(|| anyhow::anyhow!("audit entry {} is missing", index + 1))?;
+        match log::inclusion_json(&tree, index, size, &entry) {
+            Ok(v) => v,
+            Err(e @ RegistryError::Tampered { .. }) => {
+                println!("BAD: {e}");
+                eprintln!("error: {db}: {e}");
+                return Ok(1);
+            }
+            Err(e) => return Err(reg_err(e)),
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(0)
+}
+
 pub fn registry(c: RegistryCommand) -> anyhow::Result<u8> {
     match c {
+        RegistryCommand::Prove {
+            db,
+            index,
+            certificate,
+            old,
+            size,
+        } => prove(&db, index, certificate.as_deref(), old, size),
         RegistryCommand::VerifyLog {
             db,
             checkpoint,
             registry_pubkey,
+            log_checkpoint,
+            log_key,
+            witness,
         } => {
-            let trusted = match &registry_pubkey {
-                Some(p) => Some(keys::did_key(&keys::read_public_key(p).map_err(lib_err)?)),
+            use exoskin_registry::tlog;
+            let registry_key = match &registry_pubkey {
+                Some(p) => Some(keys::read_public_key(p).map_err(lib_err)?),
+                None => None,
+            };
+            let trusted = registry_key.as_ref().map(keys::did_key);
+            if log_checkpoint.is_none() && (log_key.is_some() || !witness.is_empty()) {
+                return Err(crate::bad_input(
+                    "--log-key and --witness check a --log-checkpoint: give one",
+                ));
+            }
+            let witnesses = witness
+                .iter()
+                .map(|w| vkey_arg("--witness", w))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            if let Some(w) = witnesses.iter().find(|w| w.kind != tlog::TYPE_COSIGNATURE) {
+                return Err(crate::bad_input(format!(
+                    "--witness {}: not a cosignature key (signature type 0x04)",
+                    w.name
+                )));
+            }
+            // The Merkle log checkpoint: read and its signatures checked before the log.
+            let log_cp = match &log_checkpoint {
+                Some(p) => {
+                    let text = read_text(p)?;
+                    let note = tlog::Note::parse(&text)
+                        .and_then(|n| tlog::Checkpoint::parse_body(&n.text))
+                        .map_err(|e| crate::bad_input(format!("{}: {e}", p.display())))?;
+                    let log_verifier = match (&log_key, &registry_key) {
+                        (Some(v), _) => vkey_arg("--log-key", v)?,
+                        (None, Some(k)) => tlog::Verifier::log(&note.origin, *k)
+                            .map_err(|e| crate::bad_input(format!("{}: {e}", p.display())))?,
+                        (None, None) => {
+                            return Err(crate::bad_input(
+                                "--log-checkpoint needs the log's key: --log-key VKEY or --registry-pubkey PEM",
+                            ))
+                        }
+                    };
+                    match tlog::open_checkpoint(&text, &log_verifier, &witnesses) {
+                        Ok(o) => Some(o),
+                        Err(e @ tlog::NoteError::Signature(_)) => {
+                            println!("BAD: {}: {e}", p.display());
+                            eprintln!("error: {}: {e}", p.display());
+                            return Ok(1);
+                        }
+                        Err(e) => return Err(crate::bad_input(format!("{}: {e}", p.display()))),
+                    }
+                }
                 None => None,
             };
             let cp = match &checkpoint {
@@ -640,12 +874,26 @@ pub fn registry(c: RegistryCommand) -> anyhow::Result<u8> {
                 }
                 None => None,
             };
-            if !db.starts_with("postgres") && !Path::new(&db).exists() {
-                return Err(crate::bad_input(format!("--db {db}: no such file")));
-            }
-            let st = store::open(&db, 1).map_err(reg_err)?;
+            let st = open_existing(&db)?;
+            let bad = |e: &dyn std::fmt::Display| -> anyhow::Result<u8> {
+                println!("BAD: {e}");
+                eprintln!("error: {db}: {e}");
+                Ok(1)
+            };
             match store::verify_log(st.as_ref(), cp.as_ref()) {
                 Ok(r) => {
+                    let log_match = match &log_cp {
+                        Some(o) => {
+                            match exoskin_registry::log::check_against_checkpoint(
+                                &r.tree,
+                                &o.checkpoint,
+                            ) {
+                                Ok(m) => Some(m),
+                                Err(e) => return bad(&e),
+                            }
+                        }
+                        None => None,
+                    };
                     match &r.head {
                         Some((seq, hash)) => {
                             println!(
@@ -661,12 +909,29 @@ pub fn registry(c: RegistryCommand) -> anyhow::Result<u8> {
                             c.at, c.registry
                         );
                     }
+                    let size = r.tree.size();
+                    println!(
+                        "Merkle log: {size} leaves, root {}; {} cached leaf hashes match their entries",
+                        tlog::b64_encode(&r.tree.root(size).expect("own size")),
+                        r.leaves_cached
+                    );
+                    if let (Some(o), Some(m)) = (&log_cp, &log_match) {
+                        println!(
+                            "log checkpoint: {} at size {} (root {}) is the log's root at that size; the log now ({} leaves) is consistent with it (consistency proof of {} hashes verified)",
+                            o.checkpoint.origin,
+                            m.size,
+                            tlog::b64_encode(&m.root),
+                            m.current_size,
+                            m.proof_len
+                        );
+                        for (name, t) in &o.cosigned {
+                            println!("  cosigned by {name} at {t} (POSIX time)");
+                        }
+                    }
                     Ok(0)
                 }
                 Err(e @ (RegistryError::AuditChain { .. } | RegistryError::Tampered { .. })) => {
-                    println!("BAD: {e}");
-                    eprintln!("error: {db}: {e}");
-                    Ok(1)
+                    bad(&e)
                 }
                 Err(e) => Err(reg_err(e)),
             }

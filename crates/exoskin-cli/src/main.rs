@@ -86,7 +86,7 @@ enum Command {
     Claims(calibrate::ClaimsArgs),
     /// Decode an ingredient list or check a product file for red flags.
     Label(label::Args),
-    /// Batch quality certificates: keygen, assess, issue, verify, uri, publish, revoke.
+    /// Batch quality certificates: keygen, assess, issue, verify, uri, publish, revoke, export (UNTP).
     #[command(subcommand)]
     Batch(batch::BatchCommand),
     /// Serve the certificate registry and GS1 Digital Link resolver over HTTP.

@@ -2,6 +2,8 @@
 //! of [`exoskin_batch`].
 //!
 //! - [`store`]: SQLite or PostgreSQL, with an append-only, hash-chained audit log;
+//! - [`log`], [`merkle`], [`tlog`]: the audit log as a Merkle transparency log (RFC 9162
+//!   trees; C2SP signed-note checkpoints, inclusion and consistency proofs);
 //! - [`server`]: the registry and resolver over HTTP;
 //! - [`html`]: the pages a phone sees after scanning a batch QR code;
 //! - [`client`]: the client the CLI, the tests and the load benchmark use.
@@ -14,7 +16,10 @@ pub mod client;
 pub mod error;
 pub mod html;
 pub mod limits;
+pub mod log;
+pub mod merkle;
 pub mod server;
 pub mod store;
+pub mod tlog;
 
 pub use error::RegistryError;

@@ -10,6 +10,9 @@
 //! | GET | `/api/v1/audit?after=N&limit=M` | none | the audit log, hash-chained |
 //! | POST | `/api/v1/checkpoints` | admin token | sign a checkpoint of the audit log's head now |
 //! | GET | `/api/v1/checkpoints/latest` | none | the latest signed checkpoint |
+//! | GET | `/api/v1/log/checkpoint` | none | the Merkle log's signed C2SP checkpoint (text) |
+//! | GET | `/api/v1/log/proof/inclusion?index=I&size=N` | none | an entry's inclusion proof (or `entry=SEQ`, `certificate=ID`) |
+//! | GET | `/api/v1/log/proof/consistency?old=M&size=N` | none | a consistency proof between two tree sizes |
 //! | GET | `/healthz` | none | liveness and row counts |
 //!
 //! Defences, outermost first: a global connection cap and a per-client connection cap at
@@ -254,6 +257,9 @@ pub struct ServerConfig {
     pub admin_token_sha256: Option<[u8; 32]>,
     /// How often a checkpoint is signed when the log has grown.
     pub checkpoint_interval: Duration,
+    /// The Merkle log's origin (the first line of its checkpoints, and the key name it
+    /// signs them under); `None`: [`crate::log::default_origin`] of the bound address.
+    pub log_origin: Option<String>,
     /// Routes served beside the registry's on the same port (the web app), behind the same
     /// connection caps, timeouts and per-client limits; the registry answers the rest.
     pub extra: Option<Router>,
@@ -276,6 +282,7 @@ impl ServerConfig {
             registry_key: None,
             admin_token_sha256: None,
             checkpoint_interval: Duration::from_secs(3600),
+            log_origin: None,
             extra: None,
         }
     }
@@ -306,6 +313,10 @@ struct App {
     admin_token_sha256: Option<[u8; 32]>,
     /// Serializes checkpoint signing.
     checkpoint_lock: Mutex<()>,
+    /// The audit log's Merkle tree, extended from the store on each use.
+    log_tree: Mutex<crate::merkle::Tree>,
+    /// The Merkle log's origin.
+    origin: String,
 }
 
 /// Entries the verification cache holds before it starts over.
@@ -314,6 +325,10 @@ const VERIFIED_CACHE: usize = 100_000;
 /// A running server.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// The Merkle log's origin.
+    pub log_origin: String,
+    /// The verifier key of the Merkle log's checkpoints (with a registry key).
+    pub log_vkey: Option<String>,
     stop: watch::Sender<bool>,
     thread: std::thread::JoinHandle<()>,
 }
@@ -484,6 +499,21 @@ fn start_with(cfg: ServerConfig, signals: bool) -> Result<RunningServer> {
     let addr = listener
         .local_addr()
         .map_err(|e| RegistryError::invalid(format!("cannot listen on {}: {e}", cfg.listen)))?;
+    let origin = cfg
+        .log_origin
+        .clone()
+        .unwrap_or_else(|| crate::log::default_origin(&addr));
+    crate::tlog::check_key_name(&origin, "--log-origin")
+        .map_err(|e| RegistryError::invalid(e.to_string()))?;
+    let log_vkey = match &cfg.registry_key {
+        Some(k) => Some(
+            crate::tlog::Verifier::log(&origin, k.verifying_key())
+                .map_err(|e| RegistryError::invalid(e.to_string()))?
+                .to_vkey(),
+        ),
+        None => None,
+    };
+    let log_tree = crate::log::load_tree(store.as_ref())?;
     let limits = ClientLimits::new(cfg.client_limits);
     let app = Arc::new(App {
         store,
@@ -495,6 +525,8 @@ fn start_with(cfg: ServerConfig, signals: bool) -> Result<RunningServer> {
         registry_key: cfg.registry_key.clone(),
         admin_token_sha256: cfg.admin_token_sha256,
         checkpoint_lock: Mutex::new(()),
+        log_tree: Mutex::new(log_tree),
+        origin: origin.clone(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -531,7 +563,13 @@ fn start_with(cfg: ServerConfig, signals: bool) -> Result<RunningServer> {
             drop(keep);
         })
         .map_err(|e| RegistryError::invalid(format!("cannot start the server thread: {e}")))?;
-    Ok(RunningServer { addr, stop, thread })
+    Ok(RunningServer {
+        addr,
+        log_origin: origin,
+        log_vkey,
+        stop,
+        thread,
+    })
 }
 
 async fn wait_for_signal() {
@@ -950,11 +988,17 @@ impl App {
             "/api/v1/audit" if get => self.audit(&req.query),
             "/api/v1/checkpoints" if post => self.checkpoint_now(),
             "/api/v1/checkpoints/latest" if get => self.latest_checkpoint(),
+            "/api/v1/log/checkpoint" if get => self.log_checkpoint(),
+            "/api/v1/log/proof/inclusion" if get => self.log_inclusion(&req.query),
+            "/api/v1/log/proof/consistency" if get => self.log_consistency(&req.query),
             "/api/v1/certificates"
             | "/api/v1/revocations"
             | "/api/v1/audit"
             | "/api/v1/checkpoints"
             | "/api/v1/checkpoints/latest"
+            | "/api/v1/log/checkpoint"
+            | "/api/v1/log/proof/inclusion"
+            | "/api/v1/log/proof/consistency"
             | "/healthz" => error(405, format!("method {method} not allowed on {path}")),
             p if p.starts_with("/01/") => {
                 if get {
@@ -1173,6 +1217,20 @@ impl App {
         // account for.
         let report = store::verify_log(self.store.as_ref(), None)?;
         let (seq, hash) = report.head.unwrap_or((0, store::GENESIS_HASH.to_string()));
+        // The tree proofs are served from (cached leaf hashes) must be the tree of the
+        // entries themselves.
+        {
+            let mut tree = self.log_tree.lock().unwrap_or_else(|p| p.into_inner());
+            crate::log::extend_tree(self.store.as_ref(), &mut tree)?;
+            let n = (seq as u64).min(tree.size());
+            if tree.root(n).ok() != report.tree.root(n).ok() {
+                return Err(RegistryError::Tampered {
+                    table: "log_leaves",
+                    key: format!("up to {n}"),
+                    problem: "do not give the tree of the audit entries: the Merkle log's cache was altered".into(),
+                });
+            }
+        }
         let c = checkpoint::sign(key, seq, &hash, &report.state, Timestamp::now());
         self.store.save_checkpoint(&c)?;
         Ok(c)
@@ -1187,6 +1245,169 @@ impl App {
         }
         match self.sign_checkpoint() {
             Ok(c) => json_reply(201, serde_json::to_value(&c).unwrap_or(Value::Null)),
+            Err(e) => error(500, e.to_string()),
+        }
+    }
+
+    /// The Merkle tree, brought up to the end of the log.
+    fn tree(&self) -> std::result::Result<std::sync::MutexGuard<'_, crate::merkle::Tree>, Reply> {
+        let mut t = self.log_tree.lock().unwrap_or_else(|p| p.into_inner());
+        crate::log::extend_tree(self.store.as_ref(), &mut t)
+            .map_err(|e| error(500, e.to_string()))?;
+        Ok(t)
+    }
+
+    fn log_checkpoint(&self) -> Reply {
+        let Some(key) = &self.registry_key else {
+            return error(
+                404,
+                "signed checkpoints are off: start the registry with --registry-key",
+            );
+        };
+        let tree = match self.tree() {
+            Ok(t) => t,
+            Err(r) => return r,
+        };
+        let size = tree.size();
+        let cp = crate::tlog::Checkpoint {
+            origin: self.origin.clone(),
+            size,
+            root: tree.root(size).expect("own size"),
+            extensions: Vec::new(),
+        };
+        drop(tree);
+        match crate::tlog::sign_checkpoint(key, &self.origin, &cp) {
+            Ok(note) => Reply {
+                status: 200,
+                content_type: "text/plain; charset=utf-8",
+                body: note.into_bytes(),
+                extra: Vec::new(),
+            },
+            Err(e) => error(500, e.to_string()),
+        }
+    }
+
+    fn log_inclusion(&self, query: &str) -> Reply {
+        let q = match LogQuery::parse(query, &["index", "entry", "certificate", "size"]) {
+            Ok(q) => q,
+            Err(r) => return r,
+        };
+        let tree = match self.tree() {
+            Ok(t) => t,
+            Err(r) => return r,
+        };
+        let n = tree.size();
+        let size = match q.number("size") {
+            Ok(Some(s)) if s > n => {
+                return error(
+                    404,
+                    format!("the log has {n} entries: there is no tree of size {s} yet"),
+                )
+            }
+            Ok(s) => s.unwrap_or(n),
+            Err(r) => return r,
+        };
+        let given = ["index", "entry", "certificate"]
+            .iter()
+            .filter(|k| q.has(k))
+            .count();
+        if given != 1 {
+            return error(
+                400,
+                "give one of index=I (the leaf, from 0), entry=SEQ (the audit entry, from 1) or certificate=ID",
+            );
+        }
+        let index = if let Some(id) = q.text("certificate") {
+            if id.is_empty() || id.len() > 200 {
+                return error(
+                    400,
+                    "`certificate` must be a certificate id (1-200 characters)",
+                );
+            }
+            match self.store.publish_seq(id) {
+                Ok(Some(seq)) => seq as u64 - 1,
+                Ok(None) => {
+                    return error(404, format!("no audit entry publishes certificate {id}"))
+                }
+                Err(e) => return error(500, e.to_string()),
+            }
+        } else if q.has("entry") {
+            match q.number("entry") {
+                Ok(Some(0)) => return error(400, "audit entries are numbered from 1"),
+                Ok(Some(seq)) => seq - 1,
+                Ok(None) => unreachable!("present"),
+                Err(r) => return r,
+            }
+        } else {
+            match q.number("index") {
+                Ok(Some(i)) => i,
+                Ok(None) => unreachable!("present"),
+                Err(r) => return r,
+            }
+        };
+        if index >= n {
+            return error(
+                404,
+                format!(
+                    "no leaf {index}: the log has {n} entries (leaves 0 to {})",
+                    n as i128 - 1
+                ),
+            );
+        }
+        if index >= size {
+            return error(
+                400,
+                format!(
+                    "leaf {index} is not in the tree of size {size}: give a size above {index}"
+                ),
+            );
+        }
+        let entry = match crate::log::entry_at(self.store.as_ref(), index) {
+            Ok(Some(e)) => e,
+            Ok(None) => return error(500, format!("audit entry {} is missing", index + 1)),
+            Err(e) => return error(500, e.to_string()),
+        };
+        match crate::log::inclusion_json(&tree, index, size, &entry) {
+            Ok(mut v) => {
+                v["origin"] = json!(self.origin);
+                json_reply(200, v)
+            }
+            Err(e) => error(500, e.to_string()),
+        }
+    }
+
+    fn log_consistency(&self, query: &str) -> Reply {
+        let q = match LogQuery::parse(query, &["old", "size"]) {
+            Ok(q) => q,
+            Err(r) => return r,
+        };
+        let tree = match self.tree() {
+            Ok(t) => t,
+            Err(r) => return r,
+        };
+        let n = tree.size();
+        let (old, size) = match (q.number("old"), q.number("size")) {
+            (Ok(Some(o)), Ok(s)) => (o, s.unwrap_or(n)),
+            (Ok(None), _) => return error(400, "give old=M, the size of the earlier tree"),
+            (Err(r), _) | (_, Err(r)) => return r,
+        };
+        if size > n {
+            return error(
+                404,
+                format!("the log has {n} entries: there is no tree of size {size} yet"),
+            );
+        }
+        if old > size {
+            return error(
+                400,
+                format!("old={old} is larger than size={size}: the earlier tree comes first"),
+            );
+        }
+        match crate::log::consistency_json(&tree, old, size) {
+            Ok(mut v) => {
+                v["origin"] = json!(self.origin);
+                json_reply(200, v)
+            }
             Err(e) => error(500, e.to_string()),
         }
     }
@@ -1333,6 +1554,87 @@ impl App {
     }
 }
 
+/// The query of a log request: known keys only, each at most once; numbers are decimal.
+struct LogQuery(Vec<(String, String)>);
+
+impl LogQuery {
+    fn parse(query: &str, allowed: &[&str]) -> std::result::Result<LogQuery, Reply> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for kv in query.split('&').filter(|s| !s.is_empty()) {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            let v = percent_decode(v)
+                .ok_or_else(|| error(400, format!("`{k}`: a bad percent escape")))?;
+            if !allowed.contains(&k) {
+                let k = k.chars().take(40).collect::<String>();
+                return Err(error(
+                    400,
+                    format!("unknown parameter `{k}` (use {})", allowed.join(", ")),
+                ));
+            }
+            if out.iter().any(|(x, _)| x == k) {
+                return Err(error(400, format!("`{k}` is given twice")));
+            }
+            out.push((k.to_string(), v));
+        }
+        Ok(LogQuery(out))
+    }
+
+    fn has(&self, k: &str) -> bool {
+        self.0.iter().any(|(x, _)| x == k)
+    }
+
+    fn text(&self, k: &str) -> Option<&str> {
+        self.0.iter().find(|(x, _)| x == k).map(|(_, v)| v.as_str())
+    }
+
+    /// A whole number 0 or more (at most 18 digits), if given.
+    fn number(&self, k: &str) -> std::result::Result<Option<u64>, Reply> {
+        let Some(v) = self.text(k) else {
+            return Ok(None);
+        };
+        if v.is_empty() || v.len() > 18 || !v.bytes().all(|c| c.is_ascii_digit()) {
+            let shown: String = v.chars().take(40).collect();
+            return Err(error(
+                400,
+                format!(
+                    "`{k}` must be a whole number, 0 or more; got `{}`",
+                    shown.escape_debug()
+                ),
+            ));
+        }
+        Ok(v.parse().ok())
+    }
+}
+
+/// Decode `%XX` escapes (and `+` as a space) of a query value; `None` for a bad escape or
+/// bytes that are not UTF-8.
+fn percent_decode(v: &str) -> Option<String> {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let h = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+                if !h.bytes().all(|c| c.is_ascii_hexdigit()) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(h, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// Issuers from an issuers file and/or one `(public key file, token file)` pair.
 pub fn load_issuers(
     issuers_file: Option<&Path>,
@@ -1397,8 +1699,23 @@ pub fn serve_forever(cfg: ServerConfig) -> Result<()> {
         "exoskin registry listening on {scheme}://{} ({db}, {issuers} issuer(s))",
         s.addr
     );
+    // The second line may find its reader gone (one that wanted only the address): that
+    // is no reason to stop serving.
     use std::io::Write;
-    let _ = std::io::stdout().flush();
+    let mut out = std::io::stdout();
+    let _ = match &s.log_vkey {
+        Some(v) => writeln!(
+            out,
+            "Merkle log {}: checkpoints verify with {v}",
+            s.log_origin
+        ),
+        None => writeln!(
+            out,
+            "Merkle log {}: no --registry-key, so no signed checkpoints",
+            s.log_origin
+        ),
+    };
+    let _ = out.flush();
     s.wait();
     Ok(())
 }

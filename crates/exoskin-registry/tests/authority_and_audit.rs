@@ -253,6 +253,28 @@ fn a_relinked_chain_verifies_alone_but_not_against_an_earlier_checkpoint() {
     // With the row deleted too, the rewritten log and tables agree...
     c.execute("DELETE FROM certificates WHERE id = ?1", [&cp2_id])
         .unwrap();
+    // The Merkle log's leaf cache still holds the old entries' leaves: it tells too...
+    let e = store::verify_log(st.as_ref(), None).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            RegistryError::Tampered {
+                table: "log_leaves",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // ...until it is rewritten as well.
+    c.execute_batch("DROP TRIGGER log_leaves_no_delete; DELETE FROM log_leaves;")
+        .unwrap();
+    for e in st.audit(0, 100).unwrap() {
+        c.execute(
+            "INSERT INTO log_leaves (seq, leaf_hash) VALUES (?1, ?2)",
+            rusqlite::params![e.seq, exoskin_registry::merkle::to_hex(&e.leaf_hash())],
+        )
+        .unwrap();
+    }
     assert_eq!(store::verify_log(st.as_ref(), None).unwrap().entries, 3);
     // ...but not with the checkpoint kept elsewhere.
     let e = store::verify_log(st.as_ref(), Some(&cp)).unwrap_err();

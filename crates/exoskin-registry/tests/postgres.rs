@@ -5,6 +5,29 @@ mod common;
 use common::*;
 use exoskin_registry::store;
 
+/// The PostgreSQL schema before the Merkle log (crates/exoskin-registry/src/store/mod.rs
+/// COMMON_TABLES and store/pg.rs SCHEMA as they were), verbatim.
+const PG_SCHEMA_BEFORE: &str = "
+CREATE TABLE IF NOT EXISTS certificates (
+  id TEXT PRIMARY KEY, gtin TEXT NOT NULL, lot TEXT NOT NULL, issuer TEXT NOT NULL,
+  valid_until TEXT NOT NULL, body TEXT NOT NULL, published_at TEXT NOT NULL, UNIQUE (gtin, lot));
+CREATE TABLE IF NOT EXISTS revocations (
+  cert_id TEXT PRIMARY KEY REFERENCES certificates(id), reason TEXT NOT NULL,
+  revoked_at TEXT NOT NULL, actor TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (n BIGINT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_log (
+  seq BIGINT PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+  cert_id TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE OR REPLACE FUNCTION exoskin_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$;
+CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION exoskin_append_only();
+CREATE OR REPLACE TRIGGER certificates_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON certificates
+  FOR EACH STATEMENT EXECUTE FUNCTION exoskin_append_only();
+CREATE OR REPLACE TRIGGER revocations_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON revocations
+  FOR EACH STATEMENT EXECUTE FUNCTION exoskin_append_only();
+";
+
 #[test]
 fn postgres_backend() {
     let Some(pg) = PgCluster::start() else { return };
@@ -50,6 +73,36 @@ fn postgres_backend() {
         DROP TRIGGER IF EXISTS revocations_append_only ON revocations;";
     tamper::hand_edits_of_any_table_fail_verify_log(&mut fresh, unguard);
     tamper::old_format_registries_keep_verifying_and_are_sealed_on_upgrade(&mut fresh, unguard);
+
+    // The Merkle log: proofs over HTTP, a rewritten history, a registry from before it.
+    let n = merkle_log::every_proof_over_http_verifies_against_the_signed_checkpoints(
+        &pg.database("merkle1"),
+    );
+    assert_eq!(n, 15);
+    let mut fresh_log = |name: &str| {
+        let url = pg.database(name);
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let exec: merkle_log::Exec = Box::new(move |sql: &str| c.batch_execute(sql).unwrap());
+        (url, exec)
+    };
+    merkle_log::a_rewritten_log_fails_against_a_saved_checkpoint(
+        &mut fresh_log,
+        "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log;
+         DROP TRIGGER IF EXISTS log_leaves_append_only ON log_leaves;",
+    );
+    merkle_log::a_registry_made_before_the_merkle_log_gets_it_when_opened(
+        &mut fresh_log,
+        PG_SCHEMA_BEFORE,
+    );
+    let mut c = postgres::Client::connect(&db, postgres::NoTls).unwrap();
+    for sql in [
+        "UPDATE log_leaves SET leaf_hash = 'x'",
+        "DELETE FROM log_leaves",
+        "TRUNCATE log_leaves",
+    ] {
+        let e = c.batch_execute(sql).expect_err(sql);
+        assert!(format!("{e:?}").contains("append-only"), "{sql}: {e:?}");
+    }
 
     let (acked, stored) = durability::kill_during_burst(&pg.database("dur"), 800, 8, 150);
     eprintln!("postgres: {acked} acknowledged before SIGKILL, {stored} stored after restart");

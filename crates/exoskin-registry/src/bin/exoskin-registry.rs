@@ -5,6 +5,7 @@
 //!                         [--issuer-pubkey PUB --token-file FILE] [--threads N]
 //!                         [--tls-cert PEM --tls-key PEM] [--max-conns-per-client N]
 //!                         [--rate-per-client R] [--registry-key KEY --admin-token-file FILE]
+//!                         [--log-origin NAME]
 use exoskin_registry::server::{
     load_issuers, read_token, serve_forever, sha256, ServerConfig, TlsFiles,
 };
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
     let mut rate: Option<f64> = None;
     let mut registry_key: Option<PathBuf> = None;
     let mut admin_token: Option<PathBuf> = None;
+    let mut log_origin: Option<String> = None;
     while let Some(a) = args.next() {
         let mut val = || args.next().unwrap_or_default();
         match a.as_str() {
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
             },
             "--registry-key" => registry_key = Some(val().into()),
             "--admin-token-file" => admin_token = Some(val().into()),
+            "--log-origin" => log_origin = Some(val()),
             _ => {
                 eprintln!("error: unknown argument {a}");
                 return ExitCode::from(2);
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         let mut cfg = ServerConfig::new(&listen, &db, iss);
         cfg.threads = threads;
         cfg.tls = tls;
+        cfg.log_origin = log_origin;
         if let Some(n) = per_client {
             cfg.client_limits.max_connections = n;
         }

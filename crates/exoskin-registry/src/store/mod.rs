@@ -32,6 +32,20 @@ CREATE TABLE IF NOT EXISTS revocations (
 CREATE TABLE IF NOT EXISTS checkpoints (n BIGINT PRIMARY KEY, body TEXT NOT NULL);
 ";
 
+/// The Merkle log's tables, after each backend's audit table: every entry's leaf hash
+/// (`SHA-256(0x00 || canonical entry)`, hex), written in the transaction that appends the
+/// entry, and an index to find a certificate's entry. A registry made before them gets
+/// them when it is opened, and the leaf hashes of its entries ([`LEAF_BACKFILL`]).
+const LOG_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS log_leaves (seq BIGINT PRIMARY KEY, leaf_hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_log_cert_id ON audit_log (cert_id);
+";
+
+/// The entries without a cached leaf hash: those after the last one cached.
+const LEAF_BACKFILL: &str =
+    "SELECT seq, at, actor, action, cert_id, detail, prev_hash, hash FROM audit_log
+  WHERE seq > (SELECT COALESCE(MAX(seq), 0) FROM log_leaves) ORDER BY seq";
+
 /// A verified certificate about to be stored.
 #[derive(Debug, Clone)]
 pub struct NewCertificate {
@@ -94,14 +108,27 @@ pub struct AuditEntry {
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 impl AuditEntry {
-    /// SHA-256 over the canonical JSON of every field but `hash`.
-    pub fn compute_hash(&self) -> String {
+    /// The entry's canonical bytes: the RFC 8785 JSON of every field but `hash`. The chain
+    /// hashes them (`hash` is their SHA-256) and they are the entry's leaf in the Merkle
+    /// tree of the log ([`crate::log`]).
+    pub fn leaf_bytes(&self) -> Vec<u8> {
         let v = json!({
             "seq": self.seq, "at": self.at, "actor": self.actor, "action": self.action,
             "certId": self.cert_id, "detail": self.detail, "prevHash": self.prev_hash,
         });
-        let c = canonicalize(&v).expect("strings and small integers canonicalize");
-        Sha256::digest(c.as_bytes())
+        canonicalize(&v)
+            .expect("strings and small integers canonicalize")
+            .into_bytes()
+    }
+
+    /// The entry's Merkle leaf hash, `SHA-256(0x00 || leaf bytes)`.
+    pub fn leaf_hash(&self) -> crate::merkle::Hash {
+        crate::merkle::leaf_hash(&self.leaf_bytes())
+    }
+
+    /// SHA-256 over the canonical JSON of every field but `hash`.
+    pub fn compute_hash(&self) -> String {
+        Sha256::digest(self.leaf_bytes())
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
@@ -533,8 +560,14 @@ fn state_upto(certificates: &[Matched], revocations: &[Matched], upto: i64) -> S
 }
 
 /// What [`verify_log`] checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct LogReport {
+    /// The Merkle tree over every entry read (computed from the entries themselves; it may
+    /// hold entries appended while the check ran, past `entries`).
+    pub tree: crate::merkle::Tree,
+    /// Cached leaf hashes found equal to their entries' (entries written by an older
+    /// version after the upgrade have none until the next write).
+    pub leaves_cached: i64,
     /// Entries checked.
     pub entries: i64,
     /// The head's `(seq, hash)`.
@@ -584,7 +617,12 @@ pub fn verify_log(store: &dyn Store, checkpoint: Option<&Checkpoint>) -> Result<
         }
         Ok(())
     };
-    walk.read_on(store, |e| check_cp(e, &mut found_checkpoint))?;
+    // The Merkle tree over the entries as read (not the cached leaf hashes).
+    let mut tree = crate::merkle::Tree::new();
+    walk.read_on(store, |e| {
+        tree.push(e.leaf_hash());
+        check_cp(e, &mut found_checkpoint)
+    })?;
     let head = (walk.last, walk.prev.clone());
 
     // The tables, row by row.
@@ -612,7 +650,10 @@ pub fn verify_log(store: &dyn Store, checkpoint: Option<&Checkpoint>) -> Result<
     }
     // Rows without an entry may have been written after the log was read: read on.
     if !unmatched_certs.is_empty() || !unmatched_revs.is_empty() {
-        walk.read_on(store, |e| check_cp(e, &mut found_checkpoint))?;
+        walk.read_on(store, |e| {
+            tree.push(e.leaf_hash());
+            check_cp(e, &mut found_checkpoint)
+        })?;
         for row in &unmatched_certs {
             if match_certificate(&mut walk, row)?.is_none() {
                 return Err(RegistryError::Tampered {
@@ -689,7 +730,59 @@ pub fn verify_log(store: &dyn Store, checkpoint: Option<&Checkpoint>) -> Result<
             }
         }
     }
+    // The cached leaf hashes, each against its entry's.
+    let mut after = 0i64;
+    let mut cached = 0i64;
+    loop {
+        let page = store.leaf_hashes(after, 1000)?;
+        let Some(&(last, _)) = page.last() else { break };
+        for (seq, h) in &page {
+            if *seq != after + 1 {
+                return Err(RegistryError::Tampered {
+                    table: "log_leaves",
+                    key: (after + 1).to_string(),
+                    problem: format!(
+                        "is missing (the next cached leaf is entry {seq}'s): the Merkle log's cache was altered"
+                    ),
+                });
+            }
+            after = *seq;
+            if *seq as u64 > tree.size() {
+                // Written after the log was read: its entry is read with it below.
+                walk.read_on(store, |e| {
+                    tree.push(e.leaf_hash());
+                    check_cp(e, &mut found_checkpoint)
+                })?;
+            }
+            let want = tree
+                .leaf(*seq as u64 - 1)
+                .map(|l| crate::merkle::to_hex(&l));
+            match want {
+                Some(w) if w == *h => cached += 1,
+                Some(_) => {
+                    return Err(RegistryError::Tampered {
+                        table: "log_leaves",
+                        key: seq.to_string(),
+                        problem: format!(
+                            "is not the leaf hash of audit entry {seq}: the Merkle log's cache was altered"
+                        ),
+                    })
+                }
+                None => {
+                    return Err(RegistryError::Tampered {
+                        table: "log_leaves",
+                        key: seq.to_string(),
+                        problem: "has no audit entry: a leaf was added to the Merkle log's cache"
+                            .into(),
+                    })
+                }
+            }
+        }
+        after = last;
+    }
     Ok(LogReport {
+        tree,
+        leaves_cached: cached,
         entries: head.0,
         state: state_upto(&certs, &revs, head.0),
         rows: certs
@@ -739,6 +832,11 @@ pub trait Store: Send + Sync {
     /// Append an `issuers` entry with `detail` (the issuers served, as JSON) unless the
     /// latest one says the same; none for an empty list on a log that never had one.
     fn record_issuers(&self, detail: &str, actor: &str) -> Result<Option<i64>>;
+    /// Cached Merkle leaf hashes `(seq, hex)` of the entries with `seq > after`, by
+    /// sequence number, at most `limit`.
+    fn leaf_hashes(&self, after: i64, limit: i64) -> Result<Vec<(i64, String)>>;
+    /// The sequence number of the entry that published certificate `id`.
+    fn publish_seq(&self, id: &str) -> Result<Option<i64>>;
 }
 
 /// Open a store: a `postgres://` or `postgresql://` URL, or a SQLite file path.

@@ -25,6 +25,12 @@ CREATE OR REPLACE TRIGGER revocations_append_only BEFORE UPDATE OR DELETE OR TRU
   FOR EACH STATEMENT EXECUTE FUNCTION exoskin_append_only();
 ";
 
+/// Added to [`LOG_TABLES`].
+const LOG_TRIGGERS: &str = "
+CREATE OR REPLACE TRIGGER log_leaves_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON log_leaves
+  FOR EACH STATEMENT EXECUTE FUNCTION exoskin_append_only();
+";
+
 pub struct PgStore {
     pool: Pool<Client>,
 }
@@ -57,6 +63,13 @@ impl PgStore {
             .map_err(pg_err)?;
         tx.batch_execute(COMMON_TABLES).map_err(pg_err)?;
         tx.batch_execute(SCHEMA).map_err(pg_err)?;
+        // The Merkle log's tables, and the leaf hashes of entries written before them
+        // (under the writers' lock, so no entry is appended meanwhile).
+        tx.batch_execute(LOG_TABLES).map_err(pg_err)?;
+        tx.batch_execute(LOG_TRIGGERS).map_err(pg_err)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            .map_err(pg_err)?;
+        backfill_leaves(&mut tx)?;
         tx.commit().map_err(pg_err)?;
         let u = url.to_string();
         let pool = Pool::new(pool_size, Box::new(move || connect(&u)), |c: &Client| {
@@ -88,7 +101,30 @@ fn append_audit(
         &[&e.seq, &e.at, &e.actor, &e.action, &e.cert_id, &e.detail, &e.prev_hash, &e.hash],
     )
     .map_err(pg_err)?;
+    backfill_leaves(tx)?;
     Ok(seq)
+}
+
+/// Cache the leaf hash of every entry after the last one cached (the entry just appended;
+/// on opening a registry made before the Merkle log, all of them). The number cached.
+fn backfill_leaves(tx: &mut postgres::Transaction) -> Result<usize> {
+    let entries: Vec<AuditEntry> = tx
+        .query(LEAF_BACKFILL, &[])
+        .map_err(pg_err)?
+        .iter()
+        .map(entry_row)
+        .collect();
+    if entries.is_empty() {
+        return Ok(0);
+    }
+    let ins = tx
+        .prepare("INSERT INTO log_leaves (seq, leaf_hash) VALUES ($1, $2)")
+        .map_err(pg_err)?;
+    for e in &entries {
+        tx.execute(&ins, &[&e.seq, &crate::merkle::to_hex(&e.leaf_hash())])
+            .map_err(pg_err)?;
+    }
+    Ok(entries.len())
 }
 
 const ENTRY_COLUMNS: &str = "seq, at, actor, action, cert_id, detail, prev_hash, hash";
@@ -351,6 +387,30 @@ impl Store for PgStore {
             let seq = append_audit(&mut tx, actor, "seal", "", seal_detail(&certs, &revs))?;
             tx.commit().map_err(pg_err)?;
             Ok(Some(seq))
+        })
+    }
+
+    fn leaf_hashes(&self, after: i64, limit: i64) -> Result<Vec<(i64, String)>> {
+        self.pool.with(|conn| {
+            let rows = conn
+                .query(
+                    "SELECT seq, leaf_hash FROM log_leaves WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    &[&after, &limit],
+                )
+                .map_err(pg_err)?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
+    fn publish_seq(&self, id: &str) -> Result<Option<i64>> {
+        self.pool.with(|conn| {
+            let r = conn
+                .query_opt(
+                    "SELECT seq FROM audit_log WHERE cert_id = $1 AND action = 'publish' ORDER BY seq LIMIT 1",
+                    &[&id],
+                )
+                .map_err(pg_err)?;
+            Ok(r.map(|r| r.get(0)))
         })
     }
 

@@ -15,6 +15,12 @@ CREATE TRIGGER IF NOT EXISTS revocations_no_update BEFORE UPDATE ON revocations 
 CREATE TRIGGER IF NOT EXISTS revocations_no_delete BEFORE DELETE ON revocations BEGIN SELECT RAISE(ABORT, 'revocations are final'); END;
 ";
 
+/// Added to [`LOG_TABLES`].
+const LOG_TRIGGERS: &str = "
+CREATE TRIGGER IF NOT EXISTS log_leaves_no_update BEFORE UPDATE ON log_leaves BEGIN SELECT RAISE(ABORT, 'log_leaves is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS log_leaves_no_delete BEFORE DELETE ON log_leaves BEGIN SELECT RAISE(ABORT, 'log_leaves is append-only'); END;
+";
+
 pub struct SqliteStore {
     pool: Pool<Connection>,
 }
@@ -33,6 +39,15 @@ impl SqliteStore {
         let c = connect(path)?;
         c.execute_batch(COMMON_TABLES).map_err(db_err)?;
         c.execute_batch(SCHEMA).map_err(db_err)?;
+        // The Merkle log's tables, and the leaf hashes of entries written before them.
+        let mut c = c;
+        let tx = c
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        tx.execute_batch(LOG_TABLES).map_err(db_err)?;
+        tx.execute_batch(LOG_TRIGGERS).map_err(db_err)?;
+        backfill_leaves(&tx)?;
+        tx.commit().map_err(db_err)?;
         let p = path.to_string();
         let pool = Pool::new(pool_size, Box::new(move || connect(&p)), |_| true)?;
         Ok(SqliteStore { pool })
@@ -125,7 +140,27 @@ fn append_audit(
         params![e.seq, e.at, e.actor, e.action, e.cert_id, e.detail, e.prev_hash, e.hash],
     )
     .map_err(db_err)?;
+    backfill_leaves(tx)?;
     Ok(seq)
+}
+
+/// Cache the leaf hash of every entry after the last one cached (the entry just appended;
+/// on opening a registry made before the Merkle log, all of them). The number cached.
+fn backfill_leaves(tx: &rusqlite::Transaction) -> Result<usize> {
+    let entries: Vec<AuditEntry> = {
+        let mut st = tx.prepare_cached(LEAF_BACKFILL).map_err(db_err)?;
+        let rows = st.query_map([], entry_row).map_err(db_err)?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(db_err)?
+    };
+    let mut ins = tx
+        .prepare_cached("INSERT INTO log_leaves (seq, leaf_hash) VALUES (?1, ?2)")
+        .map_err(db_err)?;
+    for e in &entries {
+        ins.execute(params![e.seq, crate::merkle::to_hex(&e.leaf_hash())])
+            .map_err(db_err)?;
+    }
+    Ok(entries.len())
 }
 
 impl Store for SqliteStore {
@@ -335,6 +370,33 @@ impl Store for SqliteStore {
             let seq = append_audit(&tx, actor, "seal", "", seal_detail(&certs, &revs))?;
             tx.commit().map_err(db_err)?;
             Ok(Some(seq))
+        })
+    }
+
+    fn leaf_hashes(&self, after: i64, limit: i64) -> Result<Vec<(i64, String)>> {
+        self.pool.with(|conn| {
+            let mut st = conn
+                .prepare_cached(
+                    "SELECT seq, leaf_hash FROM log_leaves WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                )
+                .map_err(db_err)?;
+            let rows = st
+                .query_map(params![after, limit], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db_err)?;
+            rows.collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(db_err)
+        })
+    }
+
+    fn publish_seq(&self, id: &str) -> Result<Option<i64>> {
+        self.pool.with(|conn| {
+            conn.query_row(
+                "SELECT seq FROM audit_log WHERE cert_id = ?1 AND action = 'publish' ORDER BY seq LIMIT 1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)
         })
     }
 

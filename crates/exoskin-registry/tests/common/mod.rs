@@ -320,4 +320,5 @@ pub fn store_suite(store: &dyn exoskin_registry::store::Store) {
 }
 pub mod api;
 pub mod durability;
+pub mod merkle_log;
 pub mod tamper;
