@@ -180,7 +180,8 @@ def api_equals_cli(base, tmp, cert_dir, pub, C):
 
     s, b = http("POST", f"{base}/api/v1/simulate", b"[experiment]\nkind = \"in_vivo\"\n", "application/toml")
     e = json.loads(b)
-    C.ok(s == 422 and set(e) == {"field", "message"} and e["message"], "bad scenario: 422 {field, message}")
+    C.ok(s == 422 and set(e) == {"field", "message", "kind"} and e["message"] and e["kind"] == "input",
+         "bad scenario: 422 {field, message, kind: input}")
 
 
 def openapi_valid(base, C):
