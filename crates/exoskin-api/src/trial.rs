@@ -628,14 +628,63 @@ pub fn assurance_responders(
     // One coordinate beyond the space's: the new study's dose deviate of the draw.
     let points = exoskin_uq::sobol_points(draws, space.dim() + 1, trial.seed)
         .map_err(|e| ApiError::bad(e.to_string()))?;
-    let built: Vec<Result<ModelResponder, String>> = points
+    // Where the arms' transport depends on the transport parameters alone, draws come in
+    // pairs that share their transport coordinates (those of the pair's first point) and
+    // each keep their own response coordinates: the same joint distribution, sampled with
+    // one transport run for two draws (the transport parameters move the outcome little
+    // next to the response posterior; docs/trial-files.md).
+    let pair = if ModelResponder::transport_ignores_response(trial) {
+        2
+    } else {
+        1
+    };
+    let dim = space.dim();
+    let coords = |i: usize| -> Vec<f64> {
+        let first = &points[i - i % pair];
+        (0..dim)
+            .map(|j| {
+                if space.is_response_only(j) {
+                    points[i][j]
+                } else {
+                    first[j]
+                }
+            })
+            .collect()
+    };
+    let groups: Vec<Vec<usize>> = (0..draws)
+        .collect::<Vec<_>>()
+        .chunks(pair)
+        .map(<[usize]>::to_vec)
+        .collect();
+    let built: Vec<Result<ModelResponder, String>> = groups
         .par_iter()
-        .map(|u| {
-            let (tp, rp) = space.at(&u[..space.dim()]).map_err(|e| e.to_string())?;
-            let z = exoskin_uq::normal_quantile(u[space.dim()]);
-            ModelResponder::new_study_on(trial, &tp, &rp, z, ASSURANCE_GRID_NODES)
-                .map_err(|e| e.to_string())
+        .map(|group| -> Vec<Result<ModelResponder, String>> {
+            let params: Vec<Result<(TransportParams, ResponseParams), String>> = group
+                .iter()
+                .map(|&i| space.at(&coords(i)).map_err(|e| e.to_string()))
+                .collect();
+            let runs = match &params[0] {
+                Ok((tp, rp)) => ModelResponder::arm_runs(trial, tp, rp).map_err(|e| e.to_string()),
+                Err(e) => Err(e.clone()),
+            };
+            group
+                .iter()
+                .zip(params)
+                .map(|(&i, p)| {
+                    let (_, rp) = p?;
+                    let runs = runs.clone()?;
+                    let z = exoskin_uq::normal_quantile(points[i][dim]);
+                    Ok(ModelResponder::from_runs(
+                        trial,
+                        runs,
+                        &rp,
+                        z,
+                        ASSURANCE_GRID_NODES,
+                    ))
+                })
+                .collect()
         })
+        .flatten()
         .collect();
     let first = built.iter().find_map(|r| r.as_ref().err()).cloned();
     let responders: Vec<ModelResponder> = built.into_iter().filter_map(Result::ok).collect();

@@ -233,13 +233,33 @@ impl ModelResponder {
         z: f64,
         nodes: [usize; 3],
     ) -> Result<ModelResponder, exoskin_transport::TransportError> {
-        let dose = (rp.v.study_dose_spread * z).exp();
+        let templates = Self::arm_runs(trial, tp, rp)?;
+        Ok(Self::from_runs(trial, templates, rp, z, nodes))
+    }
+
+    /// Whether every arm's transport run depends on the transport parameters alone (intact
+    /// skin, or microneedle channels on their own clock), not on the response parameters (a
+    /// laser's or a peel's wound, whose healing the response parameters set, closes the
+    /// channels): then [`ModelResponder::arm_runs`] made under one set of response parameters
+    /// serve any other exactly.
+    pub fn transport_ignores_response(trial: &Trial) -> bool {
+        trial.arms.iter().all(|a| {
+            exoskin_response::Injury::of(&a.scenario.procedure).is_none_or(|i| i.microneedle)
+        })
+    }
+
+    /// Each arm's scenario with its transport run under `tp` (and `rp`'s wound): what a
+    /// responder is built from ([`ModelResponder::from_runs`]).
+    pub fn arm_runs(
+        trial: &Trial,
+        tp: &TransportParams,
+        rp: &ResponseParams,
+    ) -> Result<Vec<(InVivo, Simulation)>, exoskin_transport::TransportError> {
         let carries: Vec<bool> = trial
             .arms
             .iter()
             .map(|a| exoskin_response::effect::carries_vesicles(&a.scenario, rp))
             .collect();
-        let arm_dose = carries.iter().map(|&c| if c { dose } else { 1.0 }).collect();
         // Transport runs for the arms whose products carry vesicles; an arm without (the
         // vehicle, standard care) has a response that does not read one, so it borrows the
         // first vesicle arm's run instead of solving its own (the outcomes are the same bit
@@ -275,6 +295,33 @@ impl ModelResponder {
                 Ok((a.scenario.clone(), sim))
             })
             .collect::<Result<_, exoskin_transport::TransportError>>()?;
+        Ok(templates)
+    }
+
+    /// The responder of `trial` from its arms' runs ([`ModelResponder::arm_runs`]) under
+    /// response parameters `rp`, a new study's dose deviate `z` and `nodes` per grid axis.
+    /// Each response run recomputes the wound where `rp` heals it differently, so runs made
+    /// under other response parameters serve exactly where
+    /// [`ModelResponder::transport_ignores_response`].
+    pub fn from_runs(
+        trial: &Trial,
+        templates: Vec<(InVivo, Simulation)>,
+        rp: &ResponseParams,
+        z: f64,
+        nodes: [usize; 3],
+    ) -> ModelResponder {
+        let dose = (rp.v.study_dose_spread * z).exp();
+        let arm_dose = trial
+            .arms
+            .iter()
+            .map(|a| {
+                if exoskin_response::effect::carries_vesicles(&a.scenario, rp) {
+                    dose
+                } else {
+                    1.0
+                }
+            })
+            .collect();
         let mut visits = trial.visits_days.clone();
         if trial.design == Design::Crossover {
             // Period 2's visits on the period-1 product's clock: its carryover.
@@ -301,7 +348,7 @@ impl ModelResponder {
         if use_grid {
             m.build_grid(trial, nodes);
         }
-        Ok(m)
+        m
     }
 
     /// Whether participants are interpolated on the grid.

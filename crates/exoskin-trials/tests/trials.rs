@@ -749,3 +749,46 @@ fn bundled_trials() -> Vec<(PathBuf, Trial)> {
     assert!(out.len() >= 5, "the bundled trials are read");
     out
 }
+
+/// Where the arms' transport ignores the response parameters (intact skin, microneedling),
+/// runs made under one set of response parameters serve another exactly: the responder is
+/// the one built from scratch, bit for bit (what assurance's paired draws rely on).
+#[test]
+fn arm_runs_under_other_response_parameters_serve_exactly_where_transport_ignores_them() {
+    use exoskin_trials::sim::GRID_NODES;
+    let tp = TransportParams::defaults();
+    let rp = ResponseParams::defaults();
+    let trial = model_trial(ResponseMode::Exact);
+    assert!(ModelResponder::transport_ignores_response(&trial));
+    let mut other = rp.clone();
+    for (name, factor) in [
+        ("remodelling_per_injury", 1.7),
+        ("reepithelialization_age_slowing_per_year", 2.0),
+        ("ev_barrier_effect", 0.5),
+    ] {
+        let v = other.value(name).unwrap();
+        other.set(name, v * factor).unwrap();
+    }
+    let runs = ModelResponder::arm_runs(&trial, tp, rp).unwrap();
+    let shared = ModelResponder::from_runs(&trial, runs, &other, 0.4, GRID_NODES);
+    let fresh = ModelResponder::new_study_on(&trial, tp, &other, 0.4, GRID_NODES).unwrap();
+    let f = Factors {
+        age_years: 58.0,
+        delivery: 1.2,
+        matrix: 0.8,
+        barrier: 1.3,
+    };
+    for arm in 0..trial.arms.len() {
+        let (a, b) = (shared.exact(arm, &f), fresh.exact(arm, &f));
+        assert!(
+            a.iter().flatten().zip(b.iter().flatten()).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "arm {arm}"
+        );
+        // And the other parameters moved the response.
+        let base = ModelResponder::new(&trial, tp, rp).unwrap().exact(arm, &f);
+        assert!(a.iter().flatten().zip(base.iter().flatten()).any(|(x, y)| x != y));
+    }
+    // A laser's wound closes the channels the transport runs through: not shareable.
+    let co2 = exoskin_trials::load_trial(&repo().join("trials/co2_split_face.toml")).unwrap();
+    assert!(!ModelResponder::transport_ignores_response(&co2));
+}
