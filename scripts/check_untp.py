@@ -40,7 +40,7 @@ UNTP_DIR = os.path.normpath(os.path.join(ROOT, "..", "shared", "standards", "unt
 SCHEMA = os.path.join(UNTP_DIR, "untp-dcc-schema.json")
 SAMPLE = os.path.join(UNTP_DIR, "untp-dcc-instance.json")
 README = os.path.join(UNTP_DIR, "README.md")
-EXE = os.path.join(ROOT, "target", "release", "exoskin")
+EXE = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "exoskin")
 PACKAGES = ["jsonschema>=4.18", "rfc3986-validator>=0.1.1", "rfc3339-validator>=0.1.4"]
 # Formats JSON Schema does not define, so no checker can know them.
 UNCHECKABLE_FORMATS = {"byte"}
