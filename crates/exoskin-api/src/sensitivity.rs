@@ -288,7 +288,15 @@ pub fn analyze(
             levels,
         };
         let sobol = Method::Sobol { samples, bootstrap };
-        return screened(scenario, name, space, output, (screen, sobol, keep), seed, control);
+        return screened(
+            scenario,
+            name,
+            space,
+            output,
+            (screen, sobol, keep),
+            seed,
+            control,
+        );
     }
     let plan = Plan::new(space, method, seed)?;
     let y0 = nominal(scenario, name, output)?;
@@ -337,7 +345,15 @@ fn screened(
         d["indices"] = json!([]);
         d
     } else {
-        analyze(scenario, name, &space.only(&kept)?, output, sobol, seed, control)?
+        analyze(
+            scenario,
+            name,
+            &space.only(&kept)?,
+            output,
+            sobol,
+            seed,
+            control,
+        )?
     };
     let sum = |k: &str| -> f64 {
         doc["indices"]

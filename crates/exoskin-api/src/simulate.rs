@@ -188,10 +188,12 @@ pub fn run_answer(scenario: Scenario, name: &str) -> Result<Run, ApiError> {
 pub fn solver(name: &str, e: TransportError) -> ApiError {
     match e {
         TransportError::Stopped { why, .. } => ApiError::Stopped(why),
-        e @ (TransportError::Parameter { .. } | TransportError::Empty { .. }) => ApiError::BadInput {
-            field: None,
-            message: format!("{name}: {e}; check the scenario's values"),
-        },
+        e @ (TransportError::Parameter { .. } | TransportError::Empty { .. }) => {
+            ApiError::BadInput {
+                field: None,
+                message: format!("{name}: {e}; check the scenario's values"),
+            }
+        }
         error => ApiError::Solver {
             name: name.to_string(),
             error,

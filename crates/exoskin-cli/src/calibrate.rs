@@ -237,8 +237,8 @@ pub fn run_claims(a: ClaimsArgs) -> anyhow::Result<u8> {
             a.scenarios.display()
         )));
     }
-    let rows = exoskin_api::claims::run(&a.scenarios, a.draws, &|_, _| {})
-        .map_err(crate::api_error)?;
+    let rows =
+        exoskin_api::claims::run(&a.scenarios, a.draws, &|_, _| {}).map_err(crate::api_error)?;
     if let Some(path) = &a.plot {
         claims_plot(path, &rows)?;
         eprintln!("wrote {}", path.display());

@@ -224,9 +224,7 @@ fn calculation_verification() -> anyhow::Result<Value> {
         "cytokines_pct@0.5",
     ];
     let measure = |s: Scenario| -> anyhow::Result<Vec<f64>> {
-        let doc = run(s, "microneedling")
-            .map_err(crate::api_error)?
-            .json();
+        let doc = run(s, "microneedling").map_err(crate::api_error)?.json();
         outputs
             .iter()
             .map(|o| exoskin_api::output::output(&doc, o).map_err(crate::api_error))

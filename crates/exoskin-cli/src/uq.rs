@@ -254,13 +254,8 @@ fn sensitivity_plot(path: &std::path::Path, doc: &serde_json::Value) -> anyhow::
     } else {
         format!("Sensitivity of {output}: the {PLOT_PARAMETERS} most influential parameters")
     };
-    save_titled(
-        path,
-        &title,
-        &panels,
-        columns,
-    )
-    .map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))?;
+    save_titled(path, &title, &panels, columns)
+        .map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))?;
     eprintln!("wrote {}", path.display());
     Ok(())
 }

@@ -39,7 +39,10 @@ mod tests {
     fn an_independent_xml_reader_reads_escaped_text_back_as_it_was() {
         // Every printable ASCII character and a few beyond, in an element and an attribute:
         // roxmltree unescapes both to the input.
-        let s: String = (0x20u8..0x7f).map(char::from).chain("µ²°é\t".chars()).collect();
+        let s: String = (0x20u8..0x7f)
+            .map(char::from)
+            .chain("µ²°é\t".chars())
+            .collect();
         let doc = format!("<r a=\"{}\">{}</r>", xml(&s), xml(&s));
         let parsed = roxmltree::Document::parse(&doc).expect("well-formed");
         let r = parsed.root_element();

@@ -235,8 +235,8 @@ fn with_drivers<R>(
     // A product without vesicles has nothing taken up: every uptake term of the tissue model
     // is multiplied by a zero potency, so its response does not read the transport run at
     // all (which lets a trial's vehicle arm skip its own; see [`Simulation::without_vesicles`]).
-    let cells = (potency != params::Potency::NONE)
-        .then(|| CellEffects::new(tr, rp, delivery_scale));
+    let cells =
+        (potency != params::Potency::NONE).then(|| CellEffects::new(tr, rp, delivery_scale));
     let sessions = v.sessions_h.clone();
     // One place per session in each curve: the integrators ask for forward-moving times.
     let places = || -> Vec<std::cell::Cell<usize>> {

@@ -143,7 +143,8 @@ impl RunSpec {
 /// 0.05 h; the scenario defaults are within 0.8 % and 0.1 %) at a third of the defaults'
 /// cost (docs/benchmarks.md); far inside the model's own uncertainty. A test holds them
 /// within 2.5 % of the defaults.
-pub const NUMERICS_TOML: &str = "[numerics]\ncells_per_layer = 20\nradial_cells = 16\ndt_max_h = 0.5\n";
+pub const NUMERICS_TOML: &str =
+    "[numerics]\ncells_per_layer = 20\nradial_cells = 16\ndt_max_h = 0.5\n";
 
 /// Outcomes of one run at the report weeks.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -363,8 +364,7 @@ pub fn predict(r: &Routine, plan: &Plan) -> Result<Prediction, RoutineError> {
     });
     let ((plan_sim, plan_v), toggled_sim) = (plan_run?, toggled_run?);
     let vehicle_v = vehicle.scenario()?;
-    let vehicle_sim = match Simulation::without_vesicles(&vehicle_v, tp, rp, &plan_sim.transport)
-    {
+    let vehicle_sim = match Simulation::without_vesicles(&vehicle_v, tp, rp, &plan_sim.transport) {
         Some(sim) => sim,
         None => vehicle.run()?,
     };
@@ -383,9 +383,9 @@ pub fn predict(r: &Routine, plan: &Plan) -> Result<Prediction, RoutineError> {
     ];
     let effect = exoskin_response::effect::shipped_effect(&plan_v, &plan_sim, rp, &Stop::never())
         .map_err(|e| RoutineError::Simulation {
-            what: base.name.clone(),
-            message: e.to_string(),
-        })?;
+        what: base.name.clone(),
+        message: e.to_string(),
+    })?;
     let sessions_d = plan_v.sessions_h.iter().map(|h| h / 24.0).collect();
     let (with_e, without_e) = if has_essence {
         (&runs[0], &runs[2])

@@ -351,11 +351,23 @@ fn no_day_around_a_procedure_is_without_cleanser_moisturiser_and_spf() {
                 };
                 let (am, pm) = (kinds(&d.am), kinds(&d.pm));
                 for want in ["cleanser", "moisturizer", "sunscreen"] {
-                    assert!(am.iter().any(|k| k == want), "{name} {kind} {}: morning without a {want}: {am:?}", d.date);
+                    assert!(
+                        am.iter().any(|k| k == want),
+                        "{name} {kind} {}: morning without a {want}: {am:?}",
+                        d.date
+                    );
                 }
-                assert!(pm.iter().any(|k| k == "moisturizer"), "{name} {kind} {}: evening without a moisturiser: {pm:?}", d.date);
+                assert!(
+                    pm.iter().any(|k| k == "moisturizer"),
+                    "{name} {kind} {}: evening without a moisturiser: {pm:?}",
+                    d.date
+                );
                 if k != 0 {
-                    assert!(pm.iter().any(|k| k == "cleanser"), "{name} {kind} {}: evening without a cleanser: {pm:?}", d.date);
+                    assert!(
+                        pm.iter().any(|k| k == "cleanser"),
+                        "{name} {kind} {}: evening without a cleanser: {pm:?}",
+                        d.date
+                    );
                 }
                 // Nothing paused comes back inside the window.
                 let paused: Vec<&str> = r
@@ -364,7 +376,11 @@ fn no_day_around_a_procedure_is_without_cleanser_moisturiser_and_spf() {
                     .filter(|p| p.actives.paused_around_procedures())
                     .map(|p| p.name.as_str())
                     .collect();
-                assert!(!uses(&d.am, &paused) && !uses(&d.pm, &paused), "{name} {}", d.date);
+                assert!(
+                    !uses(&d.am, &paused) && !uses(&d.pm, &paused),
+                    "{name} {}",
+                    d.date
+                );
                 checked += 1;
             }
         }
@@ -386,13 +402,22 @@ fn routine_numerics_agree_with_the_defaults() {
         };
         try_simulate_in_vivo(&v, TransportParams::defaults(), ResponseParams::defaults()).unwrap()
     };
-    let (ours, defaults) = (run(&text), run(&text.replace(exoskin_routine::predict::NUMERICS_TOML, "")));
+    let (ours, defaults) = (
+        run(&text),
+        run(&text.replace(exoskin_routine::predict::NUMERICS_TOML, "")),
+    );
     let (a, b) = (
         ours.transport.reached_dermis_fraction,
         defaults.transport.reached_dermis_fraction,
     );
-    assert!(b > 0.0 && (a / b - 1.0).abs() < 0.025, "delivery {a} vs {b}");
-    let (oa, ob) = (at_weeks(&ours, &[2, 4, 12]), at_weeks(&defaults, &[2, 4, 12]));
+    assert!(
+        b > 0.0 && (a / b - 1.0).abs() < 0.025,
+        "delivery {a} vs {b}"
+    );
+    let (oa, ob) = (
+        at_weeks(&ours, &[2, 4, 12]),
+        at_weeks(&defaults, &[2, 4, 12]),
+    );
     for (k, va) in &oa {
         for (x, y) in va.iter().zip(&ob[k]) {
             assert!((x - y).abs() <= 0.025 * y.abs().max(0.1), "{k}: {x} vs {y}");

@@ -202,7 +202,9 @@ pub fn simulate_until(
         vec![Dose {
             time_h: 0.0,
             cell: 0,
-            amount: conc * f.donor.volume_ul_per_cm2.unwrap_or(0.0) * exoskin_model::UM_PER_UL_PER_CM2,
+            amount: conc
+                * f.donor.volume_ul_per_cm2.unwrap_or(0.0)
+                * exoskin_model::UM_PER_UL_PER_CM2,
         }]
     } else {
         vec![]

@@ -72,12 +72,12 @@ fn factor_and_solve_are_backward_stable_on_partition_contrasts_of_1e9() {
     let mut worst: f64 = 0.0;
     let mut largest_spread: f64 = 0.0;
     for &(n, bw, k) in &[
-        (40, 1, 1),  // twisted tridiagonal (a Franz cell, one class)
-        (40, 1, 4),  // a membrane stack, four classes
-        (60, 2, 1),  // skin with a follicle column, one class
-        (60, 2, 6),  // six classes
+        (40, 1, 1), // twisted tridiagonal (a Franz cell, one class)
+        (40, 1, 4), // a membrane stack, four classes
+        (60, 2, 1), // skin with a follicle column, one class
+        (60, 2, 6), // six classes
         (60, 3, 3),
-        (90, 9, 1),  // the (r, z) grid: wide kernels
+        (90, 9, 1), // the (r, z) grid: wide kernels
         (120, 17, 4),
     ] {
         for dt in [1e-3, 1.0, 24.0] {
@@ -86,7 +86,9 @@ fn factor_and_solve_are_backward_stable_on_partition_contrasts_of_1e9() {
             f.factor().expect("SPD by construction");
             // Right-hand sides of very different scales per system, row i of system s at
             // [i * k + s].
-            let b: Vec<f64> = (0..n * k).map(|_| g.contrast() * (g.next() - 0.3)).collect();
+            let b: Vec<f64> = (0..n * k)
+                .map(|_| g.contrast() * (g.next() - 0.3))
+                .collect();
             let mut x = b.clone();
             f.solve(&mut x);
             for s in 0..k {
@@ -94,7 +96,11 @@ fn factor_and_solve_are_backward_stable_on_partition_contrasts_of_1e9() {
                 let bs: Vec<f64> = (0..n).map(|i| b[i * k + s]).collect();
                 let mut ax = vec![0.0; n];
                 a.mul(s, &xs, &mut ax);
-                let r = ax.iter().zip(&bs).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+                let r = ax
+                    .iter()
+                    .zip(&bs)
+                    .map(|(p, q)| (p - q).abs())
+                    .fold(0.0, f64::max);
                 let norm_a = inf_norm_of(&a, s, n);
                 let norm_x = xs.iter().map(|v| v.abs()).fold(0.0, f64::max);
                 let norm_b = bs.iter().map(|v| v.abs()).fold(0.0, f64::max);
@@ -152,7 +158,10 @@ fn the_band_factor_reconstructs_a_by_solving_unit_vectors() {
                 let tol = 8.0 * (bw + 1) as f64 * n as f64 * f64::EPSILON * (norm_a * norm_x + 1.0);
                 for (i, v) in y.iter().enumerate() {
                     let want = if i == j { 1.0 } else { 0.0 };
-                    assert!((v - want).abs() <= tol, "n {n} bw {bw} s {s} column {j} row {i}: {v} vs {want} (tol {tol:e})");
+                    assert!(
+                        (v - want).abs() <= tol,
+                        "n {n} bw {bw} s {s} column {j} row {i}: {v} vs {want} (tol {tol:e})"
+                    );
                 }
             }
         }

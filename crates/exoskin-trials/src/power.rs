@@ -119,8 +119,14 @@ pub fn rejections(
         .into_par_iter()
         .map(|r| {
             let responder = responders[r % m];
-            let readings =
-                simulate_needed(trial, n, replicate_seed(trial.seed, r), responder, None, Some(&needed));
+            let readings = simulate_needed(
+                trial,
+                n,
+                replicate_seed(trial.seed, r),
+                responder,
+                None,
+                Some(&needed),
+            );
             let p = primary_p(trial, &readings, arm, last, trial.primary);
             usize::from(p < trial.alpha)
         })

@@ -276,7 +276,9 @@ impl ModelResponder {
                 try_simulate_in_vivo(&a.scenario, tp, rp).map(Some)
             })
             .collect::<Result<_, exoskin_transport::TransportError>>()?;
-        let donor_run = donor.and_then(|d| runs[d].as_ref()).map(|s| s.transport.clone());
+        let donor_run = donor
+            .and_then(|d| runs[d].as_ref())
+            .map(|s| s.transport.clone());
         let templates: Vec<(InVivo, Simulation)> = trial
             .arms
             .iter()
@@ -482,7 +484,10 @@ impl ModelResponder {
                     amax - amin < 1e-12 || self.age_folds(arm, (amin, amax), fold_tolerance);
                 let (matrix_axis, age_axis) = if folds {
                     let (r1, r2) = (ratio(amin), ratio(amax));
-                    (axis(mlo * r1.min(r2), mhi * r1.max(r2), nodes[1]), vec![t_age])
+                    (
+                        axis(mlo * r1.min(r2), mhi * r1.max(r2), nodes[1]),
+                        vec![t_age],
+                    )
                 } else {
                     // Evenly spaced, and a node on the kink where ageing begins.
                     let mut ages = axis(amin, amax, AGE_NODES);
@@ -756,8 +761,7 @@ fn participant_reading(
             .enumerate()
             .map(|(k, (e, b))| {
                 if wants_endpoint(k) {
-                    (b + e.instrument.side_sd * r.normal())
-                        .max(0.05 * e.instrument.baseline_mean)
+                    (b + e.instrument.side_sd * r.normal()).max(0.05 * e.instrument.baseline_mean)
                 } else {
                     r.skip_normal();
                     f64::NAN
@@ -819,10 +823,10 @@ fn participant_reading(
                     * (1.0 + i.coupling * driver / 100.0).max(0.0)
                     * (1.0 + i.noise_cv * z).max(0.0);
                 *slot = if offset + k < completed {
-                        reading
-                    } else {
-                        f64::NAN
-                    };
+                    reading
+                } else {
+                    f64::NAN
+                };
             }
         }
     }

@@ -194,11 +194,13 @@ fn the_vehicle_arm_borrowing_a_transport_run_responds_bit_for_bit_as_with_its_ow
     let tp = TransportParams::defaults();
     let rp = ResponseParams::defaults();
     let trial = model_trial(ResponseMode::Exact);
-    let carries = |a: &exoskin_trials::spec::Arm| {
-        exoskin_response::effect::carries_vesicles(&a.scenario, rp)
-    };
+    let carries =
+        |a: &exoskin_trials::spec::Arm| exoskin_response::effect::carries_vesicles(&a.scenario, rp);
     let vehicle = trial.arms.iter().position(|a| !carries(a)).unwrap();
-    assert!(trial.arms.iter().any(carries), "the test trial has a vesicle arm");
+    assert!(
+        trial.arms.iter().any(carries),
+        "the test trial has a vesicle arm"
+    );
     let shared = ModelResponder::new(&trial, tp, rp).unwrap();
     // The vehicle alone: no donor, so it runs its own transport.
     let mut alone = trial.clone();
@@ -214,7 +216,10 @@ fn the_vehicle_arm_borrowing_a_transport_run_responds_bit_for_bit_as_with_its_ow
         };
         let (a, b) = (shared.exact(vehicle, &f), own.exact(0, &f));
         assert!(
-            a.iter().flatten().zip(b.iter().flatten()).all(|(x, y)| x.to_bits() == y.to_bits()),
+            a.iter()
+                .flatten()
+                .zip(b.iter().flatten())
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
             "{a:?} vs {b:?}"
         );
         // And the response moved: the procedure changes the outcomes.
@@ -676,7 +681,12 @@ fn the_assurance_grid_interpolates_bundled_trials_well_below_instrument_noise() 
             for arm in 0..trial.arms.len() {
                 let e = exact.exact(arm, &f);
                 let (g, c) = (fine.visit_pcts(arm, &f), coarse.visit_pcts(arm, &f));
-                for ((x, y), z) in e.iter().flatten().zip(g.iter().flatten()).zip(c.iter().flatten()) {
+                for ((x, y), z) in e
+                    .iter()
+                    .flatten()
+                    .zip(g.iter().flatten())
+                    .zip(c.iter().flatten())
+                {
                     worst_fine = worst_fine.max((x - y).abs());
                     worst_coarse = worst_coarse.max((x - z).abs());
                 }
@@ -781,12 +791,19 @@ fn arm_runs_under_other_response_parameters_serve_exactly_where_transport_ignore
     for arm in 0..trial.arms.len() {
         let (a, b) = (shared.exact(arm, &f), fresh.exact(arm, &f));
         assert!(
-            a.iter().flatten().zip(b.iter().flatten()).all(|(x, y)| x.to_bits() == y.to_bits()),
+            a.iter()
+                .flatten()
+                .zip(b.iter().flatten())
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
             "arm {arm}"
         );
         // And the other parameters moved the response.
         let base = ModelResponder::new(&trial, tp, rp).unwrap().exact(arm, &f);
-        assert!(a.iter().flatten().zip(base.iter().flatten()).any(|(x, y)| x != y));
+        assert!(a
+            .iter()
+            .flatten()
+            .zip(base.iter().flatten())
+            .any(|(x, y)| x != y));
     }
     // A laser's wound closes the channels the transport runs through: not shareable.
     let co2 = exoskin_trials::load_trial(&repo().join("trials/co2_split_face.toml")).unwrap();

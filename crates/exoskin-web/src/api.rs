@@ -6,7 +6,6 @@
 #![allow(clippy::result_large_err)]
 
 use crate::jobs::{Busy, ErrorBody, JobView, Status};
-use exoskin_api::ErrorKind;
 use crate::{Web, WebError};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
@@ -17,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use exoskin_api::ApiError;
+use exoskin_api::ErrorKind;
 use serde_json::{json, Value};
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -79,8 +79,8 @@ pub fn error(status: StatusCode, field: Option<&str>, message: impl Into<String>
 /// stopped) and `{"field", "message", "kind"}`.
 pub fn bad_input(e: ApiError) -> Response {
     let b: ErrorBody = e.into();
-    let status = StatusCode::from_u16(b.kind.http_status())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        StatusCode::from_u16(b.kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json_response(status, &json!(b))
 }
 

@@ -65,7 +65,9 @@ fn each_kind_of_api_error_has_its_status_and_kind() {
     ] {
         let r = exoskin_web::api::bad_input(e);
         assert_eq!(r.status().as_u16(), status);
-        let b = rt().block_on(axum::body::to_bytes(r.into_body(), 1 << 16)).unwrap();
+        let b = rt()
+            .block_on(axum::body::to_bytes(r.into_body(), 1 << 16))
+            .unwrap();
         assert_eq!(json(&String::from_utf8_lossy(&b))["kind"], kind);
     }
 }
