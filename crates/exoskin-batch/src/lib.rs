@@ -29,3 +29,4 @@ pub mod record;
 pub mod untp;
 
 pub use error::BatchError;
+pub use record::Uncertainty;

@@ -114,6 +114,27 @@ pub struct Characterization {
     pub marker_method: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub morphology: Option<String>,
+    /// Expanded measurement uncertainty of the concentration and size figures above. Absent
+    /// in records written before it existed: readers then fall back to a documented default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<Uncertainty>,
+}
+
+/// Expanded measurement uncertainty (GUM: U = k u) of a characterization, relative to the
+/// reported value. ISO 19430:2016 (particle tracking analysis) puts the expanded uncertainty of
+/// a measured modal size near 10-12 %; concentration by NTA is markedly less certain.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Uncertainty {
+    /// Relative expanded uncertainty of the particle concentration (0.2 means +/-20 %).
+    pub concentration_rel: f64,
+    /// Relative expanded uncertainty of the size figures (mode, D10, D50, D90).
+    pub size_rel: f64,
+    /// Coverage factor k of the expanded uncertainty (2 for about 95 %).
+    pub coverage_factor: f64,
+    /// Where the figures come from: the lab's uncertainty budget, an instrument import, or a
+    /// cited standard.
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -240,6 +261,27 @@ impl QcRecord {
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return bad(format!("{name} is {v}; it must be a fraction in 0..=1"));
+            }
+        }
+        if let Some(u) = &c.uncertainty {
+            for (name, v) in [
+                ("characterization.uncertainty.concentration_rel", u.concentration_rel),
+                ("characterization.uncertainty.size_rel", u.size_rel),
+            ] {
+                if !(v.is_finite() && v > 0.0 && v < 1.0) {
+                    return bad(format!(
+                        "{name} is {v}; it must be a relative uncertainty in (0, 1), e.g. 0.12 for +/-12 %"
+                    ));
+                }
+            }
+            if !(1.0..=3.0).contains(&u.coverage_factor) {
+                return bad(format!(
+                    "characterization.uncertainty.coverage_factor is {}; it must be in 1..=3 (2 for about 95 %)",
+                    u.coverage_factor
+                ));
+            }
+            if u.source.trim().is_empty() {
+                return bad("characterization.uncertainty.source must not be empty".into());
             }
         }
         if !(c.size_d10_nm <= c.size_d50_nm && c.size_d50_nm <= c.size_d90_nm) {
