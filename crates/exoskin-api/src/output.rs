@@ -43,6 +43,94 @@ pub fn parse_name(name: &str) -> Result<OutputName, String> {
     Ok(OutputName { path: parts, day })
 }
 
+/// An output name parsed once: a sweep, an ensemble or a sensitivity analysis reads each
+/// run through it without parsing or looking the name up again. Outcome series
+/// (`collagen_pct`, `outcomes.collagen_pct@90`) are read from the run's typed outcomes;
+/// other names from its document ([`output`]), which is then made once per run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputId {
+    /// The name as written (`collagen_pct@90`).
+    pub text: String,
+    /// The day after `@`, if any.
+    pub day: Option<f64>,
+    /// Position in [`exoskin_response::tissue::OUTCOMES`] when the name is an outcome series.
+    outcome: Option<usize>,
+}
+
+impl OutputId {
+    /// Parse `NAME[@DAY]` ([`parse_name`]); the error names the output and what is wrong.
+    pub fn parse(text: &str) -> Result<OutputId, ApiError> {
+        let n = parse_name(text).map_err(|message| ApiError::BadInput {
+            field: Some("output".into()),
+            message,
+        })?;
+        let short = match n.path.as_slice() {
+            [x] => Some(x.as_str()),
+            [s, x] if s == "outcomes" => Some(x.as_str()),
+            _ => None,
+        };
+        // Only a name the document reader would resolve to the same series (no inner
+        // spaces that `output` keeps) is read from the typed outcomes.
+        let raw = text.split('@').next().unwrap_or("").trim();
+        let outcome = short
+            .filter(|x| raw == *x || raw == format!("outcomes.{x}"))
+            .and_then(|x| {
+                exoskin_response::tissue::OUTCOMES
+                    .iter()
+                    .position(|o| o == &x)
+            });
+        Ok(OutputId {
+            text: text.to_string(),
+            day: n.day,
+            outcome,
+        })
+    }
+
+    /// A name read from the run's document only, as [`output`] reads it (its errors
+    /// included).
+    pub fn document(text: &str) -> OutputId {
+        OutputId {
+            text: text.to_string(),
+            day: None,
+            outcome: None,
+        }
+    }
+
+    /// The value in a finished run; `doc` holds the run's document once some output needed
+    /// it (pass `&mut None` for a new run). Equal, bit for bit, to [`output`] on
+    /// `run.json()`, errors included.
+    pub fn value(
+        &self,
+        run: &crate::simulate::Run,
+        doc: &mut Option<Value>,
+    ) -> Result<f64, ApiError> {
+        if let Some(x) = self.outcome.and_then(|k| self.typed(run, k)) {
+            return Ok(x);
+        }
+        output(doc.get_or_insert_with(|| run.json()), &self.text)
+    }
+
+    /// The outcome series' value where the document would give the same number; None where
+    /// the document must answer (no outcomes, a non-finite value, a day outside the run).
+    fn typed(&self, run: &crate::simulate::Run, k: usize) -> Option<f64> {
+        let s = &run.outcomes.as_ref()?.series;
+        let ys = s.at(k)?;
+        if ys.is_empty() || s.times_d.len() != ys.len() || !ys.iter().all(|y| y.is_finite()) {
+            return None;
+        }
+        match self.day {
+            None => Some(ys[ys.len() - 1]),
+            Some(d) => interpolate(&s.times_d, ys, d),
+        }
+    }
+}
+
+/// Every output of a run, each parsed once ([`OutputId`]), its document made at most once.
+pub fn values(ids: &[OutputId], run: &crate::simulate::Run) -> Vec<Result<f64, ApiError>> {
+    let mut doc = None;
+    ids.iter().map(|o| o.value(run, &mut doc)).collect()
+}
+
 /// The value of the output `spec` (`NAME` or `NAME@DAY`) in a `simulate` document.
 pub fn output(doc: &Value, spec: &str) -> Result<f64, ApiError> {
     let (name, day) = match spec.split_once('@') {
@@ -236,6 +324,52 @@ mod tests {
         assert!((output(&d, "outcomes.collagen_pct@0.5").unwrap() - 1.0).abs() < 1e-12);
         // transport series use hours / 24
         assert!((output(&d, "reached_dermis_per_cm2@1.5").unwrap() - 20.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn parsed_ids_read_a_run_exactly_as_its_document_does() {
+        let scenario = crate::simulate::parse(
+            crate::simulate::DEFAULT_SCENARIO,
+            crate::simulate::DEFAULT_SCENARIO_NAME,
+        )
+        .unwrap();
+        let run = crate::simulate::run(scenario, "default").unwrap();
+        let doc = run.json();
+        let mut names: Vec<String> = Vec::new();
+        for o in exoskin_response::tissue::OUTCOMES {
+            for suffix in ["", "@0", "@1.5", "@28", "@90", "@84", "@100000"] {
+                names.push(format!("{o}{suffix}"));
+                names.push(format!("outcomes.{o}{suffix}"));
+            }
+        }
+        names.extend(
+            [
+                "transport.reached_dermis_fraction",
+                "reached_dermis_per_cm2@1",
+                "wound_closure_h",
+                "outcomes. collagen_pct",
+                "colagen_pct",
+                "collagen_pct@x",
+            ]
+            .map(String::from),
+        );
+        let mut typed = 0;
+        let mut cache = None;
+        for n in &names {
+            let id = match OutputId::parse(n) {
+                Ok(id) => id,
+                Err(_) => OutputId::document(n),
+            };
+            typed += usize::from(id.outcome.is_some());
+            let a = id.value(&run, &mut cache).map_err(|e| e.to_string());
+            let b = output(&doc, n).map_err(|e| e.to_string());
+            match (&a, &b) {
+                (Ok(x), Ok(y)) => assert_eq!(x.to_bits(), y.to_bits(), "{n}"),
+                _ => assert_eq!(a, b, "{n}"),
+            }
+        }
+        // the outcome series were read from the typed run, not the document
+        assert_eq!(typed, 2 * 7 * exoskin_response::tissue::OUTCOMES.len());
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub struct Evaluator<'a> {
     name: &'a str,
     space: &'a Space,
     output: &'a str,
+    /// `output`, parsed once.
+    output_id: crate::output::OutputId,
     shareable: bool,
     transport_dims: Vec<usize>,
 }
@@ -71,6 +73,9 @@ impl<'a> Evaluator<'a> {
             name,
             space,
             output,
+            // A name that does not parse is read from the document, whose error names it.
+            output_id: crate::output::OutputId::parse(output)
+                .unwrap_or_else(|_| crate::output::OutputId::document(output)),
             shareable,
             transport_dims,
         }
@@ -104,7 +109,7 @@ impl<'a> Evaluator<'a> {
     pub fn run_group(&self, rows: &[(usize, &[f64])]) -> Result<Vec<(usize, f64)>, ApiError> {
         let output = self.output;
         let pick = |r: &Run, k: usize| -> Result<f64, ApiError> {
-            let y = crate::output::output(&r.json(), output)?;
+            let y = self.output_id.value(r, &mut None)?;
             if y.is_finite() {
                 Ok(y)
             } else {

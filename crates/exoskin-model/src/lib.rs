@@ -21,9 +21,9 @@ pub use error::{ModelError, Place, ScenarioError, SourceLocation};
 pub use params::{Param, SiteData, TransportParams};
 pub use prior::{Prior, PriorKind};
 pub use scenario::{
-    load_scenario, parse_scenario, read_scenario, read_scenario_file, CellCulture, Donor,
-    Experiment, FranzCell, InVivo, LayerSpec, LayerTransport, Procedure, Product, Regimen,
-    Scenario, Skin, Storage, Uncertainty,
+    load_scenario, parse_scenario, read_scenario, read_scenario_file, read_scenario_table,
+    CellCulture, Donor, Experiment, FranzCell, InVivo, LayerSpec, LayerTransport, Procedure,
+    Product, Regimen, Scenario, Skin, Storage, Uncertainty,
 };
 pub use size::{SizeClass, SizeDistribution};
 pub use stop::{Stop, Stopped};

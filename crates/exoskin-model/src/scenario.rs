@@ -565,6 +565,23 @@ pub fn read_scenario(text: &str, file: &str) -> Result<Scenario, ModelError> {
     validate(raw, TransportParams::defaults()).map_err(|inv| input::invalid(file, text, inv))
 }
 
+/// [`read_scenario`] of a TOML table already in memory (a sweep's base scenario with its
+/// row's keys set): on success no text is written or parsed; a table that does not read is
+/// written out once, so its error is located and worded exactly as for a file.
+pub fn read_scenario_table(table: &toml::Table, file: &str) -> Result<Scenario, ModelError> {
+    let raw: Result<RawScenario, _> = toml::Value::Table(table.clone()).try_into();
+    if let Ok(raw) = raw {
+        if let Ok(s) = validate(raw, TransportParams::defaults()) {
+            return Ok(s);
+        }
+    }
+    let text = toml::to_string(table).map_err(|e| ModelError::Read {
+        file: file.to_string(),
+        message: format!("cannot write the scenario table: {e}"),
+    })?;
+    read_scenario(&text, file)
+}
+
 fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> {
     let e = &raw.experiment;
     let default_cells = if e.kind == Kind::InVivo {

@@ -22,7 +22,7 @@
 //! datum: no fitted coordinate changes it.
 
 use crate::evidence::{self, PairedDifference, Prepared};
-use crate::params::{Fitted, ResponseError, ResponseParams};
+use crate::params::{Fitted, ParamId, ResponseError, ResponseParams};
 use exoskin_model::{Prior, PriorKind, TransportParams};
 use levenberg_marquardt::{LeastSquaresProblem, LevenbergMarquardt};
 use nalgebra::{DMatrix, DVector, Dyn, Owned};
@@ -34,8 +34,8 @@ use std::collections::BTreeMap;
 /// What a coordinate of the fit sets.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
-    /// A response parameter (data/response.toml, `fit = true`).
-    Response(String),
+    /// A response parameter (data/response.toml, `fit = true`), resolved once.
+    Response(ParamId),
     /// The measurement scale of a construct (data/measurement.toml).
     Scale(String),
     /// The potency multiplier of a product class (data/potency.toml `range_factor`).
@@ -194,8 +194,8 @@ impl Space {
                     message: e,
                 })?;
             coords.push(Coord {
-                name: n.clone(),
-                target: Target::Response(n),
+                target: Target::Response(ParamId::parse(&n)?),
+                name: n,
                 prior: Some(prior),
             });
         }
@@ -268,9 +268,9 @@ impl Space {
         for (c, &xi) in self.coords.iter().zip(x) {
             let v = c.value(xi);
             match &c.target {
-                // Names come from the data file and values lie in their range: cannot fail.
-                Target::Response(n) => {
-                    let _ = p.rp.set(n, v);
+                // Ids come from the data file and values lie in their range: cannot fail.
+                Target::Response(id) => {
+                    let _ = p.rp.set_id(*id, v);
                 }
                 Target::Scale(k) => {
                     p.scales.insert(k.clone(), v);
@@ -927,7 +927,7 @@ fn estimate_at(
         .coords
         .iter()
         .map(|c| match &c.target {
-            Target::Response(n) => rp.value(n).map(|v| c.x_of(v)).unwrap_or(c.x_median()),
+            Target::Response(id) => c.x_of(rp.get(*id)),
             _ => c.x_median(),
         })
         .collect();

@@ -28,7 +28,7 @@ pub mod tissue;
 pub mod wound;
 
 pub use injury::Injury;
-pub use params::{ResponseError, ResponseParams};
+pub use params::{ParamId, ResponseError, ResponseParams};
 pub use tissue::Series;
 pub use wound::WoundCurve;
 

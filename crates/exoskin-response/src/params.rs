@@ -101,6 +101,32 @@ macro_rules! response_params {
         /// Every parameter name the model reads, in declaration order.
         pub const NAMES: &[&str] = &[$(stringify!($name),)*];
 
+        /// A response parameter, named as in `data/response.toml`: resolved from its name
+        /// once ([`ParamId::parse`]), then read and set without a lookup
+        /// ([`ResponseParams::get`], [`ResponseParams::set_id`]).
+        #[allow(non_camel_case_types)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ParamId { $($name,)* }
+
+        impl ParamId {
+            /// Every parameter, in declaration order (the order of [`NAMES`]).
+            pub const ALL: &'static [ParamId] = &[$(ParamId::$name,)*];
+            /// The parameter's name in the data file.
+            pub fn name(self) -> &'static str {
+                NAMES[self as usize]
+            }
+        }
+
+        impl Values {
+            /// The value of `id`.
+            pub fn get_id(&self, id: ParamId) -> f64 {
+                match id { $(ParamId::$name => self.$name,)* }
+            }
+            fn slot_id(&mut self, id: ParamId) -> &mut f64 {
+                match id { $(ParamId::$name => &mut self.$name,)* }
+            }
+        }
+
         impl Values {
             fn from_map(m: &BTreeMap<String, f64>) -> Result<Values, ResponseError> {
                 Ok(Values { $($name: *m.get(stringify!($name)).ok_or_else(|| ResponseError::Data {
@@ -108,11 +134,8 @@ macro_rules! response_params {
                     message: format!("`{}` is missing", stringify!($name)),
                 })?,)* })
             }
-            fn slot(&mut self, name: &str) -> Option<&mut f64> {
-                match name { $(stringify!($name) => Some(&mut self.$name),)* _ => None }
-            }
             fn get(&self, name: &str) -> Option<f64> {
-                match name { $(stringify!($name) => Some(self.$name),)* _ => None }
+                ParamId::parse(name).ok().map(|id| self.get_id(id))
             }
         }
     };
@@ -186,6 +209,26 @@ response_params!(
     stimulus_tnf_alpha,
 );
 
+impl ParamId {
+    /// The parameter named `name` in `data/response.toml`.
+    pub fn parse(name: &str) -> Result<ParamId, ResponseError> {
+        NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|k| ParamId::ALL[k])
+            .ok_or_else(|| ResponseError::UnknownParameter {
+                name: name.to_string(),
+            })
+    }
+}
+
+impl std::str::FromStr for ParamId {
+    type Err = ResponseError;
+    fn from_str(s: &str) -> Result<ParamId, ResponseError> {
+        ParamId::parse(s)
+    }
+}
+
 /// All response parameters: typed values (data file, with fitted ones replaced by the fit),
 /// their provenance, the fit and the potency table.
 #[derive(Debug, Clone, PartialEq)]
@@ -195,6 +238,9 @@ pub struct ResponseParams {
     pub fitted: BTreeMap<String, Fitted>,
     potency: BTreeMap<String, Potency>,
     potency_range: BTreeMap<String, f64>,
+    /// Per [`ParamId`]: whether the parameter's range reaches below zero (read once from
+    /// `meta`, so setting a value needs no lookup).
+    signed: Vec<bool>,
 }
 
 impl ResponseParams {
@@ -281,8 +327,17 @@ impl ResponseParams {
                 )
             })
             .collect();
+        let signed = ParamId::ALL
+            .iter()
+            .map(|id| {
+                meta.get(id.name())
+                    .and_then(|m| m.range)
+                    .is_some_and(|[lo, _]| lo < 0.0)
+            })
+            .collect();
         Ok(ResponseParams {
             v: Values::from_map(&values)?,
+            signed,
             meta,
             fitted: fit.params,
             potency,
@@ -301,30 +356,30 @@ impl ResponseParams {
 
     /// Whether a parameter is signed (its range reaches below zero: the vesicle effects).
     pub fn is_signed(&self, name: &str) -> bool {
-        self.meta
-            .get(name)
-            .and_then(|m| m.range)
-            .is_some_and(|[lo, _]| lo < 0.0)
+        ParamId::parse(name).is_ok_and(|id| self.signed[id as usize])
+    }
+
+    /// The value of a parameter resolved once by [`ParamId::parse`] (inner loops).
+    pub fn get(&self, id: ParamId) -> f64 {
+        self.v.get_id(id)
     }
 
     /// Set a parameter by name (calibration, sensitivity, virtual participants). Values must
     /// be finite, and not negative unless the parameter is signed ([`Self::is_signed`]).
     pub fn set(&mut self, name: &str, value: f64) -> Result<(), ResponseError> {
-        if !value.is_finite() || (value < 0.0 && !self.is_signed(name)) {
+        self.set_id(ParamId::parse(name)?, value)
+    }
+
+    /// [`Self::set`] for a parameter resolved once, without a lookup.
+    pub fn set_id(&mut self, id: ParamId, value: f64) -> Result<(), ResponseError> {
+        if !value.is_finite() || (value < 0.0 && !self.signed[id as usize]) {
             return Err(ResponseError::BadValue {
-                name: name.to_string(),
+                name: id.name().to_string(),
                 value,
             });
         }
-        match self.v.slot(name) {
-            Some(v) => {
-                *v = value;
-                Ok(())
-            }
-            None => Err(ResponseError::UnknownParameter {
-                name: name.to_string(),
-            }),
-        }
+        *self.v.slot_id(id) = value;
+        Ok(())
     }
 
     /// Names of the parameters that calibration fits, in a fixed order.
@@ -406,6 +461,33 @@ mod tests {
         assert_eq!(p.potency("vehicle"), Potency::NONE);
         assert_eq!(p.potency("liposome"), Potency::NONE);
         assert!(p.potency("plant").matrix < p.potency("human_msc_adipose").matrix);
+    }
+
+    #[test]
+    fn param_ids_match_names_values_and_signs() {
+        let mut p = ResponseParams::priors().unwrap();
+        assert_eq!(ParamId::ALL.len(), NAMES.len());
+        for (k, &id) in ParamId::ALL.iter().enumerate() {
+            assert_eq!(id.name(), NAMES[k]);
+            assert_eq!(ParamId::parse(NAMES[k]).unwrap(), id);
+            assert_eq!(p.get(id), p.value(NAMES[k]).unwrap(), "{}", NAMES[k]);
+            let signed = p.meta[NAMES[k]].range.is_some_and(|[lo, _]| lo < 0.0);
+            assert_eq!(p.is_signed(NAMES[k]), signed, "{}", NAMES[k]);
+            assert_eq!(p.set_id(id, -1.0).is_ok(), signed, "{}", NAMES[k]);
+        }
+        // a write through the id is seen by name, and the typed field is the same slot
+        p.set_id(ParamId::collagen_time_constant_d, 41.0).unwrap();
+        assert_eq!(p.value("collagen_time_constant_d").unwrap(), 41.0);
+        assert_eq!(p.v.collagen_time_constant_d, 41.0);
+        assert!(p
+            .set_id(ParamId::collagen_time_constant_d, f64::NAN)
+            .is_err());
+        assert!(matches!(
+            ParamId::parse("nope"),
+            Err(ResponseError::UnknownParameter { .. })
+        ));
+        assert!(p.is_signed("ev_matrix_effect"));
+        assert!(!p.is_signed("nope"));
     }
 
     #[test]

@@ -70,6 +70,10 @@ macro_rules! series {
             pub fn named(&self) -> Vec<(&'static str, &[f64])> {
                 vec![$((stringify!($name), self.$name.as_slice()),)*]
             }
+            /// The outcome series at position `k` of [`OUTCOMES`] (a name resolved once).
+            pub fn at(&self, k: usize) -> Option<&[f64]> {
+                [$(self.$name.as_slice(),)*].get(k).copied()
+            }
             /// An outcome series by its name.
             pub fn get(&self, name: &str) -> Option<&[f64]> {
                 match name { $(stringify!($name) => Some(self.$name.as_slice()),)* _ => None }

@@ -26,6 +26,7 @@
 
 use crate::shard::{merge, read_parquet, run_local, RowOutcome, HASH_KEY};
 use crate::spec::{write_design, Row, Spec};
+use crate::RowError;
 use crate::SweepError;
 use arrow_array::{Array, Float64Array, RecordBatch, StringArray};
 use exoskin_api::sensitivity::{Analysis as Report, Evaluator, Method, Plan};
@@ -165,7 +166,7 @@ enum Context {
 struct PowerContext {
     trial: Trial,
     responder: ModelResponder,
-    assurance: OnceLock<Result<(Vec<ModelResponder>, usize), String>>,
+    assurance: OnceLock<Result<(Vec<ModelResponder>, usize), RowError>>,
     draws: usize,
 }
 
@@ -273,7 +274,12 @@ pub(crate) fn run_rows(
 ) -> Vec<RowOutcome> {
     let ctx = match context(spec) {
         Ok(c) => c,
-        Err(m) => return rows.iter().map(|_| Err(m.clone())).collect(),
+        Err(m) => {
+            return rows
+                .iter()
+                .map(|_| Err(RowError::input(m.clone())))
+                .collect()
+        }
     };
     let num = |r: &Row, j: usize| r.values[j].as_f64().unwrap_or(f64::NAN);
     match &*ctx {
@@ -305,7 +311,8 @@ pub(crate) fn run_rows(
                         .map(|&i| (points[i].0, points[i].1.as_slice()))
                         .collect();
                     let res = std::panic::catch_unwind(|| ev.run_group(&items))
-                        .unwrap_or_else(|p| Err(exoskin_api::ApiError::bad(panic_text(p))));
+                        .map_err(|p| RowError::internal(panic_text(p)))
+                        .and_then(|r| r.map_err(RowError::from));
                     progress(g.len());
                     match res {
                         Ok(ys) => g
@@ -313,11 +320,11 @@ pub(crate) fn run_rows(
                             .zip(ys)
                             .map(|(&i, (_, y))| (i, Ok(vec![y])))
                             .collect(),
-                        Err(e) => g.iter().map(|&i| (i, Err(e.to_string()))).collect(),
+                        Err(e) => g.iter().map(|&i| (i, Err(e.clone()))).collect(),
                     }
                 })
                 .collect();
-            let mut out: Vec<RowOutcome> = vec![Err(String::new()); rows.len()];
+            let mut out: Vec<RowOutcome> = vec![Err(RowError::internal(String::new())); rows.len()];
             for (i, o) in done.into_iter().flatten() {
                 out[i] = o;
             }
@@ -351,7 +358,7 @@ pub(crate) fn run_rows(
                     let (built, failed) = assurance
                         .get_or_init(|| {
                             exoskin_api::trial::assurance_responders(trial, *draws)
-                                .map_err(|e| e.to_string())
+                                .map_err(RowError::from)
                         })
                         .as_ref()
                         .map_err(Clone::clone)?;
@@ -361,7 +368,7 @@ pub(crate) fn run_rows(
                         exoskin_trials::power::rejections(trial, &rs, n, first..first + count);
                     Ok(vec![hits as f64, *failed as f64])
                 })
-                .unwrap_or_else(|p| Err(panic_text(p)));
+                .unwrap_or_else(|p| Err(RowError::internal(panic_text(p))));
                 progress(1);
                 out
             })
@@ -403,7 +410,8 @@ fn write_spec(
     );
     exoskin_model::fsutil::write_atomic(path, text.as_bytes()).map_err(|e| SweepError::Io {
         path: path.display().to_string(),
-        message: format!("cannot write: {e}"),
+        what: "cannot write".into(),
+        source: e,
     })?;
     Spec::from_file(path)
 }
@@ -443,7 +451,8 @@ pub fn prepare_sensitivity(
     names.extend(space.params.iter().map(|p| p.name.as_str()));
     std::fs::create_dir_all(dir).map_err(|e| SweepError::Io {
         path: dir.display().to_string(),
-        message: format!("cannot make the output directory: {e}"),
+        what: "cannot make the output directory".into(),
+        source: e,
     })?;
     write_design(&dir.join("design.csv"), &names, &rows)?;
     let spec = write_spec(
@@ -617,11 +626,13 @@ pub fn prepare_power(
     }
     std::fs::create_dir_all(dir).map_err(|e| SweepError::Io {
         path: dir.display().to_string(),
-        message: format!("cannot make the output directory: {e}"),
+        what: "cannot make the output directory".into(),
+        source: e,
     })?;
     exoskin_model::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| SweepError::Io {
         path: path.display().to_string(),
-        message: format!("cannot write: {e}"),
+        what: "cannot write".into(),
+        source: e,
     })
 }
 
@@ -761,7 +772,8 @@ fn power_round(
     let rdir = dir.join(format!("round-{round:02}"));
     std::fs::create_dir_all(&rdir).map_err(|e| SweepError::Io {
         path: rdir.display().to_string(),
-        message: format!("cannot make the round's directory: {e}"),
+        what: "cannot make the round's directory".into(),
+        source: e,
     })?;
     write_design(&rdir.join("design.csv"), &POWER_COLUMNS, &rows)?;
     let path = rdir.join("spec.toml");

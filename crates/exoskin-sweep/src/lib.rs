@@ -46,6 +46,41 @@ pub use shard::{
     merge, pending, prepare, read_parquet, run_local, run_row, run_shard, run_shard_with, schema,
     shard_done, shard_path, shard_stamp, LocalRun, Merged, RowOutcome, HASH_KEY, SHARD_KEY,
 };
+
+/// Why one row failed: the kind of failure (the row's input, the solver, a defect) and the
+/// account that the shard's `error` column holds.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct RowError {
+    pub kind: exoskin_api::ErrorKind,
+    pub message: String,
+}
+
+impl RowError {
+    /// The row's values or the spec's outputs do not fit this run.
+    pub fn input(message: impl Into<String>) -> RowError {
+        RowError {
+            kind: exoskin_api::ErrorKind::Input,
+            message: message.into(),
+        }
+    }
+    /// A defect: the model stopped in a way it should not.
+    pub fn internal(message: impl Into<String>) -> RowError {
+        RowError {
+            kind: exoskin_api::ErrorKind::Internal,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<exoskin_api::ApiError> for RowError {
+    fn from(e: exoskin_api::ApiError) -> RowError {
+        RowError {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+}
 pub use spec::{Column, Parameter, Row, Spec, Target, Value, DEFAULT_SEED, MAX_ROWS};
 
 /// What can go wrong in a sweep. [`SweepError::is_bad_input`] tells the user's mistakes
@@ -83,9 +118,21 @@ pub enum SweepError {
     /// An analysis's rows ran but its result cannot be computed (a failed model run).
     #[error("{message}")]
     Analysis { message: String },
-    /// A file could not be read or written.
-    #[error("{path}: {message}")]
-    Io { path: String, message: String },
+    /// A file could not be read or written: `what` was being done to `path`.
+    #[error("{path}: {what}: {source}")]
+    Io {
+        path: String,
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The worker threads could not be started.
+    #[error("cannot start {threads} threads: {source}")]
+    Threads {
+        threads: usize,
+        #[source]
+        source: rayon::ThreadPoolBuildError,
+    },
     /// A Parquet file could not be made or read.
     #[error("{path}: Parquet: {message}")]
     Parquet { path: String, message: String },

@@ -1,10 +1,10 @@
 //! Running shards, the Parquet files they make, the manifest, and merging.
 
 use crate::spec::{Column, Row, Spec, Target};
-use crate::SweepError;
+use crate::{RowError, SweepError};
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
-use exoskin_model::{read_scenario, TransportParams};
+use exoskin_model::TransportParams;
 use exoskin_response::ResponseParams;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
@@ -25,7 +25,7 @@ pub fn shard_path(dir: &Path, i: usize) -> PathBuf {
 }
 
 /// The outcome of one row: its outputs, or why the run failed.
-pub type RowOutcome = Result<Vec<f64>, String>;
+pub type RowOutcome = Result<Vec<f64>, RowError>;
 
 /// Run one row: set its values on the base scenario and the model parameters, run, read
 /// the outputs. A failure (bad value, solver stop, missing output, even a panic) is the
@@ -37,7 +37,9 @@ pub fn run_row(spec: &Spec, row: &Row) -> RowOutcome {
             .cloned()
             .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_default();
-        Err(format!("the model stopped with an internal error: {what}"))
+        Err(RowError::internal(format!(
+            "the model stopped with an internal error: {what}"
+        )))
     })
 }
 
@@ -59,11 +61,14 @@ fn run_row_inner(spec: &Spec, row: &Row) -> RowOutcome {
     let mut rp: Option<ResponseParams> = None;
     for (p, v) in spec.parameters.iter().zip(&row.values) {
         let num = || {
-            v.as_f64()
-                .ok_or_else(|| format!("`{}` takes a number, got {}", p.name, v.text()))
+            v.as_f64().ok_or_else(|| {
+                RowError::input(format!("`{}` takes a number, got {}", p.name, v.text()))
+            })
         };
         match &p.target {
-            Target::Scenario(key) => crate::spec::set_key(&mut table, key, v.to_toml())?,
+            Target::Scenario(key) => {
+                crate::spec::set_key(&mut table, key, v.to_toml()).map_err(RowError::input)?
+            }
             Target::Transport(n) => {
                 let x = num()?;
                 let params = tp.get_or_insert_with(|| TransportParams::defaults().clone());
@@ -76,28 +81,25 @@ fn run_row_inner(spec: &Spec, row: &Row) -> RowOutcome {
                 let x = num()?;
                 rp.get_or_insert_with(|| ResponseParams::defaults().clone())
                     .set(n, x)
-                    .map_err(|e| format!("`{}`: {e}", p.name))?;
+                    .map_err(|e| RowError::input(format!("`{}`: {e}", p.name)))?;
             }
         }
     }
-    let text = toml::to_string(&table).map_err(|e| e.to_string())?;
-    let scenario = read_scenario(&text, &spec.base_name).map_err(|e| {
-        match e.place().and_then(|p| p.key.clone()) {
+    let scenario = exoskin_model::read_scenario_table(&table, &spec.base_name).map_err(|e| {
+        RowError::input(match e.place().and_then(|p| p.key.clone()) {
             Some(k) => format!("`{k}`: {}", e.detail()),
             None => e.detail(),
-        }
+        })
     })?;
     let run = exoskin_api::simulate::run_with(
         scenario,
         &spec.base_name,
         tp.as_ref().unwrap_or(TransportParams::defaults()),
         rp.as_ref().unwrap_or(ResponseParams::defaults()),
-    )
-    .map_err(|e| e.to_string())?;
-    let doc = run.json();
-    spec.outputs
-        .iter()
-        .map(|o| exoskin_api::output::output(&doc, o).map_err(|e| e.to_string()))
+    )?;
+    exoskin_api::output::values(&spec.output_ids, &run)
+        .into_iter()
+        .map(|r| r.map_err(RowError::from))
         .collect()
 }
 
@@ -146,7 +148,9 @@ pub fn batch(spec: &Spec, rows: &[Row], outcomes: &[RowOutcome]) -> Result<Recor
             .map(|o| if o.is_ok() { "ok" } else { "failed" }),
     )));
     cols.push(Arc::new(StringArray::from_iter(
-        outcomes.iter().map(|o| o.as_ref().err()),
+        outcomes
+            .iter()
+            .map(|o| o.as_ref().err().map(|e| e.message.as_str())),
     )));
     RecordBatch::try_new(Arc::new(schema(spec)), cols).map_err(|e| e.to_string())
 }
@@ -211,7 +215,8 @@ fn io(path: &Path, what: &str) -> impl Fn(std::io::Error) -> SweepError {
     let what = what.to_string();
     move |e| SweepError::Io {
         path: path.clone(),
-        message: format!("{what}: {e}"),
+        what: what.clone(),
+        source: e,
     }
 }
 
@@ -277,10 +282,7 @@ fn pool(threads: usize) -> Result<rayon::ThreadPool, SweepError> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| SweepError::Io {
-            path: "<threads>".into(),
-            message: format!("cannot start {threads} threads: {e}"),
-        })
+        .map_err(|source| SweepError::Threads { threads, source })
 }
 
 /// Run and write one shard in the current thread pool (skipping it when done).

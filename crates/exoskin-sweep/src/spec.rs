@@ -2,7 +2,7 @@
 
 use crate::design;
 use crate::SweepError;
-use exoskin_api::output::parse_name;
+use exoskin_api::output::{parse_name, OutputId};
 use exoskin_model::error::Invalid;
 use exoskin_model::{input, read_scenario, TransportParams};
 use exoskin_response::ResponseParams;
@@ -129,6 +129,8 @@ pub struct Spec {
     pub(crate) trial: Option<crate::trial::TrialBase>,
     pub parameters: Vec<Parameter>,
     pub outputs: Vec<String>,
+    /// The outputs, each parsed once (rows read their runs through these).
+    pub(crate) output_ids: Vec<OutputId>,
     pub shards: usize,
     /// The analysis whose design this is (`[analysis]`), if any.
     pub analysis: Option<crate::analysis::Analysis>,
@@ -208,7 +210,8 @@ impl Spec {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| SweepError::Io {
             path: path.display().to_string(),
-            message: format!("cannot read the sweep spec: {e}"),
+            what: "cannot read the sweep spec".into(),
+            source: e,
         })?;
         Spec::from_str(&text, &path.display().to_string())
     }
@@ -509,6 +512,12 @@ impl Spec {
             }
         }
         let hash = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        // Every caller checked the names (`check_outputs`); a name that still does not parse
+        // is read from the document, where the row's error says what is wrong with it.
+        let output_ids = outputs
+            .iter()
+            .map(|o| OutputId::parse(o).unwrap_or_else(|_| OutputId::document(o)))
+            .collect();
         Spec {
             name,
             text,
@@ -517,6 +526,7 @@ impl Spec {
             trial,
             parameters,
             outputs,
+            output_ids,
             shards,
             analysis,
             design,
@@ -887,7 +897,8 @@ pub(crate) fn write_design(
     }
     exoskin_model::fsutil::write_atomic(path, text.as_bytes()).map_err(|e| SweepError::Io {
         path: path.display().to_string(),
-        message: format!("cannot write: {e}"),
+        what: "cannot write".into(),
+        source: e,
     })
 }
 

@@ -23,6 +23,7 @@
 
 use crate::shard::RowOutcome;
 use crate::spec::{set_key, Row, Target};
+use crate::RowError;
 use exoskin_trials::Trial;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
@@ -187,13 +188,12 @@ pub(crate) fn run_row(
         let s = row_seed(base.seed, row.index);
         sets.push(("trial.seed", toml::Value::Integer(s as i64)));
     }
-    let trial = trial_of(table, base, base_name, &sets)?;
-    let run = exoskin_api::trial::run_trial(&trial, base_name, &|_| {}, None)
-        .map_err(|e| e.to_string())?;
+    let trial = trial_of(table, base, base_name, &sets).map_err(RowError::input)?;
+    let run = exoskin_api::trial::run_trial(&trial, base_name, &|_| {}, None)?;
     let primary = &trial.endpoints[trial.primary].name;
     outputs
         .iter()
-        .map(|o| output(&run.doc, primary, o))
+        .map(|o| output(&run.doc, primary, o).map_err(RowError::input))
         .collect()
 }
 

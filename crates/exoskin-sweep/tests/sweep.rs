@@ -544,7 +544,9 @@ fn trial_base_mistakes_name_the_allowed_keys_outputs_and_files() {
     assert_eq!(located(&e).0, "outputs[2]");
     // A missing field is found when the row runs: the row fails and says what exists.
     let s = spec(&text.replace("primary.p_value", "primary.p_valu"));
-    let e = exoskin_sweep::run_row(&s, &s.rows()[0]).unwrap_err();
+    let e = exoskin_sweep::run_row(&s, &s.rows()[0])
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("p_valu`") && e.contains("nonparametric_p_value"),
         "{e}"

@@ -47,7 +47,7 @@ use crate::rng::Rng;
 use crate::spec::{AgeDistribution, Design, Driver, ResponseMode, Trial};
 use exoskin_model::{InVivo, TransportParams};
 use exoskin_response::tissue::{age_factor, AGEING_FROM_YEARS};
-use exoskin_response::{try_simulate_in_vivo, ResponseParams, Series, Simulation};
+use exoskin_response::{try_simulate_in_vivo, ParamId, ResponseParams, Series, Simulation};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -84,13 +84,13 @@ pub trait Responder: Sync {
 }
 
 /// Matrix gains scaled together (and by age).
-pub const MATRIX_GAINS: [&str; 3] = [
-    "remodelling_per_injury",
-    "fibroblast_activation_per_inflammation",
-    "ev_matrix_effect",
+pub const MATRIX_GAINS: [ParamId; 3] = [
+    ParamId::remodelling_per_injury,
+    ParamId::fibroblast_activation_per_inflammation,
+    ParamId::ev_matrix_effect,
 ];
 /// Barrier gains scaled together.
-pub const BARRIER_GAINS: [&str; 2] = ["ev_hydration_effect", "ev_barrier_effect"];
+pub const BARRIER_GAINS: [ParamId; 2] = [ParamId::ev_hydration_effect, ParamId::ev_barrier_effect];
 
 /// The series at `day`, linearly interpolated between its samples.
 fn sample_at(s: &Series, day: f64) -> [f64; N_DRIVERS] {
@@ -367,13 +367,14 @@ impl ModelResponder {
 
     fn params(&self, matrix: f64, barrier: f64) -> ResponseParams {
         let mut rp = self.rp.clone();
+        // The factors are positive and finite (log-normal participant factors), so a scaled
+        // value is valid wherever the shipped one is: set_id cannot fail here.
+        debug_assert!(matrix.is_finite() && matrix > 0.0 && barrier.is_finite() && barrier > 0.0);
         for g in MATRIX_GAINS {
-            rp.set(g, self.rp.value(g).unwrap_or(0.0) * matrix)
-                .expect("known parameter");
+            let _ = rp.set_id(g, self.rp.get(g) * matrix);
         }
         for g in BARRIER_GAINS {
-            rp.set(g, self.rp.value(g).unwrap_or(0.0) * barrier)
-                .expect("known parameter");
+            let _ = rp.set_id(g, self.rp.get(g) * barrier);
         }
         rp
     }
