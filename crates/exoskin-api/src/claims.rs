@@ -3,7 +3,7 @@
 
 use crate::ApiError;
 use exoskin_model::TransportParams;
-use exoskin_response::claims::Evaluated;
+use exoskin_inference::claims::Evaluated;
 use exoskin_response::ResponseParams;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -36,7 +36,7 @@ pub fn run(
     check_draws(draws)?;
     let tp = TransportParams::defaults();
     let rp = ResponseParams::shipped().map_err(|e| ApiError::bad(e.to_string()))?;
-    exoskin_response::claims::evaluate(scenarios, tp, rp, draws, progress)
+    exoskin_inference::claims::evaluate(scenarios, tp, rp, draws, progress)
         .map_err(|e| ApiError::bad(e.to_string()))
 }
 

@@ -4,7 +4,7 @@
 
 use crate::ApiError;
 use exoskin_model::{read_scenario, Scenario, Stop, TransportParams};
-use exoskin_response::effect::Effect;
+use exoskin_inference::effect::Effect;
 use exoskin_response::{
     culture, try_simulate_in_vivo_until, Outcomes, ResponseParams, Simulation, WoundCurve,
 };
@@ -145,7 +145,7 @@ fn run_checked(
 pub fn effect_cost_seconds(scenario: &Scenario) -> f64 {
     match scenario {
         Scenario::InVivo(v) => {
-            exoskin_response::effect::cost_seconds(v, exoskin_response::effect::EFFECT_DRAWS)
+            exoskin_inference::effect::cost_seconds(v, exoskin_inference::effect::EFFECT_DRAWS)
         }
         _ => 0.0,
     }
@@ -203,12 +203,12 @@ pub fn solver(name: &str, e: TransportError) -> ApiError {
 
 impl Run {
     /// Add what the vesicles add over the control arm (the vehicle after the same
-    /// procedure) under the shipped posterior ([`exoskin_response::effect`]), for an in-vivo
+    /// procedure) under the shipped posterior ([`exoskin_inference::effect`]), for an in-vivo
     /// run of a product with vesicles; the transport run is shared, so this costs response
     /// runs only ([`effect_cost_seconds`]). `stop` is checked before each draw.
     pub fn with_effect(mut self, rp: &ResponseParams, stop: &Stop) -> Result<Run, ApiError> {
         if let (Scenario::InVivo(v), Some(sim)) = (&self.scenario, self.simulation()) {
-            self.effect = exoskin_response::effect::shipped_effect(v, &sim, rp, stop)
+            self.effect = exoskin_inference::effect::shipped_effect(v, &sim, rp, stop)
                 .map_err(ApiError::Stopped)?;
         }
         Ok(self)

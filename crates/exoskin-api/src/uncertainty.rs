@@ -65,7 +65,7 @@ pub struct Space {
     tp: TransportParams,
     rp: ResponseParams,
     /// The posterior sample a `Posterior` dimension draws from.
-    draws: Option<&'static exoskin_response::posterior::Draws>,
+    draws: Option<&'static exoskin_inference::posterior::Draws>,
     /// Spread of the drawn fitted values about the fit, in log space (1: the sample itself;
     /// see [`Space::scaled`]).
     draw_spread: f64,
@@ -76,7 +76,7 @@ impl Space {
     /// the shipped MCMC sample.
     pub fn shipped(scenario: &Scenario) -> Result<Space, ApiError> {
         let rp = ResponseParams::shipped().map_err(|e| ApiError::bad(e.to_string()))?;
-        let draws = exoskin_response::posterior::Draws::shipped()
+        let draws = exoskin_inference::posterior::Draws::shipped()
             .map_err(|e| ApiError::bad(e.to_string()))?;
         Space::new(scenario, TransportParams::defaults(), rp)?.with_draws(draws)
     }
@@ -87,7 +87,7 @@ impl Space {
     /// are not used).
     pub fn with_draws(
         mut self,
-        draws: &'static exoskin_response::posterior::Draws,
+        draws: &'static exoskin_inference::posterior::Draws,
     ) -> Result<Space, ApiError> {
         if self.rp.fitted.keys().any(|k| !draws.names.contains(k)) {
             return Err(ApiError::bad(format!(
@@ -325,7 +325,7 @@ struct MemberSeries {
     /// Cumulative fraction of the applied dose that reached the dermis, at transport times.
     reached_dermis_fraction: Option<Vec<f64>>,
     /// The member's vesicle arm minus its control arm (in-vivo products with vesicles).
-    difference: Option<exoskin_response::effect::Difference>,
+    difference: Option<exoskin_inference::effect::Difference>,
 }
 
 fn member_series(r: &Run) -> MemberSeries {
@@ -379,8 +379,8 @@ fn member_difference(
     r: &Run,
     rp: &ResponseParams,
     z: f64,
-) -> Option<exoskin_response::effect::Difference> {
-    use exoskin_response::effect::{carries_vesicles, control_arm, difference};
+) -> Option<exoskin_inference::effect::Difference> {
+    use exoskin_inference::effect::{carries_vesicles, control_arm, difference};
     match (&r.scenario, r.simulation()) {
         (Scenario::InVivo(v), Some(sim)) if carries_vesicles(v, rp) => {
             Some(difference(v, &control_arm(v), &sim, rp, z))
@@ -547,12 +547,12 @@ pub fn ensemble(
             }
         }
     }
-    let diffs: Vec<exoskin_response::effect::Difference> =
+    let diffs: Vec<exoskin_inference::effect::Difference> =
         ok.iter().filter_map(|m| m.difference.clone()).collect();
     let mut nominal = nominal;
     if let Scenario::InVivo(v) = scenario {
         if !diffs.is_empty() && diffs.len() == ok.len() {
-            nominal.effect = exoskin_response::effect::summarise(
+            nominal.effect = exoskin_inference::effect::summarise(
                 v,
                 &diffs,
                 EFFECT_COVERS,

@@ -83,9 +83,9 @@ fn a_stopped_caller_stops_the_effect() {
     };
     let rp = ResponseParams::defaults();
     let sim = exoskin_response::try_simulate_in_vivo(&v, TransportParams::defaults(), rp).unwrap();
-    assert!(exoskin_response::effect::shipped_effect(&v, &sim, rp, &stopped).is_err());
+    assert!(exoskin_inference::effect::shipped_effect(&v, &sim, rp, &stopped).is_err());
     assert!(
-        exoskin_response::effect::shipped_effect(&v, &sim, rp, &Stop::never())
+        exoskin_inference::effect::shipped_effect(&v, &sim, rp, &Stop::never())
             .unwrap()
             .is_some()
     );

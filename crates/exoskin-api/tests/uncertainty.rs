@@ -117,7 +117,7 @@ fn the_shipped_space_draws_the_fitted_parameters_jointly_from_the_mcmc_sample() 
     let rp = exoskin_response::ResponseParams::shipped().unwrap();
     let laplace = Space::new(&s, exoskin_model::TransportParams::defaults(), rp).unwrap();
     let space = Space::shipped(&s).unwrap();
-    let draws = exoskin_response::posterior::Draws::shipped().unwrap();
+    let draws = exoskin_inference::posterior::Draws::shipped().unwrap();
     let nfit = rp.fitted.len();
     // The draws hold every fitted parameter, and besides them only the calibration's
     // reading coordinates (measurement scales, class potencies, study effects).

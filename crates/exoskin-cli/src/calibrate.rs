@@ -6,8 +6,8 @@ use crate::bad_input;
 use anyhow::Context;
 use clap::Args as ClapArgs;
 use exoskin_model::TransportParams;
-use exoskin_response::calibrate::{self, Report};
-use exoskin_response::posterior::{self, Settings};
+use exoskin_inference::calibrate::{self, Report};
+use exoskin_inference::posterior::{self, Settings};
 use exoskin_response::ResponseParams;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -332,7 +332,7 @@ fn unit_title(head: &str, difference: bool) -> String {
 
 /// A claim's numbers as its row label prints them: median [p05, p95] with as many decimals
 /// as their size needs, then the claimed value, with a true minus.
-fn interval_text(p: &exoskin_response::claims::Predicted, claimed: f64) -> String {
+fn interval_text(p: &exoskin_inference::claims::Predicted, claimed: f64) -> String {
     let top = p.p05.abs().max(p.p50.abs()).max(p.p95.abs());
     let decimals = if top >= 100.0 {
         0
@@ -368,10 +368,10 @@ fn interval_text(p: &exoskin_response::claims::Predicted, claimed: f64) -> Strin
 /// each row the model's median and 90 % interval of what the claim is judged on (the paired
 /// difference for two arms), the claimed value as the reference marker. Claims the model
 /// gives no value for are left out.
-fn claims_plot(path: &Path, rows: &[exoskin_response::claims::Evaluated]) -> anyhow::Result<()> {
+fn claims_plot(path: &Path, rows: &[exoskin_inference::claims::Evaluated]) -> anyhow::Result<()> {
     use exoskin_plot::{Forest, ForestRow, Panel};
     // Units in order of first appearance, each with its claims.
-    let mut groups: Vec<(&str, Vec<&exoskin_response::claims::Evaluated>)> = Vec::new();
+    let mut groups: Vec<(&str, Vec<&exoskin_inference::claims::Evaluated>)> = Vec::new();
     for r in rows {
         if r.difference.or(r.predicted).is_none() {
             continue;

@@ -348,7 +348,7 @@ fn delivery(members: usize, threads: Option<usize>) -> anyhow::Result<Value> {
 
 /// Posterior draws the validation is recomputed over (as many as the calibration report's
 /// predictive intervals use).
-const VALIDATION_DRAWS: usize = exoskin_response::posterior::PREDICTIVE_DRAWS;
+const VALIDATION_DRAWS: usize = exoskin_inference::posterior::PREDICTIVE_DRAWS;
 
 /// The computed sections, judged against [`FACTORS`].
 struct Results<'a> {
@@ -356,7 +356,7 @@ struct Results<'a> {
     calc: &'a Value,
     integrator: &'a Value,
     held_out: (usize, usize),
-    differences: &'a [exoskin_response::calibrate::Difference],
+    differences: &'a [exoskin_inference::calibrate::Difference],
     delivery: &'a Value,
     uncertainty: &'a Value,
 }
@@ -500,7 +500,7 @@ impl Results<'_> {
 /// What the context of use may and may not conclude, with the numbers behind each line.
 fn applicability(
     uncertainty: &Value,
-    checked: &exoskin_response::calibrate::Report,
+    checked: &exoskin_inference::calibrate::Report,
     delivery: &Value,
 ) -> Value {
     let pct = |v: &Value| {
@@ -636,7 +636,7 @@ pub fn run_credibility(a: CredibilityArgs) -> anyhow::Result<u8> {
     let tp = exoskin_model::TransportParams::defaults();
     let rp = exoskin_response::ResponseParams::defaults();
     let checked = with_threads(a.threads, || {
-        exoskin_response::calibrate::check_posterior(tp, rp, VALIDATION_DRAWS)
+        exoskin_inference::calibrate::check_posterior(tp, rp, VALIDATION_DRAWS)
     })?
     .map_err(|e| anyhow::anyhow!("validation: {e}"))?;
     bar.message("delivery comparator ...");

@@ -48,7 +48,7 @@ pub fn outcomes_plot(
     o: Option<&Outcomes>,
     t: Option<&Transport>,
     bands: Option<&serde_json::Value>,
-    effect: Option<&exoskin_response::effect::Effect>,
+    effect: Option<&exoskin_inference::effect::Effect>,
 ) -> anyhow::Result<()> {
     let mut panels = Vec::new();
     if let Some(e) = effect {

@@ -5,9 +5,10 @@
 //! [`injury`] (a procedure as an injury of a size, and its clocks), [`signal`] (active
 //! vesicles in keratinocytes and fibroblasts from the transport run, and the one
 //! dose-response per cell), [`wound`] (the re-epithelialization front), [`tissue`] (the
-//! outcome equations), [`culture`] (in-vitro experiments), [`evidence`] (the peer-reviewed
-//! calibration and validation data), [`calibrate`] (the fit) and [`claims`] (the seed
-//! articles' claims, tested).
+//! outcome equations) and [`culture`] (in-vitro experiments). What is inferred from data
+//! (the evidence, the fit, the posterior, the seed articles' claims and what the vesicles
+//! add over the vehicle) lives in `exoskin-inference`, which uses this model as its forward
+//! problem.
 //!
 //! Coupling: microneedle channels close on their own physical clock (measured, longer under
 //! occlusion), which transport uses; laser zones stay open to vesicles until the epidermis
@@ -15,14 +16,9 @@
 //! the vesicles (no controlled human measurement of closure with and without them exists),
 //! so [`simulate_in_vivo`] runs the wound, then one transport pass, then the response.
 
-pub mod calibrate;
-pub mod claims;
 pub mod culture;
-pub mod effect;
-pub mod evidence;
 pub mod injury;
 pub mod params;
-pub mod posterior;
 pub mod signal;
 pub mod tissue;
 pub mod wound;
@@ -366,7 +362,7 @@ impl Simulation {
         rp: &ResponseParams,
         donor: &InVivoResult,
     ) -> Option<Simulation> {
-        if effect::carries_vesicles(v, rp) {
+        if carries_vesicles(v, rp) {
             return None;
         }
         let wound = wound_for(v, rp);
@@ -398,4 +394,9 @@ pub fn try_simulate_in_vivo_until(
         channel,
         outcomes,
     })
+}
+
+/// Whether `v`'s product carries vesicles under `rp` (a product without has no effect).
+pub fn carries_vesicles(v: &InVivo, rp: &ResponseParams) -> bool {
+    rp.potency(&v.product.source) != params::Potency::NONE
 }

@@ -646,3 +646,23 @@ fn dopri_to(
     }
     Ok(accepted)
 }
+
+/// Value of a series at a day (linear between outputs).
+pub fn at_day(times: &[f64], s: &[f64], day: f64) -> f64 {
+    if times.is_empty() {
+        return f64::NAN;
+    }
+    let j = times
+        .partition_point(|&x| x <= day)
+        .clamp(1, times.len().max(2) - 1);
+    if times.len() < 2 {
+        return s[0];
+    }
+    let (t0, t1) = (times[j - 1], times[j]);
+    let w = if t1 > t0 {
+        ((day - t0) / (t1 - t0)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    s[j - 1] + w * (s[j] - s[j - 1])
+}

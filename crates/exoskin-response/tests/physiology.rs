@@ -78,7 +78,7 @@ proptest! {
             prop_assert!(min_of(x) > -BOUND_PCT, "{name} below its physical floor");
         }
         // Erythema is up right after the procedure (the vascular part) ...
-        let early = exoskin_response::evidence::at_day(&s.times_d, &s.erythema_pct, 0.1);
+        let early = exoskin_response::tissue::at_day(&s.times_d, &s.erythema_pct, 0.1);
         prop_assert!(early > 1.0, "no redness right after the procedure: {early}");
         let peak_c = max_of(&s.cytokines_pct);
         prop_assert!(peak_c > 1.0, "no inflammation after the wound: {peak_c}");
@@ -302,7 +302,7 @@ fn redness_follows_each_procedures_own_clock() {
         first_day >= peak - 1e-12,
         "needling redness peaks after day 1: {first_day} vs {peak}"
     );
-    let day3 = exoskin_response::evidence::at_day(&s.times_d, &s.erythema_pct, 3.0);
+    let day3 = exoskin_response::tissue::at_day(&s.times_d, &s.erythema_pct, 3.0);
     assert!(
         day3 < 0.3 * peak,
         "needling redness at day 3 is {day3} of a peak {peak}"
@@ -314,7 +314,7 @@ fn redness_follows_each_procedures_own_clock() {
         42.0,
     ));
     let f = &full.series;
-    let day21 = exoskin_response::evidence::at_day(&f.times_d, &f.erythema_pct, 21.0);
+    let day21 = exoskin_response::tissue::at_day(&f.times_d, &f.erythema_pct, 21.0);
     assert!(
         day21 > 5.0,
         "full-field ablation: redness at day 21 only {day21} %"

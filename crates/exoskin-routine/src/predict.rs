@@ -18,7 +18,7 @@ use crate::planner::Plan;
 use crate::RoutineError;
 use exoskin_labels::Source;
 use exoskin_model::{parse_scenario, InVivo, Scenario, Stop, TransportParams};
-use exoskin_response::effect::Effect;
+use exoskin_inference::effect::Effect;
 use exoskin_response::{try_simulate_in_vivo, ResponseParams, Simulation};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -381,7 +381,7 @@ pub fn predict(r: &Routine, plan: &Plan) -> Result<Prediction, RoutineError> {
         without,
         outcome(toggled_label, &toggled, &toggled_sim),
     ];
-    let effect = exoskin_response::effect::shipped_effect(&plan_v, &plan_sim, rp, &Stop::never())
+    let effect = exoskin_inference::effect::shipped_effect(&plan_v, &plan_sim, rp, &Stop::never())
         .map_err(|e| RoutineError::Simulation {
         what: base.name.clone(),
         message: e.to_string(),

@@ -258,7 +258,7 @@ impl ModelResponder {
         let carries: Vec<bool> = trial
             .arms
             .iter()
-            .map(|a| exoskin_response::effect::carries_vesicles(&a.scenario, rp))
+            .map(|a| exoskin_inference::effect::carries_vesicles(&a.scenario, rp))
             .collect();
         // Transport runs for the arms whose products carry vesicles; an arm without (the
         // vehicle, standard care) has a response that does not read one, so it borrows the
@@ -317,7 +317,7 @@ impl ModelResponder {
             .arms
             .iter()
             .map(|a| {
-                if exoskin_response::effect::carries_vesicles(&a.scenario, rp) {
+                if exoskin_inference::effect::carries_vesicles(&a.scenario, rp) {
                     dose
                 } else {
                     1.0

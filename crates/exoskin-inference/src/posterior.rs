@@ -36,7 +36,7 @@ use crate::calibrate::{
     values_at_points, Estimate, Point, Problem,
 };
 use crate::evidence::{self, Prepared};
-use crate::params::{ResponseError, ResponseParams};
+use exoskin_response::params::{ResponseError, ResponseParams};
 use exoskin_uq::{sample_elliptical, EllipticalConfig, McmcResult};
 use nalgebra::{DMatrix, DVector};
 use rand_distr::{Distribution, StandardNormal};

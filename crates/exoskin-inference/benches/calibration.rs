@@ -1,5 +1,5 @@
 //! Cost of one evaluation of the calibration's log-posterior (criterion):
-//! `cargo bench -p exoskin-response --bench calibration`. Figures in docs/benchmarks.md.
+//! `cargo bench -p exoskin-inference --bench calibration`. Figures in docs/benchmarks.md.
 //!
 //! `per_datum`: every calibration datum re-responded on its own (the evaluation before
 //! grouping; the reading of the datum from the outcomes, a lookup, is left out);
@@ -7,9 +7,10 @@
 //! Both on the same prepared transport runs.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use exoskin_inference::evidence;
+use exoskin_inference::posterior::LogPosterior;
 use exoskin_model::TransportParams;
-use exoskin_response::posterior::LogPosterior;
-use exoskin_response::{evidence, ResponseParams};
+use exoskin_response::ResponseParams;
 use rayon::prelude::*;
 
 fn bench(c: &mut Criterion) {

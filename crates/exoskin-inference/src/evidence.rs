@@ -7,10 +7,10 @@
 //! quantity. Quantities the model does not produce (incidence across people, scar-score
 //! ratios of mRNA) are listed with the reason and not evaluated.
 
-use crate::params::{ResponseError, ResponseParams};
-use crate::{try_simulate_in_vivo, Outcomes, Simulation};
 use exoskin_model::scenario::InVivo;
 use exoskin_model::{parse_scenario, Scenario, TransportParams};
+use exoskin_response::params::{ResponseError, ResponseParams};
+use exoskin_response::{try_simulate_in_vivo, Outcomes, Simulation};
 use serde::{Deserialize, Serialize};
 
 pub const EVIDENCE_TOML: &str = include_str!("../../../data/evidence.toml");
@@ -505,25 +505,7 @@ const CLOCK_ONLY: [&str; 3] = [
     "reepithelialization_h",
 ];
 
-/// Value of a series at a day (linear between outputs).
-pub fn at_day(times: &[f64], s: &[f64], day: f64) -> f64 {
-    if times.is_empty() {
-        return f64::NAN;
-    }
-    let j = times
-        .partition_point(|&x| x <= day)
-        .clamp(1, times.len().max(2) - 1);
-    if times.len() < 2 {
-        return s[0];
-    }
-    let (t0, t1) = (times[j - 1], times[j]);
-    let w = if t1 > t0 {
-        ((day - t0) / (t1 - t0)).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    s[j - 1] + w * (s[j] - s[j - 1])
-}
+pub use exoskin_response::tissue::at_day;
 
 /// The model's reading of a datum's quantity (before any measurement scale), vesicle
 /// uptake as booked.

@@ -2,8 +2,8 @@
 //! of data that share a run; none for readings of the wound's and the channels' clocks);
 //! each datum must read exactly what its own full run gives.
 
+use exoskin_inference::evidence::{self, group_values, outcomes, reading};
 use exoskin_model::TransportParams;
-use exoskin_response::evidence::{self, group_values, outcomes, reading};
 use exoskin_response::ResponseParams;
 
 #[test]

@@ -22,8 +22,8 @@
 //! datum: no fitted coordinate changes it.
 
 use crate::evidence::{self, PairedDifference, Prepared};
-use crate::params::{Fitted, ParamId, ResponseError, ResponseParams};
 use exoskin_model::{Prior, PriorKind, TransportParams};
+use exoskin_response::params::{Fitted, ParamId, ResponseError, ResponseParams};
 use levenberg_marquardt::{LeastSquaresProblem, LevenbergMarquardt};
 use nalgebra::{DMatrix, DVector, Dyn, Owned};
 use rand_distr::{Distribution, StandardNormal};

@@ -9,12 +9,12 @@
 //! its class's as the calibration studies' did.
 
 use crate::calibrate::higher_is_better;
-use crate::params::ResponseParams;
 use crate::posterior::Draws;
-use crate::tissue::OUTCOMES;
-use crate::Simulation;
 use exoskin_model::scenario::InVivo;
 use exoskin_model::{Stop, Stopped};
+use exoskin_response::params::ResponseParams;
+use exoskin_response::tissue::OUTCOMES;
+use exoskin_response::Simulation;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::rand_core::SeedableRng;
 use serde::Serialize;
@@ -32,8 +32,8 @@ pub const RESPONSE_STEP_OPERATIONS: f64 = 1000.0;
 /// Estimated seconds (one core) of the effect of `v` over `draws` draws: two response runs
 /// a draw (the vesicle arm and its control) on the shared transport run.
 pub fn cost_seconds(v: &InVivo, draws: usize) -> f64 {
-    let (duration_d, every_d) = crate::output_grid_d(v);
-    let steps = crate::tissue::step_count(duration_d, every_d, v.sessions_h.len());
+    let (duration_d, every_d) = exoskin_response::output_grid_d(v);
+    let steps = exoskin_response::tissue::step_count(duration_d, every_d, v.sessions_h.len());
     2.0 * draws as f64 * steps as f64 * RESPONSE_STEP_OPERATIONS
         / exoskin_transport::cost::OPERATIONS_PER_S
 }
@@ -82,10 +82,7 @@ pub fn control_arm(v: &InVivo) -> InVivo {
     control
 }
 
-/// Whether `v`'s product carries vesicles under `rp` (a product without has no effect).
-pub fn carries_vesicles(v: &InVivo, rp: &ResponseParams) -> bool {
-    rp.potency(&v.product.source) != crate::params::Potency::NONE
-}
+pub use exoskin_response::carries_vesicles;
 
 /// The difference under one parameter set `q`, the vesicle arm's dose multiplied by a new
 /// study's `exp(study_dose_spread z)`; `control` is [`control_arm`] of `v`. Both arms share

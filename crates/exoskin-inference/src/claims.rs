@@ -13,10 +13,11 @@
 //! Every claim states the unit of its value.
 
 use crate::calibrate::{percentiles, posterior_draws};
-use crate::params::{ResponseError, ResponseParams};
-use crate::{culture, evidence, try_simulate_in_vivo, Outcomes, Simulation};
+use crate::evidence;
 use exoskin_model::scenario::InVivo;
 use exoskin_model::{parse_scenario, Scenario, TransportParams};
+use exoskin_response::params::{ResponseError, ResponseParams};
+use exoskin_response::{culture, try_simulate_in_vivo, Outcomes, Simulation};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -106,7 +107,7 @@ fn outcomes(r: &Run, rp: &ResponseParams, dose: f64) -> Outcomes {
             series: Default::default(),
             wound_closure_h: None,
             channel_closure_h: None,
-            baseline: crate::Baseline {
+            baseline: exoskin_response::Baseline {
                 collagen_index: 1.0,
                 elastin_index: 1.0,
             },
@@ -210,7 +211,7 @@ fn zero_width_note(c: &Claim, p: Predicted) -> String {
 /// Whether the metric of `c` is one the model can compute (checked when the claims are read).
 fn known_metric(c: &Claim) -> bool {
     reading(&c.metric).is_some_and(|(name, _, diff)| {
-        crate::tissue::OUTCOMES.contains(&name) && (!diff || c.control.is_some())
+        exoskin_response::tissue::OUTCOMES.contains(&name) && (!diff || c.control.is_some())
     }) || matches!(
         c.metric.as_str(),
         "cytokine_reduction_pct"
