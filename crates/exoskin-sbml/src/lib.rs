@@ -272,7 +272,6 @@ pub fn export(
     let vals = &rp.v;
     let injury = Injury::of(&v.procedure);
     let setup = Setup::of(injury.as_ref(), v.skin.age_years, vals);
-    let potency = rp.potency(&v.product.source);
     let mut m = Model {
         params: Vec::new(),
         functions: Vec::new(),
@@ -280,7 +279,33 @@ pub fn export(
         rates: Vec::new(),
         events: Vec::new(),
     };
+    add_parameters(&mut m, v, rp, &setup)?;
+    let uptake_steps = add_uptake(&mut m, sim);
+    let mut sessions = v.sessions_h.clone();
+    sessions.sort_by(f64::total_cmp);
+    let physical = injury.as_ref().is_some_and(|i| i.microneedle);
+    add_clocks(&mut m, sim, physical, &sessions);
+    add_states(&mut m, &setup, vals, injury.is_some(), &sessions);
+    add_events(
+        &mut m,
+        &sim.transport.run.times_h,
+        &uptake_steps,
+        injury.is_some(),
+        &sessions,
+    );
+    add_outcomes(&mut m);
+    Ok(write_document(&m, v, model_id))
+}
 
+/// The parameters: every response parameter of the data file (fitted values where the fit
+/// replaced them), then the constants this scenario derives from them; all finite.
+fn add_parameters(
+    m: &mut Model,
+    v: &InVivo,
+    rp: &ResponseParams,
+    setup: &Setup,
+) -> Result<(), SbmlError> {
+    let potency = rp.potency(&v.product.source);
     // Parameters from the data file (fitted values where the fit replaced them).
     for name in exoskin_response::params::NAMES {
         if CULTURE_ONLY.contains(name) {
@@ -360,6 +385,12 @@ pub fn export(
         }
     }
 
+    Ok(())
+}
+
+/// The inputs: time in hours and the uptake into each cell type booked by the transport
+/// run, as piecewise-constant rates (returned per output interval, for the events).
+fn add_uptake(m: &mut Model, sim: &Simulation) -> Vec<Vec<f64>> {
     // Inputs.
     m.rule(
         "t_h",
@@ -422,11 +453,14 @@ pub fn export(
             &format!("Per-cell effect in {cell}: n / (n + half_effect_vesicles_per_cell)."),
         );
     }
+    uptake_steps
+}
+
+/// The clocks: the open fraction of the wounds and of the channels over the sessions, the
+/// covered fraction, the vesicles' inflammatory effect and the pores' barrier leak.
+fn add_clocks(m: &mut Model, sim: &Simulation, physical: bool, sessions: &[f64]) {
     let ek = var("effect_keratinocytes");
     let ef = var("effect_fibroblasts");
-    let mut sessions = v.sessions_h.clone();
-    sessions.sort_by(f64::total_cmp);
-    let physical = injury.is_some_and(|i| i.microneedle);
     let wound = sim.wound.as_ref();
     let channel = if physical {
         sim.channel.as_ref()
@@ -437,7 +471,7 @@ pub fn export(
         Some(w) => {
             m.functions
                 .push(("wound_open".into(), vec!["tau".into()], closure_body(w)));
-            open_over_sessions("wound_open", &sessions)
+            open_over_sessions("wound_open", sessions)
         }
         None => num(0.0),
     };
@@ -445,7 +479,7 @@ pub fn export(
         (Some(c), true) => {
             m.functions
                 .push(("channel_open".into(), vec!["tau".into()], closure_body(c)));
-            open_over_sessions("channel_open", &sessions)
+            open_over_sessions("channel_open", sessions)
         }
         (Some(_), false) => var("wound_open_fraction"),
         (None, _) => num(0.0),
@@ -478,8 +512,6 @@ pub fn export(
         ]),
         "potency_anti_inflammatory times the larger per-cell effect.",
     );
-    let e_inf = var("inflammatory_effect");
-    let excess = xs(C);
     let pore = mul(vec![
         var("pore_barrier_deficit"),
         var("channel_open_fraction"),
@@ -497,7 +529,21 @@ pub fn export(
         leak,
         "Barrier deficit of the open microneedle pores, after the first session.",
     );
+}
 
+/// The tissue states with their rate rules (per day) and initial values (after a session
+/// at time 0, which is in the initial state).
+fn add_states(
+    m: &mut Model,
+    setup: &Setup,
+    vals: &exoskin_response::params::Values,
+    injured: bool,
+    sessions: &[f64],
+) {
+    let ek = var("effect_keratinocytes");
+    let ef = var("effect_fibroblasts");
+    let e_inf = var("inflammatory_effect");
+    let excess = xs(C);
     // Rate rules (per day).
     let k_res = div(var("covered"), var("resolution_d"));
     let k_bar = div(
@@ -532,7 +578,7 @@ pub fn export(
     // A session at time 0 is in the initial state: the file starts just after it (exoskin
     // reports the value just before a session at the session's time).
     let mut rest = tissue::rest_state();
-    if injury.is_some() {
+    if injured {
         for _ in sessions.iter().take_while(|&&s| s <= 0.0) {
             setup.apply_session_to(&mut rest, vals);
         }
@@ -617,15 +663,25 @@ pub fn export(
             m.state(name, rest[i], "dimensionless", r, notes[i]);
         }
     }
+}
 
+/// The events: the uptake's steps at the transport output times, and each later session's
+/// jumps of the injured states.
+fn add_events(
+    m: &mut Model,
+    times_h: &[f64],
+    uptake_steps: &[Vec<f64>],
+    injured: bool,
+    sessions: &[f64],
+) {
     // The uptake's steps at the transport output times (a later start: its first rate then).
-    for (j, &t) in run.times_h.iter().enumerate() {
+    for (j, &t) in times_h.iter().enumerate() {
         if t <= 0.0 {
             continue;
         }
         let assigns = ["uptake_keratinocytes", "uptake_fibroblasts"]
             .iter()
-            .zip(&uptake_steps)
+            .zip(uptake_steps)
             .map(|(id, rates)| (id.to_string(), num(rates.get(j).copied().unwrap_or(0.0))))
             .collect();
         m.events.push((
@@ -637,7 +693,7 @@ pub fn export(
 
     // Sessions: the injury's jumps (a session at time 0 is in the initial state: the file
     // starts just after it, where exoskin reports the value just before it).
-    if injury.is_some() {
+    if injured {
         for (k, &s) in sessions.iter().enumerate().filter(|(_, &s)| s > 0.0) {
             m.events.push((
                 format!("session_{}", k + 1),
@@ -679,7 +735,10 @@ pub fn export(
             ));
         }
     }
+}
 
+/// The outcomes: percent change from the person's own baseline.
+fn add_outcomes(m: &mut Model) {
     // Outcomes (percent change from the person's own baseline).
     m.rule(
         "barrier_disruption",
@@ -726,7 +785,6 @@ pub fn export(
     for (name, e) in outcome_names.iter().zip(outcomes) {
         m.rule(name, "dimensionless", e, "Outcome, % change from baseline.");
     }
-    Ok(write_document(&m, v, model_id))
 }
 
 /// Escape text for XML content and attribute values (the workspace's one escaper).
