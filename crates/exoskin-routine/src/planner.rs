@@ -123,11 +123,135 @@ enum Slot {
 pub fn plan(r: &Routine) -> Result<Plan, RoutineError> {
     let rules = Rules::embedded()?;
     let decoder = Decoder::embedded()?;
-    let mut warnings = Vec::new();
-    let mut excluded = Vec::new();
     let end = r.start + jiff::Span::new().days(i64::from(r.weeks) * 7 - 1);
 
-    // Products the plan uses.
+    let (shelf, warnings, excluded) = screen(r, rules, decoder, end)?;
+    let silicones = shelf.iter().any(|p| p.actives.silicone);
+    let has_retinoid = shelf.iter().any(|p| p.actives.retinoid);
+
+    let patch_days = rules.value("patch_test_new") as i64;
+    // New leave-on products are patch-tested one at a time, each for `patch_days`, in shelf
+    // order, and each starts after its own test, so a reaction points at one product; a
+    // rinse-off cleanser needs none.
+    let mut tested = 0i64;
+    let patch_start: Vec<Option<jiff::civil::Date>> = shelf
+        .iter()
+        .map(|p| {
+            (p.new && p.kind != ProductType::Cleanser).then(|| {
+                tested += 1;
+                r.start + jiff::Span::new().days((tested - 1) * patch_days)
+            })
+        })
+        .collect();
+    // Nights are counted from the first product's first use.
+    let first_use = patch_start
+        .iter()
+        .flatten()
+        .next()
+        .map_or(r.start, |d| *d + jiff::Span::new().days(patch_days));
+
+    let n_days = i64::from(r.weeks) * 7;
+    let mut days = Vec::with_capacity(n_days as usize);
+    for d in 0..n_days {
+        let date = r.start + jiff::Span::new().days(d);
+        let mut day = Day {
+            date: date.to_string(),
+            am: Vec::new(),
+            pm: Vec::new(),
+            notes: Vec::new(),
+        };
+        let procedure_today = r.procedures.iter().find(|p| p.date == date);
+        let paused_by = pause_window(&r.procedures, date, rules);
+        // Nights counted from the first use: retinoid on odd nights, EV serum on even ones.
+        let night = (date - first_use).get_days();
+        let in_use = date >= first_use;
+        let retinoid_night = has_retinoid && in_use && night % 2 == 1;
+        let sensitive_skip = r.person.sensitive
+            && f64::from(night) < rules.value("sensitive_alternate")
+            && night % 2 == 1;
+
+        let today = Today {
+            d,
+            date,
+            night,
+            patch_start: None,
+            patch_days,
+            paused_by,
+            procedure_today,
+            retinoid_night,
+            sensitive_skip,
+            sensitive: r.person.sensitive,
+            has_retinoid,
+            silicones,
+            rules,
+        };
+        for (k, p) in shelf.iter().enumerate() {
+            let t = Today {
+                patch_start: patch_start[k],
+                ..today
+            };
+            place(&mut day, p, &t);
+        }
+        if let Some(pr) = procedure_today {
+            let rule = rules.get("ev_after_procedure");
+            day.pm.insert(
+                0,
+                Step {
+                    product: format!("procedure: {}", pr.kind.as_str()),
+                    action: "at the clinic; no other actives today".into(),
+                    wait_s: 0.0,
+                    reason: rule.reason.clone(),
+                    source: rule.cite(),
+                    rule: rule.id.clone(),
+                    kind: "procedure".into(),
+                },
+            );
+        }
+        // Patch test before first use on freshly treated skin.
+        for pr in &r.procedures {
+            let before = pr.date - jiff::Span::new().days(patch_days);
+            if date >= before && date < pr.date {
+                for p in shelf.iter().filter(|p| p.actives.vesicle) {
+                    let mut s = step(
+                        p,
+                        "patch test again before use on freshly treated skin: inner forearm, 48 h",
+                        rules.get("patch_test_treated"),
+                    );
+                    s.kind = "patch_test".into();
+                    day.pm.push(s);
+                }
+            }
+        }
+        // Around a procedure, while the actives rest, the skin still gets its basic care
+        // every morning and evening: a gentle cleanser, a bland moisturiser and (mornings)
+        // SPF; where the shelf has none fit for it, a step says what to use.
+        if paused_by.is_some() || procedure_today.is_some() {
+            care_steps(&mut day, procedure_today.is_some(), &shelf, rules);
+        }
+        order(&mut day.am, Slot::Am, &shelf);
+        order(&mut day.pm, Slot::Pm, &shelf);
+        set_waits(&mut day.am, &shelf, rules);
+        set_waits(&mut day.pm, &shelf, rules);
+        days.push(day);
+    }
+    Ok(Plan {
+        days,
+        warnings,
+        excluded,
+    })
+}
+
+/// The products the plan uses: expired ones and retinoids in pregnancy are left out (with
+/// why), and the shelf's warnings (pregnancy, region, storage, age, no sunscreen) are
+/// collected.
+fn screen<'r>(
+    r: &'r Routine,
+    rules: &Rules,
+    decoder: &Decoder,
+    end: Date,
+) -> Result<(Vec<&'r ShelfProduct>, Vec<Warning>, Vec<String>), RoutineError> {
+    let mut warnings = Vec::new();
+    let mut excluded = Vec::new();
     let mut shelf: Vec<&ShelfProduct> = Vec::new();
     for p in &r.products {
         let expiry = p.product.expiry_date.as_deref().and_then(parse_expiry);
@@ -246,221 +370,153 @@ pub fn plan(r: &Routine) -> Result<Plan, RoutineError> {
             rules.get("spf_last"),
         ));
     }
-    let silicones = shelf.iter().any(|p| p.actives.silicone);
-    let has_retinoid = shelf.iter().any(|p| p.actives.retinoid);
+    Ok((shelf, warnings, excluded))
+}
 
-    let patch_days = rules.value("patch_test_new") as i64;
-    // New leave-on products are patch-tested one at a time, each for `patch_days`, in shelf
-    // order, and each starts after its own test, so a reaction points at one product; a
-    // rinse-off cleanser needs none.
-    let mut tested = 0i64;
-    let patch_start: Vec<Option<jiff::civil::Date>> = shelf
-        .iter()
-        .map(|p| {
-            (p.new && p.kind != ProductType::Cleanser).then(|| {
-                tested += 1;
-                r.start + jiff::Span::new().days((tested - 1) * patch_days)
-            })
-        })
-        .collect();
-    // Nights are counted from the first product's first use.
-    let first_use = patch_start
-        .iter()
-        .flatten()
-        .next()
-        .map_or(r.start, |d| *d + jiff::Span::new().days(patch_days));
+/// What placing one product on one day depends on.
+#[derive(Clone, Copy)]
+struct Today<'a> {
+    /// Day of the plan, from 0.
+    d: i64,
+    date: Date,
+    /// Nights since the first product's first use.
+    night: i32,
+    /// When this product's patch test starts (new leave-on products).
+    patch_start: Option<Date>,
+    patch_days: i64,
+    paused_by: Option<(&'a ProcedureDate, &'static str)>,
+    procedure_today: Option<&'a ProcedureDate>,
+    retinoid_night: bool,
+    sensitive_skip: bool,
+    sensitive: bool,
+    has_retinoid: bool,
+    silicones: bool,
+    rules: &'a Rules,
+}
 
-    let n_days = i64::from(r.weeks) * 7;
-    let mut days = Vec::with_capacity(n_days as usize);
-    for d in 0..n_days {
-        let date = r.start + jiff::Span::new().days(d);
-        let mut day = Day {
-            date: date.to_string(),
-            am: Vec::new(),
-            pm: Vec::new(),
-            notes: Vec::new(),
-        };
-        let procedure_today = r.procedures.iter().find(|p| p.date == date);
-        let paused_by = pause_window(&r.procedures, date, rules);
-        // Nights counted from the first use: retinoid on odd nights, EV serum on even ones.
-        let night = (date - first_use).get_days();
-        let in_use = date >= first_use;
-        let retinoid_night = has_retinoid && in_use && night % 2 == 1;
-        let sensitive_skip = r.person.sensitive
-            && f64::from(night) < rules.value("sensitive_alternate")
-            && night % 2 == 1;
-
-        for (k, p) in shelf.iter().enumerate() {
-            // Patch tests, one product at a time.
-            let own_use = patch_start[k].map(|d| d + jiff::Span::new().days(patch_days));
-            if patch_start[k].is_some_and(|from| date < from) {
-                // Waiting for its turn to be tested; SPF every morning outranks waiting.
-                if p.kind == ProductType::Sunscreen {
-                    day.am.push(am_step(p, rules));
-                }
-                continue;
-            }
-            if own_use.is_some_and(|u| date < u) {
-                let mut s = step(
-                    p,
-                    "patch test: a small amount on the inner forearm; check after 48 h",
-                    rules.get("patch_test_new"),
-                );
-                s.kind = "patch_test".into();
-                day.pm.push(s);
-                if p.kind == ProductType::Sunscreen {
-                    // SPF every morning outranks waiting for the patch test.
-                    day.am.push(am_step(p, rules));
-                }
-                continue;
-            }
-            if let Some(proc_) = paused_by.filter(|_| p.actives.paused_around_procedures()) {
-                let rid = format!("pause_{}_{}", proc_.1, scenario_name(proc_.0.kind));
-                let rule = rules.get(&rid);
-                day.notes.push(Note {
-                    text: format!(
-                        "{} paused ({} on {})",
-                        p.name,
-                        proc_.0.kind.as_str(),
-                        proc_.0.date
-                    ),
-                    reason: rule.reason.clone(),
-                    source: rule.cite(),
-                    rule: rule.id.clone(),
-                });
-                continue;
-            }
-            let a = &p.actives;
-            // Morning.
-            let am_ok = match p.kind {
-                ProductType::Mask | ProductType::Oil => false,
-                _ => !(a.retinoid || a.vesicle || a.acid() || (a.peptide && !a.vitamin_c)),
-            };
-            if am_ok {
-                day.am.push(am_step(p, rules));
-            }
-            // Evening.
-            if p.kind == ProductType::Sunscreen || a.vitamin_c {
-                continue;
-            }
-            if a.retinoid {
-                if retinoid_night && procedure_today.is_none() {
-                    day.pm.push(step(
-                        p,
-                        "apply a pea-sized amount",
-                        rules.get("retinoid_alternate"),
-                    ));
-                }
-                continue;
-            }
-            if a.vesicle {
-                if procedure_today.is_some() {
-                    day.pm.push(step(
-                        p,
-                        "apply right after the procedure onto the fresh channels",
-                        rules.get("ev_after_procedure"),
-                    ));
-                } else if !retinoid_night && !sensitive_skip {
-                    let rule = if r.person.sensitive
-                        && f64::from(night) < rules.value("sensitive_alternate")
-                    {
-                        rules.get("sensitive_alternate")
-                    } else if has_retinoid {
-                        rules.get("retinoid_alternate")
-                    } else {
-                        rules.get("ev_on_damp_skin")
-                    };
-                    let mut s = step(p, "press into damp skin", rule);
-                    if silicones {
-                        s.action.push_str("; halve the dose if it pills");
-                        s.reason =
-                            format!("{} {}", s.reason, rules.get("silicone_half_dose").reason);
-                    }
-                    day.pm.push(s);
-                }
-                continue;
-            }
-            if a.acid() || a.benzoyl_peroxide {
-                if retinoid_night {
-                    continue;
-                }
-                if !has_retinoid && night % 2 == 1 {
-                    continue;
-                }
-                let rid = if a.benzoyl_peroxide {
-                    "retinoid_not_with_bpo"
-                } else if has_retinoid {
-                    "retinoid_not_with_acid"
-                } else {
-                    "acid_frequency"
-                };
-                if procedure_today.is_none() {
-                    day.pm.push(step(p, "apply", rules.get(rid)));
-                }
-                continue;
-            }
-            if procedure_today.is_some()
-                && !matches!(p.kind, ProductType::Cleanser | ProductType::Moisturizer)
-            {
-                continue;
-            }
-            let rule = if a.peptide {
-                rules.get("peptides_night")
-            } else {
-                rules.get("order_thin_to_thick")
-            };
-            if p.kind == ProductType::Mask && d % 7 != 6 {
-                continue;
-            }
-            day.pm.push(step(p, "apply", rule));
+/// Put product `p` into the day's morning and evening (or its patch test, or a pause note).
+fn place(day: &mut Day, p: &ShelfProduct, t: &Today) {
+    // Patch tests, one product at a time.
+    let own_use = t
+        .patch_start
+        .map(|d| d + jiff::Span::new().days(t.patch_days));
+    if t.patch_start.is_some_and(|from| t.date < from) {
+        // Waiting for its turn to be tested; SPF every morning outranks waiting.
+        if p.kind == ProductType::Sunscreen {
+            day.am.push(am_step(p, t.rules));
         }
-        if let Some(pr) = procedure_today {
-            let rule = rules.get("ev_after_procedure");
-            day.pm.insert(
-                0,
-                Step {
-                    product: format!("procedure: {}", pr.kind.as_str()),
-                    action: "at the clinic; no other actives today".into(),
-                    wait_s: 0.0,
-                    reason: rule.reason.clone(),
-                    source: rule.cite(),
-                    rule: rule.id.clone(),
-                    kind: "procedure".into(),
-                },
-            );
-        }
-        // Patch test before first use on freshly treated skin.
-        for pr in &r.procedures {
-            let before = pr.date - jiff::Span::new().days(patch_days);
-            if date >= before && date < pr.date {
-                for p in shelf.iter().filter(|p| p.actives.vesicle) {
-                    let mut s = step(
-                        p,
-                        "patch test again before use on freshly treated skin: inner forearm, 48 h",
-                        rules.get("patch_test_treated"),
-                    );
-                    s.kind = "patch_test".into();
-                    day.pm.push(s);
-                }
-            }
-        }
-        // Around a procedure, while the actives rest, the skin still gets its basic care
-        // every morning and evening: a gentle cleanser, a bland moisturiser and (mornings)
-        // SPF; where the shelf has none fit for it, a step says what to use.
-        if paused_by.is_some() || procedure_today.is_some() {
-            care_steps(&mut day, procedure_today.is_some(), &shelf, rules);
-        }
-        order(&mut day.am, Slot::Am, &shelf);
-        order(&mut day.pm, Slot::Pm, &shelf);
-        set_waits(&mut day.am, &shelf, rules);
-        set_waits(&mut day.pm, &shelf, rules);
-        days.push(day);
+        return;
     }
-    Ok(Plan {
-        days,
-        warnings,
-        excluded,
-    })
+    if own_use.is_some_and(|u| t.date < u) {
+        let mut s = step(
+            p,
+            "patch test: a small amount on the inner forearm; check after 48 h",
+            t.rules.get("patch_test_new"),
+        );
+        s.kind = "patch_test".into();
+        day.pm.push(s);
+        if p.kind == ProductType::Sunscreen {
+            // SPF every morning outranks waiting for the patch test.
+            day.am.push(am_step(p, t.rules));
+        }
+        return;
+    }
+    if let Some(proc_) = t.paused_by.filter(|_| p.actives.paused_around_procedures()) {
+        let rid = format!("pause_{}_{}", proc_.1, scenario_name(proc_.0.kind));
+        let rule = t.rules.get(&rid);
+        day.notes.push(Note {
+            text: format!(
+                "{} paused ({} on {})",
+                p.name,
+                proc_.0.kind.as_str(),
+                proc_.0.date
+            ),
+            reason: rule.reason.clone(),
+            source: rule.cite(),
+            rule: rule.id.clone(),
+        });
+        return;
+    }
+    let a = &p.actives;
+    // Morning.
+    let am_ok = match p.kind {
+        ProductType::Mask | ProductType::Oil => false,
+        _ => !(a.retinoid || a.vesicle || a.acid() || (a.peptide && !a.vitamin_c)),
+    };
+    if am_ok {
+        day.am.push(am_step(p, t.rules));
+    }
+    // Evening.
+    if p.kind == ProductType::Sunscreen || a.vitamin_c {
+        return;
+    }
+    if a.retinoid {
+        if t.retinoid_night && t.procedure_today.is_none() {
+            day.pm.push(step(
+                p,
+                "apply a pea-sized amount",
+                t.rules.get("retinoid_alternate"),
+            ));
+        }
+        return;
+    }
+    if a.vesicle {
+        if t.procedure_today.is_some() {
+            day.pm.push(step(
+                p,
+                "apply right after the procedure onto the fresh channels",
+                t.rules.get("ev_after_procedure"),
+            ));
+        } else if !t.retinoid_night && !t.sensitive_skip {
+            let rule = if t.sensitive && f64::from(t.night) < t.rules.value("sensitive_alternate") {
+                t.rules.get("sensitive_alternate")
+            } else if t.has_retinoid {
+                t.rules.get("retinoid_alternate")
+            } else {
+                t.rules.get("ev_on_damp_skin")
+            };
+            let mut s = step(p, "press into damp skin", rule);
+            if t.silicones {
+                s.action.push_str("; halve the dose if it pills");
+                s.reason = format!("{} {}", s.reason, t.rules.get("silicone_half_dose").reason);
+            }
+            day.pm.push(s);
+        }
+        return;
+    }
+    if a.acid() || a.benzoyl_peroxide {
+        if t.retinoid_night {
+            return;
+        }
+        if !t.has_retinoid && t.night % 2 == 1 {
+            return;
+        }
+        let rid = if a.benzoyl_peroxide {
+            "retinoid_not_with_bpo"
+        } else if t.has_retinoid {
+            "retinoid_not_with_acid"
+        } else {
+            "acid_frequency"
+        };
+        if t.procedure_today.is_none() {
+            day.pm.push(step(p, "apply", t.rules.get(rid)));
+        }
+        return;
+    }
+    if t.procedure_today.is_some()
+        && !matches!(p.kind, ProductType::Cleanser | ProductType::Moisturizer)
+    {
+        return;
+    }
+    let rule = if a.peptide {
+        t.rules.get("peptides_night")
+    } else {
+        t.rules.get("order_thin_to_thick")
+    };
+    if p.kind == ProductType::Mask && t.d % 7 != 6 {
+        return;
+    }
+    day.pm.push(step(p, "apply", rule));
 }
 
 fn scenario_name(k: crate::input::ProcedureKind) -> &'static str {
