@@ -226,22 +226,24 @@ impl Profile {
 
     /// Assess a record: every check, its value, limit and outcome.
     pub fn assess(&self, r: &QcRecord) -> Assessment {
-        let mut checks = Vec::new();
-        let mut add = |id: &str,
-                       description: &str,
-                       value: String,
-                       limit: String,
-                       pass: bool,
-                       source: &str| {
-            checks.push(Check {
-                id: id.into(),
-                description: description.into(),
-                value,
-                limit,
-                pass,
-                source: source.into(),
-            })
-        };
+        let mut out = Checks(Vec::new());
+        self.marker_checks(r, &mut out);
+        self.physical_checks(r, &mut out);
+        self.safety_checks(r, &mut out);
+        self.donor_checks(r, &mut out);
+        self.stability_checks(r, &mut out);
+        let checks = out.0;
+        let pass = checks.iter().all(|c| c.pass);
+        Assessment {
+            profile: self.id.clone(),
+            profile_version: self.version.clone(),
+            pass,
+            checks,
+        }
+    }
+
+    /// Identity: the EV marker categories present and the negative markers absent (MISEV).
+    fn marker_checks(&self, r: &QcRecord, out: &mut Checks) {
         let c = &r.characterization;
         let m = &self.markers;
         let in_list = |list: &[String], name: &str| list.iter().any(|x| eq_ci(x, name));
@@ -249,7 +251,7 @@ impl Profile {
             from.iter().filter(|x| in_list(cat, x)).cloned().collect()
         };
         let tm = found(&m.transmembrane, &c.markers_present);
-        add(
+        out.add(
             "markers.transmembrane",
             "Transmembrane/GPI-anchored EV markers present (MISEV category 1)",
             list_or_none(&tm),
@@ -262,7 +264,7 @@ impl Profile {
             &m.source,
         );
         let cy = found(&m.cytosolic, &c.markers_present);
-        add(
+        out.add(
             "markers.cytosolic",
             "Cytosolic EV markers present (MISEV category 2)",
             list_or_none(&cy),
@@ -276,7 +278,7 @@ impl Profile {
         );
         let neg_present = found(&m.negative, &c.markers_present);
         let neg_absent = found(&m.negative, &c.markers_absent);
-        add(
+        out.add(
             "markers.negative",
             "Contaminant/non-EV markers tested and absent (MISEV categories 3-4)",
             if neg_present.is_empty() {
@@ -292,8 +294,13 @@ impl Profile {
             neg_present.is_empty() && neg_absent.len() >= m.min_negative_tested_absent,
             &m.source,
         );
+    }
+
+    /// Size distribution and particle concentration, with the method used.
+    fn physical_checks(&self, r: &QcRecord, out: &mut Checks) {
+        let c = &r.characterization;
         let s = &self.size;
-        add(
+        out.add(
             "size.mode",
             "Modal particle diameter",
             format!("{} nm", c.size_mode_nm),
@@ -301,7 +308,7 @@ impl Profile {
             (s.mode_nm_min..=s.mode_nm_max).contains(&c.size_mode_nm),
             &s.source,
         );
-        add(
+        out.add(
             "size.fraction_30_150_nm",
             "Fraction of particles within 30-150 nm",
             format!("{:.0}%", c.fraction_30_150_nm * 100.0),
@@ -311,7 +318,7 @@ impl Profile {
         );
         let k = &self.concentration;
         let method_ok = k.methods.iter().any(|x| eq_ci(x, &c.concentration_method));
-        add(
+        out.add(
             "concentration",
             "Particle concentration by a single-particle counting method",
             format!(
@@ -341,7 +348,7 @@ impl Profile {
             .filter(|b| b.pass)
             .map(|b| b.min)
             .fold(f64::INFINITY, f64::min);
-        add(
+        out.add(
             "purity.particles_per_ug_protein",
             "Particle-to-protein ratio (purity)",
             format!(
@@ -353,6 +360,10 @@ impl Profile {
             band.pass,
             &self.purity.source,
         );
+    }
+
+    /// Purity and safety: upper limits, pharmacopoeial tests, GMP.
+    fn safety_checks(&self, r: &QcRecord, out: &mut Checks) {
         let sf = &r.safety;
         let sr = &self.safety;
         // (id, description, value, unit, maximum, source): upper limits.
@@ -383,7 +394,7 @@ impl Profile {
             ),
         ];
         for (id, description, value, unit, max, source) in maxima {
-            add(
+            out.add(
                 id,
                 description,
                 format!("{value} {unit}"),
@@ -410,7 +421,7 @@ impl Profile {
             ),
         ];
         for (id, description, result, required, source) in tests {
-            add(
+            out.add(
                 id,
                 description,
                 result.clone(),
@@ -420,7 +431,7 @@ impl Profile {
             );
         }
         let gmp = r.manufacturing.gmp_certificate.trim();
-        add(
+        out.add(
             "manufacturing.gmp",
             "GMP certificate of the manufacturing site",
             if gmp.is_empty() {
@@ -436,6 +447,10 @@ impl Profile {
             !self.manufacturing.gmp_certificate_required || !gmp.is_empty(),
             &self.manufacturing.source,
         );
+    }
+
+    /// Donor screening and consent for human sources.
+    fn donor_checks(&self, r: &QcRecord, out: &mut Checks) {
         let d = &self.donor;
         if d.human_source_kinds
             .iter()
@@ -451,7 +466,7 @@ impl Profile {
                         .any(|e| e.to_ascii_lowercase().contains(&t.to_ascii_lowercase()))
                 })
                 .collect();
-            add(
+            out.add(
                 "source.donor_screening",
                 "Donor screening for a human source",
                 if missing.is_empty() {
@@ -471,12 +486,16 @@ impl Profile {
                 &d.source,
             );
         }
+    }
+
+    /// Stability: the shelf life the study supports and the particles retained.
+    fn stability_checks(&self, r: &QcRecord, out: &mut Checks) {
         let st = &self.stability;
         let shelf = match (r.manufactured(), r.expires()) {
             (Ok(a), Ok(b)) => crate::date::months_until(a, b),
             _ => i64::MAX,
         };
-        add(
+        out.add(
             "stability.shelf_life",
             "Shelf life covered by the stability study",
             format!("{shelf} months claimed"),
@@ -484,7 +503,7 @@ impl Profile {
             shelf <= r.stability.supported_months as i64,
             &st.source,
         );
-        add(
+        out.add(
             "stability.particle_retention",
             "Particles retained at the end of the stability study",
             format!("{:.0}%", r.stability.particle_retention_fraction * 100.0),
@@ -492,13 +511,30 @@ impl Profile {
             r.stability.particle_retention_fraction >= st.particle_retention_min,
             &st.source,
         );
-        let pass = checks.iter().all(|c| c.pass);
-        Assessment {
-            profile: self.id.clone(),
-            profile_version: self.version.clone(),
+    }
+}
+
+/// The checks of one assessment, in order.
+struct Checks(Vec<Check>);
+
+impl Checks {
+    fn add(
+        &mut self,
+        id: &str,
+        description: &str,
+        value: String,
+        limit: String,
+        pass: bool,
+        source: &str,
+    ) {
+        self.0.push(Check {
+            id: id.into(),
+            description: description.into(),
+            value,
+            limit,
             pass,
-            checks,
-        }
+            source: source.into(),
+        });
     }
 }
 
