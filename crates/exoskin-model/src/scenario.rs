@@ -591,335 +591,364 @@ fn validate(raw: RawScenario, p: &TransportParams) -> Result<Scenario, Invalid> 
     };
     let numerics = validate_numerics(raw.numerics.as_ref(), default_cells)?;
     match e.kind {
-        Kind::FranzCell => {
-            for (present, key) in [
-                (raw.product.is_some(), "product"),
-                (raw.skin.is_some(), "skin"),
-                (raw.procedure.is_some(), "procedure"),
-                (raw.regimen.is_some(), "regimen"),
-                (raw.culture.is_some(), "culture"),
-            ] {
-                if present {
-                    return Err(Invalid::new(key, "does not belong to kind = \"franz_cell\"; a franz_cell uses [donor] and [[membrane.layers]]"));
+        Kind::FranzCell => validate_franz(&raw, e, numerics),
+        Kind::InVivo => validate_in_vivo(&raw, e, numerics, p),
+        Kind::CellCulture => validate_culture(&raw, e),
+    }
+}
+
+/// A Franz diffusion cell: donor, membrane layers (their properties or tissue types) and the vesicles when a layer needs them.
+fn validate_franz(
+    raw: &RawScenario,
+    e: &RawExperiment,
+    numerics: Numerics,
+) -> Result<Scenario, Invalid> {
+    for (present, key) in [
+        (raw.product.is_some(), "product"),
+        (raw.skin.is_some(), "skin"),
+        (raw.procedure.is_some(), "procedure"),
+        (raw.regimen.is_some(), "regimen"),
+        (raw.culture.is_some(), "culture"),
+    ] {
+        if present {
+            return Err(Invalid::new(key, "does not belong to kind = \"franz_cell\"; a franz_cell uses [donor] and [[membrane.layers]]"));
+        }
+    }
+    let duration = match e.duration_h {
+        Some(d) => check_range(
+            "experiment.duration_h",
+            d,
+            MIN_DURATION_H,
+            24.0 * 365.0,
+            "h",
+        )?,
+        None => {
+            return Err(Invalid::new(
+                "experiment",
+                "missing `duration_h` (hours to run), e.g. duration_h = 48.0",
+            ))
+        }
+    };
+    let experiment = experiment(e, raw.uncertainty.as_ref(), duration)?;
+    let d = raw.donor.as_ref().ok_or_else(|| {
+        Invalid::new(
+            "experiment.kind",
+            "a franz_cell needs a [donor] table with concentration_per_ml",
+        )
+    })?;
+    check_range(
+        "donor.concentration_per_ml",
+        d.concentration_per_ml,
+        0.0,
+        1e16,
+        "particles per mL",
+    )?;
+    let volume = match (d.infinite, d.volume_ul_per_cm2) {
+        (false, None) => return Err(Invalid::new(
+            "donor.infinite",
+            "a finite dose (infinite = false) needs volume_ul_per_cm2, the donor volume per cm2",
+        )),
+        (_, Some(v)) => Some(check_range(
+            "donor.volume_ul_per_cm2",
+            v,
+            0.01,
+            10_000.0,
+            "uL/cm2 (0.01 uL/cm2 is a film 0.1 um thick)",
+        )?),
+        (true, None) => None,
+    };
+    let m = raw.membrane.as_ref().ok_or_else(|| {
+        Invalid::new(
+            "experiment.kind",
+            "a franz_cell needs at least one [[membrane.layers]] table",
+        )
+    })?;
+    if m.layers.is_empty() {
+        return Err(Invalid::new("membrane.layers", "needs at least one layer"));
+    }
+    if m.layers.len() > 20 {
+        return Err(Invalid::new(
+            "membrane.layers",
+            "at most 20 layers are supported",
+        ));
+    }
+    let mut layers = Vec::new();
+    let mut needs_size = false;
+    for (i, l) in m.layers.iter().enumerate() {
+        let key = |f: &str| format!("membrane.layers[{i}].{f}");
+        if l.thickness_um <= 0.0 {
+            return Err(Invalid::new(key("thickness_um"), format!("{} is not allowed: it must be greater than 0 (at least {MIN_LAYER_THICKNESS_UM} um, one lipid bilayer) and at most 10000 um", l.thickness_um)));
+        }
+        let thickness_um = check_range(
+            &key("thickness_um"),
+            l.thickness_um,
+            MIN_LAYER_THICKNESS_UM,
+            10_000.0,
+            "um (a layer is at least one lipid bilayer thick)",
+        )?;
+        let dif = l
+            .diffusivity_um2_per_s
+            .map(|v| {
+                check_range(
+                    &key("diffusivity_um2_per_s"),
+                    v,
+                    MIN_DIFFUSIVITY_UM2_PER_S,
+                    MAX_DIFFUSIVITY_UM2_PER_S,
+                    "um^2/s",
+                )
+            })
+            .transpose()?;
+        let part = l
+            .partition
+            .map(|v| {
+                check_range(
+                    &key("partition"),
+                    v,
+                    MIN_PARTITION,
+                    MAX_PARTITION,
+                    "(dimensionless)",
+                )
+            })
+            .transpose()?;
+        let transport = match (l.tissue, dif, part) {
+            (None, Some(d), Some(k)) => LayerTransport::Explicit { diffusivity_um2_per_s: d, partition: k },
+            (None, _, _) => return Err(Invalid::new(key("name"), "give both diffusivity_um2_per_s and partition, or tissue = one of stratum_corneum, viable_epidermis, dermis, water to derive them from vesicle size")),
+            (Some(tissue), d, k) => {
+                if d.is_none() || k.is_none() {
+                    needs_size = true;
                 }
+                LayerTransport::Tissue { tissue, diffusivity_um2_per_s: d, partition: k }
             }
-            let duration = match e.duration_h {
-                Some(d) => check_range(
-                    "experiment.duration_h",
-                    d,
-                    MIN_DURATION_H,
-                    24.0 * 365.0,
-                    "h",
-                )?,
-                None => {
+        };
+        if l.name.trim().is_empty() {
+            return Err(Invalid::new(key("name"), "a layer needs a non-empty name"));
+        }
+        layers.push(LayerSpec {
+            name: l.name.clone(),
+            thickness_um,
+            transport,
+        });
+    }
+    let (size, size_classes) = match (&raw.vesicles, needs_size) {
+        (Some(s), _) => {
+            let (d, n) = validate_size(s, "vesicles")?;
+            (Some(d), n)
+        }
+        (None, true) => return Err(Invalid::new("membrane.layers", "a layer derives its properties from a tissue type, so the vesicle size is needed: add [vesicles] with mode_nm and gsd")),
+        (None, false) => (None, 1),
+    };
+    Ok(Scenario::FranzCell(FranzCell {
+        experiment,
+        donor: Donor {
+            concentration_per_ml: d.concentration_per_ml,
+            infinite: d.infinite,
+            volume_ul_per_cm2: volume,
+        },
+        layers,
+        size,
+        size_classes,
+        numerics,
+    }))
+}
+
+/// An in-vivo scenario: product, skin, procedure, regimen and the sessions and duration they give.
+fn validate_in_vivo(
+    raw: &RawScenario,
+    e: &RawExperiment,
+    numerics: Numerics,
+    p: &TransportParams,
+) -> Result<Scenario, Invalid> {
+    for (present, key) in [
+        (raw.donor.is_some(), "donor"),
+        (raw.membrane.is_some(), "membrane"),
+        (raw.vesicles.is_some(), "vesicles"),
+        (raw.culture.is_some(), "culture"),
+    ] {
+        if present {
+            return Err(Invalid::new(key, "does not belong to kind = \"in_vivo\", which uses [product], [skin], [procedure] and [regimen]"));
+        }
+    }
+    let pr = raw.product.as_ref().ok_or_else(|| {
+        Invalid::new(
+            "experiment.kind",
+            "an in_vivo scenario needs a [product] table",
+        )
+    })?;
+    let product = validate_product(pr)?;
+    let sk = raw.skin.as_ref().ok_or_else(|| {
+        Invalid::new(
+            "experiment.kind",
+            "an in_vivo scenario needs a [skin] table with site",
+        )
+    })?;
+    let skin = validate_skin(sk)?;
+    let procedure = match &raw.procedure {
+        None => Procedure::None,
+        Some(pc) => validate_procedure(pc, p)?,
+    };
+    let regimen = match &raw.regimen {
+        None => Regimen {
+            applications_per_day: 1,
+            days: 1,
+            first_application_h: 0.0,
+            per_session: false,
+            essence_ul_per_cm2: 0.0,
+        },
+        Some(r) => Regimen {
+            applications_per_day: check_range(
+                "regimen.applications_per_day",
+                r.applications_per_day as f64,
+                1.0,
+                24.0,
+                "per day",
+            )? as u32,
+            days: check_range("regimen.days", r.days as f64, 1.0, 730.0, "days")? as u32,
+            first_application_h: check_range(
+                "regimen.first_application_h",
+                r.first_application_h,
+                0.0,
+                24.0 * 30.0,
+                "h",
+            )?,
+            per_session: r.per_session,
+            essence_ul_per_cm2: check_range(
+                "regimen.essence_ul_per_cm2",
+                r.essence_ul_per_cm2,
+                0.0,
+                100.0,
+                "uL/cm2",
+            )?,
+        },
+    };
+    let sessions_h = match (&raw.procedure, &procedure) {
+        (_, Procedure::None) | (None, _) => vec![],
+        (Some(pc), _) => {
+            let n = check_range(
+                "procedure.sessions",
+                pc.sessions.unwrap_or(1) as f64,
+                1.0,
+                24.0,
+                "sessions",
+            )? as usize;
+            let every = match (pc.interval_days, n) {
+                (Some(d), _) => check_range("procedure.interval_days", d, 1.0, 365.0, "days")?,
+                (None, 1) => 0.0,
+                (None, _) => {
                     return Err(Invalid::new(
-                        "experiment",
-                        "missing `duration_h` (hours to run), e.g. duration_h = 48.0",
+                        "procedure.sessions",
+                        "several sessions need interval_days, the days between sessions",
                     ))
                 }
             };
-            let experiment = experiment(e, raw.uncertainty.as_ref(), duration)?;
-            let d = raw.donor.as_ref().ok_or_else(|| {
-                Invalid::new(
-                    "experiment.kind",
-                    "a franz_cell needs a [donor] table with concentration_per_ml",
-                )
-            })?;
-            check_range(
-                "donor.concentration_per_ml",
-                d.concentration_per_ml,
-                0.0,
-                1e16,
-                "particles per mL",
-            )?;
-            let volume = match (d.infinite, d.volume_ul_per_cm2) {
-                (false, None) => return Err(Invalid::new("donor.infinite", "a finite dose (infinite = false) needs volume_ul_per_cm2, the donor volume per cm2")),
-                (_, Some(v)) => Some(check_range("donor.volume_ul_per_cm2", v, 0.01, 10_000.0, "uL/cm2 (0.01 uL/cm2 is a film 0.1 um thick)")?),
-                (true, None) => None,
-            };
-            let m = raw.membrane.as_ref().ok_or_else(|| {
-                Invalid::new(
-                    "experiment.kind",
-                    "a franz_cell needs at least one [[membrane.layers]] table",
-                )
-            })?;
-            if m.layers.is_empty() {
-                return Err(Invalid::new("membrane.layers", "needs at least one layer"));
-            }
-            if m.layers.len() > 20 {
-                return Err(Invalid::new(
-                    "membrane.layers",
-                    "at most 20 layers are supported",
-                ));
-            }
-            let mut layers = Vec::new();
-            let mut needs_size = false;
-            for (i, l) in m.layers.iter().enumerate() {
-                let key = |f: &str| format!("membrane.layers[{i}].{f}");
-                if l.thickness_um <= 0.0 {
-                    return Err(Invalid::new(key("thickness_um"), format!("{} is not allowed: it must be greater than 0 (at least {MIN_LAYER_THICKNESS_UM} um, one lipid bilayer) and at most 10000 um", l.thickness_um)));
-                }
-                let thickness_um = check_range(
-                    &key("thickness_um"),
-                    l.thickness_um,
-                    MIN_LAYER_THICKNESS_UM,
-                    10_000.0,
-                    "um (a layer is at least one lipid bilayer thick)",
-                )?;
-                let dif = l
-                    .diffusivity_um2_per_s
-                    .map(|v| {
-                        check_range(
-                            &key("diffusivity_um2_per_s"),
-                            v,
-                            MIN_DIFFUSIVITY_UM2_PER_S,
-                            MAX_DIFFUSIVITY_UM2_PER_S,
-                            "um^2/s",
-                        )
-                    })
-                    .transpose()?;
-                let part = l
-                    .partition
-                    .map(|v| {
-                        check_range(
-                            &key("partition"),
-                            v,
-                            MIN_PARTITION,
-                            MAX_PARTITION,
-                            "(dimensionless)",
-                        )
-                    })
-                    .transpose()?;
-                let transport = match (l.tissue, dif, part) {
-                    (None, Some(d), Some(k)) => LayerTransport::Explicit { diffusivity_um2_per_s: d, partition: k },
-                    (None, _, _) => return Err(Invalid::new(key("name"), "give both diffusivity_um2_per_s and partition, or tissue = one of stratum_corneum, viable_epidermis, dermis, water to derive them from vesicle size")),
-                    (Some(tissue), d, k) => {
-                        if d.is_none() || k.is_none() {
-                            needs_size = true;
-                        }
-                        LayerTransport::Tissue { tissue, diffusivity_um2_per_s: d, partition: k }
-                    }
-                };
-                if l.name.trim().is_empty() {
-                    return Err(Invalid::new(key("name"), "a layer needs a non-empty name"));
-                }
-                layers.push(LayerSpec {
-                    name: l.name.clone(),
-                    thickness_um,
-                    transport,
-                });
-            }
-            let (size, size_classes) = match (&raw.vesicles, needs_size) {
-                (Some(s), _) => {
-                    let (d, n) = validate_size(s, "vesicles")?;
-                    (Some(d), n)
-                }
-                (None, true) => return Err(Invalid::new("membrane.layers", "a layer derives its properties from a tissue type, so the vesicle size is needed: add [vesicles] with mode_nm and gsd")),
-                (None, false) => (None, 1),
-            };
-            Ok(Scenario::FranzCell(FranzCell {
-                experiment,
-                donor: Donor {
-                    concentration_per_ml: d.concentration_per_ml,
-                    infinite: d.infinite,
-                    volume_ul_per_cm2: volume,
-                },
-                layers,
-                size,
-                size_classes,
-                numerics,
-            }))
+            (0..n).map(|i| 24.0 * every * i as f64).collect()
         }
-        Kind::InVivo => {
-            for (present, key) in [
-                (raw.donor.is_some(), "donor"),
-                (raw.membrane.is_some(), "membrane"),
-                (raw.vesicles.is_some(), "vesicles"),
-                (raw.culture.is_some(), "culture"),
-            ] {
-                if present {
-                    return Err(Invalid::new(key, "does not belong to kind = \"in_vivo\", which uses [product], [skin], [procedure] and [regimen]"));
-                }
-            }
-            let pr = raw.product.as_ref().ok_or_else(|| {
-                Invalid::new(
-                    "experiment.kind",
-                    "an in_vivo scenario needs a [product] table",
-                )
-            })?;
-            let product = validate_product(pr)?;
-            let sk = raw.skin.as_ref().ok_or_else(|| {
-                Invalid::new(
-                    "experiment.kind",
-                    "an in_vivo scenario needs a [skin] table with site",
-                )
-            })?;
-            let skin = validate_skin(sk)?;
-            let procedure = match &raw.procedure {
-                None => Procedure::None,
-                Some(pc) => validate_procedure(pc, p)?,
-            };
-            let regimen = match &raw.regimen {
-                None => Regimen {
-                    applications_per_day: 1,
-                    days: 1,
-                    first_application_h: 0.0,
-                    per_session: false,
-                    essence_ul_per_cm2: 0.0,
-                },
-                Some(r) => Regimen {
-                    applications_per_day: check_range(
-                        "regimen.applications_per_day",
-                        r.applications_per_day as f64,
-                        1.0,
-                        24.0,
-                        "per day",
-                    )? as u32,
-                    days: check_range("regimen.days", r.days as f64, 1.0, 730.0, "days")? as u32,
-                    first_application_h: check_range(
-                        "regimen.first_application_h",
-                        r.first_application_h,
-                        0.0,
-                        24.0 * 30.0,
-                        "h",
-                    )?,
-                    per_session: r.per_session,
-                    essence_ul_per_cm2: check_range(
-                        "regimen.essence_ul_per_cm2",
-                        r.essence_ul_per_cm2,
-                        0.0,
-                        100.0,
-                        "uL/cm2",
-                    )?,
-                },
-            };
-            let sessions_h = match (&raw.procedure, &procedure) {
-                (_, Procedure::None) | (None, _) => vec![],
-                (Some(pc), _) => {
-                    let n = check_range(
-                        "procedure.sessions",
-                        pc.sessions.unwrap_or(1) as f64,
-                        1.0,
-                        24.0,
-                        "sessions",
-                    )? as usize;
-                    let every =
-                        match (pc.interval_days, n) {
-                            (Some(d), _) => {
-                                check_range("procedure.interval_days", d, 1.0, 365.0, "days")?
-                            }
-                            (None, 1) => 0.0,
-                            (None, _) => return Err(Invalid::new(
-                                "procedure.sessions",
-                                "several sessions need interval_days, the days between sessions",
-                            )),
-                        };
-                    (0..n).map(|i| 24.0 * every * i as f64).collect()
-                }
-            };
-            let last_start = if regimen.per_session {
-                sessions_h.last().copied().unwrap_or(0.0)
-            } else {
-                0.0
-            };
-            let last = last_start + regimen.first_application_h + 24.0 * regimen.days as f64;
-            let duration = match e.duration_h {
-                Some(d) => check_range(
-                    "experiment.duration_h",
-                    d,
-                    MIN_DURATION_H,
-                    24.0 * 730.0,
-                    "h",
-                )?,
-                None => last,
-            };
-            if duration / numerics.dt_max_h > MAX_STEPS {
-                return Err(Invalid::new(
-                    "numerics.dt_max_h",
-                    format!(
-                        "{} h over {duration} h is more than {MAX_STEPS} steps; choose a larger dt_max_h or a shorter run",
-                        numerics.dt_max_h
-                    ),
-                ));
-            }
-            let experiment = experiment(e, raw.uncertainty.as_ref(), duration)?;
-            Ok(Scenario::InVivo(InVivo {
-                experiment,
-                product,
-                skin,
-                procedure,
-                sessions_h,
-                regimen,
-                numerics,
-            }))
-        }
-        Kind::CellCulture => {
-            for (present, key) in [
-                (raw.donor.is_some(), "donor"),
-                (raw.membrane.is_some(), "membrane"),
-                (raw.product.is_some(), "product"),
-                (raw.skin.is_some(), "skin"),
-                (raw.procedure.is_some(), "procedure"),
-                (raw.regimen.is_some(), "regimen"),
-            ] {
-                if present {
-                    return Err(Invalid::new(
-                        key,
-                        "does not belong to kind = \"cell_culture\", which uses [culture]",
-                    ));
-                }
-            }
-            let c = raw.culture.as_ref().ok_or_else(|| Invalid::new("experiment.kind", "a cell_culture needs a [culture] table with cell_type, source and vesicles_per_cell"))?;
-            if !["keratinocyte", "fibroblast", "macrophage"].contains(&c.cell_type.as_str()) {
-                return Err(Invalid::new(
-                    "culture.cell_type",
-                    format!(
-                        "unknown cell type \"{}\"; use keratinocyte, fibroblast or macrophage",
-                        c.cell_type
-                    ),
-                ));
-            }
-            if !["lps", "tnf_alpha", "none"].contains(&c.stimulus.as_str()) {
-                return Err(Invalid::new(
-                    "culture.stimulus",
-                    format!(
-                        "unknown stimulus \"{}\"; use lps, tnf_alpha or none",
-                        c.stimulus
-                    ),
-                ));
-            }
-            if !SOURCES.contains(&c.source.as_str()) {
-                return Err(Invalid::new(
-                    "culture.source",
-                    format!(
-                        "unknown source \"{}\"; use one of {}",
-                        c.source,
-                        SOURCES.join(", ")
-                    ),
-                ));
-            }
-            let dose = check_range(
-                "culture.vesicles_per_cell",
-                c.vesicles_per_cell,
-                0.0,
-                1e7,
-                "vesicles per cell",
-            )?;
-            let duration = match e.duration_h {
-                Some(d) => {
-                    check_range("experiment.duration_h", d, MIN_DURATION_H, 24.0 * 14.0, "h")?
-                }
-                None => 24.0,
-            };
-            Ok(Scenario::CellCulture(CellCulture {
-                experiment: experiment(e, raw.uncertainty.as_ref(), duration)?,
-                cell_type: c.cell_type.clone(),
-                stimulus: c.stimulus.clone(),
-                source: c.source.clone(),
-                vesicles_per_cell: dose,
-            }))
+    };
+    let last_start = if regimen.per_session {
+        sessions_h.last().copied().unwrap_or(0.0)
+    } else {
+        0.0
+    };
+    let last = last_start + regimen.first_application_h + 24.0 * regimen.days as f64;
+    let duration = match e.duration_h {
+        Some(d) => check_range(
+            "experiment.duration_h",
+            d,
+            MIN_DURATION_H,
+            24.0 * 730.0,
+            "h",
+        )?,
+        None => last,
+    };
+    if duration / numerics.dt_max_h > MAX_STEPS {
+        return Err(Invalid::new(
+            "numerics.dt_max_h",
+            format!(
+                "{} h over {duration} h is more than {MAX_STEPS} steps; choose a larger dt_max_h or a shorter run",
+                numerics.dt_max_h
+            ),
+        ));
+    }
+    let experiment = experiment(e, raw.uncertainty.as_ref(), duration)?;
+    Ok(Scenario::InVivo(InVivo {
+        experiment,
+        product,
+        skin,
+        procedure,
+        sessions_h,
+        regimen,
+        numerics,
+    }))
+}
+
+/// A cell-culture experiment: cell type, stimulus, source and dose.
+fn validate_culture(raw: &RawScenario, e: &RawExperiment) -> Result<Scenario, Invalid> {
+    for (present, key) in [
+        (raw.donor.is_some(), "donor"),
+        (raw.membrane.is_some(), "membrane"),
+        (raw.product.is_some(), "product"),
+        (raw.skin.is_some(), "skin"),
+        (raw.procedure.is_some(), "procedure"),
+        (raw.regimen.is_some(), "regimen"),
+    ] {
+        if present {
+            return Err(Invalid::new(
+                key,
+                "does not belong to kind = \"cell_culture\", which uses [culture]",
+            ));
         }
     }
+    let c = raw.culture.as_ref().ok_or_else(|| {
+        Invalid::new(
+            "experiment.kind",
+            "a cell_culture needs a [culture] table with cell_type, source and vesicles_per_cell",
+        )
+    })?;
+    if !["keratinocyte", "fibroblast", "macrophage"].contains(&c.cell_type.as_str()) {
+        return Err(Invalid::new(
+            "culture.cell_type",
+            format!(
+                "unknown cell type \"{}\"; use keratinocyte, fibroblast or macrophage",
+                c.cell_type
+            ),
+        ));
+    }
+    if !["lps", "tnf_alpha", "none"].contains(&c.stimulus.as_str()) {
+        return Err(Invalid::new(
+            "culture.stimulus",
+            format!(
+                "unknown stimulus \"{}\"; use lps, tnf_alpha or none",
+                c.stimulus
+            ),
+        ));
+    }
+    if !SOURCES.contains(&c.source.as_str()) {
+        return Err(Invalid::new(
+            "culture.source",
+            format!(
+                "unknown source \"{}\"; use one of {}",
+                c.source,
+                SOURCES.join(", ")
+            ),
+        ));
+    }
+    let dose = check_range(
+        "culture.vesicles_per_cell",
+        c.vesicles_per_cell,
+        0.0,
+        1e7,
+        "vesicles per cell",
+    )?;
+    let duration = match e.duration_h {
+        Some(d) => check_range("experiment.duration_h", d, MIN_DURATION_H, 24.0 * 14.0, "h")?,
+        None => 24.0,
+    };
+    Ok(Scenario::CellCulture(CellCulture {
+        experiment: experiment(e, raw.uncertainty.as_ref(), duration)?,
+        cell_type: c.cell_type.clone(),
+        stimulus: c.stimulus.clone(),
+        source: c.source.clone(),
+        vesicles_per_cell: dose,
+    }))
 }
 
 /// Shortest run, h (36 s: one output of the fastest experiment).
@@ -1120,6 +1149,45 @@ fn validate_size(s: &RawSize, table: &str) -> Result<(SizeDistribution, usize), 
             table,
             "give the size as mode_nm (with gsd) or as a histogram (diameters_nm and counts)",
         )),
+    }
+}
+
+/// The values of a `[product]` table given by other means than a scenario file (a batch
+/// certificate's measured values): a log-normal size by its mode and geometric SD.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductValues {
+    pub name: String,
+    pub source: String,
+    pub particles_per_ml: f64,
+    pub dose_ul_per_cm2: f64,
+    pub formulation: Formulation,
+    pub storage_temperature_c: f64,
+    pub storage_age_days: f64,
+    pub mode_nm: f64,
+    pub gsd: f64,
+    pub classes: usize,
+}
+
+impl Product {
+    /// A product from `v`, checked exactly as a scenario's `[product]` table is (the same
+    /// ranges; errors name the `product.` key).
+    pub fn checked(v: &ProductValues) -> Result<Product, Invalid> {
+        validate_product(&RawProduct {
+            name: Some(v.name.clone()),
+            source: v.source.clone(),
+            particles_per_ml: v.particles_per_ml,
+            dose_ul_per_cm2: v.dose_ul_per_cm2,
+            formulation: v.formulation,
+            storage_temperature_c: Some(v.storage_temperature_c),
+            storage_age_days: Some(v.storage_age_days),
+            size: RawSize {
+                mode_nm: Some(v.mode_nm),
+                gsd: Some(v.gsd),
+                diameters_nm: None,
+                counts: None,
+                classes: Some(v.classes as i64),
+            },
+        })
     }
 }
 
