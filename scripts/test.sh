@@ -36,8 +36,13 @@ bash scripts/check_slurm.sh 2>&1  # the sweep as a real Slurm job array on a sin
 command -v python3 >/dev/null 2>&1 || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null; }; python3 scripts/check_stats_reference.py 2>&1  # statistics vs scipy/statsmodels
 python3 scripts/check_salib.py 2>&1  # sensitivity indices vs SALib, R-hat/ESS vs ArviZ
 python3 scripts/check_ics.py 2>&1  # routine plan's .ics vs the icalendar parser
+python3 scripts/check_cosing.py 2>&1  # bundled EU CosIng annexes and label flags vs the Commission's CSVs
 python3 scripts/check_tlog.py 2>&1  # Merkle log proofs vs an independent C2SP verifier
+python3 scripts/check_resolver.py 2>&1  # GS1 Digital Link resolver vs digital-link.js: parsing, linksets, link types
+python3 scripts/check_status_list.py 2>&1  # Bitstring Status Lists vs @digitalbazaar/vc-bitstring-status-list (npm)
 python3 scripts/check_untp.py 2>&1  # UNTP export vs the UNTP DCC JSON Schema
+python3 scripts/check_import.py 2>&1  # instrument import vs flowio/fcsparser and numpy/pandas
+python3 scripts/check_batch_simulate.py 2>&1  # simulate --certificate: log-normal fit and sampled inputs vs scipy
 python3 scripts/check_python.py 2>&1  # the Python package (pytest): results equal the CLI's JSON
 python3 scripts/check_sbml.py 2>&1  # SBML export vs libsbml consistency and libroadrunner trajectories
 python3 scripts/check_web.py 2>&1  # web app: API == CLI, OpenAPI, browser flows, axe, load

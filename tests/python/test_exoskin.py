@@ -246,6 +246,36 @@ def test_verify(tmp_path):
     assert e.value.field == "pubkey"
 
 
+def test_simulate_certificate_equals_cli_json(tmp_path):
+    key = str(tmp_path / "lab.pem")
+    cli("batch", "keygen", "--out", key)
+    out = tmp_path / "cert"
+    cli("batch", "issue", "examples/qc/pass_msc_serum.toml", "--key", key, "--out", str(out),
+        "--issued-at", "2026-09-02")
+    cert = str(out / "certificate.json")
+    theirs = cli_json("simulate", "--certificate", cert, "--pubkey", key + ".pub", "--on",
+                      "2026-10-01", "--uncertainty", "20", "--seed", "7", "--quiet")
+    ours = exoskin.simulate_certificate(cert, pubkey=key + ".pub", on="2026-10-01", members=20,
+                                        seed=7)
+    assert strip(dict(ours)) == strip(theirs)
+    assert ours["batch"]["verified"] is True and ours["batch"]["age_days"] == 172
+    # The parsed dict and the key's did:key give the same document.
+    with open(cert, encoding="utf-8") as f:
+        doc = json.load(f)
+    did = ours["batch"]["issuer"]["id"]
+    again = exoskin.simulate_certificate(doc, pubkey=did, on="2026-10-01", members=20, seed=7)
+    assert strip(dict(again)) == strip(theirs)
+
+    # Past its expiry: refused as the CLI refuses it, unless allowed.
+    msg = cli_error("simulate", "--certificate", cert, "--on", "2028-05-01")
+    with pytest.raises(exoskin.InputError) as e:
+        exoskin.simulate_certificate(cert, on="2028-05-01")
+    assert e.value.field == "certificate"
+    assert str(e.value) in msg and "expired on 2028-04-11" in str(e.value)
+    late = exoskin.simulate_certificate(cert, on="2028-05-01", allow_expired=True, members=20)
+    assert late["batch"]["expired"] is True
+
+
 # ---------------------------------------------------------------- exceptions
 
 

@@ -2,8 +2,8 @@
 //! `exoskin claims --json` prints.
 
 use crate::ApiError;
-use exoskin_model::TransportParams;
 use exoskin_inference::claims::Evaluated;
+use exoskin_model::TransportParams;
 use exoskin_response::ResponseParams;
 use serde_json::{json, Value};
 use std::path::Path;

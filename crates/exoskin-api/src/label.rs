@@ -10,15 +10,27 @@ fn decoder() -> Result<&'static Decoder, ApiError> {
 
 /// Decode an ingredient list as printed on a label; `name` says where the text came from.
 pub fn decode(text: &str, name: &str) -> Result<Report, ApiError> {
+    decode_in(text, name, None)
+}
+
+/// [`decode`] for a product sold in `region` (a code of the region table): EU annex flags
+/// are that region's rules where the EU annexes are its law, EU information elsewhere.
+pub fn decode_in(text: &str, name: &str, region: Option<&str>) -> Result<Report, ApiError> {
     decoder()?
-        .decode_label(text)
-        .map_err(|e| ApiError::BadInput {
-            field: Some("text".into()),
-            message: format!(
-                "{name}: {e}. Give the ingredient list as printed on the label, e.g. \
+        .decode_label_in(text, region)
+        .map_err(|e| match e {
+            LabelError::UnknownRegion { .. } => ApiError::BadInput {
+                field: Some("region".into()),
+                message: format!("--region: {e}"),
+            },
+            e => ApiError::BadInput {
+                field: Some("text".into()),
+                message: format!(
+                    "{name}: {e}. Give the ingredient list as printed on the label, e.g. \
                  \"Ingredients: Aqua, Glycerin, Human Adipose Stem Cell Exosomes\"; for a \
                  whole product with claims and batch data use --product FILE"
-            ),
+                ),
+            },
         })
 }
 

@@ -2,6 +2,7 @@
 //! the Python package returns them and sweeps read outputs from them: one producer, so the
 //! same input gives the same JSON everywhere.
 
+pub mod certificate;
 pub mod claims;
 pub mod label;
 pub mod output;

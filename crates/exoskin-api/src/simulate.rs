@@ -3,8 +3,8 @@
 //! the same input gives the same JSON everywhere.
 
 use crate::ApiError;
-use exoskin_model::{read_scenario, Scenario, Stop, TransportParams};
 use exoskin_inference::effect::Effect;
+use exoskin_model::{read_scenario, Scenario, Stop, TransportParams};
 use exoskin_response::{
     culture, try_simulate_in_vivo_until, Outcomes, ResponseParams, Simulation, WoundCurve,
 };

@@ -43,6 +43,10 @@ pub enum Group {
     Posterior,
     /// The potency multiplier of a vesicle source.
     Potency,
+    /// A measured input of the product (a batch certificate's particle concentration or
+    /// size mode), drawn about the measured value with its measurement uncertainty
+    /// ([`Space::with_measurements`]).
+    Measurement,
 }
 
 /// One uncertain parameter.
@@ -56,6 +60,20 @@ pub struct Uncertain {
     pub source: String,
     #[serde(skip)]
     key: String,
+}
+
+impl Uncertain {
+    /// A measured product input: `key` is `particles_per_ml` or `size.mode_nm` (what
+    /// [`Space::scenario_at`] sets), named `product.<key>`.
+    pub fn measured(key: &str, prior: Prior, source: impl Into<String>) -> Uncertain {
+        Uncertain {
+            name: format!("product.{key}"),
+            group: Group::Measurement,
+            prior,
+            source: source.into(),
+            key: key.to_string(),
+        }
+    }
 }
 
 /// The uncertain parameters of a scenario and the base values they perturb.
@@ -201,6 +219,37 @@ impl Space {
         })
     }
 
+    /// The same space with measured product inputs added as dimensions after the others
+    /// (see [`Uncertain::measured`]); an ensemble then draws the product's values per member.
+    pub fn with_measurements(mut self, inputs: Vec<Uncertain>) -> Space {
+        self.params.extend(inputs);
+        self
+    }
+
+    /// The scenario at a point of the unit cube: its product's measured inputs set from the
+    /// `Measurement` dimensions (the scenario itself where there are none, or for a kind
+    /// without a product).
+    pub fn scenario_at(&self, scenario: &Scenario, u: &[f64]) -> Scenario {
+        let mut s = scenario.clone();
+        if let Scenario::InVivo(v) = &mut s {
+            for (p, &x) in self.params.iter().zip(u) {
+                if p.group != Group::Measurement {
+                    continue;
+                }
+                let x = p.prior.quantile(x);
+                match (p.key.as_str(), &mut v.product.size) {
+                    ("particles_per_ml", _) => v.product.particles_per_ml = x,
+                    (
+                        "size.mode_nm",
+                        exoskin_model::SizeDistribution::LogNormal { mode_nm, .. },
+                    ) => *mode_nm = x,
+                    _ => {}
+                }
+            }
+        }
+        s
+    }
+
     /// Number of dimensions.
     pub fn dim(&self) -> usize {
         self.params.len()
@@ -292,6 +341,8 @@ impl Space {
                 Group::Potency => rp
                     .scale_potency(&p.key, x)
                     .map_err(|e| ApiError::bad(e.to_string()))?,
+                // Product inputs set the scenario, not the parameters ([`Space::scenario_at`]).
+                Group::Measurement => {}
             }
         }
         Ok((tp, rp))
@@ -299,7 +350,7 @@ impl Space {
 
     /// Whether dimension `j` leaves transport unchanged (response, fitted or potency).
     pub fn is_response_only(&self, j: usize) -> bool {
-        self.params[j].group != Group::Transport
+        !matches!(self.params[j].group, Group::Transport | Group::Measurement)
     }
 }
 
@@ -482,7 +533,7 @@ pub fn ensemble(
             let out = space
                 .at(u)
                 .and_then(|(tp, rp)| {
-                    let r = run_with(scenario.clone(), name, &tp, &rp)?;
+                    let r = run_with(space.scenario_at(scenario, u), name, &tp, &rp)?;
                     let mut m = member_series(&r);
                     // The new study's dose deviate: the normal quantile of the member's
                     // own coordinate beyond the space's (independent of every prior).
@@ -499,7 +550,7 @@ pub fn ensemble(
         })
         .collect();
     if control.cancelled() {
-        return Err(ApiError::bad("the ensemble was cancelled"));
+        return Err(ApiError::Stopped(exoskin_model::Stopped::Cancelled));
     }
     let ok: Vec<&MemberSeries> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     let failed = members - ok.len();

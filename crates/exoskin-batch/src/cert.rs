@@ -38,6 +38,9 @@ pub enum VerifyError {
     Expired { valid_until: String, now: String },
     #[error("revoked on {revoked_at}: {reason}")]
     Revoked { reason: String, revoked_at: String },
+    /// The certificate's bit is set in its Bitstring Status List ([`crate::status`]).
+    #[error("revoked (status list bit {index})")]
+    RevokedInList { index: u64, list: String },
 }
 
 /// One revoked certificate.
@@ -105,6 +108,17 @@ fn stabilize(v: Value) -> Value {
 
 /// Assess the record, build the credential and sign it.
 pub fn issue(record: &QcRecord, key: &SigningKey, opts: &IssueOptions) -> Result<Issued> {
+    issue_with_status(record, key, opts, None)
+}
+
+/// [`issue`], with a `credentialStatus` naming the certificate's entry in a Bitstring
+/// Status List (an index the registry allocated to this issuer) when `status` is given.
+pub fn issue_with_status(
+    record: &QcRecord,
+    key: &SigningKey,
+    opts: &IssueOptions,
+    status: Option<&crate::status::StatusEntry>,
+) -> Result<Issued> {
     record.validate()?;
     let assessment = opts.profile.assess(record);
     if !assessment.pass && !opts.allow_failing {
@@ -147,6 +161,10 @@ pub fn issue(record: &QcRecord, key: &SigningKey, opts: &IssueOptions) -> Result
             "assessment": serde_json::to_value(&assessment).map_err(|e| BatchError::invalid(e.to_string()))?,
         },
     });
+    let mut doc = doc;
+    if let Some(st) = status {
+        doc["credentialStatus"] = st.to_json();
+    }
     let doc = stabilize(doc);
     let signed = sign(doc, key, opts.issued_at)?;
     let text = serde_json::to_string_pretty(&signed).expect("a Value serializes") + "\n";

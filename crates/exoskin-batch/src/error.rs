@@ -48,6 +48,10 @@ pub enum BatchError {
         offset: usize,
         escape: String,
     },
+    /// A path that is not a GS1 Digital Link path with a GTIN as its primary key: an
+    /// unknown or misplaced AI, a missing value, trailing segments.
+    #[error("`{path}` is not a GS1 Digital Link path /01/<GTIN>[/22/<variant>][/10/<lot>][/21/<serial>]: {reason}")]
+    DigitalLinkPath { path: String, reason: String },
     /// Percent-decoded bytes that are not UTF-8.
     #[error("`{input}` does not percent-decode to UTF-8 text")]
     NotUtf8 { input: String },

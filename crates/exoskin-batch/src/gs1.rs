@@ -185,6 +185,151 @@ pub fn parse_path(path: &str) -> Result<Option<(String, String)>> {
     Ok(Some((gtin, lot)))
 }
 
+/// The key qualifiers GS1 Digital Link allows after AI (01), in the order they must appear:
+/// AI (22) consumer product variant, AI (10) batch/lot, AI (21) serial number (GS1 Digital
+/// Link URI Syntax 1.4, section 4.1, the `gtin-path` rule: `/01/{gtin}[/22/{cpv}][/10/{lot}][/21/{ser}]`).
+const GTIN_QUALIFIERS: [&str; 3] = ["22", "10", "21"];
+
+/// Maximum length of AI (21) serial number and AI (22) consumer product variant (GS1
+/// General Specifications 24.0, 2024, section 3.2: both X..20).
+pub const SERIAL_MAX_LEN: usize = 20;
+
+/// A GS1 Digital Link path whose primary key is a GTIN, with its key qualifiers decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPath {
+    /// GTIN-14 (a GTIN-8, -12 or -13 in the path is left-padded with zeros).
+    pub gtin: String,
+    /// AI (22), consumer product variant.
+    pub variant: Option<String>,
+    /// AI (10), batch/lot.
+    pub lot: Option<String>,
+    /// AI (21), serial number.
+    pub serial: Option<String>,
+}
+
+impl KeyPath {
+    /// The canonical path of this key: GTIN-14 and every qualifier percent-encoded.
+    pub fn path(&self) -> String {
+        let mut p = format!("/01/{}", self.gtin);
+        for (ai, v) in [
+            ("22", &self.variant),
+            ("10", &self.lot),
+            ("21", &self.serial),
+        ] {
+            if let Some(v) = v {
+                p.push_str(&format!("/{ai}/{}", percent_encode(v)));
+            }
+        }
+        p
+    }
+
+    /// The path down to the lot (no serial, no variant): where the lot's certificate lives.
+    pub fn lot_path(&self) -> Option<String> {
+        self.lot
+            .as_ref()
+            .map(|l| format!("/01/{}/10/{}", self.gtin, percent_encode(l)))
+    }
+}
+
+/// Validate an AI (21) serial or AI (22) variant value: 1 to 20 characters of GS1 character
+/// set 82.
+fn validate_qualifier(path: &str, ai: &str, v: &str) -> Result<()> {
+    let name = if ai == "21" {
+        "serial (AI 21)"
+    } else {
+        "variant (AI 22)"
+    };
+    let n = v.chars().count();
+    let bad = |reason: String| BatchError::DigitalLinkPath {
+        path: truncate_for_message(path),
+        reason: format!("{name} `{}` {reason}", truncate_for_message(v)),
+    };
+    if n == 0 || n > SERIAL_MAX_LEN {
+        return Err(bad(format!(
+            "must be 1 to {SERIAL_MAX_LEN} characters long (it has {n})"
+        )));
+    }
+    if let Some(c) = v.chars().find(|&c| !is_cset82(c)) {
+        return Err(bad(format!(
+            "contains {c:?}, which GS1 does not allow (allowed: A-Z a-z 0-9 and !\"%&'()*+,-./:;<=>?_)"
+        )));
+    }
+    Ok(())
+}
+
+/// Parse a GS1 Digital Link path with a GTIN as its primary key: `/01/<GTIN>`, optionally
+/// followed by `/22/<variant>`, `/10/<lot>` and `/21/<serial>` in that order (values
+/// percent-encoded). `Ok(None)` when the path does not start with `/01/` (another resolver
+/// path); an error, naming the segment, for a bad GTIN (length, digits, check digit), a bad
+/// escape, an unknown, repeated or misplaced AI, a missing value or trailing segments.
+pub fn parse_key_path(path: &str) -> Result<Option<KeyPath>> {
+    let Some(rest) = path.strip_prefix("/01/") else {
+        return Ok(None);
+    };
+    let shown = || truncate_for_message(path);
+    let segs: Vec<&str> = rest.split('/').collect();
+    let gtin = normalize_gtin(&percent_decode(segs[0])?)?;
+    let mut out = KeyPath {
+        gtin,
+        variant: None,
+        lot: None,
+        serial: None,
+    };
+    // Position in GTIN_QUALIFIERS of the next AI allowed.
+    let mut next = 0;
+    let mut i = 1;
+    while i < segs.len() {
+        let ai = segs[i];
+        if ai.is_empty() {
+            return Err(BatchError::DigitalLinkPath {
+                path: shown(),
+                reason: "an empty segment (a doubled or trailing `/`)".into(),
+            });
+        }
+        let Some(pos) = GTIN_QUALIFIERS.iter().position(|q| *q == ai) else {
+            let ai = truncate_for_message(ai);
+            return Err(BatchError::DigitalLinkPath {
+                path: shown(),
+                reason: format!(
+                    "`{ai}` is not a key qualifier of a GTIN (allowed after /01/: 22, 10, 21, in that order; other data go in the query, ?17=YYMMDD)"
+                ),
+            });
+        };
+        if pos < next {
+            return Err(BatchError::DigitalLinkPath {
+                path: shown(),
+                reason: format!(
+                    "AI ({ai}) is repeated or out of order: the qualifiers go 22, then 10, then 21"
+                ),
+            });
+        }
+        let Some(raw) = segs.get(i + 1).filter(|v| !v.is_empty()) else {
+            return Err(BatchError::DigitalLinkPath {
+                path: shown(),
+                reason: format!("AI ({ai}) has no value"),
+            });
+        };
+        let v = percent_decode(raw)?;
+        match ai {
+            "10" => {
+                validate_lot(&v)?;
+                out.lot = Some(v);
+            }
+            "21" => {
+                validate_qualifier(path, ai, &v)?;
+                out.serial = Some(v);
+            }
+            _ => {
+                validate_qualifier(path, ai, &v)?;
+                out.variant = Some(v);
+            }
+        }
+        next = pos + 1;
+        i += 2;
+    }
+    Ok(Some(out))
+}
+
 fn resolver_base(resolver: &str) -> String {
     let r = resolver.trim().trim_end_matches('/');
     if r.starts_with("http://") || r.starts_with("https://") {
@@ -277,6 +422,53 @@ mod tests {
         let e =
             DigitalLink::parse("https://id.example.com/01/09506000134352/10/AB%+F").unwrap_err();
         assert!(e.to_string().contains("`%+F` at byte 2"), "{e}");
+    }
+
+    #[test]
+    fn key_paths() {
+        let p = parse_key_path("/01/9506000134352").unwrap().unwrap();
+        assert_eq!(p.gtin, "09506000134352");
+        assert_eq!((p.lot, p.serial), (None, None));
+        let p = parse_key_path("/01/96385074/10/AB%2F12/21/S%2541")
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.gtin, "00000096385074");
+        assert_eq!(p.lot.as_deref(), Some("AB/12"));
+        assert_eq!(p.serial.as_deref(), Some("S%41"));
+        assert_eq!(p.path(), "/01/00000096385074/10/AB%2F12/21/S%2541");
+        assert_eq!(p.lot_path().unwrap(), "/01/00000096385074/10/AB%2F12");
+        let p = parse_key_path("/01/09506000134352/22/V1/21/X")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (p.variant.as_deref(), p.lot, p.serial.as_deref()),
+            (Some("V1"), None, Some("X"))
+        );
+        assert_eq!(parse_key_path("/api/v1/audit").unwrap(), None);
+        for (bad, says) in [
+            ("/01/09506000134353", "check digit"),
+            ("/01/09506000134", "8, 12, 13 or 14 digits"),
+            ("/01/09506000134352/21/S/10/L", "out of order"),
+            ("/01/09506000134352/10/A/10/B", "out of order"),
+            ("/01/09506000134352/99/X", "`99` is not a key qualifier"),
+            (
+                "/01/09506000134352/10/L/junk",
+                "`junk` is not a key qualifier",
+            ),
+            ("/01/09506000134352/10", "has no value"),
+            ("/01/09506000134352/10/", "has no value"),
+            ("/01/09506000134352/", "empty segment"),
+            (
+                "/01/09506000134352/21/A%20B",
+                "serial (AI 21) `A B` contains ' '",
+            ),
+            ("/01/09506000134352/21/ABCDEFGHIJKLMNOPQRSTU", "1 to 20"),
+            ("/01/09506000134352/10/A~B", "contains '~'"),
+            ("/01/09506000134352/10/A%G1", "two hex digits"),
+        ] {
+            let e = parse_key_path(bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]

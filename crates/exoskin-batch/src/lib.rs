@@ -11,8 +11,13 @@
 //!    assessment, secured with an `eddsa-jcs-2022` Data Integrity proof ([`jcs`] canonical
 //!    JSON, [`keys`] Ed25519 keys in PKCS#8/SPKI PEM and `did:key` identifiers).
 //! 4. [`gs1`]: GTIN check digits and GS1 Digital Link URIs; [`qr`] renders them to PNG/SVG.
-//! 5. [`untp`]: a certificate exported as a UN Transparency Protocol Digital Conformity
+//! 5. [`status`]: revocation as a W3C Bitstring Status List (the certificate's
+//!    `credentialStatus`, the list credential the registry signs, the check).
+//! 6. [`untp`]: a certificate exported as a UN Transparency Protocol Digital Conformity
 //!    Credential (derived and unsigned; the signed certificate stays the authority).
+//!
+//! [`import`] reads NanoSight/ZetaView NTA exports and FCS 3.1 files into the measured
+//! characterization fields of a record, with their uncertainty budget.
 //!
 //! The registry that stores and resolves certificates is the `exoskin-registry` crate; this
 //! crate links no server, client or database code.
@@ -21,11 +26,13 @@ pub mod cert;
 pub mod date;
 pub mod error;
 pub mod gs1;
+pub mod import;
 pub mod jcs;
 pub mod keys;
 pub mod profile;
 pub mod qr;
 pub mod record;
+pub mod status;
 pub mod untp;
 
 pub use error::BatchError;

@@ -50,6 +50,13 @@ pub enum BatchCommand {
         /// Issuance time (validFrom), RFC 3339 UTC or YYYY-MM-DD; default: now.
         #[arg(long)]
         issued_at: Option<String>,
+        /// The registry's status list the certificate's revocation is published in (W3C
+        /// Bitstring Status List), from `batch allocate-status`; with --status-index.
+        #[arg(long, requires = "status_index")]
+        status_list: Option<String>,
+        /// The certificate's index in --status-list, allocated by the registry.
+        #[arg(long, requires = "status_list")]
+        status_index: Option<u64>,
     },
     /// Verify a certificate: signature, issuer, dates, revocation. Exit 0 valid, 1 not valid.
     Verify {
@@ -67,6 +74,43 @@ pub enum BatchCommand {
         /// Print one JSON document (valid, id, gtin, lot, issuer, dates) instead of the text.
         #[arg(long)]
         json: bool,
+        /// For a certificate with a credentialStatus: its status list credential, a file or
+        /// URL (default: fetched from the URL the certificate names).
+        #[arg(long)]
+        status_list: Option<String>,
+        /// The registry's public key (PEM) the status list must be signed by.
+        #[arg(long)]
+        registry_pubkey: Option<PathBuf>,
+        /// PEM certificate(s) of the CA to trust when fetching the status list over https.
+        #[arg(long)]
+        ca_cert: Option<PathBuf>,
+    },
+    /// Ask a registry for a status list index (POST /api/v1/status/allocate): prints the
+    /// list URL and index to issue with (`batch issue --status-list URL --status-index N`).
+    AllocateStatus {
+        /// Registry base URL, e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        registry: String,
+        /// File holding the issuer's bearer token.
+        #[arg(long)]
+        token_file: PathBuf,
+        /// PEM certificate(s) of the CA to trust for an https:// registry with a private CA.
+        #[arg(long)]
+        ca_cert: Option<PathBuf>,
+    },
+    /// Decode a Bitstring Status List: its length and the indices whose bit is 1 (JSON). A
+    /// list credential (FILE or URL) is verified first; --encoded decodes a bare encodedList.
+    StatusList {
+        /// The list credential: a file, or a URL (GET /api/v1/status/<n>).
+        source: Option<String>,
+        /// A bare encodedList (multibase base64url of the GZIP bitstring) instead.
+        #[arg(long, conflicts_with = "source")]
+        encoded: Option<String>,
+        /// The registry's public key (PEM) the list must be signed by.
+        #[arg(long)]
+        registry_pubkey: Option<PathBuf>,
+        #[arg(long)]
+        ca_cert: Option<PathBuf>,
     },
     /// Export a certificate for other systems: `--untp` writes it as a UN Transparency
     /// Protocol Digital Conformity Credential (derived and unsigned; it links to the signed
@@ -85,17 +129,26 @@ pub enum BatchCommand {
         #[arg(long)]
         profile: Option<PathBuf>,
     },
-    /// Print the GS1 Digital Link URI of a GTIN, lot and expiry date.
+    /// Print the GS1 Digital Link URI of a GTIN, lot and expiry date (or, with --parse, what
+    /// a Digital Link URI identifies, as JSON).
     Uri {
-        #[arg(long)]
-        gtin: String,
-        #[arg(long)]
-        lot: String,
+        #[arg(long, required_unless_present = "parse")]
+        gtin: Option<String>,
+        #[arg(long, required_unless_present = "parse")]
+        lot: Option<String>,
         /// Expiry date YYYY-MM-DD.
         #[arg(long)]
         expiry: Option<String>,
         #[arg(long, default_value = "id.gs1.org")]
         resolver: String,
+        /// Add `linkType=` to the URI: gs1:certificationInfo, gs1:recallStatus, gs1:pip,
+        /// gs1:leaflet or all (the linkset).
+        #[arg(long)]
+        link_type: Option<String>,
+        /// Parse this Digital Link URI (or path) instead: print its GTIN-14, variant, lot
+        /// and serial as JSON; exit 2 naming what is wrong.
+        #[arg(long, conflicts_with_all = ["gtin", "lot", "expiry", "link_type"])]
+        parse: Option<String>,
     },
     /// Publish a certificate to a registry (POST /api/v1/certificates).
     Publish {
@@ -109,7 +162,21 @@ pub enum BatchCommand {
         /// PEM certificate(s) of the CA to trust for an https:// registry with a private CA.
         #[arg(long)]
         ca_cert: Option<PathBuf>,
+        /// Register this leaflet URL (gs1:leaflet, POST /api/v1/links) for the certificate's
+        /// GTIN after publishing (for its lot with --leaflet-for-lot).
+        #[arg(long)]
+        leaflet: Option<String>,
+        /// The leaflet link's title.
+        #[arg(long, requires = "leaflet")]
+        leaflet_title: Option<String>,
+        /// Register the leaflet for the certificate's lot rather than its GTIN.
+        #[arg(long, requires = "leaflet")]
+        leaflet_for_lot: bool,
     },
+    /// Read instrument files (NanoSight NTA 3.x Experiment Summary CSV, ZetaView text, FCS
+    /// 3.1) into the measured characterization with its expanded uncertainty: print it as
+    /// TOML (--json: everything), or merge it into a QC record (--into).
+    Import(crate::batch_import::ImportArgs),
     /// Revoke a published certificate (POST /api/v1/revocations).
     Revoke {
         #[arg(long)]
@@ -235,6 +302,10 @@ pub struct ServeArgs {
     /// verifier key, e.g. registry.example.com/exoskin (default: <listen address>/exoskin-registry).
     #[arg(long)]
     log_origin: Option<String>,
+    /// The registry's public base URL (https://registry.example.com): status list URLs in
+    /// certificates start with it, so it must not change (default: http(s)://<listen address>).
+    #[arg(long)]
+    public_url: Option<String>,
     /// Seconds between automatic checkpoints (signed only when the log grew).
     #[arg(long, default_value_t = 3600)]
     checkpoint_interval_s: u64,
@@ -345,7 +416,10 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
             profile,
             allow_failing,
             issued_at,
+            status_list,
+            status_index,
         } => {
+            let status = crate::status::entry_from_flags(status_list.as_deref(), status_index)?;
             gs1::validate_resolver(&resolver).map_err(lib_err)?;
             let rec = QcRecord::load(&record).map_err(lib_err)?;
             let key = keys::read_private_key(&key).map_err(lib_err)?;
@@ -356,7 +430,8 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
                 issued_at: parse_time(&issued_at, "--issued-at")?,
                 allow_failing,
             };
-            let issued = cert::issue(&rec, &key, &opts).map_err(lib_err)?;
+            let issued =
+                cert::issue_with_status(&rec, &key, &opts, status.as_ref()).map_err(lib_err)?;
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
             let code = qr::encode(&issued.uri).map_err(lib_err)?;
             write(&out.join("certificate.json"), issued.text.as_bytes())?;
@@ -374,6 +449,9 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
             revocations,
             at,
             json,
+            status_list,
+            registry_pubkey,
+            ca_cert,
         } => {
             let text = read_text(&cert)?;
             let key = std::fs::read_to_string(&pubkey)
@@ -389,7 +467,7 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
                     .map(|p| p.display().to_string())
                     .unwrap_or_default(),
             );
-            let doc = exoskin_api::verify::verify(
+            let mut doc = exoskin_api::verify::verify(
                 &text,
                 &key,
                 at.as_deref(),
@@ -397,6 +475,14 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
                 (&names.0, &names.1),
             )
             .map_err(|e| crate::bad_input(e.to_string()))?;
+            crate::status::verify(
+                &text,
+                status_list.as_deref(),
+                registry_pubkey.as_deref(),
+                ca_cert.as_deref(),
+                json,
+                &mut doc,
+            )?;
             let valid = doc["valid"] == true;
             if json {
                 println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -481,14 +567,36 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
             lot,
             expiry,
             resolver,
+            link_type,
+            parse,
         } => {
+            if let Some(uri) = parse {
+                return parse_uri(&uri);
+            }
             gs1::validate_resolver(&resolver).map_err(lib_err)?;
             let exp = match expiry {
                 Some(e) => Some(exoskin_batch::date::parse(&e).map_err(lib_err)?),
                 None => None,
             };
-            let dl = gs1::DigitalLink::new(&gtin, &lot, exp).map_err(lib_err)?;
-            println!("{}", dl.uri(&resolver));
+            let dl = gs1::DigitalLink::new(
+                gtin.as_deref().unwrap_or_default(),
+                lot.as_deref().unwrap_or_default(),
+                exp,
+            )
+            .map_err(lib_err)?;
+            let mut uri = dl.uri(&resolver);
+            if let Some(lt) = link_type {
+                use exoskin_registry::server::resolver::{parse_link_type, Wanted};
+                if let Wanted::Unknown(v) = parse_link_type(&lt) {
+                    return Err(crate::bad_input(format!(
+                        "--link-type `{v}`: use gs1:certificationInfo, gs1:recallStatus, gs1:pip, gs1:leaflet or all"
+                    )));
+                }
+                uri.push(if uri.contains('?') { '&' } else { '?' });
+                uri.push_str("linkType=");
+                uri.push_str(&lt);
+            }
+            println!("{uri}");
             Ok(0)
         }
         BatchCommand::Publish {
@@ -496,16 +604,57 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
             registry,
             token_file,
             ca_cert,
+            leaflet,
+            leaflet_title,
+            leaflet_for_lot,
         } => {
             let body = read_file(&cert)?;
-            post(
+            let code = post(
                 &registry,
                 "/api/v1/certificates",
                 &token_file,
                 &body,
                 ca_cert.as_deref(),
-            )
+            )?;
+            match leaflet {
+                Some(href) if code == 0 => {
+                    let (gtin, lot) = cert_gtin_lot(&cert, &body)?;
+                    let mut link =
+                        serde_json::json!({"gtin": gtin, "linkType": "gs1:leaflet", "href": href});
+                    if leaflet_for_lot {
+                        link["lot"] = serde_json::Value::String(lot);
+                    }
+                    if let Some(t) = leaflet_title {
+                        link["title"] = serde_json::Value::String(t);
+                    }
+                    post(
+                        &registry,
+                        "/api/v1/links",
+                        &token_file,
+                        link.to_string().as_bytes(),
+                        ca_cert.as_deref(),
+                    )
+                }
+                _ => Ok(code),
+            }
         }
+        BatchCommand::AllocateStatus {
+            registry,
+            token_file,
+            ca_cert,
+        } => crate::status::allocate(&registry, &token_file, ca_cert.as_deref()),
+        BatchCommand::StatusList {
+            source,
+            encoded,
+            registry_pubkey,
+            ca_cert,
+        } => crate::status::show(
+            source.as_deref(),
+            encoded.as_deref(),
+            registry_pubkey.as_deref(),
+            ca_cert.as_ref(),
+        ),
+        BatchCommand::Import(a) => crate::batch_import::run(a),
         BatchCommand::Revoke {
             registry,
             token_file,
@@ -530,6 +679,44 @@ pub fn run(c: BatchCommand) -> anyhow::Result<u8> {
                 ca_cert.as_deref(),
             )
         }
+    }
+}
+
+/// `batch uri --parse`: what a Digital Link URI identifies, as JSON.
+fn parse_uri(uri: &str) -> anyhow::Result<u8> {
+    let rest = match uri.find("://") {
+        Some(i) => {
+            let after = &uri[i + 3..];
+            &after[after.find('/').unwrap_or(after.len())..]
+        }
+        None => uri,
+    };
+    let path = rest.split(['?', '#']).next().unwrap_or("");
+    let key = gs1::parse_key_path(path).map_err(lib_err)?.ok_or_else(|| {
+        crate::bad_input(format!(
+            "`{}` is not a GS1 Digital Link path: it must start with /01/<GTIN>",
+            path.chars().take(60).collect::<String>()
+        ))
+    })?;
+    let v = serde_json::json!({
+        "gtin": key.gtin, "variant": key.variant, "lot": key.lot, "serial": key.serial,
+        "path": key.path(),
+    });
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(0)
+}
+
+/// The GTIN and lot of a certificate file, for registering its leaflet.
+fn cert_gtin_lot(path: &Path, body: &[u8]) -> anyhow::Result<(String, String)> {
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| crate::bad_input(format!("{}: {e}", path.display())))?;
+    let subj = &v["credentialSubject"];
+    match (subj["gtin"].as_str(), subj["lot"].as_str()) {
+        (Some(g), Some(l)) => Ok((g.to_string(), l.to_string())),
+        _ => Err(crate::bad_input(format!(
+            "{}: credentialSubject has no gtin and lot",
+            path.display()
+        ))),
     }
 }
 
@@ -673,6 +860,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<u8> {
     }
     cfg.checkpoint_interval = std::time::Duration::from_secs(a.checkpoint_interval_s);
     cfg.log_origin = a.log_origin.clone();
+    cfg.public_url = a.public_url.clone();
     if !a.no_web {
         if !(1..=10_000).contains(&a.max_jobs) {
             return Err(crate::bad_input("--max-jobs must be 1..=10000"));

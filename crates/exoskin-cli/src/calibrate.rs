@@ -5,9 +5,9 @@
 use crate::bad_input;
 use anyhow::Context;
 use clap::Args as ClapArgs;
-use exoskin_model::TransportParams;
 use exoskin_inference::calibrate::{self, Report};
 use exoskin_inference::posterior::{self, Settings};
+use exoskin_model::TransportParams;
 use exoskin_response::ResponseParams;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

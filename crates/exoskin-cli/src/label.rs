@@ -17,6 +17,12 @@ pub struct Args {
     /// Print one JSON document to stdout instead of the readable report.
     #[arg(long)]
     pub json: bool,
+    /// Where the product is sold (a code of data/labels/regions.toml: EU or a member state,
+    /// NI, UK, CH, US, KR, JP, CN), for a bare list: the EU CosIng annex flags are that
+    /// region's rules where the EU annexes are its law (EU/EEA, Northern Ireland), and EU
+    /// information elsewhere. A product file gives its own `region`.
+    #[arg(long, value_name = "CODE", conflicts_with = "product")]
+    pub region: Option<String>,
     /// The date for the expiry check, YYYY-MM-DD (default: today, UTC).
     #[arg(long, value_name = "DATE")]
     pub today: Option<String>,
@@ -59,7 +65,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             }
             (None, Some(path)) => {
                 let (text, name) = read_input(path)?;
-                exoskin_api::label::decode(&text, &name).map_err(api_err)?
+                exoskin_api::label::decode_in(&text, &name, a.region.as_deref()).map_err(api_err)?
             }
             (None, None) => return Err(bad_input(
                 "give an ingredient list file (or - for stdin): exoskin label FILE, or a product \

@@ -12,6 +12,7 @@ use std::fmt;
 use std::process::ExitCode;
 
 mod batch;
+mod batch_import;
 mod calibrate;
 mod credibility;
 mod export;
@@ -20,6 +21,7 @@ mod plots;
 mod progress;
 mod routine;
 mod simulate;
+mod status;
 mod sweep;
 mod trial;
 mod uq;
@@ -86,7 +88,7 @@ enum Command {
     Claims(calibrate::ClaimsArgs),
     /// Decode an ingredient list or check a product file for red flags.
     Label(label::Args),
-    /// Batch quality certificates: keygen, assess, issue, verify, uri, publish, revoke, export (UNTP).
+    /// Batch quality certificates: keygen, assess, issue, verify, uri, publish, revoke, export (UNTP), import (instrument files).
     #[command(subcommand)]
     Batch(batch::BatchCommand),
     /// Serve the certificate registry and GS1 Digital Link resolver over HTTP.

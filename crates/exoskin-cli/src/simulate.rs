@@ -4,6 +4,7 @@
 use crate::bad_input;
 use anyhow::Context;
 use clap::Args as ClapArgs;
+use exoskin_api::certificate;
 use exoskin_api::simulate;
 use exoskin_api::uncertainty::{self, Control, Space};
 use exoskin_model::{read_scenario_file, Stop, TransportParams};
@@ -43,6 +44,55 @@ pub struct Args {
     /// one core; the estimate counts the exact time steps and the band work).
     #[arg(long, value_name = "S", default_value_t = 600.0)]
     pub max_seconds: f64,
+    /// Simulate the batch of this signed certificate (certificate.json from `batch issue`):
+    /// it is verified first, and its measured concentration, size, storage form and
+    /// temperature and its age replace the scenario's [product]. Runs an ensemble (default
+    /// 64 members) that also samples the measured concentration and size mode.
+    #[arg(long, value_name = "CERT.json")]
+    pub certificate: Option<PathBuf>,
+    /// The issuer's public key to trust for --certificate (PEM from keygen, or a file holding
+    /// its did:key); without it the signature is checked against the issuer's own did:key.
+    #[arg(long, value_name = "KEY", requires = "certificate")]
+    pub pubkey: Option<PathBuf>,
+    /// A revocation list for --certificate (JSON from the registry's GET /api/v1/revocations).
+    #[arg(long, value_name = "FILE", requires = "certificate")]
+    pub revocations: Option<PathBuf>,
+    /// The day the batch is used (YYYY-MM-DD): its storage age and expiry are taken on it.
+    /// Default: today (UTC).
+    #[arg(long, value_name = "DATE", requires = "certificate")]
+    pub on: Option<String>,
+    /// Simulate a certificate that does not verify (marked unverified, with a warning).
+    #[arg(long, requires = "certificate")]
+    pub allow_unverified: bool,
+    /// Simulate a batch past its expiry date.
+    #[arg(long, requires = "certificate")]
+    pub allow_expired: bool,
+}
+
+/// `--certificate`: read, verify and turn it into a batch to simulate.
+fn read_batch(a: &Args, cert: &std::path::Path) -> anyhow::Result<certificate::BatchInput> {
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p)
+            .map_err(|e| bad_input(format!("cannot read {}: {e}", p.display())))
+    };
+    let text = read(cert)?;
+    let key = a.pubkey.as_deref().map(read).transpose()?;
+    let revs = a.revocations.as_deref().map(read).transpose()?;
+    let key_name = a.pubkey.as_ref().map(|p| p.display().to_string());
+    let revs_name = a.revocations.as_ref().map(|p| p.display().to_string());
+    let opts = certificate::CertificateOptions {
+        pubkey: key.as_deref().zip(key_name.as_deref()),
+        revocations: revs.as_deref().zip(revs_name.as_deref()),
+        on: a.on.as_deref(),
+        allow_unverified: a.allow_unverified,
+        allow_expired: a.allow_expired,
+    };
+    let batch = certificate::read_certificate(&text, &opts)
+        .map_err(|e| bad_input(format!("{}: {e}", cert.display())))?;
+    for w in &batch.warnings {
+        eprintln!("{w}");
+    }
+    Ok(batch)
 }
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
@@ -58,13 +108,34 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         ),
     };
     let from_file = scenario.experiment().uncertainty;
-    let members = a.uncertainty.or(from_file.map(|u| u.members));
+    let batch = match &a.certificate {
+        Some(c) => Some(read_batch(&a, c)?),
+        None => None,
+    };
+    let members = a.uncertainty.or(from_file.map(|u| u.members)).or(batch
+        .as_ref()
+        .map(|_| certificate::DEFAULT_CERTIFICATE_MEMBERS));
     let seed = a
         .seed
         .or(from_file.map(|u| u.seed))
         .unwrap_or(exoskin_model::scenario::DEFAULT_ENSEMBLE_SEED);
-    let (run, doc, text) = match members {
-        None => {
+    let (run, doc, text) = match (members, &batch) {
+        (Some(n), Some(b)) => {
+            let bar = crate::progress::Progress::new("members");
+            let progress = |d: usize, t: usize| bar.show(d, t);
+            let control = Control {
+                progress: Some(&progress),
+                cancel: None,
+            };
+            let e = crate::progress::with_threads(a.threads, || {
+                certificate::simulate(scenario, &name, b, n, seed, &control)
+            })?
+            .map_err(crate::api_error)?;
+            bar.done();
+            let text = b.summary() + &e.summary();
+            (e.nominal, e.doc, text)
+        }
+        (None, _) => {
             let budget = budget(a.max_memory_mib, a.max_seconds)?;
             let run = simulate::run_with_effect(
                 scenario,
@@ -79,7 +150,7 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             let text = run.summary();
             (run, doc, text)
         }
-        Some(n) => {
+        (Some(n), None) => {
             let space = Space::shipped(&scenario).map_err(crate::api_error)?;
             let bar = crate::progress::Progress::new("members");
             let progress = |d: usize, t: usize| bar.show(d, t);

@@ -27,6 +27,14 @@ pub enum LabelError {
         /// What is wrong, from the TOML reader or the product checks.
         message: String,
     },
+    /// A region code that is not in the region table.
+    #[error("region \"{code}\" is not in the region table (data/labels/regions.toml); use one of: {known} (member-state codes such as FR count as EU)")]
+    UnknownRegion {
+        /// The code as given.
+        code: String,
+        /// The first code of each region in the table.
+        known: String,
+    },
     /// A bundled data file (lexicon, regions, evidence) failed to load: a bug in exoskin.
     #[error("bundled data file {file} is invalid: {message}")]
     Data {

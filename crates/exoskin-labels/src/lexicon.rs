@@ -94,6 +94,9 @@ pub enum Match {
     Guess,
     /// Not in the lexicon and nothing in the name points to a biological ingredient.
     Unknown,
+    /// Named on the EU CosIng annexes, and not in the lexicon (or the lexicon entry the name
+    /// hit is not on the same annex entries, so it names another substance).
+    Annex,
 }
 
 #[derive(Deserialize)]
@@ -169,6 +172,8 @@ pub struct Entry {
     pub note: Option<String>,
     /// The reference the classification rests on.
     pub source: String,
+    /// Its name and aliases as written in the lexicon.
+    pub names: Vec<String>,
 }
 
 /// The result of classifying one name.
@@ -269,6 +274,7 @@ impl Lexicon {
             let human_derived = e
                 .human_derived
                 .unwrap_or_else(|| e.origin.is_some_and(Source::is_human));
+            let names = std::iter::once(e.name.clone()).chain(e.aliases).collect();
             entries.push(Entry {
                 name: e.name,
                 class: e.class,
@@ -277,6 +283,7 @@ impl Lexicon {
                 tags: e.tags,
                 note: e.note,
                 source: e.source,
+                names,
             });
         }
         Ok(Lexicon {
@@ -289,6 +296,11 @@ impl Lexicon {
     /// All entries.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
+    }
+
+    /// An entry's name and aliases, as written in the lexicon.
+    pub fn names_of<'a>(&self, e: &'a Entry) -> impl Iterator<Item = &'a str> {
+        e.names.iter().map(String::as_str)
     }
 
     /// The general note of a class.

@@ -9,6 +9,10 @@
 //! - [`product`]: product files (TOML) and their red flags with codes ([`report::codes`]).
 //! - [`evidence`] and [`regions`]: evidence notes per vesicle source and the regional table for
 //!   human-derived ingredients, each with its sources.
+//! - [`cosing`]: the EU CosIng annexes II-VI of Regulation (EC) No 1223/2009
+//!   (`data/labels/cosing_annexes.csv`); each ingredient named on them is flagged with its
+//!   annex, entry and conditions, as the region's rule where the annexes are its law and as
+//!   EU information elsewhere.
 //!
 //! ```
 //! let d = exoskin_labels::Decoder::embedded().unwrap();
@@ -17,6 +21,7 @@
 //! assert_eq!(r.ingredients[2].source, Some(exoskin_labels::Source::Platelet));
 //! ```
 
+pub mod cosing;
 pub mod error;
 pub mod evidence;
 pub mod lexicon;
@@ -26,13 +31,14 @@ pub mod product;
 pub mod regions;
 pub mod report;
 
+pub use cosing::{Annex, AnnexEntry, AnnexMatch, Annexes, Conditions, MatchedBy};
 pub use error::LabelError;
 pub use evidence::EvidenceNote;
 pub use lexicon::{Class, Classification, Lexicon, Match, Source};
 pub use parse::{parse, ParsedIngredient};
 pub use product::{date, parse_expiry, today_utc, Date, Product};
-pub use regions::{Region, Regions};
-pub use report::{codes, Flag, Ingredient, Report, Severity};
+pub use regions::{AnnexScope, Region, Regions};
+pub use report::{codes, AnnexFlag, Flag, Ingredient, Report, Severity};
 
 use std::sync::OnceLock;
 
@@ -52,15 +58,21 @@ pub struct Decoder {
     lexicon: Lexicon,
     regions: Regions,
     evidence: Vec<EvidenceNote>,
+    annexes: &'static Annexes,
 }
 
 impl Decoder {
-    /// Build a decoder from the three data files' text.
+    /// Build a decoder from the three data files' text, with the bundled EU annexes
+    /// (`data/labels/cosing_annexes.csv`).
     pub fn new(lexicon: &str, regions: &str, evidence: &str) -> Result<Decoder, LabelError> {
+        let annexes = Annexes::embedded()?;
+        let mut regions = Regions::from_toml_str(regions)?;
+        regions.resolve_annex_entries(annexes)?;
         Ok(Decoder {
             lexicon: Lexicon::from_toml_str(lexicon)?,
-            regions: Regions::from_toml_str(regions)?,
+            regions,
             evidence: evidence::from_toml_str(evidence)?,
+            annexes,
         })
     }
 
@@ -82,6 +94,11 @@ impl Decoder {
         &self.regions
     }
 
+    /// The EU CosIng annexes.
+    pub fn annexes(&self) -> &Annexes {
+        self.annexes
+    }
+
     /// All evidence notes.
     pub fn evidence(&self) -> &[EvidenceNote] {
         &self.evidence
@@ -92,15 +109,60 @@ impl Decoder {
         parse(text).into_iter().map(|p| self.classify(p)).collect()
     }
 
+    /// The annex entries (file rows) a name matches.
+    fn annex_rows(&self, name: &str) -> Vec<usize> {
+        self.annexes
+            .match_name(name)
+            .iter()
+            .map(|m| m.row)
+            .collect()
+    }
+
     fn classify(&self, p: ParsedIngredient) -> Ingredient {
-        let c = self.lexicon.classify_keyed(&p.name, &p.key);
+        let annexes = self.annexes.match_name(&p.name);
+        let mut c = self.lexicon.classify_keyed(&p.name, &p.key);
+        if !annexes.is_empty() {
+            // The annexes take precedence: a lexicon hit stands only when the lexicon entry's
+            // own name is on one of the same annex entries (the same substance). "Tretinoin"
+            // is never reported as the lexicon's "Retinol".
+            if let Some(i) = c.entry {
+                let own = self.annex_rows(&self.lexicon.entries()[i].name);
+                if !annexes.iter().any(|m| own.contains(&m.row)) {
+                    c.entry = None;
+                    c.matched = Match::Annex;
+                    c.class = Class::Other;
+                    c.origin = None;
+                    c.human_derived = false;
+                }
+            } else if c.matched == Match::Unknown {
+                c.matched = Match::Annex;
+            }
+            if c.matched == Match::Annex {
+                let refs: Vec<String> = annexes
+                    .iter()
+                    .map(|m| {
+                        let e = &self.annexes.entries()[m.row];
+                        format!(
+                            "Annex {}/{} ({})",
+                            e.annex.as_str(),
+                            e.entry,
+                            e.chemical_name
+                        )
+                    })
+                    .collect();
+                c.note = format!(
+                    "Not in the lexicon; named on the EU CosIng annexes: {} (see the flags).",
+                    refs.join("; ")
+                );
+            }
+        }
         let entry = c.entry.map(|i| &self.lexicon.entries()[i]);
         let (source, origin) = if c.class == Class::Vesicle {
             (c.origin, None)
         } else {
             (None, c.origin)
         };
-        let own_note = entry.is_some_and(|e| e.note.is_some());
+        let own_note = entry.is_some_and(|e| e.note.is_some()) || c.matched == Match::Annex;
         let mut note = c.note;
         if c.class == Class::Vesicle && c.matched == Match::Lexicon && !own_note {
             // Say which kind of EV: the evidence note's title for the source.
@@ -123,6 +185,7 @@ impl Decoder {
             percent: p.percent,
             may_contain: p.may_contain,
             blend: p.blend,
+            annexes,
             own_note,
         }
     }
@@ -131,11 +194,45 @@ impl Decoder {
     /// alone, and the evidence notes. Fails on empty text or text that does not read as an
     /// ingredient list.
     pub fn decode_label(&self, text: &str) -> Result<Report, LabelError> {
+        self.decode_label_in(text, None)
+    }
+
+    /// [`Decoder::decode_label`] for a product sold in `region` (a code of the region table):
+    /// the EU annex flags are that region's rules where the annexes are its law, and EU
+    /// information elsewhere. Fails, besides, on a region code not in the table.
+    pub fn decode_label_in(&self, text: &str, region: Option<&str>) -> Result<Report, LabelError> {
+        let region = match region {
+            None => None,
+            Some(code) => Some(self.regions.find(code).ok_or_else(|| {
+                let known: Vec<&str> = self
+                    .regions
+                    .all()
+                    .iter()
+                    .filter_map(|r| r.codes.first().map(String::as_str))
+                    .collect();
+                LabelError::UnknownRegion {
+                    code: code.to_string(),
+                    known: known.join(", "),
+                }
+            })?),
+        };
         let ingredients = self.ingredients(text);
         check_readable(text, &ingredients)?;
-        let flags = product::list_flags(&ingredients, None);
+        let mut flags = product::list_flags(&ingredients, None, self.human_origin_entry());
+        flags.extend(self.annex_flags(&ingredients, region));
         let evidence = self.evidence_for(&ingredients);
         Ok(Report::new(None, ingredients, flags, evidence))
+    }
+
+    /// The EU annex entry of the human-origin rule (the `annex_entry` of the first region whose
+    /// law the annexes are), if the region table names one.
+    pub fn human_origin_entry(&self) -> Option<(usize, &AnnexEntry)> {
+        self.regions
+            .all()
+            .iter()
+            .filter(|r| r.eu_annexes_apply())
+            .find_map(|r| r.annex_entry.as_deref())
+            .and_then(|reference| self.annexes.find(reference))
     }
 
     /// Evidence notes for the vesicle sources (and conditioned media) present, in list order.

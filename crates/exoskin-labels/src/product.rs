@@ -5,8 +5,8 @@
 //! ```toml
 //! name = "ExoGlow Recovery Serum"        # product name as sold
 //! brand = "Example Labs"                 # optional
-//! region = "EU"                          # where it is sold: EU (or a member state), UK, CH,
-//!                                        # US, KR, JP, CN; see data/labels/regions.toml
+//! region = "EU"                          # where it is sold: EU (or a member state), NI, UK,
+//!                                        # CH, US, KR, JP, CN; see data/labels/regions.toml
 //! ingredients = "Aqua, Glycerin, ..."    # the ingredient list as printed
 //! claims = ["Clinically proven", "..."]  # marketing claims as printed (a string or a list)
 //! directions = "Apply after cleansing."  # directions for use
@@ -18,11 +18,12 @@
 //! Unknown keys are an error (a typo such as `batch = ...` would otherwise hide a batch
 //! number), reported with line and column.
 
+use crate::cosing::{Annex, AnnexEntry, MatchedBy};
 use crate::error::LabelError;
 use crate::lexicon::{Class, Match, Source};
 use crate::normalize::key;
-use crate::regions::RegionStatus;
-use crate::report::{codes, Flag, Ingredient, ProductSummary, Report, Severity};
+use crate::regions::{Region, RegionStatus};
+use crate::report::{codes, AnnexFlag, Flag, Ingredient, ProductSummary, Report, Severity};
 use crate::Decoder;
 use serde::Deserialize;
 use std::ops::Range;
@@ -303,6 +304,9 @@ impl Text {
 
 const REF_SEED000: &str = "seed000 (Exosome Skincare Science: questions to ask, red flags)";
 const REF_MISEV: &str = "MISEV2023 (Welsh et al. 2024, J Extracell Vesicles 13:e12404)";
+const REF_ANNEXES: &str =
+    "Regulation (EC) No 1223/2009, Annexes II-VI, as in the European Commission's \
+     CosIng export (CC BY 4.0): data/labels/cosing_annexes.csv";
 
 const EXOSOME_WORDS: &[&str] = &[
     "exosome",
@@ -490,7 +494,11 @@ fn is_bio(i: &Ingredient) -> bool {
 
 /// Flags that follow from the ingredient list alone. `product` is `None` for bare lists (then
 /// the "no vesicle" and human-origin notes are informational).
-pub(crate) fn list_flags(ings: &[Ingredient], product: Option<&ProductContext>) -> Vec<Flag> {
+pub(crate) fn list_flags(
+    ings: &[Ingredient],
+    product: Option<&ProductContext>,
+    human_rule: Option<(usize, &AnnexEntry)>,
+) -> Vec<Flag> {
     let mut flags = Vec::new();
     for i in ings
         .iter()
@@ -508,6 +516,7 @@ pub(crate) fn list_flags(ings: &[Ingredient], product: Option<&ProductContext>) 
             ),
             positions: vec![i.position],
             reference: REF_MISEV,
+            annex: None,
         });
     }
     // A lipid carrier whose printed name says exosome or vesicle.
@@ -528,6 +537,7 @@ pub(crate) fn list_flags(ings: &[Ingredient], product: Option<&ProductContext>) 
             ),
             positions: named,
             reference: "seed000 (\"nano liposome\" alone is not an exosome); MISEV2023",
+            annex: None,
         });
     }
     let has_vesicle = ings.iter().any(|i| i.class == Class::Vesicle);
@@ -542,6 +552,7 @@ pub(crate) fn list_flags(ings: &[Ingredient], product: Option<&ProductContext>) 
             ),
             positions: Vec::new(),
             reference: REF_SEED000,
+            annex: None,
         });
     }
     let marketed = product.is_some_and(|p| p.marketed.is_some());
@@ -566,6 +577,7 @@ pub(crate) fn list_flags(ings: &[Ingredient], product: Option<&ProductContext>) 
             },
             positions: Vec::new(),
             reference: "seed000 (FAQ: \"We do not yet have reproductive-toxicology data\")",
+            annex: None,
         });
     }
     let human = positions(ings, |i| i.human_derived);
@@ -578,19 +590,206 @@ pub(crate) fn list_flags(ings: &[Ingredient], product: Option<&ProductContext>) 
             ),
             None => "give the product's region to check it".to_string(),
         };
+        let (rule, annex) = match human_rule {
+            Some((_, e)) => (
+                format!(
+                    "{} are prohibited in cosmetics in the EU (Annex II/{})",
+                    e.chemical_name, e.entry
+                ),
+                Some(annex_flag(e, None, None)),
+            ),
+            None => (
+                "human-origin material is prohibited in cosmetics in the EU (Regulation (EC) \
+                 No 1223/2009, Annex II)"
+                    .to_string(),
+                None,
+            ),
+        };
         flags.push(Flag {
             code: codes::HUMAN_DERIVED_INGREDIENT,
             severity: Severity::Info,
             message: format!(
-                "{} is of human origin. Cells, tissues or products of human origin are prohibited \
-                 in cosmetics in the EU (Annex II entry 416); {what_to_do}.",
+                "{} is of human origin. {rule}; {what_to_do}.",
                 names_at(ings, &human)
             ),
             positions: human,
-            reference: "Regulation (EC) 1223/2009 Annex II entry 416",
+            reference: REF_ANNEXES,
+            annex,
         });
     }
     flags
+}
+
+/// The annex fields of a flag on entry `e`, matched as `m` (name and how), in a region where
+/// the annexes apply or not (`None`: no region given).
+fn annex_flag(
+    e: &AnnexEntry,
+    m: Option<(&str, MatchedBy)>,
+    applies_in_region: Option<bool>,
+) -> AnnexFlag {
+    AnnexFlag {
+        annex: e.annex,
+        entry: e.entry.clone(),
+        substance: e.chemical_name.clone(),
+        matched_name: m.map(|(n, _)| n.to_string()),
+        matched_by: m.map(|(_, b)| b),
+        conditions: e.conditions(),
+        annex_updated: e.updated.clone(),
+        jurisdiction: "EU",
+        applies_in_region,
+    }
+}
+
+/// The conditions of an entry in a sentence or two ("" when it states none).
+fn conditions_text(e: &AnnexEntry) -> String {
+    let mut parts = Vec::new();
+    for (label, v) in [
+        ("product type, body parts", &e.product_type),
+        (
+            "maximum concentration in the ready-for-use product",
+            &e.max_concentration,
+        ),
+        ("other", &e.other),
+        ("conditions of use and warnings to print", &e.warnings),
+    ] {
+        let v = v.trim_end_matches(['.', ';', ' ']);
+        if !v.is_empty() {
+            parts.push(format!("{label}: {v}"));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" Conditions: {}.", parts.join("; "))
+    }
+}
+
+impl Decoder {
+    /// One flag per ingredient and EU annex entry its name is on (and one more where a printed
+    /// percentage is above the entry's highest maximum concentration). `region`: where the
+    /// product is sold; where the annexes are not its law the flags are information (severity
+    /// info) about the EU rule. Human-derived ingredients on the human-origin entry are left to
+    /// the human-origin flags.
+    pub(crate) fn annex_flags(&self, ings: &[Ingredient], region: Option<&Region>) -> Vec<Flag> {
+        let human_row = self.human_origin_entry().map(|(i, _)| i);
+        let applies = region.map(Region::eu_annexes_apply);
+        let (prefix, suffix) = match region {
+            Some(r) if !r.eu_annexes_apply() => (
+                format!(
+                    "EU rule, for information (not a rule of {}; its own law was not checked): ",
+                    r.name
+                ),
+                r.annexes_note
+                    .as_deref()
+                    .map_or(String::new(), |n| format!(" {n}")),
+            ),
+            _ => (String::new(), String::new()),
+        };
+        let mut flags = Vec::new();
+        for i in ings {
+            for m in &i.annexes {
+                if i.human_derived && Some(m.row) == human_row {
+                    continue;
+                }
+                let e = &self.annexes().entries()[m.row];
+                let (code, eu_severity) = match e.annex {
+                    Annex::II => (codes::EU_ANNEX_II_PROHIBITED, Severity::High),
+                    Annex::III => (codes::EU_ANNEX_III_RESTRICTED, Severity::Low),
+                    Annex::IV => (codes::EU_ANNEX_IV_COLOURANT, Severity::Info),
+                    Annex::V => (codes::EU_ANNEX_V_PRESERVATIVE, Severity::Info),
+                    Annex::VI => (codes::EU_ANNEX_VI_UV_FILTER, Severity::Info),
+                };
+                let severity = if applies == Some(false) {
+                    Severity::Info
+                } else {
+                    eu_severity
+                };
+                let how = match m.matched_by {
+                    MatchedBy::Inci => "",
+                    MatchedBy::ChemicalName => " (matched by its chemical name / INN)",
+                    MatchedBy::Cas => " (matched by the CAS number printed with it)",
+                };
+                flags.push(Flag {
+                    code,
+                    severity,
+                    message: format!(
+                        "{prefix}\"{}\" (#{}) is {}: Annex {}/{} ({}){how}.{}{suffix}",
+                        i.name,
+                        i.position,
+                        e.annex.meaning(),
+                        e.annex.as_str(),
+                        e.entry,
+                        e.chemical_name,
+                        conditions_text(e)
+                    ),
+                    positions: vec![i.position],
+                    reference: REF_ANNEXES,
+                    annex: Some(annex_flag(e, Some((&i.name, m.matched_by)), applies)),
+                });
+            }
+            // A printed percentage above every maximum the ingredient's entries allow (the
+            // same substance may be allowed higher on one annex than on another).
+            let limits: Vec<(f64, usize)> = i
+                .annexes
+                .iter()
+                .filter(|m| m.annex != Annex::II)
+                .filter_map(|m| {
+                    self.annexes().entries()[m.row]
+                        .max_percent()
+                        .map(|v| (v, m.row))
+                })
+                .collect();
+            let highest = limits
+                .iter()
+                .copied()
+                .fold(None, |best: Option<(f64, usize)>, x| match best {
+                    Some(b) if b.0 >= x.0 => Some(b),
+                    _ => Some(x),
+                });
+            if let (Some(p), Some((max, row))) = (i.percent, highest) {
+                if p > max + 1e-9 {
+                    let e = &self.annexes().entries()[row];
+                    let by = i
+                        .annexes
+                        .iter()
+                        .find(|m| m.row == row)
+                        .map_or(MatchedBy::Inci, |m| m.matched_by);
+                    let all: Vec<String> = limits
+                        .iter()
+                        .map(|&(_, r)| {
+                            let e = &self.annexes().entries()[r];
+                            format!(
+                                "Annex {}/{}: {}",
+                                e.annex.as_str(),
+                                e.entry,
+                                e.max_concentration
+                            )
+                        })
+                        .collect();
+                    flags.push(Flag {
+                        code: codes::EU_ANNEX_MAX_EXCEEDED,
+                        severity: if applies == Some(false) {
+                            Severity::Info
+                        } else {
+                            Severity::High
+                        },
+                        message: format!(
+                            "{prefix}\"{}\" (#{}) is printed at {p} %, above {max} %, the highest \
+                             maximum concentration its EU annex entries allow in any product type \
+                             ({}).{suffix}",
+                            i.name,
+                            i.position,
+                            all.join("; ")
+                        ),
+                        positions: vec![i.position],
+                        reference: REF_ANNEXES,
+                        annex: Some(annex_flag(e, Some((&i.name, by)), applies)),
+                    });
+                }
+            }
+        }
+        flags
+    }
 }
 
 /// " (it has ...)" listing liposome components, conditioned media and cell extracts.
@@ -688,6 +887,7 @@ impl Decoder {
                 message,
                 positions,
                 reference,
+                annex: None,
             })
         };
 
@@ -1076,7 +1276,21 @@ impl Decoder {
             );
         }
 
-        flags.extend(list_flags(&ings, Some(&ctx)));
+        // The human-origin rule of a region whose rule is an EU annex entry: its annex fields.
+        if let Some((_, e)) = region
+            .and_then(|r| r.annex_entry.as_deref())
+            .and_then(|reference| self.annexes().find(reference))
+        {
+            let applies = region.map(Region::eu_annexes_apply);
+            for f in flags
+                .iter_mut()
+                .filter(|f| f.code == codes::HUMAN_DERIVED_NOT_ALLOWED_IN_REGION)
+            {
+                f.annex = Some(annex_flag(e, None, applies));
+            }
+        }
+        flags.extend(list_flags(&ings, Some(&ctx), self.human_origin_entry()));
+        flags.extend(self.annex_flags(&ings, region));
         let summary = ProductSummary {
             name: p.name.clone(),
             brand: p.brand.clone(),

@@ -1,5 +1,6 @@
 //! Decoded ingredients, red flags and the report the CLI prints (text or JSON).
 
+use crate::cosing::{Annex, AnnexMatch, Conditions, MatchedBy};
 use crate::evidence::EvidenceNote;
 use crate::lexicon::{Class, Match, Source};
 use serde::Serialize;
@@ -44,6 +45,9 @@ pub struct Ingredient {
     /// The branded blend it was listed under.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blend: Option<String>,
+    /// The EU CosIng annex entries the name matches (`annex`, `entry`, `matched_by`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub annexes: Vec<AnnexMatch>,
     /// True when the note is specific to this ingredient (not the class's general note).
     #[serde(skip)]
     pub own_note: bool,
@@ -133,6 +137,50 @@ pub mod codes {
     pub const NO_INGREDIENT_LIST: &str = "no_ingredient_list";
     /// A product's ingredient text that does not read as a list.
     pub const INGREDIENT_LIST_UNREADABLE: &str = "ingredient_list_unreadable";
+    /// On EU Annex II: prohibited in cosmetic products.
+    pub const EU_ANNEX_II_PROHIBITED: &str = "eu_annex_ii_prohibited";
+    /// On EU Annex III: allowed only under the annex's restrictions.
+    pub const EU_ANNEX_III_RESTRICTED: &str = "eu_annex_iii_restricted";
+    /// On EU Annex IV: an allowed colourant (with its conditions).
+    pub const EU_ANNEX_IV_COLOURANT: &str = "eu_annex_iv_colourant";
+    /// On EU Annex V: an allowed preservative (with its maximum concentration).
+    pub const EU_ANNEX_V_PRESERVATIVE: &str = "eu_annex_v_preservative";
+    /// On EU Annex VI: an allowed UV filter (with its maximum concentration).
+    pub const EU_ANNEX_VI_UV_FILTER: &str = "eu_annex_vi_uv_filter";
+    /// A printed percentage above the highest maximum concentration of its EU annex entry.
+    pub const EU_ANNEX_MAX_EXCEEDED: &str = "eu_annex_max_exceeded";
+}
+
+/// The EU annex entry a flag rests on. JSON (flattened into the flag): `annex` ("II".."VI"),
+/// `entry` ("375"), `substance` (chemical name / INN), `matched_name` and `matched_by` (how
+/// the printed name was found), `conditions` (product type, maximum concentration, other,
+/// warnings, as worded there), `annex_updated` (the entry's update date), `jurisdiction`
+/// ("EU") and `applies_in_region` (true where the annexes are the product's region's law,
+/// false where they are not, absent when no region was given).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnnexFlag {
+    /// Which annex.
+    pub annex: Annex,
+    /// Its reference number.
+    pub entry: String,
+    /// Chemical name / INN of the entry.
+    pub substance: String,
+    /// The printed name that matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched_name: Option<String>,
+    /// How it matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched_by: Option<MatchedBy>,
+    /// The entry's conditions.
+    #[serde(skip_serializing_if = "Conditions::is_empty")]
+    pub conditions: Conditions,
+    /// The entry's update date (YYYY-MM-DD).
+    pub annex_updated: String,
+    /// Whose law the annex is: always "EU".
+    pub jurisdiction: &'static str,
+    /// Whether the annex is the law of the product's region (absent: no region given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applies_in_region: Option<bool>,
 }
 
 /// A red flag (or a note).
@@ -149,6 +197,9 @@ pub struct Flag {
     pub positions: Vec<usize>,
     /// The source the flag rests on.
     pub reference: &'static str,
+    /// The EU annex entry, for flags that rest on one.
+    #[serde(flatten)]
+    pub annex: Option<AnnexFlag>,
 }
 
 /// Counts for the report's headline.
@@ -164,6 +215,8 @@ pub struct Summary {
     pub guessed: usize,
     /// Unknown names.
     pub unknown: usize,
+    /// Named on the EU CosIng annexes (whether in the lexicon or not).
+    pub on_eu_annexes: usize,
     /// Flags of high severity.
     pub high_flags: usize,
 }
@@ -221,6 +274,7 @@ impl Report {
             in_lexicon: count(Match::Lexicon),
             guessed: count(Match::Guess),
             unknown: count(Match::Unknown),
+            on_eu_annexes: ingredients.iter().filter(|i| !i.annexes.is_empty()).count(),
             high_flags: flags
                 .iter()
                 .filter(|f| f.severity == Severity::High)
@@ -261,8 +315,9 @@ impl Report {
         }
         let m = &self.summary;
         s.push_str(&format!(
-            "Ingredients: {} ({} vesicle, {} in the lexicon, {} best guess, {} unknown)\n",
-            m.ingredients, m.vesicles, m.in_lexicon, m.guessed, m.unknown
+            "Ingredients: {} ({} vesicle, {} in the lexicon, {} best guess, {} unknown; {} on \
+             the EU annexes)\n",
+            m.ingredients, m.vesicles, m.in_lexicon, m.guessed, m.unknown, m.on_eu_annexes
         ));
         let width = self
             .ingredients
@@ -285,7 +340,10 @@ impl Report {
             match i.matched {
                 Match::Guess => extra.push("best guess".to_string()),
                 Match::Unknown => extra.push("not in lexicon".to_string()),
-                Match::Lexicon => {}
+                Match::Lexicon | Match::Annex => {}
+            }
+            for a in &i.annexes {
+                extra.push(format!("EU Annex {}/{}", a.annex.as_str(), a.entry));
             }
             if let Some(p) = i.percent {
                 extra.push(format!("{p}%"));

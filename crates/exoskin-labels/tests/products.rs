@@ -99,9 +99,23 @@ fn examples_raise_expected_flags() {
 #[test]
 fn clean_product_has_only_the_pregnancy_note() {
     let r = check(&clean());
-    let codes: Vec<&str> = r.flags.iter().map(|f| f.code).collect();
+    // Besides the EU annex notes on its preservative (information, severity info).
+    let codes: Vec<&str> = r
+        .flags
+        .iter()
+        .filter(|f| f.annex.is_none())
+        .map(|f| f.code)
+        .collect();
     assert_eq!(codes, [codes::PREGNANCY_NO_DATA]);
     assert_eq!(r.flags[0].severity, Severity::Info);
+    let annex: Vec<&str> = r
+        .flags
+        .iter()
+        .filter(|f| f.annex.is_some())
+        .map(|f| f.code)
+        .collect();
+    assert_eq!(annex, [codes::EU_ANNEX_V_PRESERVATIVE]);
+    assert!(r.flags.iter().all(|f| f.severity == Severity::Info));
     assert_eq!(r.evidence.len(), 1);
     assert_eq!(r.evidence[0].key, "plant");
 }

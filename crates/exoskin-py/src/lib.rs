@@ -430,6 +430,65 @@ fn export_sbml(py: Python<'_>, path: String) -> PyResult<String> {
     xml.map_err(|e| api_err(py, e))
 }
 
+/// A batch certificate simulated: the JSON text of `exoskin simulate [SCENARIO]
+/// --certificate CERT [--pubkey KEY] [--revocations FILE] [--on DATE] [--uncertainty N]
+/// [--seed S] --json`. `certificate`, `pubkey` and `revocations` are texts (the Python
+/// half reads files); `scenario` is a path (the bundled scenario without one).
+#[pyfunction]
+#[pyo3(signature = (certificate, scenario=None, pubkey=None, revocations=None, on=None, members=None, seed=None, allow_unverified=false, allow_expired=false))]
+#[allow(clippy::too_many_arguments)]
+fn simulate_certificate(
+    py: Python<'_>,
+    certificate: String,
+    scenario: Option<String>,
+    pubkey: Option<String>,
+    revocations: Option<String>,
+    on: Option<String>,
+    members: Option<usize>,
+    seed: Option<u64>,
+    allow_unverified: bool,
+    allow_expired: bool,
+) -> PyResult<String> {
+    use exoskin_api::certificate as c;
+    let doc = py.detach(|| -> Result<Value, ApiError> {
+        let opts = c::CertificateOptions {
+            pubkey: pubkey.as_deref().map(|k| (k, "pubkey")),
+            revocations: revocations.as_deref().map(|r| (r, "revocations")),
+            on: on.as_deref(),
+            allow_unverified,
+            allow_expired,
+        };
+        let batch = c::read_certificate(&certificate, &opts)?;
+        let (s, name) = match &scenario {
+            Some(p) => (read_scenario(p)?, p.clone()),
+            None => (
+                exoskin_api::simulate::parse(
+                    exoskin_api::simulate::DEFAULT_SCENARIO,
+                    exoskin_api::simulate::DEFAULT_SCENARIO_NAME,
+                )?,
+                exoskin_api::simulate::DEFAULT_SCENARIO_NAME.to_string(),
+            ),
+        };
+        let from_file = s.experiment().uncertainty;
+        let members = members
+            .or(from_file.map(|u| u.members))
+            .unwrap_or(c::DEFAULT_CERTIFICATE_MEMBERS);
+        let seed = seed
+            .or(from_file.map(|u| u.seed))
+            .unwrap_or(exoskin_model::scenario::DEFAULT_ENSEMBLE_SEED);
+        let e = c::simulate(
+            s,
+            &name,
+            &batch,
+            members,
+            seed,
+            &exoskin_api::uncertainty::Control::default(),
+        )?;
+        Ok(e.doc)
+    });
+    to_text(py, &doc.map_err(|e| api_err(py, e))?)
+}
+
 /// The readable summary of `exoskin simulate FILE` (what the vesicles add first).
 #[pyfunction]
 fn summary(py: Python<'_>, path: String) -> PyResult<String> {
@@ -457,6 +516,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(label, m)?)?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(uncertainty, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate_certificate, m)?)?;
     m.add_function(wrap_pyfunction!(sensitivity, m)?)?;
     m.add_function(wrap_pyfunction!(export_sbml, m)?)?;
     m.add_function(wrap_pyfunction!(summary, m)?)?;

@@ -43,7 +43,8 @@ impl Render for T<'_> {
     }
 }
 
-fn page(title: &str, body: Markup) -> String {
+/// A whole page: the shared head (charset, viewport, style) and `body`.
+pub(crate) fn page(title: &str, body: Markup) -> String {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -358,6 +359,15 @@ pub fn certificate_page(cert: &Value, v: &Verified, status: &Status, issuer_name
         div class={ "status " (class) } { (T(&text)) }
         h1 { (T(s(rec, &["product", "name"]))) }
         p { (T(s(rec, &["product", "brand"]))) }
+        @if matches!(status, Status::Valid) {
+            // The registry's simulation of this batch (`/01/<gtin>/10/<lot>/simulate`, JSON).
+            p.simulate {
+                a href=(format!("/01/{}/10/{}/simulate", v.gtin, exoskin_batch::gs1::percent_encode(&v.lot))) {
+                    "Simulate this batch"
+                }
+                " (what it does on skin after microneedling, from the measured values in this certificate)"
+            }
+        }
         @for (title, rows) in &sections {
             @if !title.is_empty() {
                 h2 { (T(title)) }

@@ -4,6 +4,11 @@
 //! | method | path | auth | what |
 //! |---|---|---|---|
 //! | GET | `/01/<gtin>/10/<lot>` | none | the certificate page (HTML), or JSON with `Accept: application/json` |
+//! | GET | `/01/<gtin>[/10/<lot>[/21/<serial>]]?linkType=...` | none | the GS1 resolver: link types, linksets ([`resolver`]) |
+//! | GET | `/.well-known/gs1resolver` | none | the GS1 resolver description |
+//! | POST | `/api/v1/links` | issuer token | register a `gs1:leaflet` for a GTIN or lot |
+//! | GET | `/01/<gtin>/10/<lot>/simulate` | none | the batch simulated from its certificate (JSON, as `exoskin simulate --certificate --json`) |
+//! | GET | `/01/<gtin>/10/<lot>/untp` | none | the certificate as a UNTP Digital Conformity Credential (JSON, as `exoskin batch export --untp`) |
 //! | POST | `/api/v1/certificates` | issuer token | publish a signed certificate (body: the certificate JSON) |
 //! | POST | `/api/v1/revocations` | issuer token | revoke: `{"id": ..., "reason": ...}` or `{"gtin", "lot", "reason"}` |
 //! | GET | `/api/v1/revocations` | none | the revocation list (what `exoskin batch verify --revocations` reads) |
@@ -13,6 +18,9 @@
 //! | GET | `/api/v1/log/checkpoint` | none | the Merkle log's signed C2SP checkpoint (text) |
 //! | GET | `/api/v1/log/proof/inclusion?index=I&size=N` | none | an entry's inclusion proof (or `entry=SEQ`, `certificate=ID`) |
 //! | GET | `/api/v1/log/proof/consistency?old=M&size=N` | none | a consistency proof between two tree sizes |
+//! | POST | `/api/v1/status/allocate` | issuer token | a Bitstring Status List index for the issuer ([`crate::status`]) |
+//! | GET | `/api/v1/status/<n>` | none | status list n, a signed `BitstringStatusListCredential` |
+//! | POST | `/api/v1/import?format=&dilution=` | none | an instrument file in, the measured characterization out ([`crate::import`]) |
 //! | GET | `/healthz` | none | liveness and row counts |
 //!
 //! Defences, outermost first: a global connection cap and a per-client connection cap at
@@ -48,6 +56,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Semaphore};
+
+#[path = "resolver.rs"]
+pub mod resolver;
+#[path = "simulate.rs"]
+pub mod simulate;
+#[path = "untp_route.rs"]
+pub mod untp_route;
 
 /// An issuer allowed to publish: its registry name, `did:key`, the SHA-256 of its bearer
 /// token, and the GTINs it may certify.
@@ -263,6 +278,9 @@ pub struct ServerConfig {
     /// Routes served beside the registry's on the same port (the web app), behind the same
     /// connection caps, timeouts and per-client limits; the registry answers the rest.
     pub extra: Option<Router>,
+    /// The registry's public base URL (`https://registry.example.com`), which status list
+    /// URLs start with; `None`: `http(s)://<bound address>`.
+    pub public_url: Option<String>,
 }
 
 impl ServerConfig {
@@ -284,6 +302,7 @@ impl ServerConfig {
             checkpoint_interval: Duration::from_secs(3600),
             log_origin: None,
             extra: None,
+            public_url: None,
         }
     }
 }
@@ -317,6 +336,10 @@ struct App {
     log_tree: Mutex<crate::merkle::Tree>,
     /// The Merkle log's origin.
     origin: String,
+    /// Bitstring Status Lists ([`crate::status`]).
+    status: crate::status::StatusLists,
+    /// The GS1 resolver's root URL ([`resolver::Root`]).
+    resolver_root: resolver::Root,
 }
 
 /// Entries the verification cache holds before it starts over.
@@ -448,6 +471,8 @@ struct Req {
     json: bool,
     caller: Option<Caller>,
     body: Vec<u8>,
+    /// The request's headers (the resolver reads `Accept` and `Host`).
+    headers: HeaderMap,
 }
 
 /// Routes whose POST needs a token, and which token.
@@ -455,6 +480,8 @@ fn post_auth(path: &str) -> Option<bool> {
     match path {
         "/api/v1/certificates" | "/api/v1/revocations" => Some(false),
         "/api/v1/checkpoints" => Some(true),
+        "/api/v1/links" => Some(false),
+        crate::status::ALLOCATE_PATH => Some(false),
         _ => None,
     }
 }
@@ -514,6 +541,10 @@ fn start_with(cfg: ServerConfig, signals: bool) -> Result<RunningServer> {
         None => None,
     };
     let log_tree = crate::log::load_tree(store.as_ref())?;
+    let status_base = match &cfg.public_url {
+        Some(u) => crate::status::check_public_url(u)?,
+        None => format!("{}://{addr}", if tls.is_some() { "https" } else { "http" }),
+    };
     let limits = ClientLimits::new(cfg.client_limits);
     let app = Arc::new(App {
         store,
@@ -527,6 +558,8 @@ fn start_with(cfg: ServerConfig, signals: bool) -> Result<RunningServer> {
         checkpoint_lock: Mutex::new(()),
         log_tree: Mutex::new(log_tree),
         origin: origin.clone(),
+        status: crate::status::StatusLists::new(&status_base, cfg.registry_key.clone()),
+        resolver_root: resolver::Root::new(cfg.public_url.as_deref(), tls.is_some(), addr)?,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -772,7 +805,10 @@ async fn refuse(mut stream: tokio::net::TcpStream, why: &'static str) {
 }
 
 fn router(app: Arc<App>, request_timeout: Duration, extra: Option<Router>) -> Router {
-    let registry = Router::new().fallback(dispatch).with_state(app.clone());
+    let registry = Router::new()
+        .route("/api/v1/import", axum::routing::post(crate::import::handle))
+        .fallback(dispatch)
+        .with_state(app.clone());
     let routes = match extra {
         Some(web) => web.fallback_service(registry),
         None => registry,
@@ -851,6 +887,7 @@ async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
         json: wants_json(&parts.headers),
         caller: None,
         body: Vec::new(),
+        headers: parts.headers.clone(),
         path,
     };
     if r.method == Method::POST {
@@ -991,6 +1028,15 @@ impl App {
             "/api/v1/log/checkpoint" if get => self.log_checkpoint(),
             "/api/v1/log/proof/inclusion" if get => self.log_inclusion(&req.query),
             "/api/v1/log/proof/consistency" if get => self.log_consistency(&req.query),
+            "/api/v1/links" if post => self.register_link(req),
+            "/.well-known/gs1resolver" if get => self.resolver_description(req),
+            crate::status::ALLOCATE_PATH if post => match Self::issuer(req) {
+                Some(i) => refusal_or(self.status.allocate(self.store.as_ref(), &i.did), 201),
+                None => error(401, "an issuer token is required"),
+            },
+            p if p.starts_with(crate::status::LIST_PATH) && get => {
+                refusal_or(self.status.list(self.store.as_ref(), p), 200)
+            }
             "/api/v1/certificates"
             | "/api/v1/revocations"
             | "/api/v1/audit"
@@ -999,10 +1045,14 @@ impl App {
             | "/api/v1/log/checkpoint"
             | "/api/v1/log/proof/inclusion"
             | "/api/v1/log/proof/consistency"
+            | "/api/v1/links"
+            | "/.well-known/gs1resolver"
             | "/healthz" => error(405, format!("method {method} not allowed on {path}")),
+            p if get && simulate::is_simulate_path(p) => self.simulate_batch(p),
+            p if get && untp_route::is_untp_path(p) => self.untp_export(p),
             p if p.starts_with("/01/") => {
                 if get {
-                    self.resolve(req, p)
+                    self.resolve_gs1(req)
                 } else {
                     error(405, "the resolver answers GET only")
                 }
@@ -1096,7 +1146,14 @@ impl App {
             lot: v.lot.clone(),
             expiry: None,
         };
-        match self.store.publish(&new, &issuer.name) {
+        let status = match self
+            .status
+            .check_publish(self.store.as_ref(), &cert, &v.issuer_did)
+        {
+            Ok(s) => s,
+            Err(r) => return error(r.status, r.message),
+        };
+        match self.store.publish_with_status(&new, status, &issuer.name) {
             Ok(PublishOutcome::Created { seq }) => {
                 let mut r = json_reply(
                     201,
@@ -1541,6 +1598,7 @@ impl App {
                     "linkExpiry": link_expiry.map(|d| d.to_string()),
                     "assessmentPass": v.assessment_pass,
                     "revocation": stored.revocation,
+                    "credentialStatus": self.status.describe(self.store.as_ref(), &cert),
                     "publishedAt": stored.published_at,
                     "certificate": cert,
                 }),
@@ -1551,6 +1609,14 @@ impl App {
                 html::certificate_page(&cert, &v, &status, &issuer_name),
             )
         }
+    }
+}
+
+/// A JSON answer with `status`, or the refusal's status and message.
+fn refusal_or(r: std::result::Result<Value, crate::status::Refusal>, status: u16) -> Reply {
+    match r {
+        Ok(v) => json_reply(status, v),
+        Err(r) => error(r.status, r.message),
     }
 }
 

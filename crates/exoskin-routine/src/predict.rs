@@ -16,9 +16,9 @@
 use crate::input::{ProductType, Routine, ShelfProduct};
 use crate::planner::Plan;
 use crate::RoutineError;
+use exoskin_inference::effect::Effect;
 use exoskin_labels::Source;
 use exoskin_model::{parse_scenario, InVivo, Scenario, Stop, TransportParams};
-use exoskin_inference::effect::Effect;
 use exoskin_response::{try_simulate_in_vivo, ResponseParams, Simulation};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -383,9 +383,9 @@ pub fn predict(r: &Routine, plan: &Plan) -> Result<Prediction, RoutineError> {
     ];
     let effect = exoskin_inference::effect::shipped_effect(&plan_v, &plan_sim, rp, &Stop::never())
         .map_err(|e| RoutineError::Simulation {
-        what: base.name.clone(),
-        message: e.to_string(),
-    })?;
+            what: base.name.clone(),
+            message: e.to_string(),
+        })?;
     let sessions_d = plan_v.sessions_h.iter().map(|h| h / 24.0).collect();
     let (with_e, without_e) = if has_essence {
         (&runs[0], &runs[2])

@@ -194,8 +194,9 @@ fn the_vehicle_arm_borrowing_a_transport_run_responds_bit_for_bit_as_with_its_ow
     let tp = TransportParams::defaults();
     let rp = ResponseParams::defaults();
     let trial = model_trial(ResponseMode::Exact);
-    let carries =
-        |a: &exoskin_trials::spec::Arm| exoskin_inference::effect::carries_vesicles(&a.scenario, rp);
+    let carries = |a: &exoskin_trials::spec::Arm| {
+        exoskin_inference::effect::carries_vesicles(&a.scenario, rp)
+    };
     let vehicle = trial.arms.iter().position(|a| !carries(a)).unwrap();
     assert!(
         trial.arms.iter().any(carries),

@@ -292,9 +292,12 @@ pub async fn run_scenario(
 }
 
 /// Run a scenario (`exoskin simulate --json`): the body is the scenario as TOML
-/// (`application/toml` or text) or as a JSON object of the same tables.
+/// (`application/toml` or text) or as a JSON object of the same tables; or a batch
+/// certificate to simulate, JSON `{"certificate": CERT, "scenario"?, "pubkey"?,
+/// "revocations"?, "on"?, "uncertainty"?, "seed"?, "allow_unverified"?, "allow_expired"?}`
+/// (`exoskin simulate [SCENARIO] --certificate CERT --json`).
 #[utoipa::path(post, path = "/api/v1/simulate",
-    request_body(content = String, content_type = "application/toml", description = "A scenario file (TOML), or the same tables as JSON"),
+    request_body(content = String, content_type = "application/toml", description = "A scenario file (TOML), or the same tables as JSON, or JSON {certificate, scenario?, pubkey?, revocations?, on?, uncertainty?, seed?, allow_unverified?, allow_expired?} to simulate a certified batch"),
     responses(
         (status = 200, description = "The run's document, as `exoskin simulate --json`", body = Object),
         (status = 413, description = "The body is too large", body = ErrorBody),
@@ -310,6 +313,17 @@ pub async fn simulate(
         Ok(x) => x,
         Err(r) => return r,
     };
+    // A batch certificate to simulate: `{"certificate": ..., ...}` ([`crate::certificate`]).
+    if is_json(&headers) {
+        if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+            if crate::certificate::is_certificate_request(&v) {
+                return match crate::certificate::run(&web, client, v).await {
+                    Ok(v) => json_response(StatusCode::OK, &v),
+                    Err(e) => e.response(),
+                };
+            }
+        }
+    }
     let text = match scenario_text(&headers, &body) {
         Ok(t) => t,
         Err(r) => return r,

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub mod api;
+pub mod certificate;
 pub mod jobs;
 pub mod ocr;
 pub mod openapi;

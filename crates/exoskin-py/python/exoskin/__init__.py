@@ -47,6 +47,7 @@ __all__ = [
     "power",
     "sensitivity",
     "simulate",
+    "simulate_certificate",
     "summary",
     "trial",
     "uncertainty",
@@ -225,6 +226,64 @@ def label(text: str) -> Dict[str, Any]:
     if not isinstance(text, str):
         raise TypeError(f"text: expected a string, got {type(text).__name__}")
     return json.loads(_native.label(text))
+
+
+def simulate_certificate(
+    certificate: Union[PathLike, Mapping[str, Any]],
+    scenario: Optional[PathLike] = None,
+    pubkey: Optional[PathLike] = None,
+    revocations: Optional[PathLike] = None,
+    on: Optional[str] = None,
+    members: Optional[int] = None,
+    seed: Optional[int] = None,
+    allow_unverified: bool = False,
+    allow_expired: bool = False,
+) -> SimulationResult:
+    """Simulate the batch of a signed certificate: the document of ``exoskin simulate
+    [SCENARIO] --certificate CERT [--pubkey KEY] [--revocations FILE] [--on DATE]
+    [--uncertainty MEMBERS] [--seed SEED] --json``, with its ``batch`` block.
+
+    ``certificate`` is a ``certificate.json`` path, its JSON text or the parsed dict;
+    ``pubkey`` the trusted issuer's key file, PEM text or ``did:key`` (without it the
+    signature is checked against the issuer's own ``did:key``); ``scenario`` a scenario
+    file (default: the bundled one); ``on`` the day of use (YYYY-MM-DD, default today).
+    ``members`` defaults to 64. A certificate that does not verify, is revoked or expired
+    raises :class:`InputError` (``allow_unverified`` / ``allow_expired`` simulate anyway).
+    """
+    if isinstance(certificate, Mapping):
+        cert = json.dumps(certificate)
+    else:
+        cert, cert_is_path = _source(certificate, "certificate")
+        if cert_is_path:
+            cert = _read_text(cert, "certificate")
+    key = None
+    if pubkey is not None:
+        key, key_is_path = _source(pubkey, "pubkey")
+        if key_is_path and not key.strip().startswith("did:key:"):
+            key = _read_text(key, "pubkey")
+    revs = None
+    if revocations is not None:
+        revs, revs_is_path = _source(revocations, "revocations")
+        if revs_is_path:
+            revs = _read_text(revs, "revocations")
+    scen = None if scenario is None else _source(scenario, "scenario")[0]
+    return SimulationResult(
+        json.loads(
+            _native.simulate_certificate(
+                cert, scen, key, revs, on, members, seed, allow_unverified, allow_expired
+            )
+        )
+    )
+
+
+def _read_text(path: str, field: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as e:
+        err = InputError(f"{path}: cannot read the {field} file: {e}")
+        err.field, err.message, err.kind = field, str(err), "input"
+        raise err from None
 
 
 def verify(

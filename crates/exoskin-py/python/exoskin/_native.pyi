@@ -45,6 +45,17 @@ def power(
 ) -> str: ...
 def summary(path: str) -> str: ...
 def uncertainty(path: str, members: int, seed: Optional[int] = None) -> str: ...
+def simulate_certificate(
+    certificate: str,
+    scenario: Optional[str] = None,
+    pubkey: Optional[str] = None,
+    revocations: Optional[str] = None,
+    on: Optional[str] = None,
+    members: Optional[int] = None,
+    seed: Optional[int] = None,
+    allow_unverified: bool = False,
+    allow_expired: bool = False,
+) -> str: ...
 def sensitivity(
     path: str,
     output: str,

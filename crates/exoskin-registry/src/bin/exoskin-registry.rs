@@ -5,7 +5,7 @@
 //!                         [--issuer-pubkey PUB --token-file FILE] [--threads N]
 //!                         [--tls-cert PEM --tls-key PEM] [--max-conns-per-client N]
 //!                         [--rate-per-client R] [--registry-key KEY --admin-token-file FILE]
-//!                         [--log-origin NAME]
+//!                         [--log-origin NAME] [--public-url URL]
 use exoskin_registry::server::{
     load_issuers, read_token, serve_forever, sha256, ServerConfig, TlsFiles,
 };
@@ -32,6 +32,7 @@ fn main() -> ExitCode {
     let mut registry_key: Option<PathBuf> = None;
     let mut admin_token: Option<PathBuf> = None;
     let mut log_origin: Option<String> = None;
+    let mut public_url: Option<String> = None;
     while let Some(a) = args.next() {
         let mut val = || args.next().unwrap_or_default();
         match a.as_str() {
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
             "--registry-key" => registry_key = Some(val().into()),
             "--admin-token-file" => admin_token = Some(val().into()),
             "--log-origin" => log_origin = Some(val()),
+            "--public-url" => public_url = Some(val()),
             _ => {
                 eprintln!("error: unknown argument {a}");
                 return ExitCode::from(2);
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         cfg.threads = threads;
         cfg.tls = tls;
         cfg.log_origin = log_origin;
+        cfg.public_url = public_url;
         if let Some(n) = per_client {
             cfg.client_limits.max_connections = n;
         }

@@ -18,8 +18,11 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 
+pub mod links;
 mod pg;
 mod sqlite;
+
+pub use links::{LinkOutcome, LinkRow, LinkStore, LotSummary, NewLink};
 
 /// The tables both backends share verbatim; each adds its audit table and triggers.
 const COMMON_TABLES: &str = "
@@ -40,6 +43,59 @@ const LOG_TABLES: &str = "
 CREATE TABLE IF NOT EXISTS log_leaves (seq BIGINT PRIMARY KEY, leaf_hash TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_log_cert_id ON audit_log (cert_id);
 ";
+
+/// The Bitstring Status List tables ([`crate::status`]), added to a registry of any earlier
+/// version when it is opened: the indices the registry handed out (to which issuer; never
+/// handed out twice), and which published certificate holds each (at most one). Both are
+/// append-only. A list's bits are not stored: they are derived, when the list is served,
+/// from the revocations and the certificates' own `credentialStatus`.
+const STATUS_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS status_allocations (
+  list BIGINT NOT NULL, idx BIGINT NOT NULL, issuer TEXT NOT NULL, allocated_at TEXT NOT NULL,
+  PRIMARY KEY (list, idx));
+CREATE TABLE IF NOT EXISTS status_entries (
+  list BIGINT NOT NULL, idx BIGINT NOT NULL, cert_id TEXT NOT NULL UNIQUE REFERENCES certificates(id),
+  PRIMARY KEY (list, idx));
+";
+
+/// A free index for a new allocation: in the first list (from 1) with fewer than `entries`
+/// allocations, else a new list; the index drawn at random ([`exoskin_batch::status::
+/// random_index`]), from the free ones when random draws keep hitting taken ones.
+/// `taken(list, Some(i))` says whether index i is taken (a non-empty answer);
+/// `taken(list, None)` lists every taken index.
+fn pick_status_slot(
+    entries: i64,
+    counts: &[(i64, i64)],
+    taken: &mut dyn FnMut(i64, Option<i64>) -> Result<Vec<i64>>,
+) -> Result<(i64, i64)> {
+    let list = counts
+        .iter()
+        .find(|(_, n)| *n < entries)
+        .map(|(l, _)| *l)
+        .unwrap_or_else(|| counts.iter().map(|(l, _)| *l).max().unwrap_or(0) + 1);
+    for _ in 0..32 {
+        let i = exoskin_batch::status::random_index(entries as u64)? as i64;
+        if taken(list, Some(i))?.is_empty() {
+            return Ok((list, i));
+        }
+    }
+    let used: HashSet<i64> = taken(list, None)?.into_iter().collect();
+    let free: Vec<i64> = (0..entries).filter(|i| !used.contains(i)).collect();
+    if free.is_empty() {
+        return Err(RegistryError::store(format!(
+            "status list {list} is full, but the allocation count said otherwise"
+        )));
+    }
+    let k = exoskin_batch::status::random_index(free.len() as u64)? as usize;
+    Ok((list, free[k]))
+}
+
+/// Publishing a certificate whose status list index another certificate holds.
+fn status_index_taken(list: i64, idx: i64, other: &str) -> PublishOutcome {
+    PublishOutcome::Conflict(format!(
+        "status list {list} index {idx} is already certificate {other}'s: an index is never reused; allocate a new one (exoskin batch allocate-status) and issue again"
+    ))
+}
 
 /// The entries without a cached leaf hash: those after the last one cached.
 const LEAF_BACKFILL: &str =
@@ -323,6 +379,8 @@ struct Walk {
     issuers: Option<(i64, HashSet<String>)>,
     /// A full entry or the seal was seen: legacy entries can no longer follow.
     full_seen: bool,
+    /// The `link` entries, checked against the `links` table ([`links::verify_rows`]).
+    links: Vec<AuditEntry>,
     last: i64,
     prev: String,
 }
@@ -348,6 +406,7 @@ impl Walk {
             seal: None,
             issuers: None,
             full_seen: false,
+            links: Vec::new(),
             last: 0,
             prev: GENESIS_HASH.to_string(),
         }
@@ -462,6 +521,9 @@ impl Walk {
                     })
                     .collect::<Result<HashSet<_>>>()?;
                 self.issuers = Some((e.seq, dids));
+            }
+            "link" => {
+                self.links.push(e.clone());
             }
             other => return Err(bad(format!("has an unknown action `{other}`"))),
         }
@@ -730,6 +792,7 @@ pub fn verify_log(store: &dyn Store, checkpoint: Option<&Checkpoint>) -> Result<
             }
         }
     }
+    links::verify_rows(store, &walk.links, head.0)?;
     // The cached leaf hashes, each against its entry's.
     let mut after = 0i64;
     let mut cached = 0i64;
@@ -807,7 +870,7 @@ pub struct Counts {
     pub audit: i64,
 }
 
-pub trait Store: Send + Sync {
+pub trait Store: Send + Sync + LinkStore {
     fn publish(&self, c: &NewCertificate, actor: &str) -> Result<PublishOutcome>;
     fn revoke(&self, id: &str, issuer: &str, reason: &str, actor: &str) -> Result<RevokeOutcome>;
     fn find(&self, gtin: &str, lot: &str) -> Result<Option<StoredCertificate>>;
@@ -837,6 +900,21 @@ pub trait Store: Send + Sync {
     fn leaf_hashes(&self, after: i64, limit: i64) -> Result<Vec<(i64, String)>>;
     /// The sequence number of the entry that published certificate `id`.
     fn publish_seq(&self, id: &str) -> Result<Option<i64>>;
+    /// Hand out a status list index to `issuer` (its `did:key`), in lists of `entries`
+    /// entries: `(list, index)`, never handed out before.
+    fn allocate_status(&self, issuer: &str, entries: i64) -> Result<(i64, i64)>;
+    /// The issuer a status list index was handed out to, if any.
+    fn status_allocation(&self, list: i64, index: i64) -> Result<Option<String>>;
+    /// [`Store::publish`], recording that the certificate holds status list index
+    /// `(list, index)`: a conflict when another certificate holds it.
+    fn publish_with_status(
+        &self,
+        c: &NewCertificate,
+        status: Option<(i64, i64)>,
+        actor: &str,
+    ) -> Result<PublishOutcome>;
+    /// The bodies of the revoked certificates.
+    fn revoked_bodies(&self) -> Result<Vec<String>>;
 }
 
 /// Open a store: a `postgres://` or `postgresql://` URL, or a SQLite file path.

@@ -31,12 +31,20 @@ CREATE OR REPLACE TRIGGER log_leaves_append_only BEFORE UPDATE OR DELETE OR TRUN
   FOR EACH STATEMENT EXECUTE FUNCTION exoskin_append_only();
 ";
 
+/// Added to [`STATUS_TABLES`].
+const STATUS_TRIGGERS: &str = "
+CREATE OR REPLACE TRIGGER status_allocations_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON status_allocations
+  FOR EACH STATEMENT EXECUTE FUNCTION exoskin_append_only();
+CREATE OR REPLACE TRIGGER status_entries_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON status_entries
+  FOR EACH STATEMENT EXECUTE FUNCTION exoskin_append_only();
+";
+
 pub struct PgStore {
-    pool: Pool<Client>,
+    pub(super) pool: Pool<Client>,
 }
 
 /// postgres::Error's Display says only "db error"; give the server's message.
-fn pg_err(e: postgres::Error) -> RegistryError {
+pub(super) fn pg_err(e: postgres::Error) -> RegistryError {
     match e.as_db_error() {
         Some(db) => {
             RegistryError::store(format!("PostgreSQL {}: {}", db.code().code(), db.message()))
@@ -63,10 +71,15 @@ impl PgStore {
             .map_err(pg_err)?;
         tx.batch_execute(COMMON_TABLES).map_err(pg_err)?;
         tx.batch_execute(SCHEMA).map_err(pg_err)?;
+        // Registered links (a registry made before them gets the table here).
+        tx.batch_execute(links::LINK_TABLE).map_err(pg_err)?;
+        tx.batch_execute(links::PG_LINK_TRIGGERS).map_err(pg_err)?;
         // The Merkle log's tables, and the leaf hashes of entries written before them
         // (under the writers' lock, so no entry is appended meanwhile).
         tx.batch_execute(LOG_TABLES).map_err(pg_err)?;
         tx.batch_execute(LOG_TRIGGERS).map_err(pg_err)?;
+        tx.batch_execute(STATUS_TABLES).map_err(pg_err)?;
+        tx.batch_execute(STATUS_TRIGGERS).map_err(pg_err)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
             .map_err(pg_err)?;
         backfill_leaves(&mut tx)?;
@@ -79,7 +92,7 @@ impl PgStore {
     }
 }
 
-fn append_audit(
+pub(super) fn append_audit(
     tx: &mut postgres::Transaction,
     actor: &str,
     action: &str,
@@ -186,7 +199,7 @@ fn revocation_rows(c: &mut impl postgres::GenericClient) -> Result<Vec<Revocatio
         .collect())
 }
 
-fn write_tx(c: &mut Client) -> Result<postgres::Transaction<'_>> {
+pub(super) fn write_tx(c: &mut Client) -> Result<postgres::Transaction<'_>> {
     let mut tx = c.transaction().map_err(pg_err)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
         .map_err(pg_err)?;
@@ -195,6 +208,15 @@ fn write_tx(c: &mut Client) -> Result<postgres::Transaction<'_>> {
 
 impl Store for PgStore {
     fn publish(&self, c: &NewCertificate, actor: &str) -> Result<PublishOutcome> {
+        self.publish_with_status(c, None, actor)
+    }
+
+    fn publish_with_status(
+        &self,
+        c: &NewCertificate,
+        status: Option<(i64, i64)>,
+        actor: &str,
+    ) -> Result<PublishOutcome> {
         self.pool.with(|conn| {
             let mut tx = write_tx(conn)?;
             let existing = tx
@@ -207,12 +229,30 @@ impl Store for PgStore {
                 let (id, body): (String, String) = (r.get(0), r.get(1));
                 return Ok(existing_outcome(c, &id, &body));
             }
+            if let Some((list, idx)) = status {
+                let other = tx
+                    .query_opt(
+                        "SELECT cert_id FROM status_entries WHERE list = $1 AND idx = $2",
+                        &[&list, &idx],
+                    )
+                    .map_err(pg_err)?;
+                if let Some(r) = other {
+                    return Ok(status_index_taken(list, idx, &r.get::<_, String>(0)));
+                }
+            }
             let now = exoskin_batch::date::Timestamp::now().to_string();
             tx.execute(
                 "INSERT INTO certificates (id, gtin, lot, issuer, valid_until, body, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[&c.id, &c.gtin, &c.lot, &c.issuer, &c.valid_until, &c.body, &now],
             )
             .map_err(pg_err)?;
+            if let Some((list, idx)) = status {
+                tx.execute(
+                    "INSERT INTO status_entries (list, idx, cert_id) VALUES ($1, $2, $3)",
+                    &[&list, &idx, &c.id],
+                )
+                .map_err(pg_err)?;
+            }
             let seq = append_audit(&mut tx, actor, "publish", &c.id, publish_detail(c, &now))?;
             tx.commit().map_err(pg_err)?;
             Ok(PublishOutcome::Created { seq })
@@ -430,6 +470,64 @@ impl Store for PgStore {
             let seq = append_audit(&mut tx, actor, "issuers", "", detail.to_string())?;
             tx.commit().map_err(pg_err)?;
             Ok(Some(seq))
+        })
+    }
+
+    fn allocate_status(&self, issuer: &str, entries: i64) -> Result<(i64, i64)> {
+        self.pool.with(|conn| {
+            // Under the writers' lock: allocations are serialized like every other write.
+            let mut tx = write_tx(conn)?;
+            let counts: Vec<(i64, i64)> = tx
+                .query(
+                    "SELECT list, COUNT(*) FROM status_allocations GROUP BY list ORDER BY list",
+                    &[],
+                )
+                .map_err(pg_err)?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            let (list, idx) = pick_status_slot(entries, &counts, &mut |list, idx| {
+                Ok(tx
+                    .query(
+                        "SELECT idx FROM status_allocations WHERE list = $1 AND ($2::BIGINT IS NULL OR idx = $2::BIGINT)",
+                        &[&list, &idx],
+                    )
+                    .map_err(pg_err)?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect())
+            })?;
+            tx.execute(
+                "INSERT INTO status_allocations (list, idx, issuer, allocated_at) VALUES ($1, $2, $3, $4)",
+                &[&list, &idx, &issuer, &exoskin_batch::date::Timestamp::now().to_string()],
+            )
+            .map_err(pg_err)?;
+            tx.commit().map_err(pg_err)?;
+            Ok((list, idx))
+        })
+    }
+
+    fn status_allocation(&self, list: i64, index: i64) -> Result<Option<String>> {
+        self.pool.with(|conn| {
+            let r = conn
+                .query_opt(
+                    "SELECT issuer FROM status_allocations WHERE list = $1 AND idx = $2",
+                    &[&list, &index],
+                )
+                .map_err(pg_err)?;
+            Ok(r.map(|r| r.get(0)))
+        })
+    }
+
+    fn revoked_bodies(&self) -> Result<Vec<String>> {
+        self.pool.with(|conn| {
+            let rows = conn
+                .query(
+                    "SELECT c.body FROM revocations r JOIN certificates c ON c.id = r.cert_id ORDER BY r.cert_id",
+                    &[],
+                )
+                .map_err(pg_err)?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
         })
     }
 }

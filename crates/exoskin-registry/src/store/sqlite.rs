@@ -21,8 +21,16 @@ CREATE TRIGGER IF NOT EXISTS log_leaves_no_update BEFORE UPDATE ON log_leaves BE
 CREATE TRIGGER IF NOT EXISTS log_leaves_no_delete BEFORE DELETE ON log_leaves BEGIN SELECT RAISE(ABORT, 'log_leaves is append-only'); END;
 ";
 
+/// Added to [`STATUS_TABLES`].
+const STATUS_TRIGGERS: &str = "
+CREATE TRIGGER IF NOT EXISTS status_allocations_no_update BEFORE UPDATE ON status_allocations BEGIN SELECT RAISE(ABORT, 'status_allocations is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS status_allocations_no_delete BEFORE DELETE ON status_allocations BEGIN SELECT RAISE(ABORT, 'status_allocations is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS status_entries_no_update BEFORE UPDATE ON status_entries BEGIN SELECT RAISE(ABORT, 'status_entries is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS status_entries_no_delete BEFORE DELETE ON status_entries BEGIN SELECT RAISE(ABORT, 'status_entries is append-only'); END;
+";
+
 pub struct SqliteStore {
-    pool: Pool<Connection>,
+    pub(super) pool: Pool<Connection>,
 }
 
 fn connect(path: &str) -> Result<Connection> {
@@ -39,6 +47,10 @@ impl SqliteStore {
         let c = connect(path)?;
         c.execute_batch(COMMON_TABLES).map_err(db_err)?;
         c.execute_batch(SCHEMA).map_err(db_err)?;
+        // Registered links (a registry made before them gets the table here).
+        c.execute_batch(links::LINK_TABLE).map_err(db_err)?;
+        c.execute_batch(links::SQLITE_LINK_TRIGGERS)
+            .map_err(db_err)?;
         // The Merkle log's tables, and the leaf hashes of entries written before them.
         let mut c = c;
         let tx = c
@@ -46,6 +58,8 @@ impl SqliteStore {
             .map_err(db_err)?;
         tx.execute_batch(LOG_TABLES).map_err(db_err)?;
         tx.execute_batch(LOG_TRIGGERS).map_err(db_err)?;
+        tx.execute_batch(STATUS_TABLES).map_err(db_err)?;
+        tx.execute_batch(STATUS_TRIGGERS).map_err(db_err)?;
         backfill_leaves(&tx)?;
         tx.commit().map_err(db_err)?;
         let p = path.to_string();
@@ -116,7 +130,7 @@ fn revocation_rows(c: &Connection) -> Result<Vec<RevocationRow>> {
         .map_err(db_err)
 }
 
-fn append_audit(
+pub(super) fn append_audit(
     tx: &rusqlite::Transaction,
     actor: &str,
     action: &str,
@@ -165,6 +179,15 @@ fn backfill_leaves(tx: &rusqlite::Transaction) -> Result<usize> {
 
 impl Store for SqliteStore {
     fn publish(&self, c: &NewCertificate, actor: &str) -> Result<PublishOutcome> {
+        self.publish_with_status(c, None, actor)
+    }
+
+    fn publish_with_status(
+        &self,
+        c: &NewCertificate,
+        status: Option<(i64, i64)>,
+        actor: &str,
+    ) -> Result<PublishOutcome> {
         self.pool.with(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
             let existing: Option<(String, String)> = tx
@@ -178,12 +201,32 @@ impl Store for SqliteStore {
             if let Some((id, body)) = existing {
                 return Ok(existing_outcome(c, &id, &body));
             }
+            if let Some((list, idx)) = status {
+                let other: Option<String> = tx
+                    .query_row(
+                        "SELECT cert_id FROM status_entries WHERE list = ?1 AND idx = ?2",
+                        params![list, idx],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(db_err)?;
+                if let Some(other) = other {
+                    return Ok(status_index_taken(list, idx, &other));
+                }
+            }
             let now = exoskin_batch::date::Timestamp::now().to_string();
             tx.execute(
                 "INSERT INTO certificates (id, gtin, lot, issuer, valid_until, body, published_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![c.id, c.gtin, c.lot, c.issuer, c.valid_until, c.body, now],
             )
             .map_err(db_err)?;
+            if let Some((list, idx)) = status {
+                tx.execute(
+                    "INSERT INTO status_entries (list, idx, cert_id) VALUES (?1, ?2, ?3)",
+                    params![list, idx, c.id],
+                )
+                .map_err(db_err)?;
+            }
             let seq = append_audit(&tx, actor, "publish", &c.id, publish_detail(c, &now))?;
             tx.commit().map_err(db_err)?;
             Ok(PublishOutcome::Created { seq })
@@ -419,6 +462,70 @@ impl Store for SqliteStore {
             let seq = append_audit(&tx, actor, "issuers", "", detail.to_string())?;
             tx.commit().map_err(db_err)?;
             Ok(Some(seq))
+        })
+    }
+
+    fn allocate_status(&self, issuer: &str, entries: i64) -> Result<(i64, i64)> {
+        self.pool.with(|conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            let counts: Vec<(i64, i64)> = {
+                let mut st = tx
+                    .prepare_cached(
+                        "SELECT list, COUNT(*) FROM status_allocations GROUP BY list ORDER BY list",
+                    )
+                    .map_err(db_err)?;
+                let rows = st
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(db_err)?;
+                rows.collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(db_err)?
+            };
+            let (list, idx) = pick_status_slot(entries, &counts, &mut |list, idx| {
+                let mut st = tx
+                    .prepare_cached(
+                        "SELECT idx FROM status_allocations WHERE list = ?1 AND (?2 IS NULL OR idx = ?2)",
+                    )
+                    .map_err(db_err)?;
+                let rows = st
+                    .query_map(params![list, idx], |r| r.get(0))
+                    .map_err(db_err)?;
+                rows.collect::<std::result::Result<Vec<i64>, _>>()
+                    .map_err(db_err)
+            })?;
+            tx.execute(
+                "INSERT INTO status_allocations (list, idx, issuer, allocated_at) VALUES (?1, ?2, ?3, ?4)",
+                params![list, idx, issuer, exoskin_batch::date::Timestamp::now().to_string()],
+            )
+            .map_err(db_err)?;
+            tx.commit().map_err(db_err)?;
+            Ok((list, idx))
+        })
+    }
+
+    fn status_allocation(&self, list: i64, index: i64) -> Result<Option<String>> {
+        self.pool.with(|conn| {
+            conn.query_row(
+                "SELECT issuer FROM status_allocations WHERE list = ?1 AND idx = ?2",
+                params![list, index],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)
+        })
+    }
+
+    fn revoked_bodies(&self) -> Result<Vec<String>> {
+        self.pool.with(|conn| {
+            let mut st = conn
+                .prepare_cached(
+                    "SELECT c.body FROM revocations r JOIN certificates c ON c.id = r.cert_id ORDER BY r.cert_id",
+                )
+                .map_err(db_err)?;
+            let rows = st.query_map([], |r| r.get(0)).map_err(db_err)?;
+            rows.collect::<std::result::Result<Vec<String>, _>>()
+                .map_err(db_err)
         })
     }
 }

@@ -329,7 +329,9 @@ pub fn bad_input_gets_a_clear_4xx_and_leaves_data_untouched(db: &str) {
         );
     }
     assert_eq!(get_json(&addr, "/01/09506000134353/10/GOOD-1").status, 400); // bad check digit
-    assert_eq!(get_json(&addr, "/01/09506000134352").status, 404);
+                                                                             // A GTIN alone answers its product page (gs1:pip, its lots); one with nothing is a 404.
+    assert_eq!(get_json(&addr, "/01/09506000134352").status, 200);
+    assert_eq!(get_json(&addr, "/01/00000096385074").status, 404);
 
     assert_eq!(
         counts(&addr),

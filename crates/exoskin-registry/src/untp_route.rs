@@ -1,0 +1,52 @@
+//! `GET /01/<gtin>/10/<lot>/untp`: the registered certificate as a UN Transparency Protocol
+//! Digital Conformity Credential, as `exoskin batch export CERT --untp` writes it (against the
+//! bundled acceptance profile, so the criteria carry their numeric thresholds where the
+//! certificate was assessed with it).
+
+use super::{error, json_reply, App, Reply};
+use exoskin_batch::{cert, gs1, profile::Profile, untp};
+
+/// The path suffix of a certificate's UNTP export.
+pub const SUFFIX: &str = "/untp";
+
+/// Whether `path` asks for a UNTP export (`/01/<gtin>/10/<lot>/untp`; a lot's own slashes
+/// are percent-encoded, so the suffix is unambiguous).
+pub fn is_untp_path(path: &str) -> bool {
+    path.starts_with("/01/") && path.ends_with(SUFFIX)
+}
+
+impl App {
+    /// The UNTP Digital Conformity Credential of the certificate at `path` (less [`SUFFIX`]).
+    pub(super) fn untp_export(&self, path: &str) -> Reply {
+        let link = &path[..path.len() - SUFFIX.len()];
+        let (gtin, lot) = match gs1::parse_path(link) {
+            Ok(Some(x)) => x,
+            Ok(None) => return error(404, "expected /01/<GTIN>/10/<lot>/untp"),
+            Err(e) => return error(400, e.to_string()),
+        };
+        let stored = match self.store.find(&gtin, &lot) {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                return error(
+                    404,
+                    format!("no certificate is registered for GTIN {gtin} lot {lot}"),
+                )
+            }
+            Err(e) => return error(500, e.to_string()),
+        };
+        let doc = match cert::parse_certificate(&stored.body) {
+            Ok(d) => d,
+            // The registry checked the body when it was published: not the client's fault.
+            Err(e) => return error(500, format!("the stored certificate does not read: {e}")),
+        };
+        let profile = Profile::default_profile();
+        let opts = untp::ExportOptions {
+            profile: Some(&profile),
+        };
+        match untp::export(&doc, &opts) {
+            Ok(x) => json_reply(200, x.document),
+            Err(e) if e.is_bad_input() => error(422, e.to_string()),
+            Err(e) => error(500, e.to_string()),
+        }
+    }
+}
