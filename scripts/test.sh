@@ -32,6 +32,9 @@ export EXOSKIN_PG_BIN
 # The tests use the release profile, so they share every compiled crate with the quick start's
 # `cargo run --release` (one build instead of two).
 cargo test --release --workspace --all-targets 2>&1
+# Clippy with the workspace lints ([workspace.lints] in Cargo.toml), warnings denied.
+cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+cargo clippy --release --workspace --all-targets -- -D warnings 2>&1
 bash scripts/check_slurm.sh 2>&1  # the sweep as a real Slurm job array on a single-node Slurm
 command -v python3 >/dev/null 2>&1 || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null; }; python3 scripts/check_stats_reference.py 2>&1  # statistics vs scipy/statsmodels
 python3 scripts/check_salib.py 2>&1  # sensitivity indices vs SALib, R-hat/ESS vs ArviZ

@@ -15,7 +15,7 @@ fn list_file(name: &str, text: &str) -> PathBuf {
     p
 }
 
-fn annex_flags<'a>(v: &'a serde_json::Value, pos: u64) -> Vec<&'a serde_json::Value> {
+fn annex_flags(v: &serde_json::Value, pos: u64) -> Vec<&serde_json::Value> {
     v["flags"]
         .as_array()
         .unwrap()

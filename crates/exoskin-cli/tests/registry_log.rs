@@ -44,7 +44,7 @@ fn run(d: &Path, args: &[&str]) -> (i32, String, String) {
 }
 
 fn hashes(v: &serde_json::Value) -> Vec<merkle::Hash> {
-    v.as_array().unwrap().iter().map(|h| hash(h)).collect()
+    v.as_array().unwrap().iter().map(hash).collect()
 }
 
 fn hash(v: &serde_json::Value) -> merkle::Hash {

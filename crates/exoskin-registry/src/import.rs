@@ -75,6 +75,8 @@ fn decode(v: &str) -> Option<String> {
 }
 
 /// The options of a query string, or the 400 naming the parameter.
+// The error is the HTTP reply itself, made once per request: boxing it would gain nothing.
+#[allow(clippy::result_large_err)]
 fn options(query: &str) -> Result<Options, Response> {
     let bad = |field: &str, m: String| fail(StatusCode::BAD_REQUEST, Some(field.to_string()), m);
     let mut o = Options::default();

@@ -90,7 +90,7 @@ impl Tree {
         }
         self.levels[0].push(leaf);
         let mut k = 0;
-        while self.levels[k].len() % 2 == 0 {
+        while self.levels[k].len().is_multiple_of(2) {
             let n = self.levels[k].len();
             let h = node_hash(&self.levels[k][n - 2], &self.levels[k][n - 1]);
             if self.levels.len() == k + 1 {
@@ -117,7 +117,7 @@ impl Tree {
         if n == 0 {
             return empty_root();
         }
-        if n.is_power_of_two() && start % n == 0 {
+        if n.is_power_of_two() && start.is_multiple_of(n) {
             let k = n.trailing_zeros() as usize;
             if let Some(h) = self.levels.get(k).and_then(|l| l.get((start / n) as usize)) {
                 return *h;

@@ -78,7 +78,7 @@ pub fn b64_encode(data: &[u8]) -> String {
 /// Strict standard base64: padded, no whitespace, no stray bits (one text per byte string).
 pub fn b64_decode(text: &str) -> Option<Vec<u8>> {
     let s = text.as_bytes();
-    if s.len() % 4 != 0 {
+    if !s.len().is_multiple_of(4) {
         return None;
     }
     let val = |c: u8| B64.iter().position(|&x| x == c).map(|p| p as u32);

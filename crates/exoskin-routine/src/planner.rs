@@ -244,12 +244,15 @@ pub fn plan(r: &Routine) -> Result<Plan, RoutineError> {
 /// The products the plan uses: expired ones and retinoids in pregnancy are left out (with
 /// why), and the shelf's warnings (pregnancy, region, storage, age, no sunscreen) are
 /// collected.
+/// What [`screen`] keeps (the shelf in order), its warnings and what it left out (and why).
+type Screened<'r> = (Vec<&'r ShelfProduct>, Vec<Warning>, Vec<String>);
+
 fn screen<'r>(
     r: &'r Routine,
     rules: &Rules,
     decoder: &Decoder,
     end: Date,
-) -> Result<(Vec<&'r ShelfProduct>, Vec<Warning>, Vec<String>), RoutineError> {
+) -> Result<Screened<'r>, RoutineError> {
     let mut warnings = Vec::new();
     let mut excluded = Vec::new();
     let mut shelf: Vec<&ShelfProduct> = Vec::new();

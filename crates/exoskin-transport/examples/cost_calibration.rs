@@ -38,12 +38,12 @@ fn main() {
     );
     let mut lowest = f64::INFINITY;
     for (name, s) in &cases {
-        let Some(c) = cost::estimate(s, &p) else {
+        let Some(c) = cost::estimate(s, p) else {
             continue;
         };
-        let _ = simulate(s, &p);
+        let _ = simulate(s, p);
         let t0 = Instant::now();
-        simulate(s, &p).expect("the run");
+        simulate(s, p).expect("the run");
         let took = t0.elapsed().as_secs_f64();
         let ratio = c.seconds / took;
         lowest = lowest.min(ratio);

@@ -826,6 +826,17 @@ impl BandedBatch {
     }
 }
 
+/// A vector of `len` zeros, or [`TransportError::OutOfMemory`] when it cannot be allocated
+/// (or its size overflows), instead of an abort.
+pub fn try_zeroed(len: usize, what: &'static str) -> Result<Vec<f64>, TransportError> {
+    let bytes = len.saturating_mul(std::mem::size_of::<f64>());
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| TransportError::OutOfMemory { what, bytes })?;
+    v.resize(len, 0.0);
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -992,15 +1003,4 @@ mod tests {
         a.add(1, 1, 0, 2.0);
         assert_eq!(a.factor(), Err(NotPositiveDefinite { system: 1, row: 1 }));
     }
-}
-
-/// A vector of `len` zeros, or [`TransportError::OutOfMemory`] when it cannot be allocated
-/// (or its size overflows), instead of an abort.
-pub fn try_zeroed(len: usize, what: &'static str) -> Result<Vec<f64>, TransportError> {
-    let bytes = len.saturating_mul(std::mem::size_of::<f64>());
-    let mut v = Vec::new();
-    v.try_reserve_exact(len)
-        .map_err(|_| TransportError::OutOfMemory { what, bytes })?;
-    v.resize(len, 0.0);
-    Ok(v)
 }

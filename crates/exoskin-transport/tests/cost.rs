@@ -47,10 +47,10 @@ fn the_step_count_and_the_grid_are_exact_for_every_bundled_scenario() {
     let p = TransportParams::defaults();
     let mut checked = 0;
     for (path, s) in scenarios() {
-        let Some(c) = cost::estimate(&s, &p) else {
+        let Some(c) = cost::estimate(&s, p) else {
             continue;
         };
-        let run = simulate(&s, &p).unwrap().unwrap();
+        let run = simulate(&s, p).unwrap().unwrap();
         assert_eq!(
             c.steps,
             run.run().steps as u64,
@@ -83,7 +83,7 @@ fn the_numerics_maxima_are_refused_in_microseconds_naming_a_grid_key() {
         &[("classes = ", "classes = 32 #")],
     );
     let t0 = Instant::now();
-    let c = cost::estimate(&s, &TransportParams::defaults()).unwrap();
+    let c = cost::estimate(&s, TransportParams::defaults()).unwrap();
     let e = c.check(&Budget::DEFAULT).unwrap_err();
     assert!(
         t0.elapsed() < Duration::from_millis(500),
@@ -104,7 +104,7 @@ fn a_long_run_on_a_small_grid_is_refused_for_its_time_naming_the_step() {
         "dt_max_h = 0.00025\ndt_initial_h = 0.00025\ndt_quiet_max_h = 0.00025",
         &[("duration_h = 48.0", "duration_h = 480.0")],
     );
-    let c = cost::estimate(&s, &TransportParams::defaults()).unwrap();
+    let c = cost::estimate(&s, TransportParams::defaults()).unwrap();
     let e = c.check(&Budget::DEFAULT).unwrap_err();
     assert_eq!(e.resource, Resource::Time, "{c:?}");
     assert_eq!(e.field, "numerics.dt_max_h");
@@ -118,7 +118,7 @@ fn a_past_deadline_stops_a_run_before_its_first_step() {
         .unwrap();
     let e = simulate_until(
         &s,
-        &TransportParams::defaults(),
+        TransportParams::defaults(),
         &Stop::after(Duration::ZERO),
     )
     .unwrap_err();
@@ -148,7 +148,7 @@ fn a_cancel_flag_stops_a_running_simulation_within_milliseconds() {
             flag.store(true, Ordering::Relaxed);
         }
     });
-    let e = invivo::simulate_until(v, &TransportParams::defaults(), None, &stop).unwrap_err();
+    let e = invivo::simulate_until(v, TransportParams::defaults(), None, &stop).unwrap_err();
     h.join().unwrap();
     let took = t0.elapsed();
     assert!(

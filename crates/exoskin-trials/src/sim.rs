@@ -571,9 +571,8 @@ impl ModelResponder {
         for corner in 0..16usize {
             let mut w = 1.0;
             let mut node = 0usize;
-            for k in 0..4 {
+            for (k, &(lo, wk)) in idx.iter().enumerate() {
                 let upper = corner >> k & 1 == 1;
-                let (lo, wk) = idx[k];
                 if len(k) == 1 && upper {
                     w = 0.0;
                     break;

@@ -50,6 +50,16 @@ pub(crate) fn variance(values: impl Iterator<Item = f64> + Clone) -> f64 {
     values.map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64
 }
 
+/// The standard normal quantile of `u` in (0, 1) (`statrs`'s inverse distribution function);
+/// NaN outside.
+pub fn normal_quantile(u: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    if !(u > 0.0 && u < 1.0) {
+        return f64::NAN;
+    }
+    Normal::standard().inverse_cdf(u)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,14 +89,4 @@ mod tests {
         assert!(checked_quantile(&[1.0], 1.5).is_err());
         assert!(checked_quantile(&[1.0], f64::NAN).is_err());
     }
-}
-
-/// The standard normal quantile of `u` in (0, 1) (`statrs`'s inverse distribution function);
-/// NaN outside.
-pub fn normal_quantile(u: f64) -> f64 {
-    use statrs::distribution::{ContinuousCDF, Normal};
-    if !(u > 0.0 && u < 1.0) {
-        return f64::NAN;
-    }
-    Normal::standard().inverse_cdf(u)
 }

@@ -1199,7 +1199,7 @@ pub fn power_field_error(key: &str, raw: &str) -> Option<String> {
 
 fn duration_words(d: std::time::Duration) -> String {
     let s = d.as_secs();
-    if s >= 120 && s % 60 == 0 {
+    if s >= 120 && s.is_multiple_of(60) {
         format!("{s} s ({} min)", s / 60)
     } else {
         format!("{s} s")

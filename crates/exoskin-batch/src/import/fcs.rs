@@ -198,7 +198,7 @@ fn read_text(
     if !cur.is_empty() {
         return Err(fcs_err(file, end, "TEXT does not end with its delimiter"));
     }
-    if tokens.len() % 2 != 0 {
+    if !tokens.len().is_multiple_of(2) {
         let (at, last) = tokens.last().cloned().unwrap_or_default();
         return Err(fcs_err(
             file,

@@ -315,9 +315,7 @@ mod tests {
             170.0
         );
         // A characterization with dotted keys elsewhere falls back to the whole record.
-        let dotted = example()
-            .replace("fraction_30_150_nm = 0.82\n", "")
-            .replace("schema = \"exoskin-qc/1\"\n", "schema = \"exoskin-qc/1\"\n");
+        let dotted = example().replace("fraction_30_150_nm = 0.82\n", "");
         assert!(
             merge(&dotted, "d.toml", &measured()).is_err(),
             "a record missing a field does not parse"
