@@ -37,7 +37,8 @@ import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXE = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "exoskin")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklib import EXE, Checks, cli, free_port  # noqa: E402
 NODE_DIR = os.path.join(ROOT, "out", "node-gs1")
 PACKAGE = "digital-link.js@1.4.3"
 GTIN = "09506000134352"
@@ -85,14 +86,6 @@ def digital_link_js(uris):
     return {x["uri"]: x for x in json.loads(r.stdout)}
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *a, **k):
         return None
@@ -108,26 +101,6 @@ def http(url, accept="application/json"):
             return r.status, r.headers, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.headers, e.read()
-
-
-def cli(*args, ok=(0,)):
-    r = subprocess.run([EXE, *args], capture_output=True, text=True, timeout=120)
-    if r.returncode not in ok:
-        raise SystemExit(f"exoskin {' '.join(args)} exited {r.returncode}: {r.stdout}{r.stderr}")
-    return r
-
-
-class Checks:
-    def __init__(self):
-        self.failures = []
-        self.n = 0
-
-    def ok(self, cond, what, quiet=False):
-        self.n += 1
-        if not cond or not quiet:
-            print(("ok   " if cond else "FAIL ") + what, flush=True)
-        if not cond:
-            self.failures.append(what)
 
 
 def check_digit(body):

@@ -38,7 +38,8 @@ import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXE = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "exoskin")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklib import EXE, Checks, cli, free_port, http  # noqa: E402
 NODE_DIR = os.path.join(ROOT, "out", "node-status")
 PACKAGES = ["@digitalbazaar/vc-bitstring-status-list@2.0.1", "@digitalbazaar/bitstring@3.1.0"]
 ENTRIES = 131072  # W3C Bitstring Status List v1.0 (2025), section 3.2: minimumNumberOfEntries
@@ -78,18 +79,6 @@ process.stdout.write(JSON.stringify(out));
 """
 
 
-class Checks:
-    def __init__(self):
-        self.failures = []
-        self.n = 0
-
-    def ok(self, cond, what):
-        self.n += 1
-        print(("ok   " if cond else "FAIL ") + what, flush=True)
-        if not cond:
-            self.failures.append(what)
-
-
 def ensure_packages():
     marker = os.path.join(NODE_DIR, "node_modules", "@digitalbazaar", "vc-bitstring-status-list", "package.json")
     if os.path.exists(marker):
@@ -109,29 +98,6 @@ def node(job):
     if r.returncode != 0:
         raise SystemExit(f"node failed: {r.stderr}")
     return json.loads(r.stdout)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def http(url):
-    try:
-        with urllib.request.urlopen(url, timeout=30) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def cli(*args, ok=(0,)):
-    r = subprocess.run([EXE, *args], capture_output=True, text=True, timeout=120)
-    if r.returncode not in ok:
-        raise SystemExit(f"exoskin {' '.join(args)} exited {r.returncode}: {r.stdout}{r.stderr}")
-    return r
 
 
 def main():

@@ -49,7 +49,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check_stats_reference as base  # noqa: E402  (shares the venv and its creation)
 
 ROOT = base.ROOT
-EXE = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "exoskin")
+from checklib import EXE, Checks, cli, free_port, http  # noqa: E402
 PACKAGE = "aics-tlog==0.2.1"
 ORIGIN = "registry.check.invalid/exoskin-log"
 WITNESS = "witness.check.invalid/w1"
@@ -64,42 +64,6 @@ def ensure_packages():
         extra = ["--ignore-requires-python"] if sys.version_info < (3, 12) else []
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *extra, PACKAGE], check=True)
         os.execv(sys.executable, [sys.executable] + sys.argv)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def http(url):
-    try:
-        with urllib.request.urlopen(url, timeout=30) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def cli(*args, ok=(0,)):
-    r = subprocess.run([EXE, *args], capture_output=True, text=True, timeout=120)
-    if r.returncode not in ok:
-        raise SystemExit(f"exoskin {' '.join(args)} exited {r.returncode}: {r.stdout}{r.stderr}")
-    return r
-
-
-class Checks:
-    def __init__(self):
-        self.failures = []
-        self.n = 0
-
-    def ok(self, cond, what, quiet=False):
-        self.n += 1
-        if not cond or not quiet:
-            print(("ok   " if cond else "FAIL ") + what, flush=True)
-        if not cond:
-            self.failures.append(what)
 
 
 def leaf_bytes(entry):

@@ -4,7 +4,7 @@
 //! certificate was assessed with it).
 
 use super::{error, json_reply, App, Reply};
-use exoskin_batch::{cert, gs1, profile::Profile, untp};
+use exoskin_batch::{cert, profile::Profile, untp};
 
 /// The path suffix of a certificate's UNTP export.
 pub const SUFFIX: &str = "/untp";
@@ -18,21 +18,9 @@ pub fn is_untp_path(path: &str) -> bool {
 impl App {
     /// The UNTP Digital Conformity Credential of the certificate at `path` (less [`SUFFIX`]).
     pub(super) fn untp_export(&self, path: &str) -> Reply {
-        let link = &path[..path.len() - SUFFIX.len()];
-        let (gtin, lot) = match gs1::parse_path(link) {
-            Ok(Some(x)) => x,
-            Ok(None) => return error(404, "expected /01/<GTIN>/10/<lot>/untp"),
-            Err(e) => return error(400, e.to_string()),
-        };
-        let stored = match self.store.find(&gtin, &lot) {
-            Ok(Some(s)) => s,
-            Ok(None) => {
-                return error(
-                    404,
-                    format!("no certificate is registered for GTIN {gtin} lot {lot}"),
-                )
-            }
-            Err(e) => return error(500, e.to_string()),
+        let stored = match self.registered(path, SUFFIX) {
+            Ok(s) => s,
+            Err(reply) => return reply,
         };
         let doc = match cert::parse_certificate(&stored.body) {
             Ok(d) => d,
