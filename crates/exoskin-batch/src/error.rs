@@ -16,9 +16,9 @@ pub enum BatchError {
         message: String,
     },
     /// A TOML record that does not read (syntax, wrong type, unknown or duplicate key),
-    /// located and named by the workspace's one TOML reader ([`exoskin_model::input`]).
+    /// located and named by the workspace's one TOML reader ([`exoskin_io::input`]).
     #[error(transparent)]
-    Input(Box<exoskin_model::ModelError>),
+    Input(Box<exoskin_io::located::InputError>),
     /// A named field (`batch.expires`, `product.gtin`, a flag) holds a bad value.
     #[error("{field}: {source}")]
     Field {
@@ -121,8 +121,8 @@ impl BatchError {
 
 pub type Result<T, E = BatchError> = std::result::Result<T, E>;
 
-impl From<exoskin_model::ModelError> for BatchError {
-    fn from(e: exoskin_model::ModelError) -> Self {
+impl From<exoskin_io::located::InputError> for BatchError {
+    fn from(e: exoskin_io::located::InputError) -> Self {
         BatchError::Input(Box::new(e))
     }
 }

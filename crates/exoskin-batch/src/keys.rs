@@ -123,7 +123,7 @@ pub fn write_key_pair(path: &Path, key: &SigningKey) -> Result<std::path::PathBu
     f.write_all(private_key_pem(key).as_bytes())
         .and_then(|_| f.sync_all())
         .map_err(|e| BatchError::io(path, e))?;
-    exoskin_model::fsutil::write_atomic(&pub_path, public_key_pem(&key.verifying_key()).as_bytes())
+    exoskin_io::fsutil::write_atomic(&pub_path, public_key_pem(&key.verifying_key()).as_bytes())
         .map_err(|e| BatchError::io(&pub_path, e))?;
     Ok(pub_path)
 }

@@ -184,7 +184,7 @@ impl QcRecord {
                 message: e.to_string(),
             })?
         } else {
-            exoskin_model::input::from_toml(text, what)?
+            exoskin_io::input::from_toml(text, what)?
         };
         rec.validate().map_err(|e| e.in_field(what))?;
         Ok(rec)

@@ -159,7 +159,7 @@ struct OneOrManyValue(toml::Value);
 
 fn product_error(text: &str, span: Option<Range<usize>>, message: String) -> LabelError {
     let (line, column) = span.map_or((1, 1), |s| {
-        let at = exoskin_model::SourceLocation::from_offset(text, s.start);
+        let at = exoskin_io::located::SourceLocation::from_offset(text, s.start);
         (at.line, at.column)
     });
     LabelError::Product {
@@ -229,7 +229,7 @@ impl Product {
     pub fn from_toml_str(text: &str) -> Result<Product, LabelError> {
         // The located reading error of every input file kind: the key, the type expected,
         // the duplicated key, the allowed keys.
-        let raw: ProductToml = exoskin_model::input::from_toml(text, "").map_err(|e| {
+        let raw: ProductToml = exoskin_io::input::from_toml(text, "").map_err(|e| {
             let (line, column) = e
                 .place()
                 .and_then(|p| p.location.as_ref())
@@ -239,7 +239,7 @@ impl Product {
                 Some(k) => format!("`{k}`: {}", e.detail()),
                 None => e.detail(),
             };
-            if matches!(&e, exoskin_model::ModelError::MissingKey { name, .. } if name == "name") {
+            if matches!(&e, exoskin_io::located::InputError::MissingKey { name, .. } if name == "name") {
                 message.push_str(" (add a line: name = \"Product name\")");
             }
             LabelError::Product {
