@@ -8,7 +8,7 @@
 //! file kind. Use [`from_toml`] to read a file into a serde type, [`toml_error`] to convert
 //! an error from `toml::from_str`, and [`invalid`] to place a validation problem found later.
 
-use crate::located::{Invalid, InputError, Place, SourceLocation};
+use crate::located::{InputError, Invalid, Place, SourceLocation};
 use serde::de::DeserializeOwned;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
