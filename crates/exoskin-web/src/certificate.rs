@@ -58,6 +58,7 @@ fn opt_u64(v: &Value, k: &str) -> Result<Option<u64>, ApiError> {
 
 /// Run the request's batch simulation on the job queue: the document, or why there is none.
 pub async fn run(web: &Arc<Web>, client: Option<IpAddr>, body: Value) -> Result<Value, RunError> {
+    let budget = web.cfg.direct_budget;
     let v = web
         .jobs
         .run(
@@ -119,6 +120,33 @@ pub async fn run(web: &Arc<Web>, client: Option<IpAddr>, body: Value) -> Result<
                         exoskin_api::simulate::DEFAULT_SCENARIO_NAME.to_string(),
                     ),
                 };
+                // The ensemble is `members` runs of this scenario: its estimated cost is checked
+                // against what a request may take before any run starts.
+                let unbounded = exoskin_transport::Budget {
+                    seconds: f64::INFINITY,
+                    ..budget
+                };
+                let one = exoskin_api::simulate::check_cost(
+                    &scenario,
+                    &name,
+                    exoskin_model::TransportParams::defaults(),
+                    exoskin_response::ResponseParams::defaults(),
+                    &unbounded,
+                )?;
+                if let Some(c) = one.filter(|c| c.seconds * members as f64 > budget.seconds) {
+                    return Err(field(
+                        "uncertainty",
+                        format!(
+                            "{members} ensemble members of this scenario would need about {:.0} s \
+                             of computing ({:.2} s each), more than the {:.0} s a request may \
+                             take; ask for at most {} members, or a shorter scenario",
+                            c.seconds * members as f64,
+                            c.seconds,
+                            budget.seconds,
+                            (budget.seconds / c.seconds).floor() as usize
+                        ),
+                    ));
+                }
                 let seed = opt_u64(&body, "seed")?
                     .or(scenario.experiment().uncertainty.map(|u| u.seed))
                     .unwrap_or(exoskin_model::scenario::DEFAULT_ENSEMBLE_SEED);

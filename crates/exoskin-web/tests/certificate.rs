@@ -62,6 +62,25 @@ fn a_certificate_body_simulates_the_batch_as_the_library_does() {
             .doc;
         assert_eq!(ours, doc);
 
+        // An ensemble whose estimated cost is past what a request may take is refused before
+        // it starts, naming the field and how many members would fit.
+        let course =
+            std::fs::read_to_string(root().join("scenarios/course_microneedling_ev.toml")).unwrap();
+        let body =
+            j!({"certificate": cert, "on": "2026-05-12", "scenario": course, "uncertainty": 256});
+        let (s, b) = call(
+            &app,
+            post("/api/v1/simulate", "application/json", body.to_string()),
+        )
+        .await;
+        assert_eq!(s.as_u16(), 422, "{b}");
+        let e = json(&b);
+        assert_eq!(e["field"], "uncertainty", "{b}");
+        assert!(
+            e["message"].as_str().unwrap().contains("ask for at most"),
+            "{b}"
+        );
+
         // Expired on the day of use, and an unknown key: 422 naming the field.
         let body = j!({"certificate": text, "on": "2028-05-01"});
         let (s, b) = call(
