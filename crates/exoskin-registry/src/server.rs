@@ -949,6 +949,30 @@ async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
 }
 
 impl App {
+    /// The certificate registered for the lot of `path` less its `suffix`
+    /// (`/01/<gtin>/10/<lot><suffix>`), or the reply saying why there is none: 400 for a
+    /// malformed link, 404 for an unknown lot.
+    pub(crate) fn registered(
+        &self,
+        path: &str,
+        suffix: &str,
+    ) -> Result<crate::store::StoredCertificate, Reply> {
+        let link = &path[..path.len() - suffix.len()];
+        let (gtin, lot) = match exoskin_batch::gs1::parse_path(link) {
+            Ok(Some(x)) => x,
+            Ok(None) => return Err(error(404, format!("expected /01/<GTIN>/10/<lot>{suffix}"))),
+            Err(e) => return Err(error(400, e.to_string())),
+        };
+        match self.store.find(&gtin, &lot) {
+            Ok(Some(s)) => Ok(s),
+            Ok(None) => Err(error(
+                404,
+                format!("no certificate is registered for GTIN {gtin} lot {lot}"),
+            )),
+            Err(e) => Err(error(500, e.to_string())),
+        }
+    }
+
     /// The caller of a bearer token, or 401 (429 once a client sent too many wrong tokens).
     /// A right token is always accepted: the lockout stops only wrong tokens, so one issuer
     /// guessing (or mistyping) behind a shared address does not lock out the others there.

@@ -6,7 +6,6 @@
 use super::{error, json_reply, App, Reply};
 use exoskin_api::certificate::{self, CertificateOptions, DEFAULT_CERTIFICATE_MEMBERS};
 use exoskin_api::uncertainty::Control;
-use exoskin_batch::gs1;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -51,30 +50,6 @@ pub fn is_simulate_path(path: &str) -> bool {
 }
 
 impl App {
-    /// The certificate registered for the lot of `path` less its `suffix`
-    /// (`/01/<gtin>/10/<lot><suffix>`), or the reply saying why there is none: 400 for a
-    /// malformed link, 404 for an unknown lot.
-    pub(super) fn registered(
-        &self,
-        path: &str,
-        suffix: &str,
-    ) -> Result<crate::store::StoredCertificate, Reply> {
-        let link = &path[..path.len() - suffix.len()];
-        let (gtin, lot) = match gs1::parse_path(link) {
-            Ok(Some(x)) => x,
-            Ok(None) => return Err(error(404, format!("expected /01/<GTIN>/10/<lot>{suffix}"))),
-            Err(e) => return Err(error(400, e.to_string())),
-        };
-        match self.store.find(&gtin, &lot) {
-            Ok(Some(s)) => Ok(s),
-            Ok(None) => Err(error(
-                404,
-                format!("no certificate is registered for GTIN {gtin} lot {lot}"),
-            )),
-            Err(e) => Err(error(500, e.to_string())),
-        }
-    }
-
     /// The simulation of the batch the certificate at `path` (less [`SUFFIX`]) certifies.
     pub(super) fn simulate_batch(&self, path: &str) -> Reply {
         let stored = match self.registered(path, SUFFIX) {
