@@ -6,8 +6,8 @@ Usage: python3 scripts/make_architecture_figure.py   (from the repository root)
 Each crate sits one row above the highest crate it depends on (normal dependencies inside the
 workspace, read from `cargo metadata --no-deps`), so a crate only ever uses crates in rows
 below it; the script fails if the graph has a cycle. Beside the layers: how one run is
-lowered from its file to typed problems and back to documents, and where rows of an analysis
-run. Deterministic: the same workspace gives the same bytes.
+lowered from its file to typed problems and back to documents, and the one executor and
+observer that run every analysis. Deterministic: the same workspace gives the same bytes.
 """
 import json
 import os
@@ -32,7 +32,7 @@ ROLE = {
     "exoskin-trials": "virtual trials, power",
     "exoskin-routine": "routine planner",
     "exoskin-api": "documents, OutputId",
-    "exoskin-sweep": "shards, Slurm",
+    "exoskin-sweep": "executor, shards",
     "exoskin-registry": "registry, resolver",
     "exoskin-web": "web app, jobs",
     "exoskin": "the CLI",
@@ -120,16 +120,38 @@ def main():
             out.append(f'<line x1="{x0 + 165}" y1="{y - 12}" x2="{x0 + 165}" y2="{y - 1}" '
                        'stroke="#333" stroke-width="1.2" marker-end="url(#a)"/>')
     y = 44 + len(steps) * 52 + 14
-    out.append(f'<text x="{x0}" y="{y}" font-size="15" font-weight="bold">Where rows run</text>')
-    lines = [
-        "each analysis has one row evaluator",
-        "(api: Evaluator::run_group; sweep: run_row),",
-        "called by every back end: in process (rayon),",
-        "shards (Parquet), a Slurm array, Dask;",
-        "results do not depend on the back end.",
-    ]
-    for k, t in enumerate(lines):
-        out.append(f'<text x="{x0}" y="{y + 20 + k * 17}" font-size="12">{escape(t)}</text>')
+    out.append(f'<text x="{x0}" y="{y}" font-size="15" font-weight="bold">One executor, one '
+               'observer</text>')
+    y += 12
+    box(out, x0, y, 330, 40, "Job (described once)", "sensitivity, power; or a sweep spec",
+        fill="#f3eefb", stroke="#5d3d8a")
+    y += 52
+    out.append(f'<line x1="{x0 + 165}" y1="{y - 12}" x2="{x0 + 165}" y2="{y - 1}" '
+               'stroke="#333" stroke-width="1.2" marker-end="url(#a)"/>')
+    box(out, x0, y, 330, 40, "exec::execute(job, placement, observer)",
+        "one row evaluator whatever runs it", fill="#f3eefb", stroke="#5d3d8a")
+    y += 58
+    places = ["in process", "shards", "Dask", "Slurm"]
+    w = (330 - 3 * 6) / 4
+    for k, t in enumerate(places):
+        x = x0 + k * (w + 6)
+        out.append(f'<line x1="{x0 + 165}" y1="{y - 12}" x2="{x + w / 2:.1f}" y2="{y - 1}" '
+                   'stroke="#333" stroke-width="1" marker-end="url(#a)"/>')
+        box(out, round(x, 1), y, round(w, 1), 26, t, "", fill="#f3eefb", stroke="#5d3d8a")
+    y += 44
+    for k, t in enumerate([
+        "Observer: progress (done of total, messages) and",
+        "stop (deadline, cancel), for the CLI's bar, the web's",
+        "SSE and a Python callback; a stop ends the work as",
+        "ErrorKind cancelled.",
+    ]):
+        out.append(f'<text x="{x0}" y="{y + k * 16}" font-size="12">{escape(t)}</text>')
+    y += 4 * 16
+    if y + 10 > height:
+        height = y + 10
+        out[0] = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+                  f'viewBox="0 0 {width} {height}" '
+                  'font-family="Noto Sans, DejaVu Sans, Arial, sans-serif">')
     out.append("</svg>")
     text = "\n".join(out) + "\n"
     os.makedirs(os.path.dirname(OUT), exist_ok=True)

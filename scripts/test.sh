@@ -35,6 +35,7 @@ cargo test --release --workspace --all-targets 2>&1
 # Clippy with the workspace lints ([workspace.lints] in Cargo.toml), warnings denied.
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 cargo clippy --release --workspace --all-targets -- -D warnings 2>&1
+bash scripts/check_sim_build.sh 2>&1  # simulator-only build (--no-default-features): compiles, offline tests, simulate
 bash scripts/check_slurm.sh 2>&1  # the sweep as a real Slurm job array on a single-node Slurm
 command -v python3 >/dev/null 2>&1 || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null; }; python3 scripts/check_stats_reference.py 2>&1  # statistics vs scipy/statsmodels
 python3 scripts/check_salib.py 2>&1  # sensitivity indices vs SALib, R-hat/ESS vs ArviZ

@@ -154,6 +154,38 @@ def test_uncertainty_equals_cli_json():
     assert "bands" in ours["outcomes"] and "effect" in ours
 
 
+def test_progress_hears_the_work_and_its_exception_stops_it():
+    path = "scenarios/in_vivo_microneedling.toml"
+    heard = []
+    ours = exoskin.uncertainty(path, 20, seed=7, progress=lambda d, t, m: heard.append((d, t, m)))
+    # the same document as without a callback
+    assert strip(dict(ours)) == strip(dict(exoskin.uncertainty(path, 20, seed=7)))
+    counts = [d for d, t, m in heard if m is None]
+    assert counts == sorted(counts) and counts[-1] == 20
+    assert all(t == 20 for _, t, _ in heard)
+    # a trial's phases arrive as messages, its participants as counts
+    said = []
+    exoskin.trial("trials/microneedling_split_face.toml", participants=12, seed=7,
+                  progress=lambda d, t, m: said.append(m))
+    assert any(m and m.startswith("transport:") for m in said)
+    assert said[-1] == "analysis: done"
+
+    class Enough(Exception):
+        pass
+
+    calls = []
+
+    def stop_after_3(done, total, message):
+        calls.append(done)
+        if done >= 3:
+            raise Enough(f"{done} of {total}")
+
+    with pytest.raises(Enough):
+        exoskin.uncertainty(path, 256, seed=7, progress=stop_after_3)
+    # once it raised, the callback is not called again and the members left are skipped
+    assert len(calls) < 10 and max(calls) < 256
+
+
 def test_sensitivity_equals_cli_json():
     path = "scenarios/in_vivo_microneedling.toml"
     ours = exoskin.sensitivity(path, "collagen_pct@2", method="morris", trajectories=2, seed=3)

@@ -18,7 +18,7 @@
 //! ([`BatchInput::measurements`]) with their standard uncertainty `u = U / k`, from the
 //! certificate's `characterization.uncertainty` or, where it has none, the defaults below.
 
-use crate::uncertainty::{self, Control, Ensemble, Space, Uncertain};
+use crate::uncertainty::{self, Ensemble, Space, Uncertain};
 use crate::ApiError;
 use exoskin_batch::cert::{self, RevocationList, VerifyError};
 use exoskin_batch::date::{self, Date, Timestamp};
@@ -646,11 +646,11 @@ pub fn simulate(
     batch: &BatchInput,
     members: usize,
     seed: u64,
-    control: &Control,
+    observer: &dyn exoskin_model::Observer,
 ) -> Result<Ensemble, ApiError> {
     let scenario = batch.apply(scenario, name)?;
     let space = Space::shipped(&scenario)?.with_measurements(batch.measurements());
-    let mut e = uncertainty::ensemble(&scenario, name, &space, members, seed, control)?;
+    let mut e = uncertainty::ensemble(&scenario, name, &space, members, seed, observer)?;
     e.doc["batch"] = batch.json(&scenario);
     Ok(e)
 }
@@ -752,7 +752,7 @@ mod tests {
         // inputs move, so without them every member is the nominal run.
         let fixed = Space::shipped(&scenario).unwrap().scaled(0.0);
         let measured = fixed.clone().with_measurements(batch.measurements());
-        let control = Control::default();
+        let control = exoskin_model::Stop::never();
         let without = uncertainty::ensemble(&scenario, name, &fixed, 20, 7, &control).unwrap();
         let with = uncertainty::ensemble(&scenario, name, &measured, 20, 7, &control).unwrap();
         let width = |doc: &Value, k: &str| {

@@ -3,7 +3,8 @@
 
 use crate::ApiError;
 use exoskin_inference::claims::Evaluated;
-use exoskin_model::TransportParams;
+use exoskin_model::{Observer, TransportParams};
+use exoskin_response::params::ResponseError;
 use exoskin_response::ResponseParams;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -26,18 +27,20 @@ pub fn check_draws(draws: usize) -> Result<(), ApiError> {
 }
 
 /// Evaluate every claim of data/claims.toml with `draws` posterior draws of the shipped
-/// response parameters, from the scenarios in `scenarios` (scenarios/claims). `progress`
-/// hears the claims done out of the total.
+/// response parameters, from the scenarios in `scenarios` (scenarios/claims). `observer`
+/// hears the claims done out of the total and may stop the work between them.
 pub fn run(
     scenarios: &Path,
     draws: usize,
-    progress: &(dyn Fn(usize, usize) + Sync),
+    observer: &dyn Observer,
 ) -> Result<Vec<Evaluated>, ApiError> {
     check_draws(draws)?;
     let tp = TransportParams::defaults();
-    let rp = ResponseParams::shipped().map_err(|e| ApiError::bad(e.to_string()))?;
-    exoskin_inference::claims::evaluate(scenarios, tp, rp, draws, progress)
-        .map_err(|e| ApiError::bad(e.to_string()))
+    let rp = ResponseParams::shipped().map_err(|e| ApiError::Internal(e.to_string()))?;
+    exoskin_inference::claims::evaluate(scenarios, tp, rp, draws, observer).map_err(|e| match e {
+        ResponseError::Stopped(why) => ApiError::Stopped(why),
+        e => ApiError::bad(e.to_string()),
+    })
 }
 
 /// The document of evaluated claims: `{"claims": [...]}`.

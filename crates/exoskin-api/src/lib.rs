@@ -4,6 +4,7 @@
 
 pub mod certificate;
 pub mod claims;
+pub mod credibility;
 pub mod label;
 pub mod output;
 pub mod sensitivity;
@@ -35,7 +36,7 @@ pub enum ApiError {
     Internal(String),
     /// The work passed its time limit or was cancelled before it finished.
     #[error("{0}")]
-    Stopped(exoskin_model::Stopped),
+    Stopped(#[from] exoskin_model::Stopped),
 }
 
 /// The four kinds of [`ApiError`], as the front ends map them.

@@ -17,17 +17,48 @@ pub struct OutputName {
     pub day: Option<f64>,
 }
 
+/// Why an output name does not parse; each says which name and how to write it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OutputNameError {
+    /// The text after `@` is not a number.
+    #[error("output \"{name}\": the day after @ must be a number, e.g. \"{path}@28\"")]
+    DayNotANumber { name: String, path: String },
+    /// The day after `@` is negative or not finite.
+    #[error("output \"{name}\": the day after @ must be finite and >= 0")]
+    DayOutOfRange { name: String },
+    /// The path is empty or has an empty part (`a..b`, `.x`).
+    #[error(
+        "output \"{name}\": a dotted path into the run's JSON is needed, \
+         e.g. \"transport.reached_dermis_fraction\" or \"outcomes.collagen_pct@28\""
+    )]
+    EmptyPath { name: String },
+}
+
+impl From<OutputNameError> for ApiError {
+    /// A bad output name is the user's input, in the field `output`.
+    fn from(e: OutputNameError) -> ApiError {
+        ApiError::BadInput {
+            field: Some("output".into()),
+            message: e.to_string(),
+        }
+    }
+}
+
 /// Parse `NAME[@DAY]`; the error says what is wrong with the name.
-pub fn parse_name(name: &str) -> Result<OutputName, String> {
+pub fn parse_name(name: &str) -> Result<OutputName, OutputNameError> {
     let (path, day) = match name.split_once('@') {
         Some((p, d)) => {
-            let day: f64 = d.trim().parse().map_err(|_| {
-                format!("output \"{name}\": the day after @ must be a number, e.g. \"{p}@28\"")
-            })?;
+            let day: f64 = d
+                .trim()
+                .parse()
+                .map_err(|_| OutputNameError::DayNotANumber {
+                    name: name.to_string(),
+                    path: p.to_string(),
+                })?;
             if !day.is_finite() || day < 0.0 {
-                return Err(format!(
-                    "output \"{name}\": the day after @ must be finite and >= 0"
-                ));
+                return Err(OutputNameError::DayOutOfRange {
+                    name: name.to_string(),
+                });
             }
             (p, Some(day))
         }
@@ -35,10 +66,9 @@ pub fn parse_name(name: &str) -> Result<OutputName, String> {
     };
     let parts: Vec<String> = path.split('.').map(|s| s.trim().to_string()).collect();
     if parts.iter().any(String::is_empty) {
-        return Err(format!(
-            "output \"{name}\": a dotted path into the run's JSON is needed, \
-             e.g. \"transport.reached_dermis_fraction\" or \"outcomes.collagen_pct@28\""
-        ));
+        return Err(OutputNameError::EmptyPath {
+            name: name.to_string(),
+        });
     }
     Ok(OutputName { path: parts, day })
 }
@@ -60,10 +90,7 @@ pub struct OutputId {
 impl OutputId {
     /// Parse `NAME[@DAY]` ([`parse_name`]); the error names the output and what is wrong.
     pub fn parse(text: &str) -> Result<OutputId, ApiError> {
-        let n = parse_name(text).map_err(|message| ApiError::BadInput {
-            field: Some("output".into()),
-            message,
-        })?;
+        let n = parse_name(text)?;
         let short = match n.path.as_slice() {
             [x] => Some(x.as_str()),
             [s, x] if s == "outcomes" => Some(x.as_str()),
@@ -388,5 +415,31 @@ mod tests {
         assert!(e.contains("drop the @DAY"), "{e}");
         let e = output(&d, "channel").unwrap_err().to_string();
         assert!(e.contains("null"), "{e}");
+    }
+
+    #[test]
+    fn bad_output_names_are_typed_input_errors_in_the_output_field() {
+        let e = parse_name("collagen_pct@x").unwrap_err();
+        assert_eq!(
+            e,
+            OutputNameError::DayNotANumber {
+                name: "collagen_pct@x".into(),
+                path: "collagen_pct".into()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "output \"collagen_pct@x\": the day after @ must be a number, e.g. \"collagen_pct@28\""
+        );
+        assert!(matches!(
+            parse_name("a@-1"),
+            Err(OutputNameError::DayOutOfRange { .. })
+        ));
+        let e = OutputId::parse("a..b").unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Input);
+        assert!(
+            matches!(&e, ApiError::BadInput { field: Some(f), message } if f == "output" && message.contains("a dotted path into the run's JSON is needed, e.g.")),
+            "{e:?}"
+        );
     }
 }

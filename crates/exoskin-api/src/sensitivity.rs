@@ -10,16 +10,15 @@
 //! run and only re-run the response, which is three orders of magnitude cheaper.
 
 use crate::simulate::{run_with, Run};
-use crate::uncertainty::{Control, Space};
+use crate::uncertainty::Space;
 use crate::ApiError;
-use exoskin_model::Scenario;
+use exoskin_model::{Observer, Scenario, Tally};
 use exoskin_response::{try_simulate_in_vivo, Injury};
 use exoskin_transport::Transport;
 use exoskin_uq::{MorrisDesign, SaltelliDesign};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The analysis to run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -159,27 +158,19 @@ impl<'a> Evaluator<'a> {
 fn evaluate(
     ev: &Evaluator,
     points: &[Vec<f64>],
-    control: &Control,
+    observer: &dyn Observer,
 ) -> Result<(Vec<f64>, usize), ApiError> {
     let groups = ev.groups(points);
     let total = points.len();
-    let done = AtomicUsize::new(0);
-    let tick = |n: usize| {
-        let d = done.fetch_add(n, Ordering::Relaxed) + n;
-        if let Some(p) = control.progress {
-            p(d, total);
-        }
-    };
+    let tally = Tally::new(observer, total);
     let results: Vec<Result<Vec<(usize, f64)>, ApiError>> = groups
         .par_iter()
         .map(|rows| {
-            if control.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                return Err(ApiError::bad("the analysis was cancelled"));
-            }
+            observer.stop().check()?;
             let items: Vec<(usize, &[f64])> =
                 rows.iter().map(|&k| (k, points[k].as_slice())).collect();
             let out = ev.run_group(&items)?;
-            tick(rows.len());
+            tally.add(rows.len())?;
             Ok(out)
         })
         .collect();
@@ -272,7 +263,7 @@ pub fn analyze(
     output: &str,
     method: Method,
     seed: u64,
-    control: &Control,
+    observer: &dyn Observer,
 ) -> Result<Value, ApiError> {
     if let Method::Screened {
         trajectories,
@@ -300,13 +291,13 @@ pub fn analyze(
             output,
             (screen, sobol, keep),
             seed,
-            control,
+            observer,
         );
     }
     let plan = Plan::new(space, method, seed)?;
     let y0 = nominal(scenario, name, output)?;
     let ev = Evaluator::new(scenario, name, space, output);
-    let (y, transport_runs) = evaluate(&ev, plan.points(), control)?;
+    let (y, transport_runs) = evaluate(&ev, plan.points(), observer)?;
     let analysis = Analysis {
         scenario,
         name,
@@ -326,9 +317,9 @@ fn screened(
     output: &str,
     (screen, sobol, keep): (Method, Method, usize),
     seed: u64,
-    control: &Control,
+    observer: &dyn Observer,
 ) -> Result<Value, ApiError> {
-    let morris = analyze(scenario, name, space, output, screen, seed, control)?;
+    let morris = analyze(scenario, name, space, output, screen, seed, observer)?;
     let rows = morris["indices"].as_array().cloned().unwrap_or_default();
     let mu = |r: &Value| r["mu_star"].as_f64().unwrap_or(0.0);
     let top = rows.first().map_or(0.0, mu);
@@ -357,7 +348,7 @@ fn screened(
             output,
             sobol,
             seed,
-            control,
+            observer,
         )?
     };
     let sum = |k: &str| -> f64 {

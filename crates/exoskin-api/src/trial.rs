@@ -2,11 +2,11 @@
 //! documents `exoskin trial --json` and `exoskin power FILE --json` print.
 
 use crate::ApiError;
-use exoskin_model::TransportParams;
+use exoskin_model::{Observer, TransportParams};
 use exoskin_response::ResponseParams;
 use exoskin_trials::analysis::{analyze, flow, repeated, EndpointResult};
-use exoskin_trials::power::{simulate_power, PowerPoint, PowerResult};
-use exoskin_trials::sim::{simulate, ModelResponder, Readings, ASSURANCE_GRID_NODES};
+use exoskin_trials::power::{simulate_power, PowerResult};
+use exoskin_trials::sim::{simulate_observed, ModelResponder, Readings, ASSURANCE_GRID_NODES};
 use exoskin_trials::spec::{ResponseMode, Trial, MAX_PARTICIPANTS};
 use exoskin_trials::stats::Rate;
 use exoskin_trials::TrialError;
@@ -368,19 +368,14 @@ pub struct TrialRun {
 }
 
 /// Run a trial as specified (participants, seed and response mode already set). `file` is
-/// reported in the document; `on_message` hears phase changes and `progress` the number of
-/// participants done out of the total.
-pub fn run_trial(
-    trial: &Trial,
-    file: &str,
-    on_message: &(dyn Fn(&str) + Sync),
-    progress: Option<&(dyn Fn(usize, usize) + Sync)>,
-) -> Result<TrialRun, ApiError> {
+/// reported in the document; `observer` hears the phases and the number of participants
+/// done out of the total, and may stop the run.
+pub fn run_trial(trial: &Trial, file: &str, observer: &dyn Observer) -> Result<TrialRun, ApiError> {
     let started = Instant::now();
-    on_message(&format!(
+    observer.message(&format!(
         "transport: running {} arm scenario(s) once each ...",
         trial.arms.len()
-    ));
+    ))?;
     let t0 = Instant::now();
     let responder = ModelResponder::new(
         trial,
@@ -389,20 +384,20 @@ pub fn run_trial(
     )
     .map_err(|e| ApiError::bad(format!("{file}: {e}")))?;
     let t1 = Instant::now();
-    let readings = simulate(trial, trial.participants, trial.seed, &responder, progress);
+    let readings = simulate_observed(trial, trial.participants, trial.seed, &responder, observer)?;
     let t2 = Instant::now();
     // Each phase is announced before it starts, which is where a caller's deadline or
     // cancel flag is checked (the web's jobs): the analyses of a large trial take seconds.
-    on_message(&format!(
+    observer.message(&format!(
         "analysis: {} endpoint(s) of {} participants ...",
         trial.endpoints.len(),
         readings.participants
-    ));
+    ))?;
     let results = analyze(trial, &readings);
-    on_message("analysis: repeated measures (mixed model) ...");
+    observer.message("analysis: repeated measures (mixed model) ...")?;
     let repeated = repeated(trial, &readings);
     let flow = flow(trial, &readings);
-    on_message("analysis: done");
+    observer.message("analysis: done")?;
     let phases = json!({
         "transport_and_grid": (t1 - t0).as_secs_f64(),
         "participants": (t2 - t1).as_secs_f64(),
@@ -492,15 +487,14 @@ pub fn endpoint_tables(trial: &Trial, results: &[EndpointResult]) -> Value {
 }
 
 /// The sample size by simulation (`exoskin power FILE`): responses are interpolated on the
-/// grid; `on_point` hears each sample size as it is finished. Returns the result and its
-/// JSON document.
+/// grid; `observer` hears the phases and each sample size as it is finished, and may stop
+/// the search between them. Returns the result and its JSON document.
 pub fn run_power(
     trial: &Trial,
     target: f64,
     replicates: usize,
     max_n: usize,
-    on_message: &(dyn Fn(&str) + Sync),
-    on_point: &dyn Fn(&PowerPoint),
+    observer: &dyn Observer,
 ) -> Result<(PowerResult, Value), ApiError> {
     run_power_with(
         trial,
@@ -508,8 +502,7 @@ pub fn run_power(
         replicates,
         max_n,
         DEFAULT_ASSURANCE_DRAWS,
-        on_message,
-        on_point,
+        observer,
     )
 }
 
@@ -546,18 +539,17 @@ pub fn run_power_with(
     replicates: usize,
     max_n: usize,
     assurance_draws: usize,
-    on_message: &(dyn Fn(&str) + Sync),
-    on_point: &dyn Fn(&PowerPoint),
+    observer: &dyn Observer,
 ) -> Result<(PowerResult, Value), ApiError> {
     check_assurance_draws(assurance_draws)?;
     let trial = grid_trial(trial);
     let started = Instant::now();
-    on_message("transport and response grid ...");
+    observer.message("transport and response grid ...")?;
     let responder = power_responder(&trial)?;
-    let result = simulate_power(&trial, &responder, target, replicates, max_n, on_point);
+    let result = simulate_power(&trial, &responder, target, replicates, max_n, observer)?;
     let mut assurance = None;
     if assurance_draws > 0 {
-        on_message(&format!("assurance: {assurance_draws} model draws ..."));
+        observer.message(&format!("assurance: {assurance_draws} model draws ..."))?;
         let (built, failed) = assurance_responders(&trial, assurance_draws)?;
         let responders: Vec<&dyn exoskin_trials::sim::Responder> = built
             .iter()
@@ -567,11 +559,12 @@ pub fn run_power_with(
             .curve
             .iter()
             .map(|p| {
+                observer.stop().check()?;
                 let hits =
                     exoskin_trials::power::rejections(&trial, &responders, p.n, 0..replicates);
-                exoskin_trials::stats::wilson(hits, replicates, 0.05)
+                Ok(exoskin_trials::stats::wilson(hits, replicates, 0.05))
             })
-            .collect();
+            .collect::<Result<_, ApiError>>()?;
         assurance = Some(assurance_doc(&result, assurance_draws, failed, &rates));
     }
     let doc = power_doc(&trial, &result, assurance, started.elapsed().as_secs_f64());
@@ -656,15 +649,18 @@ pub fn assurance_responders(
         .chunks(pair)
         .map(<[usize]>::to_vec)
         .collect();
-    let built: Vec<Result<ModelResponder, String>> = groups
+    // A draw's failure, shared by the draws of its pair (they share its transport runs).
+    type Failure = std::sync::Arc<ApiError>;
+    let built: Vec<Result<ModelResponder, Failure>> = groups
         .par_iter()
-        .map(|group| -> Vec<Result<ModelResponder, String>> {
-            let params: Vec<Result<(TransportParams, ResponseParams), String>> = group
+        .map(|group| -> Vec<Result<ModelResponder, Failure>> {
+            let params: Vec<Result<(TransportParams, ResponseParams), Failure>> = group
                 .iter()
-                .map(|&i| space.at(&coords(i)).map_err(|e| e.to_string()))
+                .map(|&i| space.at(&coords(i)).map_err(Failure::new))
                 .collect();
             let runs = match &params[0] {
-                Ok((tp, rp)) => ModelResponder::arm_runs(trial, tp, rp).map_err(|e| e.to_string()),
+                Ok((tp, rp)) => ModelResponder::arm_runs(trial, tp, rp)
+                    .map_err(|e| Failure::new(crate::simulate::solver("assurance draw", e))),
                 Err(e) => Err(e.clone()),
             };
             group
@@ -686,7 +682,10 @@ pub fn assurance_responders(
         })
         .flatten()
         .collect();
-    let first = built.iter().find_map(|r| r.as_ref().err()).cloned();
+    let first = built
+        .iter()
+        .find_map(|r| r.as_ref().err())
+        .map(ToString::to_string);
     let responders: Vec<ModelResponder> = built.into_iter().filter_map(Result::ok).collect();
     let failed = draws - responders.len();
     if responders.is_empty() || failed * 10 > draws {

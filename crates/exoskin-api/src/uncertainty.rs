@@ -19,15 +19,14 @@
 //! percentiles across members at every output time. Members are computed independently
 //! and collected in order, so results are the same for any number of threads.
 
-use crate::simulate::{run, run_with, Run};
+use crate::simulate::{run, run_until, Run};
 use crate::ApiError;
-use exoskin_model::{Prior, Scenario, TransportParams};
+use exoskin_model::{Observer, Prior, Scenario, Tally, TransportParams};
 use exoskin_response::ResponseParams;
 use exoskin_transport::Transport;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Which parameter a dimension of the space sets.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -126,7 +125,7 @@ impl Space {
                 name: "response.posterior".into(),
                 group: Group::Posterior,
                 prior: Prior::new(exoskin_model::PriorKind::Uniform, 0.5, 0.0, 1.0, "draw")
-                    .map_err(ApiError::bad)?,
+                    .map_err(|e| ApiError::bad(e.to_string()))?,
                 source: format!(
                     "a draw of the {} fitted parameters ({}) from the {} posterior draws of data/response_posterior.csv (exoskin calibrate --mcmc); the coordinate picks the row",
                     draws.names.len(),
@@ -147,7 +146,7 @@ impl Space {
         rp: &ResponseParams,
     ) -> Result<Space, ApiError> {
         let mut params = Vec::new();
-        let data = |e: String| ApiError::bad(format!("data files: {e}"));
+        let data = |e: exoskin_model::PriorError| ApiError::bad(format!("data files: {e}"));
         for (name, p) in tp.entries() {
             if let Some(prior) = Prior::of(name, p) {
                 params.push(Uncertain {
@@ -354,21 +353,6 @@ impl Space {
     }
 }
 
-/// Progress and cancellation of a long computation (ensembles, sensitivity).
-#[derive(Default)]
-pub struct Control<'a> {
-    /// Hears (done, total) after every model run.
-    pub progress: Option<&'a (dyn Fn(usize, usize) + Sync)>,
-    /// When set, the computation stops at the next run and returns an error.
-    pub cancel: Option<&'a AtomicBool>,
-}
-
-impl Control<'_> {
-    fn cancelled(&self) -> bool {
-        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
-    }
-}
-
 /// What an ensemble found at every output time: the member series by name.
 struct MemberSeries {
     /// Outcome series (`outcomes.<name>`) and scalars as one-element series.
@@ -380,27 +364,21 @@ struct MemberSeries {
 }
 
 fn member_series(r: &Run) -> MemberSeries {
+    // The typed outcomes, as the document would give them: series with every value finite
+    // (a non-finite value is null there) and the closure times where known.
     let mut outcomes = Vec::new();
     if let Some(o) = &r.outcomes {
-        if let Ok(Value::Object(m)) = serde_json::to_value(o) {
-            for (k, v) in m {
-                if k == "times_d" {
-                    continue;
-                }
-                match v {
-                    Value::Array(a) => {
-                        let xs: Option<Vec<f64>> = a.iter().map(Value::as_f64).collect();
-                        if let Some(xs) = xs {
-                            outcomes.push((k, xs));
-                        }
-                    }
-                    Value::Number(x) => {
-                        if let Some(x) = x.as_f64() {
-                            outcomes.push((k, vec![x]));
-                        }
-                    }
-                    _ => {}
-                }
+        for (k, ys) in o.series.named() {
+            if ys.iter().all(|y| y.is_finite()) {
+                outcomes.push((k.to_string(), ys.to_vec()));
+            }
+        }
+        for (k, x) in [
+            ("wound_closure_h", o.wound_closure_h),
+            ("channel_closure_h", o.channel_closure_h),
+        ] {
+            if let Some(x) = x.filter(|x| x.is_finite()) {
+                outcomes.push((k.to_string(), vec![x]));
             }
         }
     }
@@ -505,7 +483,7 @@ pub fn ensemble(
     space: &Space,
     members: usize,
     seed: u64,
-    control: &Control,
+    observer: &dyn Observer,
 ) -> Result<Ensemble, ApiError> {
     use exoskin_model::scenario::{MAX_MEMBERS, MIN_MEMBERS};
     if !(MIN_MEMBERS..=MAX_MEMBERS).contains(&members) {
@@ -523,38 +501,38 @@ pub fn ensemble(
     // without it.
     let points = exoskin_uq::sobol_points(members, space.dim() + 1, seed)
         .map_err(|e| ApiError::bad(e.to_string()))?;
-    let done = AtomicUsize::new(0);
-    let results: Vec<Result<MemberSeries, String>> = points
+    let tally = Tally::new(observer, members);
+    let results: Vec<Result<MemberSeries, ApiError>> = points
         .par_iter()
         .map(|u| {
-            if control.cancelled() {
-                return Err("cancelled".to_string());
-            }
-            let out = space
-                .at(u)
-                .and_then(|(tp, rp)| {
-                    let r = run_with(space.scenario_at(scenario, u), name, &tp, &rp)?;
-                    let mut m = member_series(&r);
-                    // The new study's dose deviate: the normal quantile of the member's
-                    // own coordinate beyond the space's (independent of every prior).
-                    let z = exoskin_uq::normal_quantile(u[space.dim()]);
-                    m.difference = member_difference(&r, &rp, z);
-                    Ok(m)
-                })
-                .map_err(|e| e.to_string());
-            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if let Some(p) = control.progress {
-                p(d, members);
-            }
+            tally.check()?;
+            let out = space.at(u).and_then(|(tp, rp)| {
+                let r = run_until(
+                    space.scenario_at(scenario, u),
+                    name,
+                    &tp,
+                    &rp,
+                    observer.stop(),
+                )?;
+                let mut m = member_series(&r);
+                // The new study's dose deviate: the normal quantile of the member's
+                // own coordinate beyond the space's (independent of every prior).
+                let z = exoskin_uq::normal_quantile(u[space.dim()]);
+                m.difference = member_difference(&r, &rp, z);
+                Ok(m)
+            });
+            // a stop is seen by the next member, and below
+            let _ = tally.add(1);
             out
         })
         .collect();
-    if control.cancelled() {
-        return Err(ApiError::Stopped(exoskin_model::Stopped::Cancelled));
-    }
+    observer.stop().check()?;
     let ok: Vec<&MemberSeries> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     let failed = members - ok.len();
-    let first_error = results.iter().find_map(|r| r.as_ref().err()).cloned();
+    let first_error = results
+        .iter()
+        .find_map(|r| r.as_ref().err())
+        .map(ToString::to_string);
     // Too many failed members would bias the bands: refuse rather than report them.
     if ok.len() < MIN_MEMBERS || failed * 10 > members {
         return Err(ApiError::bad(format!(

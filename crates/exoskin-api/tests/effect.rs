@@ -97,10 +97,11 @@ fn a_stopped_caller_stops_the_effect() {
 /// ensemble's interval must hold the posterior-only median; and a vehicle has no effect.
 #[test]
 fn an_ensemble_gives_the_effect_over_every_uncertain_quantity() {
-    use exoskin_api::uncertainty::{ensemble, Control, Space, EFFECT_COVERS};
+    use exoskin_api::uncertainty::{ensemble, Space, EFFECT_COVERS};
+    use exoskin_model::Stop;
     let s = bundled();
     let space = Space::shipped(&s).unwrap();
-    let e = ensemble(&s, "bundled", &space, 24, 7, &Control::default()).unwrap();
+    let e = ensemble(&s, "bundled", &space, 24, 7, &Stop::never()).unwrap();
     let effect = &e.doc["effect"];
     assert_eq!(effect["covers"].as_str().unwrap(), EFFECT_COVERS);
     assert_eq!(
@@ -128,7 +129,7 @@ fn an_ensemble_gives_the_effect_over_every_uncertain_quantity() {
         .summary()
         .contains("ensemble members (every uncertain quantity)"));
     // The same seed gives the same effect.
-    let again = ensemble(&s, "bundled", &space, 24, 7, &Control::default()).unwrap();
+    let again = ensemble(&s, "bundled", &space, 24, 7, &Stop::never()).unwrap();
     assert_eq!(again.doc["effect"], *effect);
     // A vehicle carries no vesicles: no effect.
     let exoskin_model::Scenario::InVivo(mut v) = s else {
@@ -137,6 +138,6 @@ fn an_ensemble_gives_the_effect_over_every_uncertain_quantity() {
     v.product.source = "vehicle".into();
     let vs = exoskin_model::Scenario::InVivo(v);
     let space = Space::shipped(&vs).unwrap();
-    let e = ensemble(&vs, "vehicle", &space, 20, 7, &Control::default()).unwrap();
+    let e = ensemble(&vs, "vehicle", &space, 20, 7, &Stop::never()).unwrap();
     assert!(e.doc.get("effect").is_none());
 }

@@ -3,7 +3,8 @@
 
 use exoskin_api::sensitivity::{analyze, Method};
 use exoskin_api::simulate::{parse, DEFAULT_SCENARIO};
-use exoskin_api::uncertainty::{Control, Space};
+use exoskin_api::uncertainty::Space;
+use exoskin_model::Stop;
 
 fn scenario() -> exoskin_model::Scenario {
     let text = DEFAULT_SCENARIO
@@ -34,7 +35,7 @@ fn sobol_indices_rank_an_inert_parameter_last_and_sum_sensibly() {
             bootstrap: 200,
         },
         3,
-        &Control::default(),
+        &Stop::never(),
     )
     .unwrap();
     let rows = doc["indices"].as_array().unwrap();
@@ -76,7 +77,7 @@ fn morris_screening_and_bad_outputs() {
             levels: 4,
         },
         1,
-        &Control::default(),
+        &Stop::never(),
     )
     .unwrap();
     let rows = doc["indices"].as_array().unwrap();
@@ -92,7 +93,7 @@ fn morris_screening_and_bad_outputs() {
             levels: 4,
         },
         1,
-        &Control::default(),
+        &Stop::never(),
     )
     .unwrap_err()
     .to_string();
@@ -133,7 +134,7 @@ fn screening_keeps_the_influential_and_its_sobol_stage_is_a_sobol_analysis_of_th
             keep: 3,
         },
         5,
-        &Control::default(),
+        &Stop::never(),
     )
     .unwrap();
     assert_eq!(doc["method"], "screened");
@@ -161,7 +162,7 @@ fn screening_keeps_the_influential_and_its_sobol_stage_is_a_sobol_analysis_of_th
             bootstrap: 100,
         },
         5,
-        &Control::default(),
+        &Stop::never(),
     )
     .unwrap();
     assert_eq!(doc["indices"], direct["indices"]);
@@ -186,7 +187,7 @@ fn screening_keeps_the_influential_and_its_sobol_stage_is_a_sobol_analysis_of_th
             keep: 0,
         },
         5,
-        &Control::default(),
+        &Stop::never(),
     )
     .unwrap_err();
     assert!(err.to_string().contains("keep"), "{err}");

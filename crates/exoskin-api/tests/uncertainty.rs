@@ -3,7 +3,8 @@
 //! space draws the fitted parameters jointly from the MCMC sample.
 
 use exoskin_api::simulate::{parse, DEFAULT_SCENARIO};
-use exoskin_api::uncertainty::{ensemble, Control, Space};
+use exoskin_api::uncertainty::{ensemble, Space};
+use exoskin_model::Stop;
 use serde_json::Value;
 
 /// The bundled microneedling scenario, shortened to 12 h (one application) for speed.
@@ -45,7 +46,7 @@ fn bands_contain_the_nominal_run_shrink_with_the_priors_and_ignore_threads() {
     let space = Space::new(&s, exoskin_model::TransportParams::defaults(), rp).unwrap();
     assert!(space.dim() > 80, "{} uncertain parameters", space.dim());
     let e = pool(2)
-        .install(|| ensemble(&s, "t", &space, 64, 7, &Control::default()))
+        .install(|| ensemble(&s, "t", &space, 64, 7, &Stop::never()))
         .unwrap();
     let doc = &e.doc;
     let times = series(&doc["outcomes"]["times_d"]);
@@ -86,10 +87,10 @@ fn bands_contain_the_nominal_run_shrink_with_the_priors_and_ignore_threads() {
 
     // halving every prior's spread narrows the bands; a point prior collapses them
     let half = pool(2)
-        .install(|| ensemble(&s, "t", &space.scaled(0.5), 64, 7, &Control::default()))
+        .install(|| ensemble(&s, "t", &space.scaled(0.5), 64, 7, &Stop::never()))
         .unwrap();
     let none = pool(2)
-        .install(|| ensemble(&s, "t", &space.scaled(0.0), 64, 7, &Control::default()))
+        .install(|| ensemble(&s, "t", &space.scaled(0.0), 64, 7, &Stop::never()))
         .unwrap();
     for key in ["collagen_pct", "erythema_pct", "tewl_pct"] {
         let (w1, w05, w0) = (
@@ -105,7 +106,7 @@ fn bands_contain_the_nominal_run_shrink_with_the_priors_and_ignore_threads() {
 
     // the same seed on one thread gives the same document, bit for bit
     let one = pool(1)
-        .install(|| ensemble(&s, "t", &space, 64, 7, &Control::default()))
+        .install(|| ensemble(&s, "t", &space, 64, 7, &Stop::never()))
         .unwrap();
     assert_eq!(one.doc, e.doc);
     assert_eq!(e.failed, 0, "{}", e.doc["uncertainty"]["first_failure"]);
@@ -172,7 +173,7 @@ fn the_shipped_space_draws_the_fitted_parameters_jointly_from_the_mcmc_sample() 
     }
     // an ensemble over the shipped space runs and lists the dimension with its source
     let e = pool(2)
-        .install(|| ensemble(&s, "t", &space, 32, 3, &Control::default()))
+        .install(|| ensemble(&s, "t", &space, 32, 3, &Stop::never()))
         .unwrap();
     assert_eq!(e.failed, 0);
     let listed = e.doc["uncertainty"]["parameters"].as_array().unwrap();
@@ -183,7 +184,7 @@ fn the_shipped_space_draws_the_fitted_parameters_jointly_from_the_mcmc_sample() 
 fn bad_member_counts_are_refused_with_the_range() {
     let s = scenario();
     let space = Space::shipped(&s).unwrap();
-    let err = match ensemble(&s, "t", &space, 5, 1, &Control::default()) {
+    let err = match ensemble(&s, "t", &space, 5, 1, &Stop::never()) {
         Err(e) => e.to_string(),
         Ok(_) => panic!("5 members accepted"),
     };

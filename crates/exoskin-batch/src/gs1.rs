@@ -371,6 +371,91 @@ pub fn parse_yymmdd(s: &str) -> Result<Date> {
     crate::date::new(2000 + y, m, d)
 }
 
+// Link types of a Digital Link URI (`?linkType=`): GS1 Web Vocabulary terms (GS1-Conformant
+// Resolver Standard, Release 1.2.0, GS1, ratified January 2026), as the registry's resolver
+// answers them.
+
+/// The GS1 Web Vocabulary namespace link types live in (the form GS1 resolvers answer
+/// with; `gs1:` CURIEs and the `http://`, `https://ref.gs1.org/voc/` forms are accepted).
+pub const VOC: &str = "https://gs1.org/voc/";
+
+/// The link types the resolver answers, by their GS1 Web Vocabulary term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkType {
+    CertificationInfo,
+    Pip,
+    RecallStatus,
+    Leaflet,
+}
+
+impl LinkType {
+    pub const ALL: [LinkType; 4] = [
+        LinkType::CertificationInfo,
+        LinkType::Pip,
+        LinkType::RecallStatus,
+        LinkType::Leaflet,
+    ];
+
+    /// The term in the GS1 Web Vocabulary.
+    pub fn term(self) -> &'static str {
+        match self {
+            LinkType::CertificationInfo => "certificationInfo",
+            LinkType::Pip => "pip",
+            LinkType::RecallStatus => "recallStatus",
+            LinkType::Leaflet => "leaflet",
+        }
+    }
+
+    /// `https://gs1.org/voc/<term>`, the linkset's relation type.
+    pub fn uri(self) -> String {
+        format!("{VOC}{}", self.term())
+    }
+
+    /// `gs1:<term>`.
+    pub fn curie(self) -> String {
+        format!("gs1:{}", self.term())
+    }
+
+    fn from_term(t: &str) -> Option<LinkType> {
+        LinkType::ALL.into_iter().find(|l| l.term() == t)
+    }
+}
+
+/// What `?linkType=` asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wanted {
+    /// No link type: the default link.
+    Default,
+    /// `all` or `linkset`: the linkset.
+    Linkset,
+    Named(LinkType),
+    /// Something the resolver does not know (the value as given).
+    Unknown(String),
+}
+
+/// Read a `linkType` value: `gs1:pip`, `https://gs1.org/voc/pip` (also `http://`, `www.`
+/// and `ref.gs1.org`), `all` or `linkset`.
+pub fn parse_link_type(v: &str) -> Wanted {
+    if v == "all" || v == "linkset" {
+        return Wanted::Linkset;
+    }
+    let term = v.strip_prefix("gs1:").or_else(|| {
+        [
+            "https://gs1.org/voc/",
+            "http://gs1.org/voc/",
+            "https://www.gs1.org/voc/",
+            "http://www.gs1.org/voc/",
+            "https://ref.gs1.org/voc/",
+        ]
+        .iter()
+        .find_map(|p| v.strip_prefix(p))
+    });
+    match term.and_then(LinkType::from_term) {
+        Some(l) => Wanted::Named(l),
+        None => Wanted::Unknown(v.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,5 +564,31 @@ mod tests {
         assert!(validate_lot("").is_err());
         assert!(validate_lot("ABCDEFGHIJKLMNOPQRSTU").is_err());
         assert!(validate_lot("LOT\u{e9}").is_err());
+    }
+
+    #[test]
+    fn link_types_are_read_in_every_form_the_resolver_accepts() {
+        for v in [
+            "gs1:pip",
+            "https://gs1.org/voc/pip",
+            "http://gs1.org/voc/pip",
+            "https://www.gs1.org/voc/pip",
+            "https://ref.gs1.org/voc/pip",
+        ] {
+            assert_eq!(parse_link_type(v), Wanted::Named(LinkType::Pip), "{v}");
+        }
+        assert_eq!(parse_link_type("all"), Wanted::Linkset);
+        assert_eq!(parse_link_type("linkset"), Wanted::Linkset);
+        for bad in ["gs1:PIP", "pip", "gs1:", "https://example.com/voc/pip"] {
+            assert_eq!(parse_link_type(bad), Wanted::Unknown(bad.into()), "{bad}");
+        }
+        for l in LinkType::ALL {
+            assert_eq!(parse_link_type(&l.curie()), Wanted::Named(l));
+            assert_eq!(parse_link_type(&l.uri()), Wanted::Named(l));
+        }
+        assert_eq!(
+            LinkType::RecallStatus.uri(),
+            "https://gs1.org/voc/recallStatus"
+        );
     }
 }

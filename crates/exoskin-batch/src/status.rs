@@ -555,6 +555,60 @@ pub fn check(entry: &StatusEntry, list: &OpenedList) -> std::result::Result<bool
     })
 }
 
+/// The status of a certificate with a revocation entry, as a verifier checks it.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub entry: StatusEntry,
+    pub revoked: bool,
+    /// The `did:key` that signed the list.
+    pub signer: String,
+    pub list_valid_until: Option<Timestamp>,
+}
+
+/// Check a certificate's revocation entry (section 3.2): the list credential from
+/// `source` (a file, or a URL given to `fetch`; default: the entry's own URL, fetched),
+/// verified (with `trusted`, signed by that key) at `now`, and the certificate's bit in it.
+/// `Ok(None)` for a certificate without `credentialStatus`. `fetch` is the caller's HTTP
+/// client (the registry crate has one), so this check itself needs no network code.
+pub fn check_certificate_with(
+    cert: &Value,
+    source: Option<&str>,
+    trusted: Option<&VerifyingKey>,
+    now: Timestamp,
+    fetch: impl FnOnce(&str) -> std::result::Result<String, StatusError>,
+) -> std::result::Result<Option<Checked>, StatusError> {
+    let Some(entry) = StatusEntry::of(cert)? else {
+        return Ok(None);
+    };
+    let text = match source {
+        Some(s) if !is_url(s) => {
+            std::fs::read_to_string(s).map_err(|e| StatusError::Retrieval {
+                url: s.to_string(),
+                reason: e.to_string(),
+            })?
+        }
+        Some(url) => fetch(url)?,
+        None => fetch(&entry.list)?,
+    };
+    let doc = crate::jcs::parse_strict(&text).map_err(|e| StatusError::Retrieval {
+        url: source.unwrap_or(&entry.list).to_string(),
+        reason: format!("not JSON ({}:{}): {e}", e.line(), e.column()),
+    })?;
+    let opened = open_list_credential(&doc, &entry.list, trusted, now)?;
+    let revoked = check(&entry, &opened)?;
+    Ok(Some(Checked {
+        revoked,
+        signer: opened.issuer.clone(),
+        list_valid_until: opened.valid_until,
+        entry,
+    }))
+}
+
+/// Whether a list source is a URL (`http://` or `https://`) rather than a file.
+pub fn is_url(source: &str) -> bool {
+    source.starts_with("https://") || source.starts_with("http://")
+}
+
 /// A uniformly random index below `bound` from the operating system's random source
 /// (section 2.1: implementations SHOULD assign indexes randomly).
 pub fn random_index(bound: u64) -> Result<u64> {
@@ -745,6 +799,65 @@ mod tests {
         let short = list_credential(url, &key, &Bitstring::new(MIN_ENTRIES - 8), at).unwrap();
         let e = open_list_credential(&short, url, None, now).unwrap_err();
         assert!(matches!(e, StatusError::Length { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_certificate_is_checked_against_a_list_file_or_what_fetch_returns() {
+        let key = SigningKey::from_bytes(&[9; 32]);
+        let url = "https://r.example/api/v1/status/1";
+        let at = Timestamp::parse("2026-03-01T00:00:00Z").unwrap();
+        let now = Timestamp(at.0 + 3600);
+        let mut bits = Bitstring::new(MIN_ENTRIES);
+        bits.set(77);
+        let list = list_credential(url, &key, &bits, at).unwrap().to_string();
+        let path = std::env::temp_dir().join(format!("exoskin-list-{}.json", std::process::id()));
+        std::fs::write(&path, &list).unwrap();
+        let file = path.to_str().unwrap();
+        let revoked = cert_with(StatusEntry::new(url, 77).unwrap().to_json());
+        let fine = cert_with(StatusEntry::new(url, 78).unwrap().to_json());
+        let no_fetch = |u: &str| -> std::result::Result<String, StatusError> {
+            panic!("a file source must not be fetched ({u})")
+        };
+        let trusted = key.verifying_key();
+        let c = check_certificate_with(&revoked, Some(file), Some(&trusted), now, no_fetch)
+            .unwrap()
+            .unwrap();
+        assert!(c.revoked);
+        assert_eq!(c.signer, keys::did_key(&trusted));
+        let c = check_certificate_with(&fine, Some(file), None, now, no_fetch)
+            .unwrap()
+            .unwrap();
+        assert!(!c.revoked && c.entry.index == 78);
+        // No source: the entry's own URL goes to `fetch`; what it returns is checked.
+        let mut asked = String::new();
+        let c = check_certificate_with(&revoked, None, None, now, |u| {
+            asked = u.to_string();
+            Ok(list.clone())
+        })
+        .unwrap()
+        .unwrap();
+        assert!(c.revoked);
+        assert_eq!(asked, url);
+        // A fetch that fails, a missing file, and a certificate without an entry.
+        let e = check_certificate_with(&fine, Some("https://x.example/l"), None, now, |u| {
+            Err(StatusError::Retrieval {
+                url: u.to_string(),
+                reason: "offline".into(),
+            })
+        })
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("x.example/l could not be retrieved: offline"),
+            "{e}"
+        );
+        let e = check_certificate_with(&fine, Some("/no/such/list.json"), None, now, no_fetch)
+            .unwrap_err();
+        assert!(matches!(e, StatusError::Retrieval { .. }), "{e}");
+        let none = check_certificate_with(&json!({"id": "x"}), None, None, now, no_fetch).unwrap();
+        assert!(none.is_none());
+        assert!(is_url("http://a") && is_url("https://a") && !is_url("list.json"));
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

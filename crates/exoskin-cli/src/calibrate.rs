@@ -237,8 +237,9 @@ pub fn run_claims(a: ClaimsArgs) -> anyhow::Result<u8> {
             a.scenarios.display()
         )));
     }
-    let rows =
-        exoskin_api::claims::run(&a.scenarios, a.draws, &|_, _| {}).map_err(crate::api_error)?;
+    let bar = crate::progress::Progress::new("claims");
+    let rows = exoskin_api::claims::run(&a.scenarios, a.draws, &bar).map_err(crate::api_error)?;
+    bar.done();
     if let Some(path) = &a.plot {
         claims_plot(path, &rows)?;
         eprintln!("wrote {}", path.display());

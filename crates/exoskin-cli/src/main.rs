@@ -19,6 +19,8 @@ mod export;
 mod label;
 mod plots;
 mod progress;
+#[cfg(feature = "registry")]
+mod registry;
 mod routine;
 mod simulate;
 mod status;
@@ -41,6 +43,15 @@ impl std::error::Error for BadInput {}
 /// Build an error that exits with code 2.
 pub fn bad_input(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(BadInput(msg.into()))
+}
+
+/// The error of a flag that needs the registry's HTTP client in a build without it
+/// (`--no-default-features`): exit 2, saying how to get it and what works `instead`.
+#[cfg(not(feature = "registry"))]
+pub fn no_registry(what: &str, instead: &str) -> anyhow::Error {
+    bad_input(format!(
+        "{what}: this build has no registry support; rebuild with --features registry, or {instead}"
+    ))
 }
 
 /// Keep an API error typed on its way out: it exits by its kind
@@ -92,10 +103,12 @@ enum Command {
     #[command(subcommand)]
     Batch(batch::BatchCommand),
     /// Serve the certificate registry and GS1 Digital Link resolver over HTTP.
-    Serve(batch::ServeArgs),
+    #[cfg(feature = "registry")]
+    Serve(registry::ServeArgs),
     /// Registry maintenance: check the audit log's hash chain against signed checkpoints.
+    #[cfg(feature = "registry")]
     #[command(subcommand)]
-    Registry(batch::RegistryCommand),
+    Registry(registry::RegistryCommand),
     /// Simulate a virtual clinical trial (split-face or parallel) and test its endpoints.
     Trial(trial::TrialArgs),
     /// Sample size for a trial: by simulation over the model, or the analytic t-test answer.
@@ -124,8 +137,10 @@ fn main() -> ExitCode {
         Command::Claims(a) => calibrate::run_claims(a),
         Command::Label(a) => label::run(a),
         Command::Batch(c) => batch::run(c),
-        Command::Serve(a) => batch::serve(a),
-        Command::Registry(c) => batch::registry(c),
+        #[cfg(feature = "registry")]
+        Command::Serve(a) => registry::serve(a),
+        #[cfg(feature = "registry")]
+        Command::Registry(c) => registry::registry(c),
         Command::Trial(a) => trial::run_trial(a),
         Command::Power(a) => trial::run_power(a),
         Command::Routine(a) => routine::run(a),

@@ -2,6 +2,7 @@
 
 use crate::bad_input;
 use anyhow::Context;
+use exoskin_model::{Observer, Stop};
 use std::io::{IsTerminal, Write};
 
 /// Set by `--quiet`: no progress at all.
@@ -13,11 +14,25 @@ pub fn set_quiet() {
 }
 
 /// A progress bar on stderr when it is a terminal (and not `--quiet`), with the time
-/// elapsed and an estimate of the time left.
+/// elapsed and an estimate of the time left: the CLI's [`Observer`] for every long run
+/// (ensembles, sensitivity, trials, power, claims, sweeps).
 pub struct Progress {
     on: bool,
     label: &'static str,
     started: std::time::Instant,
+    stop: Stop,
+}
+
+impl Observer for Progress {
+    fn stop(&self) -> &Stop {
+        &self.stop
+    }
+    fn on_progress(&self, done: usize, total: usize) {
+        self.show(done, total);
+    }
+    fn on_message(&self, text: &str) {
+        self.message(text);
+    }
 }
 
 /// "ETA 12 s" from the time `elapsed_s` that `done` of `total` took (None before the first
@@ -41,11 +56,20 @@ impl Progress {
                 && !QUIET.load(std::sync::atomic::Ordering::Relaxed),
             label,
             started: std::time::Instant::now(),
+            stop: Stop::never(),
         }
     }
 
+    /// `done` of `total` as a bar (`total` 0, not known: the count alone).
     pub fn show(&self, done: usize, total: usize) {
         if !self.on {
+            return;
+        }
+        if total == 0 {
+            let elapsed = self.started.elapsed().as_secs_f64();
+            let mut e = std::io::stderr().lock();
+            let _ = write!(e, "\r{} {done}  {elapsed:.0} s\x1b[K", self.label);
+            let _ = e.flush();
             return;
         }
         let width = 30;

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args as ClapArgs;
 use exoskin_api::certificate;
 use exoskin_api::simulate;
-use exoskin_api::uncertainty::{self, Control, Space};
+use exoskin_api::uncertainty::{self, Space};
 use exoskin_model::{read_scenario_file, Stop, TransportParams};
 use exoskin_response::ResponseParams;
 use exoskin_transport::Budget;
@@ -122,13 +122,8 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
     let (run, doc, text) = match (members, &batch) {
         (Some(n), Some(b)) => {
             let bar = crate::progress::Progress::new("members");
-            let progress = |d: usize, t: usize| bar.show(d, t);
-            let control = Control {
-                progress: Some(&progress),
-                cancel: None,
-            };
             let e = crate::progress::with_threads(a.threads, || {
-                certificate::simulate(scenario, &name, b, n, seed, &control)
+                certificate::simulate(scenario, &name, b, n, seed, &bar)
             })?
             .map_err(crate::api_error)?;
             bar.done();
@@ -153,13 +148,8 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
         (Some(n), None) => {
             let space = Space::shipped(&scenario).map_err(crate::api_error)?;
             let bar = crate::progress::Progress::new("members");
-            let progress = |d: usize, t: usize| bar.show(d, t);
-            let control = Control {
-                progress: Some(&progress),
-                cancel: None,
-            };
             let e = crate::progress::with_threads(a.threads, || {
-                uncertainty::ensemble(&scenario, &name, &space, n, seed, &control)
+                uncertainty::ensemble(&scenario, &name, &space, n, seed, &bar)
             })?
             .map_err(|e| bad_input(format!("--uncertainty {n}: {e}")))?;
             bar.done();

@@ -1,10 +1,12 @@
 //! The CLI side of Bitstring Status Lists: `batch issue --status-list URL --status-index N`,
 //! the status check of `batch verify`, `batch allocate-status` and `batch status-list`.
 //! The format and the checks are `exoskin_batch::status`; fetching and the registry's side
-//! are `exoskin_registry::status`.
+//! are `exoskin_registry::status`. A build without the `registry` feature checks lists read
+//! from files only, and says so for a list it would have to fetch.
 use exoskin_batch::date::Timestamp;
 use exoskin_batch::keys;
-use exoskin_batch::status::{self as bsl, Bitstring, StatusEntry};
+use exoskin_batch::status::{self as bsl, Bitstring, Checked, StatusEntry, StatusError};
+#[cfg(feature = "registry")]
 use exoskin_registry::{client, server, status as reg_status};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -65,8 +67,7 @@ pub fn verify(
     let Ok(cert) = exoskin_batch::cert::parse_certificate(cert_text) else {
         return Ok(());
     };
-    match reg_status::check_certificate(&cert, source, trusted.as_ref(), ca_cert, Timestamp::now())
-    {
+    match check_status(&cert, source, trusted.as_ref(), ca_cert)? {
         Ok(None) => {
             if source.is_some() || registry_pubkey.is_some() {
                 eprintln!("note: the certificate has no credentialStatus, so --status-list and --registry-pubkey are not used; it is checked against --revocations as before");
@@ -112,7 +113,63 @@ pub fn verify(
     Ok(())
 }
 
+/// The status check of `batch verify`: the list read from a file, or fetched with the
+/// registry's HTTP client.
+#[cfg(feature = "registry")]
+fn check_status(
+    cert: &Value,
+    source: Option<&str>,
+    trusted: Option<&ed25519_dalek::VerifyingKey>,
+    ca_cert: Option<&Path>,
+) -> anyhow::Result<Result<Option<Checked>, StatusError>> {
+    Ok(reg_status::check_certificate(
+        cert,
+        source,
+        trusted,
+        ca_cert,
+        Timestamp::now(),
+    ))
+}
+
+/// The status check of `batch verify` in a build without the registry's HTTP client: a list
+/// read from a file is checked as in any build; one that would be fetched (a URL, or no
+/// `--status-list`) is refused with exit 2.
+#[cfg(not(feature = "registry"))]
+fn check_status(
+    cert: &Value,
+    source: Option<&str>,
+    trusted: Option<&ed25519_dalek::VerifyingKey>,
+    _ca_cert: Option<&Path>,
+) -> anyhow::Result<Result<Option<Checked>, StatusError>> {
+    if let Ok(Some(entry)) = StatusEntry::of(cert) {
+        let url = source.filter(|s| bsl::is_url(s)).or(match source {
+            None => Some(entry.list.as_str()),
+            Some(_) => None,
+        });
+        if let Some(url) = url {
+            return Err(crate::no_registry(
+                &format!("batch verify: the certificate's status list {url} is fetched over HTTP"),
+                "give the list credential as a file with --status-list FILE",
+            ));
+        }
+    }
+    Ok(bsl::check_certificate_with(
+        cert,
+        source,
+        trusted,
+        Timestamp::now(),
+        |url| {
+            Err(StatusError::Retrieval {
+                url: url.to_string(),
+                reason: "this build has no registry support; rebuild with --features registry"
+                    .to_string(),
+            })
+        },
+    ))
+}
+
 /// `exoskin batch allocate-status`: ask a registry for a status list index.
+#[cfg(feature = "registry")]
 pub fn allocate(registry: &str, token_file: &Path, ca_cert: Option<&Path>) -> anyhow::Result<u8> {
     let reg = |e: exoskin_registry::RegistryError| {
         if e.is_bad_input() {
@@ -162,8 +219,17 @@ pub fn show(
         }
         (Some(src), None) => {
             let trusted = registry_key!(registry_pubkey);
-            let is_url = src.starts_with("https://") || src.starts_with("http://");
+            let is_url = bsl::is_url(src);
             let text = if is_url {
+                #[cfg(not(feature = "registry"))]
+                {
+                    let _ = ca_cert;
+                    return Err(crate::no_registry(
+                        &format!("batch status-list {src}: the list is fetched over HTTP"),
+                        "give the list credential as a file",
+                    ));
+                }
+                #[cfg(feature = "registry")]
                 match reg_status::fetch(src, ca_cert.map(|p| p.as_path())) {
                     Ok(t) => t,
                     Err(e) => {

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args as ClapArgs;
 use exoskin_plot::{save_titled, typeset_units, Chart, Histogram, Panel, Series, Style};
 use exoskin_trials::analysis::{changes, course, flow, EndpointResult};
-use exoskin_trials::power::{PowerPoint, PowerResult};
+use exoskin_trials::power::PowerResult;
 use exoskin_trials::sim::Readings;
 use exoskin_trials::spec::{Analysis, Design, Multiplicity, ResponseMode, Trial};
 use std::path::{Path, PathBuf};
@@ -198,12 +198,7 @@ pub fn run_trial(a: TrialArgs) -> anyhow::Result<u8> {
     let bar = Progress::new("participants");
     let file = a.file.display().to_string();
     let run = with_threads(a.threads, || {
-        exoskin_api::trial::run_trial(
-            &trial,
-            &file,
-            &|m| bar.message(m),
-            Some(&|d, t| bar.show(d, t)),
-        )
+        exoskin_api::trial::run_trial(&trial, &file, &bar)
     })?
     .map_err(api_err)?;
     bar.done();
@@ -597,6 +592,19 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
             "--engine goes with --shards K --out DIR, or --from DIR",
         ));
     }
+    if analytic_answer(&a)? {
+        return Ok(0);
+    }
+    let Some(file) = &a.file else {
+        return Err(bad_input("give a trial file, or --effect-size (or --difference and --sd) for the analytic answer"));
+    };
+    simulated_power(&a, file)
+}
+
+/// The analytic sample size when the effect is given (`--effect-size`, or `--difference`
+/// and `--sd`): printed alone without a trial file (then `true`: the answer is complete),
+/// or as a first line before the simulation.
+fn analytic_answer(a: &PowerArgs) -> anyhow::Result<bool> {
     let analytic = exoskin_api::trial::analytic_power(&exoskin_api::trial::AnalyticInput {
         effect_size: a.effect_size,
         difference: a.difference,
@@ -625,7 +633,7 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
                     None => println!("no sample size up to 1e9 reaches power {power}"),
                 }
             }
-            return Ok(0);
+            return Ok(true);
         }
         if !a.json {
             if let Some(n) = an.n {
@@ -638,9 +646,12 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    let Some(file) = &a.file else {
-        return Err(bad_input("give a trial file, or --effect-size (or --difference and --sd) for the analytic answer"));
-    };
+    Ok(false)
+}
+
+/// The sample size by simulation of the trial `file`: its settings resolved, run in
+/// process (printed as a table, or the document with --json) or as sharded rounds.
+fn simulated_power(a: &PowerArgs, file: &Path) -> anyhow::Result<u8> {
     let mut trial = load(file)?;
     let exoskin_api::trial::PowerSettings {
         target,
@@ -654,33 +665,46 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
         a.max_participants,
     )
     .map_err(api_err)?;
+    let settings = exoskin_sweep::analysis::PowerSettings {
+        target,
+        alpha: trial.alpha,
+        replicates,
+        max_participants: max_n,
+        assurance_draws: a.assurance_draws,
+    };
+    let job = exoskin_sweep::exec::Job::Power {
+        file: file.to_path_buf(),
+        settings,
+    };
     if let (Some(shards), Some(dir)) = (a.shards, &a.out) {
-        let settings = exoskin_sweep::analysis::PowerSettings {
-            target,
-            alpha: trial.alpha,
-            replicates,
-            max_participants: max_n,
-            assurance_draws: a.assurance_draws,
+        let placement = exoskin_sweep::exec::Placement::Shards {
+            dir: dir.clone(),
+            shards,
+            engine: crate::sweep::engine(a.engine, a.threads, a.scheduler.as_deref(), a.submit)?,
         };
-        exoskin_sweep::analysis::prepare_power(dir, file, settings, shards)
+        check_round_flags(a)?;
+        let bar = Progress::new("replicate blocks");
+        let finished = exoskin_sweep::exec::execute(&job, &placement, &bar)
             .map_err(crate::sweep::sweep_error)?;
-        return power_rounds(&a, dir);
+        bar.done();
+        return report_rounds(a, dir, finished);
     }
     let bar = Progress::new("power");
     let started = Instant::now();
-    let (result, doc): (PowerResult, _) = with_threads(a.threads, || {
-        exoskin_api::trial::run_power_with(
-            &trial,
-            target,
-            replicates,
-            max_n,
-            a.assurance_draws,
-            &|m| bar.message(m),
-            &|p: &PowerPoint| bar.message(&format!("n = {}: power {:.3}", p.n, p.power.rate)),
-        )
+    let finished = with_threads(a.threads, || {
+        exoskin_sweep::exec::execute(&job, &exoskin_sweep::exec::Placement::InProcess, &bar)
     })?
-    .map_err(api_err)?;
+    .map_err(crate::sweep::sweep_error)?;
     bar.done();
+    let exoskin_sweep::exec::Finished::Document {
+        doc,
+        power: Some(result),
+        ..
+    } = finished
+    else {
+        anyhow::bail!("an in-process power analysis ended without its result");
+    };
+    let result: PowerResult = *result;
     if let Some(path) = &a.plot {
         power_plot(path, &trial, &result, &doc)?;
     }
@@ -688,6 +712,19 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(0);
     }
+    print_power(&trial, &result, &doc, (target, max_n))?;
+    println!("({:.1} s)", started.elapsed().as_secs_f64());
+    Ok(0)
+}
+
+/// The power analysis as text: the settings, the power and assurance table, the effect
+/// powered for (and its sign in words), the sample size by simulation and analytically.
+fn print_power(
+    trial: &Trial,
+    result: &PowerResult,
+    doc: &serde_json::Value,
+    (target, max_n): (f64, usize),
+) -> anyhow::Result<()> {
     let unit = if trial.design == Design::Parallel {
         "participants per arm"
     } else {
@@ -785,60 +822,49 @@ pub fn run_power(a: PowerArgs) -> anyhow::Result<u8> {
     if lo <= 0.0 && hi >= 0.0 && trial.analysis == Analysis::Superiority {
         println!("note: the effect is too small to tell from zero even in that simulated trial; the analytic n is only a rough guide");
     }
-    println!("({:.1} s)", started.elapsed().as_secs_f64());
-    Ok(0)
+    Ok(())
 }
 
-/// Run (or continue) the rounds of a sharded power analysis in `dir` on the chosen engine;
-/// print the document when it is finished.
-fn power_rounds(a: &PowerArgs, dir: &Path) -> anyhow::Result<u8> {
-    use crate::sweep::{dask, exe_word, sweep_error, write_slurm, Engine};
-    use exoskin_sweep::analysis::{power_step, Step};
+/// The flags of a sharded power analysis that go together.
+fn check_round_flags(a: &PowerArgs) -> anyhow::Result<()> {
+    use crate::sweep::Engine;
     if a.engine != Engine::Dask && a.scheduler.is_some() {
         return Err(bad_input("--scheduler goes with --engine dask"));
     }
     if a.submit && a.engine != Engine::Slurm {
         return Err(bad_input("--submit goes with --engine slurm"));
     }
-    let doc = loop {
-        match power_step(dir).map_err(sweep_error)? {
-            Step::Done(doc) => break doc,
-            Step::Round {
-                spec,
-                path,
-                dir: rdir,
-            } => match a.engine {
-                Engine::Local => {
-                    let pb = crate::sweep::progress_bar(spec.row_count());
-                    exoskin_sweep::run_local(&spec, &rdir, a.threads.unwrap_or(0), &|n| {
-                        pb.inc(n as u64)
-                    })
-                    .map_err(sweep_error)?;
-                    pb.finish_and_clear();
-                    exoskin_sweep::merge(&rdir, None).map_err(sweep_error)?;
-                }
-                Engine::Dask => {
-                    let code = dask(&path, &rdir, None, a.scheduler.as_deref(), true)?;
-                    if code != 0 {
-                        return Ok(code);
-                    }
-                }
-                Engine::Slurm => {
-                    let d = exoskin_sweep::slurm::sh(
-                        &crate::sweep::absolute(dir).display().to_string(),
-                    );
-                    let then = format!(
-                        "exec {} power --from {d} --engine slurm --submit",
-                        exe_word()
-                    );
-                    write_slurm(&spec, &path, &rdir, Some(&then))?;
-                    if a.submit {
-                        submit(&rdir)?;
-                    }
-                    return Ok(0);
-                }
-            },
+    Ok(())
+}
+
+/// Continue (or report) the rounds of a sharded power analysis in `dir` on the chosen
+/// engine; print the document when it is finished.
+fn power_rounds(a: &PowerArgs, dir: &Path) -> anyhow::Result<u8> {
+    check_round_flags(a)?;
+    let engine = crate::sweep::engine(a.engine, a.threads, a.scheduler.as_deref(), a.submit)?;
+    let bar = Progress::new("replicate blocks");
+    let finished =
+        exoskin_sweep::exec::resume_power(dir, &engine, &bar).map_err(crate::sweep::sweep_error)?;
+    bar.done();
+    report_rounds(a, dir, finished)
+}
+
+/// What a sharded power analysis's executor run ended with: the Slurm scripts written (or
+/// submitted), or the document, written to `DIR/power.json` and printed.
+fn report_rounds(
+    a: &PowerArgs,
+    dir: &Path,
+    finished: exoskin_sweep::exec::Finished,
+) -> anyhow::Result<u8> {
+    use exoskin_sweep::exec::Finished;
+    let doc = match finished {
+        Finished::Submitted(ran) => {
+            if let Some(how) = ran.how_to_submit() {
+                println!("{how}");
+            }
+            return Ok(0);
         }
+        Finished::Document { doc, .. } => doc,
     };
     let text = serde_json::to_string_pretty(&doc)?;
     let out = dir.join("power.json");
@@ -867,28 +893,4 @@ fn power_rounds(a: &PowerArgs, dir: &Path) -> anyhow::Result<u8> {
         );
     }
     Ok(0)
-}
-
-/// Submit a round's job array and its merge step with `sbatch`.
-fn submit(rdir: &Path) -> anyhow::Result<()> {
-    let out = std::process::Command::new("sbatch")
-        .arg("--parsable")
-        .arg(rdir.join("sweep.sbatch"))
-        .output()
-        .context("running sbatch")?;
-    anyhow::ensure!(
-        out.status.success(),
-        "sbatch {}: {}",
-        rdir.join("sweep.sbatch").display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let id = String::from_utf8_lossy(&out.stdout);
-    let id = id.trim().split(';').next().unwrap_or("");
-    let st = std::process::Command::new("sbatch")
-        .arg(format!("--dependency=afterok:{id}"))
-        .arg(rdir.join("merge.sbatch"))
-        .status()
-        .context("running sbatch")?;
-    anyhow::ensure!(st.success(), "sbatch of the merge step failed");
-    Ok(())
 }

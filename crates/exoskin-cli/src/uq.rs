@@ -3,13 +3,11 @@
 
 use crate::bad_input;
 use crate::progress::{with_threads, Progress};
-use crate::sweep::{absolute, dask, exe_word, progress_bar, sweep_error, write_slurm, Engine};
+use crate::sweep::{engine, sweep_error, Engine};
 use clap::Args as ClapArgs;
-use exoskin_api::sensitivity::{analyze, Method};
-use exoskin_api::uncertainty::{Control, Space};
-use exoskin_model::read_scenario_file;
-use exoskin_sweep::analysis::{prepare_sensitivity, sensitivity_report, SensitivitySettings};
-use std::path::PathBuf;
+use exoskin_sweep::analysis::{sensitivity_report, SensitivitySettings};
+use exoskin_sweep::exec::{execute, Finished, Job, Placement, Ran};
+use std::path::{Path, PathBuf};
 
 #[derive(ClapArgs)]
 pub struct SensitivityArgs {
@@ -105,9 +103,6 @@ pub fn run_sensitivity(a: SensitivityArgs) -> anyhow::Result<u8> {
     if a.engine != Engine::Dask && a.scheduler.is_some() {
         return Err(bad_input("--scheduler goes with --engine dask"));
     }
-    if let (Some(shards), Some(dir)) = (a.shards, &a.out) {
-        return sharded(&a, file, output, shards, dir);
-    }
     if let Some(p) = &a.plot {
         let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
         if !ext.eq_ignore_ascii_case("png") && !ext.eq_ignore_ascii_case("svg") {
@@ -117,40 +112,59 @@ pub fn run_sensitivity(a: SensitivityArgs) -> anyhow::Result<u8> {
             )));
         }
     }
-    let scenario = read_scenario_file(file).map_err(|e| bad_input(e.to_string()))?;
-    let name = file.display().to_string();
-    let method = match a.method.as_str() {
-        "screened" => Method::Screened {
+    let job = Job::Sensitivity {
+        output: output.clone(),
+        settings: SensitivitySettings {
+            file: file.display().to_string(),
+            method: a.method.clone(),
+            samples: a.samples.unwrap_or(if a.method == "screened" {
+                SCREENED_SAMPLES
+            } else {
+                SOBOL_SAMPLES
+            }),
+            bootstrap: a.bootstrap,
             trajectories: a.trajectories,
             levels: a.levels,
-            samples: a.samples.unwrap_or(SCREENED_SAMPLES),
-            bootstrap: a.bootstrap,
-            keep: a.keep,
+            seed: a.seed,
+            parameters: a.parameters.clone(),
         },
-        "sobol" => Method::Sobol {
-            samples: a.samples.unwrap_or(SOBOL_SAMPLES),
-            bootstrap: a.bootstrap,
-        },
-        _ => Method::Morris {
-            trajectories: a.trajectories,
-            levels: a.levels,
-        },
+        keep: a.keep,
     };
-    let mut space = Space::shipped(&scenario).map_err(crate::api_error)?;
-    if let Some(names) = &a.parameters {
-        space = space.only(names).map_err(crate::api_error)?;
-    }
+    let (placement, threads) = match (a.shards, &a.out) {
+        (Some(shards), Some(dir)) => (
+            Placement::Shards {
+                dir: dir.clone(),
+                shards,
+                engine: engine(a.engine, a.threads, a.scheduler.as_deref(), false)?,
+            },
+            None,
+        ),
+        _ => (Placement::InProcess, a.threads),
+    };
     let bar = Progress::new("model runs");
-    let progress = |d: usize, t: usize| bar.show(d, t);
-    let control = Control {
-        progress: Some(&progress),
-        cancel: None,
-    };
-    let doc = with_threads(a.threads, || {
-        analyze(&scenario, &name, &space, output, method, a.seed, &control)
-    })?
-    .map_err(crate::api_error)?;
+    let finished =
+        with_threads(threads, || execute(&job, &placement, &bar))?.map_err(sweep_error)?;
     bar.done();
+    let doc = match finished {
+        Finished::Submitted(ran) => {
+            if let Some(how) = ran.how_to_submit() {
+                println!("{how}");
+            }
+            return Ok(0);
+        }
+        Finished::Document { doc, ran, .. } => {
+            if let Some(Ran::Here(run)) = ran {
+                eprintln!(
+                    "{} shard(s) run, {} already done ({} model runs) in {}",
+                    run.ran.len(),
+                    run.skipped.len(),
+                    run.rows,
+                    a.out.as_deref().unwrap_or(Path::new(".")).display()
+                );
+            }
+            doc
+        }
+    };
     if let Some(p) = &a.plot {
         sensitivity_plot(p, &doc)?;
     }
@@ -258,68 +272,6 @@ fn sensitivity_plot(path: &std::path::Path, doc: &serde_json::Value) -> anyhow::
         .map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))?;
     eprintln!("wrote {}", path.display());
     Ok(())
-}
-
-/// The analysis as a sweep of `shards` shards in `dir`, run by the engine.
-fn sharded(
-    a: &SensitivityArgs,
-    file: &std::path::Path,
-    output: &str,
-    shards: usize,
-    dir: &std::path::Path,
-) -> anyhow::Result<u8> {
-    let settings = SensitivitySettings {
-        file: file.display().to_string(),
-        method: a.method.clone(),
-        samples: a.samples.unwrap_or(SOBOL_SAMPLES),
-        bootstrap: a.bootstrap,
-        trajectories: a.trajectories,
-        levels: a.levels,
-        seed: a.seed,
-        parameters: a.parameters.clone(),
-    };
-    let spec = prepare_sensitivity(dir, file, output, settings, shards).map_err(sweep_error)?;
-    let spec_path = dir.join("spec.toml");
-    match a.engine {
-        Engine::Local => {
-            let todo = exoskin_sweep::pending(&spec, dir);
-            let rows: usize = todo.iter().map(|i| spec.shard_range(*i).len()).sum();
-            let pb = progress_bar(rows);
-            let run =
-                exoskin_sweep::run_local(&spec, dir, a.threads.unwrap_or(0), &|n| pb.inc(n as u64))
-                    .map_err(sweep_error)?;
-            pb.finish_and_clear();
-            eprintln!(
-                "{} shard(s) run, {} already done ({} model runs) in {}",
-                run.ran.len(),
-                run.skipped.len(),
-                spec.row_count(),
-                dir.display()
-            );
-        }
-        Engine::Dask => {
-            let Some(addr) = a.scheduler.as_deref() else {
-                return Err(bad_input(
-                    "--engine dask needs --scheduler ADDR, e.g. --scheduler tcp://127.0.0.1:8786",
-                ));
-            };
-            let code = dask(&spec_path, dir, None, Some(addr), true)?;
-            if code != 0 {
-                return Ok(code);
-            }
-        }
-        Engine::Slurm => {
-            let d = exoskin_sweep::slurm::sh(&absolute(dir).display().to_string());
-            let then = format!(
-                "{} sensitivity --from {d} --json > {d}/sensitivity.json",
-                exe_word()
-            );
-            write_slurm(&spec, &spec_path, dir, Some(&then))?;
-            return Ok(0);
-        }
-    }
-    let doc = sensitivity_report(dir).map_err(sweep_error)?;
-    print_doc(&doc, a.json)
 }
 
 fn print_doc(doc: &serde_json::Value, json: bool) -> anyhow::Result<u8> {

@@ -188,10 +188,10 @@ impl Space {
         for n in base.fit_names() {
             let m = &base.meta[&n];
             let prior = Prior::of(&n, m)
-                .unwrap_or_else(|| Err(format!("{n}: a fitted parameter needs a prior")))
+                .unwrap_or_else(|| Err(exoskin_model::PriorError::Missing { name: n.clone() }))
                 .map_err(|e| ResponseError::Data {
                     file: "data/response.toml",
-                    message: e,
+                    message: e.to_string(),
                 })?;
             coords.push(Coord {
                 target: Target::Response(ParamId::parse(&n)?),

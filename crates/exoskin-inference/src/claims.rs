@@ -15,7 +15,7 @@
 use crate::calibrate::{percentiles, posterior_draws};
 use crate::evidence;
 use exoskin_model::scenario::InVivo;
-use exoskin_model::{parse_scenario, Scenario, TransportParams};
+use exoskin_model::{parse_scenario, Observer, Scenario, TransportParams};
 use exoskin_response::params::{ResponseError, ResponseParams};
 use exoskin_response::{culture, try_simulate_in_vivo, Outcomes, Simulation};
 use serde::{Deserialize, Serialize};
@@ -300,14 +300,14 @@ fn verdict(c: &Claim, p: Option<Predicted>) -> (&'static str, String) {
 }
 
 /// Evaluate every claim with `draws` posterior draws of `rp`, from the scenarios in
-/// `claims_dir`. `progress(done, total)` hears the claims evaluated so far: `(0, total)`
-/// once the scenarios' transport has run, then after each claim.
+/// `claims_dir`. `observer` hears the claims evaluated so far: `(0, total)` once the
+/// scenarios' transport has run, then after each claim; it may stop the work between them.
 pub fn evaluate(
     claims_dir: &Path,
     tp: &TransportParams,
     rp: &ResponseParams,
     draws: usize,
-    progress: &(dyn Fn(usize, usize) + Sync),
+    observer: &dyn Observer,
 ) -> Result<Vec<Evaluated>, ResponseError> {
     use rayon::prelude::*;
     let all = claims()?;
@@ -341,9 +341,8 @@ pub fn evaluate(
     let post = posterior_draws(rp, draws.max(1), 7);
     let zs = crate::effect::study_deviates(7, post.len());
     let total = all.len();
-    progress(0, total);
-    Ok(all
-        .into_iter()
+    observer.progress(0, total)?;
+    all.into_iter()
         .enumerate()
         .map(|(k, (id, c))| {
             let values: Vec<f64> = if c.metric == "essence_absorption_gain_pct" {
@@ -366,8 +365,8 @@ pub fn evaluate(
             if let Some(p) = predicted.filter(|p| p.p05 == p.p95 && verdict != "untestable") {
                 reason.push_str(&zero_width_note(&c, p));
             }
-            progress(k + 1, total);
-            Evaluated {
+            observer.progress(k + 1, total)?;
+            Ok(Evaluated {
                 id,
                 claim: c.claim,
                 source: c.source,
@@ -382,9 +381,9 @@ pub fn evaluate(
                 },
                 verdict,
                 reason,
-            }
+            })
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

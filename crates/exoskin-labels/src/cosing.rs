@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 /// The bundled annex file.
 pub const COSING_CSV: &str = include_str!("../../../data/labels/cosing_annexes.csv");
 
-const FILE: &str = "data/labels/cosing_annexes.csv";
+pub(crate) const FILE: &str = "data/labels/cosing_annexes.csv";
 
 /// One annex of Regulation (EC) No 1223/2009.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -387,7 +387,28 @@ fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn parse_provenance(text: &str) -> Result<Provenance, String> {
+/// Why the provenance block (the `#` lines on top of the annex file) does not read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProvenanceError {
+    /// An `annex` line without the `N: R rows` form.
+    #[error("provenance line \"{line}\": expected \"annex N: R rows; ...\"")]
+    Malformed { line: String },
+    /// An `annex` line naming an annex other than II to VI.
+    #[error("provenance line \"{line}\": unknown annex \"{numeral}\"")]
+    UnknownAnnex { line: String, numeral: String },
+    /// An `annex` line without a row count.
+    #[error("provenance line \"{line}\": no row count")]
+    NoRowCount { line: String },
+    /// A date line or an annex line is missing.
+    #[error(
+        "the provenance block (the # lines on top) needs \"file creation date:\", \
+         \"last update:\" and one \"annex N: R rows\" line per annex II-VI; rebuild \
+         the file with scripts/update_cosing.py"
+    )]
+    Incomplete,
+}
+
+fn parse_provenance(text: &str) -> Result<Provenance, ProvenanceError> {
     let mut p = Provenance::default();
     for line in text.lines().take_while(|l| l.starts_with('#')) {
         let l = line.trim_start_matches('#').trim();
@@ -396,26 +417,27 @@ fn parse_provenance(text: &str) -> Result<Provenance, String> {
         } else if let Some(v) = l.strip_prefix("last update:") {
             p.last_update = v.trim().to_string();
         } else if let Some(rest) = l.strip_prefix("annex ") {
-            let (numeral, rest) = rest.split_once(':').ok_or_else(|| {
-                format!("provenance line \"{l}\": expected \"annex N: R rows; ...\"")
+            let (numeral, rest) =
+                rest.split_once(':')
+                    .ok_or_else(|| ProvenanceError::Malformed {
+                        line: l.to_string(),
+                    })?;
+            let annex = Annex::parse(numeral).ok_or_else(|| ProvenanceError::UnknownAnnex {
+                line: l.to_string(),
+                numeral: numeral.to_string(),
             })?;
-            let annex = Annex::parse(numeral)
-                .ok_or_else(|| format!("provenance line \"{l}\": unknown annex \"{numeral}\""))?;
             let n = rest
                 .trim()
                 .split_once(" rows")
                 .and_then(|(n, _)| n.trim().parse::<usize>().ok())
-                .ok_or_else(|| format!("provenance line \"{l}\": no row count"))?;
+                .ok_or_else(|| ProvenanceError::NoRowCount {
+                    line: l.to_string(),
+                })?;
             p.rows.push((annex, n));
         }
     }
     if p.last_update.is_empty() || p.file_creation_date.is_empty() || p.rows.len() != 5 {
-        return Err(
-            "the provenance block (the # lines on top) needs \"file creation date:\", \
-                    \"last update:\" and one \"annex N: R rows\" line per annex II-VI; rebuild \
-                    the file with scripts/update_cosing.py"
-                .to_string(),
-        );
+        return Err(ProvenanceError::Incomplete);
     }
     Ok(p)
 }
@@ -428,7 +450,7 @@ impl Annexes {
             file: FILE,
             message,
         };
-        let provenance = parse_provenance(text).map_err(err)?;
+        let provenance = parse_provenance(text)?;
         let mut rdr = csv::ReaderBuilder::new()
             .comment(Some(b'#'))
             .from_reader(text.as_bytes());
@@ -639,5 +661,28 @@ mod tests {
         assert_eq!(e.max_percent(), None);
         e.max_concentration = "7,34 %".into();
         assert_eq!(e.max_percent(), Some(7.34));
+    }
+
+    #[test]
+    fn a_broken_provenance_block_is_a_typed_data_error() {
+        let bad = COSING_CSV.replacen("# annex VI:", "# annex VII:", 1);
+        assert_ne!(bad, COSING_CSV);
+        let e = Annexes::from_csv_str(&bad).unwrap_err();
+        assert!(
+            matches!(&e, LabelError::Provenance(ProvenanceError::UnknownAnnex { numeral, .. }) if numeral == "VII"),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("bundled data file data/labels/cosing_annexes.csv is invalid: provenance line \"annex VII:"),
+            "{e}"
+        );
+        let bare: String = COSING_CSV
+            .lines()
+            .filter(|l| !l.starts_with("# last update:"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let e = Annexes::from_csv_str(&bare).unwrap_err();
+        assert_eq!(e, LabelError::Provenance(ProvenanceError::Incomplete));
     }
 }

@@ -35,6 +35,9 @@ pub enum LabelError {
         /// The first code of each region in the table.
         known: String,
     },
+    /// The provenance block of the bundled CosIng annex file does not read: a bug in exoskin.
+    #[error("bundled data file {file} is invalid: {0}", file = crate::cosing::FILE)]
+    Provenance(#[from] crate::cosing::ProvenanceError),
     /// A bundled data file (lexicon, regions, evidence) failed to load: a bug in exoskin.
     #[error("bundled data file {file} is invalid: {message}")]
     Data {

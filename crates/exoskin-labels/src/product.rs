@@ -879,21 +879,125 @@ impl Decoder {
             region_found: region.is_some(),
             region_given: p.region.clone(),
         };
-        let mut flags = Vec::new();
-        let mut push = |code, severity, message: String, positions: Vec<usize>, reference| {
-            flags.push(Flag {
-                code,
-                severity,
-                message,
-                positions,
-                reference,
-                annex: None,
-            })
+        let mut check = ProductCheck {
+            p,
+            ings: &ings,
+            marketed: marketed.as_deref(),
+            vesicles: ings.iter().filter(|i| i.class == Class::Vesicle).collect(),
+            claim_texts,
+            flags: Vec::new(),
         };
+        check.ingredient_list();
+        check.sold_as_exosome();
+        check.plant_sold_as_human();
+        check.injection_and_needles();
+        check.drug_and_approval_claims();
+        check.batch_and_expiry(today);
+        check.quality_documentation();
+        check.region_rule(region);
+        check.contradictions();
+        let mut flags = check.flags;
+        self.region_rule_annex_fields(&mut flags, region);
+        flags.extend(list_flags(&ings, Some(&ctx), self.human_origin_entry()));
+        flags.extend(self.annex_flags(&ings, region));
+        let summary = ProductSummary {
+            name: p.name.clone(),
+            brand: p.brand.clone(),
+            region: p.region.clone(),
+            region_name: region.map(|r| r.name.clone()),
+            marketed_as_exosome: marketed.is_some(),
+        };
+        let evidence = self.evidence_for(&ings);
+        Report::new(Some(summary), ings, flags, evidence)
+    }
 
-        // The ingredient list itself.
-        if p.ingredients.trim().is_empty() {
-            push(
+    /// The human-origin rule of a region whose rule is an EU annex entry: its annex fields,
+    /// set on the region's not-allowed flags.
+    fn region_rule_annex_fields(&self, flags: &mut [Flag], region: Option<&Region>) {
+        if let Some((_, e)) = region
+            .and_then(|r| r.annex_entry.as_deref())
+            .and_then(|reference| self.annexes().find(reference))
+        {
+            let applies = region.map(Region::eu_annexes_apply);
+            for f in flags
+                .iter_mut()
+                .filter(|f| f.code == codes::HUMAN_DERIVED_NOT_ALLOWED_IN_REGION)
+            {
+                f.annex = Some(annex_flag(e, None, applies));
+            }
+        }
+    }
+}
+
+/// A product under check: what its rules read, and the flags they have raised so far.
+struct ProductCheck<'a> {
+    /// The product file.
+    p: &'a Product,
+    /// Its decoded ingredients.
+    ings: &'a [Ingredient],
+    /// The phrase that sells it as exosomes, if any.
+    marketed: Option<&'a str>,
+    /// The ingredients that are vesicles.
+    vesicles: Vec<&'a Ingredient>,
+    /// The name, then each claim.
+    claim_texts: Vec<&'a str>,
+    /// Flags raised so far, in rule order.
+    flags: Vec<Flag>,
+}
+
+/// Whether a batch number or expiry date is missing or a placeholder ("n/a", "TBD", ...).
+fn blank(v: &Option<String>) -> bool {
+    v.as_deref().is_none_or(|s| {
+        let k = key(s);
+        k.is_empty()
+            || matches!(
+                k.as_str(),
+                "n a" | "na" | "none" | "unknown" | "tbd" | "see packaging"
+            )
+    })
+}
+
+impl ProductCheck<'_> {
+    /// Raise a flag that rests on no EU annex entry.
+    fn push(
+        &mut self,
+        code: &'static str,
+        severity: Severity,
+        message: String,
+        positions: Vec<usize>,
+        reference: &'static str,
+    ) {
+        self.flags.push(Flag {
+            code,
+            severity,
+            message,
+            positions,
+            reference,
+            annex: None,
+        })
+    }
+
+    /// Whether a vesicle ingredient comes from `s`.
+    fn has_vesicle_from(&self, s: Source) -> bool {
+        self.vesicles.iter().any(|i| i.source == Some(s))
+    }
+
+    /// Whether a vesicle ingredient is of human origin.
+    fn human_vesicle(&self) -> bool {
+        self.vesicles
+            .iter()
+            .any(|i| i.source.is_some_and(Source::is_human))
+    }
+
+    /// Whether there are vesicle ingredients and all of them come from `s`.
+    fn only_vesicles_from(&self, s: Source) -> bool {
+        !self.vesicles.is_empty() && self.vesicles.iter().all(|i| i.source == Some(s))
+    }
+
+    /// The ingredient list itself: missing, or not readable as a list.
+    fn ingredient_list(&mut self) {
+        if self.p.ingredients.trim().is_empty() {
+            self.push(
                 codes::NO_INGREDIENT_LIST,
                 Severity::High,
                 "The product has no ingredient list. Cosmetics must list their ingredients \
@@ -902,8 +1006,8 @@ impl Decoder {
                 Vec::new(),
                 "Regulation (EC) 1223/2009 Art. 19(1)(g); 21 CFR 701.3",
             );
-        } else if let Err(e) = crate::check_readable(&p.ingredients, &ings) {
-            push(
+        } else if let Err(e) = crate::check_readable(&self.p.ingredients, self.ings) {
+            self.push(
                 codes::INGREDIENT_LIST_UNREADABLE,
                 Severity::Medium,
                 format!("The ingredient text could not be read as a list: {e}."),
@@ -911,93 +1015,95 @@ impl Decoder {
                 "INCI labelling conventions",
             );
         }
+    }
 
-        let vesicles: Vec<&Ingredient> =
-            ings.iter().filter(|i| i.class == Class::Vesicle).collect();
-        let has = |s: Source| vesicles.iter().any(|i| i.source == Some(s));
-        let human_vesicle = vesicles
-            .iter()
-            .any(|i| i.source.is_some_and(Source::is_human));
-        let only = |s: Source| !vesicles.is_empty() && vesicles.iter().all(|i| i.source == Some(s));
-
-        if let Some(word) = &marketed {
-            if vesicles.is_empty() {
-                push(
-                    codes::NO_VESICLE_INGREDIENT,
+    /// Sold as exosomes: without any vesicle ingredient (liposomes only), or with made
+    /// vesicles only.
+    fn sold_as_exosome(&mut self) {
+        let ings = self.ings;
+        let Some(word) = self.marketed else { return };
+        if self.vesicles.is_empty() {
+            self.push(
+                codes::NO_VESICLE_INGREDIENT,
+                Severity::High,
+                format!(
+                    "Sold as an exosome/EV product (\"{word}\"), but no vesicle ingredient is in \
+                     the list{}.",
+                    look_alikes(ings)
+                ),
+                Vec::new(),
+                REF_SEED000,
+            );
+            let lipo = positions(ings, |i| i.class == Class::LiposomeComponent);
+            if !lipo.is_empty() {
+                self.push(
+                    codes::LIPOSOME_AS_EXOSOME,
                     Severity::High,
                     format!(
-                        "Sold as an exosome/EV product (\"{word}\"), but no vesicle ingredient is in \
-                         the list{}.",
-                        look_alikes(&ings)
+                        "Sold as exosomes, but the only vesicle-like ingredients are liposome \
+                         components ({}): \"nano liposome\" alone is a generic lipid carrier, \
+                         not an exosome.",
+                        names_at(ings, &lipo)
                     ),
-                    Vec::new(),
-                    REF_SEED000,
-                );
-                let lipo = positions(&ings, |i| i.class == Class::LiposomeComponent);
-                if !lipo.is_empty() {
-                    push(
-                        codes::LIPOSOME_AS_EXOSOME,
-                        Severity::High,
-                        format!(
-                            "Sold as exosomes, but the only vesicle-like ingredients are liposome \
-                             components ({}): \"nano liposome\" alone is a generic lipid carrier, \
-                             not an exosome.",
-                            names_at(&ings, &lipo)
-                        ),
-                        lipo,
-                        "seed000 (\"If you spot 'nano liposome' alone, keep scrolling\"); MISEV2023",
-                    );
-                }
-            } else if only(Source::SyntheticMimetic) {
-                push(
-                    codes::MIMETIC_AS_EXOSOME,
-                    Severity::Low,
-                    "Sold as exosomes, but the vesicles are synthetic (EV mimetics): MISEV2023 does \
-                     not count made vesicles as EVs. A fine choice for avoiding biological \
-                     sources, but not an exosome."
-                        .to_string(),
-                    positions(&ings, |i| i.class == Class::Vesicle),
-                    REF_MISEV,
+                    lipo,
+                    "seed000 (\"If you spot 'nano liposome' alone, keep scrolling\"); MISEV2023",
                 );
             }
+        } else if self.only_vesicles_from(Source::SyntheticMimetic) {
+            self.push(
+                codes::MIMETIC_AS_EXOSOME,
+                Severity::Low,
+                "Sold as exosomes, but the vesicles are synthetic (EV mimetics): MISEV2023 does \
+                 not count made vesicles as EVs. A fine choice for avoiding biological \
+                 sources, but not an exosome."
+                    .to_string(),
+                positions(ings, |i| i.class == Class::Vesicle),
+                REF_MISEV,
+            );
         }
+    }
 
-        // Plant vesicles sold as human-like.
-        if has(Source::Plant) && !human_vesicle {
-            let human_claim = claim_texts.iter().find_map(|c| {
-                let t = Text::new([*c]);
-                if t.has(HUMAN_FREE_WORDS) {
-                    return None;
-                }
-                let stem = t.has(&["stem cell"]) && !t.has(PLANT_CONTEXT);
-                let equiv = t.has(EQUIVALENCE_WORDS)
-                    && t.has(&["exosome", "stem", "human", "clinic", "professional"]);
-                (t.has(HUMAN_CLAIM_WORDS) || stem || equiv).then_some(*c)
-            });
-            if let Some(c) = human_claim {
-                push(
-                    codes::PLANT_CLAIMED_AS_HUMAN_EQUIVALENT,
-                    Severity::High,
-                    format!(
-                        "The vesicles are plant-derived ({}), but the claim {} presents them as \
-                         human or stem-cell equivalent. Plant EVs are not equivalent to human \
-                         stem-cell EVs: they lack the collagen-boosting miRNAs.",
-                        names_at(&ings, &positions(&ings, |i| i.source == Some(Source::Plant))),
-                        quote(c)
-                    ),
-                    positions(&ings, |i| i.source == Some(Source::Plant)),
-                    "seed000 (FAQ); seed002 (\"not equivalent to human stem cell-derived exosomes\")",
-                );
+    /// Plant vesicles sold as human-like.
+    fn plant_sold_as_human(&mut self) {
+        let ings = self.ings;
+        if !self.has_vesicle_from(Source::Plant) || self.human_vesicle() {
+            return;
+        }
+        let human_claim = self.claim_texts.iter().find_map(|c| {
+            let t = Text::new([*c]);
+            if t.has(HUMAN_FREE_WORDS) {
+                return None;
             }
+            let stem = t.has(&["stem cell"]) && !t.has(PLANT_CONTEXT);
+            let equiv = t.has(EQUIVALENCE_WORDS)
+                && t.has(&["exosome", "stem", "human", "clinic", "professional"]);
+            (t.has(HUMAN_CLAIM_WORDS) || stem || equiv).then_some(*c)
+        });
+        if let Some(c) = human_claim {
+            self.push(
+                codes::PLANT_CLAIMED_AS_HUMAN_EQUIVALENT,
+                Severity::High,
+                format!(
+                    "The vesicles are plant-derived ({}), but the claim {} presents them as \
+                     human or stem-cell equivalent. Plant EVs are not equivalent to human \
+                     stem-cell EVs: they lack the collagen-boosting miRNAs.",
+                    names_at(ings, &positions(ings, |i| i.source == Some(Source::Plant))),
+                    quote(c)
+                ),
+                positions(ings, |i| i.source == Some(Source::Plant)),
+                "seed000 (FAQ); seed002 (\"not equivalent to human stem cell-derived exosomes\")",
+            );
         }
+    }
 
-        // Injection and needles.
-        let mut use_texts = claim_texts.clone();
-        if let Some(d) = &p.directions {
+    /// Injection and needles, in the claims or the directions.
+    fn injection_and_needles(&mut self) {
+        let mut use_texts = self.claim_texts.clone();
+        if let Some(d) = &self.p.directions {
             use_texts.push(d);
         }
         if let Some((c, w)) = first_claim_with(&use_texts, INJECTION_WORDS) {
-            push(
+            self.push(
                 codes::INJECTION_OR_NEEDLE_USE,
                 Severity::High,
                 format!(
@@ -1010,7 +1116,7 @@ impl Decoder {
                 "seed001 (Dr. Gohara); seed002 (FDA warning letters); FDA Public Safety Notification on Exosome Products (2019)",
             );
         } else if let Some((c, w)) = first_claim_with(&use_texts, NEEDLE_WORDS) {
-            push(
+            self.push(
                 codes::INJECTION_OR_NEEDLE_USE,
                 Severity::Medium,
                 format!(
@@ -1024,12 +1130,15 @@ impl Decoder {
                 "seed001 (sterile, single-use vials); seed002 (post-procedure evidence)",
             );
         }
+    }
 
-        // Drug claims: every claim that reads as one.
-        let strong = all_claims_with(&claim_texts, DRUG_STRONG);
-        let soft = all_claims_with(&claim_texts, DRUG_SOFT);
+    /// Drug claims (every claim that reads as one), and FDA approval claimed for an
+    /// exosome product.
+    fn drug_and_approval_claims(&mut self) {
+        let strong = all_claims_with(&self.claim_texts, DRUG_STRONG);
+        let soft = all_claims_with(&self.claim_texts, DRUG_SOFT);
         if !strong.is_empty() {
-            push(
+            self.push(
                 codes::DRUG_CLAIM,
                 Severity::High,
                 format!(
@@ -1041,7 +1150,7 @@ impl Decoder {
                 "seed002 (FDA warning letters for exosome products marketed as drugs); seed000 (\"anything hinting at systemic effect crosses into drug territory\")",
             );
         } else if !soft.is_empty() {
-            push(
+            self.push(
                 codes::DRUG_CLAIM,
                 Severity::Medium,
                 format!(
@@ -1053,9 +1162,9 @@ impl Decoder {
                 "seed000 (\"anything hinting at systemic effect crosses into drug territory\"); seed002",
             );
         }
-        if marketed.is_some() || !vesicles.is_empty() {
-            if let Some((c, w)) = first_claim_with(&claim_texts, APPROVAL_WORDS) {
-                push(
+        if self.marketed.is_some() || !self.vesicles.is_empty() {
+            if let Some((c, w)) = first_claim_with(&self.claim_texts, APPROVAL_WORDS) {
+                self.push(
                     codes::APPROVAL_CLAIM,
                     Severity::High,
                     format!(
@@ -1068,20 +1177,13 @@ impl Decoder {
                 );
             }
         }
+    }
 
-        // Batch, expiry, documentation.
-        let blank = |v: &Option<String>| {
-            v.as_deref().is_none_or(|s| {
-                let k = key(s);
-                k.is_empty()
-                    || matches!(
-                        k.as_str(),
-                        "n a" | "na" | "none" | "unknown" | "tbd" | "see packaging"
-                    )
-            })
-        };
+    /// Batch number and expiry date: missing, not a date, or past `today`.
+    fn batch_and_expiry(&mut self, today: Option<Date>) {
+        let p = self.p;
         if blank(&p.batch_number) {
-            push(
+            self.push(
                 codes::NO_BATCH_NUMBER,
                 Severity::High,
                 "No batch (lot) number: a recall or a purity question cannot be traced. Avoid \
@@ -1092,7 +1194,7 @@ impl Decoder {
             );
         }
         if blank(&p.expiry_date) {
-            push(
+            self.push(
                 codes::NO_EXPIRY_DATE,
                 Severity::High,
                 "No expiry date: vesicles degrade with time and storage. Avoid products lacking an \
@@ -1103,7 +1205,7 @@ impl Decoder {
             );
         } else if let Some(text) = &p.expiry_date {
             match parse_expiry(text) {
-                None => push(
+                None => self.push(
                     codes::NO_EXPIRY_DATE,
                     Severity::High,
                     format!(
@@ -1113,7 +1215,7 @@ impl Decoder {
                     Vec::new(),
                     REF_SEED000,
                 ),
-                Some(d) if today.is_some_and(|t| t > d) => push(
+                Some(d) if today.is_some_and(|t| t > d) => self.push(
                     codes::EXPIRED,
                     Severity::High,
                     format!(
@@ -1126,14 +1228,19 @@ impl Decoder {
                 Some(_) => {}
             }
         }
-        let bio = ings.iter().any(is_bio);
-        if (bio || marketed.is_some())
-            && !p
+    }
+
+    /// A biological or exosome product without a GMP certificate or purity report.
+    fn quality_documentation(&mut self) {
+        let bio = self.ings.iter().any(is_bio);
+        if (bio || self.marketed.is_some())
+            && !self
+                .p
                 .certifications
                 .iter()
                 .any(|c| Text::new([c.as_str()]).has(QUALITY_WORDS))
         {
-            push(
+            self.push(
                 codes::NO_QUALITY_DOCUMENTATION,
                 Severity::Medium,
                 "No GMP certificate or third-party purity report is given. Ask for GMP \
@@ -1144,90 +1251,118 @@ impl Decoder {
                 REF_SEED000,
             );
         }
+    }
 
-        // Region.
-        let human = positions(&ings, |i| i.human_derived);
-        if let (Some(r), false) = (region, human.is_empty()) {
-            let certainty = match r.certainty {
-                crate::regions::Certainty::Established => "",
-                crate::regions::Certainty::Likely => " (likely; check the current text)",
-                crate::regions::Certainty::Uncertain => {
-                    " (uncertain: this entry of the region table is not verified)"
-                }
-            };
-            let names = names_at(&ings, &human);
-            let (code, severity, lead) = match r.status {
-                RegionStatus::Prohibited => (
-                    codes::HUMAN_DERIVED_NOT_ALLOWED_IN_REGION,
-                    if r.certainty == crate::regions::Certainty::Uncertain {
-                        Severity::Medium
-                    } else {
-                        Severity::High
-                    },
-                    "is of human origin, which is not allowed in cosmetics in",
-                ),
-                RegionStatus::Restricted => (
-                    codes::HUMAN_DERIVED_RESTRICTED_IN_REGION,
-                    Severity::Medium,
-                    "is of human origin, allowed only under conditions in",
-                ),
-                RegionStatus::Unclear => (
-                    codes::HUMAN_DERIVED_STATUS_UNCLEAR,
-                    Severity::Low,
-                    "is of human origin; the position is unclear in",
-                ),
-            };
-            flags_push_region(
-                &mut push,
-                code,
-                severity,
+    /// The region's rule on human-derived ingredients.
+    fn region_rule(&mut self, region: Option<&Region>) {
+        let ings = self.ings;
+        let human = positions(ings, |i| i.human_derived);
+        let (Some(r), false) = (region, human.is_empty()) else {
+            return;
+        };
+        let certainty = match r.certainty {
+            crate::regions::Certainty::Established => "",
+            crate::regions::Certainty::Likely => " (likely; check the current text)",
+            crate::regions::Certainty::Uncertain => {
+                " (uncertain: this entry of the region table is not verified)"
+            }
+        };
+        let names = names_at(ings, &human);
+        let (code, severity, lead) = match r.status {
+            RegionStatus::Prohibited => (
+                codes::HUMAN_DERIVED_NOT_ALLOWED_IN_REGION,
+                if r.certainty == crate::regions::Certainty::Uncertain {
+                    Severity::Medium
+                } else {
+                    Severity::High
+                },
+                "is of human origin, which is not allowed in cosmetics in",
+            ),
+            RegionStatus::Restricted => (
+                codes::HUMAN_DERIVED_RESTRICTED_IN_REGION,
+                Severity::Medium,
+                "is of human origin, allowed only under conditions in",
+            ),
+            RegionStatus::Unclear => (
+                codes::HUMAN_DERIVED_STATUS_UNCLEAR,
+                Severity::Low,
+                "is of human origin; the position is unclear in",
+            ),
+        };
+        self.push(
+            code,
+            severity,
+            format!(
+                "{names} {lead} {}{certainty}: {} Source: {}.",
+                r.name, r.rule, r.source
+            ),
+            human,
+            "data/labels/regions.toml (see its sources)",
+        );
+    }
+
+    /// Claims that the ingredient list contradicts, raised together as one flag.
+    fn contradictions(&mut self) {
+        let contradictions = self.contradicted_claims();
+        if !contradictions.is_empty() {
+            self.push(
+                codes::CONTRADICTORY_CLAIMS,
+                Severity::High,
                 format!(
-                    "{names} {lead} {}{certainty}: {} Source: {}.",
-                    r.name, r.rule, r.source
+                    "Claims contradict the ingredient list: {}.",
+                    contradictions.join("; ")
                 ),
-                human,
+                Vec::new(),
+                "seed000 (plant or synthetic as the vegan choice); seed003",
             );
         }
+    }
 
-        // Contradictions.
+    /// Each claim the ingredient list contradicts, with what contradicts it: vegan or
+    /// human-free with human or animal ingredients, plant exosomes or human exosomes that
+    /// the vesicles are not, and free-from claims with what they are to be free from.
+    fn contradicted_claims(&self) -> Vec<String> {
+        let ings = self.ings;
+        let claim_texts = &self.claim_texts;
+        let human_vesicle = self.human_vesicle();
         let mut contradictions = Vec::new();
-        let animal = positions(&ings, |i| {
+        let animal = positions(ings, |i| {
             i.any_origin() == Some(Source::Animal) || i.has_tag("animal")
         });
-        let human_all = positions(&ings, |i| i.human_derived);
-        if let Some((c, _)) = first_claim_with(&claim_texts, VEGAN_WORDS) {
+        let human_all = positions(ings, |i| i.human_derived);
+        if let Some((c, _)) = first_claim_with(claim_texts, VEGAN_WORDS) {
             if !human_all.is_empty() || !animal.is_empty() {
                 let mut pos = human_all.clone();
                 pos.extend(&animal);
                 contradictions.push(format!(
                     "{} but the list has human- or animal-derived {}",
                     quote(c),
-                    names_at(&ings, &pos)
+                    names_at(ings, &pos)
                 ));
             }
         }
-        if let Some((c, _)) = first_claim_with(&claim_texts, HUMAN_FREE_WORDS) {
+        if let Some((c, _)) = first_claim_with(claim_texts, HUMAN_FREE_WORDS) {
             if !human_all.is_empty() {
                 contradictions.push(format!(
                     "{} but the list has human-derived {}",
                     quote(c),
-                    names_at(&ings, &human_all)
+                    names_at(ings, &human_all)
                 ));
             }
         }
-        if let Some((c, _)) = first_claim_with(&claim_texts, PLANT_EXOSOME_CLAIMS) {
+        if let Some((c, _)) = first_claim_with(claim_texts, PLANT_EXOSOME_CLAIMS) {
             if human_vesicle {
                 contradictions.push(format!(
                     "{} but the vesicles are human-derived ({})",
                     quote(c),
                     names_at(
-                        &ings,
-                        &positions(&ings, |i| i.class == Class::Vesicle && i.human_derived)
+                        ings,
+                        &positions(ings, |i| i.class == Class::Vesicle && i.human_derived)
                     )
                 ));
             }
         }
-        if !vesicles.is_empty() && !human_vesicle && !has(Source::Plant) {
+        if !self.vesicles.is_empty() && !human_vesicle && !self.has_vesicle_from(Source::Plant) {
             let human_claim = claim_texts.iter().find(|c| {
                 let t = Text::new([**c]);
                 !t.has(HUMAN_FREE_WORDS) && t.has(&["human", "human stem cell"])
@@ -1252,71 +1387,19 @@ impl Decoder {
             ),
             (&["paraben free", "no paraben"][..], "paraben", "parabens"),
         ] {
-            if let Some((c, _)) = first_claim_with(&claim_texts, claim_words) {
-                let pos = positions(&ings, |i| i.has_tag(tag));
+            if let Some((c, _)) = first_claim_with(claim_texts, claim_words) {
+                let pos = positions(ings, |i| i.has_tag(tag));
                 if !pos.is_empty() {
                     contradictions.push(format!(
                         "{} but the list has {what}: {}",
                         quote(c),
-                        names_at(&ings, &pos)
+                        names_at(ings, &pos)
                     ));
                 }
             }
         }
-        if !contradictions.is_empty() {
-            push(
-                codes::CONTRADICTORY_CLAIMS,
-                Severity::High,
-                format!(
-                    "Claims contradict the ingredient list: {}.",
-                    contradictions.join("; ")
-                ),
-                Vec::new(),
-                "seed000 (plant or synthetic as the vegan choice); seed003",
-            );
-        }
-
-        // The human-origin rule of a region whose rule is an EU annex entry: its annex fields.
-        if let Some((_, e)) = region
-            .and_then(|r| r.annex_entry.as_deref())
-            .and_then(|reference| self.annexes().find(reference))
-        {
-            let applies = region.map(Region::eu_annexes_apply);
-            for f in flags
-                .iter_mut()
-                .filter(|f| f.code == codes::HUMAN_DERIVED_NOT_ALLOWED_IN_REGION)
-            {
-                f.annex = Some(annex_flag(e, None, applies));
-            }
-        }
-        flags.extend(list_flags(&ings, Some(&ctx), self.human_origin_entry()));
-        flags.extend(self.annex_flags(&ings, region));
-        let summary = ProductSummary {
-            name: p.name.clone(),
-            brand: p.brand.clone(),
-            region: p.region.clone(),
-            region_name: region.map(|r| r.name.clone()),
-            marketed_as_exosome: marketed.is_some(),
-        };
-        let evidence = self.evidence_for(&ings);
-        Report::new(Some(summary), ings, flags, evidence)
+        contradictions
     }
-}
-
-fn flags_push_region(
-    push: &mut impl FnMut(&'static str, Severity, String, Vec<usize>, &'static str),
-    code: &'static str,
-    severity: Severity,
-    message: String,
-    positions: Vec<usize>,
-) {
-    push(
-        code,
-        severity,
-        message,
-        positions,
-        "data/labels/regions.toml (see its sources)",
-    );
 }
 
 #[cfg(test)]

@@ -19,14 +19,14 @@ pub mod stop;
 
 pub use error::{ModelError, Place, ScenarioError, SourceLocation};
 pub use params::{Param, SiteData, TransportParams};
-pub use prior::{Prior, PriorKind};
+pub use prior::{Prior, PriorError, PriorKind};
 pub use scenario::{
     load_scenario, parse_scenario, read_scenario, read_scenario_file, read_scenario_table,
     CellCulture, Donor, Experiment, FranzCell, InVivo, LayerSpec, LayerTransport, Procedure,
     Product, Regimen, Scenario, Skin, Storage, Uncertainty,
 };
 pub use size::{SizeClass, SizeDistribution};
-pub use stop::{Stop, Stopped};
+pub use stop::{Observer, Stop, Stopped, Tally};
 
 /// Smallest and largest vesicle diameters the transport model supports, nm. Below 20 nm the
 /// continuum Stokes-Einstein picture for a vesicle with a bilayer shell breaks down; above

@@ -24,12 +24,26 @@ pub struct Param {
     /// has one.
     #[serde(default)]
     pub prior: Option<crate::prior::PriorKind>,
+    /// Strictly positive although its unit does not say so (a dimensionless quantity such
+    /// as a tortuosity, at least 1 by its definition); see [`Param::must_be_positive`].
+    #[serde(default)]
+    pub positive: bool,
 }
+
+/// Units of quantities that are positive by their nature: lengths, times, a viscosity, the
+/// Boltzmann constant.
+pub const POSITIVE_UNITS: &[&str] = &["nm", "um", "h", "d", "Pa s", "J/K"];
 
 impl Param {
     /// The value.
     pub fn v(&self) -> f64 {
         self.value
+    }
+
+    /// Whether the value must be strictly positive (a division or a logarithm needs it): by
+    /// its unit ([`POSITIVE_UNITS`]) or marked `positive = true` in its data file.
+    pub fn must_be_positive(&self) -> bool {
+        self.positive || POSITIVE_UNITS.contains(&self.unit.as_str())
     }
 }
 

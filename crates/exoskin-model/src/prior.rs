@@ -48,6 +48,41 @@ pub struct Prior {
     pub hi: f64,
 }
 
+/// Why a prior cannot be built: each names the parameter (`what`) and says how to fix it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PriorError {
+    /// `lo <= value <= hi` fails or a number is not finite.
+    #[error("{what}: the prior needs lo <= value <= hi with finite numbers, got value {median} and range [{lo}, {hi}]")]
+    Bounds {
+        what: String,
+        median: f64,
+        lo: f64,
+        hi: f64,
+    },
+    /// A log-space prior over a range that reaches zero or below.
+    #[error("{what}: a {} prior needs a positive range, got [{lo}, {hi}]; use prior = \"normal\" or \"uniform\"", .kind.name())]
+    NonPositiveRange {
+        what: String,
+        kind: PriorKind,
+        lo: f64,
+        hi: f64,
+    },
+    /// A flat prior whose `value` is not the range's (geometric) centre.
+    #[error("{what}: a {} prior's median is the range's centre {centre}, but value is {median}; use a (log-)normal prior or centre the range", .kind.name())]
+    OffCentre {
+        what: String,
+        kind: PriorKind,
+        centre: f64,
+        median: f64,
+    },
+    /// A data-file parameter names a `prior` but gives no `range`.
+    #[error("{name}: a prior needs a `range`")]
+    NoRange { name: String },
+    /// A parameter that must have a prior (a fitted one) names none.
+    #[error("{name}: a fitted parameter needs a prior")]
+    Missing { name: String },
+}
+
 /// The central 95 % of a standard normal: the range ends sit this many SDs from the median.
 const Z95: f64 = 1.959963984540054;
 
@@ -59,19 +94,24 @@ impl Prior {
         lo: f64,
         hi: f64,
         what: &str,
-    ) -> Result<Prior, String> {
+    ) -> Result<Prior, PriorError> {
         if !(lo.is_finite() && hi.is_finite() && median.is_finite() && lo <= median && median <= hi)
         {
-            return Err(format!(
-                "{what}: the prior needs lo <= value <= hi with finite numbers, got value {median} and range [{lo}, {hi}]"
-            ));
+            return Err(PriorError::Bounds {
+                what: what.to_string(),
+                median,
+                lo,
+                hi,
+            });
         }
         let log = matches!(kind, PriorKind::LogNormal | PriorKind::LogUniform);
         if log && lo <= 0.0 {
-            return Err(format!(
-                "{what}: a {} prior needs a positive range, got [{lo}, {hi}]; use prior = \"normal\" or \"uniform\"",
-                kind.name()
-            ));
+            return Err(PriorError::NonPositiveRange {
+                what: what.to_string(),
+                kind,
+                lo,
+                hi,
+            });
         }
         let centre = match kind {
             PriorKind::Uniform => Some((lo + hi) / 2.0),
@@ -80,10 +120,12 @@ impl Prior {
         };
         if let Some(c) = centre {
             if (median - c).abs() > 0.01 * c.abs().max(f64::MIN_POSITIVE) {
-                return Err(format!(
-                    "{what}: a {} prior's median is the range's centre {c}, but value is {median}; use a (log-)normal prior or centre the range",
-                    kind.name()
-                ));
+                return Err(PriorError::OffCentre {
+                    what: what.to_string(),
+                    kind,
+                    centre: c,
+                    median,
+                });
             }
         }
         Ok(Prior {
@@ -95,11 +137,13 @@ impl Prior {
     }
 
     /// The prior of a data-file parameter, if it has one.
-    pub fn of(name: &str, p: &Param) -> Option<Result<Prior, String>> {
+    pub fn of(name: &str, p: &Param) -> Option<Result<Prior, PriorError>> {
         let kind = p.prior?;
         Some(match p.range {
             Some([lo, hi]) => Prior::new(kind, p.value, lo, hi, name),
-            None => Err(format!("{name}: a prior needs a `range`")),
+            None => Err(PriorError::NoRange {
+                name: name.to_string(),
+            }),
         })
     }
 
@@ -244,10 +288,21 @@ mod tests {
     #[test]
     fn bad_priors_are_refused_with_the_reason() {
         let e = Prior::new(PriorKind::LogNormal, 1.0, 0.0, 2.0, "k").unwrap_err();
-        assert!(e.contains("positive range") && e.contains("k"), "{e}");
+        assert!(
+            matches!(&e, PriorError::NonPositiveRange { what, kind: PriorKind::LogNormal, .. } if what == "k"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "k: a log-normal prior needs a positive range, got [0, 2]; use prior = \"normal\" or \"uniform\""
+        );
         let e = Prior::new(PriorKind::Uniform, 0.2, 0.0, 1.0, "k").unwrap_err();
-        assert!(e.contains("centre"), "{e}");
+        assert!(
+            matches!(e, PriorError::OffCentre { centre, .. } if centre == 0.5),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("centre"), "{e}");
         let e = Prior::new(PriorKind::Normal, 3.0, 0.0, 1.0, "k").unwrap_err();
-        assert!(e.contains("lo <= value <= hi"), "{e}");
+        assert!(e.to_string().contains("lo <= value <= hi"), "{e}");
     }
 }

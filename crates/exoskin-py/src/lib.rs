@@ -8,10 +8,13 @@
 //! `.field`, the dotted key it is about (or `None`).
 
 use exoskin_api::{ApiError, ErrorKind};
+use exoskin_model::{Observer, Stop};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use serde_json::{json, Value};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 pyo3::create_exception!(
     exoskin,
@@ -79,6 +82,73 @@ fn api_err(py: Python<'_>, e: ApiError) -> PyErr {
     match e {
         ApiError::BadInput { field, message } => raise(py, field, message),
         e => raise_kind(py, kind, None, e.to_string()),
+    }
+}
+
+/// The package's [`Observer`]: the work's reports go to the caller's
+/// `progress(done, total, message)` callback (`total` 0: not known; `message` None for a
+/// count), called with the GIL held; an exception the callback raises stops the work, and
+/// the function raises it again.
+struct PyObserver {
+    callback: Option<Py<PyAny>>,
+    flag: Arc<AtomicBool>,
+    stop: Stop,
+    counts: Mutex<(usize, usize)>,
+    raised: Mutex<Option<PyErr>>,
+}
+
+impl PyObserver {
+    fn new(callback: Option<Py<PyAny>>) -> PyObserver {
+        let flag = Arc::new(AtomicBool::new(false));
+        PyObserver {
+            callback,
+            stop: Stop::never().with_flag(flag.clone()),
+            flag,
+            counts: Mutex::new((0, 0)),
+            raised: Mutex::new(None),
+        }
+    }
+
+    fn call(&self, done: usize, total: usize, message: Option<&str>) {
+        let Some(cb) = &self.callback else {
+            return;
+        };
+        if self.flag.load(Ordering::Relaxed) {
+            return;
+        }
+        Python::attach(|py| {
+            if let Err(e) = cb.call1(py, (done, total, message)) {
+                let mut raised = self.raised.lock().unwrap_or_else(PoisonError::into_inner);
+                raised.get_or_insert(e);
+                self.flag.store(true, Ordering::Relaxed);
+            }
+        });
+    }
+
+    /// The function's outcome: the callback's exception if it raised one, else the work's.
+    fn finish<T>(self, py: Python<'_>, r: Result<T, ApiError>) -> PyResult<T> {
+        if let Some(e) = self
+            .raised
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            return Err(e);
+        }
+        r.map_err(|e| api_err(py, e))
+    }
+}
+
+impl Observer for PyObserver {
+    fn stop(&self) -> &Stop {
+        &self.stop
+    }
+    fn on_progress(&self, done: usize, total: usize) {
+        *self.counts.lock().unwrap_or_else(PoisonError::into_inner) = (done, total);
+        self.call(done, total, None);
+    }
+    fn on_message(&self, text: &str) {
+        let (done, total) = *self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        self.call(done, total, Some(text));
     }
 }
 
@@ -157,14 +227,16 @@ fn toml_from_json(py: Python<'_>, json_text: &str) -> PyResult<String> {
 /// A virtual trial: the JSON text of `exoskin trial FILE --json`. `source` is a path, or
 /// TOML text when `is_path` is false (arm scenarios then relative to the working folder).
 #[pyfunction]
-#[pyo3(signature = (source, is_path, participants=None, seed=None))]
+#[pyo3(signature = (source, is_path, participants=None, seed=None, progress=None))]
 fn trial(
     py: Python<'_>,
     source: String,
     is_path: bool,
     participants: Option<usize>,
     seed: Option<u64>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
+    let obs = PyObserver::new(progress);
     let doc = py.detach(|| -> Result<Value, ApiError> {
         let (mut t, name) = if is_path {
             (
@@ -179,14 +251,15 @@ fn trial(
             )
         };
         exoskin_api::trial::override_trial(&mut t, participants, seed)?;
-        Ok(exoskin_api::trial::run_trial(&t, &name, &|_| {}, None)?.doc)
+        Ok(exoskin_api::trial::run_trial(&t, &name, &obs)?.doc)
     });
-    to_text(py, &doc.map_err(|e| api_err(py, e))?)
+    to_text(py, &obs.finish(py, doc)?)
 }
 
 /// The sample size by simulation: the JSON text of `exoskin power FILE --json`.
 #[pyfunction]
-#[pyo3(signature = (path, power=None, alpha=None, replicates=None, max_participants=None, assurance_draws=None))]
+#[pyo3(signature = (path, power=None, alpha=None, replicates=None, max_participants=None, assurance_draws=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
 fn power(
     py: Python<'_>,
     path: String,
@@ -195,7 +268,9 @@ fn power(
     replicates: Option<usize>,
     max_participants: Option<usize>,
     assurance_draws: Option<usize>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
+    let obs = PyObserver::new(progress);
     let doc = py.detach(|| -> Result<Value, ApiError> {
         let mut t = exoskin_api::trial::load(Path::new(&path))?;
         let s =
@@ -206,12 +281,11 @@ fn power(
             s.replicates,
             s.max_participants,
             assurance_draws.unwrap_or(exoskin_api::trial::DEFAULT_ASSURANCE_DRAWS),
-            &|_| {},
-            &|_| {},
+            &obs,
         )?;
         Ok(doc)
     });
-    to_text(py, &doc.map_err(|e| api_err(py, e))?)
+    to_text(py, &obs.finish(py, doc)?)
 }
 
 /// Decode an ingredient list: the JSON text of `exoskin label FILE --json`.
@@ -320,36 +394,31 @@ fn read_scenario(path: &str) -> Result<exoskin_model::Scenario, ApiError> {
 /// An ensemble over every uncertain quantity: the JSON text of
 /// `exoskin simulate FILE --uncertainty MEMBERS --seed SEED --json`.
 #[pyfunction]
-#[pyo3(signature = (path, members, seed=None))]
+#[pyo3(signature = (path, members, seed=None, progress=None))]
 fn uncertainty(
     py: Python<'_>,
     path: String,
     members: usize,
     seed: Option<u64>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
+    let obs = PyObserver::new(progress);
     let doc = py.detach(|| -> Result<Value, ApiError> {
         let scenario = read_scenario(&path)?;
         let seed = seed
             .or(scenario.experiment().uncertainty.map(|u| u.seed))
             .unwrap_or(exoskin_model::scenario::DEFAULT_ENSEMBLE_SEED);
         let space = exoskin_api::uncertainty::Space::shipped(&scenario)?;
-        let e = exoskin_api::uncertainty::ensemble(
-            &scenario,
-            &path,
-            &space,
-            members,
-            seed,
-            &exoskin_api::uncertainty::Control::default(),
-        )?;
+        let e = exoskin_api::uncertainty::ensemble(&scenario, &path, &space, members, seed, &obs)?;
         Ok(e.doc)
     });
-    to_text(py, &doc.map_err(|e| api_err(py, e))?)
+    to_text(py, &obs.finish(py, doc)?)
 }
 
 /// Global sensitivity of one output: the JSON text of `exoskin sensitivity FILE --output
 /// OUTPUT --method METHOD ... --json`.
 #[pyfunction]
-#[pyo3(signature = (path, output, method="screened".to_string(), samples=None, bootstrap=1000, trajectories=20, levels=4, seed=None, keep=8))]
+#[pyo3(signature = (path, output, method="screened".to_string(), samples=None, bootstrap=1000, trajectories=20, levels=4, seed=None, keep=8, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn sensitivity(
     py: Python<'_>,
@@ -362,7 +431,9 @@ fn sensitivity(
     levels: usize,
     seed: Option<u64>,
     keep: usize,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
+    let obs = PyObserver::new(progress);
     let doc = py.detach(|| -> Result<Value, ApiError> {
         let m = match method.as_str() {
             // The CLI's defaults: 256 base rows for the few kept, 64 for every parameter.
@@ -397,10 +468,10 @@ fn sensitivity(
             &output,
             m,
             seed.unwrap_or(exoskin_model::scenario::DEFAULT_ENSEMBLE_SEED),
-            &exoskin_api::uncertainty::Control::default(),
+            &obs,
         )
     });
-    to_text(py, &doc.map_err(|e| api_err(py, e))?)
+    to_text(py, &obs.finish(py, doc)?)
 }
 
 /// The SBML text `exoskin export sbml FILE --out model.xml` writes.
@@ -435,7 +506,7 @@ fn export_sbml(py: Python<'_>, path: String) -> PyResult<String> {
 /// [--seed S] --json`. `certificate`, `pubkey` and `revocations` are texts (the Python
 /// half reads files); `scenario` is a path (the bundled scenario without one).
 #[pyfunction]
-#[pyo3(signature = (certificate, scenario=None, pubkey=None, revocations=None, on=None, members=None, seed=None, allow_unverified=false, allow_expired=false))]
+#[pyo3(signature = (certificate, scenario=None, pubkey=None, revocations=None, on=None, members=None, seed=None, allow_unverified=false, allow_expired=false, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn simulate_certificate(
     py: Python<'_>,
@@ -448,8 +519,10 @@ fn simulate_certificate(
     seed: Option<u64>,
     allow_unverified: bool,
     allow_expired: bool,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
     use exoskin_api::certificate as c;
+    let obs = PyObserver::new(progress);
     let doc = py.detach(|| -> Result<Value, ApiError> {
         let opts = c::CertificateOptions {
             pubkey: pubkey.as_deref().map(|k| (k, "pubkey")),
@@ -476,17 +549,10 @@ fn simulate_certificate(
         let seed = seed
             .or(from_file.map(|u| u.seed))
             .unwrap_or(exoskin_model::scenario::DEFAULT_ENSEMBLE_SEED);
-        let e = c::simulate(
-            s,
-            &name,
-            &batch,
-            members,
-            seed,
-            &exoskin_api::uncertainty::Control::default(),
-        )?;
+        let e = c::simulate(s, &name, &batch, members, seed, &obs)?;
         Ok(e.doc)
     });
-    to_text(py, &doc.map_err(|e| api_err(py, e))?)
+    to_text(py, &obs.finish(py, doc)?)
 }
 
 /// The readable summary of `exoskin simulate FILE` (what the vesicles add first).

@@ -159,7 +159,38 @@ pub fn certificate_page(cert: &Value, v: &Verified, status: &Status, issuer_name
     let subj = &cert["credentialSubject"];
     let rec = &subj["qcRecord"];
     let a = &subj["assessment"];
-    let (class, text) = match status {
+    let (class, text) = status_banner(status, v, subj);
+    let checks = check_results(a);
+    let sections: [Section; 4] = [
+        batch_rows(subj, v, issuer_name),
+        source_rows(rec),
+        purity_rows(&rec["characterization"]),
+        safety_rows(&rec["safety"], &rec["storage"]),
+    ];
+    let body = html! {
+        div class={ "status " (class) } { (T(&text)) }
+        h1 { (T(s(rec, &["product", "name"]))) }
+        p { (T(s(rec, &["product", "brand"]))) }
+        @if matches!(status, Status::Valid) {
+            (simulate_link(v))
+        }
+        (section_tables(&sections, &checks))
+        (all_checks_table(a))
+        (certificate_footer(cert, v))
+    };
+    page(
+        &format!("{} lot {}", s(rec, &["product", "name"]), v.lot),
+        body,
+    )
+}
+
+/// A section of the certificate page: its heading (none for the first) and its rows of
+/// (label, value, the ids of the checks that turn the row red, `a|b`).
+type Section<'a> = (&'a str, Vec<(&'a str, String, &'a str)>);
+
+/// The status banner: its CSS class and its text.
+fn status_banner(status: &Status, v: &Verified, subj: &Value) -> (&'static str, String) {
+    match status {
         Status::Valid if v.assessment_pass => (
             "valid",
             "✔ Valid certificate: batch passed its quality checks".to_string(),
@@ -176,8 +207,12 @@ pub fn certificate_page(cert: &Value, v: &Verified, status: &Status, issuer_name
             "bad",
             format!("✖ The label's expiry ({link}) does not match the certificate's ({certificate}): this link does not belong to this certificate"),
         ),
-    };
-    let checks: Vec<(&str, bool)> = a["checks"]
+    }
+}
+
+/// Each check of the assessment: its id and whether it passed.
+fn check_results(a: &Value) -> Vec<(&str, bool)> {
+    a["checks"]
         .as_array()
         .map(|cs| {
             cs.iter()
@@ -189,186 +224,202 @@ pub fn certificate_page(cert: &Value, v: &Verified, status: &Status, issuer_name
                 })
                 .collect()
         })
-        .unwrap_or_default();
-    // Whether one of the named checks (`a|b`) failed: its row is red with a cross.
-    let failed = |check: &str| {
-        checks
-            .iter()
-            .any(|(id, pass)| !pass && check.split('|').any(|c| c == *id))
-    };
-    let c = &rec["characterization"];
-    let sf = &rec["safety"];
-    let st = &rec["storage"];
+        .unwrap_or_default()
+}
+
+/// Whether one of the named checks (`a|b`) failed: its row is red with a cross.
+fn failed(checks: &[(&str, bool)], check: &str) -> bool {
+    checks
+        .iter()
+        .any(|(id, pass)| !pass && check.split('|').any(|c| c == *id))
+}
+
+/// The batch: lot, GTIN, dates, maker, GMP certificate and certifier (no heading).
+fn batch_rows(subj: &Value, v: &Verified, issuer_name: &str) -> Section<'static> {
+    let rec = &subj["qcRecord"];
+    (
+        "",
+        vec![
+            ("Lot", v.lot.clone(), ""),
+            ("GTIN", v.gtin.clone(), ""),
+            (
+                "Manufactured",
+                s(rec, &["batch", "manufactured"]).into(),
+                "",
+            ),
+            (
+                "Expires",
+                s(subj, &["expiry"]).into(),
+                "stability.shelf_life",
+            ),
+            (
+                "Made by",
+                format!(
+                    "{}, {}",
+                    s(rec, &["manufacturing", "manufacturer"]),
+                    s(rec, &["manufacturing", "site"])
+                ),
+                "",
+            ),
+            (
+                "GMP certificate",
+                s(rec, &["manufacturing", "gmp_certificate"]).into(),
+                "manufacturing.gmp",
+            ),
+            ("Certified by", issuer_name.to_string(), ""),
+        ],
+    )
+}
+
+/// Where the vesicles came from: source cells, donor screening, isolation.
+fn source_rows(rec: &Value) -> Section<'static> {
     let screening: Vec<&str> = rec["source"]["donor_screening"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    // (heading, rows of (label, value, check ids))
-    type Section<'a> = (&'a str, Vec<(&'a str, String, &'a str)>);
-    let sections: [Section; 4] = [
-        (
-            "",
-            vec![
-                ("Lot", v.lot.clone(), ""),
-                ("GTIN", v.gtin.clone(), ""),
-                (
-                    "Manufactured",
-                    s(rec, &["batch", "manufactured"]).into(),
-                    "",
+    (
+        "Where the vesicles came from",
+        vec![
+            (
+                "Source",
+                format!(
+                    "{} ({})",
+                    s(rec, &["source", "cell_type"]),
+                    s(rec, &["source", "kind"])
                 ),
-                (
-                    "Expires",
-                    s(subj, &["expiry"]).into(),
-                    "stability.shelf_life",
+                "",
+            ),
+            (
+                "Donor screening",
+                if screening.is_empty() {
+                    "not applicable".into()
+                } else {
+                    screening.join(", ")
+                },
+                "source.donor_screening",
+            ),
+            (
+                "Isolation",
+                s(rec, &["manufacturing", "isolation_method"]).into(),
+                "",
+            ),
+        ],
+    )
+}
+
+/// Purity and identity, from the record's characterization `c`: particles, sizes, markers.
+fn purity_rows(c: &Value) -> Section<'static> {
+    (
+        "Purity and identity",
+        vec![
+            (
+                "Particles",
+                format!(
+                    "{} per mL ({})",
+                    n(c, &["particle_concentration_per_ml"]),
+                    s(c, &["concentration_method"])
                 ),
-                (
-                    "Made by",
-                    format!(
-                        "{}, {}",
-                        s(rec, &["manufacturing", "manufacturer"]),
-                        s(rec, &["manufacturing", "site"])
-                    ),
-                    "",
+                "concentration",
+            ),
+            (
+                "Size (mode; D10/D50/D90)",
+                format!(
+                    "{} nm; {}/{}/{} nm",
+                    n(c, &["size_mode_nm"]),
+                    n(c, &["size_d10_nm"]),
+                    n(c, &["size_d50_nm"]),
+                    n(c, &["size_d90_nm"])
                 ),
-                (
-                    "GMP certificate",
-                    s(rec, &["manufacturing", "gmp_certificate"]).into(),
-                    "manufacturing.gmp",
+                "size.mode",
+            ),
+            (
+                "Within 30-150 nm",
+                format!(
+                    "{:.0}%",
+                    c["fraction_30_150_nm"].as_f64().unwrap_or(0.0) * 100.0
                 ),
-                ("Certified by", issuer_name.to_string(), ""),
-            ],
-        ),
-        (
-            "Where the vesicles came from",
-            vec![
-                (
-                    "Source",
-                    format!(
-                        "{} ({})",
-                        s(rec, &["source", "cell_type"]),
-                        s(rec, &["source", "kind"])
-                    ),
-                    "",
+                "size.fraction_30_150_nm",
+            ),
+            (
+                "Particles per µg protein",
+                n(c, &["particles_per_ug_protein"]),
+                "purity.particles_per_ug_protein",
+            ),
+            (
+                "EV markers found",
+                list(&c["markers_present"]),
+                "markers.negative",
+            ),
+            (
+                "Tested absent",
+                list(&c["markers_absent"]),
+                "markers.negative",
+            ),
+        ],
+    )
+}
+
+/// Safety, from the record's safety `sf` and storage `st` tables.
+fn safety_rows(sf: &Value, st: &Value) -> Section<'static> {
+    (
+        "Safety",
+        vec![
+            (
+                "Viable cells",
+                format!("{} per mL", n(sf, &["viable_cells_per_ml"])),
+                "safety.viable_cells",
+            ),
+            (
+                "Residual DNA",
+                format!("{} ng/mL", n(sf, &["residual_dna_ng_per_ml"])),
+                "safety.residual_dna",
+            ),
+            (
+                "Endotoxin",
+                format!("{} EU/mL", n(sf, &["endotoxin_eu_per_ml"])),
+                "safety.endotoxin",
+            ),
+            (
+                "Sterility",
+                s(sf, &["sterility"]).into(),
+                "safety.sterility",
+            ),
+            (
+                "Mycoplasma",
+                s(sf, &["mycoplasma"]).replace('_', " "),
+                "safety.mycoplasma",
+            ),
+            (
+                "Storage",
+                format!(
+                    "{} to {} °C, {}",
+                    n(st, &["temperature_min_c"]),
+                    n(st, &["temperature_max_c"]),
+                    s(st, &["form"])
                 ),
-                (
-                    "Donor screening",
-                    if screening.is_empty() {
-                        "not applicable".into()
-                    } else {
-                        screening.join(", ")
-                    },
-                    "source.donor_screening",
-                ),
-                (
-                    "Isolation",
-                    s(rec, &["manufacturing", "isolation_method"]).into(),
-                    "",
-                ),
-            ],
-        ),
-        (
-            "Purity and identity",
-            vec![
-                (
-                    "Particles",
-                    format!(
-                        "{} per mL ({})",
-                        n(c, &["particle_concentration_per_ml"]),
-                        s(c, &["concentration_method"])
-                    ),
-                    "concentration",
-                ),
-                (
-                    "Size (mode; D10/D50/D90)",
-                    format!(
-                        "{} nm; {}/{}/{} nm",
-                        n(c, &["size_mode_nm"]),
-                        n(c, &["size_d10_nm"]),
-                        n(c, &["size_d50_nm"]),
-                        n(c, &["size_d90_nm"])
-                    ),
-                    "size.mode",
-                ),
-                (
-                    "Within 30-150 nm",
-                    format!(
-                        "{:.0}%",
-                        c["fraction_30_150_nm"].as_f64().unwrap_or(0.0) * 100.0
-                    ),
-                    "size.fraction_30_150_nm",
-                ),
-                (
-                    "Particles per µg protein",
-                    n(c, &["particles_per_ug_protein"]),
-                    "purity.particles_per_ug_protein",
-                ),
-                (
-                    "EV markers found",
-                    list(&c["markers_present"]),
-                    "markers.negative",
-                ),
-                (
-                    "Tested absent",
-                    list(&c["markers_absent"]),
-                    "markers.negative",
-                ),
-            ],
-        ),
-        (
-            "Safety",
-            vec![
-                (
-                    "Viable cells",
-                    format!("{} per mL", n(sf, &["viable_cells_per_ml"])),
-                    "safety.viable_cells",
-                ),
-                (
-                    "Residual DNA",
-                    format!("{} ng/mL", n(sf, &["residual_dna_ng_per_ml"])),
-                    "safety.residual_dna",
-                ),
-                (
-                    "Endotoxin",
-                    format!("{} EU/mL", n(sf, &["endotoxin_eu_per_ml"])),
-                    "safety.endotoxin",
-                ),
-                (
-                    "Sterility",
-                    s(sf, &["sterility"]).into(),
-                    "safety.sterility",
-                ),
-                (
-                    "Mycoplasma",
-                    s(sf, &["mycoplasma"]).replace('_', " "),
-                    "safety.mycoplasma",
-                ),
-                (
-                    "Storage",
-                    format!(
-                        "{} to {} °C, {}",
-                        n(st, &["temperature_min_c"]),
-                        n(st, &["temperature_max_c"]),
-                        s(st, &["form"])
-                    ),
-                    "",
-                ),
-            ],
-        ),
-    ];
-    let body = html! {
-        div class={ "status " (class) } { (T(&text)) }
-        h1 { (T(s(rec, &["product", "name"]))) }
-        p { (T(s(rec, &["product", "brand"]))) }
-        @if matches!(status, Status::Valid) {
-            // The registry's simulation of this batch (`/01/<gtin>/10/<lot>/simulate`, JSON).
-            p.simulate {
-                a href=(format!("/01/{}/10/{}/simulate", v.gtin, exoskin_batch::gs1::percent_encode(&v.lot))) {
-                    "Simulate this batch"
-                }
-                " (what it does on skin after microneedling, from the measured values in this certificate)"
+                "",
+            ),
+        ],
+    )
+}
+
+/// The link to the registry's simulation of this batch (`/01/<gtin>/10/<lot>/simulate`,
+/// JSON).
+fn simulate_link(v: &Verified) -> Markup {
+    html! {
+        p.simulate {
+            a href=(format!("/01/{}/10/{}/simulate", v.gtin, exoskin_batch::gs1::percent_encode(&v.lot))) {
+                "Simulate this batch"
             }
+            " (what it does on skin after microneedling, from the measured values in this certificate)"
         }
-        @for (title, rows) in &sections {
+    }
+}
+
+/// The sections as tables, a row red with a cross where one of its checks failed.
+fn section_tables(sections: &[Section], checks: &[(&str, bool)]) -> Markup {
+    html! {
+        @for (title, rows) in sections {
             @if !title.is_empty() {
                 h2 { (T(title)) }
             }
@@ -376,7 +427,7 @@ pub fn certificate_page(cert: &Value, v: &Verified, status: &Status, issuer_name
                 @for (k, val, check) in rows {
                     tr {
                         th { (T(k)) }
-                        @if failed(check) {
+                        @if failed(checks, check) {
                             td.fail { "✖ " (T(val)) }
                         } @else {
                             td { (T(val)) }
@@ -385,6 +436,12 @@ pub fn certificate_page(cert: &Value, v: &Verified, status: &Status, issuer_name
                 }
             }
         }
+    }
+}
+
+/// Every check of the assessment `a` with its result, limit and source.
+fn all_checks_table(a: &Value) -> Markup {
+    html! {
         h2 { "All checks (" (T(s(a, &["profile"]))) ", " (T(s(a, &["profileVersion"]))) ")" }
         table {
             tr { th { "Check" } td { b { "Result / limit" } } }
@@ -400,6 +457,12 @@ pub fn certificate_page(cert: &Value, v: &Verified, status: &Status, issuer_name
                 }
             }
         }
+    }
+}
+
+/// The certificate's id, issuer, signing time and end of validity.
+fn certificate_footer(cert: &Value, v: &Verified) -> Markup {
+    html! {
         p {
             small {
                 "Certificate " (T(&v.id)) " · issuer " (T(&v.issuer_did))
@@ -407,11 +470,7 @@ pub fn certificate_page(cert: &Value, v: &Verified, status: &Status, issuer_name
                 " · valid until " (T(&v.valid_until.to_string()))
             }
         }
-    };
-    page(
-        &format!("{} lot {}", s(rec, &["product", "name"]), v.lot),
-        body,
-    )
+    }
 }
 
 #[cfg(test)]

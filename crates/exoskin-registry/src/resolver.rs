@@ -27,9 +27,9 @@ use exoskin_batch::gs1::{self, KeyPath};
 use maud::{html as page_html, PreEscaped};
 use serde_json::{json, Map, Value};
 
-/// The GS1 Web Vocabulary namespace link types live in (the form GS1 resolvers answer
-/// with; `gs1:` CURIEs and the `http://`, `https://ref.gs1.org/voc/` forms are accepted).
-pub const VOC: &str = "https://gs1.org/voc/";
+// The link types and `?linkType=` values live with the other GS1 Digital Link syntax in
+// exoskin-batch (`exoskin batch uri --link-type` checks them without the server).
+pub use exoskin_batch::gs1::{parse_link_type, LinkType, Wanted, VOC};
 
 /// The media type of an RFC 9264 linkset in JSON.
 pub const LINKSET_JSON: &str = "application/linkset+json";
@@ -37,83 +37,6 @@ pub const LINKSET_JSON: &str = "application/linkset+json";
 /// How many lots the product page lists (assumption: a product page longer than this is of
 /// no use on a phone; the JSON says when the list is cut).
 const PIP_MAX_LOTS: i64 = 1000;
-
-/// The link types this resolver answers, by their GS1 Web Vocabulary term.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkType {
-    CertificationInfo,
-    Pip,
-    RecallStatus,
-    Leaflet,
-}
-
-impl LinkType {
-    pub const ALL: [LinkType; 4] = [
-        LinkType::CertificationInfo,
-        LinkType::Pip,
-        LinkType::RecallStatus,
-        LinkType::Leaflet,
-    ];
-
-    /// The term in the GS1 Web Vocabulary.
-    pub fn term(self) -> &'static str {
-        match self {
-            LinkType::CertificationInfo => "certificationInfo",
-            LinkType::Pip => "pip",
-            LinkType::RecallStatus => "recallStatus",
-            LinkType::Leaflet => "leaflet",
-        }
-    }
-
-    /// `https://gs1.org/voc/<term>`, the linkset's relation type.
-    pub fn uri(self) -> String {
-        format!("{VOC}{}", self.term())
-    }
-
-    /// `gs1:<term>`.
-    pub fn curie(self) -> String {
-        format!("gs1:{}", self.term())
-    }
-
-    fn from_term(t: &str) -> Option<LinkType> {
-        LinkType::ALL.into_iter().find(|l| l.term() == t)
-    }
-}
-
-/// What `?linkType=` asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Wanted {
-    /// No link type: the default link.
-    Default,
-    /// `all` or `linkset`: the linkset.
-    Linkset,
-    Named(LinkType),
-    /// Something this resolver does not know (the value as given).
-    Unknown(String),
-}
-
-/// Read a `linkType` value: `gs1:pip`, `https://gs1.org/voc/pip` (also `http://`, `www.`
-/// and `ref.gs1.org`), `all` or `linkset`.
-pub fn parse_link_type(v: &str) -> Wanted {
-    if v == "all" || v == "linkset" {
-        return Wanted::Linkset;
-    }
-    let term = v.strip_prefix("gs1:").or_else(|| {
-        [
-            "https://gs1.org/voc/",
-            "http://gs1.org/voc/",
-            "https://www.gs1.org/voc/",
-            "http://www.gs1.org/voc/",
-            "https://ref.gs1.org/voc/",
-        ]
-        .iter()
-        .find_map(|p| v.strip_prefix(p))
-    });
-    match term.and_then(LinkType::from_term) {
-        Some(l) => Wanted::Named(l),
-        None => Wanted::Unknown(v.to_string()),
-    }
-}
 
 /// Where this resolver says it lives: `--resolver-root`, or the scheme and the request's
 /// `Host` (when it is a plain host[:port]), or the address it listens on.
@@ -197,9 +120,18 @@ struct Holdings {
     links: Vec<LinkRow>,
 }
 
+/// Why a resolver request's query is refused (400): `linkType` is the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum QueryError {
+    #[error("`linkType` is given twice")]
+    LinkTypeTwice,
+    #[error("`linkType`: a bad percent escape (`%` must be followed by two hex digits)")]
+    BadEscape,
+}
+
 /// The query of a resolver request: `linkType` (at most once); every other parameter is a
 /// GS1 data attribute (`17` is checked by the certificate answer) or unknown, and ignored.
-fn read_query(query: &str) -> Result<Wanted, String> {
+fn read_query(query: &str) -> Result<Wanted, QueryError> {
     let mut wanted = Wanted::Default;
     let mut seen = false;
     for kv in query.split('&').filter(|s| !s.is_empty()) {
@@ -208,12 +140,10 @@ fn read_query(query: &str) -> Result<Wanted, String> {
             continue;
         }
         if seen {
-            return Err("`linkType` is given twice".into());
+            return Err(QueryError::LinkTypeTwice);
         }
         seen = true;
-        let v = percent_decode(v).ok_or_else(|| {
-            "`linkType`: a bad percent escape (`%` must be followed by two hex digits)".to_string()
-        })?;
+        let v = percent_decode(v).ok_or(QueryError::BadEscape)?;
         wanted = parse_link_type(&v);
     }
     Ok(wanted)
@@ -269,7 +199,7 @@ impl App {
         };
         let wanted = match read_query(&req.query) {
             Ok(w) => w,
-            Err(m) => return fail(400, "Bad link", m),
+            Err(e) => return fail(400, "Bad link", e.to_string()),
         };
         let root = self.resolver_root.url(&req.headers);
         let anchor = format!("{root}{}", key.path());
@@ -358,7 +288,7 @@ impl App {
         };
         let l = match read_link_request(&body) {
             Ok(l) => l,
-            Err(m) => return error(400, m),
+            Err(e) => return error(400, e.to_string()),
         };
         if !issuer.authority.covers(&l.gtin) {
             return error(
@@ -770,45 +700,71 @@ const HREF_MAX: usize = 2000;
 /// The longest link title accepted (assumption: a line on a phone screen).
 const TITLE_MAX: usize = 200;
 
+/// Why a link registration is refused (400): the field at fault and how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum LinkRequestError {
+    #[error(
+        "the body must be a JSON object {{\"gtin\", \"lot\", \"linkType\", \"href\", \"title\"}}"
+    )]
+    NotAnObject,
+    /// A member the registration does not have (its name cut to 40 characters).
+    #[error("unknown field `{field}` (allowed: gtin, lot, linkType, href, title)")]
+    UnknownField { field: String },
+    #[error("`{field}` must be a string")]
+    NotAString { field: &'static str },
+    #[error("`gtin` is required")]
+    NoGtin,
+    #[error("gtin: {0}")]
+    Gtin(#[source] exoskin_batch::BatchError),
+    #[error("lot: {0}")]
+    Lot(#[source] exoskin_batch::BatchError),
+    /// A link type other than `gs1:leaflet` (as given, cut to 80 characters).
+    #[error("linkType `{given}` cannot be registered: only gs1:leaflet is (the registry serves certificationInfo, pip and recallStatus itself)")]
+    NotRegistrable { given: String },
+    #[error("`href` is required: the leaflet's https:// URL")]
+    NoHref,
+    /// `shown` is the first 80 characters, escaped.
+    #[error("href `{shown}` must be an absolute http(s) URL with a host, at most {HREF_MAX} characters of printable ASCII (percent-encode spaces and the like)")]
+    BadHref { shown: String },
+    #[error("`title` is longer than {TITLE_MAX} characters")]
+    TitleTooLong,
+}
+
 /// Read a link registration: `{"gtin", "lot"?, "linkType", "href", "title"?}`. Only
 /// `gs1:leaflet` is registered (the other link types are the registry's own); `href` must
 /// be an absolute http(s) URL of printable ASCII.
-pub(super) fn read_link_request(v: &Value) -> Result<LinkRequest, String> {
-    let obj = v.as_object().ok_or(
-        "the body must be a JSON object {\"gtin\", \"lot\", \"linkType\", \"href\", \"title\"}",
-    )?;
+pub(super) fn read_link_request(v: &Value) -> Result<LinkRequest, LinkRequestError> {
+    let obj = v.as_object().ok_or(LinkRequestError::NotAnObject)?;
     for k in obj.keys() {
         if !["gtin", "lot", "linkType", "href", "title"].contains(&k.as_str()) {
-            let k: String = k.chars().take(40).collect();
-            return Err(format!(
-                "unknown field `{k}` (allowed: gtin, lot, linkType, href, title)"
-            ));
+            return Err(LinkRequestError::UnknownField {
+                field: k.chars().take(40).collect(),
+            });
         }
     }
-    let s = |k: &str| -> Result<Option<String>, String> {
+    let s = |k: &'static str| -> Result<Option<String>, LinkRequestError> {
         match obj.get(k) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(format!("`{k}` must be a string")),
+            Some(_) => Err(LinkRequestError::NotAString { field: k }),
         }
     };
-    let gtin = s("gtin")?.ok_or("`gtin` is required")?;
-    let gtin = gs1::normalize_gtin(&gtin).map_err(|e| format!("gtin: {e}"))?;
+    let gtin = s("gtin")?.ok_or(LinkRequestError::NoGtin)?;
+    let gtin = gs1::normalize_gtin(&gtin).map_err(LinkRequestError::Gtin)?;
     let lot = s("lot")?.unwrap_or_default();
     if !lot.is_empty() {
-        gs1::validate_lot(&lot).map_err(|e| format!("lot: {e}"))?;
+        gs1::validate_lot(&lot).map_err(LinkRequestError::Lot)?;
     }
     let lt = s("linkType")?.unwrap_or_else(|| "gs1:leaflet".into());
     let link_type = match parse_link_type(&lt) {
         Wanted::Named(LinkType::Leaflet) => LinkType::Leaflet,
         _ => {
-            let lt: String = lt.chars().take(80).collect();
-            return Err(format!(
-                "linkType `{lt}` cannot be registered: only gs1:leaflet is (the registry serves certificationInfo, pip and recallStatus itself)"
-            ));
+            return Err(LinkRequestError::NotRegistrable {
+                given: lt.chars().take(80).collect(),
+            });
         }
     };
-    let href = s("href")?.ok_or("`href` is required: the leaflet's https:// URL")?;
+    let href = s("href")?.ok_or(LinkRequestError::NoHref)?;
     let rest = href
         .strip_prefix("https://")
         .or_else(|| href.strip_prefix("http://"));
@@ -822,14 +778,13 @@ pub(super) fn read_link_request(v: &Value) -> Result<LinkRequest, String> {
             .all(|b| b.is_ascii_graphic() && !b"\"<>\\^`{|}".contains(&b))
     {
         let shown: String = href.chars().take(80).collect();
-        return Err(format!(
-            "href `{}` must be an absolute http(s) URL with a host, at most {HREF_MAX} characters of printable ASCII (percent-encode spaces and the like)",
-            shown.escape_debug()
-        ));
+        return Err(LinkRequestError::BadHref {
+            shown: shown.escape_debug().to_string(),
+        });
     }
     let title = html::clean_text(s("title")?.unwrap_or_default().trim());
     if title.chars().count() > TITLE_MAX {
-        return Err(format!("`title` is longer than {TITLE_MAX} characters"));
+        return Err(LinkRequestError::TitleTooLong);
     }
     Ok(LinkRequest {
         gtin,
@@ -907,7 +862,10 @@ mod tests {
             ),
             (json!({"href": "https://a.example/"}), "`gtin` is required"),
         ] {
-            let e = read_link_request(&bad).err().unwrap_or_default();
+            let e = read_link_request(&bad)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(e.contains(says), "{bad}: {e}");
         }
     }

@@ -5,10 +5,10 @@
 
 use super::{error, json_reply, App, Reply};
 use exoskin_api::certificate::{self, CertificateOptions, DEFAULT_CERTIFICATE_MEMBERS};
-use exoskin_api::uncertainty::Control;
+use exoskin_model::Stop;
 use serde_json::json;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 /// Batch simulations running at once; one more is answered 503 before any work starts (each
 /// is an ensemble of [`DEFAULT_CERTIFICATE_MEMBERS`] runs, seconds of CPU).
@@ -85,24 +85,15 @@ impl App {
             Ok(s) => s,
             Err(e) => return error(500, e.to_string()),
         };
-        let started = Instant::now();
-        let stop = AtomicBool::new(false);
-        // Heard after every run: past the deadline the ensemble stops at its next run.
-        let over = |_: usize, _: usize| {
-            if started.elapsed() > DEADLINE {
-                stop.store(true, Ordering::Relaxed);
-            }
-        };
+        // Past the deadline the ensemble's runs stop at their next step.
+        let stop = Stop::after(DEADLINE);
         match certificate::simulate(
             scenario,
             exoskin_api::simulate::DEFAULT_SCENARIO_NAME,
             &batch,
             DEFAULT_CERTIFICATE_MEMBERS,
             exoskin_model::scenario::DEFAULT_ENSEMBLE_SEED,
-            &Control {
-                progress: Some(&over),
-                cancel: Some(&stop),
-            },
+            &stop,
         ) {
             Ok(e) => json_reply(200, e.doc),
             Err(e) => error(e.kind().http_status(), e.to_string()),

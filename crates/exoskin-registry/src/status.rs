@@ -315,15 +315,9 @@ pub fn fetch(
     Ok(text)
 }
 
-/// The status of a certificate with a revocation entry, as a verifier checks it.
-#[derive(Debug, Clone)]
-pub struct Checked {
-    pub entry: StatusEntry,
-    pub revoked: bool,
-    /// The `did:key` that signed the list.
-    pub signer: String,
-    pub list_valid_until: Option<Timestamp>,
-}
+// What a verifier's status check finds; the check itself (with this crate's HTTP fetch)
+// lives in exoskin-batch, so a build without the registry checks a list read from a file.
+pub use exoskin_batch::status::Checked;
 
 /// Check a certificate's revocation entry (section 3.2): the list credential from
 /// `source` (a file, or a URL to fetch; default: the entry's own URL), verified (with
@@ -336,31 +330,7 @@ pub fn check_certificate(
     ca_cert: Option<&std::path::Path>,
     now: Timestamp,
 ) -> std::result::Result<Option<Checked>, StatusError> {
-    let Some(entry) = StatusEntry::of(cert)? else {
-        return Ok(None);
-    };
-    let text = match source {
-        Some(s) if !(s.starts_with("https://") || s.starts_with("http://")) => {
-            std::fs::read_to_string(s).map_err(|e| StatusError::Retrieval {
-                url: s.to_string(),
-                reason: e.to_string(),
-            })?
-        }
-        Some(url) => fetch(url, ca_cert)?,
-        None => fetch(&entry.list, ca_cert)?,
-    };
-    let doc = exoskin_batch::jcs::parse_strict(&text).map_err(|e| StatusError::Retrieval {
-        url: source.unwrap_or(&entry.list).to_string(),
-        reason: format!("not JSON ({}:{}): {e}", e.line(), e.column()),
-    })?;
-    let opened = bsl::open_list_credential(&doc, &entry.list, trusted, now)?;
-    let revoked = bsl::check(&entry, &opened)?;
-    Ok(Some(Checked {
-        revoked,
-        signer: opened.issuer.clone(),
-        list_valid_until: opened.valid_until,
-        entry,
-    }))
+    bsl::check_certificate_with(cert, source, trusted, now, |url| fetch(url, ca_cert))
 }
 
 #[cfg(test)]

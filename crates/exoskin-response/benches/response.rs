@@ -3,7 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use exoskin_model::{parse_scenario, Scenario, TransportParams};
-use exoskin_response::{respond, simulate_in_vivo, ResponseParams};
+use exoskin_response::{respond, try_simulate_in_vivo, ResponseParams};
 
 fn bench(c: &mut Criterion) {
     let tp = TransportParams::defaults();
@@ -18,9 +18,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("response");
     g.sample_size(10);
     g.bench_function("in_vivo_12_weeks_with_response", |b| {
-        b.iter(|| simulate_in_vivo(&daily, tp, rp))
+        b.iter(|| try_simulate_in_vivo(&daily, tp, rp).expect("the transport run"))
     });
-    let sim = simulate_in_vivo(&daily, tp, rp);
+    let sim = try_simulate_in_vivo(&daily, tp, rp).expect("the transport run");
     g.bench_function("respond_only_12_weeks", |b| {
         b.iter(|| respond(&daily, &sim.transport, None, None, 1.0, rp))
     });

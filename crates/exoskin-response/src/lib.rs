@@ -14,7 +14,7 @@
 //! occlusion), which transport uses; laser zones stay open to vesicles until the epidermis
 //! covers them, so transport uses the re-epithelialization curve. Neither clock depends on
 //! the vesicles (no controlled human measurement of closure with and without them exists),
-//! so [`simulate_in_vivo`] runs the wound, then one transport pass, then the response.
+//! so [`try_simulate_in_vivo`] runs the wound, then one transport pass, then the response.
 
 pub mod culture;
 pub mod injury;
@@ -328,14 +328,8 @@ fn closure_of(w: &WoundCurve) -> Closure {
     }
 }
 
-/// Transport, wound healing and outcomes of an in-vivo scenario, coupled. Panics when the
-/// transport solver fails, which validated scenarios with finite parameters do not make it
-/// do; [`try_simulate_in_vivo`] returns the error instead.
-pub fn simulate_in_vivo(v: &InVivo, tp: &TransportParams, rp: &ResponseParams) -> Simulation {
-    try_simulate_in_vivo(v, tp, rp).unwrap_or_else(|e| panic!("transport failed: {e}"))
-}
-
-/// [`simulate_in_vivo`], with the transport solver's error.
+/// Transport, wound healing and outcomes of an in-vivo scenario, coupled; the transport
+/// solver's error when it cannot finish.
 pub fn try_simulate_in_vivo(
     v: &InVivo,
     tp: &TransportParams,

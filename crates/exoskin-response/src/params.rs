@@ -39,6 +39,9 @@ pub enum ResponseError {
     Transport(#[from] exoskin_transport::TransportError),
     #[error("posterior sampling: {0}")]
     Sampling(#[from] exoskin_uq::UqError),
+    /// The work was cancelled or passed its time limit.
+    #[error(transparent)]
+    Stopped(#[from] exoskin_model::Stopped),
 }
 
 /// Relative potency of a source by pathway (human MSC = 1).

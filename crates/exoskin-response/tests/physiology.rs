@@ -9,7 +9,7 @@
 use exoskin_model::scenario::{InVivo, Procedure};
 use exoskin_model::{parse_scenario, Scenario, TransportParams};
 use exoskin_response::injury::{reepithelialization_half_life_h, Injury};
-use exoskin_response::{simulate_in_vivo, Outcomes, ResponseParams};
+use exoskin_response::{try_simulate_in_vivo, Outcomes, ResponseParams};
 use proptest::prelude::*;
 
 fn scenario(procedure: &str, source: &str, age: f64, days: f64) -> InVivo {
@@ -30,7 +30,9 @@ fn scenario(procedure: &str, source: &str, age: f64, days: f64) -> InVivo {
 }
 
 fn run(v: &InVivo) -> Outcomes {
-    simulate_in_vivo(v, TransportParams::defaults(), ResponseParams::defaults()).outcomes
+    try_simulate_in_vivo(v, TransportParams::defaults(), ResponseParams::defaults())
+        .expect("the transport run")
+        .outcomes
 }
 
 fn procedure(kind: u8, size: f64, depth: f64, cover: f64) -> String {

@@ -46,8 +46,8 @@ pub enum RoutineError {
         source: exoskin_labels::LabelError,
     },
     /// The bundled rules file is broken (a build defect caught by the tests).
-    #[error("data/routine/rules.toml: {message}")]
-    Rules { message: String },
+    #[error("data/routine/rules.toml: {0}")]
+    Rules(#[from] crate::rules::RulesError),
     /// The label decoder's data did not load.
     #[error(transparent)]
     Labels(#[from] exoskin_labels::LabelError),

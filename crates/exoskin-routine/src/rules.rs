@@ -97,48 +97,72 @@ pub struct Rules {
     rules: Vec<Rule>,
 }
 
+/// What is wrong with a rules file (the bundled one is checked by the tests).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RulesError {
+    /// The file is not valid TOML or does not have the rules' fields.
+    #[error("{message}")]
+    Toml { message: String },
+    #[error("rule \"{id}\" has an empty reason")]
+    EmptyReason { id: String },
+    #[error("rule \"{id}\" has no source; give one or mark it convention = true")]
+    NoSource { id: String },
+    #[error("rule \"{id}\" appears twice")]
+    Twice { id: String },
+    #[error("rule \"{id}\": value {value} must be >= 0")]
+    Negative { id: String, value: f64 },
+    /// A rule the planner needs ([`REQUIRED`]) is not in the file.
+    #[error("rule \"{id}\" is missing")]
+    Missing { id: String },
+    /// A rule whose number the planner reads lacks it or its unit.
+    #[error("rule \"{id}\" needs value = NUMBER and unit = \"{unit}\"")]
+    NeedsValue { id: String, unit: String },
+}
+
 impl Rules {
     /// Read and check a rules file: every rule has a reason, a source or `convention = true`,
     /// each required id appears once, and numbers are finite, non-negative and in the unit
     /// the planner expects.
     pub fn from_toml_str(text: &str) -> Result<Rules, RoutineError> {
-        let err = |message: String| RoutineError::Rules { message };
-        let raw: RulesToml = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        Ok(Rules::check(text)?)
+    }
+
+    fn check(text: &str) -> Result<Rules, RulesError> {
+        let raw: RulesToml = toml::from_str(text).map_err(|e| RulesError::Toml {
+            message: e.to_string(),
+        })?;
         for (i, r) in raw.rule.iter().enumerate() {
+            let id = || r.id.clone();
             if r.reason.trim().is_empty() {
-                return Err(err(format!("rule \"{}\" has an empty reason", r.id)));
+                return Err(RulesError::EmptyReason { id: id() });
             }
             let sourced = r.source.as_deref().is_some_and(|s| !s.trim().is_empty());
             if !sourced && !r.convention {
-                return Err(err(format!(
-                    "rule \"{}\" has no source; give one or mark it convention = true",
-                    r.id
-                )));
+                return Err(RulesError::NoSource { id: id() });
             }
             if raw.rule[..i].iter().any(|o| o.id == r.id) {
-                return Err(err(format!("rule \"{}\" appears twice", r.id)));
+                return Err(RulesError::Twice { id: id() });
             }
             if let Some(v) = r.value {
                 if !v.is_finite() || v < 0.0 {
-                    return Err(err(format!("rule \"{}\": value {v} must be >= 0", r.id)));
+                    return Err(RulesError::Negative { id: id(), value: v });
                 }
             }
         }
         for id in REQUIRED {
             if !raw.rule.iter().any(|r| r.id == *id) {
-                return Err(err(format!("rule \"{id}\" is missing")));
+                return Err(RulesError::Missing { id: id.to_string() });
             }
         }
         for (id, unit) in VALUED {
-            let r = raw
-                .rule
-                .iter()
-                .find(|r| r.id == *id)
-                .expect("checked above");
+            let Some(r) = raw.rule.iter().find(|r| r.id == *id) else {
+                return Err(RulesError::Missing { id: id.to_string() });
+            };
             if r.value.is_none() || r.unit.as_deref() != Some(unit) {
-                return Err(err(format!(
-                    "rule \"{id}\" needs value = NUMBER and unit = \"{unit}\""
-                )));
+                return Err(RulesError::NeedsValue {
+                    id: id.to_string(),
+                    unit: unit.to_string(),
+                });
             }
         }
         Ok(Rules { rules: raw.rule })
@@ -146,10 +170,10 @@ impl Rules {
 
     /// The bundled rules, loaded once.
     pub fn embedded() -> Result<&'static Rules, RoutineError> {
-        static CELL: OnceLock<Result<Rules, String>> = OnceLock::new();
-        CELL.get_or_init(|| Rules::from_toml_str(RULES_TOML).map_err(|e| e.to_string()))
+        static CELL: OnceLock<Result<Rules, RulesError>> = OnceLock::new();
+        CELL.get_or_init(|| Rules::check(RULES_TOML))
             .as_ref()
-            .map_err(|m| RoutineError::Rules { message: m.clone() })
+            .map_err(|e| RoutineError::Rules(e.clone()))
     }
 
     /// A rule by id. Ids in [`REQUIRED`] always exist.
@@ -190,7 +214,14 @@ mod tests {
             "id = \"spf_last\"\nreason = \"x\"",
         );
         assert_ne!(bad, RULES_TOML);
-        let e = Rules::from_toml_str(&bad).unwrap_err().to_string();
-        assert!(e.contains("spf_last") && e.contains("convention"), "{e}");
+        let e = Rules::from_toml_str(&bad).unwrap_err();
+        assert!(
+            matches!(&e, RoutineError::Rules(RulesError::NoSource { id }) if id == "spf_last"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "data/routine/rules.toml: rule \"spf_last\" has no source; give one or mark it convention = true"
+        );
     }
 }

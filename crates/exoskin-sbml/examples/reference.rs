@@ -3,7 +3,7 @@
 //! scripts/check_sbml.py: `cargo run --release -p exoskin-sbml --example reference -- FILE`.
 
 use exoskin_model::{read_scenario_file, Scenario, TransportParams};
-use exoskin_response::{respond_reference, simulate_in_vivo, tissue, ResponseParams};
+use exoskin_response::{respond_reference, tissue, try_simulate_in_vivo, ResponseParams};
 use serde_json::{json, Map, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -14,7 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("not an in-vivo scenario".into());
     };
     let rp = ResponseParams::defaults();
-    let sim = simulate_in_vivo(&v, TransportParams::defaults(), rp);
+    let sim = try_simulate_in_vivo(&v, TransportParams::defaults(), rp).expect("the transport run");
     let reference = respond_reference(&v, &sim, rp, 1e-12, 1e-14)?;
     let mut states = Map::new();
     for (i, name) in tissue::STATES.iter().enumerate() {

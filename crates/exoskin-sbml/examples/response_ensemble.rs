@@ -16,7 +16,7 @@
 //! the factors of the first and last member and their final outcomes (for the cross-check).
 
 use exoskin_model::{read_scenario_file, Scenario, TransportParams};
-use exoskin_response::{respond, respond_reference, simulate_in_vivo, ResponseParams};
+use exoskin_response::{respond, respond_reference, try_simulate_in_vivo, ResponseParams};
 use serde_json::{json, Map, Value};
 use std::time::Instant;
 
@@ -79,7 +79,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("not an in-vivo scenario".into());
     };
     let base = ResponseParams::defaults();
-    let sim = simulate_in_vivo(&v, TransportParams::defaults(), base);
+    let sim =
+        try_simulate_in_vivo(&v, TransportParams::defaults(), base).expect("the transport run");
 
     let mut rng = SplitMix(seed);
     let mut factors = Vec::with_capacity(members);

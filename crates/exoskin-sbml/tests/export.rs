@@ -3,7 +3,7 @@
 //! reference integrator against the shipped one.
 
 use exoskin_model::{read_scenario_file, Scenario, TransportParams};
-use exoskin_response::{respond_reference, simulate_in_vivo, ResponseParams};
+use exoskin_response::{respond_reference, try_simulate_in_vivo, ResponseParams};
 use exoskin_sbml::{export, in_vivo, model_id, SbmlError};
 use std::path::{Path, PathBuf};
 
@@ -30,7 +30,7 @@ fn exported(path: &Path) -> String {
     let s = read_scenario_file(path).unwrap();
     let v = in_vivo(&s).unwrap();
     let rp = ResponseParams::defaults();
-    let sim = simulate_in_vivo(v, TransportParams::defaults(), rp);
+    let sim = try_simulate_in_vivo(v, TransportParams::defaults(), rp).expect("the transport run");
     export(v, &sim, rp, &model_id("m")).unwrap()
 }
 
@@ -124,7 +124,8 @@ fn the_reference_integrator_agrees_with_the_shipped_one_within_its_stated_error(
         let s = read_scenario_file(&path).unwrap();
         let v = in_vivo(&s).unwrap();
         let rp = ResponseParams::defaults();
-        let sim = simulate_in_vivo(v, TransportParams::defaults(), rp);
+        let sim =
+            try_simulate_in_vivo(v, TransportParams::defaults(), rp).expect("the transport run");
         let reference = respond_reference(v, &sim, rp, 1e-10, 1e-12).unwrap();
         let shipped = &sim.outcomes.series;
         assert_eq!(reference.series.times_d, shipped.times_d);

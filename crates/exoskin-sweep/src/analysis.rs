@@ -31,7 +31,7 @@ use crate::SweepError;
 use arrow_array::{Array, Float64Array, RecordBatch, StringArray};
 use exoskin_api::sensitivity::{Analysis as Report, Evaluator, Method, Plan};
 use exoskin_api::uncertainty::Space;
-use exoskin_model::Scenario;
+use exoskin_model::{Observer, Scenario, Tally};
 use exoskin_trials::power::{finish_power, search, PowerPoint, Search};
 use exoskin_trials::sim::Responder;
 use exoskin_trials::stats::wilson;
@@ -67,8 +67,25 @@ pub struct SensitivitySettings {
     pub parameters: Option<Vec<String>>,
 }
 
+/// A sharded sensitivity analysis's method that is not one it runs.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("method \"{method}\": use sobol or morris")]
+pub struct UnknownMethod {
+    pub method: String,
+}
+
+/// A design file whose columns are not the analysis's.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DesignColumns {
+    #[error("a sensitivity design's first column is design_row")]
+    NoDesignRow,
+    #[error("a power design's columns are {}", POWER_COLUMNS.join(","))]
+    NotPowerColumns,
+}
+
 impl SensitivitySettings {
-    pub fn method(&self) -> Result<Method, String> {
+    /// The method the settings name (`sobol` or `morris`: a sharded analysis's).
+    pub fn method(&self) -> Result<Method, UnknownMethod> {
         match self.method.as_str() {
             "sobol" => Ok(Method::Sobol {
                 samples: self.samples,
@@ -78,7 +95,9 @@ impl SensitivitySettings {
                 trajectories: self.trajectories,
                 levels: self.levels,
             }),
-            other => Err(format!("method \"{other}\": use sobol or morris")),
+            other => Err(UnknownMethod {
+                method: other.to_string(),
+            }),
         }
     }
 }
@@ -109,7 +128,8 @@ impl Analysis {
         match kind.as_ref().and_then(toml::Value::as_str) {
             Some("sensitivity") => {
                 let s: SensitivitySettings = toml::Value::Table(rest).try_into().map_err(de)?;
-                s.method().map_err(|m| ("method".to_string(), m))?;
+                s.method()
+                    .map_err(|m| ("method".to_string(), m.to_string()))?;
                 Ok(Analysis::Sensitivity(s))
             }
             Some("power") => Ok(Analysis::Power(
@@ -137,15 +157,12 @@ impl Analysis {
     }
 
     /// Check the design file's columns.
-    pub(crate) fn check_columns(&self, names: &[String]) -> Result<(), String> {
+    pub(crate) fn check_columns(&self, names: &[String]) -> Result<(), DesignColumns> {
         match self {
             Analysis::Sensitivity(_) if names.first().map(String::as_str) != Some("design_row") => {
-                Err("a sensitivity design's first column is design_row".into())
+                Err(DesignColumns::NoDesignRow)
             }
-            Analysis::Power(_) if names != POWER_COLUMNS => Err(format!(
-                "a power design's columns are {}",
-                POWER_COLUMNS.join(",")
-            )),
+            Analysis::Power(_) if names != POWER_COLUMNS => Err(DesignColumns::NotPowerColumns),
             _ => Ok(()),
         }
     }
@@ -172,7 +189,7 @@ struct PowerContext {
 
 /// The per-spec cache of an analysis's [`Context`].
 #[derive(Clone, Default)]
-pub(crate) struct ContextCell(Arc<OnceLock<Result<Arc<Context>, String>>>);
+pub(crate) struct ContextCell(Arc<OnceLock<Result<Arc<Context>, RowError>>>);
 
 impl std::fmt::Debug for ContextCell {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -180,18 +197,20 @@ impl std::fmt::Debug for ContextCell {
     }
 }
 
-fn context(spec: &Spec) -> Result<Arc<Context>, String> {
+fn context(spec: &Spec) -> Result<Arc<Context>, RowError> {
     spec.context
         .0
         .get_or_init(|| make_context(spec).map(Arc::new))
         .clone()
 }
 
-fn make_context(spec: &Spec) -> Result<Context, String> {
+/// What an analysis's rows need; its error is every row's (with the kind: the user's
+/// input, or the program's data).
+fn make_context(spec: &Spec) -> Result<Context, RowError> {
     match &spec.analysis {
         Some(Analysis::Sensitivity(s)) => {
             let scenario = exoskin_model::read_scenario_file(Path::new(&spec.base_name))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| RowError::input(e.to_string()))?;
             let space = sensitivity_space(&scenario, s)?;
             let names: Vec<&str> = space.params.iter().map(|p| p.name.as_str()).collect();
             let cols: Vec<&str> = spec.parameters[1..]
@@ -199,11 +218,11 @@ fn make_context(spec: &Spec) -> Result<Context, String> {
                 .map(|p| p.name.as_str())
                 .collect();
             if names != cols {
-                return Err(format!(
+                return Err(RowError::input(format!(
                     "the design's columns ({}) are not the scenario's uncertain parameters ({})",
                     cols.join(", "),
                     names.join(", ")
-                ));
+                )));
             }
             Ok(Context::Sensitivity {
                 scenario: Box::new(scenario),
@@ -213,14 +232,14 @@ fn make_context(spec: &Spec) -> Result<Context, String> {
             })
         }
         Some(Analysis::Power(p)) => Ok(Context::Power(power_context(&spec.base_name, p)?)),
-        None => Err("not an analysis spec".into()),
+        None => Err(RowError::internal("not an analysis spec")),
     }
 }
 
 /// A power analysis's trial and responders, made once per process for each trial file
 /// and settings: the rounds of one analysis run in one process share them (a responder
 /// is a transport run and a response grid per arm).
-fn power_context(base: &str, p: &PowerSettings) -> Result<Arc<PowerContext>, String> {
+fn power_context(base: &str, p: &PowerSettings) -> Result<Arc<PowerContext>, RowError> {
     type Cache = Mutex<BTreeMap<String, Arc<PowerContext>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let key = format!("{base}\n{p:?}");
@@ -229,7 +248,7 @@ fn power_context(base: &str, p: &PowerSettings) -> Result<Arc<PowerContext>, Str
         return Ok(c);
     }
     let trial = power_trial(Path::new(base), p)?;
-    let responder = exoskin_api::trial::power_responder(&trial).map_err(|e| e.to_string())?;
+    let responder = exoskin_api::trial::power_responder(&trial)?;
     let c = Arc::new(PowerContext {
         trial,
         responder,
@@ -242,44 +261,29 @@ fn power_context(base: &str, p: &PowerSettings) -> Result<Arc<PowerContext>, Str
     Ok(c)
 }
 
-fn sensitivity_space(scenario: &Scenario, s: &SensitivitySettings) -> Result<Space, String> {
-    let space = Space::shipped(scenario).map_err(|e| e.to_string())?;
+fn sensitivity_space(
+    scenario: &Scenario,
+    s: &SensitivitySettings,
+) -> Result<Space, exoskin_api::ApiError> {
+    let space = Space::shipped(scenario)?;
     match &s.parameters {
-        Some(names) => space.only(names).map_err(|e| e.to_string()),
+        Some(names) => space.only(names),
         None => Ok(space),
     }
 }
 
-fn power_trial(path: &Path, p: &PowerSettings) -> Result<Trial, String> {
-    let mut trial = exoskin_api::trial::load(path).map_err(|e| e.to_string())?;
+fn power_trial(path: &Path, p: &PowerSettings) -> Result<Trial, exoskin_api::ApiError> {
+    let mut trial = exoskin_api::trial::load(path)?;
     trial.alpha = p.alpha;
     Ok(exoskin_api::trial::grid_trial(&trial))
 }
 
-fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
-    let what = p
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default();
-    format!("the model stopped with an internal error: {what}")
-}
-
-/// Run the rows of an analysis spec (in the current thread pool); `progress` hears rows
-/// finished.
-pub(crate) fn run_rows(
-    spec: &Spec,
-    rows: &[Row],
-    progress: &(dyn Fn(usize) + Sync),
-) -> Vec<RowOutcome> {
+/// Run the rows of an analysis spec (in the current thread pool), counting them on
+/// `tally`; once it says stop, the rows left are skipped (the caller does not write them).
+pub(crate) fn run_rows(spec: &Spec, rows: &[Row], tally: &Tally) -> Vec<RowOutcome> {
     let ctx = match context(spec) {
         Ok(c) => c,
-        Err(m) => {
-            return rows
-                .iter()
-                .map(|_| Err(RowError::input(m.clone())))
-                .collect()
-        }
+        Err(e) => return rows.iter().map(|_| Err(e.clone())).collect(),
     };
     let num = |r: &Row, j: usize| r.values[j].as_f64().unwrap_or(f64::NAN);
     match &*ctx {
@@ -310,10 +314,13 @@ pub(crate) fn run_rows(
                         .iter()
                         .map(|&i| (points[i].0, points[i].1.as_slice()))
                         .collect();
-                    let res = std::panic::catch_unwind(|| ev.run_group(&items))
-                        .map_err(|p| RowError::internal(panic_text(p)))
-                        .and_then(|r| r.map_err(RowError::from));
-                    progress(g.len());
+                    let res = if tally.stopped() {
+                        Err(RowError::internal("stopped"))
+                    } else {
+                        ev.run_group(&items).map_err(RowError::from)
+                    };
+                    // a stop is seen by the next group, and by the caller
+                    let _ = tally.add(g.len());
                     match res {
                         Ok(ys) => g
                             .iter()
@@ -345,7 +352,10 @@ pub(crate) fn run_rows(
                     assurance,
                     draws,
                 } = &**pc;
-                let out = std::panic::catch_unwind(|| -> RowOutcome {
+                let run = || -> RowOutcome {
+                    if tally.stopped() {
+                        return Err(RowError::internal("stopped"));
+                    }
                     if a == 0.0 {
                         let hits = exoskin_trials::power::rejections(
                             trial,
@@ -367,9 +377,9 @@ pub(crate) fn run_rows(
                     let hits =
                         exoskin_trials::power::rejections(trial, &rs, n, first..first + count);
                     Ok(vec![hits as f64, *failed as f64])
-                })
-                .unwrap_or_else(|p| Err(RowError::internal(panic_text(p))));
-                progress(1);
+                };
+                let out = run();
+                let _ = tally.add(1);
                 out
             })
             .collect(),
@@ -430,11 +440,10 @@ pub fn prepare_sensitivity(
     }
     let scenario =
         exoskin_model::read_scenario_file(scenario_file).map_err(|e| design_err(e.to_string()))?;
-    let space = sensitivity_space(&scenario, &settings).map_err(design_err)?;
-    let method = settings.method().map_err(design_err)?;
-    let plan = Plan::new(&space, method, settings.seed).map_err(|e| design_err(e.to_string()))?;
-    exoskin_api::sensitivity::nominal(&scenario, &settings.file, output)
-        .map_err(|e| design_err(e.to_string()))?;
+    let space = sensitivity_space(&scenario, &settings)?;
+    let method = settings.method().map_err(|e| design_err(e.to_string()))?;
+    let plan = Plan::new(&space, method, settings.seed)?;
+    exoskin_api::sensitivity::nominal(&scenario, &settings.file, output)?;
     let ev = Evaluator::new(&scenario, &settings.file, &space, output);
     let points = plan.points();
     let rows: Vec<Vec<f64>> = ev
@@ -546,9 +555,9 @@ pub fn sensitivity_report(dir: &Path) -> Result<serde_json::Value, SweepError> {
     }
     let scenario = exoskin_model::read_scenario_file(Path::new(&spec.base_name))
         .map_err(|e| design_err(e.to_string()))?;
-    let space = sensitivity_space(&scenario, s).map_err(design_err)?;
-    let method = s.method().map_err(design_err)?;
-    let plan = Plan::new(&space, method, s.seed).map_err(|e| design_err(e.to_string()))?;
+    let space = sensitivity_space(&scenario, s)?;
+    let method = s.method().map_err(|e| design_err(e.to_string()))?;
+    let plan = Plan::new(&space, method, s.seed)?;
     let ev = Evaluator::new(&scenario, &s.file, &space, output);
     let transport_runs = ev.groups(plan.points()).len();
     let y0 = exoskin_api::sensitivity::nominal(&scenario, &s.file, output).map_err(|e| {
@@ -604,7 +613,7 @@ pub fn prepare_power(
     if shards == 0 {
         return Err(design_err("--shards must be at least 1".into()));
     }
-    exoskin_api::trial::load(trial_file).map_err(|e| design_err(e.to_string()))?;
+    exoskin_api::trial::load(trial_file)?;
     let job = PowerJob {
         base: std::path::absolute(trial_file)
             .unwrap_or_else(|_| trial_file.to_path_buf())
@@ -717,7 +726,8 @@ pub fn power_step(dir: &Path) -> Result<Step, SweepError> {
     if !need.is_empty() {
         return power_round(dir, round, &job, &need);
     }
-    let pc = power_context(&job.base, p).map_err(|message| SweepError::Analysis { message })?;
+    let pc =
+        power_context(&job.base, p).map_err(|e| SweepError::Analysis { message: e.message })?;
     let (trial, responder) = (&pc.trial, &pc.responder);
     let curve: Vec<PowerPoint> = visited
         .iter()
@@ -793,18 +803,19 @@ fn power_round(
 }
 
 /// Run a power analysis's rounds here (shards of a round in parallel, resuming what is
-/// done) until it is finished; `progress` hears rows finished.
+/// done) until it is finished; `observer` hears each round's rows finished and may stop
+/// the analysis (the rounds and shards finished are kept).
 pub fn power_local(
     dir: &Path,
     threads: usize,
-    progress: &(dyn Fn(usize) + Sync),
+    observer: &dyn Observer,
 ) -> Result<serde_json::Value, SweepError> {
     loop {
         match power_step(dir)? {
             Step::Round {
                 spec, dir: rdir, ..
             } => {
-                run_local(&spec, &rdir, threads, progress)?;
+                run_local(&spec, &rdir, threads, observer)?;
                 merge(&rdir, None)?;
             }
             Step::Done(doc) => return Ok(doc),

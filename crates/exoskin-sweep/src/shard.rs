@@ -4,7 +4,7 @@ use crate::spec::{Column, Row, Spec, Target};
 use crate::{RowError, SweepError};
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
-use exoskin_model::TransportParams;
+use exoskin_model::{Observer, Stop, Tally, TransportParams};
 use exoskin_response::ResponseParams;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
@@ -28,22 +28,9 @@ pub fn shard_path(dir: &Path, i: usize) -> PathBuf {
 pub type RowOutcome = Result<Vec<f64>, RowError>;
 
 /// Run one row: set its values on the base scenario and the model parameters, run, read
-/// the outputs. A failure (bad value, solver stop, missing output, even a panic) is the
-/// row's error, never the shard's.
+/// the outputs. A failure (bad value, solver stop, missing output) is the row's error,
+/// never the shard's.
 pub fn run_row(spec: &Spec, row: &Row) -> RowOutcome {
-    std::panic::catch_unwind(|| run_row_inner(spec, row)).unwrap_or_else(|p| {
-        let what = p
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default();
-        Err(RowError::internal(format!(
-            "the model stopped with an internal error: {what}"
-        )))
-    })
-}
-
-fn run_row_inner(spec: &Spec, row: &Row) -> RowOutcome {
     if let Some(tb) = &spec.trial {
         let keys: Vec<(&str, toml::Value)> = spec
             .parameters
@@ -67,7 +54,7 @@ fn run_row_inner(spec: &Spec, row: &Row) -> RowOutcome {
         };
         match &p.target {
             Target::Scenario(key) => {
-                crate::spec::set_key(&mut table, key, v.to_toml()).map_err(RowError::input)?
+                crate::spec::set_key(&mut table, key, v.to_toml()).map_err(RowError::from)?
             }
             Target::Transport(n) => {
                 let x = num()?;
@@ -121,8 +108,13 @@ pub fn schema(spec: &Spec) -> Schema {
     Schema::new(fields)
 }
 
-/// The rows and their outcomes as one Arrow record batch.
-pub fn batch(spec: &Spec, rows: &[Row], outcomes: &[RowOutcome]) -> Result<RecordBatch, String> {
+/// The rows and their outcomes as one Arrow record batch (Arrow refuses columns that do not
+/// fit the schema, which would be a defect here).
+pub fn batch(
+    spec: &Spec,
+    rows: &[Row],
+    outcomes: &[RowOutcome],
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
     let mut cols: Vec<ArrayRef> = vec![Arc::new(UInt64Array::from_iter_values(
         rows.iter().map(|r| r.index),
     ))];
@@ -152,7 +144,7 @@ pub fn batch(spec: &Spec, rows: &[Row], outcomes: &[RowOutcome]) -> Result<Recor
             .iter()
             .map(|o| o.as_ref().err().map(|e| e.message.as_str())),
     )));
-    RecordBatch::try_new(Arc::new(schema(spec)), cols).map_err(|e| e.to_string())
+    RecordBatch::try_new(Arc::new(schema(spec)), cols)
 }
 
 /// Parquet bytes of record batches with the given file metadata (no compression).
@@ -160,16 +152,16 @@ fn parquet_bytes(
     schema: Arc<Schema>,
     batches: &[RecordBatch],
     meta: Vec<KeyValue>,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, parquet::errors::ParquetError> {
     let props = WriterProperties::builder()
         .set_key_value_metadata(Some(meta))
         .build();
     let mut buf = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut buf, schema, Some(props)).map_err(|e| e.to_string())?;
+    let mut w = ArrowWriter::try_new(&mut buf, schema, Some(props))?;
     for b in batches {
-        w.write(b).map_err(|e| e.to_string())?;
+        w.write(b)?;
     }
-    w.close().map_err(|e| e.to_string())?;
+    w.close()?;
     Ok(buf)
 }
 
@@ -252,20 +244,22 @@ pub fn run_shard(
     out_dir: &Path,
     threads: usize,
 ) -> Result<PathBuf, SweepError> {
-    run_shard_with(spec, i, out_dir, threads, &|_| {})
+    run_shard_with(spec, i, out_dir, threads, &Stop::never())
 }
 
-/// [`run_shard`], telling `progress` the number of rows finished after each row.
+/// [`run_shard`], telling `observer` the rows finished (of the shard's) and stopping when
+/// it says so (the shard is then not written).
 pub fn run_shard_with(
     spec: &Spec,
     i: usize,
     out_dir: &Path,
     threads: usize,
-    progress: &(dyn Fn(usize) + Sync),
+    observer: &dyn Observer,
 ) -> Result<PathBuf, SweepError> {
     check_shard(spec, i)?;
     prepare(spec, out_dir)?;
-    pool(threads)?.install(|| write_shard(spec, i, out_dir, progress))
+    let tally = Tally::new(observer, spec.shard_range(i).len());
+    pool(threads)?.install(|| write_shard(spec, i, out_dir, &tally))
 }
 
 fn check_shard(spec: &Spec, i: usize) -> Result<(), SweepError> {
@@ -285,40 +279,44 @@ fn pool(threads: usize) -> Result<rayon::ThreadPool, SweepError> {
         .map_err(|source| SweepError::Threads { threads, source })
 }
 
-/// Run and write one shard in the current thread pool (skipping it when done).
-fn write_shard(
-    spec: &Spec,
-    i: usize,
-    dir: &Path,
-    progress: &(dyn Fn(usize) + Sync),
-) -> Result<PathBuf, SweepError> {
+/// Run and write one shard in the current thread pool (skipping it when done), counting
+/// its rows on `tally`; once the tally says stop, the rows left are skipped and the shard
+/// is not written.
+fn write_shard(spec: &Spec, i: usize, dir: &Path, tally: &Tally) -> Result<PathBuf, SweepError> {
     let path = shard_path(dir, i);
     if shard_done(spec, dir, i) {
         return Ok(path);
     }
     let rows = spec.shard_rows(i);
     let outcomes: Vec<RowOutcome> = if spec.analysis.is_some() {
-        crate::analysis::run_rows(spec, &rows, progress)
+        crate::analysis::run_rows(spec, &rows, tally)
     } else {
         rows.par_iter()
             .map(|r| {
+                if tally.stopped() {
+                    return Err(RowError::internal("stopped"));
+                }
                 let o = run_row(spec, r);
-                progress(1);
+                // a stop is seen by the next row, and below
+                let _ = tally.add(1);
                 o
             })
             .collect()
     };
+    if let Err(why) = tally.check() {
+        return Err(SweepError::Stopped(why));
+    }
     let perr = |message: String| SweepError::Parquet {
         path: path.display().to_string(),
         message,
     };
-    let b = batch(spec, &rows, &outcomes).map_err(perr)?;
+    let b = batch(spec, &rows, &outcomes).map_err(|e| perr(e.to_string()))?;
     let meta = vec![
         KeyValue::new(HASH_KEY.to_string(), spec.hash().to_string()),
         KeyValue::new(SHARD_KEY.to_string(), i.to_string()),
         KeyValue::new("exoskin.shards".to_string(), spec.shards.to_string()),
     ];
-    let bytes = parquet_bytes(b.schema(), &[b], meta).map_err(perr)?;
+    let bytes = parquet_bytes(b.schema(), &[b], meta).map_err(|e| perr(e.to_string()))?;
     exoskin_model::fsutil::write_atomic(&path, &bytes).map_err(io(&path, "cannot write"))?;
     Ok(path)
 }
@@ -330,6 +328,8 @@ pub struct LocalRun {
     pub ran: Vec<usize>,
     /// Shards found done and skipped.
     pub skipped: Vec<usize>,
+    /// The sweep's rows in all (run now or before).
+    pub rows: usize,
 }
 
 /// The shards of `spec` not yet done in `dir`.
@@ -340,22 +340,29 @@ pub fn pending(spec: &Spec, dir: &Path) -> Vec<usize> {
 }
 
 /// Run every shard not yet done, on `threads` threads (0: every core); shards and the rows
-/// in them run in parallel. `progress` hears rows finished.
+/// in them run in parallel. `observer` hears the rows finished (of the pending shards')
+/// and may stop the run: the shards finished are kept, the others are left to run again.
 pub fn run_local(
     spec: &Spec,
     dir: &Path,
     threads: usize,
-    progress: &(dyn Fn(usize) + Sync),
+    observer: &dyn Observer,
 ) -> Result<LocalRun, SweepError> {
     prepare(spec, dir)?;
     let todo = pending(spec, dir);
     let skipped = (0..spec.shards).filter(|i| !todo.contains(i)).collect();
+    let rows = todo.iter().map(|i| spec.shard_range(*i).len()).sum();
+    let tally = Tally::new(observer, rows);
     pool(threads)?.install(|| {
         todo.par_iter()
-            .map(|i| write_shard(spec, *i, dir, progress).map(|_| ()))
+            .map(|i| write_shard(spec, *i, dir, &tally).map(|_| ()))
             .collect::<Result<Vec<()>, _>>()
     })?;
-    Ok(LocalRun { ran: todo, skipped })
+    Ok(LocalRun {
+        ran: todo,
+        skipped,
+        rows: spec.row_count(),
+    })
 }
 
 /// What a merge wrote.
@@ -453,7 +460,7 @@ pub fn merge(dir: &Path, out: Option<&Path>) -> Result<Merged, SweepError> {
         KeyValue::new(HASH_KEY.to_string(), hash.to_string()),
         KeyValue::new("exoskin.rows".to_string(), rows.to_string()),
     ];
-    let bytes = parquet_bytes(schema, &batches, meta).map_err(perr)?;
+    let bytes = parquet_bytes(schema, &batches, meta).map_err(|e| perr(e.to_string()))?;
     exoskin_model::fsutil::write_atomic(&out, &bytes).map_err(io(&out, "cannot write"))?;
     Ok(Merged {
         path: out,

@@ -1,7 +1,7 @@
 //! The sweep spec: its TOML keys, their checks, and the rows they make.
 
 use crate::design;
-use crate::SweepError;
+use crate::{SpecIssue, SweepError};
 use exoskin_api::output::{parse_name, OutputId};
 use exoskin_model::error::Invalid;
 use exoskin_model::{input, read_scenario, TransportParams};
@@ -162,20 +162,15 @@ pub const MAX_SHARDS: usize = 10_000;
 
 /// Shards must be at least 1, at most one per row and at most [`MAX_SHARDS`]: a shard with
 /// no rows is work for nothing, and the count sizes every loop over shards.
-fn check_shards(shards: usize, rows: usize) -> Result<(), String> {
+fn check_shards(shards: usize, rows: usize) -> Result<(), SpecIssue> {
     if shards == 0 {
-        return Err("must be at least 1".into());
+        return Err(SpecIssue::ZeroShards);
     }
     if shards > rows.max(1) {
-        return Err(format!(
-            "{shards} shards for {rows} rows: use at most {} (one row per shard at the most)",
-            rows.max(1)
-        ));
+        return Err(SpecIssue::ShardsOverRows { shards, rows });
     }
     if shards > MAX_SHARDS {
-        return Err(format!(
-            "{shards} shards is more than the maximum of {MAX_SHARDS}; group rows into fewer shards"
-        ));
+        return Err(SpecIssue::TooManyShards { shards });
     }
     Ok(())
 }
@@ -233,14 +228,16 @@ impl Spec {
         };
         let (base_name, base, trial) = match &analysis {
             Some(a) if a.base_is_trial() => {
-                let (n, t) = read_trial_base(&raw.base, name).map_err(|m| at("base".into(), m))?;
+                let (n, t) = read_trial_base(&raw.base, name)
+                    .map_err(|m| at("base".into(), m.to_string()))?;
                 (n, t, None)
             }
             Some(_) => {
-                let (n, t) = read_base(&raw.base, name).map_err(|m| at("base".into(), m))?;
+                let (n, t) =
+                    read_base(&raw.base, name).map_err(|m| at("base".into(), m.to_string()))?;
                 (n, t, None)
             }
-            None => read_any_base(&raw.base, name).map_err(|m| at("base".into(), m))?,
+            None => read_any_base(&raw.base, name).map_err(|m| at("base".into(), m.to_string()))?,
         };
         let target = |n: &str| match &trial {
             Some(tb) => crate::trial::target(n, tb),
@@ -249,10 +246,11 @@ impl Spec {
         if raw.shards == 0 {
             return Err(at("shards".into(), "must be at least 1".into()));
         }
-        check_outputs(&raw.outputs).map_err(|(i, m)| at(format!("outputs[{i}]"), m))?;
+        check_outputs(&raw.outputs).map_err(|(i, m)| at(format!("outputs[{i}]"), m.to_string()))?;
         if let Some(tb) = &trial {
             for (i, o) in raw.outputs.iter().enumerate() {
-                crate::trial::check_output(o, tb).map_err(|m| at(format!("outputs[{i}]"), m))?;
+                crate::trial::check_output(o, tb)
+                    .map_err(|m| at(format!("outputs[{i}]"), m.to_string()))?;
             }
         }
         if let Some(file) = &raw.design {
@@ -262,7 +260,8 @@ impl Spec {
                     "a design file gives the rows itself: drop [[parameters]] and seed".into(),
                 ));
             }
-            let (names, rows) = read_design(file, name).map_err(|m| at("design".into(), m))?;
+            let (names, rows) =
+                read_design(file, name).map_err(|m| at("design".into(), m.to_string()))?;
             let mut parameters = Vec::new();
             for n in &names {
                 let target = if analysis.is_some() {
@@ -278,9 +277,9 @@ impl Spec {
             }
             if let Some(a) = &analysis {
                 a.check_columns(&names)
-                    .map_err(|m| at("design".into(), m))?;
+                    .map_err(|m| at("design".into(), m.to_string()))?;
             }
-            check_shards(raw.shards, rows.len()).map_err(|m| at("shards".into(), m))?;
+            check_shards(raw.shards, rows.len()).map_err(|m| at("shards".into(), m.to_string()))?;
             return Ok(Spec::assemble(
                 name.to_string(),
                 Some(text.to_string()),
@@ -319,7 +318,7 @@ impl Spec {
                     format!("`{}` is varied twice; name each parameter once", p.name),
                 ));
             }
-            let target = target(&p.name).map_err(|m| at(key("name"), m))?;
+            let target = target(&p.name).map_err(|m| at(key("name"), m.to_string()))?;
             match (&p.values, p.range) {
                 (Some(_), Some(_)) | (None, None) => {
                     return Err(at(
@@ -336,9 +335,9 @@ impl Spec {
                         ));
                     }
                     let (column, values) =
-                        value_list(vals, &target).map_err(|m| at(key("values"), m))?;
+                        value_list(vals, &target).map_err(|m| at(key("values"), m.to_string()))?;
                     probe(&base, &base_name, trial.as_ref(), &target, &values[0])
-                        .map_err(|m| at(key("name"), m))?;
+                        .map_err(|m| at(key("name"), m.to_string()))?;
                     parameters.push(Parameter {
                         name: p.name.clone(),
                         target,
@@ -391,7 +390,7 @@ impl Spec {
                         &target,
                         &Value::Float(lo),
                     )
-                    .map_err(|m| at(key("name"), m))?;
+                    .map_err(|m| at(key("name"), m.to_string()))?;
                     parameters.push(Parameter {
                         name: p.name.clone(),
                         target,
@@ -406,8 +405,8 @@ impl Spec {
             sampled.map(|(m, n, _)| (m, n)),
             seed,
         )
-        .map_err(|m| at("parameters".into(), m))?;
-        check_shards(raw.shards, design.len()).map_err(|m| at("shards".into(), m))?;
+        .map_err(|m| at("parameters".into(), m.to_string()))?;
+        check_shards(raw.shards, design.len()).map_err(|m| at("shards".into(), m.to_string()))?;
         Ok(Spec::assemble(
             name.to_string(),
             Some(text.to_string()),
@@ -442,7 +441,7 @@ impl Spec {
         check_outputs(&outputs).map_err(|(i, m)| bad(format!("outputs[{i}]: {m}")))?;
         let mut params = Vec::new();
         for (j, name) in parameters.iter().enumerate() {
-            let target = target(name).map_err(bad)?;
+            let target = target(name).map_err(|m| bad(m.to_string()))?;
             let column_vals: Vec<toml::Value> = design
                 .iter()
                 .map(|r| {
@@ -586,7 +585,7 @@ fn build_design(
     n_params: usize,
     sample: Option<(Sample, usize)>,
     seed: u64,
-) -> Result<Vec<Vec<Value>>, String> {
+) -> Result<Vec<Vec<Value>>, SpecIssue> {
     let points = match sample {
         Some((method, n)) => {
             let dims = factors
@@ -599,19 +598,16 @@ fn build_design(
             match method {
                 Sample::Sobol => {
                     if dims > design::SOBOL_MAX_DIMENSIONS || n > u32::MAX as usize {
-                        return Err(format!(
-                            "a Sobol design takes at most {} ranged parameters and 2^32 points",
-                            design::SOBOL_MAX_DIMENSIONS
-                        ));
+                        return Err(SpecIssue::SobolLimits);
                     }
                     if n > MAX_ROWS {
-                        return Err(format!("n = {n} is more than {MAX_ROWS} rows"));
+                        return Err(SpecIssue::TooManyPoints { n });
                     }
                     design::sobol(n, dims, seed)
                 }
                 Sample::Lhs => {
                     if n > MAX_ROWS {
-                        return Err(format!("n = {n} is more than {MAX_ROWS} rows"));
+                        return Err(SpecIssue::TooManyPoints { n });
                     }
                     design::lhs(n, dims, seed)
                 }
@@ -629,12 +625,7 @@ fn build_design(
     let total = sizes.iter().try_fold(1usize, |a, s| a.checked_mul(*s));
     let total = match total {
         Some(t) if t <= MAX_ROWS => t,
-        _ => {
-            return Err(format!(
-                "the product of the parameters' values has more than {MAX_ROWS} rows ({sizes:?}); \
-                 vary fewer values or sample instead"
-            ))
-        }
+        _ => return Err(SpecIssue::TooManyRows { sizes }),
     };
     let mut rows = Vec::with_capacity(total);
     for r in 0..total {
@@ -661,7 +652,7 @@ fn build_design(
 }
 
 /// What a parameter name sets; the error says why it names nothing.
-fn target(name: &str) -> Result<Target, String> {
+fn target(name: &str) -> Result<Target, SpecIssue> {
     if let Some(p) = name.strip_prefix("params.") {
         let mut tp = TransportParams::defaults().clone();
         if tp.get_mut(p).is_some() {
@@ -670,36 +661,31 @@ fn target(name: &str) -> Result<Target, String> {
         if ResponseParams::defaults().value(p).is_ok() {
             return Ok(Target::Response(p.to_string()));
         }
-        return Err(format!(
-            "`{p}` is not a parameter of data/transport.toml or data/response.toml; \
-             use a name from those files, e.g. params.sc_pore_radius_nm"
-        ));
+        return Err(SpecIssue::UnknownModelParameter {
+            name: p.to_string(),
+        });
     }
     if name.is_empty() || name.split('.').any(|s| s.trim().is_empty()) {
-        return Err(
-            "a dotted scenario key is needed, e.g. \"skin.age_years\", or params.<name>".into(),
-        );
+        return Err(SpecIssue::NotAKey);
     }
     Ok(Target::Scenario(name.to_string()))
 }
 
 /// A `values` list: all numbers, or all text (strings, booleans); model parameters take
 /// numbers only.
-fn value_list(vals: &[toml::Value], target: &Target) -> Result<(Column, Vec<Value>), String> {
+fn value_list(vals: &[toml::Value], target: &Target) -> Result<(Column, Vec<Value>), SpecIssue> {
     if vals.is_empty() {
-        return Err("give at least one value".into());
+        return Err(SpecIssue::NoValues);
     }
     let values: Vec<Value> = vals
         .iter()
         .map(Value::from_toml)
         .collect::<Option<_>>()
-        .ok_or("values must be numbers, strings or booleans")?;
+        .ok_or(SpecIssue::NotScalar)?;
     let numeric = values.iter().all(|v| v.as_f64().is_some());
     let text = values.iter().all(|v| v.as_f64().is_none());
     if !numeric && !text {
-        return Err(
-            "mixes numbers and text; one parameter's values are all numbers or all text".into(),
-        );
+        return Err(SpecIssue::MixedValues);
     }
     if numeric {
         if let Some(x) = values
@@ -707,33 +693,26 @@ fn value_list(vals: &[toml::Value], target: &Target) -> Result<(Column, Vec<Valu
             .filter_map(Value::as_f64)
             .find(|x| !x.is_finite())
         {
-            return Err(format!("{x} is not a finite number"));
+            return Err(SpecIssue::NotFinite { value: x });
         }
     }
     if !numeric && !matches!(target, Target::Scenario(_) | Target::Trial(_)) {
-        return Err("a model parameter takes numbers".into());
+        return Err(SpecIssue::TextForModel);
     }
     Ok((if numeric { Column::Float } else { Column::Text }, values))
 }
 
-fn check_outputs(outputs: &[String]) -> Result<(), (usize, String)> {
+fn check_outputs(outputs: &[String]) -> Result<(), (usize, SpecIssue)> {
     if outputs.is_empty() {
-        return Err((
-            0,
-            "name at least one output, e.g. outputs = [\"transport.reached_dermis_fraction\"]"
-                .into(),
-        ));
+        return Err((0, SpecIssue::NoOutputs));
     }
     for (i, o) in outputs.iter().enumerate() {
-        parse_name(o).map_err(|m| (i, m))?;
+        parse_name(o).map_err(|m| (i, m.into()))?;
         if outputs[..i].contains(o) {
-            return Err((i, format!("output \"{o}\" is named twice")));
+            return Err((i, SpecIssue::OutputTwice { name: o.clone() }));
         }
         if ["row", "status", "error"].contains(&o.as_str()) {
-            return Err((
-                i,
-                format!("\"{o}\" is a column of its own; name a value of the run"),
-            ));
+            return Err((i, SpecIssue::ReservedColumn { name: o.clone() }));
         }
     }
     Ok(())
@@ -741,33 +720,38 @@ fn check_outputs(outputs: &[String]) -> Result<(), (usize, String)> {
 
 /// Find a base file named in a spec (see [`beside_spec`]) and read its text; `what` names the
 /// kinds of file the spec wants, for the error when none is found.
-fn find_base(base: &str, spec_name: &str, what: &str) -> Result<(PathBuf, String), String> {
+fn find_base(
+    base: &str,
+    spec_name: &str,
+    what: &'static str,
+) -> Result<(PathBuf, String), SpecIssue> {
     let candidates = beside_spec(base, spec_name);
     let Some(path) = candidates.iter().find(|p| p.is_file()) else {
-        let tried: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
-        return Err(format!(
-            "no {what} \"{base}\" (looked at {})",
-            tried.join(" and ")
-        ));
+        return Err(SpecIssue::BaseNotFound {
+            what,
+            base: base.to_string(),
+            tried: candidates.iter().map(|p| p.display().to_string()).collect(),
+        });
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| SpecIssue::Read {
+        path: path.display().to_string(),
+        source: e,
+    })?;
     Ok((path.clone(), text))
 }
 
 /// Find and read the base scenario: beside the spec first, then in the working directory.
-fn read_base(base: &str, spec_name: &str) -> Result<(String, toml::Table), String> {
+fn read_base(base: &str, spec_name: &str) -> Result<(String, toml::Table), SpecIssue> {
     let (path, text) = find_base(base, spec_name, "scenario file")?;
     let name = path.display().to_string();
-    let table: toml::Table =
-        toml::from_str(&text).map_err(|e| format!("{name} is not valid TOML: {}", e.message()))?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| SpecIssue::BaseNotToml {
+        name: name.clone(),
+        message: e.message().to_string(),
+    })?;
     if table.contains_key("trial") {
-        return Err(format!(
-            "{name} is a trial file; this sweep's rows are scenario runs: name a scenario \
-             file, e.g. scenarios/in_vivo_microneedling.toml"
-        ));
+        return Err(SpecIssue::BaseIsTrial { name });
     }
-    read_scenario(&text, &name).map_err(|e| format!("the base scenario does not read: {e}"))?;
+    read_scenario(&text, &name).map_err(|e| SpecIssue::BaseScenario(Box::new(e)))?;
     Ok((name, table))
 }
 
@@ -777,25 +761,20 @@ fn read_base(base: &str, spec_name: &str) -> Result<(String, toml::Table), Strin
 fn read_any_base(
     base: &str,
     spec_name: &str,
-) -> Result<(String, toml::Table, Option<crate::trial::TrialBase>), String> {
+) -> Result<(String, toml::Table, Option<crate::trial::TrialBase>), SpecIssue> {
     let (path, text) = find_base(base, spec_name, "scenario or trial file")?;
     let name = path.display().to_string();
-    let table: toml::Table = toml::from_str(&text).map_err(|e| {
-        format!(
-            "{name} is neither a scenario nor a trial file: it is not valid TOML ({})",
-            e.message()
-        )
+    let table: toml::Table = toml::from_str(&text).map_err(|e| SpecIssue::BaseNeitherToml {
+        name: name.clone(),
+        message: e.message().to_string(),
     })?;
     if table.contains_key("trial") {
         let tb = crate::trial::read(&path, &text)?;
         return Ok((name, table, Some(tb)));
     }
-    read_scenario(&text, &name).map_err(|e| {
-        format!(
-            "{name} is neither a trial file (it has no [trial] table) nor a scenario that \
-             reads: {e}; name a file like scenarios/in_vivo_microneedling.toml or \
-             trials/microneedling_split_face.toml"
-        )
+    read_scenario(&text, &name).map_err(|e| SpecIssue::BaseNeither {
+        name: name.clone(),
+        source: Box::new(e),
     })?;
     Ok((name, table, None))
 }
@@ -811,9 +790,9 @@ fn beside_spec(file: &str, spec_name: &str) -> Vec<PathBuf> {
 }
 
 /// Find and check a trial file as the base of an analysis (power).
-fn read_trial_base(base: &str, spec_name: &str) -> Result<(String, toml::Table), String> {
+fn read_trial_base(base: &str, spec_name: &str) -> Result<(String, toml::Table), SpecIssue> {
     let (path, text) = find_base(base, spec_name, "trial file")?;
-    exoskin_api::trial::load(&path).map_err(|e| format!("the base trial does not read: {e}"))?;
+    exoskin_api::trial::load(&path).map_err(|e| SpecIssue::BaseTrial(Box::new(e)))?;
     // The trial's text goes into the spec hash: rounds of an edited trial are not mixed.
     let mut t = toml::Table::new();
     t.insert("trial_text".into(), text.into());
@@ -826,13 +805,18 @@ fn read_trial_base(base: &str, spec_name: &str) -> Result<(String, toml::Table),
 pub(crate) fn read_design(
     file: &str,
     spec_name: &str,
-) -> Result<(Vec<String>, Vec<Vec<Value>>), String> {
+) -> Result<(Vec<String>, Vec<Vec<Value>>), SpecIssue> {
     let candidates = beside_spec(file, spec_name);
     let Some(path) = candidates.iter().find(|p| p.is_file()) else {
-        return Err(format!("no design file \"{file}\""));
+        return Err(SpecIssue::NoDesignFile {
+            file: file.to_string(),
+        });
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let shown = || path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| SpecIssue::Read {
+        path: shown(),
+        source: e,
+    })?;
     let mut lines = text.lines();
     let names: Vec<String> = lines
         .next()
@@ -841,43 +825,39 @@ pub(crate) fn read_design(
         .map(|s| s.trim().to_string())
         .collect();
     if names.iter().any(String::is_empty) {
-        return Err(format!(
-            "{}: line 1 must name every column (comma-separated)",
-            path.display()
-        ));
+        return Err(SpecIssue::DesignHeader { path: shown() });
     }
     let mut rows = Vec::new();
     for (i, line) in lines.enumerate() {
         let cells: Vec<&str> = line.split(',').collect();
         if cells.len() != names.len() {
-            return Err(format!(
-                "{}:{}: {} values for {} columns",
-                path.display(),
-                i + 2,
-                cells.len(),
-                names.len()
-            ));
+            return Err(SpecIssue::DesignWidth {
+                path: shown(),
+                line: i + 2,
+                cells: cells.len(),
+                columns: names.len(),
+            });
         }
         let row = cells
             .iter()
             .enumerate()
             .map(|(j, c)| match c.trim().parse::<f64>() {
                 Ok(x) if x.is_finite() => Ok(Value::Float(x)),
-                _ => Err(format!(
-                    "{}:{}:{}: `{c}` is not a finite number",
-                    path.display(),
-                    i + 2,
-                    j + 1
-                )),
+                _ => Err(SpecIssue::DesignCell {
+                    path: shown(),
+                    line: i + 2,
+                    column: j + 1,
+                    cell: c.to_string(),
+                }),
             })
             .collect::<Result<Vec<_>, _>>()?;
         rows.push(row);
     }
     if rows.is_empty() {
-        return Err(format!("{}: the design has no rows", path.display()));
+        return Err(SpecIssue::DesignEmpty { path: shown() });
     }
     if rows.len() > MAX_ROWS {
-        return Err(format!("{}: more than {MAX_ROWS} rows", path.display()));
+        return Err(SpecIssue::DesignTooLong { path: shown() });
     }
     Ok((names, rows))
 }
@@ -904,24 +884,28 @@ pub(crate) fn write_design(
 
 /// Set a dotted key (parts may index arrays: `layers[0]`) on a scenario table; tables on
 /// the way are made when missing (the scenario's checks then judge the key).
-pub(crate) fn set_key(t: &mut toml::Table, key: &str, v: toml::Value) -> Result<(), String> {
+pub(crate) fn set_key(t: &mut toml::Table, key: &str, v: toml::Value) -> Result<(), SpecIssue> {
     let parts: Vec<&str> = key.split('.').collect();
     set_in(t, &parts, v)
 }
 
-fn set_in(t: &mut toml::Table, parts: &[&str], v: toml::Value) -> Result<(), String> {
+fn set_in(t: &mut toml::Table, parts: &[&str], v: toml::Value) -> Result<(), SpecIssue> {
     let (part, rest) = (parts[0], &parts[1..]);
     let (name, index) = match part.split_once('[') {
         Some((n, r)) => {
             let i: usize = r
                 .trim_end_matches(']')
                 .parse()
-                .map_err(|_| format!("`{part}`: the index must be a whole number"))?;
+                .map_err(|_| SpecIssue::BadIndex {
+                    part: part.to_string(),
+                })?;
             (n, Some(i))
         }
         None => (part, None),
     };
-    let not_table = || format!("`{name}` is not a table in the base scenario");
+    let not_table = || SpecIssue::NotATable {
+        name: name.to_string(),
+    };
     match index {
         None if rest.is_empty() => {
             t.insert(name.to_string(), v);
@@ -937,10 +921,14 @@ fn set_in(t: &mut toml::Table, parts: &[&str], v: toml::Value) -> Result<(), Str
             let arr = t
                 .get_mut(name)
                 .and_then(toml::Value::as_array_mut)
-                .ok_or_else(|| format!("`{name}` is not a list in the base scenario"))?;
+                .ok_or_else(|| SpecIssue::NotAList {
+                    name: name.to_string(),
+                })?;
             let len = arr.len();
-            let slot = arr.get_mut(i).ok_or_else(|| {
-                format!("`{name}` has {len} entries in the base scenario; index {i} is past them")
+            let slot = arr.get_mut(i).ok_or_else(|| SpecIssue::PastEnd {
+                name: name.to_string(),
+                len,
+                index: i,
             })?;
             if rest.is_empty() {
                 *slot = v;
@@ -959,7 +947,7 @@ fn probe(
     trial: Option<&crate::trial::TrialBase>,
     target: &Target,
     v: &Value,
-) -> Result<(), String> {
+) -> Result<(), SpecIssue> {
     if let (Target::Trial(key), Some(tb)) = (target, trial) {
         return crate::trial::probe(base, tb, base_name, key, v.to_toml());
     }
@@ -968,11 +956,12 @@ fn probe(
     };
     let mut t = base.clone();
     set_key(&mut t, key, v.to_toml())?;
-    let text = toml::to_string(&t).map_err(|e| e.to_string())?;
-    read_scenario(&text, base_name).map(|_| ()).map_err(|e| {
-        match e.place().and_then(|p| p.key.clone()) {
-            Some(k) => format!("on the base scenario {base_name}, `{k}`: {}", e.detail()),
-            None => format!("on the base scenario {base_name}: {}", e.detail()),
-        }
-    })
+    let text = toml::to_string(&t)?;
+    read_scenario(&text, base_name)
+        .map(|_| ())
+        .map_err(|e| SpecIssue::ScenarioValue {
+            base: base_name.to_string(),
+            key: e.place().and_then(|p| p.key.clone()),
+            detail: e.detail(),
+        })
 }

@@ -23,7 +23,7 @@
 
 use crate::shard::RowOutcome;
 use crate::spec::{set_key, Row, Target};
-use crate::RowError;
+use crate::{RowError, SpecIssue};
 use exoskin_trials::Trial;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
@@ -45,10 +45,10 @@ pub(crate) struct TrialBase {
 }
 
 /// Top-level numbers of the trial document (see `exoskin_api::trial::run_trial`).
-const TOP: [&str; 5] = ["participants", "seed", "alpha", "elapsed_s", "phases_s"];
+pub(crate) const TOP: [&str; 5] = ["participants", "seed", "alpha", "elapsed_s", "phases_s"];
 
 /// Header and population keys a sweep may vary (endpoint keys follow, per endpoint).
-const KEYS: [&str; 15] = [
+pub(crate) const KEYS: [&str; 15] = [
     "trial.participants",
     "trial.seed",
     "trial.alpha",
@@ -67,7 +67,7 @@ const KEYS: [&str; 15] = [
 ];
 
 /// The keys of each `[[endpoints]]` entry a sweep may vary.
-const ENDPOINT_KEYS: [&str; 5] = [
+pub(crate) const ENDPOINT_KEYS: [&str; 5] = [
     "noise_cv",
     "baseline_mean",
     "baseline_sd",
@@ -76,12 +76,15 @@ const ENDPOINT_KEYS: [&str; 5] = [
 ];
 
 /// Read a trial file's text as a sweep base; `name` is its path.
-pub(crate) fn read(path: &Path, text: &str) -> Result<TrialBase, String> {
+pub(crate) fn read(path: &Path, text: &str) -> Result<TrialBase, SpecIssue> {
     let name = path.display().to_string();
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let trial = exoskin_trials::spec::parse_trial(text, &name, &dir)
-        .map_err(|e| format!("the base trial does not read: {e}"))?;
-    let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        .map_err(|e| SpecIssue::BaseTrialFile(Box::new(e)))?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| SpecIssue::BaseNotToml {
+        name: name.clone(),
+        message: e.message().to_string(),
+    })?;
     let arm_texts = table
         .get("arms")
         .and_then(toml::Value::as_array)
@@ -109,24 +112,15 @@ pub(crate) fn allowed_keys(base: &TrialBase) -> Vec<String> {
 }
 
 /// What a parameter name sets on a trial base; the error lists the allowed keys.
-pub(crate) fn target(name: &str, base: &TrialBase) -> Result<Target, String> {
+pub(crate) fn target(name: &str, base: &TrialBase) -> Result<Target, SpecIssue> {
     let keys = allowed_keys(base);
     if keys.iter().any(|k| k == name) {
         return Ok(Target::Trial(name.to_string()));
     }
-    let numbered: Vec<String> = base
-        .endpoints
-        .iter()
-        .enumerate()
-        .map(|(i, e)| format!("{i} = {e}"))
-        .collect();
-    Err(format!(
-        "`{name}` is not a key a sweep of a trial can vary; the keys are {}, and \
-         endpoints[I].{{{}}} for the endpoints I ({})",
-        KEYS.join(", "),
-        ENDPOINT_KEYS.join(", "),
-        numbered.join(", ")
-    ))
+    Err(SpecIssue::NotTrialKey {
+        name: name.to_string(),
+        endpoints: base.endpoints.clone(),
+    })
 }
 
 /// The trial of a row: the base table with the row's keys set.
@@ -135,18 +129,22 @@ fn trial_of(
     base: &TrialBase,
     base_name: &str,
     sets: &[(&str, toml::Value)],
-) -> Result<Trial, String> {
+) -> Result<Trial, SpecIssue> {
     let mut t = table.clone();
     for (k, v) in sets {
         set_key(&mut t, k, v.clone())?;
     }
-    let text = toml::to_string(&t).map_err(|e| e.to_string())?;
-    exoskin_trials::spec::parse_trial(&text, base_name, &base.dir).map_err(|e| match e {
-        exoskin_trials::TrialError::File { field, message, .. } => match field {
-            Some(f) => format!("on the base trial {base_name}, `{f}`: {message}"),
-            None => format!("on the base trial {base_name}: {message}"),
-        },
-        e => format!("on the base trial {base_name}: {e}"),
+    let text = toml::to_string(&t)?;
+    exoskin_trials::spec::parse_trial(&text, base_name, &base.dir).map_err(|e| {
+        let (field, message) = match e {
+            exoskin_trials::TrialError::File { field, message, .. } => (field, message),
+            e => (None, e.to_string()),
+        };
+        SpecIssue::TrialValue {
+            base: base_name.to_string(),
+            field,
+            message,
+        }
     })
 }
 
@@ -157,7 +155,7 @@ pub(crate) fn probe(
     base_name: &str,
     key: &str,
     v: toml::Value,
-) -> Result<(), String> {
+) -> Result<(), SpecIssue> {
     trial_of(table, base, base_name, &[(key, v)]).map(|_| ())
 }
 
@@ -188,17 +186,17 @@ pub(crate) fn run_row(
         let s = row_seed(base.seed, row.index);
         sets.push(("trial.seed", toml::Value::Integer(s as i64)));
     }
-    let trial = trial_of(table, base, base_name, &sets).map_err(RowError::input)?;
-    let run = exoskin_api::trial::run_trial(&trial, base_name, &|_| {}, None)?;
+    let trial = trial_of(table, base, base_name, &sets).map_err(RowError::from)?;
+    let run = exoskin_api::trial::run_trial(&trial, base_name, &exoskin_model::Stop::never())?;
     let primary = &trial.endpoints[trial.primary].name;
     outputs
         .iter()
-        .map(|o| output(&run.doc, primary, o).map_err(RowError::input))
+        .map(|o| output(&run.doc, primary, o).map_err(RowError::from))
         .collect()
 }
 
 /// Check an output name against the base trial before any row runs.
-pub(crate) fn check_output(name: &str, base: &TrialBase) -> Result<(), String> {
+pub(crate) fn check_output(name: &str, base: &TrialBase) -> Result<(), SpecIssue> {
     let (path, day) = split_day(name)?;
     let parts: Vec<&str> = path.split('.').collect();
     let ok = match parts[0] {
@@ -207,48 +205,47 @@ pub(crate) fn check_output(name: &str, base: &TrialBase) -> Result<(), String> {
         p => TOP.contains(&p) && day.is_none(),
     };
     if !ok {
-        return Err(format!(
-            "output \"{name}\" is not in a trial's results; {}",
-            what_exists(
-                base.endpoints.iter().map(String::as_str),
-                &base.visits,
-                None
-            )
-        ));
+        return Err(SpecIssue::NotTrialOutput {
+            name: name.to_string(),
+            endpoints: base.endpoints.clone(),
+            visits: base.visits.clone(),
+        });
     }
     if let Some(d) = day {
-        visit_at(&base.visits, d).map_err(|m| format!("output \"{name}\": {m}"))?;
+        visit_at(&base.visits, d).map_err(|m| SpecIssue::TrialOutput {
+            name: name.to_string(),
+            source: Box::new(m),
+        })?;
     }
     Ok(())
 }
 
-fn split_day(name: &str) -> Result<(&str, Option<f64>), String> {
+fn split_day(name: &str) -> Result<(&str, Option<f64>), SpecIssue> {
     match name.split_once('@') {
         None => Ok((name.trim(), None)),
         Some((p, d)) => match d.trim().parse::<f64>() {
             Ok(x) if x.is_finite() => Ok((p.trim(), Some(x))),
-            _ => Err(format!(
-                "output \"{name}\": the day after @ must be a visit day, e.g. \"{p}@28\""
-            )),
+            _ => Err(SpecIssue::BadDay {
+                name: name.to_string(),
+                path: p.to_string(),
+            }),
         },
     }
 }
 
 /// The visit day equal to `day`, or an error listing the visits.
-fn visit_at(visits: &[f64], day: f64) -> Result<f64, String> {
+fn visit_at(visits: &[f64], day: f64) -> Result<f64, SpecIssue> {
     visits
         .iter()
         .copied()
         .find(|v| (v - day).abs() <= 1e-9 * v.abs().max(1.0))
-        .ok_or_else(|| {
-            format!(
-                "day {day} is not a visit; the visits are days {}",
-                days(visits)
-            )
+        .ok_or_else(|| SpecIssue::NotAVisit {
+            day,
+            visits: visits.to_vec(),
         })
 }
 
-fn days(visits: &[f64]) -> String {
+pub(crate) fn days(visits: &[f64]) -> String {
     visits
         .iter()
         .map(|d| d.to_string())
@@ -257,7 +254,7 @@ fn days(visits: &[f64]) -> String {
 }
 
 /// What a trial's outputs are, for error messages.
-fn what_exists<'a>(
+pub(crate) fn what_exists<'a>(
     endpoints: impl Iterator<Item = &'a str>,
     visits: &[f64],
     fields: Option<&[String]>,
@@ -278,7 +275,7 @@ fn what_exists<'a>(
 }
 
 /// The value of output `name` in a trial document whose primary endpoint is `primary`.
-pub fn output(doc: &Json, primary: &str, name: &str) -> Result<f64, String> {
+pub fn output(doc: &Json, primary: &str, name: &str) -> Result<f64, SpecIssue> {
     let (path, day) = split_day(name)?;
     let results: Vec<&Json> = doc["endpoints"]
         .as_array()
@@ -290,7 +287,10 @@ pub fn output(doc: &Json, primary: &str, name: &str) -> Result<f64, String> {
         .collect();
     visits.sort_by(f64::total_cmp);
     visits.dedup();
-    let mut names: Vec<&str> = results.iter().filter_map(|r| r["name"].as_str()).collect();
+    let mut names: Vec<String> = results
+        .iter()
+        .filter_map(|r| r["name"].as_str().map(str::to_string))
+        .collect();
     names.dedup();
     let fields: Vec<String> = results
         .first()
@@ -300,11 +300,15 @@ pub fn output(doc: &Json, primary: &str, name: &str) -> Result<f64, String> {
             f
         })
         .unwrap_or_default();
-    let missing = || {
-        format!(
-            "no output `{name}` in this trial's results; {}",
-            what_exists(names.iter().copied(), &visits, Some(&fields))
-        )
+    let missing = || SpecIssue::NoTrialOutput {
+        name: name.to_string(),
+        endpoints: names.clone(),
+        visits: visits.clone(),
+        fields: fields.clone(),
+    };
+    let at_output = |issue: SpecIssue| SpecIssue::RowOutput {
+        name: name.to_string(),
+        source: Box::new(issue),
     };
     let parts: Vec<&str> = path.split('.').collect();
     let (endpoint, rest) = match parts[0] {
@@ -312,9 +316,9 @@ pub fn output(doc: &Json, primary: &str, name: &str) -> Result<f64, String> {
         "endpoints" if parts.len() >= 2 => (parts[1], &parts[2..]),
         _ => {
             if day.is_some() {
-                return Err(format!(
-                    "output `{name}`: `{path}` is one number per trial; drop the @DAY"
-                ));
+                return Err(at_output(SpecIssue::OnePerTrial {
+                    path: path.to_string(),
+                }));
             }
             let v = path.split('.').try_fold(doc, |v, k| v.get(k));
             return match v.and_then(number) {
@@ -324,7 +328,7 @@ pub fn output(doc: &Json, primary: &str, name: &str) -> Result<f64, String> {
         }
     };
     let day = match day {
-        Some(d) => visit_at(&visits, d).map_err(|m| format!("output `{name}`: {m}"))?,
+        Some(d) => visit_at(&visits, d).map_err(at_output)?,
         None => *visits.last().ok_or_else(missing)?,
     };
     let at: Vec<&Json> = results
@@ -350,12 +354,11 @@ pub fn output(doc: &Json, primary: &str, name: &str) -> Result<f64, String> {
                 .iter()
                 .filter_map(|r| r["comparison"].as_str()?.split(" vs ").next())
                 .collect();
-            return Err(format!(
-                "output `{name}`: this trial compares {} treatment arms with the control; \
-                 name one: endpoints.{endpoint}.ARM.FIELD with ARM one of {}",
-                at.len(),
-                arms.join(", ")
-            ));
+            return Err(at_output(SpecIssue::NameTheArm {
+                count: at.len(),
+                endpoint: endpoint.to_string(),
+                arms: arms.iter().map(|a| a.to_string()).collect(),
+            }));
         };
         (r, &rest[1..])
     };

@@ -3,7 +3,8 @@
 //! run resumes.
 
 use exoskin_api::sensitivity::{analyze, Method};
-use exoskin_api::uncertainty::{Control, Space};
+use exoskin_api::uncertainty::Space;
+use exoskin_model::Stop;
 use exoskin_sweep::analysis::{
     power_local, power_step, prepare_power, prepare_sensitivity, sensitivity_report, PowerSettings,
     SensitivitySettings, Step,
@@ -58,7 +59,7 @@ fn in_process(s: &SensitivitySettings) -> serde_json::Value {
         OUTPUT,
         method,
         s.seed,
-        &Control::default(),
+        &Stop::never(),
     )
     .unwrap()
 }
@@ -142,8 +143,7 @@ fn sharded_power_equals_in_process_and_resumes_a_killed_round() {
         replicates,
         max_n,
         draws,
-        &|_| {},
-        &|_| {},
+        &Stop::never(),
     )
     .unwrap();
     let p = PowerSettings {
@@ -165,7 +165,7 @@ fn sharded_power_equals_in_process_and_resumes_a_killed_round() {
     assert_eq!(spec.row_count(), 3); // n = 4, one block of replicates per shard
     run_shard(&spec, 1, &rdir, 1).unwrap();
     assert!(shard_path(&rdir, 1).is_file());
-    let mut got = power_local(dir.path(), 0, &|_| {}).unwrap();
+    let mut got = power_local(dir.path(), 0, &Stop::never()).unwrap();
     want["elapsed_s"] = serde_json::Value::Null;
     got["elapsed_s"] = serde_json::Value::Null;
     assert_eq!(got, want);

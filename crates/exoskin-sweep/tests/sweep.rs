@@ -2,6 +2,7 @@
 
 use arrow_array::{Array, Float64Array, RecordBatch, StringArray, UInt64Array};
 use exoskin_model::ModelError;
+use exoskin_model::Stop;
 use exoskin_sweep::{
     merge, read_parquet, run_local, run_shard, shard_path, Spec, SweepError, Value,
 };
@@ -155,7 +156,7 @@ fn shards_are_deterministic_merge_equals_one_shard_and_reruns_skip_done_shards()
     for i in 0..3 {
         run_shard(&s3, i, &a, 1).unwrap();
     }
-    let run = run_local(&s3, &b, 2, &|_| {}).unwrap();
+    let run = run_local(&s3, &b, 2, &Stop::never()).unwrap();
     assert_eq!(run.ran, vec![0, 1, 2]);
     for i in 0..3 {
         let (x, y) = (
@@ -207,7 +208,7 @@ fn shards_are_deterministic_merge_equals_one_shard_and_reruns_skip_done_shards()
     };
     let before = mtimes(&b);
     std::thread::sleep(std::time::Duration::from_millis(20));
-    let again = run_local(&s3, &b, 2, &|_| {}).unwrap();
+    let again = run_local(&s3, &b, 2, &Stop::never()).unwrap();
     assert_eq!((again.ran, again.skipped), (vec![], vec![0, 1, 2]));
     assert_eq!(mtimes(&b), before);
     std::fs::remove_file(shard_path(&b, 1)).unwrap();
@@ -217,7 +218,7 @@ fn shards_are_deterministic_merge_equals_one_shard_and_reruns_skip_done_shards()
         "{e}"
     );
     assert!(e.to_string().contains("missing: 1"), "{e}");
-    let again = run_local(&s3, &b, 2, &|_| {}).unwrap();
+    let again = run_local(&s3, &b, 2, &Stop::never()).unwrap();
     assert_eq!((again.ran, again.skipped), (vec![1], vec![0, 2]));
     assert_eq!(
         std::fs::read(shard_path(&a, 1)).unwrap(),
@@ -407,7 +408,7 @@ fn a_callers_design_runs_through_the_same_contract() {
             .collect::<Vec<_>>(),
         design
     );
-    run_local(&s, tmp.path(), 2, &|_| {}).unwrap();
+    run_local(&s, tmp.path(), 2, &Stop::never()).unwrap();
     let m = merge(tmp.path(), None).unwrap();
     assert_eq!((m.rows, m.failed), (2, 0));
     let b = batches(&m.path);
@@ -443,7 +444,10 @@ fn a_trial_base_runs_the_trial_per_row_with_its_own_seed_and_two_shards_equal_on
     let s1 = spec(&trial_example(1));
     let s2 = spec(&trial_example(2));
     run_shard(&s1, 0, &one, 1).unwrap();
-    assert_eq!(run_local(&s2, &two, 2, &|_| {}).unwrap().ran, vec![0, 1]);
+    assert_eq!(
+        run_local(&s2, &two, 2, &Stop::never()).unwrap().ran,
+        vec![0, 1]
+    );
     let merged = merge(&two, None).unwrap();
     assert_eq!((merged.rows, merged.failed), (3, 0));
     // Bit for bit: every column of the merged 2-shard run equals the 1-shard run.
@@ -468,7 +472,7 @@ fn a_trial_base_runs_the_trial_per_row_with_its_own_seed_and_two_shards_equal_on
     // the primary endpoint (elasticity) at the last visit and at day 28.
     let mut t = exoskin_api::trial::load(Path::new(&trial_file())).unwrap();
     exoskin_api::trial::override_trial(&mut t, Some(5), Some(seeds[1])).unwrap();
-    let run = exoskin_api::trial::run_trial(&t, "x", &|_| {}, None).unwrap();
+    let run = exoskin_api::trial::run_trial(&t, "x", &exoskin_model::Stop::never()).unwrap();
     let pick = |name: &str, day: f64, field: &str| -> serde_json::Value {
         run.doc["endpoints"]
             .as_array()

@@ -1,4 +1,4 @@
-//! The time loop shared by every geometry: doses, output times, adaptive steps, uptake
+//! The time loop shared by every geometry: doses, output times, the step schedule, uptake
 //! saturation, and the bookkeeping that closes the mass balance.
 
 use crate::error::TransportError;
@@ -220,8 +220,15 @@ pub fn run(mut s: Setup) -> Result<Run, TransportError> {
     Ok(r)
 }
 
+/// How much each step is longer than the one before, until the cap: a fixed schedule that
+/// reaches `dt_max_h` from `dt_initial_h` (0.001 to 0.25 h) in about 21 steps, so the fast
+/// start after a dose is resolved. Its accuracy is checked by refinement, not estimated per
+/// step: halving every step of the microneedling scenario changes its delivery by 0.17 %
+/// and its outcomes by under 0.06 % (`exoskin credibility`, calculation verification).
+const STEP_GROWTH: f64 = 1.3;
+
 /// The time grid of a run: when doses fall due, when outputs are recorded and how long each
-/// step is. Steps restart at `dt_initial_h` after each dose and grow by 1.3x per step up to
+/// step is. Steps restart at `dt_initial_h` after each dose and grow by [`STEP_GROWTH`] per step up to
 /// `dt_max_h` (`dt_quiet_max_h` once the last dose is more than `quiet_after_h` old), and are
 /// cut to land on every output time and dose. The growth is a fixed schedule, not an error
 /// estimate: the implicit step is unconditionally stable, and the step sizes are chosen by
@@ -349,7 +356,7 @@ impl<'d> Clock<'d> {
         } else {
             self.dt_max_h
         };
-        self.dt = (self.dt * 1.3).min(cap);
+        self.dt = (self.dt * STEP_GROWTH).min(cap);
     }
 }
 

@@ -58,19 +58,6 @@ pub fn simulate_until(
     })
 }
 
-/// Names of parameters that must be strictly positive (half-lives, times, sizes, material
-/// constants); every other parameter must be finite.
-fn must_be_positive(name: &str) -> bool {
-    name.contains("half_life")
-        || name.ends_with("_days")
-        || name.ends_with("_time_h")
-        || name.ends_with("_nm")
-        || name.ends_with("_um")
-        || name.ends_with("_pa_s")
-        || name.ends_with("tortuosity")
-        || name == "boltzmann_j_per_k"
-}
-
 /// Check the parameters a solver reads: finite, and positive where a division or a logarithm
 /// needs it. The shipped data pass; parameters changed by a caller may not.
 pub fn check_params(p: &TransportParams) -> Result<(), TransportError> {
@@ -83,14 +70,15 @@ pub fn check_params(p: &TransportParams) -> Result<(), TransportError> {
                 requirement: "a finite number",
             });
         }
-        if must_be_positive(name) && v <= 0.0 {
+        if param.must_be_positive() && v <= 0.0 {
             return Err(TransportError::Parameter {
                 name,
                 value: v,
                 requirement: "greater than 0",
             });
         }
-        if v < 0.0 && name != "skin_temperature_c" {
+        // Temperatures in degrees Celsius may be below 0; every other quantity may not.
+        if v < 0.0 && param.unit != "degC" {
             return Err(TransportError::Parameter {
                 name,
                 value: v,
@@ -99,4 +87,54 @@ pub fn check_params(p: &TransportParams) -> Result<(), TransportError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Positivity comes from the data (a unit of length, time, viscosity or J/K, or
+    /// `positive = true`), not from how a parameter is named.
+    #[test]
+    fn parameters_positive_by_unit_or_mark_refuse_zero_and_others_allow_it() {
+        let shipped = TransportParams::defaults();
+        assert!(check_params(shipped).is_ok());
+        let positive: Vec<&str> = shipped
+            .entries()
+            .into_iter()
+            .filter(|(_, p)| p.must_be_positive())
+            .map(|(n, _)| n)
+            .collect();
+        for name in [
+            "sc_pore_radius_nm",
+            "follicle_depth_um",
+            "dermal_clearance_half_life_h",
+            "sc_turnover_days",
+            "water_viscosity_32c_pa_s",
+            "boltzmann_j_per_k",
+            "sc_tortuosity",
+            "tissue_tortuosity",
+        ] {
+            assert!(positive.contains(&name), "{name} is not checked positive");
+            let mut p = shipped.clone();
+            p.get_mut(name).unwrap().value = 0.0;
+            match check_params(&p) {
+                Err(TransportError::Parameter {
+                    name: n,
+                    requirement,
+                    ..
+                }) => assert_eq!((n, requirement), (name, "greater than 0")),
+                other => panic!("{name} = 0: {other:?}"),
+            }
+        }
+        // A fraction may be 0, not below; a temperature in degrees Celsius may be below 0.
+        let mut p = shipped.clone();
+        p.get_mut("film_residual_fraction").unwrap().value = 0.0;
+        assert!(check_params(&p).is_ok());
+        p.get_mut("film_residual_fraction").unwrap().value = -0.1;
+        assert!(check_params(&p).is_err());
+        let mut p = shipped.clone();
+        p.get_mut("skin_temperature_c").unwrap().value = -1.0;
+        assert!(check_params(&p).is_ok());
+    }
 }

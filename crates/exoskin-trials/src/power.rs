@@ -26,6 +26,7 @@ use crate::sim::{simulate, simulate_needed, Responder};
 use crate::spec::Analysis;
 use crate::spec::{Design, Trial};
 use crate::stats::{self, Rate};
+use exoskin_model::{Observer, Stopped};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -119,14 +120,8 @@ pub fn rejections(
         .into_par_iter()
         .map(|r| {
             let responder = responders[r % m];
-            let readings = simulate_needed(
-                trial,
-                n,
-                replicate_seed(trial.seed, r),
-                responder,
-                None,
-                Some(&needed),
-            );
+            let readings =
+                simulate_needed(trial, n, replicate_seed(trial.seed, r), responder, &needed);
             let p = primary_p(trial, &readings, arm, last, trial.primary);
             usize::from(p < trial.alpha)
         })
@@ -240,15 +235,17 @@ pub enum Search {
     },
 }
 
-/// Search the sample size reaching `target` power; `progress(message)` reports each n tried.
+/// Search the sample size reaching `target` power; `observer` hears each sample size as it
+/// is finished ("n = 40: power 0.620", counted as done of an unknown total) and may stop the
+/// search between them.
 pub fn simulate_power(
     trial: &Trial,
     responder: &dyn Responder,
     target: f64,
     replicates: usize,
     max_n: usize,
-    progress: &dyn Fn(&PowerPoint),
-) -> PowerResult {
+    observer: &dyn Observer,
+) -> Result<PowerResult, Stopped> {
     let mut curve: Vec<PowerPoint> = Vec::new();
     let (visited, hi) = loop {
         let known = |n: usize| curve.iter().find(|p| p.n == n).map(|p| p.power.rate);
@@ -258,8 +255,10 @@ pub fn simulate_power(
                     n,
                     power: power_at(trial, responder, n, replicates),
                 };
-                progress(&point);
+                let said = format!("n = {}: power {:.3}", point.n, point.power.rate);
                 curve.push(point);
+                observer.progress(curve.len(), 0)?;
+                observer.message(&said)?;
             }
             Search::Done {
                 visited,
@@ -269,7 +268,9 @@ pub fn simulate_power(
     };
     curve.retain(|p| visited.contains(&p.n));
     curve.sort_by_key(|p| p.n);
-    finish_power(trial, responder, target, replicates, curve, hi)
+    Ok(finish_power(
+        trial, responder, target, replicates, curve, hi,
+    ))
 }
 
 /// The power result from a finished search's curve and answer: the effect size from one
@@ -288,7 +289,6 @@ pub fn finish_power(
         EFFECT_SIZE_PARTICIPANTS,
         replicate_seed(trial.seed ^ 0x5EED, usize::MAX - 1),
         responder,
-        None,
     );
     let last = trial.visits_days.len() - 1;
     let arm = trial.treatments()[0];

@@ -46,10 +46,10 @@
 use crate::rng::Rng;
 use crate::spec::{AgeDistribution, Design, Driver, ResponseMode, Trial};
 use exoskin_model::{InVivo, TransportParams};
+use exoskin_model::{Observer, Stopped, Tally};
 use exoskin_response::tissue::{age_factor, AGEING_FROM_YEARS};
 use exoskin_response::{try_simulate_in_vivo, ParamId, ResponseParams, Series, Simulation};
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Model outcomes an endpoint can read, as percent changes at one visit.
 pub const N_DRIVERS: usize = 9;
@@ -833,30 +833,63 @@ fn participant_reading(
 }
 
 /// Simulate every participant of `trial` (with `participants` per arm or per trial, and
-/// `seed`), in parallel; `progress(done, total)` is called as participants finish.
+/// `seed`), in parallel.
 pub fn simulate(
     trial: &Trial,
     participants: usize,
     seed: u64,
     responder: &dyn Responder,
-    progress: Option<&(dyn Fn(usize, usize) + Sync)>,
 ) -> Readings {
-    simulate_needed(trial, participants, seed, responder, progress, None)
+    draw(trial, participants, seed, responder, None, None)
 }
 
-/// [`simulate`], drawing only the readings in `needed` (all without it); the others are NaN.
+/// [`simulate`], telling `observer` how many participants are done (out of the total) and
+/// stopping when it says so.
+pub fn simulate_observed(
+    trial: &Trial,
+    participants: usize,
+    seed: u64,
+    responder: &dyn Responder,
+    observer: &dyn Observer,
+) -> Result<Readings, Stopped> {
+    let total = participants_of(trial, participants).0;
+    let tally = Tally::new(observer, total);
+    let readings = draw(trial, participants, seed, responder, None, Some(&tally));
+    observer.stop().check()?;
+    Ok(readings)
+}
+
+/// [`simulate`], drawing only the readings in `needed`; the others are NaN.
 pub fn simulate_needed(
     trial: &Trial,
     participants: usize,
     seed: u64,
     responder: &dyn Responder,
-    progress: Option<&(dyn Fn(usize, usize) + Sync)>,
-    needed: Option<&Needed>,
+    needed: &Needed,
 ) -> Readings {
-    let (total, sides) = match trial.design {
+    draw(trial, participants, seed, responder, Some(needed), None)
+}
+
+/// The participants simulated in all, and the sides each is read on.
+fn participants_of(trial: &Trial, participants: usize) -> (usize, usize) {
+    match trial.design {
         Design::SplitFace | Design::Crossover => (participants, 2),
         Design::Parallel => (participants * trial.arms.len(), 1),
-    };
+    }
+}
+
+/// The participants' readings (only those in `needed` where given), counted on `tally`
+/// where given: once it says stop, the participants left are skipped (their readings stay
+/// 0; the caller discards them).
+fn draw(
+    trial: &Trial,
+    participants: usize,
+    seed: u64,
+    responder: &dyn Responder,
+    needed: Option<&Needed>,
+    tally: Option<&Tally>,
+) -> Readings {
+    let (total, sides) = participants_of(trial, participants);
     let arm_of: Vec<u8> = match trial.design {
         Design::SplitFace => Vec::new(),
         Design::Parallel => (0..total).map(|i| (i % trial.arms.len()) as u8).collect(),
@@ -865,23 +898,20 @@ pub fn simulate_needed(
             (0..total).map(|i| if i % 2 == 0 { t } else { c }).collect()
         }
     };
-    let done = AtomicUsize::new(0);
-    let step = (total / 200).max(1);
     let stride = sides * trial.visits_days.len() * trial.endpoints.len();
     let mut values = vec![0.0; total * stride];
     values
         .par_chunks_mut(stride.max(1))
         .enumerate()
         .for_each(|(i, row)| {
+            if tally.is_some_and(Tally::stopped) {
+                return;
+            }
             let a = arm_of.get(i).copied().unwrap_or(0) as usize;
             participant_reading(trial, seed, i, a, responder, needed, row);
-            if let Some(p) = progress {
-                let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                #[allow(clippy::manual_is_multiple_of)] // MSRV 1.85
-                let report = d % step == 0 || d == total;
-                if report {
-                    p(d, total);
-                }
+            if let Some(t) = tally {
+                // a stop is seen by the next participant, and by the caller at the end
+                let _ = t.add(1);
             }
         });
     Readings {

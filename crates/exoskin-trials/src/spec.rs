@@ -597,7 +597,53 @@ fn validate(raw: &RawTrial) -> Result<Trial, Invalid> {
         &MULTIPLICITY,
         " (fixed_sequence tests the endpoints in the order they are listed)",
     )?;
-    let washout_days = match (design, h.washout_days) {
+    let washout_days = validate_washout(design, h.washout_days)?;
+    let participants = check_range(
+        "trial.participants",
+        h.participants as f64,
+        2.0,
+        MAX_PARTICIPANTS as f64,
+        "participants",
+    )? as usize;
+    if h.seed < 0 {
+        return Err(Invalid::new(
+            "trial.seed",
+            format!("{} is negative; give a seed from 0 to {}", h.seed, i64::MAX),
+        ));
+    }
+    validate_visits(&h.visits_days)?;
+    let alpha = check_range("trial.alpha", h.alpha, 1e-6, 0.5, "(significance level)")?;
+    let response = choose("trial.response", "mode", &h.response, &RESPONSE_MODES, "")?;
+    validate_arm_count(design, raw.arms.len())?;
+    let population = validate_population(raw.population.as_ref())?;
+    let endpoints = validate_endpoints(&raw.endpoints, analysis)?;
+    let primary = validate_primary(h.primary_endpoint.as_deref(), &endpoints)?;
+    let power = validate_power(raw.power.as_ref())?;
+    Ok(Trial {
+        name: h.name.clone().unwrap_or_else(|| "virtual trial".into()),
+        description: h.description.clone().unwrap_or_default(),
+        source: h.source.clone().unwrap_or_default(),
+        design,
+        participants,
+        seed: h.seed as u64,
+        visits_days: h.visits_days.clone(),
+        alpha,
+        response,
+        analysis,
+        multiplicity,
+        washout_days,
+        primary,
+        arms: Vec::new(),
+        population,
+        endpoints,
+        power,
+    })
+}
+
+/// The washout between a crossover's periods (days): required for a crossover, refused for
+/// other designs (0 there).
+fn validate_washout(design: Design, washout_days: Option<f64>) -> Result<f64, Invalid> {
+    Ok(match (design, washout_days) {
         (Design::Crossover, None) => {
             return Err(Invalid::new(
                 "trial.washout_days",
@@ -620,24 +666,15 @@ fn validate(raw: &RawTrial) -> Result<Trial, Invalid> {
             ))
         }
         (_, None) => 0.0,
-    };
-    let participants = check_range(
-        "trial.participants",
-        h.participants as f64,
-        2.0,
-        MAX_PARTICIPANTS as f64,
-        "participants",
-    )? as usize;
-    if h.seed < 0 {
-        return Err(Invalid::new(
-            "trial.seed",
-            format!("{} is negative; give a seed from 0 to {}", h.seed, i64::MAX),
-        ));
+    })
+}
+
+/// The visit days: 2 to [`MAX_VISITS`] of them, the first 0 (baseline), increasing.
+fn validate_visits(visits_days: &[f64]) -> Result<(), Invalid> {
+    if visits_days.len() < 2 || visits_days.len() > MAX_VISITS {
+        return Err(Invalid::new("trial.visits_days", format!("has {} visits; give 2 to {MAX_VISITS} days, the first 0 (baseline), e.g. [0, 28, 56, 84]", visits_days.len())));
     }
-    if h.visits_days.len() < 2 || h.visits_days.len() > MAX_VISITS {
-        return Err(Invalid::new("trial.visits_days", format!("has {} visits; give 2 to {MAX_VISITS} days, the first 0 (baseline), e.g. [0, 28, 56, 84]", h.visits_days.len())));
-    }
-    for (i, &d) in h.visits_days.iter().enumerate() {
+    for (i, &d) in visits_days.iter().enumerate() {
         check_range(&format!("trial.visits_days[{i}]"), d, 0.0, 3650.0, "days")?;
         if i == 0 && d != 0.0 {
             return Err(Invalid::new(
@@ -645,104 +682,119 @@ fn validate(raw: &RawTrial) -> Result<Trial, Invalid> {
                 format!("{d} is not allowed: the first visit is the baseline, day 0"),
             ));
         }
-        if i > 0 && d <= h.visits_days[i - 1] {
-            return Err(Invalid::new(format!("trial.visits_days[{i}]"), format!("{d} does not come after the previous visit ({}); list visits in increasing order", h.visits_days[i - 1])));
+        if i > 0 && d <= visits_days[i - 1] {
+            return Err(Invalid::new(format!("trial.visits_days[{i}]"), format!("{d} does not come after the previous visit ({}); list visits in increasing order", visits_days[i - 1])));
         }
     }
-    let alpha = check_range("trial.alpha", h.alpha, 1e-6, 0.5, "(significance level)")?;
-    let response = choose("trial.response", "mode", &h.response, &RESPONSE_MODES, "")?;
-    let n_arms = raw.arms.len();
-    match design {
+    Ok(())
+}
+
+/// The number of arms the design allows: 2 for split-face and crossover, 2 to 8 for
+/// parallel.
+fn validate_arm_count(design: Design, n_arms: usize) -> Result<(), Invalid> {
+    let message = match design {
         Design::SplitFace if n_arms != 2 => {
-            return Err(Invalid::new(
-                "arms",
-                format!("a split-face trial has exactly 2 arms (one per face side), not {n_arms}"),
-            ))
+            format!("a split-face trial has exactly 2 arms (one per face side), not {n_arms}")
         }
         Design::Parallel if !(2..=8).contains(&n_arms) => {
-            return Err(Invalid::new(
-                "arms",
-                format!("a parallel trial has 2 to 8 arms, not {n_arms}"),
-            ))
+            format!("a parallel trial has 2 to 8 arms, not {n_arms}")
         }
-        Design::Crossover if n_arms != 2 => {
-            return Err(Invalid::new(
-                "arms",
-                format!("a crossover trial has exactly 2 arms (AB/BA: one treatment, one control), not {n_arms}; use design = \"parallel\" for more arms"),
-            ))
-        }
-        _ => {}
-    }
-    let population = validate_population(raw.population.as_ref())?;
-    if raw.endpoints.is_empty() {
+        Design::Crossover if n_arms != 2 => format!(
+            "a crossover trial has exactly 2 arms (AB/BA: one treatment, one control), not \
+             {n_arms}; use design = \"parallel\" for more arms"
+        ),
+        _ => return Ok(()),
+    };
+    Err(Invalid::new("arms", message))
+}
+
+/// The endpoints, at least one, each known, measured by its instrument and listed once.
+fn validate_endpoints(raw: &[RawEndpoint], analysis: Analysis) -> Result<Vec<Endpoint>, Invalid> {
+    if raw.is_empty() {
         return Err(Invalid::new(
             "endpoints",
             "no endpoints; add at least one [[endpoints]] table with name and instrument",
         ));
     }
-    let table = instruments();
     let mut endpoints: Vec<Endpoint> = Vec::new();
-    for (i, e) in raw.endpoints.iter().enumerate() {
-        let key = |k: &str| format!("endpoints[{i}].{k}");
-        let Some(base) = table.get(&e.name) else {
-            let names: Vec<&str> = table.keys().map(|s| s.as_str()).collect();
-            return Err(Invalid::new(
-                key("name"),
-                format!(
-                    "unknown endpoint \"{}\"; use one of: {}",
-                    e.name,
-                    names.join(", ")
-                ),
-            ));
-        };
-        if e.instrument != base.instrument {
-            return Err(Invalid::new(
-                key("instrument"),
-                format!(
-                    "\"{}\" does not measure {}; use instrument = \"{}\"",
-                    e.instrument, e.name, base.instrument
-                ),
-            ));
-        }
-        if endpoints.iter().any(|x| x.name == e.name) {
-            return Err(Invalid::new(
-                key("name"),
-                format!("endpoint \"{}\" is listed twice", e.name),
-            ));
-        }
-        let mut inst = base.clone();
-        if let Some(v) = e.noise_cv {
-            inst.noise_cv =
-                check_range(&key("noise_cv"), v, 0.0, 1.0, "(coefficient of variation)")?;
-        }
-        if let Some(v) = e.baseline_mean {
-            inst.baseline_mean = check_range(&key("baseline_mean"), v, 1e-9, 1e6, &inst.unit)?;
-        }
-        if let Some(v) = e.baseline_sd {
-            inst.baseline_sd =
-                check_range(&key("baseline_sd"), v, 0.0, inst.baseline_mean, &inst.unit)?;
-        }
-        if let Some(v) = e.coupling {
-            inst.coupling = check_range(&key("coupling"), v, -5.0, 5.0, "% per % driver change")?;
-        }
-        let responder_pct = check_range(
-            &key("responder_pct"),
-            e.responder_pct,
-            0.0,
-            100.0,
-            "% of baseline",
-        )?;
-        let margin = validate_margin(analysis, e, i, &inst.unit)?;
-        endpoints.push(Endpoint {
-            name: e.name.clone(),
-            instrument: inst,
-            responder_pct,
-            margin,
-        });
+    for (i, e) in raw.iter().enumerate() {
+        let endpoint = validate_endpoint(e, i, analysis, &endpoints)?;
+        endpoints.push(endpoint);
     }
-    let primary = match &h.primary_endpoint {
-        None => 0,
-        Some(p) => endpoints.iter().position(|e| &e.name == p).ok_or_else(|| {
+    Ok(endpoints)
+}
+
+/// Endpoint `i`: its instrument from the shipped table with the trial's overrides, its
+/// responder threshold and its margins; `earlier` are the endpoints before it.
+fn validate_endpoint(
+    e: &RawEndpoint,
+    i: usize,
+    analysis: Analysis,
+    earlier: &[Endpoint],
+) -> Result<Endpoint, Invalid> {
+    let table = instruments();
+    let key = |k: &str| format!("endpoints[{i}].{k}");
+    let Some(base) = table.get(&e.name) else {
+        let names: Vec<&str> = table.keys().map(|s| s.as_str()).collect();
+        return Err(Invalid::new(
+            key("name"),
+            format!(
+                "unknown endpoint \"{}\"; use one of: {}",
+                e.name,
+                names.join(", ")
+            ),
+        ));
+    };
+    if e.instrument != base.instrument {
+        return Err(Invalid::new(
+            key("instrument"),
+            format!(
+                "\"{}\" does not measure {}; use instrument = \"{}\"",
+                e.instrument, e.name, base.instrument
+            ),
+        ));
+    }
+    if earlier.iter().any(|x| x.name == e.name) {
+        return Err(Invalid::new(
+            key("name"),
+            format!("endpoint \"{}\" is listed twice", e.name),
+        ));
+    }
+    let mut inst = base.clone();
+    if let Some(v) = e.noise_cv {
+        inst.noise_cv = check_range(&key("noise_cv"), v, 0.0, 1.0, "(coefficient of variation)")?;
+    }
+    if let Some(v) = e.baseline_mean {
+        inst.baseline_mean = check_range(&key("baseline_mean"), v, 1e-9, 1e6, &inst.unit)?;
+    }
+    if let Some(v) = e.baseline_sd {
+        inst.baseline_sd =
+            check_range(&key("baseline_sd"), v, 0.0, inst.baseline_mean, &inst.unit)?;
+    }
+    if let Some(v) = e.coupling {
+        inst.coupling = check_range(&key("coupling"), v, -5.0, 5.0, "% per % driver change")?;
+    }
+    let responder_pct = check_range(
+        &key("responder_pct"),
+        e.responder_pct,
+        0.0,
+        100.0,
+        "% of baseline",
+    )?;
+    let margin = validate_margin(analysis, e, i, &inst.unit)?;
+    Ok(Endpoint {
+        name: e.name.clone(),
+        instrument: inst,
+        responder_pct,
+        margin,
+    })
+}
+
+/// The index of the primary endpoint (the first when none is named).
+fn validate_primary(primary: Option<&str>, endpoints: &[Endpoint]) -> Result<usize, Invalid> {
+    match primary {
+        None => Ok(0),
+        Some(p) => endpoints.iter().position(|e| e.name == p).ok_or_else(|| {
             let names: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
             Invalid::new(
                 "trial.primary_endpoint",
@@ -751,9 +803,14 @@ fn validate(raw: &RawTrial) -> Result<Trial, Invalid> {
                     names.join(", ")
                 ),
             )
-        })?,
-    };
-    let power = match &raw.power {
+        }),
+    }
+}
+
+/// The `[power]` table, or its defaults (power 0.8, 1000 replicates, up to 2000
+/// participants).
+fn validate_power(p: Option<&RawPower>) -> Result<PowerSpec, Invalid> {
+    Ok(match p {
         None => PowerSpec {
             target: 0.8,
             replicates: 1000,
@@ -782,25 +839,6 @@ fn validate(raw: &RawTrial) -> Result<Trial, Invalid> {
                 "participants",
             )? as usize,
         },
-    };
-    Ok(Trial {
-        name: h.name.clone().unwrap_or_else(|| "virtual trial".into()),
-        description: h.description.clone().unwrap_or_default(),
-        source: h.source.clone().unwrap_or_default(),
-        design,
-        participants,
-        seed: h.seed as u64,
-        visits_days: h.visits_days.clone(),
-        alpha,
-        response,
-        analysis,
-        multiplicity,
-        washout_days,
-        primary,
-        arms: Vec::new(),
-        population,
-        endpoints,
-        power,
     })
 }
 

@@ -198,7 +198,7 @@ fn rejection_rate(
     let hits: usize = (0..trials)
         .into_par_iter()
         .map(|s| {
-            let readings = simulate(t, t.participants, 5000 + s as u64, r, None);
+            let readings = simulate(t, t.participants, 5000 + s as u64, r);
             let res = analyze(t, &readings);
             usize::from(key(&res[0]) < t.alpha)
         })
@@ -291,7 +291,7 @@ fn simulated_tost_power_matches_the_exact_analytic_power() {
         visits: 2,
         crossover: false,
     };
-    let big = simulate(&t, 100_000, 77, &r, None);
+    let big = simulate(&t, 100_000, 77, &r);
     let (x, y, _, _) = exoskin_trials::analysis::changes(&big, 0, 1, 1, 0);
     let d: Vec<f64> = x.iter().zip(&y).map(|(a, b)| a - b).collect();
     let (delta, sd) = (stats::mean(&d), stats::sd(&d));
@@ -334,7 +334,7 @@ fn multiplicity_adjusts_each_visit_family_in_endpoint_order() {
             visits: 3,
             crossover: false,
         };
-        let readings = simulate(&t, 40, 3, &r, None);
+        let readings = simulate(&t, 40, 3, &r);
         let res = analyze(&t, &readings);
         for day in [14.0, 28.0] {
             let fam: Vec<&EndpointResult> = res.iter().filter(|e| e.visit_day == day).collect();
@@ -356,7 +356,7 @@ fn multiplicity_adjusts_each_visit_family_in_endpoint_order() {
         visits: 2,
         crossover: false,
     };
-    for e in analyze(&t, &simulate(&t, 30, 4, &r, None)) {
+    for e in analyze(&t, &simulate(&t, 30, 4, &r)) {
         assert_eq!(e.adjusted_p_value, e.p_value);
         assert!(e.tost_p_value.is_none() && e.ni_p_value.is_none());
     }
@@ -372,7 +372,7 @@ fn parallel_trials_report_ancova_and_flow() {
         visits: 2,
         crossover: false,
     };
-    let readings = simulate(&t, 60, 9, &r, None);
+    let readings = simulate(&t, 60, 9, &r);
     let res = analyze(&t, &readings);
     let a = res[0].ancova.expect("parallel designs report ANCOVA");
     // The baseline explains part of the change here (the effect is a percent of the
@@ -393,7 +393,7 @@ fn parallel_trials_report_ancova_and_flow() {
     assert_eq!(f.groups[0].analysed, res[0].n_treatment);
     assert_eq!(f.groups[1].analysed, res[0].n_control);
     let split = synthetic("", "", "split_face", 20);
-    let res = analyze(&split, &simulate(&split, 20, 1, &r, None));
+    let res = analyze(&split, &simulate(&split, 20, 1, &r));
     assert!(res[0].ancova.is_none());
 }
 
@@ -409,7 +409,7 @@ fn crossover_estimates_the_effect_and_sees_a_carryover() {
         visits: 2,
         crossover: true,
     };
-    let res = analyze(&t, &simulate(&t, 400, 21, &clean, None));
+    let res = analyze(&t, &simulate(&t, 400, 21, &clean));
     let e = &res[0];
     assert_eq!(e.test, "crossover_t");
     let c = e.crossover.expect("crossover effects");
@@ -422,7 +422,7 @@ fn crossover_estimates_the_effect_and_sees_a_carryover() {
         visits: 2,
         crossover: true,
     };
-    let res = analyze(&t, &simulate(&t, 400, 21, &carried, None));
+    let res = analyze(&t, &simulate(&t, 400, 21, &carried));
     let c = res[0].crossover.unwrap();
     assert!(
         c.carryover.p_value < 1e-3 && c.carryover.estimate < 0.0,
@@ -442,7 +442,7 @@ fn crossover_estimates_the_effect_and_sees_a_carryover() {
         "null crossover rejects {rate}"
     );
     // Flow: both sequences, alternately allocated.
-    let readings = simulate(&t, 16, 2, &null, None);
+    let readings = simulate(&t, 16, 2, &null);
     let f = flow(&t, &readings);
     assert_eq!(f.groups.len(), 2);
     assert_eq!((f.groups[0].allocated, f.groups[1].allocated), (8, 8));
@@ -461,7 +461,7 @@ fn mixed_model_equals_per_visit_differences_with_complete_balanced_data() {
         visits: 4,
         crossover: false,
     };
-    let readings = simulate(&t, 30, 8, &r, None);
+    let readings = simulate(&t, 30, 8, &r);
     let res = analyze(&t, &readings);
     let rep = repeated(&t, &readings);
     assert_eq!(rep.len(), 1);
@@ -490,8 +490,7 @@ fn mixed_model_equals_per_visit_differences_with_complete_balanced_data() {
                 carry_pct: 0.0,
                 visits: 2,
                 crossover: false
-            },
-            None
+            }
         )
     )
     .is_empty());

@@ -87,7 +87,6 @@ fn bundled_trials_draw_the_same_numbers_as_before() {
             &FactorEcho {
                 visits: trial.visits_days.len(),
             },
-            None,
         );
         let got = (
             fingerprint(&r.values),

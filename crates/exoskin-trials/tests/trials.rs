@@ -61,7 +61,7 @@ fn rejection_rate(
     let (t, np): (Vec<bool>, Vec<bool>) = (0..trials)
         .into_par_iter()
         .map(|s| {
-            let r = simulate(trial, trial.participants, 1000 + s as u64, responder, None);
+            let r = simulate(trial, trial.participants, 1000 + s as u64, responder);
             let res = analyze(trial, &r);
             let e = res
                 .iter()
@@ -107,7 +107,7 @@ fn power_rises_with_n_and_matches_the_analytic_t_test() {
         .collect();
     assert!(p.windows(2).all(|w| w[1] > w[0]), "{p:?}");
     // Analytic power from the effect size of a large simulated trial.
-    let big = simulate(&trial, 20_000, 5, &eff, None);
+    let big = simulate(&trial, 20_000, 5, &eff);
     let (x, y, _, _) = exoskin_trials::analysis::changes(&big, 0, 1, 1, 0);
     let d: Vec<f64> = x.iter().zip(&y).map(|(a, b)| a - b).collect();
     let dz = stats::mean(&d) / stats::sd(&d);
@@ -133,7 +133,7 @@ fn same_seed_same_result_on_1_or_4_threads_and_seeds_differ() {
             .num_threads(threads)
             .build()
             .unwrap();
-        pool.install(|| simulate(&trial, trial.participants, seed, &eff, None))
+        pool.install(|| simulate(&trial, trial.participants, seed, &eff))
     };
     let a = run(1, 9);
     let b = run(4, 9);
@@ -240,7 +240,7 @@ fn model_trial_is_deterministic_across_threads_and_grid_matches_exact() {
             .num_threads(threads)
             .build()
             .unwrap();
-        pool.install(|| simulate(&trial, 12, seed, &exact, None))
+        pool.install(|| simulate(&trial, 12, seed, &exact))
     };
     let (a, b, c) = (run(1, 3), run(4, 3), run(4, 4));
     assert!(a
@@ -339,7 +339,7 @@ fn model_power_rises_with_n() {
         .map(|&n| power_at(&trial, &responder, n, 200).rate)
         .collect();
     assert!(p[0] < p[1] && p[1] < p[2], "{p:?}");
-    let r = simulate(&trial, 40, 1, &responder, None);
+    let r = simulate(&trial, 40, 1, &responder);
     assert!(primary_p(&trial, &r, 0, 2, trial.primary).is_finite());
 }
 
@@ -537,13 +537,12 @@ instrument = "corneometer"
     let trial = parse_trial(text, "<visit timing>", &data()).expect("trial parses");
     let (tp, rp) = (TransportParams::defaults(), ResponseParams::defaults());
     let model = ModelResponder::new(&trial, tp, rp).unwrap();
-    let r = simulate(&trial, trial.participants, trial.seed, &model, None);
+    let r = simulate(&trial, trial.participants, trial.seed, &model);
     let unchanged = simulate(
         &trial,
         trial.participants,
         trial.seed,
         &NoChange { visits: 4 },
-        None,
     );
     // Day 0: every participant's reading is their baseline (the same draws, instrument
     // noise included, as a trial in which nothing changes), not the injured barrier
@@ -724,8 +723,8 @@ fn power_draws_only_the_readings_its_test_reads_and_they_are_the_full_ones() {
         let needed = Needed::primary(&trial, last);
         let arm = trial.treatments()[0];
         for seed in [1u64, 2, 3] {
-            let full = simulate(&trial, 14, seed, &responder, None);
-            let part = simulate_needed(&trial, 14, seed, &responder, None, Some(&needed));
+            let full = simulate(&trial, 14, seed, &responder);
+            let part = simulate_needed(&trial, 14, seed, &responder, &needed);
             let mut kept = 0;
             for (i, (a, b)) in full.values.iter().zip(&part.values).enumerate() {
                 let e = i % full.endpoints;

@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use exoskin_api::ApiError;
 use exoskin_api::ErrorKind;
+use exoskin_model::Observer;
 use serde_json::{json, Value};
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -414,7 +415,7 @@ pub async fn label_ocr(
             client,
             Box::new(move |p| {
                 let read = crate::ocr::read_text(&cfg, &body, &|| p.stopped());
-                p.check();
+                p.stop().check()?;
                 Ok(match read {
                     Ok(t) => {
                         let report = exoskin_api::label::decode(&t, "photo");
@@ -454,6 +455,9 @@ pub fn web_error_status(e: &WebError) -> StatusCode {
         | WebError::QrTooComplex
         | WebError::QrNotFound
         | WebError::QrNotBatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        WebError::NoScenarioFiles | WebError::ArmScenarioOutside { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
     }
 }
 
@@ -508,7 +512,7 @@ pub fn load_trial(web: &Web, v: &Value) -> Result<exoskin_trials::spec::Trial, R
                 .map_err(|e| bad("name", e.to_string()))
         }
         (None, Some(text)) => {
-            check_arm_paths(&web.cfg.data_dir, text).map_err(|m| bad("toml", m))?;
+            check_arm_paths(&web.cfg.data_dir, text).map_err(|e| bad("toml", e.to_string()))?;
             exoskin_trials::spec::parse_trial(text, "<request>", &dir)
                 .map_err(|e| bad("toml", e.to_string()))
         }
@@ -552,13 +556,13 @@ fn scenario_dirs(data_dir: &FsPath) -> Vec<PathBuf> {
 /// An uploaded trial may name only the server's scenario files: each arm's scenario,
 /// relative to `trials/`, must resolve (symbolic links followed) to a `.toml` file inside
 /// `scenarios/` or `trials/scenarios/`.
-fn check_arm_paths(data_dir: &FsPath, text: &str) -> Result<(), String> {
+fn check_arm_paths(data_dir: &FsPath, text: &str) -> Result<(), WebError> {
     let Ok(v) = text.parse::<toml::Table>() else {
         return Ok(()); // the trial parser reports the syntax error with its place
     };
     let dirs = scenario_dirs(data_dir);
     if dirs.is_empty() {
-        return Err("this server has no scenario files (its data directory has no scenarios/); ask its operator to start it with --data-dir at the repository root".into());
+        return Err(WebError::NoScenarioFiles);
     }
     let trials = data_dir.join("trials");
     let arms = v
@@ -583,10 +587,10 @@ fn check_arm_paths(data_dir: &FsPath, text: &str) -> Result<(), String> {
                 })
                 .unwrap_or(false);
         if !inside {
-            return Err(format!(
-                "arms[{i}].scenario: `{}` is not one of the server's scenario files; name a file under scenarios/ relative to trials/, e.g. \"../scenarios/in_vivo_microneedling.toml\"",
-                s.escape_debug()
-            ));
+            return Err(WebError::ArmScenarioOutside {
+                index: i,
+                scenario: s.escape_debug().to_string(),
+            });
         }
     }
     Ok(())
@@ -673,12 +677,7 @@ pub async fn trial(State(web): State<Arc<Web>>, Client(client): Client, req: Req
         "trial",
         client,
         Box::new(move |p| {
-            let run = exoskin_api::trial::run_trial(
-                &t,
-                &file,
-                &|m| p.message(m),
-                Some(&|d, n| p.set(d, n)),
-            )?;
+            let run = exoskin_api::trial::run_trial(&t, &file, p)?;
             Ok(run.doc)
         }),
     );
@@ -783,19 +782,13 @@ fn power_request(web: &Arc<Web>, client: Option<IpAddr>, v: &Value) -> Result<Re
         "power",
         client,
         Box::new(move |p| {
-            let points = std::sync::atomic::AtomicUsize::new(0);
             let (_, doc) = exoskin_api::trial::run_power_with(
                 &t,
                 settings.target,
                 settings.replicates,
                 settings.max_participants,
                 draws,
-                &|m| p.message(m),
-                &|pt| {
-                    let k = points.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                    p.set(k, 0);
-                    p.message(&format!("n = {}: power {:.3}", pt.n, pt.power.rate));
-                },
+                p,
             )?;
             Ok(doc)
         }),
@@ -850,8 +843,8 @@ pub async fn claims(State(web): State<Arc<Web>>, Client(client): Client, req: Re
         Box::new(move |p| {
             p.message(&format!(
                 "transport: running the claims' scenarios, then {draws} posterior draws per claim ..."
-            ));
-            let rows = exoskin_api::claims::run(&dir, draws, &|d, n| p.set(d, n))?;
+            ))?;
+            let rows = exoskin_api::claims::run(&dir, draws, p)?;
             Ok(exoskin_api::claims::document(&rows))
         }),
     );
@@ -946,7 +939,7 @@ pub async fn qr(State(web): State<Arc<Web>>, Client(client): Client, req: Reques
             client,
             Box::new(move |p| {
                 let read = crate::qr::decode_batch_link(&body, &|| p.stopped());
-                p.check();
+                p.stop().check()?;
                 Ok(match read {
                     Ok((uri, path)) => json!({"uri": uri, "path": path}),
                     Err(e) => json!({"qr_error": web_error_body(&e)}),

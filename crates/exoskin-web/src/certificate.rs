@@ -7,11 +7,9 @@
 use crate::api::{direct_outcome, RunError};
 use crate::Web;
 use exoskin_api::certificate::{self, CertificateOptions, DEFAULT_CERTIFICATE_MEMBERS};
-use exoskin_api::uncertainty::Control;
 use exoskin_api::ApiError;
 use serde_json::Value;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The most ensemble members a request may ask for (a run answers within the request).
@@ -150,20 +148,9 @@ pub async fn run(web: &Arc<Web>, client: Option<IpAddr>, body: Value) -> Result<
                 let seed = opt_u64(&body, "seed")?
                     .or(scenario.experiment().uncertainty.map(|u| u.seed))
                     .unwrap_or(exoskin_model::scenario::DEFAULT_ENSEMBLE_SEED);
-                // The job's stop (its time limit, a cancel) stops the ensemble between members.
-                let cancel = AtomicBool::new(false);
-                let progress = |_: usize, _: usize| {
-                    if p.stopped() {
-                        cancel.store(true, Ordering::Relaxed);
-                    }
-                };
-                let control = Control {
-                    progress: Some(&progress),
-                    cancel: Some(&cancel),
-                };
-                let e = certificate::simulate(scenario, &name, &batch, members, seed, &control);
-                p.check();
-                Ok(e?.doc)
+                // The job's stop (its time limit, a cancel) stops the ensemble's runs.
+                let e = certificate::simulate(scenario, &name, &batch, members, seed, p)?;
+                Ok(e.doc)
             }),
         )
         .await;

@@ -13,20 +13,19 @@
 //!   is cancelled.
 //!
 //! Stopping is checked inside the work through the job's [`Stop`] (its cancel flag and its
-//! deadline): the transport solvers take it and check it at every step (returning
-//! [`ApiError::Stopped`]), and the job's progress callbacks check it too, so analyses that
-//! only report progress stop as well: a stopped job unwinds out of the model code from
-//! there with [`std::panic::resume_unwind`] (which runs no panic hook and prints nothing)
-//! and the worker catches it. A job's slot is freed only when its work has ended, so a
-//! stopped job frees its slot as soon as its work sees the stop.
+//! deadline): a job's [`Progress`] is the work's [`Observer`], so the transport solvers
+//! check the stop at every step and the analyses at every progress report, and a stopped
+//! job returns [`ApiError::Stopped`] like any other error. A job's slot is freed only when
+//! its work has ended, so a stopped job frees its slot as soon as its work sees the stop.
+//! A defect that panics in the work is reported as an internal error (tokio's blocking
+//! pool catches it) and frees the slot too.
 
 use exoskin_api::{ApiError, ErrorKind};
-use exoskin_model::{Stop, Stopped};
+use exoskin_model::{Observer, Stop, Stopped};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv6Addr};
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -150,43 +149,34 @@ impl Job {
     }
 }
 
-/// What a running job reports through; every report checks the job's [`Stop`] (its cancel
-/// flag and deadline).
+/// What a running job reports through: the work's [`Observer`], whose reports update the
+/// job's view (and so its event stream) and whose stop is the job's (its cancel flag and
+/// deadline).
 pub struct Progress {
     job: Arc<Job>,
     stop: Stop,
 }
 
-impl Progress {
-    /// The job's stop: its cancel flag and its deadline, for work that checks it itself
-    /// (the transport solvers).
-    pub fn stop(&self) -> &Stop {
+impl Observer for Progress {
+    fn stop(&self) -> &Stop {
         &self.stop
     }
-    /// Stop the work here (unwinding out of it) when the job was cancelled or has run
-    /// past its time limit.
-    pub fn check(&self) {
-        if let Err(why) = self.stop.check() {
-            std::panic::resume_unwind(Box::new(why));
-        }
-    }
-    /// Whether the job was cancelled or has run past its time limit (for work that stops
-    /// by itself, then calls [`Progress::check`]).
-    pub fn stopped(&self) -> bool {
-        self.stop.is_stopped()
-    }
-    /// `done` of `total` units finished.
-    pub fn set(&self, done: usize, total: usize) {
-        self.check();
+    fn on_progress(&self, done: usize, total: usize) {
         self.job.update(|s| {
             s.done = done;
             s.total = total;
         });
     }
-    /// A phase or intermediate result.
-    pub fn message(&self, m: &str) {
-        self.check();
-        self.job.update(|s| s.message = m.to_string());
+    fn on_message(&self, text: &str) {
+        self.job.update(|s| s.message = text.to_string());
+    }
+}
+
+impl Progress {
+    /// Whether the job was cancelled or has run past its time limit (for work that polls,
+    /// such as the OCR and QR decoders).
+    pub fn stopped(&self) -> bool {
+        self.stop.is_stopped()
     }
 }
 
@@ -500,39 +490,30 @@ impl Jobs {
                 stop,
             };
             let outcome = match p.stop.check() {
-                Err(h) => Ok(Err(Box::new(h) as Box<dyn std::any::Any + Send>)),
+                Err(why) => Ok(Err(ApiError::Stopped(why))),
                 Ok(()) => {
                     j.update(|s| {
                         s.status = Status::Running;
                         s.message = "running".into();
                     });
-                    tokio::task::spawn_blocking(move || {
-                        std::panic::catch_unwind(AssertUnwindSafe(|| work(&p)))
-                    })
-                    .await
+                    // A panic (a defect) comes back as the join's error.
+                    tokio::task::spawn_blocking(move || work(&p)).await
                 }
             };
             drop((slots, worker));
             j.update(|s| match outcome {
-                Ok(Ok(Ok(v))) => {
+                Ok(Ok(v)) => {
                     s.status = Status::Done;
                     s.message = "done".into();
                     s.result = Some(v);
                 }
-                Ok(Ok(Err(ApiError::Stopped(why)))) => stopped(s, why, &kind, direct),
-                Ok(Ok(Err(e))) => {
+                Ok(Err(ApiError::Stopped(why))) => stopped(s, why, &kind, direct),
+                Ok(Err(e)) => {
                     s.status = Status::Failed;
                     s.message = "failed".into();
                     s.error = Some(e.into());
                 }
-                Ok(Err(payload)) if payload.is::<Stopped>() => {
-                    let why = payload
-                        .downcast_ref::<Stopped>()
-                        .copied()
-                        .unwrap_or(Stopped::Cancelled);
-                    stopped(s, why, &kind, direct)
-                }
-                _ => {
+                Err(_) => {
                     s.status = Status::Failed;
                     s.message = "failed".into();
                     s.error = Some(ErrorBody::of(
@@ -648,7 +629,7 @@ mod tests {
                     None,
                     Box::new(move |p| {
                         for i in 0..10_000 {
-                            p.set(i, 10_000);
+                            p.progress(i, 10_000)?;
                             r.fetch_add(1, Ordering::SeqCst);
                             std::thread::sleep(std::time::Duration::from_millis(2));
                         }
@@ -753,7 +734,7 @@ mod tests {
                     None,
                     Box::new(|p| {
                         for i in 0..100_000 {
-                            p.set(i, 100_000);
+                            p.progress(i, 100_000)?;
                             std::thread::sleep(std::time::Duration::from_millis(1));
                         }
                         Ok(Value::Null)
@@ -791,7 +772,7 @@ mod tests {
                             std::thread::sleep(std::time::Duration::from_millis(1));
                         }
                         s.store(true, Ordering::SeqCst);
-                        p.check();
+                        p.stop().check()?;
                         Ok(Value::Null)
                     }),
                 ),

@@ -46,6 +46,13 @@ pub enum WebError {
     },
     #[error("the image has too many shapes like a QR code's corner squares to search in time; crop the photo to the one code and send it again")]
     QrTooComplex,
+    /// An uploaded trial names arm scenarios, but the server's data directory has none.
+    #[error("this server has no scenario files (its data directory has no scenarios/); ask its operator to start it with --data-dir at the repository root")]
+    NoScenarioFiles,
+    /// An uploaded trial's arm `index` names a scenario outside the server's scenario
+    /// files (`scenario` as given, escaped).
+    #[error("arms[{index}].scenario: `{scenario}` is not one of the server's scenario files; name a file under scenarios/ relative to trials/, e.g. \"../scenarios/in_vivo_microneedling.toml\"")]
+    ArmScenarioOutside { index: usize, scenario: String },
 }
 
 /// Limits and places of the web app.

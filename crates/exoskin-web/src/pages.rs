@@ -9,6 +9,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use exoskin_api::ApiError;
 use exoskin_plot::{render_svg_titled, typeset_units, Chart, Panel, Series, Style};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde_json::Value;
@@ -1426,14 +1427,17 @@ fn power_section(web: &Web, q: &HashMap<String, String>) -> Markup {
 /// `alpha`): `None` until an effect size is given.
 fn analytic_answer(
     q: &HashMap<String, String>,
-) -> Option<Result<exoskin_api::trial::Analytic, String>> {
+) -> Option<Result<exoskin_api::trial::Analytic, ApiError>> {
     let given = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     given("effect_size")?;
-    let num = |k: &str, label: &str| -> Result<Option<f64>, String> {
+    let num = |k: &str, label: &str| -> Result<Option<f64>, ApiError> {
         given(k)
             .map(|raw| match raw.parse::<f64>() {
                 Ok(f) if f.is_finite() => Ok(f),
-                _ => Err(format!("{label}: `{raw}` is not a number")),
+                _ => Err(ApiError::BadInput {
+                    field: Some(k.to_string()),
+                    message: format!("{label}: `{raw}` is not a number"),
+                }),
             })
             .transpose()
     };
@@ -1451,16 +1455,17 @@ fn analytic_answer(
             margin_high: None,
             ratio: None,
         };
-        exoskin_api::trial::analytic_power(&input)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "give an effect size".to_string())
+        exoskin_api::trial::analytic_power(&input)?.ok_or_else(|| ApiError::BadInput {
+            field: Some("effect_size".into()),
+            message: "give an effect size".into(),
+        })
     })();
     Some(answer)
 }
 
 fn analytic_form(
     q: &HashMap<String, String>,
-    answer: &Option<Result<exoskin_api::trial::Analytic, String>>,
+    answer: &Option<Result<exoskin_api::trial::Analytic, ApiError>>,
 ) -> Markup {
     let value = |k: &str| q.get(k).cloned().unwrap_or_default();
     let test = q.get("test").map(String::as_str).unwrap_or("paired");
@@ -1497,7 +1502,7 @@ fn analytic_form(
                         None => { "No sample size up to 1e9 reaches power " (a.power) "." }
                     }
                 },
-                Some(Err(m)) => div.error role="alert" { p { (m) } },
+                Some(Err(e)) => div.error role="alert" { p { (e.to_string()) } },
                 None => {},
             }
         }

@@ -539,8 +539,12 @@ fn claims_run_as_a_job_with_progress_per_claim_and_the_cli_document() {
             (Some(n as u64), Some(n as u64))
         );
         // The CLI's document: the same function over the same scenarios, draws and seed.
-        let rows =
-            exoskin_api::claims::run(&root().join("scenarios/claims"), 2, &|_, _| {}).unwrap();
+        let rows = exoskin_api::claims::run(
+            &root().join("scenarios/claims"),
+            2,
+            &exoskin_model::Stop::never(),
+        )
+        .unwrap();
         assert_eq!(v["result"], exoskin_api::claims::document(&rows));
         for c in v["result"]["claims"].as_array().unwrap() {
             assert!(!c["unit"].as_str().unwrap().is_empty(), "{c}");

@@ -57,7 +57,7 @@ fn a_certificate_body_simulates_the_batch_as_the_library_does() {
         let name = exoskin_api::simulate::DEFAULT_SCENARIO_NAME;
         let scenario =
             exoskin_api::simulate::parse(exoskin_api::simulate::DEFAULT_SCENARIO, name).unwrap();
-        let doc = c::simulate(scenario, name, &batch, 20, 7, &Default::default())
+        let doc = c::simulate(scenario, name, &batch, 20, 7, &exoskin_model::Stop::never())
             .unwrap()
             .doc;
         assert_eq!(ours, doc);

@@ -227,11 +227,6 @@ async fn the_next_run_is_answered_within(app: &axum::Router, within: Duration) {
     }
 }
 
-/// A slot is free: the bundled scenario is answered now.
-async fn the_next_run_is_answered(app: &axum::Router) {
-    the_next_run_is_answered_within(app, Duration::ZERO).await
-}
-
 #[test]
 fn a_direct_run_whose_client_goes_away_is_stopped_and_frees_its_slot() {
     run(async {
@@ -420,8 +415,9 @@ fn a_simulation_past_the_request_time_limit_answers_408_and_frees_its_slot() {
         let (took, m) = timed_out(&app, request, Duration::from_secs(20)).await;
         assert!(m.contains("time limit") && m.contains("duration_h"), "{m}");
         assert!(took < Duration::from_secs(4), "{took:?}");
-        // Its slot is free: the next run is answered.
-        the_next_run_is_answered(&app).await;
+        // Its slot is free as soon as the run sees its stop (at its next solver step; on a
+        // loaded machine the answer can come first): the next run is answered.
+        the_next_run_is_answered_within(&app, Duration::from_secs(3)).await;
     });
 }
 

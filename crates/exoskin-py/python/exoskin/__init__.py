@@ -20,7 +20,13 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+
+#: A progress callback: ``progress(done, total, message)``, called as long work goes on
+#: (``total`` 0 when not known in advance; ``message`` a phase or an intermediate result in
+#: words, or None for a count). An exception it raises stops the work and is raised again
+#: by the function that was running.
+Progress = Callable[[int, int, Optional[str]], None]
 
 from . import _native
 from ._native import (
@@ -38,6 +44,7 @@ __all__ = [
     "ExoskinError",
     "InputError",
     "InternalError",
+    "Progress",
     "SolverError",
     "SimulationResult",
     "__version__",
@@ -99,6 +106,7 @@ def trial(
     path_or_toml: Union[PathLike, Mapping[str, Any]],
     participants: Optional[int] = None,
     seed: Optional[int] = None,
+    progress: Optional[Progress] = None,
 ) -> Dict[str, Any]:
     """Run a virtual clinical trial: the document of ``exoskin trial FILE --json``.
 
@@ -112,12 +120,13 @@ def trial(
     in parallel designs, period and carryover in crossovers), ``tables`` (one per endpoint),
     ``flow`` (CONSORT: enrolled, randomised, allocated, dropped out, analysed) and
     ``repeated_measures`` (the mixed model over the visits); see docs/trials.md.
+    ``progress`` hears the phases and the participants done (see :data:`Progress`).
     """
     if isinstance(path_or_toml, Mapping):
         src, is_path = _native.toml_from_json(json.dumps(path_or_toml)), False
     else:
         src, is_path = _source(path_or_toml, "trial")
-    return json.loads(_native.trial(src, is_path, participants, seed))
+    return json.loads(_native.trial(src, is_path, participants, seed, progress))
 
 
 def power(
@@ -127,6 +136,7 @@ def power(
     alpha: Optional[float] = None,
     max_participants: Optional[int] = None,
     assurance_draws: Optional[int] = None,
+    progress: Optional[Progress] = None,
 ) -> Dict[str, Any]:
     """The sample size by simulation: the document of ``exoskin power FILE --json``.
 
@@ -136,11 +146,14 @@ def power(
     draws behind the assurance (default 16, as the CLI's ``--assurance-draws``; 0 for none);
     each checked against the CLI's range (``ExoskinError`` with ``.field`` set to the
     argument's name). The document says which effect it powers for and its sign
-    (``difference_estimate``, ``difference_unit``, ``treated_better``).
+    (``difference_estimate``, ``difference_unit``, ``treated_better``). ``progress`` hears
+    the phases and each sample size as it is finished (see :data:`Progress`).
     """
     src, _ = _source(path, "path")
     return json.loads(
-        _native.power(src, power, alpha, replicates, max_participants, assurance_draws)
+        _native.power(
+            src, power, alpha, replicates, max_participants, assurance_draws, progress
+        )
     )
 
 
@@ -152,12 +165,18 @@ def summary(path: PathLike) -> str:
     return _native.summary(src)
 
 
-def uncertainty(path: PathLike, members: int, seed: Optional[int] = None) -> SimulationResult:
+def uncertainty(
+    path: PathLike,
+    members: int,
+    seed: Optional[int] = None,
+    progress: Optional[Progress] = None,
+) -> SimulationResult:
     """An ensemble over every uncertain quantity: the document of ``exoskin simulate FILE
     --uncertainty MEMBERS [--seed SEED] --json`` (``outcomes.bands``, ``transport.bands`` and
-    the ``effect`` over the members)."""
+    the ``effect`` over the members). ``progress`` hears the members done (see
+    :data:`Progress`)."""
     src, _ = _source(path, "path")
-    return SimulationResult(json.loads(_native.uncertainty(src, members, seed)))
+    return SimulationResult(json.loads(_native.uncertainty(src, members, seed, progress)))
 
 
 def sensitivity(
@@ -170,17 +189,19 @@ def sensitivity(
     levels: int = 4,
     seed: Optional[int] = None,
     keep: int = 8,
+    progress: Optional[Progress] = None,
 ) -> Dict[str, Any]:
     """Global sensitivity of one output (``NAME[@DAY]``, e.g. ``collagen_pct@84``): the
     document of ``exoskin sensitivity FILE --output OUTPUT --method METHOD ... --json``.
     ``screened`` (the default) screens every parameter with Morris, then estimates Sobol
     indices (with bootstrap intervals) of at most ``keep`` influential ones; ``sobol`` does
     every parameter, ``morris`` screens only (``mu_star``). ``samples``: Sobol base rows
-    (default 256 screened, 64 for ``sobol``)."""
+    (default 256 screened, 64 for ``sobol``). ``progress`` hears the model runs done (see
+    :data:`Progress`)."""
     src, _ = _source(path, "path")
     return json.loads(
         _native.sensitivity(
-            src, output, method, samples, bootstrap, trajectories, levels, seed, keep
+            src, output, method, samples, bootstrap, trajectories, levels, seed, keep, progress
         )
     )
 
@@ -238,6 +259,7 @@ def simulate_certificate(
     seed: Optional[int] = None,
     allow_unverified: bool = False,
     allow_expired: bool = False,
+    progress: Optional[Progress] = None,
 ) -> SimulationResult:
     """Simulate the batch of a signed certificate: the document of ``exoskin simulate
     [SCENARIO] --certificate CERT [--pubkey KEY] [--revocations FILE] [--on DATE]
@@ -249,6 +271,7 @@ def simulate_certificate(
     file (default: the bundled one); ``on`` the day of use (YYYY-MM-DD, default today).
     ``members`` defaults to 64. A certificate that does not verify, is revoked or expired
     raises :class:`InputError` (``allow_unverified`` / ``allow_expired`` simulate anyway).
+    ``progress`` hears the members done (see :data:`Progress`).
     """
     if isinstance(certificate, Mapping):
         cert = json.dumps(certificate)
@@ -270,7 +293,16 @@ def simulate_certificate(
     return SimulationResult(
         json.loads(
             _native.simulate_certificate(
-                cert, scen, key, revs, on, members, seed, allow_unverified, allow_expired
+                cert,
+                scen,
+                key,
+                revs,
+                on,
+                members,
+                seed,
+                allow_unverified,
+                allow_expired,
+                progress,
             )
         )
     )

@@ -1,7 +1,9 @@
 """Type stubs of the compiled module ``exoskin._native``. Each run returns the JSON text of
 the CLI's document; use the functions of :mod:`exoskin` rather than these."""
 
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
+
+_Progress = Callable[[int, int, Optional[str]], None]
 
 __version__: str
 
@@ -34,6 +36,7 @@ def trial(
     is_path: bool,
     participants: Optional[int] = None,
     seed: Optional[int] = None,
+    progress: Optional[_Progress] = None,
 ) -> str: ...
 def power(
     path: str,
@@ -42,9 +45,15 @@ def power(
     replicates: Optional[int] = None,
     max_participants: Optional[int] = None,
     assurance_draws: Optional[int] = None,
+    progress: Optional[_Progress] = None,
 ) -> str: ...
 def summary(path: str) -> str: ...
-def uncertainty(path: str, members: int, seed: Optional[int] = None) -> str: ...
+def uncertainty(
+    path: str,
+    members: int,
+    seed: Optional[int] = None,
+    progress: Optional[_Progress] = None,
+) -> str: ...
 def simulate_certificate(
     certificate: str,
     scenario: Optional[str] = None,
@@ -55,6 +64,7 @@ def simulate_certificate(
     seed: Optional[int] = None,
     allow_unverified: bool = False,
     allow_expired: bool = False,
+    progress: Optional[_Progress] = None,
 ) -> str: ...
 def sensitivity(
     path: str,
@@ -66,6 +76,7 @@ def sensitivity(
     levels: int = 4,
     seed: Optional[int] = None,
     keep: int = 8,
+    progress: Optional[_Progress] = None,
 ) -> str: ...
 def export_sbml(path: str) -> str: ...
 def label(text: str) -> str: ...
