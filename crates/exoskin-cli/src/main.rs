@@ -65,9 +65,14 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<BadInput>().is_some() {
         return 2;
     }
-    match e.downcast_ref::<exoskin_api::ApiError>() {
-        Some(a) => a.kind().exit_code(),
-        None => 1,
+    if let Some(a) = e.downcast_ref::<exoskin_api::ApiError>() {
+        return a.kind().exit_code();
+    }
+    // A sweep stopped by a time limit or a cancel exits as cancelled; its other failures
+    // while running (a file, Parquet, an engine) are 1 (its bad input is bad input already).
+    match e.downcast_ref::<exoskin_sweep::SweepError>() {
+        Some(s @ exoskin_sweep::SweepError::Stopped(_)) => s.kind().exit_code(),
+        _ => 1,
     }
 }
 
@@ -183,6 +188,12 @@ mod tests {
             (api_error(solver), 3),
             (api_error(ApiError::Internal("bundled data".into())), 4),
             (api_error(stopped), 5),
+            (
+                anyhow::Error::new(exoskin_sweep::SweepError::Stopped(
+                    exoskin_model::Stopped::Deadline { limit_s: 1.0 },
+                )),
+                5,
+            ),
             (anyhow::anyhow!("disk full"), 1),
         ] {
             assert_eq!(exit_code(&e), code, "{e}");

@@ -215,210 +215,23 @@ impl Spec {
     /// it first, then in the working directory) or any label for messages.
     #[allow(clippy::should_implement_trait)]
     pub fn from_str(text: &str, name: &str) -> Result<Spec, SweepError> {
-        let raw: RawSpec = input::from_toml(text, name)?;
-        let at = |key: String, message: String| -> SweepError {
-            input::invalid(name, text, Invalid::new(key, message)).into()
-        };
-        let analysis = match &raw.analysis {
-            None => None,
-            Some(t) => Some(
-                crate::analysis::Analysis::from_table(t)
-                    .map_err(|(k, m)| at(format!("analysis.{k}"), m))?,
-            ),
-        };
-        let (base_name, base, trial) = match &analysis {
-            Some(a) if a.base_is_trial() => {
-                let (n, t) = read_trial_base(&raw.base, name)
-                    .map_err(|m| at("base".into(), m.to_string()))?;
-                (n, t, None)
-            }
-            Some(_) => {
-                let (n, t) =
-                    read_base(&raw.base, name).map_err(|m| at("base".into(), m.to_string()))?;
-                (n, t, None)
-            }
-            None => read_any_base(&raw.base, name).map_err(|m| at("base".into(), m.to_string()))?,
-        };
-        let target = |n: &str| match &trial {
-            Some(tb) => crate::trial::target(n, tb),
-            None => target(n),
-        };
+        let mut raw: RawSpec = input::from_toml(text, name)?;
+        let src = SpecSource { name, text };
+        let analysis = src.analysis(&raw)?;
+        let base = src.base(&raw.base, analysis.as_ref())?;
         if raw.shards == 0 {
-            return Err(at("shards".into(), "must be at least 1".into()));
+            return Err(src.at("shards".into(), "must be at least 1".into()));
         }
-        check_outputs(&raw.outputs).map_err(|(i, m)| at(format!("outputs[{i}]"), m.to_string()))?;
-        if let Some(tb) = &trial {
-            for (i, o) in raw.outputs.iter().enumerate() {
-                crate::trial::check_output(o, tb)
-                    .map_err(|m| at(format!("outputs[{i}]"), m.to_string()))?;
-            }
-        }
-        if let Some(file) = &raw.design {
-            if !raw.parameters.is_empty() || raw.seed.is_some() {
-                return Err(at(
-                    "design".into(),
-                    "a design file gives the rows itself: drop [[parameters]] and seed".into(),
-                ));
-            }
-            let (names, rows) =
-                read_design(file, name).map_err(|m| at("design".into(), m.to_string()))?;
-            let mut parameters = Vec::new();
-            for n in &names {
-                let target = if analysis.is_some() {
-                    Target::Design
-                } else {
-                    target(n).map_err(|m| at("design".into(), format!("column `{n}`: {m}")))?
-                };
-                parameters.push(Parameter {
-                    name: n.clone(),
-                    target,
-                    column: Column::Float,
-                });
-            }
-            if let Some(a) = &analysis {
-                a.check_columns(&names)
-                    .map_err(|m| at("design".into(), m.to_string()))?;
-            }
-            check_shards(raw.shards, rows.len()).map_err(|m| at("shards".into(), m.to_string()))?;
-            return Ok(Spec::assemble(
-                name.to_string(),
-                Some(text.to_string()),
-                base_name,
-                base,
-                trial,
-                parameters,
-                raw.outputs,
-                raw.shards,
-                rows,
-                analysis,
-            ));
+        src.check_outputs(&raw.outputs, base.trial.as_ref())?;
+        if let Some(file) = raw.design.take() {
+            return src.spec_from_design_file(&file, raw, base, analysis);
         } else if analysis.is_some() {
-            return Err(at(
+            return Err(src.at(
                 "design".into(),
                 "an [analysis] spec names its design file: design = \"design.csv\"".into(),
             ));
         }
-        if raw.parameters.is_empty() {
-            return Err(at(
-                "parameters".into(),
-                "name at least one parameter to vary ([[parameters]] with name and values)".into(),
-            ));
-        }
-        let seed = raw.seed.unwrap_or(DEFAULT_SEED);
-        let mut parameters = Vec::new();
-        // Factors of the product: a values list, or the one joint sample of every ranged
-        // parameter (at the place of the first one).
-        let mut factors: Vec<Factor> = Vec::new();
-        let mut sampled: Option<(Sample, usize, usize)> = None; // (method, n, factor index)
-        for (i, p) in raw.parameters.iter().enumerate() {
-            let key = |k: &str| format!("parameters[{i}].{k}");
-            if raw.parameters[..i].iter().any(|q| q.name == p.name) {
-                return Err(at(
-                    key("name"),
-                    format!("`{}` is varied twice; name each parameter once", p.name),
-                ));
-            }
-            let target = target(&p.name).map_err(|m| at(key("name"), m.to_string()))?;
-            match (&p.values, p.range) {
-                (Some(_), Some(_)) | (None, None) => {
-                    return Err(at(
-                        key("name"),
-                        "give either `values = [...]` or `range = [lo, hi]` with `sample` and `n`"
-                            .into(),
-                    ))
-                }
-                (Some(vals), None) => {
-                    if p.sample.is_some() || p.n.is_some() {
-                        return Err(at(
-                            key("values"),
-                            "`sample` and `n` go with `range`, not `values`".into(),
-                        ));
-                    }
-                    let (column, values) =
-                        value_list(vals, &target).map_err(|m| at(key("values"), m.to_string()))?;
-                    probe(&base, &base_name, trial.as_ref(), &target, &values[0])
-                        .map_err(|m| at(key("name"), m.to_string()))?;
-                    parameters.push(Parameter {
-                        name: p.name.clone(),
-                        target,
-                        column,
-                    });
-                    factors.push(Factor::List(parameters.len() - 1, values));
-                }
-                (None, Some([lo, hi])) => {
-                    if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-                        return Err(at(
-                            key("range"),
-                            format!("needs finite lo < hi, got [{lo}, {hi}]"),
-                        ));
-                    }
-                    let Some(method) = p.sample else {
-                        return Err(at(
-                            key("range"),
-                            "a range needs `sample = \"sobol\"` or `sample = \"lhs\"`".into(),
-                        ));
-                    };
-                    let Some(n) = p.n.filter(|n| *n >= 1) else {
-                        return Err(at(
-                            key("range"),
-                            "a range needs `n`, the number of points (at least 1)".into(),
-                        ));
-                    };
-                    match sampled {
-                        None => {
-                            sampled = Some((method, n, factors.len()));
-                            factors.push(Factor::Sample {
-                                ranges: vec![(parameters.len(), lo, hi)],
-                            });
-                        }
-                        Some((m0, n0, f)) => {
-                            if m0 != method || n0 != n {
-                                return Err(at(
-                                    key("sample"),
-                                    format!("every ranged parameter is one joint design: use the same `sample` and `n` as the first one ({m0:?}, n = {n0})").to_lowercase(),
-                                ));
-                            }
-                            if let Factor::Sample { ranges } = &mut factors[f] {
-                                ranges.push((parameters.len(), lo, hi));
-                            }
-                        }
-                    }
-                    probe(
-                        &base,
-                        &base_name,
-                        trial.as_ref(),
-                        &target,
-                        &Value::Float(lo),
-                    )
-                    .map_err(|m| at(key("name"), m.to_string()))?;
-                    parameters.push(Parameter {
-                        name: p.name.clone(),
-                        target,
-                        column: Column::Float,
-                    });
-                }
-            }
-        }
-        let design = build_design(
-            &factors,
-            parameters.len(),
-            sampled.map(|(m, n, _)| (m, n)),
-            seed,
-        )
-        .map_err(|m| at("parameters".into(), m.to_string()))?;
-        check_shards(raw.shards, design.len()).map_err(|m| at("shards".into(), m.to_string()))?;
-        Ok(Spec::assemble(
-            name.to_string(),
-            Some(text.to_string()),
-            base_name,
-            base,
-            trial,
-            parameters,
-            raw.outputs,
-            raw.shards,
-            design,
-            None,
-        ))
+        src.spec_from_parameters(raw, base)
     }
 
     /// A sweep over a design the caller made (a Saltelli design for sensitivity indices, a
@@ -577,6 +390,311 @@ enum Factor {
     List(usize, Vec<Value>),
     /// The joint sample: (parameter position, lo, hi) for each ranged parameter.
     Sample { ranges: Vec<(usize, f64, f64)> },
+}
+
+/// The base a spec names, as read: its file's name, its table and, for a trial, the trial.
+struct BaseParts {
+    name: String,
+    table: toml::Table,
+    trial: Option<crate::trial::TrialBase>,
+}
+
+impl BaseParts {
+    /// What a parameter name sets on this base (a trial's keys, or a scenario's).
+    fn target(&self, n: &str) -> Result<Target, SpecIssue> {
+        match &self.trial {
+            Some(tb) => crate::trial::target(n, tb),
+            None => target(n),
+        }
+    }
+}
+
+/// The factors of the product as the `[[parameters]]` are read: a values list each, or the
+/// one joint sample of every ranged parameter (at the place of the first one).
+#[derive(Default)]
+struct Factors {
+    parameters: Vec<Parameter>,
+    factors: Vec<Factor>,
+    /// (method, n, factor index) of the joint sample.
+    sampled: Option<(Sample, usize, usize)>,
+}
+
+/// A spec's text and name, for errors located at a key.
+struct SpecSource<'a> {
+    name: &'a str,
+    text: &'a str,
+}
+
+impl SpecSource<'_> {
+    /// The error at `key` of the spec.
+    fn at(&self, key: String, message: String) -> SweepError {
+        input::invalid(self.name, self.text, Invalid::new(key, message)).into()
+    }
+
+    /// The `[analysis]` table, checked, if the spec has one.
+    fn analysis(&self, raw: &RawSpec) -> Result<Option<crate::analysis::Analysis>, SweepError> {
+        match &raw.analysis {
+            None => Ok(None),
+            Some(t) => Ok(Some(
+                crate::analysis::Analysis::from_table(t)
+                    .map_err(|(k, m)| self.at(format!("analysis.{k}"), m))?,
+            )),
+        }
+    }
+
+    /// The base file: a trial or scenario as the analysis wants, else either kind.
+    fn base(
+        &self,
+        base: &str,
+        analysis: Option<&crate::analysis::Analysis>,
+    ) -> Result<BaseParts, SweepError> {
+        let at_base = |m: SpecIssue| self.at("base".into(), m.to_string());
+        let (name, table, trial) = match analysis {
+            Some(a) if a.base_is_trial() => {
+                let (n, t) = read_trial_base(base, self.name).map_err(at_base)?;
+                (n, t, None)
+            }
+            Some(_) => {
+                let (n, t) = read_base(base, self.name).map_err(at_base)?;
+                (n, t, None)
+            }
+            None => read_any_base(base, self.name).map_err(at_base)?,
+        };
+        Ok(BaseParts { name, table, trial })
+    }
+
+    /// The output names, and for a trial base that the trial makes each of them.
+    fn check_outputs(
+        &self,
+        outputs: &[String],
+        trial: Option<&crate::trial::TrialBase>,
+    ) -> Result<(), SweepError> {
+        check_outputs(outputs).map_err(|(i, m)| self.at(format!("outputs[{i}]"), m.to_string()))?;
+        if let Some(tb) = trial {
+            for (i, o) in outputs.iter().enumerate() {
+                crate::trial::check_output(o, tb)
+                    .map_err(|m| self.at(format!("outputs[{i}]"), m.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A spec whose rows are a design file's (`design = "design.csv"`).
+    fn spec_from_design_file(
+        &self,
+        file: &str,
+        raw: RawSpec,
+        base: BaseParts,
+        analysis: Option<crate::analysis::Analysis>,
+    ) -> Result<Spec, SweepError> {
+        if !raw.parameters.is_empty() || raw.seed.is_some() {
+            return Err(self.at(
+                "design".into(),
+                "a design file gives the rows itself: drop [[parameters]] and seed".into(),
+            ));
+        }
+        let (names, rows) =
+            read_design(file, self.name).map_err(|m| self.at("design".into(), m.to_string()))?;
+        let mut parameters = Vec::new();
+        for n in &names {
+            let target = if analysis.is_some() {
+                Target::Design
+            } else {
+                base.target(n)
+                    .map_err(|m| self.at("design".into(), format!("column `{n}`: {m}")))?
+            };
+            parameters.push(Parameter {
+                name: n.clone(),
+                target,
+                column: Column::Float,
+            });
+        }
+        if let Some(a) = &analysis {
+            a.check_columns(&names)
+                .map_err(|m| self.at("design".into(), m.to_string()))?;
+        }
+        check_shards(raw.shards, rows.len())
+            .map_err(|m| self.at("shards".into(), m.to_string()))?;
+        Ok(Spec::assemble(
+            self.name.to_string(),
+            Some(self.text.to_string()),
+            base.name,
+            base.table,
+            base.trial,
+            parameters,
+            raw.outputs,
+            raw.shards,
+            rows,
+            analysis,
+        ))
+    }
+
+    /// A spec whose rows are the product of its `[[parameters]]`.
+    fn spec_from_parameters(&self, raw: RawSpec, base: BaseParts) -> Result<Spec, SweepError> {
+        if raw.parameters.is_empty() {
+            return Err(self.at(
+                "parameters".into(),
+                "name at least one parameter to vary ([[parameters]] with name and values)".into(),
+            ));
+        }
+        let seed = raw.seed.unwrap_or(DEFAULT_SEED);
+        let mut f = Factors::default();
+        for (i, p) in raw.parameters.iter().enumerate() {
+            self.parameter(&raw.parameters[..i], i, p, &base, &mut f)?;
+        }
+        let design = build_design(
+            &f.factors,
+            f.parameters.len(),
+            f.sampled.map(|(m, n, _)| (m, n)),
+            seed,
+        )
+        .map_err(|m| self.at("parameters".into(), m.to_string()))?;
+        check_shards(raw.shards, design.len())
+            .map_err(|m| self.at("shards".into(), m.to_string()))?;
+        Ok(Spec::assemble(
+            self.name.to_string(),
+            Some(self.text.to_string()),
+            base.name,
+            base.table,
+            base.trial,
+            f.parameters,
+            raw.outputs,
+            raw.shards,
+            design,
+            None,
+        ))
+    }
+
+    /// Parameter `i` (after `earlier`): its name, then its values list or its range.
+    fn parameter(
+        &self,
+        earlier: &[RawParam],
+        i: usize,
+        p: &RawParam,
+        base: &BaseParts,
+        f: &mut Factors,
+    ) -> Result<(), SweepError> {
+        let key = |k: &str| format!("parameters[{i}].{k}");
+        if earlier.iter().any(|q| q.name == p.name) {
+            return Err(self.at(
+                key("name"),
+                format!("`{}` is varied twice; name each parameter once", p.name),
+            ));
+        }
+        let target = base
+            .target(&p.name)
+            .map_err(|m| self.at(key("name"), m.to_string()))?;
+        match (&p.values, p.range) {
+            (Some(_), Some(_)) | (None, None) => Err(self.at(
+                key("name"),
+                "give either `values = [...]` or `range = [lo, hi]` with `sample` and `n`".into(),
+            )),
+            (Some(vals), None) => self.listed_parameter(i, p, vals, target, base, f),
+            (None, Some([lo, hi])) => self.ranged_parameter(i, p, lo, hi, target, base, f),
+        }
+    }
+
+    /// A parameter with `values = [...]`: one factor of its own.
+    fn listed_parameter(
+        &self,
+        i: usize,
+        p: &RawParam,
+        vals: &[toml::Value],
+        target: Target,
+        base: &BaseParts,
+        f: &mut Factors,
+    ) -> Result<(), SweepError> {
+        let key = |k: &str| format!("parameters[{i}].{k}");
+        if p.sample.is_some() || p.n.is_some() {
+            return Err(self.at(
+                key("values"),
+                "`sample` and `n` go with `range`, not `values`".into(),
+            ));
+        }
+        let (column, values) =
+            value_list(vals, &target).map_err(|m| self.at(key("values"), m.to_string()))?;
+        probe(
+            &base.table,
+            &base.name,
+            base.trial.as_ref(),
+            &target,
+            &values[0],
+        )
+        .map_err(|m| self.at(key("name"), m.to_string()))?;
+        f.parameters.push(Parameter {
+            name: p.name.clone(),
+            target,
+            column,
+        });
+        f.factors.push(Factor::List(f.parameters.len() - 1, values));
+        Ok(())
+    }
+
+    /// A parameter with `range = [lo, hi]`: a dimension of the joint sample.
+    #[allow(clippy::too_many_arguments)]
+    fn ranged_parameter(
+        &self,
+        i: usize,
+        p: &RawParam,
+        lo: f64,
+        hi: f64,
+        target: Target,
+        base: &BaseParts,
+        f: &mut Factors,
+    ) -> Result<(), SweepError> {
+        let key = |k: &str| format!("parameters[{i}].{k}");
+        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+            return Err(self.at(
+                key("range"),
+                format!("needs finite lo < hi, got [{lo}, {hi}]"),
+            ));
+        }
+        let Some(method) = p.sample else {
+            return Err(self.at(
+                key("range"),
+                "a range needs `sample = \"sobol\"` or `sample = \"lhs\"`".into(),
+            ));
+        };
+        let Some(n) = p.n.filter(|n| *n >= 1) else {
+            return Err(self.at(
+                key("range"),
+                "a range needs `n`, the number of points (at least 1)".into(),
+            ));
+        };
+        match f.sampled {
+            None => {
+                f.sampled = Some((method, n, f.factors.len()));
+                f.factors.push(Factor::Sample {
+                    ranges: vec![(f.parameters.len(), lo, hi)],
+                });
+            }
+            Some((m0, n0, k)) => {
+                if m0 != method || n0 != n {
+                    return Err(self.at(
+                        key("sample"),
+                        format!("every ranged parameter is one joint design: use the same `sample` and `n` as the first one ({m0:?}, n = {n0})").to_lowercase(),
+                    ));
+                }
+                if let Factor::Sample { ranges } = &mut f.factors[k] {
+                    ranges.push((f.parameters.len(), lo, hi));
+                }
+            }
+        }
+        probe(
+            &base.table,
+            &base.name,
+            base.trial.as_ref(),
+            &target,
+            &Value::Float(lo),
+        )
+        .map_err(|m| self.at(key("name"), m.to_string()))?;
+        f.parameters.push(Parameter {
+            name: p.name.clone(),
+            target,
+            column: Column::Float,
+        });
+        Ok(())
+    }
 }
 
 /// The full product of the factors, the last one varying fastest.

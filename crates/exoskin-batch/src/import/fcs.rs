@@ -262,8 +262,40 @@ fn kw_usize(k: &BTreeMap<String, String>, key: &str, file: &str) -> Result<usize
         .map_err(|_| field_err(file, key, format!("`{v}` is not a whole number >= 0")))
 }
 
+/// The HEADER's fields: version and segment offsets.
+struct Header {
+    version: String,
+    text_begin: usize,
+    text_end: usize,
+    data_begin: usize,
+    data_end: usize,
+}
+
 /// Read the structure of an FCS file (no statistics).
 pub fn read(bytes: &[u8], file: &str) -> Result<FcsData, ImportError> {
+    let h = read_header(bytes, file)?;
+    let k = read_keywords(bytes, h.text_begin, h.text_end, file)?;
+    let (data_begin, data_end) = data_offsets(&k, h.data_begin, h.data_end, file)?;
+    let (datatype, big_endian) = read_format(&k, file)?;
+    let par = param_count(&k, file)?;
+    let tot = kw_usize(&k, "$TOT", file)?;
+    let (params, offsets, event_bytes) = read_params(&k, par, datatype, file)?;
+    let data = read_data(bytes, data_begin, data_end, tot, event_bytes, file)?;
+    Ok(FcsData {
+        version: h.version,
+        keywords: k,
+        params,
+        tot,
+        datatype,
+        big_endian,
+        data,
+        offsets,
+        event_bytes,
+    })
+}
+
+/// The HEADER: version and the TEXT and DATA offsets, TEXT checked to lie in the file.
+fn read_header(bytes: &[u8], file: &str) -> Result<Header, ImportError> {
     if bytes.len() < 58 {
         return Err(fcs_err(
             file,
@@ -281,8 +313,8 @@ pub fn read(bytes: &[u8], file: &str) -> Result<FcsData, ImportError> {
     }
     let text_begin = offset_field(bytes, 10, file, "TEXT begin")?;
     let text_end = offset_field(bytes, 18, file, "TEXT end")?;
-    let mut data_begin = offset_field(bytes, 26, file, "DATA begin")?;
-    let mut data_end = offset_field(bytes, 34, file, "DATA end")?;
+    let data_begin = offset_field(bytes, 26, file, "DATA begin")?;
+    let data_end = offset_field(bytes, 34, file, "DATA end")?;
     if text_begin < 58 || text_end <= text_begin || text_end >= bytes.len() {
         return Err(fcs_err(
             file,
@@ -290,6 +322,22 @@ pub fn read(bytes: &[u8], file: &str) -> Result<FcsData, ImportError> {
             format!("TEXT segment {text_begin}..={text_end} lies outside the file's {} bytes (or inside the HEADER)", bytes.len()),
         ));
     }
+    Ok(Header {
+        version,
+        text_begin,
+        text_end,
+        data_begin,
+        data_end,
+    })
+}
+
+/// The keywords of the TEXT segment and of the supplemental TEXT, if any.
+fn read_keywords(
+    bytes: &[u8],
+    text_begin: usize,
+    text_end: usize,
+    file: &str,
+) -> Result<BTreeMap<String, String>, ImportError> {
     let mut k = BTreeMap::new();
     read_text(bytes, text_begin, text_end, file, &mut k)?;
     let stext = (
@@ -314,11 +362,28 @@ pub fn read(bytes: &[u8], file: &str) -> Result<FcsData, ImportError> {
         }
         read_text(bytes, stext.0, stext.1, file, &mut k)?;
     }
+    Ok(k)
+}
+
+/// The DATA offsets: the HEADER's, or `$BEGINDATA`/`$ENDDATA` when both are 0 there.
+fn data_offsets(
+    k: &BTreeMap<String, String>,
+    data_begin: usize,
+    data_end: usize,
+    file: &str,
+) -> Result<(usize, usize), ImportError> {
     if data_begin == 0 && data_end == 0 {
-        data_begin = kw_usize(&k, "$BEGINDATA", file)?;
-        data_end = kw_usize(&k, "$ENDDATA", file)?;
+        return Ok((
+            kw_usize(k, "$BEGINDATA", file)?,
+            kw_usize(k, "$ENDDATA", file)?,
+        ));
     }
-    let mode = kw(&k, "$MODE", file).unwrap_or("L");
+    Ok((data_begin, data_end))
+}
+
+/// `$MODE` (list mode only), `$DATATYPE` and `$BYTEORD` (true for big-endian).
+fn read_format(k: &BTreeMap<String, String>, file: &str) -> Result<(DataType, bool), ImportError> {
+    let mode = kw(k, "$MODE", file).unwrap_or("L");
     if !mode.eq_ignore_ascii_case("L") {
         return Err(field_err(
             file,
@@ -326,7 +391,7 @@ pub fn read(bytes: &[u8], file: &str) -> Result<FcsData, ImportError> {
             format!("`{mode}`: only list mode (L) is read"),
         ));
     }
-    let datatype = match kw(&k, "$DATATYPE", file)?.to_ascii_uppercase().as_str() {
+    let datatype = match kw(k, "$DATATYPE", file)?.to_ascii_uppercase().as_str() {
         "I" => DataType::I,
         "F" => DataType::F,
         "D" => DataType::D,
@@ -338,7 +403,7 @@ pub fn read(bytes: &[u8], file: &str) -> Result<FcsData, ImportError> {
             ))
         }
     };
-    let order = kw(&k, "$BYTEORD", file)?.replace(' ', "");
+    let order = kw(k, "$BYTEORD", file)?.replace(' ', "");
     let big_endian = match order.as_str() {
         "1,2,3,4" | "1,2" | "1,2,3,4,5,6,7,8" => false,
         "4,3,2,1" | "2,1" | "8,7,6,5,4,3,2,1" => true,
@@ -352,7 +417,12 @@ pub fn read(bytes: &[u8], file: &str) -> Result<FcsData, ImportError> {
             ))
         }
     };
-    let par = kw_usize(&k, "$PAR", file)?;
+    Ok((datatype, big_endian))
+}
+
+/// `$PAR`, checked to be 1 to [`MAX_PAR`].
+fn param_count(k: &BTreeMap<String, String>, file: &str) -> Result<usize, ImportError> {
+    let par = kw_usize(k, "$PAR", file)?;
     if par == 0 || par > MAX_PAR {
         return Err(field_err(
             file,
@@ -360,75 +430,106 @@ pub fn read(bytes: &[u8], file: &str) -> Result<FcsData, ImportError> {
             format!("{par} parameters; 1 to {MAX_PAR} are read"),
         ));
     }
-    let tot = kw_usize(&k, "$TOT", file)?;
+    Ok(par)
+}
+
+/// The `par` parameters, each one's byte offset within an event, and the bytes per event.
+fn read_params(
+    k: &BTreeMap<String, String>,
+    par: usize,
+    datatype: DataType,
+    file: &str,
+) -> Result<(Vec<Param>, Vec<usize>, usize), ImportError> {
     let mut params = Vec::with_capacity(par);
     let mut offsets = Vec::with_capacity(par);
     let mut event_bits = 0usize;
     for n in 1..=par {
-        let name = kw(&k, &format!("$P{n}N"), file)?.to_string();
-        let bkey = format!("$P{n}B");
-        let bits = kw_usize(&k, &bkey, file)?;
-        let ok = match datatype {
-            DataType::F => bits == 32,
-            DataType::D => bits == 64,
-            DataType::I => matches!(bits, 8 | 16 | 32 | 64),
-        };
-        if !ok {
-            return Err(field_err(file, &bkey, format!("{bits} bits does not fit $DATATYPE {datatype:?} (F: 32, D: 64, I: 8, 16, 32 or 64)")));
-        }
-        let rkey = format!("$P{n}R");
-        let range = kw_num(&k, &rkey, file)?;
-        if range <= 0.0 {
-            return Err(field_err(
-                file,
-                &rkey,
-                format!("{range}: the range must be > 0"),
-            ));
-        }
-        let ekey = format!("$P{n}E");
-        let log = match k.get(&ekey) {
-            None => (0.0, 0.0),
-            Some(v) => {
-                let parts: Vec<f64> = v.split(',').filter_map(|x| x.trim().parse().ok()).collect();
-                if parts.len() != 2 || parts.iter().any(|x| !x.is_finite() || *x < 0.0) {
-                    return Err(field_err(
-                        file,
-                        &ekey,
-                        format!("`{v}` is not `f1,f2` with two numbers >= 0"),
-                    ));
-                }
-                (parts[0], parts[1])
-            }
-        };
-        if log.0 > 0.0 && datatype != DataType::I {
-            return Err(field_err(file, &ekey, format!("log amplification `{},{}` with floating-point data; FCS 3.1 requires 0,0 for $DATATYPE F and D", log.0, log.1)));
-        }
-        let gkey = format!("$P{n}G");
-        let gain = match k.get(&gkey) {
-            None => None,
-            Some(v) => Some(
-                v.trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|g| g.is_finite() && *g > 0.0)
-                    .ok_or_else(|| field_err(file, &gkey, format!("`{v}` is not a gain > 0")))?,
-            ),
-        };
+        let p = read_param(k, n, datatype, file)?;
         offsets.push(event_bits / 8);
-        event_bits += bits;
-        params.push(Param {
-            name,
-            label: k.get(&format!("$P{n}S")).map(|s| s.trim().to_string()),
-            bits,
-            range,
-            log,
-            gain,
-            calibration: k
-                .get(&format!("$P{n}CALIBRATION"))
-                .map(|s| s.trim().to_string()),
-        });
+        event_bits += p.bits;
+        params.push(p);
     }
-    let event_bytes = event_bits / 8;
+    Ok((params, offsets, event_bits / 8))
+}
+
+/// Parameter `n`'s `$PnN`, `$PnB`, `$PnR`, `$PnE`, `$PnG`, `$PnS` and `$PnCALIBRATION`.
+fn read_param(
+    k: &BTreeMap<String, String>,
+    n: usize,
+    datatype: DataType,
+    file: &str,
+) -> Result<Param, ImportError> {
+    let name = kw(k, &format!("$P{n}N"), file)?.to_string();
+    let bkey = format!("$P{n}B");
+    let bits = kw_usize(k, &bkey, file)?;
+    let ok = match datatype {
+        DataType::F => bits == 32,
+        DataType::D => bits == 64,
+        DataType::I => matches!(bits, 8 | 16 | 32 | 64),
+    };
+    if !ok {
+        return Err(field_err(file, &bkey, format!("{bits} bits does not fit $DATATYPE {datatype:?} (F: 32, D: 64, I: 8, 16, 32 or 64)")));
+    }
+    let rkey = format!("$P{n}R");
+    let range = kw_num(k, &rkey, file)?;
+    if range <= 0.0 {
+        return Err(field_err(
+            file,
+            &rkey,
+            format!("{range}: the range must be > 0"),
+        ));
+    }
+    let ekey = format!("$P{n}E");
+    let log = match k.get(&ekey) {
+        None => (0.0, 0.0),
+        Some(v) => {
+            let parts: Vec<f64> = v.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+            if parts.len() != 2 || parts.iter().any(|x| !x.is_finite() || *x < 0.0) {
+                return Err(field_err(
+                    file,
+                    &ekey,
+                    format!("`{v}` is not `f1,f2` with two numbers >= 0"),
+                ));
+            }
+            (parts[0], parts[1])
+        }
+    };
+    if log.0 > 0.0 && datatype != DataType::I {
+        return Err(field_err(file, &ekey, format!("log amplification `{},{}` with floating-point data; FCS 3.1 requires 0,0 for $DATATYPE F and D", log.0, log.1)));
+    }
+    let gkey = format!("$P{n}G");
+    let gain = match k.get(&gkey) {
+        None => None,
+        Some(v) => Some(
+            v.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|g| g.is_finite() && *g > 0.0)
+                .ok_or_else(|| field_err(file, &gkey, format!("`{v}` is not a gain > 0")))?,
+        ),
+    };
+    Ok(Param {
+        name,
+        label: k.get(&format!("$P{n}S")).map(|s| s.trim().to_string()),
+        bits,
+        range,
+        log,
+        gain,
+        calibration: k
+            .get(&format!("$P{n}CALIBRATION"))
+            .map(|s| s.trim().to_string()),
+    })
+}
+
+/// The DATA segment's `tot` events, checked to lie in the file and to be long enough.
+fn read_data(
+    bytes: &[u8],
+    data_begin: usize,
+    data_end: usize,
+    tot: usize,
+    event_bytes: usize,
+    file: &str,
+) -> Result<Vec<u8>, ImportError> {
     let need = tot.checked_mul(event_bytes).ok_or_else(|| {
         field_err(
             file,
@@ -458,21 +559,10 @@ pub fn read(bytes: &[u8], file: &str) -> Result<FcsData, ImportError> {
             format!("DATA holds {have} bytes but $TOT {tot} events of {event_bytes} bytes ($PnB) need {need}"),
         ));
     }
-    let data = if tot == 0 {
+    Ok(if tot == 0 {
         Vec::new()
     } else {
         bytes[data_begin..data_begin + need].to_vec()
-    };
-    Ok(FcsData {
-        version,
-        keywords: k,
-        params,
-        tot,
-        datatype,
-        big_endian,
-        data,
-        offsets,
-        event_bytes,
     })
 }
 

@@ -310,6 +310,9 @@ pub struct Computed {
     pub weights: Vec<f64>,
 }
 
+/// A replicate with its file's name and the dilution factor applied to it.
+type DilutedReplicate<'a> = (String, &'a Replicate, f64);
+
 /// Combine the files (all of one format) into one characterization.
 pub fn combine(parsed: &[Parsed], opts: &Options) -> Result<Import, ImportError> {
     opts.check()?;
@@ -318,7 +321,70 @@ pub fn combine(parsed: &[Parsed], opts: &Options) -> Result<Import, ImportError>
         .ok_or_else(|| ImportError::option("FILE", "no file given"))?;
     let format = first.format;
     let mut notes = Vec::new();
-    let mut reps: Vec<(String, &Replicate, f64)> = Vec::new();
+    let reps = diluted_replicates(parsed, first, opts, &mut notes)?;
+    let template = common_bins(&reps);
+    let Summed {
+        sum,
+        summaries,
+        concs,
+    } = sum_replicates(&reps, format, &template)?;
+    let n = reps.len() as f64;
+    let weights: Vec<f64> = sum.iter().map(|s| s / n).collect();
+    let mean_dist = Distribution::new(template.clone(), weights.clone(), "the mean distribution")?;
+    let stats = mean_dist.stats();
+    let concentration = concs.iter().sum::<f64>() / n;
+    let events: Option<u64> = if format == Format::Fcs {
+        Some(reps.iter().filter_map(|(_, r, _)| r.events).sum())
+    } else {
+        None
+    };
+    let budget = budget::evaluate(
+        format,
+        &summaries,
+        &stats,
+        concentration,
+        events,
+        &mut notes,
+    );
+    let u = budget.uncertainty(format, parsed.len(), reps.len())?;
+    let method = concentration_method(first);
+    let instrument_reported = instrument_reports(parsed, &mut notes);
+    let characterization = Measured {
+        particle_concentration_per_ml: round_sig(concentration, 3),
+        concentration_method: method,
+        size_mode_nm: round_to(stats.mode_nm, 1),
+        size_d10_nm: round_to(stats.d10_nm, 1),
+        size_d50_nm: round_to(stats.d50_nm, 1),
+        size_d90_nm: round_to(stats.d90_nm, 1),
+        fraction_30_150_nm: round_to(stats.fraction_30_150_nm, 3),
+        uncertainty: u,
+    };
+    Ok(Import {
+        format,
+        files: parsed.iter().map(|p| p.file.clone()).collect(),
+        characterization,
+        computed: Computed {
+            concentration_per_ml: concentration,
+            stats,
+            bins_nm: template,
+            weights,
+        },
+        replicates: summaries,
+        budget,
+        instrument_reported,
+        notes,
+    })
+}
+
+/// Every file's replicates with its dilution factor; all files must share `first`'s format.
+fn diluted_replicates<'a>(
+    parsed: &'a [Parsed],
+    first: &Parsed,
+    opts: &Options,
+    notes: &mut Vec<String>,
+) -> Result<Vec<DilutedReplicate<'a>>, ImportError> {
+    let format = first.format;
+    let mut reps: Vec<DilutedReplicate<'a>> = Vec::new();
     for p in parsed {
         if p.format != format {
             return Err(ImportError::option(
@@ -332,62 +398,89 @@ pub fn combine(parsed: &[Parsed], opts: &Options) -> Result<Import, ImportError>
                 ),
             ));
         }
-        let dilution = match (opts.dilution, p.dilution_in_file) {
-            (Some(d), Some(f)) if (d - f).abs() > 1e-9 * d => {
-                notes.push(format!(
-                    "{}: dilution {d} from --dilution replaces the file's {f}",
-                    p.file
-                ));
-                d
-            }
-            (Some(d), _) => d,
-            (None, Some(f)) => {
-                notes.push(format!("{}: dilution factor {f} from the file", p.file));
-                f
-            }
-            (None, None) => {
-                notes.push(format!(
-                    "{}: the file states no dilution factor; 1 assumed (give --dilution F)",
-                    p.file
-                ));
-                1.0
-            }
-        };
-        if !(dilution.is_finite() && dilution >= 1.0) {
-            return Err(ImportError::Field {
-                file: p.file.clone(),
-                field: "dilution factor".into(),
-                message: format!(
-                    "{dilution} is not a dilution factor (a number >= 1); give --dilution F"
-                ),
-            });
-        }
+        let dilution = file_dilution(p, opts, notes)?;
         for r in &p.replicates {
             reps.push((p.file.clone(), r, dilution));
         }
     }
+    Ok(reps)
+}
+
+/// The dilution factor of file `p` (`--dilution`, else the file's, else 1), with a note.
+fn file_dilution(p: &Parsed, opts: &Options, notes: &mut Vec<String>) -> Result<f64, ImportError> {
+    let dilution = match (opts.dilution, p.dilution_in_file) {
+        (Some(d), Some(f)) if (d - f).abs() > 1e-9 * d => {
+            notes.push(format!(
+                "{}: dilution {d} from --dilution replaces the file's {f}",
+                p.file
+            ));
+            d
+        }
+        (Some(d), _) => d,
+        (None, Some(f)) => {
+            notes.push(format!("{}: dilution factor {f} from the file", p.file));
+            f
+        }
+        (None, None) => {
+            notes.push(format!(
+                "{}: the file states no dilution factor; 1 assumed (give --dilution F)",
+                p.file
+            ));
+            1.0
+        }
+    };
+    if !(dilution.is_finite() && dilution >= 1.0) {
+        return Err(ImportError::Field {
+            file: p.file.clone(),
+            field: "dilution factor".into(),
+            message: format!(
+                "{dilution} is not a dilution factor (a number >= 1); give --dilution F"
+            ),
+        });
+    }
+    Ok(dilution)
+}
+
+/// The bin centres of the (first) replicate with the most bins.
+fn common_bins(reps: &[DilutedReplicate]) -> Vec<f64> {
     // FCS histograms start at the same bin and differ only in length: pad with empty bins.
     let longest = reps
         .iter()
         .map(|(_, r, _)| r.dist.centres_nm.len())
         .max()
         .unwrap_or(0);
-    let template = reps
-        .iter()
+    reps.iter()
         .find(|(_, r, _)| r.dist.centres_nm.len() == longest)
         .map(|(_, r, _)| r.dist.centres_nm.clone())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The replicates added up: summed weights (per mL undiluted), and each one's summary
+/// and concentration.
+struct Summed {
+    sum: Vec<f64>,
+    summaries: Vec<ReplicateSummary>,
+    concs: Vec<f64>,
+}
+
+/// The replicates added up; every replicate must share the `template` bins.
+fn sum_replicates(
+    reps: &[DilutedReplicate],
+    format: Format,
+    template: &[f64],
+) -> Result<Summed, ImportError> {
+    let longest = template.len();
     let mut sum = vec![0.0; longest];
     let mut summaries = Vec::new();
     let mut concs = Vec::new();
-    for (file, r, dil) in &reps {
+    for (file, r, dil) in reps {
         let c = &r.dist.centres_nm;
         let same = if format == Format::Fcs {
             template[..c.len()] == c[..]
         } else {
             c.len() == longest
                 && c.iter()
-                    .zip(&template)
+                    .zip(template)
                     .all(|(a, b)| (a - b).abs() <= 1e-9 * b.abs().max(1.0))
         };
         if !same {
@@ -423,33 +516,30 @@ pub fn combine(parsed: &[Parsed], opts: &Options) -> Result<Import, ImportError>
             stats: r.dist.stats(),
         });
     }
-    let n = reps.len() as f64;
-    let weights: Vec<f64> = sum.iter().map(|s| s / n).collect();
-    let mean_dist = Distribution::new(template.clone(), weights.clone(), "the mean distribution")?;
-    let stats = mean_dist.stats();
-    let concentration = concs.iter().sum::<f64>() / n;
-    let events: Option<u64> = if format == Format::Fcs {
-        Some(reps.iter().filter_map(|(_, r, _)| r.events).sum())
-    } else {
-        None
-    };
-    let budget = budget::evaluate(
-        format,
-        &summaries,
-        &stats,
-        concentration,
-        events,
-        &mut notes,
-    );
-    let u = budget.uncertainty(format, parsed.len(), reps.len())?;
-    let method = match format {
+    Ok(Summed {
+        sum,
+        summaries,
+        concs,
+    })
+}
+
+/// `NTA`, or for FCS the method the first file's `$CYT` names.
+fn concentration_method(first: &Parsed) -> String {
+    match first.format {
         Format::NtaCsv | Format::ZetaView => "NTA".to_string(),
         Format::Fcs => first
             .fcs
             .as_ref()
             .map(|f| f.method())
             .unwrap_or_else(|| "flow cytometry".into()),
-    };
+    }
+}
+
+/// The instrument's own figures per file, noting where its D50 is over 10 % from ours.
+fn instrument_reports(
+    parsed: &[Parsed],
+    notes: &mut Vec<String>,
+) -> BTreeMap<String, BTreeMap<String, f64>> {
     let mut instrument_reported = BTreeMap::new();
     for p in parsed {
         if !p.reported.is_empty() {
@@ -470,31 +560,7 @@ pub fn combine(parsed: &[Parsed], opts: &Options) -> Result<Import, ImportError>
             }
         }
     }
-    let characterization = Measured {
-        particle_concentration_per_ml: round_sig(concentration, 3),
-        concentration_method: method,
-        size_mode_nm: round_to(stats.mode_nm, 1),
-        size_d10_nm: round_to(stats.d10_nm, 1),
-        size_d50_nm: round_to(stats.d50_nm, 1),
-        size_d90_nm: round_to(stats.d90_nm, 1),
-        fraction_30_150_nm: round_to(stats.fraction_30_150_nm, 3),
-        uncertainty: u,
-    };
-    Ok(Import {
-        format,
-        files: parsed.iter().map(|p| p.file.clone()).collect(),
-        characterization,
-        computed: Computed {
-            concentration_per_ml: concentration,
-            stats,
-            bins_nm: template,
-            weights,
-        },
-        replicates: summaries,
-        budget,
-        instrument_reported,
-        notes,
-    })
+    instrument_reported
 }
 
 /// `v` rounded to `decimals` places.

@@ -67,22 +67,76 @@ enum Section {
     Other,
 }
 
-pub fn parse(text: &str, file: &str) -> Result<Parsed, ImportError> {
-    let line_err = |line: usize, message: String| ImportError::Line {
+/// An error at a 1-based line of `file`.
+fn line_err(file: &str, line: usize, message: String) -> ImportError {
+    ImportError::Line {
         file: file.into(),
         line,
         message,
-    };
+    }
+}
+
+/// What the lines before `Graph Data` give.
+struct Preamble {
+    dilution: Option<f64>,
+    /// The `[Results]` concentration line's number and its per-video values.
+    results_conc: Option<(usize, Vec<f64>)>,
+    reported: BTreeMap<String, f64>,
+    /// The line number of `Graph Data`.
+    graph_at: usize,
+}
+
+/// The distribution header: its line number, its columns, and the video columns' indices.
+struct GraphHeader {
+    header_ln: usize,
+    cols: Vec<String>,
+    video_cols: Vec<usize>,
+}
+
+pub fn parse(text: &str, file: &str) -> Result<Parsed, ImportError> {
+    let lines: Vec<&str> = text.lines().collect();
+    let Preamble {
+        dilution,
+        results_conc,
+        mut reported,
+        graph_at,
+    } = read_preamble(&lines, file)?;
+    let header = read_graph_header(&lines, graph_at, file)?;
+    let (centres, weights) = read_bins(&lines, &header, file)?;
+    check_video_count(&results_conc, &header, file)?;
+    let replicates = build_replicates(centres, weights, &results_conc, file)?;
+    if let Some((_, c)) = &results_conc {
+        reported.insert(
+            "Concentration (Particles / ml)".into(),
+            c.iter().sum::<f64>() / c.len() as f64,
+        );
+    }
+    Ok(Parsed {
+        file: file.into(),
+        format: super::Format::NtaCsv,
+        replicates,
+        dilution_in_file: dilution,
+        reported,
+        fcs: None,
+    })
+}
+
+/// The settings, `[Results]` and `[Size Data]` sections, up to the `Graph Data` line.
+fn read_preamble(lines: &[&str], file: &str) -> Result<Preamble, ImportError> {
     let mut section = Section::Settings;
     let mut dilution: Option<f64> = None;
     let mut results_conc: Option<(usize, Vec<f64>)> = None;
     let mut reported: BTreeMap<String, f64> = BTreeMap::new();
-    let lines: Vec<&str> = text.lines().collect();
     let mut graph_at = None;
     for (i, raw) in lines.iter().enumerate() {
         let ln = i + 1;
-        let fields = split_csv(raw)
-            .map_err(|col| line_err(ln, format!("unterminated quote starting at column {col}")))?;
+        let fields = split_csv(raw).map_err(|col| {
+            line_err(
+                file,
+                ln,
+                format!("unterminated quote starting at column {col}"),
+            )
+        })?;
         let key = key_of(&fields[0]);
         match key.as_str() {
             "[results]" => {
@@ -119,15 +173,7 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed, ImportError> {
                 }
             }
             Section::Results if key == "concentration (particles / ml)" => {
-                let mut v = Vec::new();
-                for (j, cell) in values.iter().enumerate() {
-                    if cell.is_empty() {
-                        continue;
-                    }
-                    v.push(number(cell).filter(|x| *x >= 0.0).ok_or_else(|| {
-                        line_err(ln, format!("Concentration (Particles / ml) of video {} is `{cell}`, not a number >= 0", j + 1))
-                    })?);
-                }
+                let v = read_results_concentrations(values, ln, file)?;
                 if results_conc.is_none() {
                     results_conc = Some((ln, v));
                 }
@@ -148,15 +194,55 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed, ImportError> {
         file: file.into(),
         message: "no `Graph Data` line: not a NanoSight NTA 3.x Experiment Summary (export it with the size distribution)".into(),
     })?;
+    Ok(Preamble {
+        dilution,
+        results_conc,
+        reported,
+        graph_at,
+    })
+}
+
+/// The per-video values of the `[Results]` concentration line `ln` (empty cells skipped).
+fn read_results_concentrations(
+    values: &[String],
+    ln: usize,
+    file: &str,
+) -> Result<Vec<f64>, ImportError> {
+    let mut v = Vec::new();
+    for (j, cell) in values.iter().enumerate() {
+        if cell.is_empty() {
+            continue;
+        }
+        v.push(number(cell).filter(|x| *x >= 0.0).ok_or_else(|| {
+            line_err(
+                file,
+                ln,
+                format!(
+                    "Concentration (Particles / ml) of video {} is `{cell}`, not a number >= 0",
+                    j + 1
+                ),
+            )
+        })?);
+    }
+    Ok(v)
+}
+
+/// The header line after `Graph Data` (line `graph_at`) and its video columns.
+fn read_graph_header(
+    lines: &[&str],
+    graph_at: usize,
+    file: &str,
+) -> Result<GraphHeader, ImportError> {
     // The header follows the `Graph Data` line.
     let header_ln = graph_at + 1;
     let header = lines
         .get(header_ln - 1)
-        .ok_or_else(|| line_err(header_ln, "the file ends after `Graph Data`; expected the header `Bin centre (nm),Concentration (particles / ml),...`".into()))?;
+        .ok_or_else(|| line_err(file, header_ln, "the file ends after `Graph Data`; expected the header `Bin centre (nm),Concentration (particles / ml),...`".into()))?;
     let cols = split_csv(header)
-        .map_err(|c| line_err(header_ln, format!("unterminated quote at column {c}")))?;
+        .map_err(|c| line_err(file, header_ln, format!("unterminated quote at column {c}")))?;
     if !cols[0].eq_ignore_ascii_case("Bin centre (nm)") {
         return Err(line_err(
+            file,
             header_ln,
             format!(
                 "the distribution header starts with `{}`, expected `Bin centre (nm)`",
@@ -175,21 +261,42 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed, ImportError> {
         .collect();
     if video_cols.is_empty() {
         return Err(line_err(
+            file,
             header_ln,
             "no `Concentration (particles / ml)` column: the distribution has no video".into(),
         ));
     }
+    Ok(GraphHeader {
+        header_ln,
+        cols,
+        video_cols,
+    })
+}
+
+/// The bin lines after the header: bin centres and each video's weights (at least 2 bins).
+fn read_bins(
+    lines: &[&str],
+    header: &GraphHeader,
+    file: &str,
+) -> Result<(Vec<f64>, Vec<Vec<f64>>), ImportError> {
+    let GraphHeader {
+        header_ln,
+        cols,
+        video_cols,
+    } = header;
+    let header_ln = *header_ln;
     let mut centres = Vec::new();
     let mut weights: Vec<Vec<f64>> = vec![Vec::new(); video_cols.len()];
     for (i, raw) in lines.iter().enumerate().skip(header_ln) {
         let ln = i + 1;
         let f = split_csv(raw)
-            .map_err(|c| line_err(ln, format!("unterminated quote at column {c}")))?;
+            .map_err(|c| line_err(file, ln, format!("unterminated quote at column {c}")))?;
         if f.iter().all(|c| c.is_empty()) || f[0].eq_ignore_ascii_case("Percentile") {
             break;
         }
         let c = number(&f[0]).filter(|c| *c >= 0.0).ok_or_else(|| {
             line_err(
+                file,
                 ln,
                 format!("bin centre `{}` is not a size in nm (a number >= 0)", f[0]),
             )
@@ -197,6 +304,7 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed, ImportError> {
         if let Some(prev) = centres.last() {
             if c <= *prev {
                 return Err(line_err(
+                    file,
                     ln,
                     format!("bin centre {c} nm does not follow {prev} nm: bins must increase"),
                 ));
@@ -207,6 +315,7 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed, ImportError> {
             let cell = f.get(j).map(|s| s.as_str()).unwrap_or("");
             let w = number(cell).filter(|w| *w >= 0.0).ok_or_else(|| {
                 line_err(
+                    file,
                     ln,
                     format!(
                         "`{}` of video {} is `{cell}`, not a concentration >= 0",
@@ -220,6 +329,7 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed, ImportError> {
     }
     if centres.len() < 2 {
         return Err(line_err(
+            file,
             header_ln + 1,
             format!(
                 "{} bin(s) after the header; a size distribution needs at least 2",
@@ -227,23 +337,44 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed, ImportError> {
             ),
         ));
     }
-    if let Some((ln, v)) = &results_conc {
-        if v.len() != video_cols.len() {
+    Ok((centres, weights))
+}
+
+/// `[Results]` must give one concentration per video column of the distribution.
+fn check_video_count(
+    results_conc: &Option<(usize, Vec<f64>)>,
+    header: &GraphHeader,
+    file: &str,
+) -> Result<(), ImportError> {
+    if let Some((ln, v)) = results_conc {
+        if v.len() != header.video_cols.len() {
             return Err(line_err(
+                file,
                 *ln,
                 format!(
-                    "{} video concentration(s) in [Results] but {} video column(s) in Graph Data (line {header_ln})",
+                    "{} video concentration(s) in [Results] but {} video column(s) in Graph Data (line {})",
                     v.len(),
-                    video_cols.len()
+                    header.video_cols.len(),
+                    header.header_ln
                 ),
             ));
         }
     }
+    Ok(())
+}
+
+/// One replicate per video: its distribution and concentration (`[Results]`, else the total).
+fn build_replicates(
+    centres: Vec<f64>,
+    weights: Vec<Vec<f64>>,
+    results_conc: &Option<(usize, Vec<f64>)>,
+    file: &str,
+) -> Result<Vec<Replicate>, ImportError> {
     let mut replicates = Vec::new();
     for (v, w) in weights.into_iter().enumerate() {
         let label = format!("video {}", v + 1);
         let dist = Distribution::new(centres.clone(), w, &format!("{file} ({label})"))?;
-        let conc = match &results_conc {
+        let conc = match results_conc {
             Some((_, c)) => c[v],
             None => dist.total(),
         };
@@ -254,20 +385,7 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed, ImportError> {
             events: None,
         });
     }
-    if let Some((_, c)) = &results_conc {
-        reported.insert(
-            "Concentration (Particles / ml)".into(),
-            c.iter().sum::<f64>() / c.len() as f64,
-        );
-    }
-    Ok(Parsed {
-        file: file.into(),
-        format: super::Format::NtaCsv,
-        replicates,
-        dilution_in_file: dilution,
-        reported,
-        fcs: None,
-    })
+    Ok(replicates)
 }
 
 #[cfg(test)]
