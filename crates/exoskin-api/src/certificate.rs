@@ -265,44 +265,18 @@ pub struct BatchInput {
 /// `allow_unverified`), a batch past its expiry on the day of use (unless `allow_expired`),
 /// a day of use before manufacture, and size figures no log-normal fits.
 pub fn read_certificate(text: &str, opts: &CertificateOptions) -> Result<BatchInput, ApiError> {
-    let field = |f: &str, m: String| bad(f, m);
     let doc = cert::parse_certificate(text)
-        .map_err(|e| field("certificate", format!("the certificate does not read: {e}")))?;
+        .map_err(|e| bad("certificate", format!("the certificate does not read: {e}")))?;
     let trusted = match opts.pubkey {
         Some((t, name)) => {
-            Some(keys::parse_public_key(t, name).map_err(|e| field("pubkey", e.to_string()))?)
+            Some(keys::parse_public_key(t, name).map_err(|e| bad("pubkey", e.to_string()))?)
         }
         None => None,
     };
-    let revs = match opts.revocations {
-        Some((t, name)) => {
-            RevocationList::parse(t, name)
-                .map_err(|e| field("revocations", e.to_string()))?
-                .revoked
-        }
-        None => Vec::new(),
-    };
-    let (on, now) = match opts.on {
-        Some(s) => {
-            let d = date::parse(s).map_err(|e| field("on", format!("--on: {e}")))?;
-            (d, Timestamp::end_of(d))
-        }
-        None => {
-            let now = Timestamp::now();
-            (now.date(), now)
-        }
-    };
+    let revs = read_revocations(opts)?;
+    let (on, now) = day_of_use(opts)?;
     let id = doc["id"].as_str().unwrap_or("").to_string();
-    // Revoked: refused whatever else holds (checked on the id even if the signature fails).
-    if let Some(r) = revs.iter().find(|r| r.id == id) {
-        return Err(field(
-            "certificate",
-            format!(
-                "certificate {id} was REVOKED on {} ({}); a revoked batch is not simulated",
-                r.revoked_at, r.reason
-            ),
-        ));
-    }
+    refuse_revoked(&revs, &id)?;
     let mut warnings = Vec::new();
     let checked = cert::verify_signature(&doc, trusted.as_ref()).and_then(|v| {
         match cert::check_status(&v, now, &revs) {
@@ -311,119 +285,22 @@ pub fn read_certificate(text: &str, opts: &CertificateOptions) -> Result<BatchIn
             Err(e) => Err(e),
         }
     });
-    let (verification, issuer_did, issuer_name) = match &checked {
-        Ok(v) => (
-            Verification {
-                verified: true,
-                issuer_pinned: trusted.is_some(),
-                error: None,
-                checked_at: now,
-            },
-            v.issuer_did.clone(),
-            v.issuer_name.clone(),
-        ),
-        Err(e) => {
-            if matches!(e, VerifyError::Revoked { .. }) {
-                return Err(field("certificate", format!("certificate {id}: {e}")));
-            }
-            if !opts.allow_unverified {
-                return Err(field(
-                    "certificate",
-                    format!("the certificate does not verify: {e}; it is not simulated (check it with `exoskin batch verify`, or pass --allow-unverified to simulate it anyway, marked unverified)"),
-                ));
-            }
-            warnings.push(format!(
-                "WARNING: the certificate does NOT verify ({e}); simulating it anyway because of --allow-unverified: nothing below is vouched for by its issuer"
-            ));
-            (
-                Verification {
-                    verified: false,
-                    issuer_pinned: false,
-                    error: Some(e.to_string()),
-                    checked_at: now,
-                },
-                doc["issuer"]["id"]
-                    .as_str()
-                    .or(doc["issuer"].as_str())
-                    .unwrap_or("")
-                    .to_string(),
-                doc["issuer"]["name"].as_str().unwrap_or("").to_string(),
-            )
-        }
-    };
+    let (verification, issuer_did, issuer_name) = verification(
+        &doc,
+        &id,
+        checked,
+        trusted.is_some(),
+        now,
+        opts,
+        &mut warnings,
+    )?;
     let subj = &doc["credentialSubject"];
-    let rec_value = subj.get("qcRecord").cloned().ok_or_else(|| {
-        field(
-            "certificate",
-            "credentialSubject.qcRecord is missing: not a batch certificate".into(),
-        )
-    })?;
-    let record: QcRecord = serde_json::from_value(rec_value).map_err(|e| {
-        field(
-            "certificate",
-            format!("credentialSubject.qcRecord does not read as a QC record: {e}"),
-        )
-    })?;
-    record
-        .validate()
-        .map_err(|e| field("certificate", format!("credentialSubject.qcRecord: {e}")))?;
-    let made = record
-        .manufactured()
-        .map_err(|e| field("certificate", e.to_string()))?;
-    let expires = record
-        .expires()
-        .map_err(|e| field("certificate", e.to_string()))?;
-    let age_days = days_between(made, on);
-    if age_days < 0 {
-        return Err(field(
-            "on",
-            format!("the day of use {on} is before the batch was manufactured ({made}); give --on on or after {made}"),
-        ));
-    }
-    let expired = on > expires;
-    if expired {
-        if !opts.allow_expired {
-            return Err(field(
-                "certificate",
-                format!("batch {} expired on {expires} ({} days before {on}); it is not simulated (pass --allow-expired to simulate it anyway)", record.batch.lot, days_between(expires, on)),
-            ));
-        }
-        warnings.push(format!(
-            "WARNING: batch {} expired on {expires}; simulating it anyway because of --allow-expired",
-            record.batch.lot
-        ));
-    }
+    let record = read_record(subj)?;
+    let (age_days, expires, expired) = check_dates(&record, on, opts, &mut warnings)?;
     let c = &record.characterization;
     let size = fit_lognormal(c.size_mode_nm, c.size_d10_nm, c.size_d50_nm, c.size_d90_nm)?;
-    let formulation = match record.storage.form.as_str() {
-        "liquid" | "frozen" => Formulation::Liquid,
-        "lyophilised" | "lyophilized" => Formulation::Lyophilized,
-        other => {
-            return Err(field(
-                "storage.form",
-                format!("storage.form is `{other}`; a simulation knows liquid, frozen (thawed: liquid) and lyophilised"),
-            ))
-        }
-    };
-    let measurement = match &c.uncertainty {
-        Some(u) => Measurement {
-            concentration_rel_u: u.concentration_rel,
-            size_rel_u: u.size_rel,
-            coverage_factor: u.coverage_factor,
-            source: format!(
-                "the certificate (characterization.uncertainty): {}",
-                u.source
-            ),
-            default: false,
-        },
-        None => Measurement {
-            concentration_rel_u: DEFAULT_CONCENTRATION_REL_U,
-            size_rel_u: DEFAULT_SIZE_REL_U,
-            coverage_factor: DEFAULT_COVERAGE_FACTOR,
-            source: DEFAULT_UNCERTAINTY_SOURCE.into(),
-            default: true,
-        },
-    };
+    let formulation = formulation(&record.storage.form)?;
+    let measurement = measurement(c.uncertainty.as_ref());
     Ok(BatchInput {
         id,
         gtin: subj["gtin"]
@@ -446,6 +323,190 @@ pub fn read_certificate(text: &str, opts: &CertificateOptions) -> Result<BatchIn
         measurement,
         warnings,
     })
+}
+
+/// The revoked entries of `--revocations` (none without it).
+fn read_revocations(opts: &CertificateOptions) -> Result<Vec<cert::Revocation>, ApiError> {
+    Ok(match opts.revocations {
+        Some((t, name)) => {
+            RevocationList::parse(t, name)
+                .map_err(|e| bad("revocations", e.to_string()))?
+                .revoked
+        }
+        None => Vec::new(),
+    })
+}
+
+/// The day of use and the moment checked against: the end of `--on`, or now.
+fn day_of_use(opts: &CertificateOptions) -> Result<(Date, Timestamp), ApiError> {
+    Ok(match opts.on {
+        Some(s) => {
+            let d = date::parse(s).map_err(|e| bad("on", format!("--on: {e}")))?;
+            (d, Timestamp::end_of(d))
+        }
+        None => {
+            let now = Timestamp::now();
+            (now.date(), now)
+        }
+    })
+}
+
+/// Refuse a revoked id, whatever else holds (checked on the id even if the signature fails).
+fn refuse_revoked(revs: &[cert::Revocation], id: &str) -> Result<(), ApiError> {
+    if let Some(r) = revs.iter().find(|r| r.id == id) {
+        return Err(bad(
+            "certificate",
+            format!(
+                "certificate {id} was REVOKED on {} ({}); a revoked batch is not simulated",
+                r.revoked_at, r.reason
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The verification and the issuer's did and name, refusing what may not be simulated.
+fn verification(
+    doc: &Value,
+    id: &str,
+    checked: Result<cert::Verified, VerifyError>,
+    pinned: bool,
+    now: Timestamp,
+    opts: &CertificateOptions,
+    warnings: &mut Vec<String>,
+) -> Result<(Verification, String, String), ApiError> {
+    Ok(match &checked {
+        Ok(v) => (
+            Verification {
+                verified: true,
+                issuer_pinned: pinned,
+                error: None,
+                checked_at: now,
+            },
+            v.issuer_did.clone(),
+            v.issuer_name.clone(),
+        ),
+        Err(e) => {
+            if matches!(e, VerifyError::Revoked { .. }) {
+                return Err(bad("certificate", format!("certificate {id}: {e}")));
+            }
+            if !opts.allow_unverified {
+                return Err(bad(
+                    "certificate",
+                    format!("the certificate does not verify: {e}; it is not simulated (check it with `exoskin batch verify`, or pass --allow-unverified to simulate it anyway, marked unverified)"),
+                ));
+            }
+            warnings.push(format!(
+                "WARNING: the certificate does NOT verify ({e}); simulating it anyway because of --allow-unverified: nothing below is vouched for by its issuer"
+            ));
+            (
+                Verification {
+                    verified: false,
+                    issuer_pinned: false,
+                    error: Some(e.to_string()),
+                    checked_at: now,
+                },
+                doc["issuer"]["id"]
+                    .as_str()
+                    .or(doc["issuer"].as_str())
+                    .unwrap_or("")
+                    .to_string(),
+                doc["issuer"]["name"].as_str().unwrap_or("").to_string(),
+            )
+        }
+    })
+}
+
+/// The QC record of `credentialSubject`, read and validated.
+fn read_record(subj: &Value) -> Result<QcRecord, ApiError> {
+    let rec_value = subj.get("qcRecord").cloned().ok_or_else(|| {
+        bad(
+            "certificate",
+            "credentialSubject.qcRecord is missing: not a batch certificate".into(),
+        )
+    })?;
+    let record: QcRecord = serde_json::from_value(rec_value).map_err(|e| {
+        bad(
+            "certificate",
+            format!("credentialSubject.qcRecord does not read as a QC record: {e}"),
+        )
+    })?;
+    record
+        .validate()
+        .map_err(|e| bad("certificate", format!("credentialSubject.qcRecord: {e}")))?;
+    Ok(record)
+}
+
+/// Storage age, expiry date and whether expired on the day of use, refusing a day before
+/// manufacture and an expired batch (unless `allow_expired`).
+fn check_dates(
+    record: &QcRecord,
+    on: Date,
+    opts: &CertificateOptions,
+    warnings: &mut Vec<String>,
+) -> Result<(i64, Date, bool), ApiError> {
+    let made = record
+        .manufactured()
+        .map_err(|e| bad("certificate", e.to_string()))?;
+    let expires = record
+        .expires()
+        .map_err(|e| bad("certificate", e.to_string()))?;
+    let age_days = days_between(made, on);
+    if age_days < 0 {
+        return Err(bad(
+            "on",
+            format!("the day of use {on} is before the batch was manufactured ({made}); give --on on or after {made}"),
+        ));
+    }
+    let expired = on > expires;
+    if expired {
+        if !opts.allow_expired {
+            return Err(bad(
+                "certificate",
+                format!("batch {} expired on {expires} ({} days before {on}); it is not simulated (pass --allow-expired to simulate it anyway)", record.batch.lot, days_between(expires, on)),
+            ));
+        }
+        warnings.push(format!(
+            "WARNING: batch {} expired on {expires}; simulating it anyway because of --allow-expired",
+            record.batch.lot
+        ));
+    }
+    Ok((age_days, expires, expired))
+}
+
+/// The simulated formulation of `storage.form` (frozen is thawed: liquid).
+fn formulation(form: &str) -> Result<Formulation, ApiError> {
+    match form {
+        "liquid" | "frozen" => Ok(Formulation::Liquid),
+        "lyophilised" | "lyophilized" => Ok(Formulation::Lyophilized),
+        other => Err(bad(
+            "storage.form",
+            format!("storage.form is `{other}`; a simulation knows liquid, frozen (thawed: liquid) and lyophilised"),
+        )),
+    }
+}
+
+/// The measurement uncertainty: the certificate's, or the defaults where it has none.
+fn measurement(u: Option<&exoskin_batch::record::Uncertainty>) -> Measurement {
+    match u {
+        Some(u) => Measurement {
+            concentration_rel_u: u.concentration_rel,
+            size_rel_u: u.size_rel,
+            coverage_factor: u.coverage_factor,
+            source: format!(
+                "the certificate (characterization.uncertainty): {}",
+                u.source
+            ),
+            default: false,
+        },
+        None => Measurement {
+            concentration_rel_u: DEFAULT_CONCENTRATION_REL_U,
+            size_rel_u: DEFAULT_SIZE_REL_U,
+            coverage_factor: DEFAULT_COVERAGE_FACTOR,
+            source: DEFAULT_UNCERTAINTY_SOURCE.into(),
+            default: true,
+        },
+    }
 }
 
 impl BatchInput {

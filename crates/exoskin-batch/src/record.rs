@@ -141,6 +141,35 @@ pub struct Uncertainty {
     pub source: String,
 }
 
+impl Uncertainty {
+    /// The relative uncertainties in (0, 1), the coverage factor in 1..=3, and a source.
+    fn validate(&self) -> Result<()> {
+        for (name, v) in [
+            (
+                "characterization.uncertainty.concentration_rel",
+                self.concentration_rel,
+            ),
+            ("characterization.uncertainty.size_rel", self.size_rel),
+        ] {
+            if !(v.is_finite() && v > 0.0 && v < 1.0) {
+                return bad(format!(
+                    "{name} is {v}; it must be a relative uncertainty in (0, 1), e.g. 0.12 for +/-12 %"
+                ));
+            }
+        }
+        if !(1.0..=3.0).contains(&self.coverage_factor) {
+            return bad(format!(
+                "characterization.uncertainty.coverage_factor is {}; it must be in 1..=3 (2 for about 95 %)",
+                self.coverage_factor
+            ));
+        }
+        if self.source.trim().is_empty() {
+            return bad("characterization.uncertainty.source must not be empty".into());
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Safety {
@@ -173,6 +202,11 @@ pub struct Stability {
     pub particle_retention_fraction: f64,
 }
 
+/// A structural validation error with this message.
+fn bad(m: String) -> Result<()> {
+    Err(BatchError::invalid(m))
+}
+
 impl QcRecord {
     /// Parse TOML or JSON text (JSON if it starts with `{`). Errors name line and column.
     pub fn parse(text: &str, what: &str) -> Result<QcRecord> {
@@ -197,7 +231,20 @@ impl QcRecord {
 
     /// Structural validation (not acceptance: a record may be valid and still fail a profile).
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(BatchError::invalid(m));
+        self.validate_identity()?;
+        self.validate_required_text()?;
+        self.validate_nonnegative()?;
+        self.validate_fractions()?;
+        if let Some(u) = &self.characterization.uncertainty {
+            u.validate()?;
+        }
+        self.validate_size_order()?;
+        self.validate_safety_results()?;
+        self.validate_storage()
+    }
+
+    /// The schema tag, the GTIN, the lot, and the dates (expiry after manufacture).
+    fn validate_identity(&self) -> Result<()> {
         if self.schema != SCHEMA {
             return bad(format!("schema is `{}`, expected `{SCHEMA}`", self.schema));
         }
@@ -210,6 +257,11 @@ impl QcRecord {
                 "batch.expires ({exp}) must be after batch.manufactured ({made})"
             ));
         }
+        Ok(())
+    }
+
+    /// The text fields that must not be empty or blank.
+    fn validate_required_text(&self) -> Result<()> {
         for (name, s) in [
             ("product.name", &self.product.name),
             ("product.brand", &self.product.brand),
@@ -232,6 +284,11 @@ impl QcRecord {
                 return bad(format!("{name} must not be empty"));
             }
         }
+        Ok(())
+    }
+
+    /// The measured quantities that must be finite and not negative.
+    fn validate_nonnegative(&self) -> Result<()> {
         let c = &self.characterization;
         let s = &self.safety;
         let nonneg = [
@@ -256,8 +313,16 @@ impl QcRecord {
                 return bad(format!("{name} is {v}; it must be a finite number >= 0"));
             }
         }
+        Ok(())
+    }
+
+    /// The fractions, which must lie in 0..=1.
+    fn validate_fractions(&self) -> Result<()> {
         for (name, v) in [
-            ("characterization.fraction_30_150_nm", c.fraction_30_150_nm),
+            (
+                "characterization.fraction_30_150_nm",
+                self.characterization.fraction_30_150_nm,
+            ),
             (
                 "stability.particle_retention_fraction",
                 self.stability.particle_retention_fraction,
@@ -267,36 +332,24 @@ impl QcRecord {
                 return bad(format!("{name} is {v}; it must be a fraction in 0..=1"));
             }
         }
-        if let Some(u) = &c.uncertainty {
-            for (name, v) in [
-                (
-                    "characterization.uncertainty.concentration_rel",
-                    u.concentration_rel,
-                ),
-                ("characterization.uncertainty.size_rel", u.size_rel),
-            ] {
-                if !(v.is_finite() && v > 0.0 && v < 1.0) {
-                    return bad(format!(
-                        "{name} is {v}; it must be a relative uncertainty in (0, 1), e.g. 0.12 for +/-12 %"
-                    ));
-                }
-            }
-            if !(1.0..=3.0).contains(&u.coverage_factor) {
-                return bad(format!(
-                    "characterization.uncertainty.coverage_factor is {}; it must be in 1..=3 (2 for about 95 %)",
-                    u.coverage_factor
-                ));
-            }
-            if u.source.trim().is_empty() {
-                return bad("characterization.uncertainty.source must not be empty".into());
-            }
-        }
+        Ok(())
+    }
+
+    /// The size distribution's order: D10 <= D50 <= D90.
+    fn validate_size_order(&self) -> Result<()> {
+        let c = &self.characterization;
         if !(c.size_d10_nm <= c.size_d50_nm && c.size_d50_nm <= c.size_d90_nm) {
             return bad(format!(
                 "characterization: D10 <= D50 <= D90 must hold (got {} / {} / {} nm)",
                 c.size_d10_nm, c.size_d50_nm, c.size_d90_nm
             ));
         }
+        Ok(())
+    }
+
+    /// The categorical safety results: sterility and mycoplasma.
+    fn validate_safety_results(&self) -> Result<()> {
+        let s = &self.safety;
         if !matches!(s.sterility.as_str(), "pass" | "fail") {
             return bad(format!(
                 "safety.sterility is `{}`; allowed: pass, fail",
@@ -309,6 +362,11 @@ impl QcRecord {
                 s.mycoplasma
             ));
         }
+        Ok(())
+    }
+
+    /// The storage temperature range: finite, minimum not above maximum.
+    fn validate_storage(&self) -> Result<()> {
         if self.storage.temperature_min_c > self.storage.temperature_max_c
             || !self.storage.temperature_min_c.is_finite()
             || !self.storage.temperature_max_c.is_finite()

@@ -474,10 +474,8 @@ fn uri_field(s: &str, field: &str) -> Result<String> {
     }
 }
 
-/// The certificate as a UNTP Digital Conformity Credential. The certificate must verify
-/// against its own issuer's `did:key` (any change since signing is refused); dates and
-/// revocation are not checked, so an expired certificate exports with its dates.
-pub fn export(certificate: &Value, opts: &ExportOptions) -> Result<Export> {
+/// The certificate verified against its own issuer, with its record and assessment.
+fn read_certificate(certificate: &Value) -> Result<(cert::Verified, QcRecord, Assessment)> {
     let v = cert::verify_signature(certificate, None)
         .map_err(|e| bad(format!("not a valid exoskin certificate: {e}")))?;
     let subj = &certificate["credentialSubject"];
@@ -485,18 +483,28 @@ pub fn export(certificate: &Value, opts: &ExportOptions) -> Result<Export> {
         .map_err(|e| bad(format!("credentialSubject.qcRecord: {e}")))?;
     let assessment: Assessment = serde_json::from_value(subj["assessment"].clone())
         .map_err(|e| bad(format!("credentialSubject.assessment: {e}")))?;
-    let cert_id = uri_field(&v.id, "id")?;
-    let link = uri_field(&v.subject_uri, "credentialSubject.id")?;
-    let digest = canonicalize(certificate)?;
-    let digest: String = Sha256::digest(digest.as_bytes())
+    Ok((v, record, assessment))
+}
+
+/// Lowercase hex SHA-256 of the certificate's RFC 8785 canonical form.
+fn certificate_digest(certificate: &Value) -> Result<String> {
+    let canonical = canonicalize(certificate)?;
+    Ok(Sha256::digest(canonical.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect();
+        .collect())
+}
 
-    let mut notes = Vec::new();
-    let profile = match opts.profile {
+/// The given profile if it reproduces the certificate's assessment; otherwise a note why not.
+fn matching_profile<'a>(
+    opts: &ExportOptions<'a>,
+    record: &QcRecord,
+    assessment: &Assessment,
+    notes: &mut Vec<String>,
+) -> Option<&'a Profile> {
+    match opts.profile {
         Some(p) if p.id == assessment.profile && p.version == assessment.profile_version => {
-            if p.assess(&record) == assessment {
+            if p.assess(record) == *assessment {
                 Some(p)
             } else {
                 notes.push(format!(
@@ -516,15 +524,16 @@ pub fn export(certificate: &Value, opts: &ExportOptions) -> Result<Export> {
             None
         }
         None => None,
-    };
+    }
+}
 
-    let issued = v.valid_from.date().to_string();
-    let gtin = &v.gtin;
-    let product = json!({
+/// The assessed product: the batch's GTIN and lot at its Digital Link.
+fn assessed_product(link: &str, record: &QcRecord, v: &cert::Verified) -> Value {
+    json!({
         "product": {
             "id": link,
             "name": format!("{} ({})", record.product.name, record.product.brand),
-            "registeredId": gtin,
+            "registeredId": &v.gtin,
             "idScheme": {
                 "type": ["IdentifierScheme"],
                 "id": GTIN_SCHEME,
@@ -532,36 +541,31 @@ pub fn export(certificate: &Value, opts: &ExportOptions) -> Result<Export> {
             },
             "batchNumber": v.lot,
         },
-    });
-    let m = &record.manufacturing;
-    let facility = json!({
+    })
+}
+
+/// The assessed facility: the manufacturer's site, with a name-based id.
+fn assessed_facility(m: &crate::record::Manufacturing) -> Value {
+    json!({
         "facility": {
             "id": name_uuid(&format!("facility\n{}\n{}", m.manufacturer, m.site)),
             "name": format!("{}, {}", m.manufacturer, m.site),
         },
-    });
-    let ctx = Ctx {
-        cert_id: &cert_id,
-        assessment: &assessment,
-        record: &record,
-        profile,
-        date: issued.clone(),
-        product,
-        facility,
-    };
-    let mut assessments = vec![ctx.acceptance()];
-    for c in &assessment.checks {
-        assessments.push(ctx.check_assessment(c)?);
-    }
+    })
+}
 
-    let is_self = eq_ci(&record.issuer.name, &m.manufacturer)
-        || eq_ci(&record.issuer.name, &record.product.brand);
-    let accreditation = record
+/// The issuer's accreditation as the record states it, when it states one.
+fn stated_accreditation(record: &QcRecord) -> Option<&str> {
+    record
         .issuer
         .accreditation
         .as_deref()
         .map(str::trim)
-        .filter(|a| !a.is_empty());
+        .filter(|a| !a.is_empty())
+}
+
+/// The DCC's `CredentialIssuer`: the certificate's issuer, also known by its URL if any.
+fn credential_issuer(v: &cert::Verified, record: &QcRecord) -> Result<Value> {
     let mut issuer = json!({
         "type": ["CredentialIssuer"],
         "id": uri_field(&v.issuer_did, "issuer.id")?,
@@ -570,14 +574,27 @@ pub fn export(certificate: &Value, opts: &ExportOptions) -> Result<Export> {
     if let Some(url) = record.issuer.url.as_deref().filter(|u| is_absolute_uri(u)) {
         issuer["issuerAlsoKnownAs"] = json!([{ "id": url, "name": record.issuer.name }]);
     }
-    let description = format!(
-        "Batch quality attestation for {} ({}, GTIN {gtin}), lot {}, manufactured {} by {}, {}, \
+    Ok(issuer)
+}
+
+/// The attestation's description: the batch, its verdict, and the signed certificate behind it.
+fn attestation_description(
+    v: &cert::Verified,
+    record: &QcRecord,
+    assessment: &Assessment,
+    cert_id: &str,
+    accreditation: Option<&str>,
+) -> String {
+    let m = &record.manufacturing;
+    format!(
+        "Batch quality attestation for {} ({}, GTIN {}), lot {}, manufactured {} by {}, {}, \
          expiring {}: acceptance profile {} version {}, {}. {}This document is an unsigned UNTP \
          rendering derived by exoskin from the signed exoskin batch certificate {cert_id} \
          (eddsa-jcs-2022, issuer {}), which is the authority: conformityCertificate links to it \
          (GS1 Digital Link) with the SHA-256 of its RFC 8785 canonical JSON.",
         record.product.name,
         record.product.brand,
+        v.gtin,
         v.lot,
         record.batch.manufactured,
         m.manufacturer,
@@ -590,7 +607,41 @@ pub fn export(certificate: &Value, opts: &ExportOptions) -> Result<Export> {
             .map(|a| format!("Issuer's accreditation, as it states it: {a}. "))
             .unwrap_or_default(),
         v.issuer_did,
-    );
+    )
+}
+
+/// The certificate as a UNTP Digital Conformity Credential. The certificate must verify
+/// against its own issuer's `did:key` (any change since signing is refused); dates and
+/// revocation are not checked, so an expired certificate exports with its dates.
+pub fn export(certificate: &Value, opts: &ExportOptions) -> Result<Export> {
+    let (v, record, assessment) = read_certificate(certificate)?;
+    let cert_id = uri_field(&v.id, "id")?;
+    let link = uri_field(&v.subject_uri, "credentialSubject.id")?;
+    let digest = certificate_digest(certificate)?;
+
+    let mut notes = Vec::new();
+    let profile = matching_profile(opts, &record, &assessment, &mut notes);
+
+    let m = &record.manufacturing;
+    let ctx = Ctx {
+        cert_id: &cert_id,
+        assessment: &assessment,
+        record: &record,
+        profile,
+        date: v.valid_from.date().to_string(),
+        product: assessed_product(&link, &record, &v),
+        facility: assessed_facility(m),
+    };
+    let mut assessments = vec![ctx.acceptance()];
+    for c in &assessment.checks {
+        assessments.push(ctx.check_assessment(c)?);
+    }
+
+    let is_self = eq_ci(&record.issuer.name, &m.manufacturer)
+        || eq_ci(&record.issuer.name, &record.product.brand);
+    let accreditation = stated_accreditation(&record);
+    let issuer = credential_issuer(&v, &record)?;
+    let description = attestation_description(&v, &record, &assessment, &cert_id, accreditation);
     let doc = json!({
         "@context": [VC_CONTEXT, DCC_CONTEXT],
         "type": ["DigitalConformityCredential", "VerifiableCredential"],

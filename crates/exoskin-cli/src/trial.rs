@@ -254,6 +254,15 @@ fn print_table(
     grid: bool,
     elapsed: f64,
 ) {
+    print_trial_header(trial, r, grid, elapsed);
+    print_flow(trial, r);
+    print_endpoint_tables(trial, results);
+    print_repeated(doc);
+    print_table_notes(trial, results);
+}
+
+/// The trial's name, design, size, seed, alpha, analysis and how responses were made.
+fn print_trial_header(trial: &Trial, r: &Readings, grid: bool, elapsed: f64) {
     println!("{}", trial.name);
     println!(
         "{} design{}, {} participants{}, seed {}, alpha {}; analysis {}, multiplicity {}; responses {}; {:.1} s",
@@ -280,6 +289,11 @@ fn print_table(
         },
         elapsed
     );
+}
+
+/// The participant flow (CONSORT): enrolled, randomised, and per group allocated, dropped
+/// out and analysed.
+fn print_flow(trial: &Trial, r: &Readings) {
     let f = flow(trial, r);
     println!(
         "\nparticipant flow: {} enrolled, {} randomised",
@@ -291,12 +305,22 @@ fn print_table(
             g.name, g.allocated, g.dropped_out, g.analysed
         );
     }
-    let margins = trial.analysis != Analysis::Superiority;
-    let p_name = match trial.analysis {
+}
+
+/// The name of the decision's p value for the trial's analysis.
+fn p_name(trial: &Trial) -> &'static str {
+    match trial.analysis {
         Analysis::Superiority => "p",
         Analysis::Equivalence => "TOST p",
         Analysis::NonInferiority => "NI p",
-    };
+    }
+}
+
+/// One table per endpoint: the header for the design and analysis, then a row per visit
+/// and comparison.
+fn print_endpoint_tables(trial: &Trial, results: &[EndpointResult]) {
+    let margins = trial.analysis != Analysis::Superiority;
+    let p_name = p_name(trial);
     let level = format!("{:.0}% CI", 100.0 * (1.0 - 2.0 * trial.alpha));
     let several = trial.treatments().len() > 1;
     for ep in &trial.endpoints {
@@ -326,54 +350,64 @@ fn print_table(
         }
         println!("{head}");
         for e in rows {
-            let p = e.tost_p_value.or(e.ni_p_value).unwrap_or(e.p_value);
-            let mut line = format!(
-                "{:>6} {:>5} {:>10.4} {:>22} {:>11} {:>9} {:>9}",
-                e.visit_day,
-                e.n_treatment,
-                e.mean_difference,
-                format!("[{:.4}, {:.4}]", e.ci95_low, e.ci95_high),
-                e.test,
-                fmt_p(p),
-                fmt_p(e.adjusted_p_value),
-            );
-            if margins {
-                let ci = e.ci_1_minus_2alpha.unwrap_or([f64::NAN; 2]);
-                line += &format!(
-                    " {:>22} {:>20}",
-                    format!("[{:.4}, {:.4}]", ci[0], ci[1]),
-                    format!(
-                        "[{}, {}]",
-                        e.margin_low.unwrap_or(f64::NAN),
-                        e.margin_high.unwrap_or(f64::NAN)
-                    )
-                );
-            }
-            line += &format!(
-                " {:>7.3} {:>9} {:>6.1}",
-                e.effect_size,
-                fmt_p(e.nonparametric_p_value),
-                100.0 * e.responders_treatment.rate
-            );
-            if let Some(a) = &e.ancova {
-                line += &format!(" {:>10.4} {:>9}", a.estimate, fmt_p(a.p_value));
-            }
-            if let Some(c) = &e.crossover {
-                line += &format!(
-                    " {:>9} {:>11}",
-                    fmt_p(c.period.p_value),
-                    fmt_p(c.carryover.p_value)
-                );
-            }
-            if several {
-                line += &format!("  {}", e.comparison);
-            }
-            if e.significant {
-                line += " *";
-            }
-            println!("{line}");
+            println!("{}", endpoint_row(e, margins, several));
         }
     }
+}
+
+/// One row of an endpoint's table: a visit and comparison's estimate, interval, tests and
+/// effect size (`*` when significant after the multiplicity correction).
+fn endpoint_row(e: &EndpointResult, margins: bool, several: bool) -> String {
+    let p = e.tost_p_value.or(e.ni_p_value).unwrap_or(e.p_value);
+    let mut line = format!(
+        "{:>6} {:>5} {:>10.4} {:>22} {:>11} {:>9} {:>9}",
+        e.visit_day,
+        e.n_treatment,
+        e.mean_difference,
+        format!("[{:.4}, {:.4}]", e.ci95_low, e.ci95_high),
+        e.test,
+        fmt_p(p),
+        fmt_p(e.adjusted_p_value),
+    );
+    if margins {
+        let ci = e.ci_1_minus_2alpha.unwrap_or([f64::NAN; 2]);
+        line += &format!(
+            " {:>22} {:>20}",
+            format!("[{:.4}, {:.4}]", ci[0], ci[1]),
+            format!(
+                "[{}, {}]",
+                e.margin_low.unwrap_or(f64::NAN),
+                e.margin_high.unwrap_or(f64::NAN)
+            )
+        );
+    }
+    line += &format!(
+        " {:>7.3} {:>9} {:>6.1}",
+        e.effect_size,
+        fmt_p(e.nonparametric_p_value),
+        100.0 * e.responders_treatment.rate
+    );
+    if let Some(a) = &e.ancova {
+        line += &format!(" {:>10.4} {:>9}", a.estimate, fmt_p(a.p_value));
+    }
+    if let Some(c) = &e.crossover {
+        line += &format!(
+            " {:>9} {:>11}",
+            fmt_p(c.period.p_value),
+            fmt_p(c.carryover.p_value)
+        );
+    }
+    if several {
+        line += &format!("  {}", e.comparison);
+    }
+    if e.significant {
+        line += " *";
+    }
+    line
+}
+
+/// The mixed model over the repeated visits, per endpoint.
+fn print_repeated(doc: &serde_json::Value) {
     if let Some(rep) = doc["repeated_measures"]
         .as_array()
         .filter(|a| !a.is_empty())
@@ -406,6 +440,12 @@ fn print_table(
             );
         }
     }
+}
+
+/// What the marks and columns mean (the correction, the decision's test, the effect size and
+/// the nonparametric test).
+fn print_table_notes(trial: &Trial, results: &[EndpointResult]) {
+    let p_name = p_name(trial);
     let correction = if trial.multiplicity == Multiplicity::None {
         "no multiplicity correction".to_string()
     } else {

@@ -653,7 +653,61 @@ pub struct LogReport {
 /// Rows and entries a registry writes while this runs are taken in: the log is read on
 /// after the tables, and rows are held to entries found then.
 pub fn verify_log(store: &dyn Store, checkpoint: Option<&Checkpoint>) -> Result<LogReport> {
-    let mut walk = Walk::new();
+    check_empty_log_checkpoint(checkpoint)?;
+    let mut reading = Reading {
+        walk: Walk::new(),
+        tree: crate::merkle::Tree::new(),
+        checkpoint,
+        found_checkpoint: checkpoint.filter(|c| c.seq == 0).map(|_| 0),
+    };
+    reading.read_on(store)?;
+    let head = (reading.walk.last, reading.walk.prev.clone());
+    let (certs, revs) = match_tables(store, &mut reading)?;
+    check_missing_rows(&reading.walk, head.0)?;
+    check_seal(&reading.walk, &certs, &revs)?;
+    check_checkpoint(&reading, &certs, &revs)?;
+    links::verify_rows(store, &reading.walk.links, head.0)?;
+    let cached = check_leaf_cache(store, &mut reading)?;
+    Ok(LogReport {
+        tree: reading.tree,
+        leaves_cached: cached,
+        entries: head.0,
+        state: state_upto(&certs, &revs, head.0),
+        rows: certs
+            .iter()
+            .chain(&revs)
+            .filter(|m| m.seq <= head.0)
+            .count() as i64,
+        head: (head.0 > 0).then_some(head),
+        checkpoint_seq: reading.found_checkpoint,
+    })
+}
+
+/// The log as [`verify_log`] reads it: the walk, the Merkle tree over the entries as read
+/// (not the cached leaf hashes), and the checkpoint looked for in it.
+struct Reading<'a> {
+    walk: Walk,
+    tree: crate::merkle::Tree,
+    checkpoint: Option<&'a Checkpoint>,
+    /// The checkpoint's sequence number, once the chain was found to contain it.
+    found_checkpoint: Option<i64>,
+}
+
+impl Reading<'_> {
+    /// Read on to the end of the log, each entry into the tree and against the checkpoint.
+    fn read_on(&mut self, store: &dyn Store) -> Result<()> {
+        let checkpoint = self.checkpoint;
+        let tree = &mut self.tree;
+        let found = &mut self.found_checkpoint;
+        self.walk.read_on(store, |e| {
+            tree.push(e.leaf_hash());
+            check_checkpoint_entry(checkpoint, e, found)
+        })
+    }
+}
+
+/// A checkpoint of the empty log must carry the genesis hash.
+fn check_empty_log_checkpoint(checkpoint: Option<&Checkpoint>) -> Result<()> {
     if let Some(c) = checkpoint.filter(|c| c.seq == 0) {
         if c.hash != GENESIS_HASH {
             return Err(RegistryError::AuditChain {
@@ -663,31 +717,48 @@ pub fn verify_log(store: &dyn Store, checkpoint: Option<&Checkpoint>) -> Result<
             });
         }
     }
-    let mut found_checkpoint = checkpoint.filter(|c| c.seq == 0).map(|_| 0);
-    let check_cp = |e: &AuditEntry, found: &mut Option<i64>| -> Result<()> {
-        if let Some(c) = checkpoint.filter(|c| c.seq == e.seq) {
-            if c.hash != e.hash {
-                return Err(RegistryError::AuditChain {
-                    seq: e.seq,
-                    problem: format!(
-                        "has hash {}, but the signed checkpoint of {} says {}: the log was rewritten after the checkpoint",
-                        e.hash, c.at, c.hash
-                    ),
-                });
-            }
-            *found = Some(e.seq);
-        }
-        Ok(())
-    };
-    // The Merkle tree over the entries as read (not the cached leaf hashes).
-    let mut tree = crate::merkle::Tree::new();
-    walk.read_on(store, |e| {
-        tree.push(e.leaf_hash());
-        check_cp(e, &mut found_checkpoint)
-    })?;
-    let head = (walk.last, walk.prev.clone());
+    Ok(())
+}
 
-    // The tables, row by row.
+/// The entry the checkpoint names must have the checkpoint's hash; `found` records it.
+fn check_checkpoint_entry(
+    checkpoint: Option<&Checkpoint>,
+    e: &AuditEntry,
+    found: &mut Option<i64>,
+) -> Result<()> {
+    if let Some(c) = checkpoint.filter(|c| c.seq == e.seq) {
+        if c.hash != e.hash {
+            return Err(RegistryError::AuditChain {
+                seq: e.seq,
+                problem: format!(
+                    "has hash {}, but the signed checkpoint of {} says {}: the log was rewritten after the checkpoint",
+                    e.hash, c.at, c.hash
+                ),
+            });
+        }
+        *found = Some(e.seq);
+    }
+    Ok(())
+}
+
+/// Match the tables row by row to the entries: the certificate and revocation rows matched
+/// on the first pass; rows without an entry are held to the entries read on after them.
+fn match_tables(store: &dyn Store, reading: &mut Reading) -> Result<(Vec<Matched>, Vec<Matched>)> {
+    let (certs, unmatched_certs) = match_certificate_rows(store, &mut reading.walk)?;
+    let (revs, unmatched_revs) = match_revocation_rows(store, &mut reading.walk)?;
+    // Rows without an entry may have been written after the log was read: read on.
+    if !unmatched_certs.is_empty() || !unmatched_revs.is_empty() {
+        reading.read_on(store)?;
+        match_late_rows(&mut reading.walk, &unmatched_certs, &unmatched_revs)?;
+    }
+    Ok((certs, revs))
+}
+
+/// Every certificate row, page by page: those matched to an entry, and those without one.
+fn match_certificate_rows(
+    store: &dyn Store,
+    walk: &mut Walk,
+) -> Result<(Vec<Matched>, Vec<CertificateRow>)> {
     let mut certs: Vec<Matched> = Vec::new();
     let mut unmatched_certs: Vec<CertificateRow> = Vec::new();
     let mut after: Option<String> = None;
@@ -696,57 +767,69 @@ pub fn verify_log(store: &dyn Store, checkpoint: Option<&Checkpoint>) -> Result<
         let Some(last) = page.last() else { break };
         after = Some(last.id.clone());
         for row in &page {
-            match match_certificate(&mut walk, row)? {
+            match match_certificate(walk, row)? {
                 Some(m) => certs.push(m),
                 None => unmatched_certs.push(row.clone()),
             }
         }
     }
+    Ok((certs, unmatched_certs))
+}
+
+/// Every revocation row: those matched to an entry, and those without one.
+fn match_revocation_rows(
+    store: &dyn Store,
+    walk: &mut Walk,
+) -> Result<(Vec<Matched>, Vec<RevocationRow>)> {
     let mut revs: Vec<Matched> = Vec::new();
     let mut unmatched_revs: Vec<RevocationRow> = Vec::new();
     for row in store.revocation_rows()? {
-        match match_revocation(&mut walk, &row)? {
+        match match_revocation(walk, &row)? {
             Some(m) => revs.push(m),
             None => unmatched_revs.push(row),
         }
     }
-    // Rows without an entry may have been written after the log was read: read on.
-    if !unmatched_certs.is_empty() || !unmatched_revs.is_empty() {
-        walk.read_on(store, |e| {
-            tree.push(e.leaf_hash());
-            check_cp(e, &mut found_checkpoint)
-        })?;
-        for row in &unmatched_certs {
-            if match_certificate(&mut walk, row)?.is_none() {
-                return Err(RegistryError::Tampered {
-                    table: "certificates",
-                    key: row.id.clone(),
-                    problem: "has no audit entry: the row was added behind the registry's back"
-                        .into(),
-                });
-            }
-        }
-        for row in &unmatched_revs {
-            if match_revocation(&mut walk, row)?.is_none() {
-                return Err(RegistryError::Tampered {
-                    table: "revocations",
-                    key: row.cert_id.clone(),
-                    problem: "has no audit entry: the row was added behind the registry's back"
-                        .into(),
-                });
-            }
+    Ok((revs, unmatched_revs))
+}
+
+/// Rows unmatched on the first pass must match an entry read on since: else they were added.
+fn match_late_rows(
+    walk: &mut Walk,
+    unmatched_certs: &[CertificateRow],
+    unmatched_revs: &[RevocationRow],
+) -> Result<()> {
+    for row in unmatched_certs {
+        if match_certificate(walk, row)?.is_none() {
+            return Err(RegistryError::Tampered {
+                table: "certificates",
+                key: row.id.clone(),
+                problem: "has no audit entry: the row was added behind the registry's back".into(),
+            });
         }
     }
-    // Entries read before the tables must all have their rows.
+    for row in unmatched_revs {
+        if match_revocation(walk, row)?.is_none() {
+            return Err(RegistryError::Tampered {
+                table: "revocations",
+                key: row.cert_id.clone(),
+                problem: "has no audit entry: the row was added behind the registry's back".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Entries up to the head (read before the tables) must all have their rows.
+fn check_missing_rows(walk: &Walk, head_seq: i64) -> Result<()> {
     let mut missing: Vec<(i64, &'static str, &String)> = walk
         .certificates
         .iter()
-        .filter(|(_, x)| !x.found && x.seq <= head.0)
+        .filter(|(_, x)| !x.found && x.seq <= head_seq)
         .map(|(k, x)| (x.seq, "certificates", k))
         .chain(
             walk.revocations
                 .iter()
-                .filter(|(_, x)| !x.found && x.seq <= head.0)
+                .filter(|(_, x)| !x.found && x.seq <= head_seq)
                 .map(|(k, x)| (x.seq, "revocations", k)),
         )
         .collect();
@@ -758,8 +841,13 @@ pub fn verify_log(store: &dyn Store, checkpoint: Option<&Checkpoint>) -> Result<
             problem: format!("is missing, but audit entry {seq} wrote it: the row was deleted"),
         });
     }
+    Ok(())
+}
+
+/// The rows written before the seal must still give the digest the seal recorded.
+fn check_seal(walk: &Walk, certs: &[Matched], revs: &[Matched]) -> Result<()> {
     if let Some((seal_seq, rows)) = &walk.seal {
-        let now = state_upto(&certs, &revs, seal_seq - 1);
+        let now = state_upto(certs, revs, seal_seq - 1);
         if now != *rows {
             return Err(RegistryError::AuditChain {
                 seq: *seal_seq,
@@ -769,18 +857,23 @@ pub fn verify_log(store: &dyn Store, checkpoint: Option<&Checkpoint>) -> Result<
             });
         }
     }
-    if let Some(c) = checkpoint {
-        if found_checkpoint.is_none() {
+    Ok(())
+}
+
+/// The chain must hold the checkpoint's entry, and the rows up to it give its state.
+fn check_checkpoint(reading: &Reading, certs: &[Matched], revs: &[Matched]) -> Result<()> {
+    if let Some(c) = reading.checkpoint {
+        if reading.found_checkpoint.is_none() {
             return Err(RegistryError::AuditChain {
                 seq: c.seq,
                 problem: format!(
                     "is missing: the signed checkpoint of {} covers entries up to {}, the log ends at {}",
-                    c.at, c.seq, walk.last
+                    c.at, c.seq, reading.walk.last
                 ),
             });
         }
         if let Some(state) = &c.state {
-            if state_upto(&certs, &revs, c.seq) != *state {
+            if state_upto(certs, revs, c.seq) != *state {
                 return Err(RegistryError::Tampered {
                     table: "certificates and revocations",
                     key: format!("up to audit entry {}", c.seq),
@@ -792,8 +885,11 @@ pub fn verify_log(store: &dyn Store, checkpoint: Option<&Checkpoint>) -> Result<
             }
         }
     }
-    links::verify_rows(store, &walk.links, head.0)?;
-    // The cached leaf hashes, each against its entry's.
+    Ok(())
+}
+
+/// The cached leaf hashes, each against its entry's: how many were found equal.
+fn check_leaf_cache(store: &dyn Store, reading: &mut Reading) -> Result<i64> {
     let mut after = 0i64;
     let mut cached = 0i64;
     loop {
@@ -810,52 +906,36 @@ pub fn verify_log(store: &dyn Store, checkpoint: Option<&Checkpoint>) -> Result<
                 });
             }
             after = *seq;
-            if *seq as u64 > tree.size() {
+            if *seq as u64 > reading.tree.size() {
                 // Written after the log was read: its entry is read with it below.
-                walk.read_on(store, |e| {
-                    tree.push(e.leaf_hash());
-                    check_cp(e, &mut found_checkpoint)
-                })?;
+                reading.read_on(store)?;
             }
-            let want = tree
-                .leaf(*seq as u64 - 1)
-                .map(|l| crate::merkle::to_hex(&l));
-            match want {
-                Some(w) if w == *h => cached += 1,
-                Some(_) => {
-                    return Err(RegistryError::Tampered {
-                        table: "log_leaves",
-                        key: seq.to_string(),
-                        problem: format!(
-                            "is not the leaf hash of audit entry {seq}: the Merkle log's cache was altered"
-                        ),
-                    })
-                }
-                None => {
-                    return Err(RegistryError::Tampered {
-                        table: "log_leaves",
-                        key: seq.to_string(),
-                        problem: "has no audit entry: a leaf was added to the Merkle log's cache"
-                            .into(),
-                    })
-                }
-            }
+            check_cached_leaf(&reading.tree, *seq, h)?;
+            cached += 1;
         }
         after = last;
     }
-    Ok(LogReport {
-        tree,
-        leaves_cached: cached,
-        entries: head.0,
-        state: state_upto(&certs, &revs, head.0),
-        rows: certs
-            .iter()
-            .chain(&revs)
-            .filter(|m| m.seq <= head.0)
-            .count() as i64,
-        head: (head.0 > 0).then_some(head),
-        checkpoint_seq: found_checkpoint,
-    })
+    Ok(cached)
+}
+
+/// One cached leaf hash against the tree's leaf for its entry.
+fn check_cached_leaf(tree: &crate::merkle::Tree, seq: i64, h: &str) -> Result<()> {
+    let want = tree.leaf(seq as u64 - 1).map(|l| crate::merkle::to_hex(&l));
+    match want {
+        Some(w) if w == h => Ok(()),
+        Some(_) => Err(RegistryError::Tampered {
+            table: "log_leaves",
+            key: seq.to_string(),
+            problem: format!(
+                "is not the leaf hash of audit entry {seq}: the Merkle log's cache was altered"
+            ),
+        }),
+        None => Err(RegistryError::Tampered {
+            table: "log_leaves",
+            key: seq.to_string(),
+            problem: "has no audit entry: a leaf was added to the Merkle log's cache".into(),
+        }),
+    }
 }
 
 fn checkpoint_from_text(text: &str) -> Result<Checkpoint> {
